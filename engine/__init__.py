@@ -1,0 +1,1 @@
+"""Atiende's BPM core: diagrams, cases, timers, audit. Knows nothing of the web."""

@@ -1,0 +1,229 @@
+"""The one door the web and the command line knock on: one function per use case.
+
+Each use case is one unit of work: the case row is locked, the workflow advanced, the
+case, its task projection, its audit events written, and all of it committed together or
+not at all. Callers pass plain values and get plain results or a domain error.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, catalogs, clock, procedures, tickets
+from engine import forms as form_schemas
+from engine.accounts import Actor
+from engine.models import Case, HumanTask, ProcedureVersion
+from engine.procedures import Procedure, ProcedureCache
+from engine.runtime import Advanced, Runtime
+from engine.serialization import InstanceSerializer
+from engine.store import Store
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES_DIR = ROOT / "processes"
+FORMS_DIR = ROOT / "forms"
+DEFAULT_TICKET_PREFIX = "AC"
+RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Forbidden(PermissionError):
+    pass
+
+
+class TaskAlreadyDone(RuntimeError):
+    """Someone else completed (or the procedure withdrew) the task first."""
+
+    def __init__(self, message: str, by: str | None = None):
+        super().__init__(message)
+        self.by = by
+
+
+@dataclass(frozen=True)
+class Started:
+    case_id: int
+    ticket: str
+
+
+@dataclass(frozen=True)
+class Completed:
+    case_id: int
+    ticket: str
+    next_task_id: str | None  # the next task of the same case this actor may do
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    loaded: int
+    fired: int
+    failed: int
+
+
+def may_work(actor: Actor, task: HumanTask) -> bool:
+    """An actor may work a task of their role; an enlace only for their own dirección."""
+    if not actor.has(task.lane):
+        return False
+    if task.lane == "enlace":
+        return actor.direccion is not None and actor.direccion == task.direccion
+    return True
+
+
+class Atiende:
+    """The engine, bound to one database and one clock."""
+
+    def __init__(self, store: Store, clock_=None, live_cases: int = 512):
+        self.store = store
+        self.clock = clock_ or clock.SystemClock()
+        serializer = InstanceSerializer()
+        self.serializer = serializer
+        self.procedures = ProcedureCache(serializer)
+        self.runtime = Runtime(serializer, live_cases=live_cases)
+
+    def now(self):
+        return self.clock.now()
+
+    # -- procedures -----------------------------------------------------------------------
+    def deploy(self, files: dict[str, str], forms: dict[str, dict], actor: str, note: str = "") -> list[ProcedureVersion]:
+        """Check a diagram set and store its new versions; raises DiagramError with every problem."""
+        candidates = procedures.check(files, forms, self.serializer)
+        with self.store.unit_of_work() as s:
+            return procedures.deploy(s, candidates, actor, self.now(), note)
+
+    def deploy_directory(self, actor: str, note: str = "", processes_dir: Path = PROCESSES_DIR,
+                         forms_dir: Path = FORMS_DIR) -> list[ProcedureVersion]:
+        files, forms = procedures.read_directory(processes_dir, forms_dir)
+        return self.deploy(files, forms, actor, note)
+
+    def procedure(self, session: Session, version_id: int) -> Procedure:
+        return self.procedures.get(session, version_id)
+
+    def latest_procedure(self, session: Session, process_id: str) -> Procedure:
+        row = procedures.latest_version(session, process_id)
+        if row is None:
+            raise NotFound(f"no hay una versión desplegada de «{process_id}»")
+        return self.procedures.get(session, row.id)
+
+    # -- cases ----------------------------------------------------------------------------
+    def start_case(self, process_id: str, submitted: dict, actor: Actor) -> Started:
+        """Validate the start form, issue the ticket and run the procedure to its first tasks."""
+        with clock.using(self.clock), self.store.unit_of_work() as s:
+            procedure = self.latest_procedure(s, process_id)
+            data = self._clean(s, procedure, procedure.start_form, submitted)
+            now = self.now()
+            prefix = procedure.spec.start.outputs[0].extensions.get("properties", {}).get("prefijo_ticket", DEFAULT_TICKET_PREFIX)
+            ticket = tickets.next_ticket(s, prefix, now)
+            case = Case(ticket=ticket, procedure_version_id=procedure.version_id, status="abierto",
+                        opened_at=now, created_by=actor.username, data={}, workflow="", revision=0)
+            data = {**data, "ticket": ticket, "fecha_inicio": now.astimezone(clock.PANAMA).isoformat()}
+            advanced = self.runtime.start(s, procedure, case, data, actor.username, now)
+        self.runtime.remember(advanced)
+        return Started(case.id, ticket)
+
+    def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
+        """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
+        with clock.using(self.clock), self.store.unit_of_work() as s:
+            task = s.get(HumanTask, task_id)
+            if task is None:
+                raise self._gone(s, task_id)
+            case = s.get(Case, task.case_id, with_for_update=True)
+            # Re-read under the case's lock: whoever held it may have just completed the task.
+            if s.scalar(select(HumanTask.id).where(HumanTask.id == task_id)) is None:
+                raise self._gone(s, task_id)
+            s.refresh(task)
+            if not may_work(actor, task):
+                raise Forbidden("no tiene permiso para esta tarea")
+            if task.assignee and task.assignee != actor.username:
+                raise Forbidden(f"la tarea está asignada a {task.assignee}")
+            procedure = self.procedure(s, case.procedure_version_id)
+            data = self._clean(s, procedure, task.form, submitted)
+            advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
+            s.flush()
+            next_task = self._next_task_for(s, actor, case.id)
+            result = Completed(case.id, case.ticket, next_task)
+        self.runtime.remember(advanced)
+        return result
+
+    def run_timer_sweep(self, batch: int = 200) -> SweepResult:
+        """Fire every due timer: load only the cases whose earliest timer is due, lock, fire, persist."""
+        loaded = fired = failed = 0
+        with clock.using(self.clock):
+            now = self.now()
+            while True:
+                advanced: list[Advanced] = []
+                with self.store.unit_of_work() as s:
+                    query = (select(Case).where(Case.timer_due_at <= now).order_by(Case.timer_due_at).limit(batch))
+                    if not self.store.is_sqlite:
+                        query = query.with_for_update(skip_locked=True)
+                    due_cases = list(s.scalars(query))
+                    for case in due_cases:
+                        loaded += 1
+                        try:
+                            with s.begin_nested():
+                                result, _names = self.runtime.fire_timers(s, case, self.procedure(s, case.procedure_version_id), now)
+                            advanced.append(result)
+                            fired += 1
+                        except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
+                            failed += 1
+                            log.exception("timer of case %s failed", case.ticket)
+                            s.expire(case)
+                            case.timer_due_at = now + RETRY_AFTER
+                            audit.record(s, now, audit.SYSTEM, "error_temporizador", case_id=case.id,
+                                         detail={"error": str(exc)[:500]})
+                for item in advanced:
+                    self.runtime.remember(item)
+                if len(due_cases) < batch:
+                    return SweepResult(loaded, fired, failed)
+
+    # -- queries --------------------------------------------------------------------------
+    def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
+        """The READY tasks the actor may work, soonest due first."""
+        query = select(HumanTask).where(HumanTask.lane.in_(actor.roles)).order_by(HumanTask.due_at, HumanTask.created_at)
+        return [t for t in session.scalars(query) if may_work(actor, t)]
+
+    def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            raise self._gone(session, task_id)
+        if not may_work(actor, task):
+            raise Forbidden("no tiene permiso para esta tarea")
+        return task
+
+    def case_for(self, session: Session, case_id: int, actor: Actor) -> Case:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("el caso no existe")
+        if actor.roles <= {"enlace"} and case.direccion != actor.direccion:
+            raise Forbidden("el caso no pertenece a su dirección")
+        return case
+
+    # -- helpers --------------------------------------------------------------------------
+    def _clean(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
+        if not form:
+            return {}
+        schema = procedure.forms[form]
+        needed = {p["x-catalogo"] for p in schema.get("properties", {}).values() if "x-catalogo" in p}
+        return form_schemas.clean(schema, submitted, catalogs.codes(session, needed))
+
+    @staticmethod
+    def _gone(session: Session, task_id: str) -> Exception:
+        done = audit.completion_of(session, task_id)
+        if done is None:
+            return NotFound("la tarea no existe o ya no está pendiente")
+        when = done.at.astimezone(clock.PANAMA).strftime("%d/%m/%Y %H:%M")
+        return TaskAlreadyDone(f"La tarea ya fue completada por {done.actor} el {when}.", by=done.actor)
+
+    def _next_task_for(self, session: Session, actor: Actor, case_id: int) -> str | None:
+        for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.created_at)):
+            if may_work(actor, task) and task.assignee in (None, actor.username):
+                return task.id
+        return None
+

@@ -1,0 +1,79 @@
+"""Diagram scripts and conditions run with the case's data and named helpers, nothing else."""
+import pytest
+
+from engine import sandbox
+
+ESCAPES = {
+    "import statement": ("import os", "exec"),
+    "__import__": ("__import__('os').system('id')", "eval"),
+    "dunder chain": ("().__class__.__base__.__subclasses__()", "eval"),
+    "open": ("open('/etc/passwd').read()", "eval"),
+    "getattr": ("getattr(case_type, 'upper')()", "eval"),
+    "lambda": ("(lambda: 1)()", "eval"),
+    "lambda assigned": ("f = lambda x: x", "exec"),
+    "str.format escape": ("'{0.__class__}'.format(1)", "eval"),
+    "format_map": ("'{x}'.format_map({})", "eval"),
+    "format spec amplification": ("f'{case_type:>999999999}'", "eval"),
+    "huge exponent": ("10 ** 10 ** 8", "eval"),
+    "big literal exponent": ("2 ** 100000", "eval"),
+    "comprehension": ("[x for x in range(10)]", "eval"),
+    "loop": ("while True:\n    pass", "exec"),
+    "private name": ("_secret", "eval"),
+    "builtins through data": ("__builtins__", "eval"),
+    "eval": ("eval('1')", "eval"),
+    "exec": ("exec('x=1')", "exec"),
+    "def": ("def f():\n    return 1", "exec"),
+}
+
+
+@pytest.mark.parametrize("source,mode", ESCAPES.values(), ids=ESCAPES.keys())
+def test_escapes_are_refused_before_running(source, mode):
+    assert sandbox.check(source, mode) is not None
+    with pytest.raises((sandbox.UnsafeExpression, SyntaxError)):
+        sandbox.compile_checked(source, mode)
+
+
+def test_conditions_on_case_data_work():
+    env = sandbox.RestrictedEnvironment()
+    assert env.evaluate("case_type == 'queja'", {"case_type": "queja"}) is True
+    assert env.evaluate("case_type == 'queja'", {"case_type": "sugerencia"}) is False
+    assert env.evaluate("len(nombre.strip()) > 2 and prioridad in ('alta', 'media')",
+                        {"nombre": " Ana ", "prioridad": "alta"}) is True
+
+
+def test_scripts_write_data_back_without_helpers_or_private_keys():
+    env = sandbox.RestrictedEnvironment()
+    data = {"x": 2, "_hidden": "kept out"}
+    env.execute("y = x * 3\nz = 'ab' + 'c'\nif y > 5:\n    grande = True", data, {})
+    assert data == {"x": 2, "_hidden": "kept out", "y": 6, "z": "abc", "grande": True}
+
+
+def test_private_keys_of_the_data_are_invisible_to_scripts():
+    env = sandbox.RestrictedEnvironment()
+    with pytest.raises(sandbox.UnsafeExpression):
+        env.evaluate("_hidden", {"_hidden": 1})
+
+
+@pytest.mark.parametrize("source", ["'a' * 10 ** 9", "[0] * 10000000", " * ".join(["9 ** 60"] * 30)])
+def test_memory_bombs_are_stopped_while_running(source):
+    with pytest.raises(sandbox.UnsafeExpression):
+        sandbox.RestrictedEnvironment().evaluate(source, {})
+
+
+def test_doubling_a_string_in_a_script_is_bounded():
+    script = "s = 'xxxxxxxxxx'\n" + "s = s + s\n" * 30
+    with pytest.raises(sandbox.UnsafeExpression):
+        sandbox.RestrictedEnvironment().execute(script, {}, {})
+
+
+def test_named_helpers_are_callable_and_cannot_be_shadowed():
+    env = sandbox.RestrictedEnvironment()
+    assert env.evaluate("sumar_dias(inicio, 30)", {"inicio": "2026-03-02T09:00:00-05:00"}) == "2026-04-01T09:00:00-05:00"
+    with pytest.raises(sandbox.UnsafeExpression):
+        env.evaluate("1", {"sumar_dias": "shadow"})
+
+
+def test_only_harmless_methods_may_be_called():
+    env = sandbox.RestrictedEnvironment()
+    assert env.evaluate("tipo.upper()", {"tipo": "queja"}) == "QUEJA"
+    assert sandbox.check("tipo.ljust(1000000000)", "eval") is not None
