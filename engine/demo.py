@@ -1,0 +1,57 @@
+"""Demo data for a first look: one user per role, the procedures deployed, a few cases."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import catalogs
+from engine.accounts import Actor, create_user
+from engine.models import User
+from engine.services import Atiende
+
+DEMO_PASSWORD = "atiende2026"
+
+# username, full name, roles, dirección (for enlaces)
+DEMO_USERS = [
+    ("operador", "Ana Operadora", ["operador"], None),
+    ("coordinador", "Carlos Coordinador", ["coordinador"], None),
+    ("enlace", "Elena Enlace (Planificación Urbana)", ["enlace"], "planificacion_urbana"),
+    ("enlace_ambiental", "Ernesto Enlace (Gestión Ambiental)", ["enlace"], "gestion_ambiental"),
+    ("analista", "Alicia Analista", ["analista"], None),
+    ("auditor", "Aurelio Auditor", ["auditor"], None),
+    ("admin", "Admin del Sistema", ["admin"], None),
+    ("defensa", "Diana Defensa del Usuario", ["defensa_usuario", "inspector"], None),
+    ("lotes", "Luis Planificación Urbana", ["planificacion_urbana", "coordinacion_corregidores",
+                                          "gestion_ambiental", "call_center"], None),
+]
+
+DEMO_CASES = [
+    {"canal": "correo_electronico", "tipo_caso": "queja_reclamo", "ciudadano_nombre": "María Pérez",
+     "ciudadano_cedula": "8-123-4567", "ciudadano_email": "maria.perez@example.com",
+     "ciudadano_telefono": "6123-4567", "lugar_notificaciones": "Calle 50, edificio Plaza, apto 3B, Bella Vista",
+     "corregimiento": "bella_vista", "domicilio": "Calle 50, Bella Vista", "asunto": "Basura sin recoger",
+     "descripcion": "Hace dos semanas no pasa el camión recolector por la calle 50."},
+    {"canal": "pagina_web", "tipo_caso": "reporte", "ciudadano_nombre": "José Rodríguez",
+     "ciudadano_email": "jose.r@example.com", "lugar_notificaciones": "jose.r@example.com",
+     "corregimiento": "san_francisco", "domicilio": "Vía Porras", "asunto": "Luminaria apagada",
+     "descripcion": "La luminaria frente al parque está apagada desde hace un mes."},
+    {"canal": "correo_electronico", "tipo_caso": "solicitud_informacion", "ciudadano_nombre": "Luisa Gómez",
+     "ciudadano_cedula": "PE-12-345", "ciudadano_email": "luisa.gomez@example.com",
+     "lugar_notificaciones": "luisa.gomez@example.com", "corregimiento": "calidonia",
+     "asunto": "Permisos de construcción", "descripcion": "Solicito información sobre los requisitos del permiso de construcción."},
+]
+
+
+def seed(atiende: Atiende) -> bool:
+    """Load the demo data into an empty database; returns False if it already had users."""
+    with atiende.store.unit_of_work() as s:
+        catalogs.seed(s)
+        if s.scalar(select(User.id).limit(1)) is not None:
+            return False
+        for username, full_name, roles, direccion in DEMO_USERS:
+            create_user(s, username, full_name, DEMO_PASSWORD, roles,
+                        email=f"{username}@atiende.example", direccion=direccion)
+    atiende.deploy_directory("sistema", note="Versión inicial (datos de demostración)")
+    operador = Actor("operador", frozenset({"operador"}))
+    for data in DEMO_CASES:
+        atiende.start_case("atencion_correo_web", data, operador)
+    return True
