@@ -41,6 +41,29 @@ DEMO_CASES = [
 ]
 
 
+# A valid submission of every task form of the e-mail/web procedure: the demo advances its
+# cases with them, and tests and benchmarks drive whole cases with them.
+SAMPLE_SUBMISSIONS = {
+    "plantilla_queja_reclamo": {"hechos": "El camión recolector no pasa desde hace dos semanas.",
+                                "fecha_hechos": "2026-02-16", "dependencia_o_funcionario": "Recolección de desechos",
+                                "pretension": "Que se restablezca la recolección semanal."},
+    "plantilla_solicitud_informacion": {"informacion_solicitada": "Requisitos del permiso de construcción.",
+                                        "formato_entrega": "copia_digital", "finalidad": "Construir una vivienda."},
+    "plantilla_sugerencia": {"sugerencia": "Instalar bancas en el parque.", "area_mejora": "Parques"},
+    "plantilla_reporte": {"tipo_reporte": "alumbrado", "detalle_reporte": "Luminaria apagada.",
+                          "referencia_ubicacion": "Frente al parque de Vía Porras", "fecha_observado": "2026-02-20"},
+    "hoja_de_tramite": {"direccion": "planificacion_urbana", "resumen": "Ciudadana reporta falta de recolección.",
+                        "informacion_ciudadano_relevante": "Notificar en Calle 50, Bella Vista.", "prioridad": "normal"},
+    "aprobacion_hoja": {"decision_hoja": "aprobar"},
+    "acuse_recibo": {"recibido_por": "Elena Enlace", "fecha_recibo": "2026-03-03"},
+    "seguimiento_semanal": {"avance_semanal": "La dirección programó la inspección.", "estado_gestion": "en_tramite"},
+    "revision_quincenal": {"accion_quincenal": "continuar", "observaciones_quincenal": "Avance adecuado."},
+    "respuesta_final": {"respuesta_final": "Se restableció la recolección.", "medio_respuesta": "correo_electronico",
+                        "fecha_respuesta": "2026-03-20"},
+    "atender_escalado": {"acciones_tomadas": "Se llamó al director.", "instruccion_escalado": "Responder esta semana."},
+}
+
+
 def seed(atiende: Atiende) -> bool:
     """Load the demo data into an empty database; returns False if it already had users."""
     with atiende.store.unit_of_work() as s:

@@ -141,7 +141,7 @@ class Runtime:
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise ProcedureError(f"la tarea {task_id} no está lista en el flujo del caso {case.ticket}")
-        task.update_data(data)
+        task.set_data(**data)
         task.run()
         case.data = {**case.data, **data}
         self._mirror_columns(case, data)
