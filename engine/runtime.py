@@ -25,6 +25,9 @@ from engine.procedures import Procedure
 from engine.serialization import InstanceSerializer
 
 STATUSES = ("abierto", "en seguimiento", "escalado a la unidad", "cerrado")
+# Once escalated, a case stays escalated until it is closed: a script on another branch
+# (e.g. the remission, which runs on its own copy of the data) cannot quietly undo it.
+STATUS_EXITS = {"escalado a la unidad": {"cerrado"}, "cerrado": set()}
 
 # Case-record keys mirrored into the case row's searchable columns.
 CASE_COLUMNS = {
@@ -196,6 +199,8 @@ class Runtime:
             if status != old_status and status is not None and status != case.status:
                 if status not in STATUSES:
                     raise ProcedureError(f"«{step}» fijó un estado desconocido: {status!r}")
+                if status not in STATUS_EXITS.get(case.status, STATUSES):
+                    continue
                 audit.record(session, now, audit.SYSTEM, "estado_cambiado", case_id=case.id,
                              detail={"antes": case.status, "despues": status, "paso": step})
                 case.status = status

@@ -181,3 +181,15 @@ def test_every_step_is_in_the_audit_trail_with_who_and_what(desk):
     approval = [e for e in desk.history(case_id, "tarea_completada") if e.detail["tarea"] == "Task_aprobar_hoja"][0]
     assert approval.actor == "coordinador" and approval.detail["datos"] == {"decision_hoja": "aprobar"}
     assert approval.at == START
+
+
+def test_an_escalation_before_remission_is_not_undone_by_the_remission(desk):
+    case_id = desk.start()
+    desk.do(case_id, "Task_plantilla_queja_reclamo")
+    desk.do(case_id, "Task_confeccionar_hoja")
+    desk.wait(days=30, seconds=1)
+    desk.do(case_id, "Task_aprobar_hoja")  # the remission script sets 'en seguimiento' on its branch
+    assert desk.case(case_id).status == "escalado a la unidad"
+    desk.do(case_id, "Task_acuse_recibo")
+    desk.do(case_id, "Task_respuesta_final")
+    assert desk.case(case_id).status == "cerrado"
