@@ -201,7 +201,7 @@ class Atiende:
         case = session.get(Case, case_id)
         if case is None:
             raise NotFound("el caso no existe")
-        if actor.roles <= {"enlace"} and case.direccion != actor.direccion:
+        if actor.roles <= {"enlace"} and (actor.direccion is None or case.direccion != actor.direccion):
             raise Forbidden("el caso no pertenece a su dirección")
         return case
 

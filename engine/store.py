@@ -74,11 +74,11 @@ class Store:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revisions (every branch head)."""
         with self.engine.begin() as conn:
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()

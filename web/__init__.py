@@ -1,0 +1,82 @@
+"""The web application of Atiende: an app factory, one blueprint per area.
+
+The factory owns everything with a lifetime (the database engine, the engine facade, the
+extensions), so tests and the development server each build their own and nothing is
+created at import time.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from engine.services import Atiende
+from engine.store import Store
+from web import auth, bandeja, cases, errors, filters, tasks
+
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config, database (migrated), engine facade, extensions, blueprints."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("ATIENDE_SECRET_KEY"),
+        DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'atiende.sqlite3'}",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("ATIENDE_SECURE_COOKIES") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=os.environ.get("ATIENDE_SECURE_COOKIES") == "1",
+        # A form may stay open for hours while an operator types a case; the token lives as long
+        # as the session instead of expiring after an hour and losing the work.
+        WTF_CSRF_TIME_LIMIT=None,
+        ATIENDE_CLOCK=None,  # tests pass a FrozenClock; None is the system clock
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _persisted_secret_key(Path(app.instance_path) / "secret_key")
+
+    store = Store(app.config["DATABASE_URL"])
+    store.migrate()
+    app.extensions["atiende"] = Atiende(store, app.config["ATIENDE_CLOCK"])
+
+    csrf.init_app(app)
+    auth.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    for blueprint in (auth.bp, bandeja.bp, tasks.bp, cases.bp):
+        app.register_blueprint(blueprint)
+    app.after_request(_security_headers)
+    return app
+
+
+def _persisted_secret_key(path: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive a restart."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip()
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def _security_headers(response):
+    """Pages carry citizens' personal data: no framing, no sniffing, no caching, own assets only."""
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

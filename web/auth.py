@@ -1,0 +1,122 @@
+"""Signing in and out, and the rule that every page but the sign-in form needs a signed-in person.
+
+Login is required by default (a before-request check) rather than per view, so a view
+added later cannot be left open by forgetting a decorator.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from engine import queries
+from engine.accounts import Actor, actor_of, authenticate
+from engine.models import User
+from engine.roles import ROLES
+from web.context import atiende
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+PUBLIC_ENDPOINTS = frozenset({"auth.ingresar", "static"})
+BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+
+
+@dataclass(frozen=True, eq=False)
+class Person(UserMixin):
+    """The signed-in user as plain values, so no ORM object outlives its database session."""
+
+    id: int
+    username: str
+    full_name: str
+    actor: Actor
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        return cls(user.id, user.username, user.full_name, actor_of(user))
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(ROLES.get(role, role) for role in self.actor.roles)
+
+
+def init_app(app) -> None:
+    """Wire Flask-Login and the login-required-by-default check into the app."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.ingresar"
+    login_manager.login_message = "Inicie sesión para continuar."
+    login_manager.login_message_category = "info"
+    app.before_request(_require_login)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> Person | None:
+    try:
+        key = int(user_id)
+    except ValueError:
+        return None
+    with atiende().store.read() as s:
+        user = queries.active_user(s, key)
+        return Person.of(user) if user is not None else None
+
+
+def _require_login():
+    if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def role_required(role: str, message: str):
+    """Refuse the view with 403 (and ``message``) to people without ``role``."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.actor.has(role):
+                abort(403, message)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@bp.route("/ingresar", methods=("GET", "POST"))
+def ingresar():
+    """The sign-in form; the same error whether the user is unknown or the password wrong."""
+    if current_user.is_authenticated:
+        return redirect(url_for("bandeja.index"))
+    error = None
+    username = ""
+    if request.method == "POST":
+        username = request.form.get("usuario", "").strip()
+        with atiende().store.read() as s:
+            user = authenticate(s, username, request.form.get("contrasena", ""))
+            person = Person.of(user) if user is not None else None
+        if person is not None:
+            session.clear()  # a fresh session for the signed-in person
+            login_user(person)
+            flash(f"Bienvenido(a), {person.full_name}.", "info")
+            return redirect(_safe_next(request.args.get("next")) or url_for("bandeja.index"))
+        error = BAD_CREDENTIALS
+    return render_template("auth/ingresar.html", error=error, username=username)
+
+
+@bp.post("/salir")
+def salir():
+    """Sign out (POST only, with the CSRF token, so no link can sign someone out)."""
+    logout_user()
+    session.clear()
+    flash("Sesión cerrada.", "info")
+    return redirect(url_for("auth.ingresar"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """The path of ``target`` if it points into this site, else None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target.replace("\\", "/"))
+    if parts.scheme not in ("", "http", "https") or parts.netloc not in ("", request.host):
+        return None
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, ""))

@@ -1,0 +1,59 @@
+"""Error pages in Spanish, and the engine's domain errors mapped to HTTP statuses.
+
+Views let ``engine.services.NotFound`` and ``Forbidden`` propagate; this module turns
+them into 404 and 403 pages, so no view repeats the mapping.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine.services import Forbidden, NotFound
+
+TITLES = {
+    400: "Solicitud no válida",
+    403: "Acceso denegado",
+    404: "No encontrado",
+    405: "Método no permitido",
+    409: "Conflicto",
+    500: "Error del sistema",
+}
+MESSAGES = {
+    400: "La solicitud no es válida.",
+    403: "No tiene permiso para ver esta página.",
+    404: "La página o el registro que busca no existe.",
+    405: "Esta dirección no acepta esa operación.",
+    500: "Ocurrió un error inesperado. Intente de nuevo; si persiste, avise al administrador.",
+}
+CSRF_MESSAGE = ("El formulario caducó o no es válido. Vuelva a cargar la página e intente de nuevo; "
+                "si había escrito datos, cópielos antes.")
+
+
+def init_app(app) -> None:
+    """Register the handlers."""
+    app.register_error_handler(CSRFError, lambda e: error_page(400, CSRF_MESSAGE))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(NotFound, lambda e: error_page(404, _sentence(str(e))))
+    app.register_error_handler(Forbidden, lambda e: error_page(403, _sentence(str(e))))
+
+
+def error_page(status: int, message: str | None = None):
+    """A response with the Spanish error page for ``status``."""
+    title = TITLES.get(status, "Error")
+    return render_template("errors/error.html", title=title, status=status,
+                           message=message or MESSAGES.get(status, title)), status
+
+
+def _http_error(exc: HTTPException):
+    # A description given to abort() is ours (Spanish); Werkzeug's class default is English.
+    custom = exc.description if exc.description != type(exc).description else None
+    return error_page(exc.code or 500, custom)
+
+
+def _sentence(text: str) -> str:
+    """The engine's lowercase messages as a sentence: «no tiene permiso» → «No tiene permiso.»"""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

@@ -1,0 +1,56 @@
+"""A case's audit trail in Spanish words: what happened, who did it, when."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.audit import SYSTEM
+from engine.models import AuditEvent
+from web.filters import fecha
+
+EVENT_NAMES = {
+    "caso_creado": "Caso creado",
+    "tarea_completada": "Tarea completada",
+    "estado_cambiado": "Cambio de estado",
+    "plazo_fijado": "Plazo fijado",
+    "temporizador_disparado": "Temporizador",
+    "error_temporizador": "Error de temporizador",
+}
+SYSTEM_NAME = "Sistema"
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    who: str
+    what: str
+    detail: str
+
+
+def entries(events: list[AuditEvent], names: dict[str, str]) -> list[Entry]:
+    """One entry per event, the actor by full name when known."""
+    return [Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind, e.kind), _detail(e)) for e in events]
+
+
+def _who(actor: str, names: dict[str, str]) -> str:
+    if actor == SYSTEM:
+        return SYSTEM_NAME
+    return f"{names[actor]} ({actor})" if actor in names else actor
+
+
+def _detail(event: AuditEvent) -> str:
+    detail = event.detail or {}
+    if event.kind == "caso_creado":
+        return f"Ticket {detail.get('ticket', '')}"
+    if event.kind == "tarea_completada":
+        return detail.get("nombre") or detail.get("tarea") or ""
+    if event.kind == "estado_cambiado":
+        return f"{detail.get('antes') or '—'} → {detail.get('despues') or '—'}"
+    if event.kind == "plazo_fijado":
+        return f"Fecha límite: {fecha(detail.get('despues'))}"
+    if event.kind == "temporizador_disparado":
+        return ", ".join(detail.get("temporizadores") or [])
+    if event.kind == "error_temporizador":
+        # The exception text is for the logs and the auditor, not for every reader of the case.
+        return "Se reintentará automáticamente."
+    return ""

@@ -1,0 +1,105 @@
+"""A case as people read it: a summary of its columns, and its record labelled by its forms.
+
+The case record keeps codes (``queja_reclamo``, ``bella_vista``); people read the titles
+the forms give them, so labels and choice names come from the procedure version's own
+schemas and the catalogues, never from a second list kept here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from engine import queries
+from engine.models import Case
+from engine.procedures import Procedure
+from web.filters import fecha, fecha_hora
+from web.forms_render import field_order
+
+# Shown in the summary from the case's columns, so not repeated in the record.
+SUMMARY_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite"})
+NO_DIRECCION = "Sin asignar"
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+    multiline: bool = False
+
+
+class Labels:
+    """Catalogue labels, each catalogue read once per page."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._loaded: dict[str, dict[str, str]] = {}
+
+    def __call__(self, catalog: str, code: str | None) -> str | None:
+        if code is None:
+            return None
+        if catalog not in self._loaded:
+            self._loaded[catalog] = queries.catalog_labels(self._session, catalog)
+        return self._loaded[catalog].get(code, code)
+
+
+def summary(case: Case, labels: Labels) -> list[Row]:
+    """The facts of a case everyone looks for first: ticket, status, type, citizen, dates."""
+    rows = [
+        Row("Ticket", case.ticket),
+        Row("Estado", case.status.capitalize()),
+        Row("Tipo de caso", labels("tipos_caso", case.case_type) or ""),
+        Row("Ciudadano", case.citizen_name or ""),
+        Row("Asunto", case.subject or ""),
+        Row("Dirección responsable", labels("direcciones", case.direccion) or NO_DIRECCION),
+        Row("Corregimiento", labels("corregimientos", case.corregimiento) or ""),
+        Row("Abierto el", fecha_hora(case.opened_at)),
+        Row("Fecha límite", fecha(case.due_at)),
+    ]
+    if case.closed_at is not None:
+        rows.append(Row("Cerrado el", fecha_hora(case.closed_at)))
+    return [row for row in rows if row.value]
+
+
+def record(procedure: Procedure, data: dict, labels: Labels) -> list[Row]:
+    """Every value of the case record, titled and in the order of the procedure's forms."""
+    properties = _properties(procedure)
+    keys = [k for k in properties if k in data] + sorted(k for k in data if k not in properties)
+    rows = []
+    for key in keys:
+        if key in SUMMARY_KEYS:
+            continue
+        prop = properties.get(key, {})
+        value = _display(prop, data[key], labels)
+        if value:
+            rows.append(Row(prop.get("title") or key.replace("_", " ").capitalize(), value,
+                            prop.get("x-widget") == "textarea"))
+    return rows
+
+
+def _properties(procedure: Procedure) -> dict[str, dict]:
+    """Field name → schema property across the procedure's forms: start form first, then by step."""
+    names = [procedure.start_form] + [step.form for step in procedure.steps.values()] + list(procedure.forms)
+    properties: dict[str, dict] = {}
+    for name in dict.fromkeys(n for n in names if n in procedure.forms):
+        schema = procedure.forms[name]
+        for field in field_order(schema):
+            properties.setdefault(field, schema["properties"][field])
+    return properties
+
+
+def _display(prop: dict, value, labels: Labels) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Sí" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if "x-catalogo" in prop:
+        return labels(prop["x-catalogo"], value) or ""
+    for choice in prop.get("oneOf", []):
+        if choice.get("const") == value:
+            return choice.get("title") or str(value)
+    if prop.get("format") == "date":
+        return fecha(value)
+    return str(value)
