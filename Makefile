@@ -14,7 +14,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Browser libraries (bpmn-js) from the npm registry, exactly as package-lock.json pins them; never committed.
+ASSETS := web/assets
+$(ASSETS)/node_modules/.installed: $(ASSETS)/package.json $(ASSETS)/package-lock.json
+	cd $(ASSETS) && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed $(ASSETS)/node_modules/.installed
 
 ## Serve the application with demo data on SQLite at http://127.0.0.1:$(PORT)
 run: install
@@ -28,6 +34,9 @@ test: install
 bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
+	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/tasklist.py
+	$(BIN)/python bench/http_cases.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(ASSETS)/node_modules

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import audit_chain
 from engine.models import AuditEvent
 
 SYSTEM = "sistema"
@@ -13,9 +14,10 @@ SYSTEM = "sistema"
 
 def record(session: Session, at: datetime, actor: str, kind: str, *, case_id: int | None = None,
            task_id: str | None = None, detail: dict | None = None) -> AuditEvent:
-    """Add one event to the session; it is committed, or rolled back, with the change it tells of."""
-    event = AuditEvent(at=at, actor=actor, kind=kind, case_id=case_id, task_id=task_id, detail=detail or {})
-    session.add(event)
+    """Add one event, chained to the previous one; it is committed, or rolled back, with the change it tells of."""
+    event = AuditEvent(at=at, actor=actor, kind=kind, case_id=case_id, task_id=task_id,
+                       detail=audit_chain.plain(detail or {}))
+    audit_chain.append(session, event)
     return event
 
 

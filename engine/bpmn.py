@@ -11,12 +11,14 @@ import re
 from dataclasses import dataclass
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins import CallActivityMixin, SubWorkflowTaskMixin, UserTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
-from engine import sandbox
+from engine import operators, sandbox, selectors
 from engine.roles import role_of_lane
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -120,10 +122,51 @@ def _check_timer(task_spec) -> str | None:
     return None
 
 
-def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
-    """Problems a parse does not catch: scripts, conditions, timers, lanes and forms."""
+def _has_user_tasks(spec, specs_by_name) -> bool:
+    return any(isinstance(t, UserTaskMixin) or (isinstance(t, SubWorkflowTaskMixin) and t.spec in specs_by_name
+                                                and _has_user_tasks(specs_by_name[t.spec], specs_by_name))
+               for t in spec.task_specs.values())
+
+
+def _lane_of_subprocess(task_spec, specs_by_name) -> str | None:
+    """SpiffWorkflow gives every task inside an embedded subprocess the subprocess's own lane, whatever
+    lane the diagram draws the task in: a subprocess with user tasks must sit in no lane."""
+    if (isinstance(task_spec, SubWorkflowTaskMixin) and not isinstance(task_spec, CallActivityMixin)
+            and task_spec.lane and task_spec.spec in specs_by_name
+            and _has_user_tasks(specs_by_name[task_spec.spec], specs_by_name)):
+        return (f"el subproceso está en el carril «{task_spec.lane}» y contiene tareas de usuario, que quedarían "
+                "todas en ese carril: sáquelo de los carriles y deje cada tarea en el carril de su rol")
+    return None
+
+
+def _start_problems(spec) -> list[str]:
+    """A scheduled procedure's start events: cycles only, a known selector, no start by hand beside them."""
+    starts = [t for t in spec.task_specs.values() if isinstance(t, StartEvent)]
+    timers = [t for t in starts if isinstance(t.event_definition, TimerEventDefinition)]
     problems = []
+    for start in timers:
+        if "Cycle" not in type(start.event_definition).__name__:
+            problems.append((start, ("un evento de inicio con temporizador debe ser un ciclo (timeCycle, p. ej. "
+                                     "\"R/2026-01-05T08:00:00-05:00/P7D\"): el programador inicia una ejecución en cada "
+                                     "vuelta")))
+        selector = start.extensions.get("properties", {}).get("selector")
+        if selector and selector not in selectors.SELECTORS:
+            problems.append((start, (f"el selector «{selector}» no existe; los disponibles son: "
+                                     f"{', '.join(sorted(selectors.SELECTORS))}")))
+    if timers:
+        problems.extend((start, ("un procedimiento con calendario (eventos de inicio con temporizador) no puede "
+                                 "tener además un inicio sin temporizador")) for start in starts
+                        if isinstance(start.event_definition, NoneEventDefinition))
+    return problems
+
+
+def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
+    """Problems a parse does not catch: scripts, conditions, timers, lanes, forms and service operators."""
+    problems = []
+    specs_by_name = {spec.name: spec for spec in specs}
     for spec in specs:
+        for start, message in _start_problems(spec):
+            problems.append(Problem(filename_of(spec), message, start.bpmn_id, start.bpmn_name))
         for task_spec in spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             if bpmn_id is None:
@@ -144,4 +187,11 @@ def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
                     problems.append(Problem(message="la tarea no indica su formulario (propiedad «formulario»)", **where))
             if form and form not in forms:
                 problems.append(Problem(message=f"el formulario «{form}» no existe", **where))
+            lane_problem = _lane_of_subprocess(task_spec, specs_by_name)
+            if lane_problem:
+                problems.append(Problem(message=lane_problem, **where))
+            rotulo = getattr(task_spec, "extensions", {}).get("properties", {}).get("rotulo")
+            if rotulo and sandbox.check(rotulo, "eval"):
+                problems.append(Problem(message=f"rótulo no permitido: {sandbox.check(rotulo, 'eval')}", **where))
+            problems.extend(Problem(message=message, **where) for message in operators.problems(task_spec))
     return problems

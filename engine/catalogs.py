@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -35,6 +37,38 @@ def codes(session: Session, names) -> dict[str, set[str]]:
     for catalog, code in rows:
         found[catalog].add(code)
     return found
+
+
+class CodesCache:
+    """Catalogue codes for form validation, re-read at most every ``ttl`` seconds.
+
+    Every form submission with a catalogue field checks its value; reading the catalogue each
+    time was a measurable share of a task completion. An edit made through this process calls
+    ``invalidate``; other processes see it within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0):
+        self.ttl = ttl
+        self._codes: dict[str, set[str]] = {}
+        self._read_at: float = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, names) -> dict[str, set[str]]:
+        names = set(names)
+        with self._lock:
+            fresh = time.monotonic() - self._read_at < self.ttl
+            if fresh and names <= self._codes.keys():
+                return {n: self._codes[n] for n in names}
+        found = codes(session, names)
+        with self._lock:
+            if not fresh:
+                self._codes, self._read_at = {}, time.monotonic()
+            self._codes.update(found)
+        return found
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._codes, self._read_at = {}, 0.0
 
 
 def entries(session: Session, catalog: str) -> list[CatalogItem]:

@@ -1,13 +1,16 @@
-"""The ``atiende`` command: migrate, deploy diagrams, run the timer worker, load demo data."""
+"""The ``atiende`` command: migrate, deploy diagrams, run the timer and mail workers, load demo data."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
 import threading
+from pathlib import Path
 
-from engine import bpmn, demo
-from engine.services import Atiende
+from engine import audit_chain, bpmn, demo, demo_procedures, mail, publishing
+from engine.intake import cli as intake_cli
+from engine.serialization import InstanceSerializer
+from engine.services import FORMS_DIR, PROCESSES_DIR, Atiende
 from engine.store import Store
 
 log = logging.getLogger("atiende.timers")
@@ -30,27 +33,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="por defecto DATABASE_URL o instance/atiende.sqlite3")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="crear o actualizar el esquema de la base de datos")
-    dep = sub.add_parser("deploy", help="validar y desplegar processes/ y forms/")
+    val = sub.add_parser("validate", help="validar diagramas, formularios y escenarios sin desplegar (sin base de datos)")
+    dep = sub.add_parser("deploy", help="validar (con escenarios) y desplegar processes/ y forms/")
+    for command in (val, dep):
+        command.add_argument("--processes", type=Path, default=PROCESSES_DIR, help="carpeta de diagramas y escenarios")
+        command.add_argument("--forms", type=Path, default=FORMS_DIR, help="carpeta de formularios")
     dep.add_argument("--by", default="cli")
     dep.add_argument("--note", default="")
+    aud = sub.add_parser("audit", help="auditoría").add_subparsers(dest="audit_command", required=True)
+    aud.add_parser("verify", help="verificar la cadena de huellas del registro de auditoría")
     tim = sub.add_parser("timers", help="ejecutar el barrido de temporizadores en bucle")
     tim.add_argument("--interval", type=float, default=30.0)
     tim.add_argument("--once", action="store_true")
+    mai = sub.add_parser("mail", help="enviar en bucle la bandeja de salida de correo (SMTP de ATIENDE_SMTP_*)")
+    mai.add_argument("--interval", type=float, default=30.0)
+    mai.add_argument("--once", action="store_true")
     sub.add_parser("demo", help="cargar datos de demostración")
+    intake_cli.add_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
+    if args.command == "validate":
+        return _validate(args.processes, args.forms)
 
     store = Store(args.database_url)
-    store.migrate()
+    try:
+        store.migrate()
+        return _run(args, store)
+    finally:
+        store.dispose()  # tests call main() many times: no connection outlives it
+
+
+def _run(args, store: Store) -> int:
+    """Run a command that needs the database."""
     atiende = Atiende(store)
     if args.command == "deploy":
         try:
-            versions = atiende.deploy_directory(args.by, args.note)
+            versions = publishing.publish(atiende, publishing.read_directory(args.processes, args.forms), args.by, args.note)
         except bpmn.DiagramError as exc:
-            print("No se puede desplegar:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  - {problem}", file=sys.stderr)
-            return 1
+            return _refuse("No se puede desplegar:", exc)
         for v in versions:
             print(f"{v.process_id}: versión {v.version} ({v.content_hash[:12]})")
     elif args.command == "timers":
@@ -62,9 +83,59 @@ def main(argv: list[str] | None = None) -> int:
             timer_worker(atiende, args.interval, stop)
         except KeyboardInterrupt:
             stop.set()
+    elif args.command == "mail":
+        return _send_mail(store, args)
+    elif args.command in intake_cli.COMMANDS:
+        return intake_cli.run(args, atiende)
     elif args.command == "demo":
-        print("datos de demostración cargados" if demo.seed(atiende) else "la base ya tenía datos")
+        if demo.seed(atiende):
+            demo_procedures.seed(atiende)
+            print("datos de demostración cargados")
+        else:
+            print("la base ya tenía datos")
+    elif args.command == "audit":
+        with store.read() as s:
+            verdict = audit_chain.verify(s)
+        print(verdict, file=sys.stdout if verdict.intact else sys.stderr)
+        return 0 if verdict.intact else 1
     return 0
+
+
+def _send_mail(store: Store, args) -> int:
+    """The outbox worker: send what steps wrote, over the configured SMTP server."""
+    settings = mail.MailSettings.from_env()
+    if not settings.configured:
+        print("No hay servidor SMTP configurado (ATIENDE_SMTP_HOST): los mensajes quedan en la bandeja de salida.",
+              file=sys.stderr)
+        return 1
+    worker = mail.MailWorker(store, settings)
+    if args.once:
+        print(worker.run_once())
+        return 0
+    stop = threading.Event()
+    try:
+        mail.mail_worker(worker, args.interval, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def _validate(processes_dir: Path, forms_dir: Path) -> int:
+    """Check a diagram set as a deploy would (scenarios included), on no database."""
+    try:
+        candidates = publishing.validate(publishing.read_directory(processes_dir, forms_dir), InstanceSerializer())
+    except bpmn.DiagramError as exc:
+        return _refuse("Los diagramas no pasan la validación:", exc)
+    for candidate in candidates:
+        print(f"{candidate.process_id}: válido ({candidate.content_hash[:12]})")
+    return 0
+
+
+def _refuse(title: str, exc: bpmn.DiagramError) -> int:
+    print(title, file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import catalogs
+from engine import catalogs, demo_procedures
 from engine.accounts import Actor, create_user
 from engine.models import User
 from engine.services import Atiende
@@ -12,7 +12,8 @@ DEMO_PASSWORD = "atiende2026"
 
 # username, full name, roles, dirección (for enlaces)
 DEMO_USERS = [
-    ("operador", "Ana Operadora", ["operador"], None),
+    ("operador", "Ana Operadora", ["operador", "operador_front", "operador_back_office", "operador_gestion_ciudadano"],
+     None),
     ("coordinador", "Carlos Coordinador", ["coordinador"], None),
     ("enlace", "Elena Enlace (Planificación Urbana)", ["enlace"], "planificacion_urbana"),
     ("enlace_ambiental", "Ernesto Enlace (Gestión Ambiental)", ["enlace"], "gestion_ambiental"),
@@ -56,11 +57,13 @@ SAMPLE_SUBMISSIONS = {
                         "informacion_ciudadano_relevante": "Notificar en Calle 50, Bella Vista.", "prioridad": "normal"},
     "aprobacion_hoja": {"decision_hoja": "aprobar"},
     "acuse_recibo": {"recibido_por": "Elena Enlace", "fecha_recibo": "2026-03-03"},
+    "reclamo_acuse": {"gestion_acuse": "Se llamó al enlace; confirmará hoy en Atiende."},
     "seguimiento_semanal": {"avance_semanal": "La dirección programó la inspección.", "estado_gestion": "en_tramite"},
     "revision_quincenal": {"accion_quincenal": "continuar", "observaciones_quincenal": "Avance adecuado."},
     "respuesta_final": {"respuesta_final": "Se restableció la recolección.", "medio_respuesta": "correo_electronico",
                         "fecha_respuesta": "2026-03-20"},
     "atender_escalado": {"acciones_tomadas": "Se llamó al director.", "instruccion_escalado": "Responder esta semana."},
+    **demo_procedures.SUBMISSIONS,  # the forms of the other procedures
 }
 
 

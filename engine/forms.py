@@ -59,6 +59,11 @@ def _coerce(prop: dict, value):
         if isinstance(value, str):
             return value.strip().lower() in {"on", "true", "1", "si", "sí"}
         return value
+    if kind == "array" and isinstance(value, (str, list)):
+        values = [value] if isinstance(value, str) else value
+        return [v for v in (_coerce(prop.get("items", {}), item) for item in values) if not _blank(v)]
+    if kind == "object" and isinstance(value, dict):
+        return _coerce_row(prop, value)
     if not isinstance(value, str):
         return value
     text = value.strip()
@@ -76,6 +81,19 @@ def _coerce(prop: dict, value):
             except ValueError:
                 return text
     return text
+
+
+def _blank(value) -> bool:
+    return value is None or value == {} or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _coerce_row(prop: dict, value: dict) -> dict:
+    """One item of a repeating group: blank cells left out, the rest typed; a blank row becomes {}."""
+    properties = prop.get("properties", {})
+    row = {key: _coerce(properties.get(key, {}), cell) for key, cell in value.items() if not _blank(cell)}
+    if row:  # an unticked box posts nothing: in a row that was filled in, it means "no"
+        row.update({key: False for key, sub in properties.items() if sub.get("type") == "boolean" and key not in row})
+    return row
 
 
 _MESSAGES = {
@@ -113,6 +131,18 @@ def _fields_of(error) -> list[str]:
     return [".".join(prefix) or "_formulario"]
 
 
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator_for(schema: dict) -> Draft202012Validator:
+    """A validator per schema object; deployed schemas live as long as their procedure version."""
+    kept = _validators.get(id(schema))
+    if kept is None or kept[0] is not schema:
+        kept = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _validators[id(schema)] = kept
+    return kept[1]
+
+
 def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = None) -> dict:
     """The declared fields of ``submitted``, typed and validated; raises FormErrors in Spanish."""
     properties = schema.get("properties", {})
@@ -126,9 +156,11 @@ def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = 
         value = submitted.get(field)
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:
             continue
-        data[field] = _coerce(prop, value)
+        value = _coerce(prop, value)
+        if value != []:  # every row of a repeating group left blank: as if the field were empty
+            data[field] = value
     errors: dict[str, str] = {}
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator_for(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):
         for field in _fields_of(error):
             errors.setdefault(field, _message(error))
@@ -136,6 +168,33 @@ def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = 
         catalog = prop.get("x-catalogo")
         if catalog and field in data and field not in errors and data[field] not in (catalogs or {}).get(catalog, set()):
             errors[field] = "Elija una opción válida de la lista."
+        errors.update(_row_catalog_errors(field, prop, data.get(field), catalogs or {}, errors))
     if errors:
         raise FormErrors(errors)
     return data
+
+
+def catalogs_of(schema: dict) -> set[str]:
+    """Every catalogue a form's fields take choices from, those of repeating groups included."""
+    found = set()
+    for prop in schema.get("properties", {}).values():
+        if "x-catalogo" in prop:
+            found.add(prop["x-catalogo"])
+        if prop.get("type") == "array" and prop.get("items", {}).get("type") == "object":
+            found |= catalogs_of(prop["items"])
+    return found
+
+
+def _row_catalog_errors(field: str, prop: dict, rows, catalogs: dict[str, set[str]], errors: dict) -> dict:
+    """Catalogue cells of a repeating group («lotes.0.corregimiento») that name no active entry."""
+    items = prop.get("items", {})
+    if prop.get("type") != "array" or items.get("type") != "object" or not isinstance(rows, list):
+        return {}
+    found = {}
+    for index, row in enumerate(rows):
+        for key, cell in (row.items() if isinstance(row, dict) else ()):
+            catalog = items.get("properties", {}).get(key, {}).get("x-catalogo")
+            name = f"{field}.{index}.{key}"
+            if catalog and name not in errors and cell not in catalogs.get(catalog, set()):
+                found[name] = "Elija una opción válida de la lista."
+    return found

@@ -6,6 +6,7 @@ to 45, or calendar to working days, is an edit of the diagram.
 """
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 
 import holidays
@@ -38,16 +39,32 @@ def es_dia_habil(day: date) -> bool:
 
 
 def sumar_dias(fecha, dias: int, habiles: bool = False) -> str:
-    """The ISO-8601 moment ``dias`` calendar (or working) days after ``fecha``, Panamá time."""
+    """The ISO-8601 moment ``dias`` calendar (or working) days after ``fecha``, Panamá time.
+
+    A negative ``dias`` counts back: ``sumar_dias(fecha_visita, -1, habiles=True)`` is the
+    working day before a visit.
+    """
     start = _as_datetime(fecha)
     if not habiles:
         return (start + timedelta(days=int(dias))).isoformat()
-    moment, left = start, int(dias)
+    moment, left = start, abs(int(dias))
+    step = timedelta(days=1 if int(dias) > 0 else -1)
     while left > 0:
-        moment += timedelta(days=1)
+        moment += step
         if es_dia_habil(moment.date()):
             left -= 1
     return moment.isoformat()
+
+
+def sumar_meses(fecha, meses: int) -> str:
+    """The same day and hour ``meses`` calendar months after ``fecha`` (the month's last day if it is shorter).
+
+    «Un mes desde el 31 de enero» is 28 (or 29) February: a month never spills into the next.
+    """
+    start = _as_datetime(fecha)
+    index = start.month - 1 + int(meses)
+    year, month = start.year + index // 12, index % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1])).isoformat()
 
 
 def fin_de_mes(fecha) -> str:
@@ -74,6 +91,7 @@ def dias_entre(desde, hasta) -> int:
 
 HELPERS = {
     "sumar_dias": sumar_dias,
+    "sumar_meses": sumar_meses,
     "fin_de_mes": fin_de_mes,
     "primero": primero,
     "ahora": ahora,

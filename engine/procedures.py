@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 
-from engine import audit, bpmn
+from engine import audit, bpmn, diagram_rules, scheduler
 from engine import forms as form_schemas
 from engine.models import ProcedureVersion
 from engine.roles import role_of_lane
@@ -34,6 +34,7 @@ class StepInfo:
     form: str | None
     instructions: str
     plazo: str | None
+    rotulo: str | None = None  # what tells the instances of a multi-instance task apart (engine.loops)
 
 
 @dataclass
@@ -64,6 +65,7 @@ def _steps_of(specs) -> dict[str, StepInfo]:
                     form=props.get("formulario"),
                     instructions=(task_spec.documentation or "").strip(),
                     plazo=props.get("plazo"),
+                    rotulo=props.get("rotulo"),
                 )
     return steps
 
@@ -89,6 +91,7 @@ class Candidate:
     forms: dict[str, dict]
     spec: dict
     content_hash: str
+    schedules: dict[str, str] = field(default_factory=dict)  # timer start event → calendar (engine.scheduler)
 
 
 def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSerializer) -> list[Candidate]:
@@ -96,24 +99,31 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
     parser = bpmn.parser_for(files)
     problems = [bpmn.Problem(file=name, message=msg) for name, schema in forms.items()
                 for msg in form_schemas.schema_problems(name, schema)]
+    calls = diagram_rules.unresolved_calls(parser)
+    problems.extend(calls)
     candidates = []
     for process_id in parser.get_process_ids():
         try:
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises several kinds here
-            problems.append(bpmn.Problem(file=process_id, message=f"no se pudo construir el proceso: {exc}"))
+            if not any(p.file == parser.process_parsers[process_id].filename for p in calls):
+                problems.append(bpmn.Problem(file=process_id, message=f"no se pudo construir el proceso: {exc}"))
             continue
         specs = [spec, *subprocess_specs.values()]
         problems.extend(bpmn.lint(lambda s: s.file or "", specs, forms))
+        problems.extend(diagram_rules.unusable_task_forms(lambda s: s.file or "", specs, forms))
+        problems.extend(diagram_rules.unchecked_expressions(lambda s: s.file or "", specs))
         used_forms = {s.form for s in _steps_of(specs).values() if s.form} | {_start_form(spec)} - {None}
         used = {name: forms[name] for name in sorted(used_forms) if name in forms}
         sources = {s.file: files[s.file] for s in specs if s.file in files}
         spec_dict = serializer.spec_to_dict(spec, subprocess_specs)
         digest = hashlib.sha256(json.dumps({"spec": spec_dict, "forms": used}, sort_keys=True).encode()).hexdigest()
-        candidates.append(Candidate(process_id, spec.description or process_id, sources, used, spec_dict, digest))
+        candidates.append(Candidate(process_id, spec.description or process_id, sources, used, spec_dict, digest,
+                                    _schedules(spec)))
     if problems:
-        raise bpmn.DiagramError(problems)
+        # A called diagram (tramitacion_comun) is linted with every caller: say each problem once.
+        raise bpmn.DiagramError(list(dict.fromkeys(problems)))
     return candidates
 
 
@@ -135,8 +145,16 @@ def deploy(session: Session, candidates: list[Candidate], actor: str, at: dateti
         session.flush()
         audit.record(session, at, actor, "procedimiento_desplegado",
                      detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": note})
+        scheduler.sync(session, c.process_id, c.schedules, at)
         stored.append(row)
     return stored
+
+
+def _schedules(spec) -> dict[str, str]:
+    try:
+        return scheduler.cycles_of(spec)
+    except Exception:  # noqa: BLE001 - a calendar that does not evaluate is bpmn.lint's problem to report
+        return {}
 
 
 def latest_version(session: Session, process_id: str) -> ProcedureVersion | None:

@@ -11,12 +11,22 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Case, CatalogItem, HumanTask, User
+from engine.accounts import Actor
+from engine.models import Case, CatalogItem, HumanTask, User, UserRole
 
 
-def active_user(session: Session, user_id: int) -> User | None:
-    """The active user with this id (roles loaded), or None if missing or deactivated."""
-    return session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | None:
+    """(username, full name, Actor) of the active user with this id, or None if missing or deactivated.
+
+    One query of plain columns, no ORM objects: it runs on every request of a signed-in person.
+    """
+    rows = session.execute(select(User.username, User.full_name, User.direccion, UserRole.role)
+                           .outerjoin(UserRole, UserRole.user_id == User.id)
+                           .where(User.id == user_id, User.active.is_(True))).all()
+    if not rows:
+        return None
+    username, full_name, direccion, _role = rows[0]
+    return username, full_name, Actor(username, frozenset(r.role for r in rows if r.role), direccion)
 
 
 def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
@@ -37,6 +47,13 @@ def catalog_labels(session: Session, catalog: str) -> dict[str, str]:
     """Code → label of a catalogue, inactive entries included: old records still name them."""
     rows = session.execute(select(CatalogItem.code, CatalogItem.label).where(CatalogItem.catalog == catalog))
     return {code: label for code, label in rows}
+
+
+def catalog_items(session: Session, catalogs: Iterable[str]) -> list[tuple[str, str, str, bool]]:
+    """(catalog, code, label, active) of every entry of the named catalogues, by label, in one query."""
+    rows = session.execute(select(CatalogItem.catalog, CatalogItem.code, CatalogItem.label, CatalogItem.active)
+                           .where(CatalogItem.catalog.in_(set(catalogs))).order_by(CatalogItem.label))
+    return [tuple(row) for row in rows]
 
 
 def full_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:

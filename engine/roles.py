@@ -5,6 +5,9 @@ import unicodedata
 
 ROLES = {
     "operador": "Operador",
+    "operador_front": "Operador de front",
+    "operador_back_office": "Operador de back office",
+    "operador_gestion_ciudadano": "Operador de gestión al ciudadano",
     "coordinador": "Coordinador",
     "enlace": "Enlace de dirección",
     "defensa_usuario": "Defensa del Usuario",
@@ -24,5 +27,5 @@ def role_of_lane(lane: str | None) -> str | None:
     if not lane:
         return None
     plain = unicodedata.normalize("NFKD", lane).encode("ascii", "ignore").decode().lower()
-    code = "_".join(w for w in plain.replace("-", " ").split() if w not in {"de", "del", "la", "el"})
+    code = "_".join(w for w in plain.replace("-", " ").split() if w not in {"de", "del", "la", "el", "al"})
     return code if code in ROLES else None

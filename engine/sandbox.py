@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -194,6 +196,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def __init__(self):
         super().__init__({})
         self._base = {"__builtins__": dict(SAFE_BUILTINS), **helpers.HELPERS, **_GUARDS}
+        self._effects: list = []  # what service tasks asked for, until the runtime takes it
 
     def _scope(self, context, external_context):
         clash = set(helpers.HELPERS).intersection(context)
@@ -215,10 +218,35 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 context[key] = value
         return True
 
-    def call_service(self, context, **kwargs):
-        raise UnsafeExpression("las tareas de servicio no están habilitadas")
+    def call_service(self, context, operation_name, operation_params, **_kwargs):
+        """Run a named operator of ``engine.operators``; keep its effects for the runtime to write."""
+        from engine import operators  # imported here: operators check their parameters with this module
+
+        values = {name: param["value"] for name, param in operation_params.items()}
+        result, effects = operators.run(operation_name, context, values)
+        self._effects.extend(effects)
+        return json.dumps(result)
+
+    def take_effects(self) -> list:
+        """The effects collected since the last call, handed over once."""
+        taken, self._effects = self._effects, []
+        return taken
+
+
+class _Engine(PythonScriptEngine):
+    """SpiffWorkflow's engine, with a service task's failure reported as such.
+
+    SpiffWorkflow 3.2's own error path for service tasks refers to an undefined name and
+    hides the real error behind a NameError (ENGINE_NOTES.md).
+    """
+
+    def call_service(self, task, **kwargs):
+        try:
+            return self.environment.call_service(task.data, **kwargs)
+        except Exception as exc:
+            raise WorkflowTaskException(f"la tarea de servicio falló: {exc}", task=task, exception=exc) from exc
 
 
 def script_engine() -> PythonScriptEngine:
     """A SpiffWorkflow script engine bound to the restricted environment."""
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+    return _Engine(environment=RestrictedEnvironment())

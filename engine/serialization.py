@@ -43,6 +43,11 @@ class InstanceSerializer:
         # The full serializer, for specs (stored once per version as plain JSON).
         self._specs = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
+    @property
+    def spec_registry(self):
+        """The converter registry SpiffWorkflow's spec diffs compare task specs with."""
+        return self._specs.registry
+
     def dumps(self, workflow: BpmnWorkflow) -> str:
         return self._serializer.serialize_json(workflow)
 

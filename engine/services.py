@@ -7,6 +7,7 @@ not at all. Callers pass plain values and get plain results or a domain error.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, catalogs, clock, procedures, tickets
+from engine import attachments, audit, catalogs, clock, messages, procedures, runs
 from engine import forms as form_schemas
 from engine.accounts import Actor
 from engine.models import Case, HumanTask, ProcedureVersion
@@ -66,6 +67,7 @@ class SweepResult:
     loaded: int
     fired: int
     failed: int
+    started: int = 0  # runs of scheduled procedures started (engine.scheduler)
 
 
 def may_work(actor: Actor, task: HumanTask) -> bool:
@@ -87,6 +89,7 @@ class Atiende:
         self.serializer = serializer
         self.procedures = ProcedureCache(serializer)
         self.runtime = Runtime(serializer, live_cases=live_cases)
+        self.catalog_codes = catalogs.CodesCache()
 
     def now(self):
         return self.clock.now()
@@ -113,20 +116,25 @@ class Atiende:
         return self.procedures.get(session, row.id)
 
     # -- cases ----------------------------------------------------------------------------
-    def start_case(self, process_id: str, submitted: dict, actor: Actor) -> Started:
-        """Validate the start form, issue the ticket and run the procedure to its first tasks."""
+    def start_case(self, process_id: str, submitted: dict, actor: Actor,
+                   then: Callable[[Session, Case], None] | None = None) -> Started:
+        """Validate the start form, issue the ticket and run the procedure to its first tasks.
+
+        ``then(session, case)`` runs inside the same transaction once the case exists, so a
+        channel's own bookkeeping (an intake item marked done, an acknowledgement queued)
+        commits with the case or not at all.
+        """
         with clock.using(self.clock), self.store.unit_of_work() as s:
             procedure = self.latest_procedure(s, process_id)
             data = self._clean(s, procedure, procedure.start_form, submitted)
             now = self.now()
-            prefix = procedure.spec.start.outputs[0].extensions.get("properties", {}).get("prefijo_ticket", DEFAULT_TICKET_PREFIX)
-            ticket = tickets.next_ticket(s, prefix, now)
-            case = Case(ticket=ticket, procedure_version_id=procedure.version_id, status="abierto",
-                        opened_at=now, created_by=actor.username, data={}, workflow="", revision=0)
-            data = {**data, "ticket": ticket, "fecha_inicio": now.astimezone(clock.PANAMA).isoformat()}
-            advanced = self.runtime.start(s, procedure, case, data, actor.username, now)
-        self.runtime.remember(advanced)
-        return Started(case.id, ticket)
+            case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
+            attachments.attach_fields(s, procedure.forms.get(procedure.start_form), data, case.id)
+            if then is not None:
+                then(s, case)
+        for advanced in moved:
+            self.runtime.remember(advanced)
+        return Started(case.id, case.ticket)
 
     def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
         """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
@@ -135,21 +143,29 @@ class Atiende:
             if task is None:
                 raise self._gone(s, task_id)
             case = s.get(Case, task.case_id, with_for_update=True)
-            # Re-read under the case's lock: whoever held it may have just completed the task.
-            if s.scalar(select(HumanTask.id).where(HumanTask.id == task_id)) is None:
-                raise self._gone(s, task_id)
-            s.refresh(task)
+            if not self.store.is_sqlite:
+                # Re-read under the case's row lock: whoever held it may have just completed the task.
+                # (On SQLite, BEGIN IMMEDIATE serialised this whole transaction before its first read.)
+                task = s.scalar(select(HumanTask).where(HumanTask.id == task_id)
+                                .execution_options(populate_existing=True))
+                if task is None:
+                    raise self._gone(s, task_id)
             if not may_work(actor, task):
                 raise Forbidden("no tiene permiso para esta tarea")
             if task.assignee and task.assignee != actor.username:
                 raise Forbidden(f"la tarea está asignada a {task.assignee}")
             procedure = self.procedure(s, case.procedure_version_id)
             data = self._clean(s, procedure, task.form, submitted)
+            attachments.attach_fields(s, procedure.forms.get(task.form), data, case.id)
             advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
-            s.flush()
-            next_task = self._next_task_for(s, actor, case.id)
+            try:
+                delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
+            except messages.Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
+                raise form_schemas.FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
+            next_task = next((t.id for t in advanced.new_tasks if may_work(actor, t)), None)
             result = Completed(case.id, case.ticket, next_task)
-        self.runtime.remember(advanced)
+        for moved in (advanced, *delivered):
+            self.runtime.remember(moved)
         return result
 
     def run_timer_sweep(self, batch: int = 200) -> SweepResult:
@@ -157,6 +173,9 @@ class Atiende:
         loaded = fired = failed = 0
         with clock.using(self.clock):
             now = self.now()
+            started, runs_started = runs.start_due_runs(self, now)  # scheduled procedures (engine.scheduler)
+            for item in runs_started:
+                self.runtime.remember(item)
             while True:
                 advanced: list[Advanced] = []
                 with self.store.unit_of_work() as s:
@@ -167,21 +186,22 @@ class Atiende:
                     for case in due_cases:
                         loaded += 1
                         try:
-                            with s.begin_nested():
-                                result, _names = self.runtime.fire_timers(s, case, self.procedure(s, case.procedure_version_id), now)
+                            # Raises before writing anything when the case cannot be advanced.
+                            result, _names = self.runtime.fire_timers(s, case, self.procedure(s, case.procedure_version_id), now)
                             advanced.append(result)
+                            if result.messages:
+                                advanced.extend(runs.deliver_or_record(self, s, case, result, now))
                             fired += 1
                         except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
                             failed += 1
                             log.exception("timer of case %s failed", case.ticket)
-                            s.expire(case)
                             case.timer_due_at = now + RETRY_AFTER
                             audit.record(s, now, audit.SYSTEM, "error_temporizador", case_id=case.id,
                                          detail={"error": str(exc)[:500]})
                 for item in advanced:
                     self.runtime.remember(item)
                 if len(due_cases) < batch:
-                    return SweepResult(loaded, fired, failed)
+                    return SweepResult(loaded, fired, failed, started)
 
     # -- queries --------------------------------------------------------------------------
     def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
@@ -210,8 +230,7 @@ class Atiende:
         if not form:
             return {}
         schema = procedure.forms[form]
-        needed = {p["x-catalogo"] for p in schema.get("properties", {}).values() if "x-catalogo" in p}
-        return form_schemas.clean(schema, submitted, catalogs.codes(session, needed))
+        return form_schemas.clean(schema, submitted, self.catalog_codes.get(session, form_schemas.catalogs_of(schema)))
 
     @staticmethod
     def _gone(session: Session, task_id: str) -> Exception:
@@ -221,9 +240,4 @@ class Atiende:
         when = done.at.astimezone(clock.PANAMA).strftime("%d/%m/%Y %H:%M")
         return TaskAlreadyDone(f"La tarea ya fue completada por {done.actor} el {when}.", by=done.actor)
 
-    def _next_task_for(self, session: Session, actor: Actor, case_id: int) -> str | None:
-        for task in session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.created_at)):
-            if may_work(actor, task) and task.assignee in (None, actor.username):
-                return task.id
-        return None
 

@@ -15,7 +15,10 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.services import Atiende
 from engine.store import Store
-from web import auth, bandeja, cases, errors, filters, tasks
+from web import admin, auth, bandeja, cases, errors, filters, search, tasks
+from web import canales
+from web import auditing, procedures, vendor
+from web import documentos
 
 csrf = CSRFProtect()
 
@@ -36,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # A form may stay open for hours while an operator types a case; the token lives as long
         # as the session instead of expiring after an hour and losing the work.
         WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=60 * 1024 * 1024,  # a form with a few attachments of up to 10 MB each
         ATIENDE_CLOCK=None,  # tests pass a FrozenClock; None is the system clock
     )
     if test_config is None:
@@ -53,7 +57,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, bandeja.bp, tasks.bp, cases.bp):
+    for blueprint in (auth.bp, bandeja.bp, tasks.bp, cases.bp, search.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    canales.init_app(app, csrf)
+    for blueprint in (procedures.bp, auditing.bp, vendor.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (documentos.bp, documentos.acuse_bp):
         app.register_blueprint(blueprint)
     app.after_request(_security_headers)
     return app

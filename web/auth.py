@@ -1,19 +1,23 @@
 """Signing in and out, and the rule that every page but the sign-in form needs a signed-in person.
 
 Login is required by default (a before-request check) rather than per view, so a view
-added later cannot be left open by forgetting a decorator.
+added later cannot be left open by forgetting a decorator; a public page says so with
+``@public``. Each view then checks the role (``role_required``) or asks the engine, which
+refuses (``Forbidden``) what the person may not do. Failed sign-ins are counted per username
+and per address in the database (``engine.signin``).
 """
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine import queries
-from engine.accounts import Actor, actor_of, authenticate
+from engine import queries, signin
+from engine.accounts import Actor, actor_of
 from engine.models import User
 from engine.roles import ROLES
 from web.context import atiende
@@ -22,6 +26,8 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 PUBLIC_ENDPOINTS = frozenset({"auth.ingresar", "static"})
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
+THROTTLED = ("Demasiados intentos fallidos de ingreso. Por seguridad, espere {} minuto(s) e intente de nuevo; "
+             "si olvidó su contraseña, pídale al administrador que la restablezca.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,22 +64,32 @@ def _load_user(user_id: str) -> Person | None:
     except ValueError:
         return None
     with atiende().store.read() as s:
-        user = queries.active_user(s, key)
-        return Person.of(user) if user is not None else None
+        found = queries.active_actor(s, key)
+    return Person(key, *found) if found is not None else None
+
+
+def public(view):
+    """Mark a view as open to anyone (a public page): the sign-in check lets it through."""
+    view.atiende_public = True
+    return view
 
 
 def _require_login():
-    if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
+    if current_user.is_authenticated or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if getattr(current_app.view_functions.get(request.endpoint), "atiende_public", False):
+        return None
+    return login_manager.unauthorized()
 
 
-def role_required(role: str, message: str):
-    """Refuse the view with 403 (and ``message``) to people without ``role``."""
+def role_required(roles: str | Iterable[str], message: str):
+    """Refuse the view with 403 (and ``message``) to people with none of ``roles``."""
+    allowed = frozenset({roles} if isinstance(roles, str) else roles)
+
     def decorator(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            if not current_user.actor.has(role):
+            if not current_user.actor.roles & allowed:
                 abort(403, message)
             return view(*args, **kwargs)
         return wrapped
@@ -89,14 +105,18 @@ def ingresar():
     username = ""
     if request.method == "POST":
         username = request.form.get("usuario", "").strip()
-        with atiende().store.read() as s:
-            user = authenticate(s, username, request.form.get("contrasena", ""))
-            person = Person.of(user) if user is not None else None
+        try:
+            user = signin.authenticate(atiende(), username, request.form.get("contrasena", ""),
+                                       request.remote_addr or "")
+        except signin.Throttled as throttled:
+            error = THROTTLED.format(throttled.minutes)
+            return render_template("auth/ingresar.html", error=error, username=username), 429
+        person = Person.of(user) if user is not None else None
         if person is not None:
             session.clear()  # a fresh session for the signed-in person
             login_user(person)
             flash(f"Bienvenido(a), {person.full_name}.", "info")
-            return redirect(_safe_next(request.args.get("next")) or url_for("bandeja.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("bandeja.index"))
         error = BAD_CREDENTIALS
     return render_template("auth/ingresar.html", error=error, username=username)
 
@@ -110,7 +130,7 @@ def salir():
     return redirect(url_for("auth.ingresar"))
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """The path of ``target`` if it points into this site, else None (no open redirects)."""
     if not target:
         return None

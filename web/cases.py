@@ -1,23 +1,32 @@
-"""Cases: register a new one from the start form, and the case page with its history."""
+"""Cases: register a new one from a procedure's start form; the case page (record, deadline,
+documents, timeline, internal notes); and the download of a case's attachments.
+
+Who may read a case is the engine's rule (``Atiende.case_for``: an enlace only their
+dirección's) behind a role check (``engine.permissions.CASE_READERS``).
+"""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
-from engine import audit, queries
+from engine import attachments, audit, notes, queries
+from engine.clock import PANAMA
 from engine.forms import FormErrors
+from engine.permissions import CASE_READERS, may_write_notes
 from engine.roles import ROLES
 from engine.services import may_work
-from web import forms_render, history, record
+from web import forms_render, history, record, submission
 from web.auth import role_required
 from web.context import actor, atiende
 
 bp = Blueprint("cases", __name__, url_prefix="/casos")
 
-PROCESS_ID = "atencion_correo_web"  # the procedure whose start form this page captures
+PROCESS_ID = "atencion_correo_web"  # the procedure the new-case page starts unless ?procedimiento= says
 ONLY_OPERATORS = "Solo los operadores pueden registrar casos."
+ONLY_READERS = "Su rol no permite consultar casos."
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,31 @@ class OpenTask:
     name: str
     role: str
     due_at: datetime | None
+    assignee: str | None
     mine: bool  # the signed-in person may work it, so the page links to it
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Days left to the legal deadline, as the case page words it."""
+
+    text: str
+    level: str  # vencido, pronto, a_tiempo, cerrado
+
+
+def deadline(due_at: datetime | None, closed: bool, now: datetime) -> Deadline | None:
+    """«Quedan 12 días», «Vence hoy», «Vencido hace 3 días», counted in Panamá calendar days."""
+    if due_at is None:
+        return None
+    if closed:
+        return Deadline("Caso cerrado", "cerrado")
+    days = (due_at.astimezone(PANAMA).date() - now.astimezone(PANAMA).date()).days
+    if days < 0:
+        return Deadline(f"Vencido hace {-days} día{'s' if days < -1 else ''}", "vencido")
+    if days == 0:
+        return Deadline("Vence hoy", "pronto")
+    return Deadline(f"Queda{'n' if days > 1 else ''} {days} día{'s' if days > 1 else ''}",
+                    "pronto" if days <= 5 else "a_tiempo")
 
 
 @bp.get("/nuevo")
@@ -39,42 +72,96 @@ def nuevo():
 @bp.post("/nuevo")
 @role_required("operador", ONLY_OPERATORS)
 def crear():
-    """Register the case; the engine issues the ticket number."""
-    values = forms_render.submitted(request.form)
+    """Register the case (the engine issues the ticket number), or add/remove a row of the form."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        procedure = engine.latest_procedure(s, _process_id())
+    posted = submission.read(request, procedure.forms.get(procedure.start_form), engine, me)
+    if posted.changes_rows or posted.errors:
+        return _new_case_page(posted.values, posted.errors), (422 if posted.errors else 200)
     try:
-        started = atiende().start_case(PROCESS_ID, values, actor())
+        started = engine.start_case(procedure.process_id, posted.values, me)
     except FormErrors as invalid:
-        return _new_case_page(values, invalid.errors), 422
+        return _new_case_page(posted.values, invalid.errors), 422
     flash(f"Caso registrado con el ticket {started.ticket}.", "exito")
     return redirect(url_for("cases.caso", case_id=started.case_id))
 
 
 @bp.get("/<int:case_id>")
+@role_required(CASE_READERS, ONLY_READERS)
 def caso(case_id: int):
-    """The case: summary, record, open tasks and history (enlaces only for their dirección)."""
+    """The case: summary, deadline, record, open tasks, documents, timeline and internal notes."""
+    return _case_page(case_id)
+
+
+@bp.post("/<int:case_id>/notas")
+@role_required(CASE_READERS, ONLY_READERS)
+def nota(case_id: int):
+    """Add an internal note (never shown to the citizen)."""
+    try:
+        notes.add(atiende(), case_id, request.form.get("texto", ""), actor())
+    except FormErrors as invalid:
+        return _case_page(case_id, request.form.get("texto", ""), invalid.errors.get(notes.FIELD)), 422
+    flash("Nota interna agregada.", "exito")
+    return redirect(url_for("cases.caso", case_id=case_id) + "#notas")
+
+
+@bp.get("/adjuntos/<attachment_id>")
+def adjunto(attachment_id: str):
+    """A file: for whoever may read its case, or (not yet part of a case) for its uploader only."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        found = attachments.get(s, attachment_id)
+        if found is None:
+            abort(404, "El archivo no existe.")
+        if found.case_id is not None:
+            if not me.roles & CASE_READERS:
+                abort(403, ONLY_READERS)
+            engine.case_for(s, found.case_id, me)
+        elif found.uploaded_by != me.username:
+            abort(404, "El archivo no existe.")
+        data = attachments.content(s, found)
+    return send_file(io.BytesIO(data), mimetype=found.content_type, as_attachment=True,
+                     download_name=found.filename, max_age=0)
+
+
+def _case_page(case_id: int, note_text: str = "", note_error: str | None = None):
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         case = engine.case_for(s, case_id, me)
         procedure = engine.procedure(s, case.procedure_version_id)
         labels = record.Labels(s)
-        tasks = [OpenTask(t.id, t.name, ROLES.get(t.lane, t.lane), t.due_at, may_work(me, t))
-                 for t in queries.open_tasks(s, case.id)]
+        open_tasks = queries.open_tasks(s, case.id)
         events = audit.case_history(s, case.id)
-        names = queries.full_names(s, {e.actor for e in events})
+        case_notes = notes.of_case(s, case.id)
+        files = attachments.of_case(s, case.id)
+        names = queries.full_names(s, {e.actor for e in events} | {n.author for n in case_notes}
+                                   | {t.assignee for t in open_tasks if t.assignee})
         page = {
             "case": case,
             "procedure": procedure,
             "summary": record.summary(case, labels),
-            "record": record.record(procedure, case.data, labels),
-            "tasks": tasks,
+            "deadline": deadline(case.due_at, case.status == "cerrado", engine.now()),
+            "record": record.record(procedure, case.data, labels, {f.id: f.filename for f in files}),
+            "tasks": [OpenTask(t.id, t.name, ROLES.get(t.lane, t.lane), t.due_at, names.get(t.assignee, t.assignee),
+                               may_work(me, t) and t.assignee in (None, me.username)) for t in open_tasks],
+            "files": files,
             "history": history.entries(events, names),
+            "notes": [(n, names.get(n.author, n.author)) for n in case_notes],
+            "may_write_notes": may_write_notes(me),
+            "note_text": note_text,
+            "note_error": note_error,
         }
     return render_template("cases/caso.html", **page)
+
+
+def _process_id() -> str:
+    return request.args.get("procedimiento") or PROCESS_ID
 
 
 def _new_case_page(values: dict | None = None, errors: dict | None = None):
     engine = atiende()
     with engine.store.read() as s:
-        procedure = engine.latest_procedure(s, PROCESS_ID)
+        procedure = engine.latest_procedure(s, _process_id())
         form = forms_render.build(s, procedure.forms.get(procedure.start_form), values, errors)
     return render_template("cases/nuevo.html", form=form, procedure=procedure)

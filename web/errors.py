@@ -17,6 +17,7 @@ TITLES = {
     404: "No encontrado",
     405: "Método no permitido",
     409: "Conflicto",
+    413: "Archivos demasiado grandes",
     500: "Error del sistema",
 }
 MESSAGES = {
@@ -24,6 +25,7 @@ MESSAGES = {
     403: "No tiene permiso para ver esta página.",
     404: "La página o el registro que busca no existe.",
     405: "Esta dirección no acepta esa operación.",
+    413: "Lo que envió supera el máximo permitido (10 MB por archivo). Vuelva atrás y adjunte archivos más pequeños.",
     500: "Ocurrió un error inesperado. Intente de nuevo; si persiste, avise al administrador.",
 }
 CSRF_MESSAGE = ("El formulario caducó o no es válido. Vuelva a cargar la página e intente de nuevo; "

@@ -2,22 +2,34 @@
 
 Python decides which widget each property gets (so the rules live in one place and can
 be tested without HTML); the ``macros/form.html`` macro only writes the markup. The
-server's validation (``engine.forms.clean``) is the authority: the HTML attributes here
-(``required``, ``maxlength``, ``min``/``max``) only help the browser say it sooner.
+server's validation (``engine.forms.clean``) is the authority and the only voice: forms are
+``novalidate``, so every message is the server's Spanish one beside its field; the HTML
+attributes here (``required``, ``maxlength``, ``min``/``max``) serve assistive technology,
+keyboards and the input limits.
+
+Repeating items (an array of objects, or of plain values) are rows of inputs named
+``campo.0.subcampo`` — the same path ``engine.forms.clean`` names an error by — with an
+«Agregar» and a «Quitar» button per group: plain submit buttons (``accion=agregar:campo``,
+``accion=quitar:campo:0``), so rows are added and removed without JavaScript. Attachment
+fields (``"x-widget": "adjuntos"``) list the files already sent as ticked boxes (untick to
+remove) beside a file input; ``web.submission`` stores new uploads.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from engine import catalogs
+from engine import attachments, catalogs
 
 RADIOS_MAX = 4  # up to this many options read better as radio buttons than as a list
-ADJUNTOS_NOTE = "Adjuntos: disponible próximamente."
 UNSUPPORTED_NOTE = "Este campo todavía no se puede llenar desde la web."
 CSRF_FIELD = "csrf_token"
+ACTION_FIELD = "accion"
 CHECKED = "on"  # what a ticked box of ours posts (the HTML default)
+DATE_ATTRS = {"inputmode": "numeric", "placeholder": "dd/mm/aaaa", "maxlength": 10, "autocomplete": "off"}
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -27,12 +39,25 @@ class Option:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file already attached to the form: its id is what the form posts back."""
+
+    id: str
+    name: str
+    size: int
+
+    @property
+    def size_label(self) -> str:
+        return f"{self.size / 1024 / 1024:.1f} MB" if self.size >= 1024 * 1024 else f"{max(1, self.size // 1024)} KB"
+
+
+@dataclass(frozen=True)
 class Field:
     """One property of a schema, ready to render."""
 
     name: str
     label: str
-    widget: str  # text, email, date, number, textarea, select, radios, checkbox, note
+    widget: str  # text, email, date, number, textarea, select, radios, checkbox, checkboxes, grupo, adjuntos, note
     required: bool = False
     description: str = ""
     value: str = ""
@@ -41,10 +66,13 @@ class Field:
     options: tuple[Option, ...] = ()
     attrs: dict = field(default_factory=dict)  # extra HTML attributes: maxlength, min, max, step
     note: str = ""
+    values: tuple[str, ...] = ()  # checkboxes: the ticked options
+    rows: tuple[tuple[Field, ...], ...] = ()  # grupo: one tuple of fields per row
+    files: tuple[FileRef, ...] = ()  # adjuntos
 
     @property
     def id(self) -> str:
-        return f"campo-{self.name}"
+        return "campo-" + self.name.replace(".", "-")
 
 
 @dataclass(frozen=True)
@@ -58,7 +86,25 @@ class Form:
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.other_errors) or any(f.error for f in self.fields)
+        return bool(self.other_errors) or any(f.error for f in self.all_fields)
+
+    @property
+    def all_fields(self) -> list[Field]:
+        """Every field, the cells of repeating rows included, in display order."""
+        found = []
+        for f in self.fields:
+            found.append(f)
+            for row in f.rows:
+                found.extend(row)
+        return found
+
+    @property
+    def multipart(self) -> bool:
+        return any(f.widget == "adjuntos" for f in self.fields)
+
+    @property
+    def has_rows(self) -> bool:
+        return any(f.widget == "grupo" for f in self.fields)
 
 
 def field_order(schema: dict) -> list[str]:
@@ -73,13 +119,50 @@ def initial_values(schema: dict) -> dict:
     return {name: prop["default"] for name, prop in schema.get("properties", {}).items() if "default" in prop}
 
 
-def submitted(form) -> dict:
-    """A posted form (a MultiDict) as ``clean()`` expects it: one value per field, lists when repeated."""
-    values = {}
+def _blank(value) -> bool:
+    if isinstance(value, dict):
+        return all(_blank(v) for v in value.values())
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def submitted(form, schema: dict | None = None, keep_blank_rows: bool = False) -> dict:
+    """A posted form (a MultiDict) as ``clean()`` expects it.
+
+    One value per field, lists when repeated or when the schema says array; inputs named
+    ``campo.N.sub`` (or ``campo.N``) become the rows of ``campo``, in order, blank rows left
+    out unless ``keep_blank_rows`` (so error paths count the rows the page will show).
+    """
+    properties = (schema or {}).get("properties", {})
+    arrays = {name for name, prop in properties.items() if prop.get("type") == "array"}
+    values: dict = {}
+    rows: dict[str, dict[int, object]] = {}
     for name, items in form.lists():
-        if name != CSRF_FIELD:
-            values[name] = items if len(items) > 1 else items[0]
+        if name in (CSRF_FIELD, ACTION_FIELD):
+            continue
+        parts = name.split(".")
+        if len(parts) in (2, 3) and parts[1].isdigit() and (not properties or parts[0] in arrays):
+            group = rows.setdefault(parts[0], {})
+            if len(parts) == 3:
+                group.setdefault(int(parts[1]), {})[parts[2]] = items[0]
+            else:
+                group[int(parts[1])] = items[0]
+            continue
+        values[name] = items if len(items) > 1 or name in arrays else items[0]
+    for name, by_index in rows.items():
+        values[name] = [by_index[i] for i in sorted(by_index) if keep_blank_rows or not _blank(by_index[i])]
     return values
+
+
+def change_rows(values: dict, action: str) -> dict:
+    """The values after an «agregar:campo» or «quitar:campo:N» button: one blank row more or one less."""
+    verb, _, rest = action.partition(":")
+    name, _, index = rest.partition(":")
+    rows = list(values.get(name) or [])
+    if verb == "agregar":
+        rows.append({})
+    elif verb == "quitar" and index.isdigit() and int(index) < len(rows):
+        del rows[int(index)]
+    return {**values, name: rows}
 
 
 def build(session: Session, schema: dict | None, values: dict | None = None,
@@ -91,21 +174,23 @@ def build(session: Session, schema: dict | None, values: dict | None = None,
     errors = errors or {}
     required = set(schema.get("required", []))
     properties = schema.get("properties", {})
-    fields = tuple(_field(session, name, properties[name], name in required, values.get(name), errors.get(name))
+    fields = tuple(_field(session, name, properties[name], name in required, values.get(name), errors)
                    for name in field_order(schema))
-    shown = {f.name for f in fields if f.widget != "note"}
+    form = Form(schema.get("title", ""), schema.get("description", ""), fields)
+    shown = {f.name for f in form.all_fields if f.widget != "note"}
     other = tuple(message if name == "_formulario" else f"{name}: {message}"
                   for name, message in errors.items() if name not in shown)
-    return Form(schema.get("title", ""), schema.get("description", ""), fields, other)
+    return Form(form.title, form.description, fields, other)
 
 
-def _field(session: Session, name: str, prop: dict, required: bool, value, error: str | None) -> Field:
-    base = {"name": name, "label": prop.get("title") or name, "description": prop.get("description", ""),
-            "error": error}
+def _field(session: Session, name: str, prop: dict, required: bool, value, errors: dict[str, str]) -> Field:
+    base = {"name": name, "label": prop.get("title") or name.rsplit(".", 1)[-1],
+            "description": prop.get("description", ""), "error": errors.get(name)}
     kind = prop.get("type")
-    if kind == "array" or kind == "object":
-        note = ADJUNTOS_NOTE if prop.get("x-widget") == "adjuntos" else f"{base['label']}: {UNSUPPORTED_NOTE}"
-        return Field(widget="note", note=note, **base)
+    if kind == "array":
+        return _array_field(session, name, prop, required, value, errors, base)
+    if kind == "object":
+        return Field(widget="note", note=f"{base['label']}: {UNSUPPORTED_NOTE}", **base)
     if kind == "boolean":
         # clean() turns an unticked box into False, so a checkbox is never "required" to tick.
         return Field(widget="checkbox", checked=value in (True, CHECKED), **base)
@@ -118,11 +203,41 @@ def _field(session: Session, name: str, prop: dict, required: bool, value, error
         attrs = {"step": "1" if kind == "integer" else "any"}
         attrs.update({html: prop[key] for key, html in (("minimum", "min"), ("maximum", "max")) if key in prop})
         return Field(widget="number", attrs=attrs, **base)
+    if prop.get("format") == "date":
+        # A text box, not the browser's date picker: the picker writes the browser's locale, and
+        # es-PA is month-first. The office writes dd/mm/aaaa; clean() reads it (and ISO dates).
+        base.update(label=f"{base['label']} (dd/mm/aaaa)", value=_day_first(base["value"]))
+        return Field(widget="date", attrs=DATE_ATTRS, **base)
     attrs = {"maxlength": prop["maxLength"]} if "maxLength" in prop else {}
     if prop.get("x-widget") == "textarea":
         return Field(widget="textarea", attrs=attrs, **base)
-    widget = {"email": "email", "date": "date"}.get(prop.get("format"), "text")
+    widget = "email" if prop.get("format") == "email" else "text"
     return Field(widget=widget, attrs=attrs, **base)
+
+
+def _array_field(session, name, prop, required, value, errors, base) -> Field:
+    items = prop.get("items", {})
+    present = value if isinstance(value, list) else ([] if value in (None, "") else [value])
+    if prop.get("x-widget") == attachments.WIDGET:
+        found = attachments.by_ids(session, present)
+        files = tuple(FileRef(i, found[i].filename, found[i].size) for i in present if i in found)
+        return Field(widget="adjuntos", files=files, attrs={"accept": attachments.ACCEPT_ATTRIBUTE}, **base)
+    options = _options(session, items)
+    if options is not None:
+        return Field(widget="checkboxes", options=tuple(options), values=tuple(_text(v) for v in present), **base)
+    if items.get("type") == "object":
+        sub_required = set(items.get("required", []))
+        order = field_order(items)
+        rows = tuple(
+            tuple(_field(session, f"{name}.{i}.{sub}", items["properties"][sub], sub in sub_required,
+                         row.get(sub) if isinstance(row, dict) else None, errors) for sub in order)
+            for i, row in enumerate(present or [{}]))
+        return Field(widget="grupo", rows=rows, required=required, **base)
+    if items.get("type") in ("string", "integer", "number"):
+        rows = tuple((_field(session, f"{name}.{i}", {**items, "title": f"{base['label']} {i + 1}"}, False, v,
+                             errors),) for i, v in enumerate(present or [""]))
+        return Field(widget="grupo", rows=rows, required=required, **base)
+    return Field(widget="note", note=f"{base['label']}: {UNSUPPORTED_NOTE}", **base)
 
 
 def _options(session: Session, prop: dict) -> list[Option] | None:
@@ -138,3 +253,8 @@ def _options(session: Session, prop: dict) -> list[Option] | None:
 def _text(value) -> str:
     return "" if value is None else str(value)
 
+
+def _day_first(text: str) -> str:
+    """An ISO date (as stored, or a schema default) as the office writes it; anything else as typed."""
+    match = _ISO_DATE.match(text)
+    return f"{match[3]}/{match[2]}/{match[1]}" if match else text

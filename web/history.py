@@ -15,6 +15,17 @@ EVENT_NAMES = {
     "plazo_fijado": "Plazo fijado",
     "temporizador_disparado": "Temporizador",
     "error_temporizador": "Error de temporizador",
+    "caso_migrado": "Caso migrado de versión",
+    "procedimiento_desplegado": "Procedimiento desplegado",
+    "tarea_tomada": "Tarea tomada",
+    "tarea_liberada": "Tarea liberada",
+    "tarea_reasignada": "Tarea reasignada",
+    "borrador_guardado": "Borrador guardado",
+    "nota_interna": "Nota interna",
+    "correo_recibido": "Correo del ciudadano",
+    "entrada_convertida": "Registrado desde el buzón",
+    "consentimiento_datos": "Consentimiento de datos personales",
+    "caso_vinculado": "Vinculado como duplicado",
 }
 SYSTEM_NAME = "Sistema"
 
@@ -29,7 +40,8 @@ class Entry:
 
 def entries(events: list[AuditEvent], names: dict[str, str]) -> list[Entry]:
     """One entry per event, the actor by full name when known."""
-    return [Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind, e.kind), _detail(e)) for e in events]
+    return [Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind) or e.kind.replace("_", " ").capitalize(),
+                  _detail(e)) for e in events]
 
 
 def _who(actor: str, names: dict[str, str]) -> str:
@@ -42,14 +54,28 @@ def _detail(event: AuditEvent) -> str:
     detail = event.detail or {}
     if event.kind == "caso_creado":
         return f"Ticket {detail.get('ticket', '')}"
-    if event.kind == "tarea_completada":
+    if event.kind in ("tarea_completada", "tarea_tomada", "borrador_guardado"):
         return detail.get("nombre") or detail.get("tarea") or ""
+    if event.kind in ("tarea_liberada", "tarea_reasignada"):
+        moved = f"{detail.get('antes') or 'nadie'} → {detail.get('despues') or 'disponible'}"
+        return f"{detail.get('tarea') or ''} ({moved})"
     if event.kind == "estado_cambiado":
         return f"{detail.get('antes') or '—'} → {detail.get('despues') or '—'}"
     if event.kind == "plazo_fijado":
         return f"Fecha límite: {fecha(detail.get('despues'))}"
     if event.kind == "temporizador_disparado":
         return ", ".join(detail.get("temporizadores") or [])
+    if event.kind == "caso_migrado":
+        return f"Versión {detail.get('antes', {}).get('version')} → {detail.get('despues', {}).get('version')}"
+    if event.kind == "correo_recibido":
+        files = ", ".join(f.get("nombre", "") for f in detail.get("adjuntos") or [])
+        return f"{detail.get('asunto', '')}: {detail.get('cuerpo', '')}" + (f" (adjuntos: {files})" if files else "")
+    if event.kind == "entrada_convertida":
+        return f"Mensaje de {detail.get('de', '')}: {detail.get('asunto', '')}"
+    if event.kind == "consentimiento_datos":
+        return detail.get("ley", "")
+    if event.kind == "caso_vinculado":
+        return f"Con el caso {detail.get('con', '')}" + (f": {detail['nota']}" if detail.get("nota") else "")
     if event.kind == "error_temporizador":
         # The exception text is for the logs and the auditor, not for every reader of the case.
         return "Se reintentará automáticamente."

@@ -29,18 +29,35 @@ class Row:
 
 
 class Labels:
-    """Catalogue labels, each catalogue read once per page."""
+    """Catalogue labels, each catalogue read once per page (those named in ``preload`` in one query)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, preload: tuple[str, ...] = ()):
         self._session = session
         self._loaded: dict[str, dict[str, str]] = {}
+        self._active: dict[str, list[tuple[str, str]]] = {}
+        if preload:
+            self._load(preload)
+
+    def _load(self, catalogs) -> None:
+        for catalog in catalogs:
+            self._loaded[catalog], self._active[catalog] = {}, []
+        for catalog, code, label, active in queries.catalog_items(self._session, catalogs):
+            self._loaded[catalog][code] = label
+            if active:
+                self._active[catalog].append((code, label))
 
     def __call__(self, catalog: str, code: str | None) -> str | None:
         if code is None:
             return None
         if catalog not in self._loaded:
-            self._loaded[catalog] = queries.catalog_labels(self._session, catalog)
+            self._load([catalog])
         return self._loaded[catalog].get(code, code)
+
+    def choices(self, catalog: str) -> list[tuple[str, str]]:
+        """(code, label) of the catalogue's active entries, by label: the options of a filter."""
+        if catalog not in self._active:
+            self._load([catalog])
+        return self._active[catalog]
 
 
 def summary(case: Case, labels: Labels) -> list[Row]:
@@ -61,8 +78,11 @@ def summary(case: Case, labels: Labels) -> list[Row]:
     return [row for row in rows if row.value]
 
 
-def record(procedure: Procedure, data: dict, labels: Labels) -> list[Row]:
-    """Every value of the case record, titled and in the order of the procedure's forms."""
+def record(procedure: Procedure, data: dict, labels: Labels, files: dict[str, str] | None = None) -> list[Row]:
+    """Every value of the case record, titled and in the order of the procedure's forms.
+
+    ``files`` names the case's attachments by id, so an attachment field reads as file names.
+    """
     properties = _properties(procedure)
     keys = [k for k in properties if k in data] + sorted(k for k in data if k not in properties)
     rows = []
@@ -70,10 +90,10 @@ def record(procedure: Procedure, data: dict, labels: Labels) -> list[Row]:
         if key in SUMMARY_KEYS:
             continue
         prop = properties.get(key, {})
-        value = _display(prop, data[key], labels)
+        value = _display(prop, data[key], labels, files or {})
         if value:
             rows.append(Row(prop.get("title") or key.replace("_", " ").capitalize(), value,
-                            prop.get("x-widget") == "textarea"))
+                            prop.get("x-widget") == "textarea" or "\n" in value))
     return rows
 
 
@@ -88,13 +108,24 @@ def _properties(procedure: Procedure) -> dict[str, dict]:
     return properties
 
 
-def _display(prop: dict, value, labels: Labels) -> str:
+def _display(prop: dict, value, labels: Labels, files: dict[str, str]) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Sí" if value else "No"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        items = prop.get("items", {})
+        if prop.get("x-widget") == "adjuntos":
+            return ", ".join(files.get(v, "archivo no disponible") for v in value)
+        if items.get("type") == "object":  # repeating rows: one line each, «Título: valor; …»
+            cells = items.get("properties", {})
+            return "\n".join("; ".join(f"{cells.get(k, {}).get('title') or k}: "
+                                       f"{_display(cells.get(k, {}), row[k], labels, files)}"
+                                       for k in field_order(items) + sorted(set(row) - set(cells)) if k in row)
+                             for row in value if isinstance(row, dict))
+        return ", ".join(_display(items, v, labels, files) for v in value)
+    if isinstance(value, dict):
+        return str(value)
     if "x-catalogo" in prop:
         return labels(prop["x-catalogo"], value) or ""
     for choice in prop.get("oneOf", []):

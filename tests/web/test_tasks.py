@@ -36,7 +36,8 @@ def test_the_operator_creates_a_case_then_works_its_template_and_gets_the_hoja(s
     page = html(operador.get(f"/tareas/{tid}"))
     assert "Con el contenido del ticket, llene la plantilla aprobada de queja o reclamo" in page  # instructions
     assert "Rosa Batista" in page and "Acera rota" in page  # case summary
-    assert 'type="date" id="campo-fecha_hechos"' in page
+    assert 'type="text" id="campo-fecha_hechos" name="fecha_hechos" value="" inputmode="numeric" placeholder="dd/mm/aaaa"' in page
+    assert "Fecha de los hechos (dd/mm/aaaa)" in page
 
     invalid = operador.post(f"/tareas/{tid}", {"hechos": "  ", "fecha_hechos": "31/02/2026",
                                                "dependencia_o_funcionario": "Dirección de Obras"})
@@ -121,7 +122,7 @@ def test_the_bandeja_shows_due_dates_day_first_and_marks_overdue_tasks(store, br
     operador = browser("operador")
     page = html(operador.get("/"))
     assert "03/03/2026" in page  # created 02/03/2026 09:00 with a one-day plazo
-    assert "Vencida" not in page
+    assert 'class="etiqueta-vencida">Vencida</span>' not in page
     frozen_clock.advance(days=2)
     page = html(operador.get("/"))
     assert page.count('class="etiqueta-vencida">Vencida</span>') == 3  # the three demo cases' templates

@@ -1,0 +1,139 @@
+"""The real server and a plain HTTP client, for the benchmarks that go through the web.
+
+``web_server`` starts ``python -m web`` — the development server of ``make run``: Werkzeug,
+threaded, one process — in a subprocess on a free loopback port against a given database,
+waits until it answers, and stops it afterwards; ``peak_rss_mb`` reads the process's peak
+resident memory (``VmHWM``) from /proc. ``Client`` keeps one HTTP/1.1 connection alive and
+the session cookie, signs in with the CSRF token of the sign-in page, and times requests.
+"""
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Server:
+    pid: int
+    host: str
+    port: int
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def web_server(database_url: str, timeout_s: float = 120.0):
+    """``python -m web`` on ``database_url``, serving on 127.0.0.1:<free port> until the block ends."""
+    port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="atiende-bench-server-", suffix=".log")[1])
+    env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "ATIENDE_SECRET_KEY": "bench-" + "x" * 32}
+    env.pop("ATIENDE_IMAP_HOST", None)
+    env.pop("ATIENDE_SMTP_HOST", None)
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server stopped: see {log}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/ingresar")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s: see {log}")
+            time.sleep(0.2)
+        yield Server(process.pid, "127.0.0.1", port, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size so far, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+@dataclass
+class Response:
+    status: int
+    location: str | None
+    body: str
+    seconds: float
+
+
+class Client:
+    """One person's browser, reduced to what a benchmark needs: cookie, CSRF token, timing."""
+
+    def __init__(self, server: Server):
+        self._connection = http.client.HTTPConnection(server.host, server.port, timeout=60)
+        self._cookie: str | None = None
+        self.token: str | None = None
+
+    def request(self, method: str, path: str, form: dict | None = None) -> Response:
+        headers = {"Cookie": self._cookie} if self._cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode({**form, "csrf_token": self.token}, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        began = time.perf_counter()
+        self._connection.request(method, path, body=body, headers=headers)
+        response = self._connection.getresponse()
+        text = response.read().decode()
+        seconds = time.perf_counter() - began
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self._cookie = cookie.split(";", 1)[0]
+        return Response(response.status, response.getheader("Location"), text, seconds)
+
+    def get(self, path: str) -> Response:
+        return self.request("GET", path)
+
+    def post(self, path: str, form: dict) -> Response:
+        return self.request("POST", path, form)
+
+    def sign_in(self, username: str, password: str) -> None:
+        page = self.get("/ingresar")
+        self.token = TOKEN.search(page.body).group(1)
+        response = self.post("/ingresar", {"usuario": username, "contrasena": password})
+        if response.status != 302:
+            raise RuntimeError(f"{username} could not sign in ({response.status})")
+        self.token = TOKEN.search(self.get("/").body).group(1)  # the signed-in session's token
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))]

@@ -1,0 +1,111 @@
+"""Tamper evidence for the audit trail: every event carries a hash chained to the one before.
+
+The database already refuses UPDATE and DELETE on ``audit_event`` (migration 0002), but
+someone with direct access to the database can drop a trigger. The chain makes such an
+edit visible: each event's hash covers its content and the previous event's hash, so
+changing, removing or inserting a row breaks every link after it, and ``verify`` names the
+first broken one. Appends are serialized (SQLite writers already are, by ``BEGIN
+IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow chain order.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from engine.models import AuditEvent
+
+GENESIS = "0" * 64
+# pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(1096041541)")
+_BATCH = 2000
+
+
+def plain(detail: dict) -> dict:
+    """``detail`` as the database will give it back (JSON types only), so its hash can be recomputed."""
+    return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+
+
+def digest(prev_hash: str, at: datetime, actor: str, kind: str, case_id: int | None,
+           task_id: str | None, detail: dict) -> str:
+    """The SHA-256 of an event's content, chained to ``prev_hash``."""
+    content = {
+        "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "actor": actor, "kind": kind, "case_id": case_id, "task_id": task_id, "detail": detail,
+    }
+    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _digest_of(event: AuditEvent, prev_hash: str) -> str:
+    return digest(prev_hash, event.at, event.actor, event.kind, event.case_id, event.task_id, event.detail)
+
+
+def append(session: Session, event: AuditEvent) -> None:
+    """Chain ``event`` to the newest event and insert it now, under the chain's lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_LOCK)
+    session.flush()  # earlier events of this transaction are the head until it commits
+    head = session.scalar(select(AuditEvent.hash).where(AuditEvent.hash.is_not(None))
+                          .order_by(AuditEvent.id.desc()).limit(1))
+    event.prev_hash = head or GENESIS
+    event.hash = _digest_of(event, event.prev_hash)
+    session.add(event)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking the chain: how many events, and the first broken link if any."""
+
+    checked: int
+    head: str
+    broken_id: int | None = None
+    broken_at: datetime | None = None
+    broken_kind: str | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+    def __str__(self) -> str:
+        if self.intact:
+            return f"Cadena íntegra: {self.checked} eventos verificados; huella final {self.head}."
+        return (f"Cadena rota en el evento #{self.broken_id} ({self.broken_kind}, "
+                f"{self.broken_at.isoformat() if self.broken_at else 'sin fecha'}): {self.reason}. "
+                f"{self.checked} eventos anteriores están íntegros.")
+
+
+def verify(session: Session) -> Verdict:
+    """Walk every event in id order, recompute its hash and its link; stop at the first break."""
+    previous = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
+                                     .order_by(AuditEvent.id).limit(_BATCH)))
+        for event in batch:
+            reason = _fault(event, previous)
+            if reason:
+                return Verdict(checked, previous, event.id, event.at, event.kind, reason)
+            previous = event.hash
+            checked += 1
+            last_id = event.id
+        session.expunge_all()
+        if len(batch) < _BATCH:
+            return Verdict(checked, previous)
+
+
+def _fault(event: AuditEvent, previous: str) -> str | None:
+    if not event.hash:
+        return "el evento no tiene huella (se insertó fuera del registro de auditoría)"
+    if event.prev_hash != previous:
+        return "no enlaza con el evento anterior (se eliminó, insertó o reordenó un evento)"
+    if _digest_of(event, previous) != event.hash:
+        return "su contenido no coincide con su huella (el evento fue modificado)"
+    return None

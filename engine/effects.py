@@ -1,0 +1,195 @@
+"""Carrying out, inside the engine step's transaction, what its service tasks asked for.
+
+``engine.operators`` only describe what should happen (a ``Documento`` to make, a
+``Correo`` to write); here the runtime makes the documents, stores them, writes the
+messages into the outbox and records both in the audit trail, all in the session of the
+step. If the step fails, none of it exists; if it commits, all of it does.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, consolidado, documents, mail, mail_templates, queries
+from engine.models import Case, CatalogItem, Document, User, UserRole
+from engine.operators import Correo, Documento
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def base_url() -> str:
+    """Where people reach Atiende (ATIENDE_BASE_URL), for links in documents and e-mail."""
+    return (os.environ.get("ATIENDE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def acuse_url(ticket: str) -> str:
+    """The page the hoja's QR code opens: the enlace confirms the acuse de recibo there."""
+    return f"{base_url()}/acuse/{ticket}"
+
+
+def enlaces(session: Session, direccion: str | None) -> list[documents.Persona]:
+    """The coordinadores de enlace of a dirección: its active enlace users, then its catalogue entry."""
+    if not direccion:
+        return []
+    people = [documents.Persona(name, email) for name, email in session.execute(
+        select(User.full_name, User.email).join(UserRole)
+        .where(UserRole.role == "enlace", User.direccion == direccion, User.active.is_(True))
+        .order_by(User.full_name))]
+    extra = session.scalar(select(CatalogItem.extra).where(
+        CatalogItem.catalog == "direcciones", CatalogItem.code == direccion)) or {}
+    email = extra.get("correo_enlace")
+    if email and email not in {p.correo for p in people}:
+        people.append(documents.Persona(extra.get("enlace") or "Coordinación de enlace", email))
+    return people
+
+
+class _Step:
+    """One application of effects: the session, the case, and labels read once."""
+
+    def __init__(self, session: Session, case: Case, actor: str, now: datetime):
+        self.session, self.case, self.actor, self.now = session, case, actor, now
+        self._labels: dict[str, dict[str, str]] = {}
+        self.made: dict[str, Document] = {}
+        self._consolidados: dict[tuple, documents.Consolidado] = {}
+
+    def label(self, catalog: str, code: str | None) -> str:
+        if not code:
+            return ""
+        if catalog not in self._labels:
+            self._labels[catalog] = queries.catalog_labels(self.session, catalog)
+        return self._labels[catalog].get(code, code)
+
+    def consolidado(self, direccion: str, periodo: str) -> documents.Consolidado:
+        key = (direccion, periodo)
+        if key not in self._consolidados:
+            self._consolidados[key] = consolidado.build(self.session, direccion, self.now, periodo)
+        return self._consolidados[key]
+
+
+def apply(session: Session, case: Case, effects: list, actor: str, now: datetime) -> None:
+    """Make every requested document, then write every requested message (which may attach them)."""
+    if not effects:
+        return
+    step = _Step(session, case, actor, now)
+    for effect in effects:
+        if isinstance(effect, Documento):
+            step.made[effect.tipo] = _make(step, effect)
+    for effect in effects:
+        if isinstance(effect, Correo):
+            _write(step, effect)
+
+
+# -- documents --------------------------------------------------------------------------------
+def _hoja(step: _Step, effect: Documento) -> tuple[str, str, bytes]:
+    datos, case = effect.datos, step.case
+    approval = _approval(step.session, case.id)
+    hoja = documents.HojaDeTramite(
+        ticket=case.ticket, fecha=step.now,
+        direccion=step.label("direcciones", effect.direccion),
+        enlaces=enlaces(step.session, effect.direccion),
+        tipo_caso=step.label("tipos_caso", datos.get("tipo_caso") or case.case_type),
+        canal=step.label("canales", datos.get("canal") or case.channel),
+        asunto=datos.get("asunto") or case.subject or "",
+        resumen=datos.get("resumen", ""),
+        datos_ciudadano_y_lugar=datos.get("informacion_ciudadano_relevante", ""),
+        prioridad=str(datos.get("prioridad", "normal")).capitalize(),
+        corregimiento=step.label("corregimientos", datos.get("corregimiento") or case.corregimiento),
+        lugar_notificaciones=datos.get("lugar_notificaciones", ""),
+        fecha_limite=case.due_at,
+        aprobada_por=approval[0] if approval else None,
+        aprobada_el=approval[1] if approval else None,
+        comentarios_aprobacion=approval[2] if approval else "",
+        acuse_url=acuse_url(case.ticket),
+    )
+    return f"hoja_de_tramite_{case.ticket}.pdf", documents.PDF, documents.hoja_de_tramite_pdf(hoja)
+
+
+def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
+    """Who approved the case's hoja last, when, and their comment (a return's comment is not the approval's)."""
+    for event in reversed(audit.case_history(session, case_id)):
+        data = event.detail.get("datos", {})
+        if event.kind == "tarea_completada" and data.get("decision_hoja") == "aprobar":
+            name = queries.full_names(session, [event.actor]).get(event.actor, event.actor)
+            return name, event.at, data.get("comentarios_aprobacion", "")
+    return None
+
+
+def _consolidado_file(step: _Step, effect: Documento, extension: str) -> str:
+    day = documents.fecha(step.now).replace("/", "-")
+    return f"consolidado_{effect.direccion}_{day}.{extension}"
+
+
+MAKERS = {
+    "hoja_de_tramite": _hoja,
+    "consolidado_xlsx": lambda step, e: (_consolidado_file(step, e, "xlsx"), documents.XLSX, documents.consolidado_xlsx(
+        step.consolidado(e.direccion, e.datos["periodo"]))),
+    "consolidado_pdf": lambda step, e: (_consolidado_file(step, e, "pdf"), documents.PDF, documents.consolidado_pdf(
+        step.consolidado(e.direccion, e.datos["periodo"]))),
+}
+
+
+def _make(step: _Step, effect: Documento) -> Document:
+    filename, content_type, content = MAKERS[effect.tipo](step, effect)
+    document = store_document(step.session, kind=effect.tipo, filename=filename, content_type=content_type,
+                              content=content, actor=step.actor, now=step.now,
+                              case_id=step.case.id, direccion=effect.direccion)
+    audit.record(step.session, step.now, step.actor, "documento_generado", case_id=step.case.id,
+                 detail={"tipo": effect.tipo, "archivo": filename, "direccion": effect.direccion,
+                         "sha256": document.sha256})
+    return document
+
+
+def store_document(session: Session, *, kind: str, filename: str, content_type: str, content: bytes,
+                   actor: str, now: datetime, case_id: int | None = None, direccion: str | None = None) -> Document:
+    """Keep a document's bytes with their hash; flushed, so its id can be referred to."""
+    document = Document(kind=kind, case_id=case_id, direccion=direccion, filename=filename,
+                        content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
+                        content=content, created_at=now, created_by=actor)
+    session.add(document)
+    session.flush()
+    return document
+
+
+# -- mail ---------------------------------------------------------------------------------------
+def _write(step: _Step, effect: Correo) -> None:
+    case, datos = step.case, effect.datos
+    found = (step.made.get(kind) or _latest(step.session, case.id, kind) for kind in effect.adjuntos)
+    attachments = [document for document in found if document is not None]
+    hoja = next((d for d in attachments if d.kind == "hoja_de_tramite"), None)
+    context = {
+        "ticket": datos.get("ticket") or case.ticket,
+        "asunto": datos.get("asunto") or case.subject or "",
+        "ciudadano_nombre": datos.get("ciudadano_nombre") or case.citizen_name or "",
+        "tipo_caso": step.label("tipos_caso", datos.get("tipo_caso") or case.case_type),
+        "direccion": step.label("direcciones", effect.direccion),
+        "fecha": documents.fecha(step.now),
+        "fecha_limite": documents.fecha(case.due_at),
+        "acuse_url": acuse_url(case.ticket),
+        "texto": datos.get("texto", ""),
+        "periodo": datos.get("periodo", ""),
+        "fecha_remision": documents.fecha(hoja.created_at) if hoja is not None else "",
+        "casos": len(step.consolidado(effect.direccion, datos["periodo"]).filas) if "periodo" in datos else None,
+    }
+    subject, body = mail_templates.render(effect.plantilla, context, needs_ticket=effect.para == "ciudadano")
+    if effect.para == "ciudadano":
+        to, why = [datos["correo"]], None
+    else:
+        people = enlaces(step.session, effect.direccion)
+        to = [p.correo for p in people if p.correo]
+        why = f"la {context['direccion'] or 'dirección'} no tiene coordinador de enlace con correo registrado"
+    message = mail.enqueue(step.session, kind=effect.tipo, to=to, subject=subject, body=body, now=step.now,
+                           case_id=case.id, direccion=effect.direccion, attachments=attachments,
+                           no_recipient_reason=why)
+    audit.record(step.session, step.now, step.actor, "correo_en_cola", case_id=case.id,
+                 detail={"tipo": effect.tipo, "para": message.recipients, "asunto": subject,
+                         "message_id": message.message_id, "adjuntos": [d.filename for d in attachments],
+                         "estado": message.state})
+
+
+def _latest(session: Session, case_id: int, kind: str) -> Document | None:
+    return session.scalar(select(Document).where(Document.case_id == case_id, Document.kind == kind)
+                          .order_by(Document.created_at.desc(), Document.id.desc()).limit(1))

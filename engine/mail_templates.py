@@ -1,0 +1,58 @@
+"""The approved texts of the office's e-mails: data files an administrator edits, not code.
+
+Each template is ``engine/templates/correo/<name>.txt``: a first line ``Asunto: ...``, a
+blank line, then the body, with ``{{ ticket }}``-style fields. They are rendered in Jinja's
+sandbox, because whoever edits them is not a programmer and need not be trusted with
+Python. A template for the citizen must show the ticket number; that is checked when a
+diagram naming it is deployed and again every time it is rendered.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+FOLDER = Path(__file__).parent / "templates" / "correo"
+SUBJECT_PREFIX = "Asunto:"
+
+_env = SandboxedEnvironment(loader=FileSystemLoader(FOLDER), autoescape=False, keep_trailing_newline=True,
+                            auto_reload=True)
+
+
+class MailTemplateError(ValueError):
+    """A template that is missing, malformed, or lacks the ticket number it must show."""
+
+
+def names() -> list[str]:
+    """The templates there are, by name."""
+    return sorted(p.stem for p in FOLDER.glob("*.txt"))
+
+
+def problem(name: str, needs_ticket: bool = False) -> str | None:
+    """Why template ``name`` cannot be used (Spanish), or None."""
+    try:
+        source = _env.loader.get_source(_env, f"{name}.txt")[0]
+        fields = meta.find_undeclared_variables(_env.parse(source))
+    except TemplateNotFound:
+        return f"no existe la plantilla de correo «{name}» (en engine/templates/correo/{name}.txt)"
+    except TemplateError as exc:
+        return f"la plantilla de correo «{name}» tiene un error: {exc}"
+    if not source.startswith(SUBJECT_PREFIX):
+        return f"la plantilla de correo «{name}» debe empezar con «{SUBJECT_PREFIX} ...»"
+    if needs_ticket and "ticket" not in fields:
+        return f"la plantilla de correo «{name}» debe mostrar el número de ticket ({{{{ ticket }}}})"
+    return None
+
+
+def render(name: str, context: dict, needs_ticket: bool = False) -> tuple[str, str]:
+    """(subject, body) of template ``name`` filled with ``context``."""
+    reason = problem(name, needs_ticket)
+    if reason:
+        raise MailTemplateError(reason)
+    text = _env.get_template(f"{name}.txt").render(**context)
+    first, _, body = text.partition("\n")
+    subject = first.removeprefix(SUBJECT_PREFIX).strip()
+    if needs_ticket and context.get("ticket") and context["ticket"] not in subject + body:
+        raise MailTemplateError(f"la plantilla de correo «{name}» no mostró el número de ticket")
+    return subject, body.lstrip("\n")

@@ -1,0 +1,81 @@
+"""The phone's quick capture in a real browser, by keyboard alone: the first field has the focus,
+Tab goes field by field in order, Enter (or Ctrl+Enter in the description) registers."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from engine import demo
+from tests.fixtures import live
+from web import create_app
+
+pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
+
+
+@pytest.fixture
+def base_url(tmp_path, frozen_clock, sqlite_template):
+    path = tmp_path / "atiende.sqlite3"
+    shutil.copy(sqlite_template, path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "clave-de-prueba", "DATABASE_URL": f"sqlite:///{path}",
+                      "ATIENDE_CLOCK": frozen_clock})
+    demo.seed(app.extensions["atiende"])
+    with live.serving(app) as url:
+        yield url
+    app.extensions["atiende"].store.dispose()
+
+
+def sign_in(page, base_url):
+    page.goto(f"{base_url}/ingresar")
+    page.fill("#usuario", "operador")
+    page.fill("#contrasena", demo.DEMO_PASSWORD)
+    page.press("#contrasena", "Enter")
+    page.wait_for_url(f"{base_url}/")
+
+
+def test_a_call_is_captured_with_the_keyboard_alone(base_url, tmp_path):
+    with live.browser_page() as page:
+        sign_in(page, base_url)
+        page.goto(f"{base_url}/captura/llamada")
+        assert page.evaluate("document.activeElement.name") == "tipo_caso"  # the first field has the focus
+
+        keyboard = page.keyboard
+        for _ in range(3):
+            keyboard.press("ArrowDown")  # queja → solicitud → sugerencia → reporte
+        order = []
+        for text in ("Pedro Castillo", "6123-4567", "Llamar al 6123-4567"):
+            keyboard.press("Tab")
+            order.append(page.evaluate("document.activeElement.name"))
+            keyboard.type(text)
+        keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.name"))
+        keyboard.type("Pueblo Nuevo")  # a list answers to typing its first letters
+        for text in ("Fuga de agua", "Fuga de agua en la vía principal."):
+            keyboard.press("Tab")
+            order.append(page.evaluate("document.activeElement.name"))
+            keyboard.type(text)
+        assert order == ["ciudadano_nombre", "ciudadano_telefono", "lugar_notificaciones", "corregimiento",
+                         "asunto", "descripcion"]
+        keyboard.press("Control+Enter")
+        page.wait_for_selector(".ticket")
+        first_ticket = page.inner_text(".ticket")
+        assert first_ticket.startswith("AC-")
+        page.screenshot(path=str(tmp_path / "captura_llamada.png"))
+
+        # The next call: the form is empty, the focus back on the first field; Enter in a line registers.
+        assert page.evaluate("document.activeElement.name") == "tipo_caso"
+        assert page.input_value("#campo-ciudadano_nombre") == ""
+        keyboard.press("Space")  # queja o reclamo
+        for text in ("Ana Ruiz", "6999-0000", "Llamar al 6999-0000"):
+            keyboard.press("Tab")
+            keyboard.type(text)
+        keyboard.press("Tab")
+        keyboard.press("Tab")  # no corregimiento: a queja does not need one
+        keyboard.type("Trato descortés")
+        keyboard.press("Tab")
+        keyboard.type("La atendieron mal en la ventanilla.")
+        keyboard.press("Shift+Tab")  # back to the one-line subject
+        keyboard.press("Enter")
+        page.wait_for_function(f"document.querySelector('.ticket') && "
+                               f"document.querySelector('.ticket').innerText !== '{first_ticket}'")
+        assert page.inner_text(".ticket") != first_ticket

@@ -1,0 +1,142 @@
+"""Each audit event carries a hash chained to the previous one; an edit made directly in the
+database (past the append-only triggers, as an attacker with database access would) is caught."""
+import threading
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+
+from engine import audit_chain, cli
+from engine.models import AuditEvent
+from engine.store import Store, alembic_config
+from tests.conftest import PG_MISSING, PG_URL
+
+
+def events(store):
+    with store.read() as s:
+        return list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+def verdict(store):
+    with store.read() as s:
+        return audit_chain.verify(s)
+
+
+def tamper(store, statement: str, **params):
+    """Run a statement on audit_event with the append-only triggers out of the way."""
+    with store.engine.begin() as conn:
+        if store.is_sqlite:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_update")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_event_no_delete")
+        else:
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")  # triggers off, this transaction only
+        conn.execute(text(statement), params)
+
+
+def test_every_event_is_hashed_and_linked_to_the_one_before(desk, store):
+    case_id = desk.start()
+    desk.to_follow_up(case_id)
+    chain = events(store)
+    assert len(chain) > 5
+    assert chain[0].prev_hash == audit_chain.GENESIS
+    for previous, event in zip(chain, chain[1:]):
+        assert event.prev_hash == previous.hash
+    assert len({e.hash for e in chain}) == len(chain)
+    result = verdict(store)
+    assert result.intact and result.checked == len(chain) and result.head == chain[-1].hash
+
+
+def test_an_edited_event_is_named_as_the_first_broken_link(desk, store, capsys):
+    desk.to_follow_up(desk.start())
+    victim = events(store)[4]
+    tamper(store, "UPDATE audit_event SET actor = 'intruso' WHERE id = :id", id=victim.id)
+    result = verdict(store)
+    assert not result.intact
+    assert result.broken_id == victim.id and result.checked == 4
+    assert "modificado" in result.reason
+    assert cli.main(["--database-url", store.url, "audit", "verify"]) == 1
+    assert f"evento #{victim.id}" in capsys.readouterr().err
+
+
+def test_a_deleted_event_breaks_the_link_of_the_next_one(desk, store):
+    desk.start()
+    chain = events(store)
+    tamper(store, "DELETE FROM audit_event WHERE id = :id", id=chain[1].id)
+    result = verdict(store)
+    assert result.broken_id == chain[2].id and "no enlaza" in result.reason
+
+
+def test_an_event_inserted_outside_the_audit_module_has_no_hash_and_is_caught(desk, store):
+    desk.start()
+    with store.unit_of_work() as s:
+        s.add(AuditEvent(at=desk.clock.now(), actor="intruso", kind="caso_creado", detail={}))
+    result = verdict(store)
+    assert not result.intact and "no tiene huella" in result.reason
+
+
+def test_the_verify_command_reports_an_intact_chain(desk, store, capsys):
+    desk.start()
+    assert cli.main(["--database-url", store.url, "audit", "verify"]) == 0
+    assert "Cadena íntegra" in capsys.readouterr().out
+
+
+def test_concurrent_writers_never_fork_the_chain(desk, store):
+    """Tasks of different cases completed at once (no row in common): appends are serialized all the same."""
+    cases = [desk.start(asunto=f"Caso {n}") for n in range(12)]
+    errors = []
+    barrier = threading.Barrier(len(cases))
+
+    def work(case_id):
+        try:
+            barrier.wait(10)
+            desk.do(case_id, "Task_plantilla_queja_reclamo")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    chain = events(store)
+    assert len({e.prev_hash for e in chain}) == len(chain)  # no two events claim the same predecessor
+    assert verdict(store).intact
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def bare_url(request, tmp_path):
+    """An empty database (no schema), to run the migrations step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bare.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_MISSING)
+    schema = f"atiende_chain_{uuid.uuid4().hex[:10]}"
+    admin = Store(PG_URL)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_migration_0007_chains_the_events_written_before_it(bare_url):
+    store = Store(bare_url)
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        for n in range(3):
+            conn.execute(text("INSERT INTO audit_event (at, actor, kind, detail) VALUES (:at, 'ana', 'prueba', :d)"),
+                         {"at": f"2026-03-0{n + 1} 14:00:00", "d": '{"n": %d, "texto": "acción"}' % n})
+    store.migrate()
+    chain = events(store)
+    assert [e.detail["n"] for e in chain] == [0, 1, 2] and all(e.hash for e in chain)
+    assert verdict(store).intact
+    with pytest.raises(Exception, match="append-only"):
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE audit_event SET actor = 'otro'"))
+    store.dispose()

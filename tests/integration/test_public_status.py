@@ -1,0 +1,55 @@
+"""The citizen's public view of a case across its whole life, and the limits on wrong guesses."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from engine import public_status
+from engine.ratelimit import Limit
+
+
+def test_the_public_timeline_follows_the_case_to_its_final_answer(desk):
+    case_id = desk.start(ciudadano_email="Maria.Perez@example.com", ciudadano_cedula="8-123-4567")
+    ticket = desk.case(case_id).ticket
+    lookup = public_status.lookup(desk.atiende.store, ticket, "maria.perez@EXAMPLE.com", "1.2.3.4", desk.clock.now())
+    assert lookup.status == "Abierto" and [e.what for e in lookup.timeline] == ["Caso registrado"]
+
+    desk.to_follow_up(case_id)
+    desk.do(case_id, "Task_respuesta_final", fecha_respuesta="2026-03-20")
+    found = public_status.lookup(desk.atiende.store, ticket, "8-123-4567", "1.2.3.4", desk.clock.now())
+    assert found.status == "Cerrado" and found.closed_at is not None
+    assert [e.what for e in found.timeline] == ["Caso registrado", "Estado: En seguimiento", "Estado: Cerrado",
+                                                "Respuesta final emitida"]
+    assert found.timeline[-1].at == date(2026, 3, 20)
+    assert found.case_type == "Queja o reclamo"
+
+
+def test_a_case_without_email_or_cedula_cannot_be_opened_with_an_empty_proof(desk):
+    case_id = desk.start(ciudadano_email=None, ciudadano_cedula=None, canal="pagina_web")
+    ticket = desk.case(case_id).ticket
+    for proof in ("", "   "):
+        assert public_status.lookup(desk.atiende.store, ticket, proof, "1.2.3.4", desk.clock.now()) is None
+
+
+def test_guesses_are_limited_per_ticket_from_any_address_and_the_window_passes(desk):
+    case_id = desk.start()
+    ticket = desk.case(case_id).ticket
+    for n in range(public_status.PER_TICKET.hits):
+        assert public_status.lookup(desk.atiende.store, ticket, "x@example.com", f"10.0.0.{n}", desk.clock.now()) is None
+    with pytest.raises(public_status.TooManyGuesses):
+        public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9", desk.clock.now())
+    desk.clock.advance(hours=1)
+    assert public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9",
+                                desk.clock.now()) is not None
+
+
+def test_fixed_windows_count_per_key_and_forget_old_windows(store, frozen_clock):
+    limit = Limit("prueba", hits=2, window=timedelta(minutes=10))
+    now = frozen_clock.now()
+    with store.unit_of_work() as s:
+        assert [limit.record(s, "a", now) for _ in range(3)] == [1, 2, 3]
+        assert limit.record(s, "b", now) == 1
+    with store.read() as s:
+        assert limit.exceeded(s, "a", now) and not limit.exceeded(s, "b", now)
+        assert not limit.exceeded(s, "a", now + timedelta(minutes=10))

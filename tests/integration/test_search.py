@@ -1,0 +1,69 @@
+"""Case search by ticket, cédula, name and words, on SQLite (FTS5) and PostgreSQL (GIN)."""
+from sqlalchemy import update
+
+from engine import search
+from engine.accounts import Actor
+from engine.models import Case
+from tests.fixtures.desk import COORDINADOR, ENLACE
+
+AUDITOR = Actor("auditor", frozenset({"auditor"}))
+
+
+def found(atiende, query, actor=COORDINADOR, before=None, limit=search.PAGE):
+    with atiende.store.read() as s:
+        return search.search(s, actor, query, before, limit)
+
+
+def tickets(atiende, query, actor=COORDINADOR):
+    return [h.ticket for h in found(atiende, query, actor).hits]
+
+
+def test_by_ticket_cedula_name_and_words_accents_and_case_folded(atiende, desk):
+    maria = desk.start()  # DEMO_CASES[0]: María Pérez, 8-123-4567, «Basura sin recoger»
+    jose = desk.start(ciudadano_nombre="José Núñez Peña", ciudadano_cedula="PE-12-345", asunto="Luminaria apagada",
+                      descripcion="La luminaria del parque Urracá está apagada.", ciudadano_email="jose@example.com")
+    assert tickets(atiende, "AC-2026-000001") == ["AC-2026-000001"]
+    assert tickets(atiende, "ac-2026-2") == ["AC-2026-000002"]  # case and zero padding forgiven
+    assert tickets(atiende, "AC-2026") == ["AC-2026-000002", "AC-2026-000001"]  # newest first
+    assert tickets(atiende, "2") == ["AC-2026-000002"]  # a ticket's number
+    assert tickets(atiende, "8-123-4567") == ["AC-2026-000001"]
+    assert tickets(atiende, "pe-12") == ["AC-2026-000002"]  # a cédula's beginning
+    assert tickets(atiende, "maria perez") == ["AC-2026-000001"]
+    assert tickets(atiende, "PÉREZ") == ["AC-2026-000001"]
+    assert tickets(atiende, "nunez pena") == ["AC-2026-000002"]  # ñ and ú folded
+    assert tickets(atiende, "lumin urraca") == ["AC-2026-000002"]  # words of the text, as prefixes
+    assert tickets(atiende, "camion recolector") == ["AC-2026-000001"]
+    assert tickets(atiende, "el camión de la basura") == ["AC-2026-000001"]  # «el», «de», «la» left out
+    assert tickets(atiende, "jose@example") == ["AC-2026-000002"]
+    assert tickets(atiende, "luminaria basura") == []  # every word must match
+    assert tickets(atiende, "   ") == [] and tickets(atiende, "¿?") == []
+    assert found(atiende, "maria").hits[0].case_id == maria and jose > maria
+
+
+def test_the_index_follows_changes_to_a_case(atiende, desk):
+    case_id = desk.start()
+    with atiende.store.unit_of_work() as s:
+        s.execute(update(Case).where(Case.id == case_id).values(citizen_name="Rosa Batista", subject="Acera rota"))
+    assert tickets(atiende, "batista acera") == ["AC-2026-000001"]
+    assert tickets(atiende, "recoger") == []  # the old subject's word
+
+
+def test_pages_walk_back_in_time_without_repeating(atiende, desk):
+    ids = [desk.start() for _ in range(5)]
+    first = found(atiende, "basura", limit=2)
+    second = found(atiende, "basura", before=first.next_before, limit=2)
+    third = found(atiende, "basura", before=second.next_before, limit=2)
+    assert [h.case_id for h in first.hits + second.hits + third.hits] == ids[::-1]
+    assert third.next_before is None and first.next_before == ids[3]
+
+
+def test_an_enlace_finds_only_cases_of_their_direccion(atiende, desk):
+    sent = desk.start()
+    desk.start()
+    for bpmn_id in (next(t for t in desk.ready(sent) if t.startswith("Task_plantilla_")),
+                    "Task_confeccionar_hoja"):
+        desk.do(sent, bpmn_id)  # the hoja names Planificación Urbana
+    assert [h.case_id for h in found(atiende, "basura", ENLACE).hits] == [sent]
+    assert found(atiende, "basura", Actor("x", frozenset({"enlace"}))).hits == []  # no dirección: nothing
+    assert len(found(atiende, "basura", AUDITOR).hits) == 2
+    assert tickets(atiende, "AC-2026-000002", ENLACE) == []

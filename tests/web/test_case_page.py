@@ -1,0 +1,42 @@
+"""The case page: days left to the legal deadline, internal notes, documents, timeline."""
+from datetime import timedelta
+
+from engine.clock import FrozenClock
+from tests.conftest import START
+from tests.web.conftest import html, start_case
+from web.cases import deadline
+
+
+def test_days_left_are_counted_in_panama_calendar_days():
+    now = START  # Monday 02/03/2026 09:00 in Panamá
+    assert deadline(None, False, now) is None
+    assert deadline(now + timedelta(days=30), False, now).text == "Quedan 30 días"
+    assert deadline(now + timedelta(days=1), False, now).text == "Queda 1 día"
+    assert deadline(now + timedelta(hours=10), False, now).text == "Vence hoy"  # 19:00 the same day
+    late = deadline(now - timedelta(days=3), False, now)
+    assert (late.text, late.level) == ("Vencido hace 3 días", "vencido")
+    assert deadline(now + timedelta(days=4), False, now).level == "pronto"
+    assert deadline(now - timedelta(days=3), True, now).text == "Caso cerrado"
+
+
+def test_the_case_page_shows_the_deadline_and_internal_notes(store, browser, frozen_clock: FrozenClock):
+    operador = browser("operador")
+    case_id = start_case(operador)
+    page = html(operador.get(f"/casos/{case_id}"))
+    assert "Quedan 30 días" in page and "(fecha límite 01/04/2026)" in page
+    assert "No hay notas internas." in page and "No hay archivos adjuntos." in page
+
+    empty = operador.post(f"/casos/{case_id}/notas", {"texto": "  "}, page=f"/casos/{case_id}")
+    assert empty.status_code == 422
+    assert '<p class="error" id="nota-texto-error"><span class="sr">Error:</span> Escriba la nota.</p>' in html(empty)
+    added = operador.post(f"/casos/{case_id}/notas", {"texto": "Llamé al ciudadano: amplía la queja mañana."},
+                          page=f"/casos/{case_id}")
+    assert added.status_code == 302 and added.headers["Location"] == f"/casos/{case_id}#notas"
+    frozen_clock.advance(days=31)
+    page = html(browser("coordinador").get(f"/casos/{case_id}"))
+    assert "Llamé al ciudadano: amplía la queja mañana." in page and "Ana Operadora (operador)" in page
+    assert "Nota interna" in page  # in the timeline too
+    assert "Vencido hace 1 día" in page
+
+    auditor = html(browser("auditor").get(f"/casos/{case_id}"))
+    assert "Llamé al ciudadano" in auditor and 'action="/casos/' not in auditor  # reads, cannot write

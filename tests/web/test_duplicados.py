@@ -1,0 +1,86 @@
+"""Possible duplicates: shown on the case and task pages, linked once, audited on both cases."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine import audit, duplicates, queries
+from engine.models import Case, CaseLink
+from tests.fixtures.desk import OPERADOR
+from tests.web.conftest import CAPTURA, html
+
+ACERA = {**CAPTURA, "asunto": "Acera rota frente a la escuela",
+         "descripcion": "La acera frente a la escuela Belisario Porras está rota y los niños se caen."}
+
+
+def start(app, **changes) -> Case:
+    engine = app.extensions["atiende"]
+    started = engine.start_case("atencion_correo_web", {**ACERA, "respuesta_inmediata_enviada": True, **changes},
+                                OPERADOR)
+    with engine.store.read() as s:
+        return s.get(Case, started.case_id)
+
+
+def test_similarity_is_trigram_based_and_ignores_accents_and_case():
+    assert duplicates.similarity("Acera rota", "ACERA ROTA") == 1.0
+    assert duplicates.similarity("árbol caído", "arbol caido") == 1.0
+    assert duplicates.similarity("Acera rota frente a la escuela", "Luminaria apagada en el parque") < 0.15
+    assert duplicates.similarity("", "algo") == 0.0
+
+
+def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser):
+    first = start(app)
+    second = start(app, descripcion="La acera de la escuela Belisario Porras sigue rota, un niño se cayó.")
+    start(app, corregimiento="calidonia")  # same words, another place
+    start(app, asunto="Basura acumulada", descripcion="Bolsas de basura sin recoger en la esquina.")
+    with app.extensions["atiende"].store.read() as s:
+        found = duplicates.possible(s, s.get(Case, second.id))
+    assert [f.ticket for f in found] == [first.ticket]
+    assert found[0].score >= duplicates.THRESHOLD
+    page = html(browser("operador").get(f"/casos/{second.id}"))
+    assert "Posibles duplicados" in page and f"Vincular con {first.ticket}" in page
+
+
+def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):
+    first, second = start(app), start(app)
+    operador = browser("operador")
+    response = operador.post(f"/casos/{second.id}/vincular", {"otro_caso": first.id, "volver": f"/casos/{second.id}"},
+                             page=f"/casos/{second.id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/casos/{second.id}")
+    page = html(operador.get(f"/casos/{second.id}"))
+    assert "Vinculado como duplicado con" in page and f"Vincular con {first.ticket}" not in page
+    assert first.ticket in html(operador.get(f"/casos/{first.id}"))
+    store = app.extensions["atiende"].store
+    with store.read() as s:
+        assert len(list(s.scalars(select(CaseLink)))) == 1
+        for this, other in ((first, second), (second, first)):
+            [event] = [e for e in audit.case_history(s, this.id) if e.kind == "caso_vinculado"]
+            assert event.actor == "operador" and event.detail["con"] == other.ticket
+    again = operador.post(f"/casos/{first.id}/vincular", {"otro_caso": second.id}, page=f"/casos/{first.id}")
+    assert "ya están vinculados" in html(operador.get(again.headers["Location"]))
+
+
+def test_the_task_page_shows_possible_duplicates_too(app, browser):
+    first = start(app)
+    second = start(app)
+    with app.extensions["atiende"].store.read() as s:
+        task = queries.open_tasks(s, second.id)[0]
+    assert f"Vincular con {first.ticket}" in html(browser("operador").get(f"/tareas/{task.id}"))
+
+
+@pytest.mark.parametrize("who", ["enlace", "auditor"])
+def test_other_roles_neither_see_nor_link(app, browser, who):
+    first, second = start(app, direccion="planificacion_urbana"), start(app)
+    person = browser(who)
+    assert person.post(f"/casos/{second.id}/vincular", {"otro_caso": first.id}, page="/").status_code == 403
+    with app.extensions["atiende"].store.read() as s:
+        assert s.scalar(select(CaseLink.id)) is None
+
+
+def test_a_case_cannot_be_linked_with_itself_or_a_missing_case(app):
+    case = start(app)
+    engine = app.extensions["atiende"]
+    with pytest.raises(duplicates.LinkError, match="consigo mismo"):
+        duplicates.link(engine.store, case.id, case.id, OPERADOR, engine.now())
+    with pytest.raises(duplicates.LinkError, match="no existe"):
+        duplicates.link(engine.store, case.id, 999999, OPERADOR, engine.now())

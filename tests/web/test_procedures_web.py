@@ -1,0 +1,177 @@
+"""Analysts change procedures in the browser: drafts, validation against each element, deploys,
+uploads and downloads, and the migration of waiting cases; others may only read, or nothing."""
+import json
+import re
+from html import unescape
+from io import BytesIO
+
+import pytest
+from sqlalchemy import select
+
+from engine import procedure_drafts
+from engine.models import AuditEvent, Case, ProcedureDraft, ProcedureVersion
+from engine.services import PROCESSES_DIR
+from tests.web.conftest import html
+
+PROCESS = "atencion_correo_web"
+EDITOR = f"/procedimientos/{PROCESS}/editor"
+SAVE = f"/procedimientos/{PROCESS}/borrador"
+TERM = "sumar_dias(fecha_inicio, 30"
+TERM_STEP = 'name="Registrar ticket y plazo legal"'
+
+
+def current_draft(app):
+    with app.extensions["atiende"].store.read() as s:
+        return procedure_drafts.current(s, PROCESS, PROCESSES_DIR)
+
+
+def term_file(app) -> tuple[str, str]:
+    """(file name, XML) of the draft's diagram that holds the legal term."""
+    [(name, xml)] = [(n, x) for n, x in current_draft(app).bpmn.items() if TERM in x and TERM_STEP in x]
+    return name, xml
+
+
+def post_draft(analista, accion, **fields):
+    return analista.post(SAVE, {"accion": accion, **fields}, page=EDITOR)
+
+
+def scenarios_with_days(app, days: int) -> str:
+    """The draft's scenarios, with the 30-day expectations moved to ``days``."""
+    text = json.dumps(current_draft(app).scenarios, ensure_ascii=False)
+    text = text.replace('"plazo_dias": 30', f'"plazo_dias": {days}')
+    return text.replace('"esperar": "P29D"', f'"esperar": "P{days - 1}D"')
+
+
+@pytest.mark.parametrize("username", ["operador", "coordinador", "admin", "enlace"])
+def test_people_who_neither_edit_nor_audit_procedures_cannot_see_them(browser, username):
+    assert browser(username).get("/procedimientos/").status_code == 403
+
+
+def test_the_procedures_page_lists_versions_who_when_and_the_cases_on_each(browser):
+    page = html(browser("analista").get("/procedimientos/"))
+    section = page[page.index(f'id="proc-{PROCESS}"'):]
+    assert "Atención vía correo electrónico" in section and "Versión 1" in section and "(vigente)" in section
+    row = re.search(r"Versión 1</a> \(vigente\)</td>(.*?)</tr>", section, re.S).group(1)
+    assert "sistema" in row and "Casos abiertos" in row
+    assert re.search(r'data-etiqueta="Casos abiertos">3<', row)  # the three demo cases
+
+
+def test_the_editor_shows_the_diagram_forms_and_scenarios_with_bpmn_js_from_npm(browser, app):
+    analista = browser("analista")
+    page = html(analista.get(EDITOR))
+    assert 'id="lienzo"' in page and 'name="xml"' in page and 'name="escenarios"' in page
+    assert 'name="form:captura_correo_web"' in page
+    assert "/vendor/bpmn-js/bpmn-modeler.production.min.js" in page and "editor-bpmn.js" in page
+    bundle = analista.get("/vendor/bpmn-js/bpmn-modeler.production.min.js")
+    assert bundle.status_code == 200 and "javascript" in bundle.mimetype
+    bundle.close()
+    assert "default-src 'self'" in analista.get(EDITOR).headers["Content-Security-Policy"]
+
+
+def test_a_draft_is_saved_and_survives_until_discarded(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    response = post_draft(analista, "guardar", archivo=name, xml=xml.replace(TERM, "sumar_dias(fecha_inicio, 45"))
+    assert response.status_code == 302
+    assert "sumar_dias(fecha_inicio, 45" in current_draft(app).bpmn[name]
+    page = html(analista.get(EDITOR))
+    assert "Borrador guardado por analista" in page
+    assert post_draft(analista, "descartar").status_code == 302
+    assert not current_draft(app).saved
+
+
+def test_invalid_form_json_is_refused_beside_its_field_and_nothing_is_saved(browser, app):
+    analista = browser("analista")
+    response = post_draft(analista, "guardar", **{"form:hoja_de_tramite": '{"type": "object", "properties": '})
+    page = html(response)
+    assert response.status_code == 422
+    assert 'id="form-hoja_de_tramite-error"' in page and "JSON inválido" in page
+    assert '{"type": "object", "properties": ' in unescape(page)  # what was typed is kept
+    with app.extensions["atiende"].store.read() as s:
+        assert s.scalar(select(ProcedureDraft.id)) is None
+
+
+def test_validation_lists_each_problem_against_its_element_in_spanish(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    broken = xml.replace("estado_caso = 'abierto'", "estado_caso = __import__('os').system('id')", 1)
+    assert broken != xml
+    response = post_draft(analista, "validar", archivo=name, xml=broken)
+    page = html(response)
+    assert response.status_code == 422
+    assert "No se puede desplegar" in page
+    assert "<code>Script_registrar_ticket</code>" in page and "Registrar ticket y plazo legal" in page
+    assert "script no permitida" in page
+    assert 'data-problemas="Script_registrar_ticket"' in page  # the editor marks the shape too
+
+
+def test_a_deploy_the_scenarios_refuse_is_listed_and_one_that_passes_makes_a_new_version(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    changed = xml.replace(TERM, "sumar_dias(fecha_inicio, 45").replace(
+        "fecha_limite = primero(sumar_dias(fecha_inicio, 45, habiles=False), sumar_meses(fecha_inicio, 1))",
+        "fecha_limite = sumar_dias(fecha_inicio, 45, habiles=False)")
+    refused = post_draft(analista, "desplegar", archivo=name, xml=changed, nota="plazo de 45 días")
+    assert refused.status_code == 422
+    assert "escenario «Queja respondida a tiempo»" in html(refused)
+    deployed = post_draft(analista, "desplegar", archivo=name, xml=changed, escenarios=scenarios_with_days(app, 45),
+                          nota="plazo de 45 días")
+    assert deployed.status_code == 302, html(deployed)
+    with app.extensions["atiende"].store.read() as s:
+        version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == PROCESS)
+                           .order_by(ProcedureVersion.version.desc()))
+        assert s.scalar(select(ProcedureDraft.id)) is None  # the deployed draft is gone
+    assert (version.version, version.deployed_by, version.note) == (2, "analista", "plazo de 45 días")
+    history = html(analista.get(f"/procedimientos/{PROCESS}/"))
+    assert "Versión 2" in history and "Registrar ticket y plazo legal" in history and "script" in history
+
+
+def test_a_bpmn_is_uploaded_into_the_draft_and_downloaded_again(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    token = analista.token(EDITOR)
+
+    def upload(content: bytes):
+        return analista.client.post(f"/procedimientos/{PROCESS}/borrador/subir", data={
+            "csrf_token": token, "archivo": name, "bpmn": (BytesIO(content), "editado.bpmn")},
+            content_type="multipart/form-data")
+
+    evil = xml.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    refused = upload(evil.encode())
+    assert refused.status_code == 422 and "DOCTYPE" in html(refused)
+    assert upload(xml.replace(TERM, "sumar_dias(fecha_inicio, 60").encode()).status_code == 302
+    download = analista.get(f"/procedimientos/{PROCESS}/borrador/{name}?descargar=1")
+    assert download.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert "sumar_dias(fecha_inicio, 60" in download.get_data(as_text=True)
+    version_file = analista.get(f"/procedimientos/{PROCESS}/v1/{name}?descargar=1")
+    assert TERM in version_file.get_data(as_text=True)
+
+
+def test_waiting_cases_are_previewed_and_migrated_from_the_migration_page(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    changed = xml.replace('"R/P14D"', '"R/P10D"')
+    assert post_draft(analista, "desplegar", archivo=name, xml=changed, nota="quincenal cada 10 días").status_code == 302
+    page = html(analista.get(f"/procedimientos/{PROCESS}/migracion"))
+    assert "Migrar casos a la versión 2" in page and "AC-2026-000001" in page
+    assert "se conserva el vencimiento" in page and "Vencen los 30 días" in page
+    with app.extensions["atiende"].store.read() as s:
+        first = s.scalar(select(Case).where(Case.ticket == "AC-2026-000001"))
+    response = analista.post(f"/procedimientos/{PROCESS}/migracion", {"caso": str(first.id), "accion": "elegidos"})
+    assert response.status_code == 200 and "Casos migrados a la versión 2: 1 de 1" in html(response)
+    with app.extensions["atiende"].store.read() as s:
+        assert s.get(Case, first.id).version.version == 2
+        event = s.scalar(select(AuditEvent).where(AuditEvent.kind == "caso_migrado"))
+        assert event.case_id == first.id and event.actor == "analista"
+
+
+def test_the_editor_warns_when_a_draft_is_older_than_the_version_in_force(browser, app):
+    analista = browser("analista")
+    name, xml = term_file(app)
+    assert post_draft(analista, "guardar", archivo=name, xml=xml.replace('"R/P14D"', '"R/P12D"')).status_code == 302
+    atiende = app.extensions["atiende"]
+    with atiende.store.read() as s:
+        latest = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == PROCESS))
+    atiende.deploy({**latest.bpmn, name: xml.replace('"R/P14D"', '"R/P13D"')}, latest.forms, "otra_analista")
+    page = html(analista.get(EDITOR))
+    assert "este borrador parte de la versión 1, pero ya se desplegó la\n  versión 2" in page

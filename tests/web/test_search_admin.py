@@ -1,0 +1,79 @@
+"""The search page, the administration pages and the sign-in ceiling, through the web."""
+import re
+
+from sqlalchemy import select
+
+from engine import signin
+from engine.models import CatalogItem, User
+from tests.web.conftest import html, start_case
+
+
+def test_search_finds_by_name_ticket_and_words_and_walks_back_in_time(browser):
+    operador = browser("operador")
+    start_case(operador)  # Rosa Batista, «Acera rota»
+    page = html(operador.get("/buscar/?q=batista"))
+    assert "AC-2026-000004" in page and "Rosa Batista" in page and "8-765-4321" in page
+    assert "AC-2026-000001" in html(operador.get("/buscar/?q=AC-2026-000001"))
+    assert "No se encontraron casos para «nadie»." in html(operador.get("/buscar/?q=nadie"))
+    for _ in range(25):
+        start_case(operador)
+    first = html(operador.get("/buscar/?q=acera"))
+    more = re.search(r'href="(/buscar/\?q=acera&amp;antes=\d+)">Más resultados', first).group(1).replace("&amp;", "&")
+    second = html(operador.get(more))
+    found = lambda page: re.findall(r'>(AC-2026-\d{6})</a>', page)  # noqa: E731
+    assert len(found(first)) == 25 and len(found(second)) == 1 and not set(found(first)) & set(found(second))
+
+
+def test_search_is_a_menu_entry_for_case_readers_only(browser):
+    assert 'href="/buscar/"' in html(browser("auditor").get("/"))
+    assert 'href="/buscar/"' not in html(browser("analista").get("/"))
+    assert 'href="/admin/usuarios"' in html(browser("admin").get("/"))
+
+
+def test_the_administrator_creates_a_person_who_can_then_sign_in(store, browser):
+    admin = browser("admin")
+    invalid = admin.post("/admin/usuarios/nuevo", {"usuario": "Ol", "nombre": "", "roles": ["enlace"],
+                                                  "contrasena": "corta"})
+    assert invalid.status_code == 422
+    page = html(invalid)
+    for message in ("De 3 a 50 letras minúsculas", "Este campo es obligatorio.", "Un enlace debe pertenecer a una dirección.",
+                    "al menos 10 caracteres"):
+        assert message in page, message
+    created = admin.post("/admin/usuarios/nuevo", {"usuario": "olga", "nombre": "Olga Enlace", "roles": ["enlace"],
+                                                  "direccion": "gestion_ambiental", "contrasena": "una-clave-larga"})
+    assert created.status_code == 302
+    assert "Usuario creado." in html(admin.get(created.headers["Location"]))
+    olga = browser()
+    assert olga.login("olga", "una-clave-larga").status_code == 302
+    assert "Enlace de dirección" in html(olga.get("/"))
+
+    user_id = created.headers["Location"].rsplit("/", 1)[1]
+    admin.post(f"/admin/usuarios/{user_id}/activo", {"activo": "0"}, page=f"/admin/usuarios/{user_id}")
+    assert olga.get("/").status_code == 302  # a deactivated person's session ends at the next request
+    with store.read() as s:
+        assert s.scalar(select(User.active).where(User.username == "olga")) is False
+
+
+def test_the_administrator_edits_catalogues(store, browser):
+    admin = browser("admin")
+    assert "Corregimientos" in html(admin.get("/admin/catalogos"))
+    added = admin.post("/admin/catalogos/direcciones", {"codigo": "aseo_urbano", "etiqueta": "Autoridad de Aseo"})
+    assert added.status_code == 302
+    with store.read() as s:
+        item = s.scalar(select(CatalogItem).where(CatalogItem.code == "aseo_urbano"))
+    admin.post(f"/admin/catalogos/direcciones/{item.id}", {"etiqueta": "Autoridad de Aseo Urbano"},
+               page="/admin/catalogos/direcciones")
+    admin.post(f"/admin/catalogos/direcciones/{item.id}", {"activo": "0"}, page="/admin/catalogos/direcciones")
+    page = html(admin.get("/admin/catalogos/direcciones"))
+    assert 'value="Autoridad de Aseo Urbano"' in page and "Retirada" in page
+    assert "Autoridad de Aseo Urbano" not in html(browser("operador").get("/"))  # no longer offered as a filter
+
+
+def test_sign_in_is_refused_for_a_while_after_repeated_failures(browser):
+    visitor = browser()
+    for _ in range(signin.PER_USERNAME.hits):
+        assert visitor.login("operador", "no-es-la-clave").status_code == 200
+    refused = visitor.login("operador", "atiende2026")
+    assert refused.status_code == 429
+    assert "Demasiados intentos fallidos de ingreso" in html(refused) and "15 minuto(s)" in html(refused)
+    assert browser().login("coordinador").status_code == 302  # others are not locked out

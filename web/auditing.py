@@ -1,0 +1,175 @@
+"""The auditor's pages: the audit log across cases (filters, CSV), the hash chain's check,
+and a case's trail with the diagram of the version it ran on.
+
+Every page is a GET that only reads; the blueprint refuses anyone but an auditor before
+any view runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from engine import audit_chain, audit_log, permissions, procedure_drafts, queries
+from engine.models import ProcedureVersion
+from web.context import actor, atiende
+from web.filters import fecha, fecha_hora
+from web.history import EVENT_NAMES
+from web.vendor import bpmn_js_installed
+
+bp = Blueprint("auditoria", __name__, url_prefix="/auditoria")
+
+AUDITORS_ONLY = "Solo los auditores pueden ver el registro de auditoría."
+CSV_COLUMNS = ("evento", "fecha_hora", "usuario", "tipo", "ticket", "direccion", "tarea", "detalle", "huella", "huella_anterior")
+
+
+def event_name(kind: str) -> str:
+    return EVENT_NAMES.get(kind) or kind.replace("_", " ").capitalize()
+
+
+@bp.before_request
+def _auditors_only():
+    if not permissions.may_audit(actor()):
+        abort(403, AUDITORS_ONLY)
+
+
+@bp.get("/")
+def registro():
+    """The audit log, newest first, filtered by dates, user, case, dirección and event type."""
+    filters, errors = _filters()
+    before = request.args.get("antes", type=int)
+    with atiende().store.read() as s:
+        rows, next_before = audit_log.page(s, filters, before) if not errors else ([], None)
+        direcciones = queries.catalog_labels(s, "direcciones")
+        page = {
+            "rows": rows, "errors": errors, "args": request.args,
+            "next_url": url_for(".registro", **{**request.args.to_dict(), "antes": next_before}) if next_before else None,
+            "kinds": [(k, event_name(k)) for k in audit_log.kinds(s)],
+            "actors": [(a, a) for a in audit_log.actors(s)],
+            "direcciones": sorted(direcciones.items(), key=lambda kv: kv[1]),
+            "direccion_label": lambda code: direcciones.get(code, code) if code else "",
+        }
+    return render_template("auditoria/registro.html", event_name=event_name, **page)
+
+
+@bp.get("/registro.csv")
+def registro_csv():
+    """The filtered log as CSV (UTF-8 with BOM, so a spreadsheet reads the accents), oldest first."""
+    filters, errors = _filters()
+    if errors:
+        abort(400, " ".join(errors.values()))
+    store = atiende().store
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        yield "\ufeff" + buffer.getvalue()
+        with store.read() as s:
+            for row in audit_log.export(s, filters):
+                e = row.event
+                buffer.seek(0)
+                buffer.truncate()
+                writer.writerow((e.id, fecha_hora(e.at), e.actor, e.kind, row.ticket or "", row.direccion or "",
+                                 e.task_id or "", json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+                                 e.hash or "", e.prev_hash or ""))
+                yield buffer.getvalue()
+
+    # A plain generator (no request context): it needs only the store, and nothing runs until it is read.
+    response = Response(lines(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="auditoria_{date.today().isoformat()}.csv"'
+    return response
+
+
+@bp.get("/cadena")
+def cadena():
+    """Verify the hash chain of the whole log and name the first broken link."""
+    with atiende().store.read() as s:
+        verdict = audit_chain.verify(s)
+    return render_template("auditoria/cadena.html", verdict=verdict, event_name=event_name)
+
+
+@bp.get("/casos/<int:case_id>")
+def caso(case_id: int):
+    """A case's trail (who, when, what changed from what to what) and its path on the diagram."""
+    engine = atiende()
+    with engine.store.read() as s:
+        case = engine.case_for(s, case_id, actor())
+        procedure = engine.procedure(s, case.procedure_version_id)
+        version = s.get(ProcedureVersion, case.procedure_version_id)
+        workflow = engine.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs)
+        path = audit_log.path_of(workflow)
+        trail = audit_log.trail(s, case.id)
+        names = queries.full_names(s, {e.event.actor for e in trail})
+        filename = request.args.get("archivo")
+        if filename not in version.bpmn:
+            filename = _file_of(version.bpmn, path.current) or procedure_drafts.main_file(version.bpmn, version.process_id)
+        titles = _field_titles(procedure.forms)
+        files = sorted(version.bpmn)
+    return render_template(
+        "auditoria/caso.html", case=case, procedure=procedure, trail=trail, names=names, path=path,
+        titles=titles, event_name=event_name, show=_show, viewer=bpmn_js_installed(), files=files, filename=filename,
+        xml_url=url_for("procedimientos.archivo_version", process_id=version.process_id,
+                        number=version.version, filename=filename))
+
+
+def _file_of(files: dict[str, str], element_ids) -> str | None:
+    """The diagram file that draws the case's current task (a called process's file, often)."""
+    for element_id in sorted(element_ids):
+        for name, xml in sorted(files.items()):
+            if f'id="{element_id}"' in xml:
+                return name
+    return None
+
+
+def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
+    errors = {}
+    days = {}
+    for key in ("desde", "hasta"):
+        text = request.args.get(key, "").strip()
+        if text:
+            found = _day(text)
+            if found is None:
+                errors[key] = "Fecha inválida; escríbala como dd/mm/aaaa."
+            else:
+                days[key] = found
+    text = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}
+    return audit_log.Filters(days.get("desde"), days.get("hasta"), **text), errors
+
+
+def _day(text: str) -> date | None:
+    """A day typed as dd/mm/aaaa (as the office writes it) or sent as aaaa-mm-dd by a date picker."""
+    try:
+        if "/" in text:
+            day, month, year = (int(p) for p in text.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _field_titles(forms: dict[str, dict]) -> dict[str, str]:
+    """Field name → the title its form gives it (the first form that names it)."""
+    titles = {"estado_caso": "Estado", "fecha_limite": "Fecha límite", "version": "Versión del procedimiento",
+              "ticket": "Ticket", "fecha_inicio": "Fecha de inicio"}
+    for schema in forms.values():
+        for field, prop in schema.get("properties", {}).items():
+            titles.setdefault(field, prop.get("title") or field)
+    return titles
+
+
+def _show(value) -> str:
+    """A recorded value as text: dates as dd/mm/aaaa, lists joined, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Sí" if value else "No"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        shown = fecha_hora(value) if "T" in value else fecha(value)
+        return shown or value
+    return str(value)

@@ -1,0 +1,280 @@
+"""Paperwork pages: the outbox, the archive of hojas, the consolidado, approving many, the acuse.
+
+Who may do what (each route checks it):
+- Outbox (every message and its state): operador, coordinador, auditor (read only). Sending
+  an uncertain or failed message again: coordinador.
+- Archive of hojas and consolidado downloads: operador, coordinador, auditor; an enlace only
+  their own dirección's.
+- Approving hojas from a list: coordinador. Recording a signed paper acuse: operador.
+- The QR code's page (``/acuse/<ticket>``): the enlace of the case's dirección is taken to
+  the acuse task; anyone else who may read the case (``engine.permissions.CASE_READERS``)
+  sees where the acuse stands.
+"""
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+
+from engine import acuse, aprobacion, archivo, catalogs, consolidado, documents, mail, queries
+from engine.clock import PANAMA
+from engine.forms import FormErrors
+from engine.models import Document, OutboxMessage
+from engine.permissions import CASE_READERS
+from engine.services import NotFound
+from web import forms_render, record
+from web.auth import role_required
+from web.context import actor, atiende
+
+bp = Blueprint("documentos", __name__, url_prefix="/documentos")
+acuse_bp = Blueprint("acuse", __name__)
+
+OUTBOX_READERS = frozenset({"operador", "coordinador", "auditor"})
+RESENDERS = frozenset({"coordinador"})
+PAPER_READERS = OUTBOX_READERS | {"enlace"}
+APPROVERS = frozenset({"coordinador"})
+ONLY_STAFF = "Solo operadores, coordinadores y auditores ven la bandeja de salida."
+ONLY_PAPER = "No tiene permiso para ver los documentos."
+ONLY_COORDINATORS = "Solo un coordinador puede hacer esto."
+ONLY_OPERATORS = "Solo un operador registra el acuse firmado en papel."
+ONLY_CASE_READERS = "No tiene permiso para ver los casos."
+
+
+def _direccion_for(requested: str | None) -> str | None:
+    """The dirección a page shows: an enlace always sees their own, whatever was asked."""
+    me = actor()
+    if me.roles <= {"enlace"}:
+        if not me.direccion:
+            abort(403, ONLY_PAPER)
+        return me.direccion
+    return requested or None
+
+
+def _month(value: str | None) -> tuple[int, int]:
+    if value:
+        try:
+            moment = datetime.strptime(value, "%Y-%m")
+            return moment.year, moment.month
+        except ValueError:
+            abort(400, "El mes debe tener la forma aaaa-mm.")
+    today = atiende().now().astimezone(PANAMA)
+    return today.year, today.month
+
+
+def _file(content: bytes, content_type: str, filename: str):
+    return send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
+
+
+# -- outbox -------------------------------------------------------------------------------------
+@bp.get("/correo")
+@role_required(OUTBOX_READERS, ONLY_STAFF)
+def correo():
+    """Every message written to the outbox, newest first, with its state."""
+    state = request.args.get("estado") or None
+    if state is not None and state not in mail.STATES:
+        abort(400, "Estado desconocido.")
+    with atiende().store.read() as s:
+        messages = mail.listing(s, state)
+        tickets = _tickets(s, {m.case_id for m in messages})
+    return render_template("documentos/correo.html", messages=messages, tickets=tickets, states=mail.STATES,
+                           state=state, smtp=mail.MailSettings.from_env().configured)
+
+
+@bp.get("/correo/<int:outbox_id>")
+@role_required(OUTBOX_READERS, ONLY_STAFF)
+def mensaje(outbox_id: int):
+    """One message as it goes out: headers, text, attachments, state and last error."""
+    with atiende().store.read() as s:
+        message = s.get(OutboxMessage, outbox_id)
+        if message is None:
+            abort(404, "El mensaje no existe.")
+        files = [(a.document.id, a.document.filename, a.document.size) for a in message.attachments]
+        ticket = _tickets(s, {message.case_id}).get(message.case_id)
+    may_resend = bool(actor().roles & RESENDERS) and message.state in ("incierto", "fallido") and message.recipients
+    return render_template("documentos/mensaje.html", message=message, files=files, ticket=ticket,
+                           states=mail.STATES, may_resend=may_resend)
+
+
+@bp.post("/correo/<int:outbox_id>/reenviar")
+@role_required(RESENDERS, ONLY_COORDINATORS)
+def reenviar(outbox_id: int):
+    """Queue an uncertain or failed message again (the same Message-ID)."""
+    engine = atiende()
+    try:
+        mail.resend(engine.store, outbox_id, actor().username, engine.now())
+    except LookupError:
+        abort(404, "El mensaje no existe.")
+    except mail.MailError as refused:
+        flash(str(refused).capitalize() + ".", "error")
+    else:
+        flash("El mensaje volverá a enviarse.", "exito")
+    return redirect(url_for("documentos.mensaje", outbox_id=outbox_id))
+
+
+def _tickets(session, case_ids) -> dict[int, str]:
+    return {case_id: case.ticket for case_id, case in queries.cases_by_id(session, case_ids - {None}).items()}
+
+
+# -- documents, archive, consolidado ------------------------------------------------------------
+@bp.get("/<int:document_id>")
+@role_required(PAPER_READERS, ONLY_PAPER)
+def documento(document_id: int):
+    """Download one stored document (an enlace: of their own dirección only)."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        document = s.get(Document, document_id)
+        if document is None:
+            abort(404, "El documento no existe.")
+        if document.case_id is not None and document.kind == archivo.HOJA:
+            engine.case_for(s, document.case_id, me)
+        elif _direccion_for(document.direccion) != document.direccion:
+            abort(403, ONLY_PAPER)
+        return _file(document.content, document.content_type, document.filename)
+
+
+@bp.get("/archivo")
+@role_required(PAPER_READERS, ONLY_PAPER)
+def archivo_mes():
+    """The hojas remitted to a dirección in a month, in chronological order."""
+    direccion = _direccion_for(request.args.get("direccion"))
+    year, month = _month(request.args.get("mes"))
+    with atiende().store.read() as s:
+        direcciones = catalogs.entries(s, "direcciones")
+        entries = archivo.hojas(s, direccion, year, month) if direccion else []
+        label = record.Labels(s)("direcciones", direccion)
+    return render_template("documentos/archivo.html", direcciones=direcciones, direccion=direccion, label=label,
+                           mes=f"{year:04d}-{month:02d}", entries=entries, only_own=actor().roles <= {"enlace"})
+
+
+@bp.get("/archivo/<direccion>/<mes>.pdf")
+@role_required(PAPER_READERS, ONLY_PAPER)
+def archivo_pdf(direccion: str, mes: str):
+    """A month's hojas of one dirección as one PDF."""
+    if _direccion_for(direccion) != direccion:
+        abort(403, ONLY_PAPER)
+    year, month = _month(mes)
+    with atiende().store.read() as s:
+        content = archivo.month_pdf(s, direccion, year, month)
+    if content is None:
+        abort(404, "No hay hojas de trámite de esa dirección en ese mes.")
+    return _file(content, documents.PDF, f"hojas_de_tramite_{direccion}_{year:04d}-{month:02d}.pdf")
+
+
+@bp.get("/consolidado")
+@role_required(PAPER_READERS, ONLY_PAPER)
+def consolidado_pagina():
+    """The consolidado de seguimiento of a dirección, as of now, with its downloads."""
+    direccion = _direccion_for(request.args.get("direccion"))
+    engine = atiende()
+    with engine.store.read() as s:
+        direcciones = catalogs.entries(s, "direcciones")
+        built = consolidado.build(s, direccion, engine.now()) if direccion else None
+    return render_template("documentos/consolidado.html", direcciones=direcciones, direccion=direccion,
+                           consolidado=built, only_own=actor().roles <= {"enlace"})
+
+
+@bp.get("/consolidado/<direccion>.<formato>")
+@role_required(PAPER_READERS, ONLY_PAPER)
+def consolidado_archivo(direccion: str, formato: str):
+    """The consolidado of a dirección as XLSX or PDF, built now."""
+    if formato not in ("xlsx", "pdf"):
+        abort(404)
+    if _direccion_for(direccion) != direccion:
+        abort(403, ONLY_PAPER)
+    engine = atiende()
+    with engine.store.read() as s:
+        built = consolidado.build(s, direccion, engine.now())
+    day = documents.fecha(engine.now()).replace("/", "-")
+    if formato == "xlsx":
+        return _file(documents.consolidado_xlsx(built), documents.XLSX, f"consolidado_{direccion}_{day}.xlsx")
+    return _file(documents.consolidado_pdf(built), documents.PDF, f"consolidado_{direccion}_{day}.pdf")
+
+
+@bp.app_template_global("documentos_del_caso")
+def documentos_del_caso(case_id: int) -> list[Document]:
+    """For the case page: the documents made for the case, when the reader may download them."""
+    if not actor().roles & PAPER_READERS:
+        return []
+    with atiende().store.read() as s:
+        return archivo.of_case(s, case_id)
+
+
+# -- approving many -----------------------------------------------------------------------------
+@bp.get("/aprobaciones")
+@role_required(APPROVERS, ONLY_COORDINATORS)
+def aprobaciones():
+    """Hojas awaiting approval, to approve several at once."""
+    return _approvals_page()
+
+
+@bp.post("/aprobaciones")
+@role_required(APPROVERS, ONLY_COORDINATORS)
+def aprobar_varias():
+    """Approve the chosen hojas, each in its own transaction; report each outcome."""
+    chosen = request.form.getlist("tarea")
+    if not chosen:
+        return _approvals_page(error="Marque al menos una hoja de trámite para aprobar."), 422
+    outcomes = aprobacion.approve_many(atiende(), chosen, actor(), request.form.get("comentario", "")[:2000])
+    approved = sum(o.approved for o in outcomes)
+    if approved:
+        flash(f"{approved} {'hoja aprobada y remitida' if approved == 1 else 'hojas aprobadas y remitidas'}.", "exito")
+    return _approvals_page(outcomes=[o for o in outcomes if not o.approved])
+
+
+def _approvals_page(outcomes=(), error: str | None = None):
+    with atiende().store.read() as s:
+        rows = aprobacion.pending(s, actor())
+        labels = record.Labels(s)
+        shown = [(row, labels("tipos_caso", row.case_type), labels("direcciones", row.direccion)) for row in rows]
+    return render_template("documentos/aprobaciones.html", rows=shown, failures=outcomes, error=error)
+
+
+# -- acuse de recibo ----------------------------------------------------------------------------
+@acuse_bp.get("/acuse/<ticket>")
+@role_required(CASE_READERS, ONLY_CASE_READERS)
+def por_qr(ticket: str):
+    """Where the hoja's QR code leads: the enlace to the acuse task, others to where it stands."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        found = acuse.case_by_ticket(s, ticket)
+        if found is None:
+            abort(404, "No existe un caso con ese ticket.")
+        case = engine.case_for(s, found.id, me)
+        task = acuse.pending_task(s, case.id)
+        done = acuse.received(s, case.id)
+    if task is not None and me.has("enlace") and me.direccion == task.direccion:
+        return redirect(url_for("tasks.tarea", task_id=task.id))
+    return render_template("documentos/acuse.html", case=case, pending=task is not None, done=done,
+                           may_record=task is not None and me.has("operador"))
+
+
+@bp.route("/acuse-en-papel/<int:case_id>", methods=("GET", "POST"))
+@role_required("operador", ONLY_OPERATORS)
+def acuse_en_papel(case_id: int):
+    """The operator records the acuse signed on the printed hoja, with its scan."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        case = engine.case_for(s, case_id, me)
+        task = acuse.pending_task(s, case_id)
+        if task is None:
+            abort(404, "El caso no tiene un acuse de recibo pendiente.")
+        schema = engine.procedure(s, case.procedure_version_id).forms[task.form]
+    values, errors = None, {}
+    if request.method == "POST":
+        values = forms_render.submitted(request.form, schema)
+        upload = request.files.get(acuse.SCAN_FIELD)
+        scan = (upload.filename, upload.read()) if upload is not None and upload.filename else None
+        try:
+            ticket = acuse.record_paper(engine, case_id, values, scan, me)
+        except FormErrors as invalid:
+            errors = invalid.errors
+        except NotFound:
+            abort(404, "El caso ya no tiene un acuse de recibo pendiente.")
+        else:
+            flash(f"Acuse de recibo en papel registrado (caso {ticket}).", "exito")
+            return redirect(url_for("cases.caso", case_id=case_id))
+    with engine.store.read() as s:
+        form = forms_render.build(s, schema, values, {k: v for k, v in errors.items() if k != acuse.SCAN_FIELD})
+    return render_template("documentos/acuse_papel.html", case=case, form=form,
+                           scan_error=errors.get(acuse.SCAN_FIELD)), (422 if errors else 200)

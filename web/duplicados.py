@@ -1,0 +1,44 @@
+"""Possible duplicates on the case and task pages, and linking two cases as the same matter.
+
+The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case)``
+(a template global) for what to show; only operators and coordinators see it and link.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+
+from engine import duplicates
+from web.auth import role_required
+from web.context import actor, atiende
+
+bp = Blueprint("duplicados", __name__)
+
+ROLES = frozenset({"operador", "coordinador"})
+ONLY = "Solo operadores y coordinadores vinculan casos."
+
+
+@bp.app_template_global()
+def duplicados_de(case) -> dict:
+    """The possible duplicates of ``case`` and the cases already linked to it, for those who may link."""
+    if not current_user.is_authenticated or not current_user.actor.roles & ROLES:
+        return {"possible": [], "linked": []}
+    with atiende().store.read() as s:
+        return {"possible": duplicates.possible(s, case),
+                "linked": duplicates.linked(s, case.id)}
+
+
+@bp.post("/casos/<int:case_id>/vincular")
+@role_required(ROLES, ONLY)
+def vincular(case_id: int):
+    """Link the case with another one as duplicates; back to the page the operator came from."""
+    engine = atiende()
+    try:
+        other = int(request.form.get("otro_caso", ""))
+        duplicates.link(engine.store, case_id, other, actor(), engine.now(), request.form.get("nota", ""))
+    except ValueError as refused:  # LinkError, or a form that names no case
+        flash(str(refused) if isinstance(refused, duplicates.LinkError) else "Indique el caso a vincular.", "error")
+    else:
+        flash("Casos vinculados como duplicados.", "exito")
+    back = request.form.get("volver", "")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("cases.caso", case_id=case_id))

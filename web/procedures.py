@@ -1,0 +1,286 @@
+"""Procedures: versions and their history (analysts and auditors); the editor, deploys and
+migrations of waiting cases (analysts only).
+
+The blueprint refuses everyone who is neither analyst nor auditor before any view runs, and
+every view that changes something refuses the auditor too, so a route added later cannot be
+left open by forgetting a check. The views only parse the request and call the engine.
+"""
+from __future__ import annotations
+
+import functools
+import json
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from engine import bpmn, case_migration, permissions, procedure_drafts, procedure_history, publishing
+from engine import forms as form_schemas
+from engine.services import FORMS_DIR, PROCESSES_DIR
+from web.context import actor, atiende
+from web.vendor import bpmn_js_installed
+
+bp = Blueprint("procedimientos", __name__, url_prefix="/procedimientos")
+
+READERS_ONLY = "Solo los analistas de procesos y los auditores pueden ver los procedimientos."
+EDITORS_ONLY = "Solo los analistas de procesos pueden cambiar procedimientos."
+PREVIEW_LIMIT = 100  # cases previewed on one page (each preview migrates a copy of the case's workflow)
+FORM_FIELD = "form:"
+
+
+@bp.before_request
+def _readers_only():
+    if not permissions.may_read_procedures(actor()):
+        abort(403, READERS_ONLY)
+
+
+def editors_only(view):
+    """Refuse the view to anyone but an analyst (the auditor reads, never changes)."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not permissions.may_edit_procedures(actor()):
+            abort(403, EDITORS_ONLY)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.get("/")
+def lista():
+    """Every procedure with its versions (who, when, why) and the cases running on each."""
+    with atiende().store.read() as s:
+        rows = procedure_history.overview(s)
+    return render_template("procedimientos/lista.html", procedures=rows,
+                           may_edit=permissions.may_edit_procedures(actor()))
+
+
+@bp.get("/<process_id>/")
+def historial(process_id: str):
+    """Every version of a procedure with its differences from the previous one."""
+    engine = atiende()
+    with engine.store.read() as s:
+        changes = procedure_history.history(engine, s, process_id)
+        if not changes:
+            abort(404, "El procedimiento no existe.")
+        [procedure] = procedure_history.overview(s, process_id)
+    return render_template("procedimientos/historial.html", procedure=procedure, changes=changes,
+                           may_edit=permissions.may_edit_procedures(actor()))
+
+
+@bp.get("/<process_id>/v<int:number>")
+def version(process_id: str, number: int):
+    """One version's diagram in a viewer (pick the file when it has several)."""
+    with atiende().store.read() as s:
+        found = _version(s, process_id, number)
+        filename = _pick(found.bpmn, request.args.get("archivo"), process_id)
+        files = sorted(found.bpmn)
+    return render_template("procedimientos/version.html", version=found, filename=filename, files=files,
+                           xml_url=url_for(".archivo_version", process_id=process_id, number=number, filename=filename),
+                           viewer=bpmn_js_installed())
+
+
+@bp.get("/<process_id>/v<int:number>/<filename>")
+def archivo_version(process_id: str, number: int, filename: str):
+    """A version's diagram file as deployed (``?descargar=1`` to save it)."""
+    with atiende().store.read() as s:
+        found = _version(s, process_id, number)
+        if filename not in found.bpmn:
+            abort(404, "El archivo no existe en esa versión.")
+        return _xml(found.bpmn[filename], f"v{number}_{filename}")
+
+
+@bp.get("/<process_id>/editor")
+@editors_only
+def editor(process_id: str):
+    """The draft (or the latest version) in the in-browser editor, with its forms and scenarios."""
+    return _editor(process_id)
+
+
+@bp.get("/<process_id>/borrador/<filename>")
+@editors_only
+def archivo_borrador(process_id: str, filename: str):
+    """The draft's diagram file, to download and keep in git."""
+    with atiende().store.read() as s:
+        draft = _draft(s, process_id)
+    if filename not in draft.bpmn:
+        abort(404, "El archivo no existe en el borrador.")
+    return _xml(draft.bpmn[filename], filename)
+
+
+@bp.post("/<process_id>/borrador")
+@editors_only
+def guardar(process_id: str):
+    """Save the draft; then, as the button asked, validate it or deploy it (or discard it)."""
+    engine, me = atiende(), actor()
+    with engine.store.read() as s:
+        _latest(s, process_id)  # 404 for a procedure that was never deployed
+    action = request.form.get("accion", "guardar")
+    if action == "descartar":
+        with engine.store.unit_of_work() as s:
+            procedure_drafts.discard(s, process_id)
+        flash("Borrador descartado.", "info")
+        return redirect(url_for(".editor", process_id=process_id))
+    typed = _typed_parts()
+    try:
+        with engine.store.unit_of_work() as s:
+            procedure_drafts.save(s, process_id, me.username, engine.now(), scenario_dir=PROCESSES_DIR, **typed)
+    except procedure_drafts.DraftErrors as invalid:
+        return _editor(process_id, errors=invalid.errors, typed=typed), 422
+    if action == "guardar":
+        flash("Borrador guardado.", "exito")
+        return redirect(url_for(".editor", process_id=process_id, archivo=request.form.get("archivo")))
+    with engine.store.read() as s:
+        diagrams = procedure_drafts.diagram_set(s, _draft(s, process_id), _library_forms(), PROCESSES_DIR)
+    try:
+        if action == "desplegar":
+            versions = publishing.publish(engine, diagrams, me.username, request.form.get("nota", "").strip(),
+                                          then=lambda s: procedure_drafts.discard(s, process_id))
+        else:
+            publishing.validate(diagrams, engine.serializer)
+    except bpmn.DiagramError as refused:
+        return _editor(process_id, problems=refused.problems), 422
+    if action != "desplegar":
+        flash("El borrador pasa todas las validaciones y todos los escenarios de prueba.", "exito")
+        return redirect(url_for(".editor", process_id=process_id, archivo=request.form.get("archivo")))
+    mine = next(v for v in versions if v.process_id == process_id)
+    flash(f"Desplegado: «{mine.name}», versión {mine.version}. Los casos nuevos usan esta versión; "
+          "los casos en curso siguen en la suya hasta que se migren.", "exito")
+    return redirect(url_for(".historial", process_id=process_id))
+
+
+@bp.post("/<process_id>/borrador/subir")
+@editors_only
+def subir(process_id: str):
+    """Replace one of the draft's diagram files with an uploaded ``.bpmn``."""
+    engine = atiende()
+    upload = request.files.get("bpmn")
+    filename = request.form.get("archivo", "")
+    if upload is None or not upload.filename:
+        return _editor(process_id, errors={"subir": "Elija un archivo .bpmn."}), 422
+    try:
+        text = upload.read().decode("utf-8")
+    except UnicodeDecodeError:
+        return _editor(process_id, errors={"subir": "El archivo no está en UTF-8."}), 422
+    with engine.store.read() as s:
+        if filename not in _draft(s, process_id).bpmn:
+            abort(400, "El archivo a reemplazar no existe en el borrador.")
+    try:
+        with engine.store.unit_of_work() as s:
+            procedure_drafts.save(s, process_id, actor().username, engine.now(), files={filename: text},
+                                  scenario_dir=PROCESSES_DIR)
+    except procedure_drafts.DraftErrors as invalid:
+        return _editor(process_id, errors={"subir": invalid.errors.get("xml", str(invalid))}), 422
+    flash(f"Se cargó «{upload.filename}» en el borrador como {filename}.", "exito")
+    return redirect(url_for(".editor", process_id=process_id, archivo=filename))
+
+
+@bp.get("/<process_id>/migracion")
+@editors_only
+def migracion(process_id: str):
+    """What migrating each waiting case to the latest version would change, case by case."""
+    return _migration_page(process_id, outcomes=None)
+
+
+@bp.post("/<process_id>/migracion")
+@editors_only
+def migrar(process_id: str):
+    """Migrate the chosen cases (or every waiting one), each in its own transaction."""
+    engine = atiende()
+    with engine.store.read() as s:
+        target = _latest(s, process_id)
+        waiting = case_migration.waiting_case_ids(s, process_id, target.id)
+    offered = set(waiting)
+    chosen = waiting if request.form.get("accion") == "todos" else [
+        int(v) for v in request.form.getlist("caso") if v.isdigit() and int(v) in offered]
+    if not chosen:
+        flash("Seleccione al menos un caso.", "error")
+        return redirect(url_for(".migracion", process_id=process_id))
+    outcomes = case_migration.migrate(engine, chosen, target.id, actor().username)
+    moved = sum(o.migrated for o in outcomes)
+    flash(f"Casos migrados a la versión {target.version}: {moved} de {len(outcomes)}.", "exito" if moved else "error")
+    return _migration_page(process_id, outcomes)
+
+
+def _migration_page(process_id: str, outcomes):
+    engine = atiende()
+    with engine.store.read() as s:
+        target = _latest(s, process_id)
+        procedure = engine.procedure(s, target.id)
+        total = len(case_migration.waiting_case_ids(s, process_id, target.id))
+        plans = [case_migration.preview(engine, s, case, procedure)
+                 for case in case_migration.waiting_cases(s, process_id, target.id, PREVIEW_LIMIT)]
+    return render_template("procedimientos/migracion.html", target=target, plans=plans, total=total,
+                           outcomes=outcomes)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _version(session, process_id: str, number: int):
+    found = procedure_history.version(session, process_id, number)
+    if found is None:
+        abort(404, "La versión no existe.")
+    return found
+
+
+def _latest(session, process_id: str):
+    try:
+        return procedure_drafts.latest(session, process_id)
+    except LookupError:
+        abort(404, "El procedimiento no existe.")
+
+
+def _draft(session, process_id: str) -> procedure_drafts.Draft:
+    try:
+        return procedure_drafts.current(session, process_id, PROCESSES_DIR)
+    except LookupError:
+        abort(404, "El procedimiento no existe.")
+
+
+def _pick(files: dict, wanted: str | None, process_id: str) -> str:
+    if wanted in files:
+        return wanted
+    return procedure_drafts.main_file(files, process_id)
+
+
+def _xml(text: str, download_name: str) -> Response:
+    response = Response(text, mimetype="application/xml")
+    if request.args.get("descargar"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return response
+
+
+def _library_forms() -> dict[str, dict]:
+    """The forms kept in git (forms/): a draft may name any of them besides its own."""
+    return form_schemas.load_directory(FORMS_DIR)
+
+
+def _typed_parts() -> dict:
+    """The parts of the draft the editor posted, as the engine saves them."""
+    typed: dict = {"form_texts": {k[len(FORM_FIELD):]: v for k, v in request.form.items() if k.startswith(FORM_FIELD)}}
+    filename, xml = request.form.get("archivo"), request.form.get("xml")
+    if filename and xml is not None:
+        typed["files"] = {filename: xml}
+    if "escenarios" in request.form:
+        typed["scenario_text"] = request.form["escenarios"]
+    new_form = request.form.get("nuevo_formulario", "").strip()
+    if new_form:
+        typed["new_form"] = new_form
+    return typed
+
+
+def _editor(process_id: str, errors: dict | None = None, problems: list | None = None, typed: dict | None = None):
+    """The editor page; after a refused save it shows what was typed, with the errors beside it."""
+    with atiende().store.read() as s:
+        draft = _draft(s, process_id)
+    typed = typed or {}
+    filename = _pick(draft.bpmn, request.values.get("archivo"), process_id)
+    form_texts = {name: _json_text(schema) for name, schema in sorted(draft.forms.items())}
+    form_texts.update(typed.get("form_texts", {}))
+    return render_template(
+        "procedimientos/editor.html", draft=draft, filename=filename, files=sorted(draft.bpmn),
+        xml=typed.get("files", {}).get(filename, draft.bpmn[filename]), form_texts=form_texts,
+        scenario_text=typed.get("scenario_text", _json_text(draft.scenarios)),
+        chosen_form=request.args.get("formulario"), errors=errors or {}, problems=problems or [],
+        editor=bpmn_js_installed(), new_form=typed.get("new_form", ""))
+
+
+def _json_text(document: dict) -> str:
+    """A JSON document as the textareas show it: indented, accents as typed."""
+    return json.dumps(document, ensure_ascii=False, indent=2)

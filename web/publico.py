@@ -1,0 +1,110 @@
+"""The citizen's pages, open to anyone: file a Reporte Ciudadano, and look up a case's status.
+
+No sign-in (``@public``), CSRF on every form all the same; abuse is held off by a honeypot
+field and by limits per address kept in the database (``engine.ratelimit``).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from engine import public_status
+from engine.forms import FormErrors
+from engine.intake import photos, web_report
+from web import forms_render
+from web.auth import public
+from web.context import atiende
+
+bp = Blueprint("publico", __name__)
+
+HONEYPOT = "sitio_web"  # hidden from people; a bot that fills every field fills this one
+LAST_TICKET = "reporte_ticket"
+NOT_FOUND = ("No encontramos un caso con esos datos. Revise el número de ticket y escriba el correo "
+             "electrónico o la cédula con que presentó su caso.")
+MAX_REQUEST = photos.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
+
+
+def limit_upload() -> None:
+    """Bound the Reporte Ciudadano's body before anything reads it (the CSRF check reads the form
+    first), so a huge upload is refused (413) instead of being written to a temporary file."""
+    if request.endpoint == "publico.enviar_reporte":
+        request.max_content_length = MAX_REQUEST
+
+
+def _client() -> str:
+    return request.remote_addr or "desconocido"
+
+
+@bp.get("/reporte")
+@public
+def reporte():
+    """The empty Reporte Ciudadano form."""
+    return _report_page()
+
+
+@bp.post("/reporte")
+@public
+def enviar_reporte():
+    """File the report; its ticket number is shown on the next page and sent by e-mail."""
+    if request.form.get(HONEYPOT):
+        abort(400, "No se pudo registrar el reporte.")
+    values = forms_render.submitted(request.form)
+    for extra in (HONEYPOT, "consentimiento"):
+        values.pop(extra, None)
+    consent = request.form.get("consentimiento") == forms_render.CHECKED
+    try:
+        try:
+            chosen = photos.check([(f.filename or "", f.read(photos.MAX_BYTES + 1))
+                                   for f in request.files.getlist("fotos")])
+        except photos.PhotoError as refused:  # said together with whatever else is wrong
+            errors = {**web_report.problems(atiende(), values, consent, _client()), "fotos": str(refused)}
+            return _report_page(values, errors, consent), 422
+        started = web_report.submit(atiende(), values, consent, chosen, _client(),
+                                    url_for("publico.consulta", _external=True))
+    except FormErrors as invalid:
+        return _report_page(values, invalid.errors, consent), 422
+    except web_report.TooManyReports as limited:
+        return _report_page(values, {"_formulario": str(limited)}, consent), 429
+    session[LAST_TICKET] = started.ticket
+    return redirect(url_for("publico.reporte_recibido"))
+
+
+@bp.get("/reporte/recibido")
+@public
+def reporte_recibido():
+    """The ticket number of the report this browser just filed."""
+    ticket = session.get(LAST_TICKET)
+    if not ticket:
+        return redirect(url_for("publico.reporte"))
+    return render_template("publico/recibido.html", ticket=ticket)
+
+
+@bp.route("/consulta", methods=("GET", "POST"))
+@public
+def consulta():
+    """Status and public timeline of a case, for whoever knows its ticket and the citizen's e-mail or cédula."""
+    found, error, status = None, None, 200
+    ticket = request.form.get("ticket", "") if request.method == "POST" else request.args.get("ticket", "")
+    if request.method == "POST":
+        engine = atiende()
+        try:
+            found = public_status.lookup(engine.store, ticket, request.form.get("contacto", ""), _client(), engine.now())
+        except public_status.TooManyGuesses as limited:
+            error, status = str(limited), 429
+        else:
+            if found is None:
+                error, status = NOT_FOUND, 404
+    return render_template("publico/consulta.html", found=found, error=error, ticket=ticket), status
+
+
+def _report_page(values: dict | None = None, errors: dict | None = None, consent: bool = False):
+    errors = errors or {}
+    own = {name: errors.get(name) for name in ("consentimiento", "fotos")}
+    engine = atiende()
+    with engine.store.read() as s:
+        procedure = engine.latest_procedure(s, web_report.PROCESS)
+        form = forms_render.build(s, web_report.schema(procedure.forms[procedure.start_form]), values,
+                                  {k: v for k, v in errors.items() if k not in own})
+    return render_template("publico/reporte.html", form=form, consent=consent, consent_text=web_report.CONSENT_TEXT,
+                           consent_error=own["consentimiento"], photos_error=own["fotos"],
+                           max_photos=photos.MAX_PHOTOS, max_mb=photos.MAX_BYTES // (1024 * 1024),
+                           accept=photos.ACCEPT, honeypot=HONEYPOT)

@@ -1,0 +1,33 @@
+"""Search cases by ticket number, cédula, name or words of their text (``engine.search``)."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from engine import search as case_search
+from engine.permissions import CASE_READERS
+from web.auth import role_required
+from web.context import actor, atiende
+from web.record import NO_DIRECCION, Labels
+
+bp = Blueprint("search", __name__, url_prefix="/buscar")
+
+
+@bp.app_context_processor
+def _case_readers():
+    """The roles that read cases, for menus (base.html) to show case links to them alone."""
+    return {"CASE_READERS": sorted(CASE_READERS)}
+
+
+@bp.get("/")
+@role_required(CASE_READERS, "Su rol no permite consultar casos.")
+def buscar():
+    """The search form and a page of results, newest first; «Más resultados» walks back in time."""
+    query = request.args.get("q", "").strip()[:200]
+    before = request.args.get("antes", "")
+    engine = atiende()
+    with engine.store.read() as s:
+        results = case_search.search(s, actor(), query, int(before) if before.isdigit() else None)
+        labels = Labels(s)
+        rows = [{"hit": hit, "case_type": labels("tipos_caso", hit.case_type) or "",
+                 "direccion": labels("direcciones", hit.direccion) or NO_DIRECCION} for hit in results.hits]
+    return render_template("search/buscar.html", query=query, rows=rows, results=results, continued=bool(before))
