@@ -17,14 +17,14 @@ import statistics
 import time
 from email.message import EmailMessage
 
-import common  # noqa: F401 - puts the repository root first on sys.path
+import common  # first: it puts the repository root first on sys.path
 
-from engine import duplicates, open311, public_status  # noqa: E402
-from engine.intake import items, mailbox  # noqa: E402
-from engine.models import Case, IntakeItem  # noqa: E402
-from engine.services import Atiende  # noqa: E402
-from tests.fixtures import dovecot  # noqa: E402
-from web import create_app  # noqa: E402
+from engine import duplicates, open311, public_status
+from engine.intake import items, mailbox
+from engine.models import Case, IntakeItem
+from engine.services import Atiende
+from tests.fixtures import dovecot
+from web import create_app
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -32,9 +32,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def timed(function) -> float:
+def timed(function, *args) -> float:
+    """Milliseconds ``function(*args)`` took."""
     start = time.perf_counter()
-    function()
+    function(*args)
     return (time.perf_counter() - start) * 1000
 
 
@@ -62,7 +63,7 @@ def bench_mailbox(atiende: Atiende, count: int) -> dict:
         result = mailbox.poll(atiende, settings, limit=count)
         elapsed = time.perf_counter() - start
         assert result.new_items == count, result
-        idle = statistics.median(timed(lambda: mailbox.poll(atiende, settings)) for _ in range(5))
+        idle = statistics.median(timed(mailbox.poll, atiende, settings) for _ in range(5))
     finally:
         server.stop()
     return {"messages": count, "messages_per_s": round(count / elapsed, 1), "idle_poll_ms": round(idle, 1)}
@@ -75,7 +76,7 @@ def bench_convert(atiende: Atiende, count: int) -> dict:
     for item in pending:
         values = {**items.start_form_values(item), "tipo_caso": "reporte", "corregimiento": "bella_vista",
                   "lugar_notificaciones": item.sender_email}
-        times.append(timed(lambda: items.convert(atiende, item.id, values, common.OPERADOR)))
+        times.append(timed(items.convert, atiende, item.id, values, common.OPERADOR))
     return {"conversions": len(times), "convert_median_ms": round(statistics.median(times), 2)}
 
 
@@ -106,12 +107,10 @@ def bench_status(atiende: Atiende) -> dict:
         cases = s.query(Case).filter(Case.citizen_email.isnot(None)).limit(40).all()
     right, wrong, unknown = [], [], []
     for n, case in enumerate(cases):
-        right.append(timed(lambda: public_status.lookup(atiende.store, case.ticket, case.citizen_email,
-                                                        f"10.0.{n}.1", atiende.now())))
-        wrong.append(timed(lambda: public_status.lookup(atiende.store, case.ticket, "otra@example.com",
-                                                        f"10.1.{n}.1", atiende.now())))
-        unknown.append(timed(lambda: public_status.lookup(atiende.store, f"AC-2026-9{n:05d}", case.citizen_email,
-                                                          f"10.2.{n}.1", atiende.now())))
+        lookup, now = public_status.lookup, atiende.now()
+        right.append(timed(lookup, atiende.store, case.ticket, case.citizen_email, f"10.0.{n}.1", now))
+        wrong.append(timed(lookup, atiende.store, case.ticket, "otra@example.com", f"10.1.{n}.1", now))
+        unknown.append(timed(lookup, atiende.store, f"AC-2026-9{n:05d}", case.citizen_email, f"10.2.{n}.1", now))
     return {"status_lookups": len(cases), "status_right_median_ms": round(statistics.median(right), 2),
             "status_wrong_email_median_ms": round(statistics.median(wrong), 2),
             "status_no_ticket_median_ms": round(statistics.median(unknown), 2)}
@@ -120,7 +119,7 @@ def bench_status(atiende: Atiende) -> dict:
 def bench_duplicates(atiende: Atiende) -> dict:
     with atiende.store.read() as s:
         case = s.query(Case).filter(Case.case_type == "reporte", Case.corregimiento == "bella_vista").first()
-        times = [timed(lambda: duplicates.possible(s, case)) for _ in range(20)]
+        times = [timed(duplicates.possible, s, case) for _ in range(20)]
         candidates = s.query(Case).filter(Case.case_type == "reporte", Case.corregimiento == "bella_vista").count()
     return {"duplicate_candidates": min(candidates - 1, duplicates.CANDIDATES),
             "duplicates_median_ms": round(statistics.median(times), 2)}

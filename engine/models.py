@@ -9,6 +9,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Diagrams, form schemas and specs keep their key order (a form's fields render in the order
+# they are written); PostgreSQL's JSONB would reorder them, its plain JSON does not.
+OrderedJSON = JSON()
 
 
 class UTCDateTime(TypeDecorator):
@@ -46,9 +49,9 @@ class ProcedureVersion(Base):
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
-    bpmn: Mapped[dict] = mapped_column(JSONType)  # file name -> XML text
-    forms: Mapped[dict] = mapped_column(JSONType)  # form name -> JSON Schema
-    spec: Mapped[dict] = mapped_column(JSONType)  # serialized spec and subprocess specs
+    bpmn: Mapped[dict] = mapped_column(OrderedJSON)  # file name -> XML text
+    forms: Mapped[dict] = mapped_column(OrderedJSON)  # form name -> JSON Schema
+    spec: Mapped[dict] = mapped_column(OrderedJSON)  # serialized spec and subprocess specs
     deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -346,9 +349,9 @@ class ProcedureDraft(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), unique=True)
     base_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
-    bpmn: Mapped[dict] = mapped_column(JSONType)  # file name -> XML text
-    forms: Mapped[dict] = mapped_column(JSONType)  # form name -> JSON Schema
-    scenarios: Mapped[dict] = mapped_column(JSONType)  # engine.scenarios: {"proceso", "escenarios"}
+    bpmn: Mapped[dict] = mapped_column(OrderedJSON)  # file name -> XML text
+    forms: Mapped[dict] = mapped_column(OrderedJSON)  # form name -> JSON Schema
+    scenarios: Mapped[dict] = mapped_column(OrderedJSON)  # engine.scenarios: {"proceso", "escenarios"}
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -359,7 +362,7 @@ class ProcedureScenarios(Base):
     __tablename__ = "procedure_scenarios"
 
     process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    scenarios: Mapped[dict] = mapped_column(JSONType)
+    scenarios: Mapped[dict] = mapped_column(OrderedJSON)
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

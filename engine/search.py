@@ -5,10 +5,9 @@ by prefix: «AC-2026-0001», «8-123»); a bare number by the ticket's number; a
 the full-text index of migration 0004 (SQLite FTS5; PostgreSQL tsvector documents + GIN),
 every word as a prefix, case and accents folded («perez» finds «Pérez»).
 
-Results come newest first, one page at a time by keyset (the case id), so a word found in
-every case costs no more than a rare one: the index is walked in id order and stops after a
-page. The index is kept outside the models; ``include_name`` hides it from the comparison of
-models and migrations.
+Results come newest first, one page at a time by keyset (the case id): a common word walks
+the index in id order and stops after a page; a rare one is looked up. The index is kept
+outside the models; ``include_name`` hides it from the comparison of models and migrations.
 """
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, column, select, table, text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.orm import Session
 
 from engine.accounts import Actor
@@ -116,13 +115,20 @@ def _statement(session: Session, query: str):
         return None
     number = f"{int(query):06d}" if _NUMBER.match(query) else None  # a ticket's number, as tickets write it
     if session.get_bind().dialect.name == "postgresql":
-        # The matches first, from the GIN index (MATERIALIZED: left to itself the planner may walk
-        # the cases backwards by id testing each document, seconds for a rare word); then a page.
+        # The documents are a stored column with statistics, so for one word the planner knows a
+        # common one (walk the documents backwards by id, testing each) from a rare one (the GIN
+        # index). For several it multiplies their frequencies and may walk 100,000 documents to
+        # find nothing; the GIN index intersects them at once, so the matches come from it first.
         tsquery = number or " & ".join(f"{w}:*" for w in terms)
         matches = (select(_DOCUMENTS.c.case_id)
-                   .where(text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery))
-                   .cte("matches").prefix_with("MATERIALIZED"))
-        return base.join(matches, matches.c.case_id == Case.id), matches.c.case_id
+                   .where(text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)))
+        if len(terms) > 1:
+            matches = matches.cte("matches").prefix_with("MATERIALIZED")
+        else:
+            matches = matches.subquery("matches")
+        statement = (select(*_COLUMNS).select_from(matches).join(Case, Case.id == matches.c.case_id)
+                     .order_by(matches.c.case_id.desc()))
+        return statement, matches.c.case_id
     match = f'ticket : "{number}"' if number else " ".join(f'"{w}"*' for w in terms)
     statement = (select(*_COLUMNS).select_from(_FTS).join(Case, Case.id == _FTS.c.rowid)
                  .where(text("case_fts MATCH :match").bindparams(match=match)).order_by(_FTS.c.rowid.desc()))

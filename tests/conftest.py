@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from engine import catalogs
 from engine.clock import FrozenClock
@@ -61,13 +63,26 @@ def store(request, tmp_path, sqlite_template):
         store = Store(f"sqlite:///{path}")
     else:
         store = Store(request.getfixturevalue("pg_url"))
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with store.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        _truncate_all(store)
         with store.unit_of_work() as s:
             catalogs.seed(s)
     yield store
     store.dispose()
+
+
+def _truncate_all(store, attempts=5):
+    """Empty every table; TRUNCATE's exclusive locks can deadlock with autovacuum, so try again."""
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    for attempt in range(attempts):
+        try:
+            with store.engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

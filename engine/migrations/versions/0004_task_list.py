@@ -49,8 +49,9 @@ def _pg_document(row: str) -> str:
     words as SQLite's unicode61 tokenizer does (PostgreSQL's parser keeps «-000002» or an e-mail whole)."""
     text = " || ' ' || ".join(f"coalesce({row}.{c}, '')" for c in ("ticket", "citizen_cedula", "citizen_name",
                                                                      "subject", "citizen_email"))
-    return (f"to_tsvector('simple'::regconfig, translate(lower({text} || ' ' || coalesce({row}.data ->> 'descripcion', '')), "
-            "'áàâäéèêëíìîïóòôöúùûüñç-.@_/', 'aaaaeeeeiiiioooouuuunc     '))")
+    # strip(): no word positions (nothing ranks or matches phrases), a third fewer pages to read.
+    return (f"strip(to_tsvector('simple'::regconfig, translate(lower({text} || ' ' || "
+            f"coalesce({row}.data ->> 'descripcion', '')), 'áàâäéèêëíìîïóòôöúùûüñç-.@_/', 'aaaaeeeeiiiioooouuuunc     ')))")
 
 
 _PG_CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("ticket", "citizen_cedula", "citizen_name",
