@@ -18,7 +18,7 @@ FORM = {
     "required": ["gestiones"],
     "properties": {
         "gestiones": {"type": "array", "title": "Gestiones", "minItems": 1, "items": {
-            "type": "object", "required": ["accion"],
+            "type": "object", "required": ["accion"], "x-orden": ["fecha", "accion", "horas"],
             "properties": {"fecha": {"type": "string", "format": "date", "title": "Fecha"},
                            "accion": {"type": "string", "title": "Acción", "maxLength": 200},
                            "horas": {"type": "integer", "title": "Horas", "minimum": 0}}}},
