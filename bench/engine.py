@@ -219,7 +219,6 @@ FOCUS = [  # (label, file suffix, function name): inclusive time of the engine's
     ("      InstanceSerializer.dumps", "engine/serialization.py", "dumps"),
     ("      next_timer_due", "engine/runtime.py", "next_timer_due"),
     ("      Runtime._project_tasks", "engine/runtime.py", "_project_tasks"),
-    ("  Atiende._next_task_for", "engine/services.py", "_next_task_for"),
     ("  Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
     ("  Session.commit (+ savepoint releases)", "sqlalchemy/orm/session.py", "commit"),
     ("  Session.get", "sqlalchemy/orm/session.py", "get"),
@@ -255,7 +254,8 @@ WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer dur
     ("    InstanceSerializer.dumps", "engine.serialization:InstanceSerializer", "dumps"),
     ("    runtime.next_timer_due", "engine.runtime", "next_timer_due"),
     ("    Runtime._project_tasks", "engine.runtime:Runtime", "_project_tasks"),
-    ("  Atiende._next_task_for", "engine.services:Atiende", "_next_task_for"),
+    ("    effects.apply (documents and mail)", "engine.effects", "apply"),
+    ("    audit_chain.append", "engine.audit_chain", "append"),
     ("  Session.flush (every flush, autoflush included)", "sqlalchemy.orm.session:Session", "flush"),
     ("  SessionTransaction.commit (flush + COMMIT)", "sqlalchemy.orm.session:SessionTransaction", "commit"),
 ]

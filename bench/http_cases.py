@@ -1,7 +1,7 @@
 """Whole cases through the real server over HTTP: how many per second, and what one completion costs.
 
 One client — a person holding every role, so every task of the case is theirs — signs in to
-``python -m web`` (Werkzeug's threaded development server, in a subprocess, on a fresh SQLite
+``python -m web`` (Waitress, as ``make run`` serves it, in a subprocess, on a fresh SQLite
 file) and, case after case, does what a person does in the browser: posts the start form
 (``/casos/nuevo?procedimiento=…``), opens the case page and its first task, then for every
 task opens the task page and posts its form with valid data; completing a task leads straight
@@ -197,7 +197,7 @@ def main(argv=None) -> dict:
     start = json.loads(args.start.read_text()) if args.start else demo.DEMO_CASES[0]
     submissions = {**demo.SAMPLE_SUBMISSIONS, **(json.loads(args.submissions.read_text()) if args.submissions else {})}
     result: dict = {"bench": "http_cases", "process": args.process, "cases": args.cases,
-                    "server": "python -m web (Werkzeug development server, threaded, 1 process), SQLite"}
+                    "server": "python -m web (Waitress, 1 process), SQLite"}
     with common.sqlite_database() as db:
         prepare(db, args.diagrams, args.forms, args.direccion)
         with live_server.web_server(db.url) as server:

@@ -1,7 +1,7 @@
 """The real server and a plain HTTP client, for the benchmarks that go through the web.
 
-``web_server`` starts ``python -m web`` — the development server of ``make run``: Werkzeug,
-threaded, one process — in a subprocess on a free loopback port against a given database,
+``web_server`` starts ``python -m web`` — the server of ``make run``: Waitress, one
+process — in a subprocess on a free loopback port against a given database,
 waits until it answers, and stops it afterwards; ``peak_rss_mb`` reads the process's peak
 resident memory (``VmHWM``) from /proc. ``Client`` keeps one HTTP/1.1 connection alive and
 the session cookie, signs in with the CSRF token of the sign-in page, and times requests.

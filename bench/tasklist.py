@@ -10,7 +10,7 @@ lane its stage names (the youngest still at the template, the oldest awaiting th
 answer), 5 % of the operators' tasks claimed by «operador». A copy keeps its template's
 workflow JSON and has no armed timer: it is read, never loaded (the timer sweep skips it).
 
-Then the real server — ``python -m web``, Werkzeug's threaded development server, in a
+Then the real server — ``python -m web``, served by Waitress as ``make run`` does, in a
 subprocess — serves that database, and three people signed in over HTTP (operador,
 coordinador, enlace of Planificación Urbana) ask for bandeja pages (filters, tabs, deep
 pages) and searches (ticket, ticket number, cédula, names, common and rare words, a second
@@ -266,7 +266,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     result: dict = {"bench": "tasklist", "cases": args.cases, "open": args.open, "requests": args.requests,
-                    "server": "python -m web (Werkzeug development server, threaded, 1 process)"}
+                    "server": "python -m web (Waitress, 1 process)"}
     with common.sqlite_database() as db:
         store = common.prepared_store(db)
         built = prepare(store, args.cases, args.open, now)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(1096041541)")
 _BATCH = 2000
+_HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
 
 
 def plain(detail: dict) -> dict:
@@ -46,16 +48,32 @@ def _digest_of(event: AuditEvent, prev_hash: str) -> str:
 
 
 def append(session: Session, event: AuditEvent) -> None:
-    """Chain ``event`` to the newest event and insert it now, under the chain's lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_PG_LOCK)
-    session.flush()  # earlier events of this transaction are the head until it commits
-    head = session.scalar(select(AuditEvent.hash).where(AuditEvent.hash.is_not(None))
-                          .order_by(AuditEvent.id.desc()).limit(1))
-    event.prev_hash = head or GENESIS
-    event.hash = _digest_of(event, event.prev_hash)
+    """Chain ``event`` to the newest event, under the chain's lock; it is inserted at the next flush.
+
+    The head is read once per transaction, under the lock, and then carried in
+    ``session.info``: the events of one transaction are added, and so inserted, in chain
+    order, and nobody else can append until it ends. Any transaction or savepoint ending
+    drops the carried head (see ``_forget_head``), so a savepoint rolled back never leaves
+    a head that is not in the database.
+    """
+    head = session.info.get(_HEAD)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(_PG_LOCK)
+        if any(isinstance(pending, AuditEvent) for pending in session.new):
+            session.flush()  # events added before a savepoint ended: they are the head
+        with session.no_autoflush:  # nothing else pending can change the head
+            head = session.scalar(select(AuditEvent.hash).where(AuditEvent.hash.is_not(None))
+                                  .order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    event.prev_hash = head
+    event.hash = _digest_of(event, head)
     session.add(event)
-    session.flush()
+    session.info[_HEAD] = event.hash
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, _transaction) -> None:
+    session.info.pop(_HEAD, None)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ diagram naming it is deployed and again every time it is rendered.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
@@ -29,11 +30,17 @@ def names() -> list[str]:
     return sorted(p.stem for p in FOLDER.glob("*.txt"))
 
 
+@functools.lru_cache(maxsize=64)
+def _fields(source: str) -> frozenset[str]:
+    """The fields a template's text uses; parsed once per text, not once per message."""
+    return frozenset(meta.find_undeclared_variables(_env.parse(source)))
+
+
 def problem(name: str, needs_ticket: bool = False) -> str | None:
     """Why template ``name`` cannot be used (Spanish), or None."""
     try:
         source = _env.loader.get_source(_env, f"{name}.txt")[0]
-        fields = meta.find_undeclared_variables(_env.parse(source))
+        fields = _fields(source)
     except TemplateNotFound:
         return f"no existe la plantilla de correo «{name}» (en engine/templates/correo/{name}.txt)"
     except TemplateError as exc:

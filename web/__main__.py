@@ -1,9 +1,11 @@
-"""``python -m web``: the development server for the demo, with its data and the timer worker.
+"""``python -m web``: the application served by Waitress, with the timer worker beside it.
 
-Not for production (use a WSGI server and ``atiende timers``); it makes a first look one
-command: SQLite under instance/ unless DATABASE_URL says otherwise, demo users and cases
-when the database is empty, timers swept every 30 seconds, the outbox sent every 30 seconds
-when an SMTP server is configured.
+A first look is one command: SQLite under instance/ unless DATABASE_URL says otherwise, demo
+users and cases when the database is empty, timers swept every 30 seconds, the outbox sent
+every 30 seconds when an SMTP server is configured. Waitress is a production WSGI server
+(Werkzeug's development server took three times as long per request: bench/http_cases.py);
+ATIENDE_THREADS sets its worker threads. A larger installation runs the same
+``web:create_app()`` under any WSGI server, with ``atiende timers`` as its own process.
 """
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ import logging
 import os
 import threading
 
+import waitress
+
 from engine import demo, demo_procedures, mail
 from engine.cli import timer_worker
 from engine.intake import mailbox
 from web import create_app
 
 HOST = "127.0.0.1"
+DEFAULT_THREADS = 8
 TIMER_INTERVAL = 30.0
 MAILBOX_INTERVAL = 60.0
 OUTBOX_INTERVAL = 30.0
@@ -43,7 +48,10 @@ def main() -> None:
         threading.Thread(target=mail.mail_worker, args=(mail.MailWorker(atiende.store, smtp), OUTBOX_INTERVAL, stop),
                          name="atiende-correo", daemon=True).start()
     try:
-        app.run(host=HOST, port=int(os.environ.get("PORT", "5000")), use_reloader=False)
+        port = int(os.environ.get("PORT", "5000"))
+        print(f"Atiende en http://{HOST}:{port}", flush=True)
+        waitress.serve(app, host=HOST, port=port, threads=int(os.environ.get("ATIENDE_THREADS", DEFAULT_THREADS)),
+                       ident="Atiende")
     finally:
         stop.set()
 
