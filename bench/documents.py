@@ -2,9 +2,11 @@
 
 * Hoja: the median and p95 of ``--renders`` renders of one hoja de trámite PDF
   (``engine.documents.hoja_de_tramite_pdf``), after a warm-up; then the median of the whole
-  approval step on the real procedures (the coordinator's completion: engine step, hoja
-  rendered and stored, outbox row and audit events, one commit) over ``--approvals`` cases,
-  beside the median of the step before it (the hoja form, which makes no paper).
+  approval step on the real procedures (the coordinator's completion: engine step, the hoja's
+  facts kept as its snapshot, outbox row and audit events, one commit) over ``--approvals``
+  cases, beside the median of the step before it (the hoja form, which makes no paper) and of
+  the rendering after commit (``engine.rendering.render_pending``, as the outbox worker does
+  it: snapshot read, PDF made, bytes and audit event stored in a short transaction).
 * Consolidado: ``--cases`` open cases of one dirección, bulk-inserted into SQLite (half with a
   follow-up in the audit trail). Each stage runs in a fresh process, so its memory is its own:
   the rows (``engine.consolidado.build``: two queries) and the XLSX (openpyxl, write-only)
@@ -34,7 +36,7 @@ if _HERE not in sys.path:
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package)
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine import audit, consolidado, documents  # noqa: E402
+from engine import audit, consolidado, documents, rendering  # noqa: E402
 from engine.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.models import Case, HumanTask  # noqa: E402
@@ -84,7 +86,7 @@ def bench_approval(db: common.Database, approvals: int) -> dict:
         create_user(s, "coordinador", "Carlos Coordinador", "x", ["coordinador"])
     atiende = Atiende(store, FrozenClock(common.START))
     atiende.deploy_directory("bench")
-    hoja_step, approval_step = [], []
+    hoja_step, approval_step, rendered = [], [], []
     for i in range(approvals + 1):
         case_id = atiende.start_case(common.PROCESS, common.start_form(i), common.OPERADOR).case_id
         for measure in (None, hoja_step, approval_step):
@@ -97,10 +99,16 @@ def bench_approval(db: common.Database, approvals: int) -> dict:
             atiende.complete_task(task.id, data, common.actor_for(task.lane, i))
             if measure is not None and i > 0:  # case 0 warms the caches
                 measure.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        if rendering.render_pending(store, 1) != 1:
+            raise RuntimeError("the approval left no hoja to render")
+        if i > 0:
+            rendered.append(time.perf_counter() - started)
     store.dispose()
     return {"cases": approvals, "hoja_form_step_median_ms": _ms(statistics.median(hoja_step)),
             "approval_with_remission_median_ms": _ms(statistics.median(approval_step)),
-            "approval_with_remission_p95_ms": _ms(_p95(approval_step))}
+            "approval_with_remission_p95_ms": _ms(_p95(approval_step)),
+            "render_after_commit_median_ms": _ms(statistics.median(rendered))}
 
 
 def fill(url: str, cases: int) -> None:
@@ -195,7 +203,8 @@ def main() -> None:
         approval = bench_approval(db, args.approvals)
     print(f"Approval step with remission (SQLite, {approval['cases']} cases): median "
           f"{approval['approval_with_remission_median_ms']} ms, p95 {approval['approval_with_remission_p95_ms']} ms; "
-          f"the hoja form step before it: {approval['hoja_form_step_median_ms']} ms")
+          f"the hoja form step before it: {approval['hoja_form_step_median_ms']} ms; the hoja rendered after commit: "
+          f"{approval['render_after_commit_median_ms']} ms")
     with common.sqlite_database() as db:
         store = common.prepared_store(db)
         store.dispose()

@@ -1,19 +1,23 @@
 """The archive of hojas de trámite: one folder per dirección, in chronological order, by month.
 
 The archive is the stored PDFs themselves (``Document`` rows of kind ``hoja_de_tramite``),
-so what is filed is exactly what was sent. Months are calendar months in Panamá time.
+so what is filed is exactly what was sent. Months are calendar months in Panamá time. A
+hoja is filed from the moment it is remitted; its PDF may still be waiting to be rendered
+(``engine.rendering``), and is rendered when the month is asked for.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import documents
+from engine import clock, documents, rendering
 from engine.clock import PANAMA
 from engine.models import Case, Document
+from engine.store import Store
 
 HOJA = "hoja_de_tramite"
 
@@ -26,7 +30,7 @@ class Entry:
     subject: str
     filed_at: datetime
     filename: str
-    size: int
+    size: int | None  # None until rendered
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
@@ -54,11 +58,16 @@ def hojas(session: Session, direccion: str, year: int, month: int) -> list[Entry
             for doc_id, ticket, case_id, subject, at, filename, size in rows]
 
 
-def month_pdf(session: Session, direccion: str, year: int, month: int) -> bytes | None:
-    """Every hoja of the month in one PDF, in the archive's order; None if there is none."""
-    contents = list(session.scalars(select(Document.content).where(*_in_month(direccion, year, month))
-                                    .order_by(Document.created_at, Document.id)))
-    return documents.merge_pdfs(contents) if contents else None
+def month_pdf(store: Store, direccion: str, year: int, month: int,
+              now: Callable[[], datetime] = clock.now) -> bytes | None:
+    """Every hoja of the month in one PDF, in the archive's order; None if there is none.
+
+    Hojas not rendered yet are rendered first (``rendering.NotRendered`` if one cannot be).
+    """
+    with store.read() as s:
+        ids = list(s.scalars(select(Document.id).where(*_in_month(direccion, year, month))
+                             .order_by(Document.created_at, Document.id)))
+    return documents.merge_pdfs(rendering.contents(store, ids, now)) if ids else None
 
 
 def of_case(session: Session, case_id: int) -> list[Document]:

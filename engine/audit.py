@@ -13,12 +13,10 @@ SYSTEM = "sistema"
 
 
 def record(session: Session, at: datetime, actor: str, kind: str, *, case_id: int | None = None,
-           task_id: str | None = None, detail: dict | None = None) -> AuditEvent:
+           task_id: str | None = None, detail: dict | None = None) -> None:
     """Add one event, chained to the previous one; it is committed, or rolled back, with the change it tells of."""
-    event = AuditEvent(at=at, actor=actor, kind=kind, case_id=case_id, task_id=task_id,
-                       detail=audit_chain.plain(detail or {}))
-    audit_chain.append(session, event)
-    return event
+    audit_chain.append(session, {"at": at, "actor": actor, "kind": kind, "case_id": case_id, "task_id": task_id,
+                                 "detail": audit_chain.plain(detail or {})})
 
 
 def case_history(session: Session, case_id: int) -> list[AuditEvent]:

@@ -1,20 +1,23 @@
 """Carrying out, inside the engine step's transaction, what its service tasks asked for.
 
 ``engine.operators`` only describe what should happen (a ``Documento`` to make, a
-``Correo`` to write); here the runtime makes the documents, stores them, writes the
-messages into the outbox and records both in the audit trail, all in the session of the
-step. If the step fails, none of it exists; if it commits, all of it does.
+``Correo`` to write); here the runtime gathers each document's facts as of the step and
+stores them as the document's snapshot, writes the messages into the outbox and records
+both in the audit trail, all in the session of the step. If the step fails, none of it
+exists; if it commits, all of it does. The bytes are made after the commit
+(``engine.rendering``): laying out a PDF must not hold the database's write lock.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, consolidado, documents, mail, mail_templates, queries
+from engine import audit, consolidado, documents, mail, mail_templates, queries, rendering
 from engine.models import Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
 
@@ -84,7 +87,7 @@ def apply(session: Session, case: Case, effects: list, actor: str, now: datetime
 
 
 # -- documents --------------------------------------------------------------------------------
-def _hoja(step: _Step, effect: Documento) -> tuple[str, str, bytes]:
+def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]:
     datos, case = effect.datos, step.case
     approval = _approval(step.session, case.id)
     hoja = documents.HojaDeTramite(
@@ -105,7 +108,7 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, str, bytes]:
         comentarios_aprobacion=approval[2] if approval else "",
         acuse_url=acuse_url(case.ticket),
     )
-    return f"hoja_de_tramite_{case.ticket}.pdf", documents.PDF, documents.hoja_de_tramite_pdf(hoja)
+    return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
@@ -118,37 +121,46 @@ def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | Non
     return None
 
 
-def _consolidado_file(step: _Step, effect: Documento, extension: str) -> str:
-    day = documents.fecha(step.now).replace("/", "-")
-    return f"consolidado_{effect.direccion}_{day}.{extension}"
+def _consolidado(extension: str) -> Callable[[_Step, Documento], tuple[str, documents.Consolidado]]:
+    def make(step: _Step, effect: Documento) -> tuple[str, documents.Consolidado]:
+        day = documents.fecha(step.now).replace("/", "-")
+        return (f"consolidado_{effect.direccion}_{day}.{extension}",
+                step.consolidado(effect.direccion, effect.datos["periodo"]))
+    return make
 
 
-MAKERS = {
+FACTS = {  # kind of document → its file name and facts, as of the step
     "hoja_de_tramite": _hoja,
-    "consolidado_xlsx": lambda step, e: (_consolidado_file(step, e, "xlsx"), documents.XLSX, documents.consolidado_xlsx(
-        step.consolidado(e.direccion, e.datos["periodo"]))),
-    "consolidado_pdf": lambda step, e: (_consolidado_file(step, e, "pdf"), documents.PDF, documents.consolidado_pdf(
-        step.consolidado(e.direccion, e.datos["periodo"]))),
+    "consolidado_xlsx": _consolidado("xlsx"),
+    "consolidado_pdf": _consolidado("pdf"),
 }
 
 
 def _make(step: _Step, effect: Documento) -> Document:
-    filename, content_type, content = MAKERS[effect.tipo](step, effect)
-    document = store_document(step.session, kind=effect.tipo, filename=filename, content_type=content_type,
-                              content=content, actor=step.actor, now=step.now,
-                              case_id=step.case.id, direccion=effect.direccion)
+    filename, facts = FACTS[effect.tipo](step, effect)
+    document = store_document(step.session, kind=effect.tipo, filename=filename,
+                              content_type=rendering.content_type(effect.tipo), snapshot=rendering.snapshot(facts),
+                              actor=step.actor, now=step.now, case_id=step.case.id, direccion=effect.direccion)
     audit.record(step.session, step.now, step.actor, "documento_generado", case_id=step.case.id,
                  detail={"tipo": effect.tipo, "archivo": filename, "direccion": effect.direccion,
-                         "sha256": document.sha256})
+                         "documento": document.id})
     return document
 
 
-def store_document(session: Session, *, kind: str, filename: str, content_type: str, content: bytes,
-                   actor: str, now: datetime, case_id: int | None = None, direccion: str | None = None) -> Document:
-    """Keep a document's bytes with their hash; flushed, so its id can be referred to."""
-    document = Document(kind=kind, case_id=case_id, direccion=direccion, filename=filename,
-                        content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                        content=content, created_at=now, created_by=actor)
+def store_document(session: Session, *, kind: str, filename: str, content_type: str, actor: str, now: datetime,
+                   case_id: int | None = None, direccion: str | None = None, content: bytes | None = None,
+                   snapshot: dict | None = None) -> Document:
+    """Keep a document; flushed, so its id can be referred to.
+
+    Either its ``content``, received whole (kept with its size and hash), or the ``snapshot``
+    of the facts a step gathered, from which ``engine.rendering`` makes the bytes after commit.
+    """
+    if (content is None) == (snapshot is None):
+        raise ValueError("a document is stored with its bytes or with the snapshot to render them from")
+    document = Document(kind=kind, case_id=case_id, direccion=direccion, filename=filename, content_type=content_type,
+                        size=None if content is None else len(content),
+                        sha256=None if content is None else hashlib.sha256(content).hexdigest(),
+                        content=content, snapshot=snapshot, created_at=now, created_by=actor)
     session.add(document)
     session.flush()
     return document

@@ -13,6 +13,11 @@ between handing it over and recording the answer, the message becomes ``incierto
 have been delivered, so it is never sent again by itself; a coordinator checks and, if
 needed, sends it again from the outbox page. Every message carries a Message-ID fixed when
 it was written, so a second copy is recognisable as the same message by any mail program.
+
+A document a step attaches may not have its bytes yet (``engine.rendering``): before
+claiming, the worker renders the attachments of the messages that are due, outside any
+transaction, and claims only messages whose attachments all have their bytes; one still
+pending waits, ``pendiente``, for the next pass.
 """
 from __future__ import annotations
 
@@ -31,9 +36,9 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import audit
+from engine import audit, rendering
 from engine import clock as clocks
-from engine.models import OutboxAttachment, OutboxMessage
+from engine.models import Document, OutboxAttachment, OutboxMessage
 from engine.store import Store
 
 log = logging.getLogger("atiende.mail")
@@ -50,6 +55,9 @@ MAX_ATTEMPTS = 40
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
 LEASE = timedelta(minutes=15)  # a claim older than this belongs to a worker that stopped
+RENDER_BATCH = 20  # documents the worker loop renders per pass beyond the attachments due
+# A message goes out only with every attachment's bytes (as_email reads them).
+_ATTACHMENT_PENDING = OutboxMessage.attachments.any(OutboxAttachment.document.has(rendering.PENDING))
 
 
 class MailError(ValueError):
@@ -157,6 +165,7 @@ class Delivery:
     failed: int = 0
     uncertain: int = 0
     recovered: int = 0
+    rendered: int = 0
 
 
 class _Lost(Exception):
@@ -174,10 +183,11 @@ class MailWorker:
         self.batch = batch
 
     def run_once(self) -> Delivery:
-        """Recover abandoned claims, then claim and send one batch of due messages."""
+        """Recover abandoned claims, render the attachments due, then claim and send one batch of due messages."""
         done = Delivery()
         now = self.clock.now()
         done.recovered = self._recover(now)
+        done.rendered = rendering.ensure_rendered(self.store, self._attachments_due(now), self.clock.now)
         ids = self._claim(now)
         if not ids:
             return done
@@ -215,11 +225,22 @@ class MailWorker:
                            "llegado. Verifique con el destinatario antes de reenviarlo.")).rowcount
         return back + unsure
 
+    def _due(self, now: datetime):
+        return (select(OutboxMessage.id)
+                .where(OutboxMessage.state == "pendiente", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
+
+    def _attachments_due(self, now: datetime) -> list[int]:
+        """The documents attached to the next batch of due messages that have no bytes yet."""
+        with self.store.read() as s:
+            return list(s.scalars(select(OutboxAttachment.document_id).distinct()
+                                  .join(Document, Document.id == OutboxAttachment.document_id)
+                                  .where(OutboxAttachment.message_id.in_(self._due(now).scalar_subquery()),
+                                         rendering.PENDING)))
+
     def _claim(self, now: datetime) -> list[int]:
         with self.store.unit_of_work() as s:
-            query = (select(OutboxMessage.id)
-                     .where(OutboxMessage.state == "pendiente", OutboxMessage.next_attempt_at <= now)
-                     .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
+            query = self._due(now).where(~_ATTACHMENT_PENDING)
             if not self.store.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             ids = list(s.scalars(query))
@@ -346,11 +367,16 @@ def _refusal(refused: dict) -> str:
 
 
 def mail_worker(worker: MailWorker, interval: float, stop: threading.Event) -> None:
-    """Send due messages every ``interval`` seconds until ``stop`` is set."""
+    """Every ``interval`` seconds until ``stop`` is set: send due messages, then render documents still pending.
+
+    The second part fills in documents no message is waiting for (the archive's hojas, an
+    unsent consolidado), so a download seldom has to wait for one.
+    """
     while not stop.is_set():
         try:
             done = worker.run_once()
-            if done.sent or done.retried or done.failed or done.uncertain or done.recovered:
+            done.rendered += rendering.render_pending(worker.store, RENDER_BATCH, worker.clock.now)
+            if done.sent or done.retried or done.failed or done.uncertain or done.recovered or done.rendered:
                 log.info("correo: %s", done)
         except Exception:  # noqa: BLE001 - the worker must outlive a bad pass
             log.exception("mail pass failed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -273,11 +273,18 @@ class Document(Base):
     """A paper of a case or a dirección, kept byte for byte as it was made or received.
 
     A hoja de trámite is stored as the PDF that was sent, so the archive and a later resend show
-    exactly what the dirección received, whatever the templates look like by then.
+    exactly what the dirección received, whatever the templates look like by then. A document
+    a step asks for is stored by that step with the ``snapshot`` of its facts and no bytes;
+    ``engine.rendering`` makes content, size and sha256 after the step has committed.
     """
 
     __tablename__ = "document"
-    __table_args__ = (Index("ix_document_kind_direccion_created", "kind", "direccion", "created_at"),)
+    __table_args__ = (
+        Index("ix_document_kind_direccion_created", "kind", "direccion", "created_at"),
+        # The documents still to be rendered (engine.rendering), found without reading the table.
+        Index("ix_document_pending", "id", sqlite_where=text("content IS NULL"),
+              postgresql_where=text("content IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))  # hoja_de_tramite, consolidado_xlsx, consolidado_pdf, acuse_firmado
@@ -285,9 +292,10 @@ class Document(Base):
     direccion: Mapped[str | None] = mapped_column(String(100))
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
+    size: Mapped[int | None] = mapped_column(Integer)  # None (with sha256 and content) until rendered
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
+    snapshot: Mapped[dict | None] = mapped_column(JSONType, deferred=True)  # the facts it is rendered from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
 

@@ -162,6 +162,12 @@ def latest_version(session: Session, process_id: str) -> ProcedureVersion | None
                           .order_by(ProcedureVersion.version.desc()).limit(1))
 
 
+def latest_version_id(session: Session, process_id: str) -> int | None:
+    """The id of the newest version, without reading its diagrams, forms and spec (every new case asks)."""
+    return session.scalar(select(ProcedureVersion.id).where(ProcedureVersion.process_id == process_id)
+                          .order_by(ProcedureVersion.version.desc()).limit(1))
+
+
 class ProcedureCache:
     """Parsed procedures by version id; a version never changes, so entries never go stale."""
 

@@ -110,10 +110,10 @@ class Atiende:
         return self.procedures.get(session, version_id)
 
     def latest_procedure(self, session: Session, process_id: str) -> Procedure:
-        row = procedures.latest_version(session, process_id)
-        if row is None:
+        version_id = procedures.latest_version_id(session, process_id)
+        if version_id is None:
             raise NotFound(f"no hay una versión desplegada de «{process_id}»")
-        return self.procedures.get(session, row.id)
+        return self.procedures.get(session, version_id)
 
     # -- cases ----------------------------------------------------------------------------
     def start_case(self, process_id: str, submitted: dict, actor: Actor,

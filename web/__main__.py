@@ -2,8 +2,9 @@
 
 A first look is one command: SQLite under instance/ unless DATABASE_URL says otherwise, demo
 users and cases when the database is empty, timers swept every 30 seconds, the outbox sent
-every 30 seconds when an SMTP server is configured. Waitress is a production WSGI server
-(Werkzeug's development server took three times as long per request: bench/http_cases.py);
+every 30 seconds when an SMTP server is configured (without one, the documents steps ask for
+are still made, every 10 seconds). Waitress is a production WSGI server: whole cases through
+it ran 1.7 times as fast as through Werkzeug's development server (bench/http_cases.py).
 ATIENDE_THREADS sets its worker threads. A larger installation runs the same
 ``web:create_app()`` under any WSGI server, with ``atiende timers`` as its own process.
 """
@@ -15,7 +16,7 @@ import threading
 
 import waitress
 
-from engine import demo, demo_procedures, mail
+from engine import demo, demo_procedures, mail, rendering
 from engine.cli import timer_worker
 from engine.intake import mailbox
 from web import create_app
@@ -25,6 +26,7 @@ DEFAULT_THREADS = 8
 TIMER_INTERVAL = 30.0
 MAILBOX_INTERVAL = 60.0
 OUTBOX_INTERVAL = 30.0
+DOCUMENTS_INTERVAL = 10.0
 
 
 def main() -> None:
@@ -44,9 +46,13 @@ def main() -> None:
         threading.Thread(target=mailbox.mailbox_worker, args=(atiende, imap, MAILBOX_INTERVAL, stop),
                          name="atiende-buzon", daemon=True).start()
     smtp = mail.MailSettings.from_env()
-    if smtp.configured:  # without ATIENDE_SMTP_HOST (the demo) messages stay readable in the outbox page
+    if smtp.configured:  # the outbox worker also renders the documents steps asked for
         threading.Thread(target=mail.mail_worker, args=(mail.MailWorker(atiende.store, smtp), OUTBOX_INTERVAL, stop),
                          name="atiende-correo", daemon=True).start()
+    else:  # the demo: messages stay readable in the outbox page; documents are still made
+        threading.Thread(target=rendering.rendering_worker,
+                         args=(atiende.store, mail.RENDER_BATCH, DOCUMENTS_INTERVAL, stop),
+                         name="atiende-documentos", daemon=True).start()
     try:
         port = int(os.environ.get("PORT", "5000"))
         print(f"Atiende en http://{HOST}:{port}", flush=True)

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
-from engine import acuse, aprobacion, archivo, catalogs, consolidado, documents, mail, queries
+from engine import acuse, aprobacion, archivo, catalogs, consolidado, documents, mail, queries, rendering
 from engine.clock import PANAMA
 from engine.forms import FormErrors
 from engine.models import Document, OutboxMessage
@@ -39,6 +39,7 @@ ONLY_PAPER = "No tiene permiso para ver los documentos."
 ONLY_COORDINATORS = "Solo un coordinador puede hacer esto."
 ONLY_OPERATORS = "Solo un operador registra el acuse firmado en papel."
 ONLY_CASE_READERS = "No tiene permiso para ver los casos."
+NOT_READY = "El documento todavía se está preparando. Intente de nuevo en unos minutos."
 
 
 def _direccion_for(requested: str | None) -> str | None:
@@ -120,7 +121,7 @@ def _tickets(session, case_ids) -> dict[int, str]:
 @bp.get("/<int:document_id>")
 @role_required(PAPER_READERS, ONLY_PAPER)
 def documento(document_id: int):
-    """Download one stored document (an enlace: of their own dirección only)."""
+    """Download one stored document (an enlace: of their own dirección only), rendering it first if need be."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         document = s.get(Document, document_id)
@@ -130,7 +131,11 @@ def documento(document_id: int):
             engine.case_for(s, document.case_id, me)
         elif _direccion_for(document.direccion) != document.direccion:
             abort(403, ONLY_PAPER)
-        return _file(document.content, document.content_type, document.filename)
+    try:
+        [content] = rendering.contents(engine.store, [document_id], engine.now)
+    except rendering.NotRendered:
+        abort(503, NOT_READY)
+    return _file(content, document.content_type, document.filename)
 
 
 @bp.get("/archivo")
@@ -154,8 +159,11 @@ def archivo_pdf(direccion: str, mes: str):
     if _direccion_for(direccion) != direccion:
         abort(403, ONLY_PAPER)
     year, month = _month(mes)
-    with atiende().store.read() as s:
-        content = archivo.month_pdf(s, direccion, year, month)
+    engine = atiende()
+    try:
+        content = archivo.month_pdf(engine.store, direccion, year, month, engine.now)
+    except rendering.NotRendered:
+        abort(503, NOT_READY)
     if content is None:
         abort(404, "No hay hojas de trámite de esa dirección en ese mes.")
     return _file(content, documents.PDF, f"hojas_de_tramite_{direccion}_{year:04d}-{month:02d}.pdf")

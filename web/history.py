@@ -26,6 +26,7 @@ EVENT_NAMES = {
     "entrada_convertida": "Registrado desde el buzón",
     "consentimiento_datos": "Consentimiento de datos personales",
     "caso_vinculado": "Vinculado como duplicado",
+    "documento_renderizado": "Documento listo para descargar",
 }
 SYSTEM_NAME = "Sistema"
 
@@ -76,6 +77,8 @@ def _detail(event: AuditEvent) -> str:
         return detail.get("ley", "")
     if event.kind == "caso_vinculado":
         return f"Con el caso {detail.get('con', '')}" + (f": {detail['nota']}" if detail.get("nota") else "")
+    if event.kind in ("documento_generado", "documento_renderizado"):
+        return detail.get("archivo", "")
     if event.kind == "error_temporizador":
         # The exception text is for the logs and the auditor, not for every reader of the case.
         return "Se reintentará automáticamente."

@@ -2,20 +2,25 @@
 
 What is promised (engine/mail.py): a message leaves at most once by itself; with the server
 down it waits and goes out once it is back; a worker that stops after handing a message over
-leaves it «incierto» for a person, never sends it again on its own.
+leaves it «incierto» for a person, never sends it again on its own. A message whose attachment
+is not rendered yet waits until it is, and then carries it.
 """
 from __future__ import annotations
 
+import io
 import threading
+import time
 from collections import Counter
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import mail
+from engine import documents, mail, rendering
 from engine.effects import store_document
-from engine.models import AuditEvent, OutboxMessage
+from engine.models import AuditEvent, Document, OutboxMessage
 from tests.fixtures.smtp import Inbox, SmtpServer
+from tests.unit.test_paperwork_units import hoja
 
 
 @pytest.fixture
@@ -30,17 +35,20 @@ def settings(server: SmtpServer) -> mail.MailSettings:
     return mail.MailSettings(host="127.0.0.1", port=server.port, security="none", timeout=5)
 
 
-def write(store, clock, n: int = 1, to=("elena@planificacion.example",), attach: bytes | None = None) -> list[int]:
-    """Put ``n`` messages in the outbox, as a step would."""
+def write(store, clock, n: int = 1, to=("elena@planificacion.example",), attach: bytes | None = None,
+          to_render: documents.HojaDeTramite | None = None) -> list[int]:
+    """Put ``n`` messages in the outbox, as a step would: with a PDF received whole, or one still to render."""
     with store.unit_of_work() as s:
-        documents = []
-        if attach is not None:
-            documents.append(store_document(s, kind="hoja_de_tramite", filename="hoja_de_tramite_AC-2026-000001.pdf",
-                                            content_type="application/pdf", content=attach, actor="sistema",
-                                            now=clock.now()))
+        attached = []
+        if attach is not None or to_render is not None:
+            attached.append(store_document(
+                s, kind="hoja_de_tramite", filename="hoja_de_tramite_AC-2026-000001.pdf",
+                content_type="application/pdf", content=attach,
+                snapshot=rendering.snapshot(to_render) if to_render is not None else None,
+                actor="sistema", now=clock.now()))
         rows = [mail.enqueue(s, kind="remision_hoja", to=list(to), subject=f"Hoja de trámite AC-2026-{i:06d} – ñandú",
                              body=f"Señor(a) enlace: le remitimos el caso número {i}.", now=clock.now(),
-                             attachments=documents) for i in range(n)]
+                             attachments=attached) for i in range(n)]
         s.flush()
         return [row.id for row in rows]
 
@@ -75,6 +83,55 @@ def test_the_worker_delivers_the_message_with_its_pdf_attached(store, frozen_clo
     assert attachment.get_filename() == "hoja_de_tramite_AC-2026-000001.pdf"
     assert attachment.get_content_type() == "application/pdf" and attachment.get_content() == pdf
     assert sent.sent_at == frozen_clock.now() and sent.attempts == 1
+
+
+def test_a_message_waits_for_its_attachment_to_be_rendered_then_carries_it(store, frozen_clock, smtp, monkeypatch):
+    [waiting] = write(store, frozen_clock, to_render=hoja())
+    [plain] = write(store, frozen_clock)  # nothing attached: not held back by the other
+
+    def broken(kind, taken):
+        raise RuntimeError("WeasyPrint no pudo")
+
+    monkeypatch.setattr(rendering, "render", broken)
+    worker = mail.MailWorker(store, settings(smtp), frozen_clock)
+    done = worker.run_once()
+    assert (done.rendered, done.sent) == (0, 1)
+    assert (row(store, waiting).state, row(store, waiting).attempts) == ("pendiente", 0)  # never claimed
+    assert [m["Message-ID"] for m in smtp.inbox.messages()] == [row(store, plain).message_id]
+
+    monkeypatch.undo()
+    done = worker.run_once()
+    assert (done.rendered, done.sent) == (1, 1) and states(store) == ["enviado", "enviado"]
+    [attachment] = list(smtp.inbox.messages()[1].iter_attachments())
+    with store.read() as s:
+        rendered = s.scalar(select(Document.content))
+    assert attachment.get_content() == rendered
+    assert "AC-2026-000042" in PdfReader(io.BytesIO(rendered)).pages[0].extract_text()
+
+
+def test_the_worker_loop_renders_documents_no_message_waits_for(store, frozen_clock):
+    with store.unit_of_work() as s:
+        document_id = store_document(s, kind="hoja_de_tramite", filename="hoja_de_tramite_AC-2026-000042.pdf",
+                                     content_type="application/pdf", snapshot=rendering.snapshot(hoja()),
+                                     actor="sistema", now=frozen_clock.now()).id
+    stop = threading.Event()
+    loop = threading.Thread(target=mail.mail_worker,
+                            args=(mail.MailWorker(store, mail.MailSettings(), frozen_clock), 0.05, stop))
+    loop.start()
+    deadline = time.monotonic() + 60
+    try:
+        while sha256_of(store, document_id) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(timeout=60)
+    with store.read() as s:
+        assert s.get(Document, document_id).content.startswith(b"%PDF")
+
+
+def sha256_of(store, document_id: int) -> str | None:
+    with store.read() as s:
+        return s.scalar(select(Document.sha256).where(Document.id == document_id))
 
 
 def test_with_smtp_down_the_message_waits_and_goes_out_once_when_it_is_back(store, frozen_clock, smtp):

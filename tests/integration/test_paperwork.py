@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import audit, consolidado
+from engine import audit, consolidado, rendering
 from engine.accounts import create_user
 from engine.bpmn import DiagramError
 from engine.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
@@ -53,8 +53,9 @@ class Office:
             return list(s.scalars(select(model).filter_by(**where).order_by(model.id)))
 
     def content(self, document_id: int) -> bytes:
-        with self.store.read() as s:
-            return s.get(Document, document_id).content
+        """The document's bytes as a download gets them: rendered now if the worker has not yet."""
+        [content] = rendering.contents(self.store, [document_id], self.clock.now)
+        return content
 
 
 @pytest.fixture

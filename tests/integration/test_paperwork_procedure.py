@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from engine import rendering
 from engine.accounts import create_user
 from engine.models import Document, OutboxMessage
 
@@ -36,8 +37,9 @@ def test_a_case_by_email_gets_its_hoja_sent_a_reminder_and_the_answer_by_email(d
     ticket = desk.case(case_id).ticket
     assert remision.kind == "remision_hoja" and remision.recipients == ["elena@planificacion.example"]
     with store.read() as s:
-        hoja = s.scalar(select(Document).where(Document.case_id == case_id))
-        text = PdfReader(io.BytesIO(hoja.content)).pages[0].extract_text()
+        hoja_id = s.scalar(select(Document.id).where(Document.case_id == case_id))
+    [content] = rendering.contents(store, [hoja_id])  # as the outbox worker or a download renders it
+    text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert ticket in text and "Elena Enlace" in text and "Carlos Coordinador" in text and "ACUSE DE RECIBO" in text
     assert desk.ready(case_id) == ["Task_acuse_recibo"]
     assert desk.case(case_id).status == "en seguimiento"

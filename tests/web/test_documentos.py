@@ -2,6 +2,7 @@
 the archive and the consolidado — each with its role checks."""
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 
@@ -11,7 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from engine import acuse
-from engine.models import AuditEvent, Case, OutboxMessage
+from engine.models import AuditEvent, Case, Document, OutboxMessage
 from tests.web.conftest import html, start_case, task_id, to_approval
 
 
@@ -194,6 +195,30 @@ def test_a_hoja_is_downloaded_by_who_may_read_its_case(store, browser, username,
     assert response.status_code == status
     if status == 200:
         assert response.get_data().startswith(b"%PDF")
+
+
+def test_a_hoja_is_rendered_when_it_is_first_downloaded(store, browser):
+    case_id = remitted(store, browser)
+    [message] = outbox(store)
+    document_id = message.attachments[0].document_id
+    assert "en preparación" in html(browser("operador").get(f"/casos/{case_id}"))
+    assert browser("enlace_ambiental").get(f"/documentos/{document_id}").status_code == 403
+    with store.read() as s:
+        assert s.get(Document, document_id).content is None  # a refused reader makes nothing
+
+    response = browser("operador").get(f"/documentos/{document_id}")
+
+    assert response.status_code == 200
+    content = response.get_data()
+    assert ticket_of(store, case_id) in PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    with store.read() as s:
+        document = s.get(Document, document_id)
+        rendered = s.scalar(select(AuditEvent).where(AuditEvent.kind == "documento_renderizado"))
+        assert (document.content, document.sha256) == (content, hashlib.sha256(content).hexdigest())
+    assert rendered.detail["documento"] == document_id and rendered.case_id == case_id
+    page = html(browser("operador").get(f"/casos/{case_id}"))
+    assert "en preparación" not in page and "Documento listo para descargar" in page
+    assert browser("auditor").get(f"/documentos/{document_id}").get_data() == content  # stored: the same bytes
 
 
 def test_the_case_page_lists_its_hoja_and_leads_to_its_acuse(store, browser):
