@@ -207,7 +207,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
 
 
 def due_query_plan(store) -> str:
-    sql = "SELECT * FROM cases WHERE timer_due_at <= :now ORDER BY timer_due_at LIMIT 200"
+    sql = "SELECT * FROM cases WHERE timer_due_at < :now ORDER BY timer_due_at LIMIT 200"
     now = SWEEP_AT.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ")
     with store.engine.connect() as conn:
         if store.is_sqlite:
@@ -217,7 +217,7 @@ def due_query_plan(store) -> str:
 
 def count_due(store) -> int:
     with store.read() as s:
-        return s.scalar(select(func.count()).select_from(Case).where(Case.timer_due_at <= SWEEP_AT))
+        return s.scalar(select(func.count()).select_from(Case).where(Case.timer_due_at < SWEEP_AT))
 
 
 def statuses(store) -> dict[str, int]:

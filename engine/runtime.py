@@ -237,7 +237,7 @@ class Runtime:
             workflow.refresh_timers()
             workflow.do_engine_steps(watch.will, watch.did)
             due = next_timer_due(workflow)
-            if due is None or due > now:
+            if due is None or due >= now:  # SpiffWorkflow fires what is strictly past
                 break
         fired = []
         for task_id, (state, value) in before.items():

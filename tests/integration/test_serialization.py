@@ -1,0 +1,125 @@
+"""Our instance serializer writes and reads exactly SpiffWorkflow 3.2's task format.
+
+engine/serialization.py replaces the library's task and subprocess converters with ones that
+parse and print each task id once (the ids were a fifth of a load's time). Here both are run
+on cases stopped at several steps — the call activity's subprocess, a multi-instance loop,
+armed timers — and must write the same JSON and restore the same tasks from it.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from engine import serialization
+from engine.serialization import InstanceSerializer
+from tests.fixtures.desk import BY_ROLE
+
+
+def library_serializer() -> BpmnWorkflowSerializer:
+    """The library's own converters for tasks and subprocesses; only the spec is left out, as ours does."""
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = serialization._InstanceConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+def tasks_of(workflow: BpmnWorkflow) -> dict:
+    """Everything a task is restored with, for every task of the workflow and its subprocesses."""
+    found = {}
+    for owner in (workflow, *workflow.subprocesses.values()):
+        for task in owner.tasks.values():
+            found[task.id] = (task.task_spec.name, task.state, task._parent, tuple(task._children), task.data,
+                              task.internal_data, task.triggered, task.last_state_change, owner.task_tree.id)
+    return found
+
+
+def shared_containers(workflow: BpmnWorkflow) -> list[str]:
+    """Data values a restored task shares with its parent: changing one in place would change both."""
+    shared = []
+    for owner in (workflow, *workflow.subprocesses.values()):
+        for task in owner.tasks.values():
+            parent = task.parent
+            for key, value in task.data.items() if parent is not None else ():
+                if isinstance(value, (dict, list, set)) and value is parent.data.get(key):
+                    shared.append(f"{task.task_spec.name}.{key}")
+    return shared
+
+
+def check_both_ways(desk, case_id: int, in_memory: bool = True) -> int:
+    """Both converters agree on the stored workflow of the case; returns how many subprocesses it has.
+
+    ``in_memory``: the workflow its last step ran is still kept by the runtime (a timer sweep keeps none).
+    """
+    ours, library = InstanceSerializer(), library_serializer()
+    case = desk.case(case_id)
+    with desk.atiende.store.read() as s:
+        procedure = desk.atiende.procedure(s, case.procedure_version_id)
+    specs = (procedure.spec, procedure.subprocess_specs)
+
+    restored = ours.loads(case.workflow, *specs)
+    by_library = library.from_dict(json.loads(case.workflow), spec=specs[0], subprocess_specs=specs[1])
+    assert tasks_of(restored) == tasks_of(by_library)
+    if in_memory:  # the workflow as it ran, kept since its step: it never went through either serializer
+        revision, live = desk.atiende.runtime._live[case_id]
+        assert revision == case.revision
+        assert json.loads(ours.dumps(live)) == json.loads(library.serialize_json(live)) == json.loads(case.workflow)
+        assert tasks_of(live) == tasks_of(restored)
+    else:
+        assert json.loads(ours.dumps(restored)) == json.loads(library.serialize_json(by_library))
+    assert shared_containers(restored) == shared_containers(by_library) == []
+    return len(restored.subprocesses)
+
+
+def test_the_e_mail_procedure_round_trips_at_every_step(desk):
+    case_id = desk.start()
+    subprocesses = [check_both_ways(desk, case_id)]
+    while desk.ready(case_id):
+        desk.do(case_id, desk.ready(case_id)[0])
+        subprocesses.append(check_both_ways(desk, case_id))
+    assert desk.case(case_id).status == "cerrado"
+    assert max(subprocesses) > 0  # the common procedure's call activity was checked while it ran
+
+
+def test_a_case_waiting_on_timers_round_trips_and_its_timers_stay_armed(desk, frozen_clock):
+    case_id = desk.start()
+    for _ in range(4):  # template, hoja, approval, acuse: it waits for the final answer, its cycles armed
+        desk.do(case_id, desk.ready(case_id)[0])
+    armed = desk.case(case_id).timer_due_at
+    check_both_ways(desk, case_id)
+
+    frozen_clock.set(armed)  # SpiffWorkflow fires what is strictly past: due this instant is not yet
+    assert desk.atiende.run_timer_sweep().loaded == 0
+    frozen_clock.set(armed + timedelta(minutes=1))
+    assert desk.atiende.run_timer_sweep().fired == 1
+    check_both_ways(desk, case_id, in_memory=False)
+    assert desk.case(case_id).timer_due_at > armed
+    [fired] = desk.history(case_id, "temporizador_disparado")
+    assert fired.detail["temporizadores"]  # it names what fired
+
+
+def test_lotes_baldios_round_trips_inside_its_multi_instance_loop(desk):
+    case_id = desk.start("lotes_baldios", fecha_visita="2026-03-09")
+    desk.do(case_id, "Task_preparar_informe")
+    check_both_ways(desk, case_id)
+    desk.clock.set(datetime(2026, 3, 6, 5, 0, 1, tzinfo=timezone.utc))  # the pick-up timer: the Friday before
+    desk.atiende.run_timer_sweep()
+    check_both_ways(desk, case_id, in_memory=False)
+    for step in ("Task_retirar_informe", "Task_ubicar_lotes", "Task_informar_operativo"):
+        desk.do(case_id, step)
+        check_both_ways(desk, case_id)
+    cleanings = [t for t in desk.tasks(case_id) if t.bpmn_id == "Task_limpiar_lote"]
+    assert len(cleanings) == 2  # one instance per lot, both READY in the stored state just checked
+    desk.atiende.complete_task(cleanings[0].id, {"estado_limpieza": "propietario_notificado"},
+                               BY_ROLE["gestion_ambiental"])
+    check_both_ways(desk, case_id)
+
+
+def test_defensa_del_usuario_round_trips_after_its_first_steps(desk):
+    case_id = desk.start("defensa_usuario_311")
+    for _ in range(2):
+        check_both_ways(desk, case_id)
+        desk.do(case_id, desk.ready(case_id)[0])
+    check_both_ways(desk, case_id)
