@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, consolidado, documents, mail, mail_templates, queries, rendering
-from engine.models import Case, CatalogItem, Document, User, UserRole
+from engine.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -50,21 +50,33 @@ def enlaces(session: Session, direccion: str | None) -> list[documents.Persona]:
     return people
 
 
+# The catalogues whose labels papers and messages show, read together on a step's first label.
+LABELLED = ("direcciones", "tipos_caso", "canales", "corregimientos")
+
+
 class _Step:
-    """One application of effects: the session, the case, and labels read once."""
+    """One application of effects: the session, the case, and what it reads, read once."""
 
     def __init__(self, session: Session, case: Case, actor: str, now: datetime):
         self.session, self.case, self.actor, self.now = session, case, actor, now
-        self._labels: dict[str, dict[str, str]] = {}
+        self._labels: dict[str, dict[str, str]] | None = None
+        self._enlaces: dict[str | None, list[documents.Persona]] = {}
         self.made: dict[str, Document] = {}
         self._consolidados: dict[tuple, documents.Consolidado] = {}
 
     def label(self, catalog: str, code: str | None) -> str:
         if not code:
             return ""
-        if catalog not in self._labels:
-            self._labels[catalog] = queries.catalog_labels(self.session, catalog)
-        return self._labels[catalog].get(code, code)
+        if self._labels is None:
+            self._labels = {name: {} for name in LABELLED}
+            for name, item_code, label, _active in queries.catalog_items(self.session, LABELLED):
+                self._labels[name][item_code] = label  # inactive entries too: old records still name them
+        return self._labels.get(catalog, {}).get(code, code)
+
+    def enlaces(self, direccion: str | None) -> list[documents.Persona]:
+        if direccion not in self._enlaces:
+            self._enlaces[direccion] = enlaces(self.session, direccion)
+        return self._enlaces[direccion]
 
     def consolidado(self, direccion: str, periodo: str) -> documents.Consolidado:
         key = (direccion, periodo)
@@ -93,7 +105,7 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
     hoja = documents.HojaDeTramite(
         ticket=case.ticket, fecha=step.now,
         direccion=step.label("direcciones", effect.direccion),
-        enlaces=enlaces(step.session, effect.direccion),
+        enlaces=step.enlaces(effect.direccion),
         tipo_caso=step.label("tipos_caso", datos.get("tipo_caso") or case.case_type),
         canal=step.label("canales", datos.get("canal") or case.channel),
         asunto=datos.get("asunto") or case.subject or "",
@@ -113,9 +125,11 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
     """Who approved the case's hoja last, when, and their comment (a return's comment is not the approval's)."""
-    for event in reversed(audit.case_history(session, case_id)):
+    completions = session.scalars(select(AuditEvent).where(
+        AuditEvent.case_id == case_id, AuditEvent.kind == "tarea_completada").order_by(AuditEvent.id.desc()))
+    for event in completions:
         data = event.detail.get("datos", {})
-        if event.kind == "tarea_completada" and data.get("decision_hoja") == "aprobar":
+        if data.get("decision_hoja") == "aprobar":
             name = queries.full_names(session, [event.actor]).get(event.actor, event.actor)
             return name, event.at, data.get("comentarios_aprobacion", "")
     return None
@@ -190,7 +204,7 @@ def _write(step: _Step, effect: Correo) -> None:
     if effect.para == "ciudadano":
         to, why = [datos["correo"]], None
     else:
-        people = enlaces(step.session, effect.direccion)
+        people = step.enlaces(effect.direccion)
         to = [p.correo for p in people if p.correo]
         why = f"la {context['direccion'] or 'dirección'} no tiene coordinador de enlace con correo registrado"
     message = mail.enqueue(step.session, kind=effect.tipo, to=to, subject=subject, body=body, now=step.now,
