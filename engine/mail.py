@@ -58,6 +58,8 @@ LEASE = timedelta(minutes=15)  # a claim older than this belongs to a worker tha
 RENDER_BATCH = 20  # documents the worker loop renders per pass beyond the attachments due
 # A message goes out only with every attachment's bytes (as_email reads them).
 _ATTACHMENT_PENDING = OutboxMessage.attachments.any(OutboxAttachment.document.has(rendering.PENDING))
+UNRENDERED = ("Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
+              "(el registro del servidor dice por qué).")
 
 
 class MailError(ValueError):
@@ -187,7 +189,10 @@ class MailWorker:
         done = Delivery()
         now = self.clock.now()
         done.recovered = self._recover(now)
-        done.rendered = rendering.ensure_rendered(self.store, self._attachments_due(now), self.clock.now)
+        waiting = self._attachments_due(now)
+        done.rendered = rendering.ensure_rendered(self.store, waiting, self.clock.now)
+        if done.rendered < len(waiting):
+            self._note_unrendered(now)
         ids = self._claim(now)
         if not ids:
             return done
@@ -237,6 +242,12 @@ class MailWorker:
                                   .join(Document, Document.id == OutboxAttachment.document_id)
                                   .where(OutboxAttachment.message_id.in_(self._due(now).scalar_subquery()),
                                          rendering.PENDING)))
+
+    def _note_unrendered(self, now: datetime) -> None:
+        """Due messages whose attachment could not be laid out say so on the outbox page; they stay pendiente."""
+        with self.store.unit_of_work() as s:
+            s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(self._due(now).scalar_subquery()),
+                                                  _ATTACHMENT_PENDING).values(last_error=UNRENDERED))
 
     def _claim(self, now: datetime) -> list[int]:
         with self.store.unit_of_work() as s:

@@ -97,11 +97,14 @@ def test_a_message_waits_for_its_attachment_to_be_rendered_then_carries_it(store
     done = worker.run_once()
     assert (done.rendered, done.sent) == (0, 1)
     assert (row(store, waiting).state, row(store, waiting).attempts) == ("pendiente", 0)  # never claimed
+    assert row(store, waiting).last_error == mail.UNRENDERED  # the outbox page says why it waits
+    assert row(store, plain).last_error is None
     assert [m["Message-ID"] for m in smtp.inbox.messages()] == [row(store, plain).message_id]
 
     monkeypatch.undo()
     done = worker.run_once()
     assert (done.rendered, done.sent) == (1, 1) and states(store) == ["enviado", "enviado"]
+    assert row(store, waiting).last_error is None
     [attachment] = list(smtp.inbox.messages()[1].iter_attachments())
     with store.read() as s:
         rendered = s.scalar(select(Document.content))
