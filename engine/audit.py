@@ -20,10 +20,12 @@ def record(session: Session, at: datetime, actor: str, kind: str, *, case_id: in
 
 
 def case_history(session: Session, case_id: int) -> list[AuditEvent]:
-    """Every event of a case, oldest first."""
+    """Every event of a case, oldest first (this transaction's own included)."""
+    audit_chain.write_pending(session)
     return list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
 
 
 def completion_of(session: Session, task_id: str) -> AuditEvent | None:
     """The event that recorded the completion of a task, if it was completed."""
+    audit_chain.write_pending(session)
     return session.scalar(select(AuditEvent).where(AuditEvent.task_id == task_id, AuditEvent.kind == "tarea_completada"))

@@ -6,6 +6,12 @@ edit visible: each event's hash covers its content and the previous event's hash
 changing, removing or inserting a row breaks every link after it, and ``verify`` names the
 first broken one. Appends are serialized (SQLite writers already are, by ``BEGIN
 IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow chain order.
+
+A transaction's events wait in its session until it commits, and are chained and inserted
+then: the lock is held only from that moment to the end of the transaction, not through
+the workflow steps before it (with it taken at the first event, two PostgreSQL writers
+worked one after the other: bench/timers.py --workers 2). Whoever must read this
+transaction's own events before it commits calls ``write_pending`` first.
 """
 from __future__ import annotations
 
@@ -25,6 +31,9 @@ GENESIS = "0" * 64
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(1096041541)")
 _BATCH = 2000
 _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
+_PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
+_WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
+_MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
 _HEAD_QUERY = (select(AuditEvent.__table__.c.hash).where(AuditEvent.__table__.c.hash.is_not(None))
                .order_by(AuditEvent.__table__.c.id.desc()).limit(1))
 _INSERT = AuditEvent.__table__.insert()
@@ -51,32 +60,70 @@ def _digest_of(event: AuditEvent, prev_hash: str) -> str:
 
 
 def append(session: Session, event: dict) -> None:
-    """Chain ``event`` (the row's columns but the hashes) to the newest event and insert it now.
+    """Add ``event`` (the row's columns but the hashes) to the transaction; it is chained when written."""
+    session.info.setdefault(_PENDING, []).append(event)
 
-    The head is read once per transaction, under the chain's lock, and then carried in
-    ``session.info``: nobody else can append until this transaction ends, and its own events
-    are inserted one by one, in chain order. Any transaction or savepoint ending drops the
-    carried head (see ``_forget_head``), so a savepoint rolled back never leaves a head that
-    is not in the database. The row goes in as one Core statement: the ORM's unit of work
-    cost several times more per event, and nothing reads an event back as an object.
+
+def write_pending(session: Session) -> None:
+    """Chain this transaction's waiting events to the newest one and insert them now, in one statement.
+
+    From here to the end of the transaction the chain's lock is held; the head is carried in
+    ``session.info`` so a later write in the same transaction need not read it again.
     """
-    head = session.info.get(_HEAD)
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
     # On the session's connection: the ORM would flush whatever is pending first, for nothing.
     connection = session.connection()
+    head = session.info.get(_HEAD)
     if head is None:
         if connection.dialect.name == "postgresql":
             connection.execute(_PG_LOCK)
         head = connection.execute(_HEAD_QUERY).scalar() or GENESIS
-    event["prev_hash"] = head
-    event["hash"] = digest(head, event["at"], event["actor"], event["kind"], event["case_id"], event["task_id"],
-                           event["detail"])
-    connection.execute(_INSERT, event)
-    session.info[_HEAD] = event["hash"]
+    for event in pending:
+        event["prev_hash"] = head
+        head = event["hash"] = digest(head, event["at"], event["actor"], event["kind"], event["case_id"],
+                                      event["task_id"], event["detail"])
+    connection.execute(_INSERT, pending)
+    session.info.setdefault(_WRITTEN, []).extend(pending)
+    pending.clear()
+    session.info[_HEAD] = head
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        written, pending = session.info.get(_WRITTEN, []), session.info.get(_PENDING, [])
+        session.info.setdefault(_MARKS, {})[transaction] = (len(written), len(written) + len(pending))
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    """Events added inside a savepoint that rolled back never happened; those added before it still did.
+
+    Events written inside the savepoint, even ones added before it, were rolled back with it:
+    those added before it wait again, to be chained anew.
+    """
+    mark = session.info.get(_MARKS, {}).pop(previous_transaction, None)
+    if mark is None:
+        return
+    kept_written, kept = mark
+    everything = session.info.get(_WRITTEN, []) + session.info.get(_PENDING, [])
+    session.info[_WRITTEN] = everything[:kept_written]
+    session.info[_PENDING] = everything[kept_written:kept]
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, _transaction) -> None:
+def _forget_head(session: Session, transaction) -> None:
     session.info.pop(_HEAD, None)
+    if transaction.parent is None:  # committed or rolled back: nothing of it waits any more
+        for key in (_PENDING, _WRITTEN, _MARKS):
+            session.info.pop(key, None)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from engine import documents, queries
+from engine import audit_chain, documents, queries
 from engine.clock import PANAMA
 from engine.models import AuditEvent, Case, UTCDateTime
 
@@ -30,6 +30,7 @@ def _days(start: datetime, end: datetime) -> int:
 def build(session: Session, direccion: str, now: datetime, periodo: str = "") -> documents.Consolidado:
     """The consolidado of ``direccion`` at ``now``, oldest case first."""
     in_consolidado = (Case.direccion == direccion) & Case.status.in_(OPEN_STATUSES)
+    audit_chain.write_pending(session)  # follow-ups recorded in this same transaction count too
     last_follow_up = dict(session.execute(
         select(AuditEvent.case_id, type_coerce(func.max(AuditEvent.at), UTCDateTime()))
         .where(AuditEvent.kind == "tarea_completada",

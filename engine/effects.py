@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, consolidado, documents, mail, mail_templates, queries, rendering
+from engine import audit, audit_chain, consolidado, documents, mail, mail_templates, queries, rendering
 from engine.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
 
@@ -125,6 +125,7 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
     """Who approved the case's hoja last, when, and their comment (a return's comment is not the approval's)."""
+    audit_chain.write_pending(session)  # the approval being made in this very step
     completions = session.scalars(select(AuditEvent).where(
         AuditEvent.case_id == case_id, AuditEvent.kind == "tarea_completada").order_by(AuditEvent.id.desc()))
     for event in completions:

@@ -22,7 +22,7 @@ from engine import forms as form_schemas
 from engine.accounts import Actor
 from engine.models import Case, HumanTask, ProcedureVersion
 from engine.procedures import Procedure, ProcedureCache
-from engine.runtime import Advanced, Runtime
+from engine.runtime import Runtime
 from engine.serialization import InstanceSerializer
 from engine.store import Store
 
@@ -219,8 +219,8 @@ class Atiende:
                             audit.record(s, now, audit.SYSTEM, "error_temporizador", case_id=case.id,
                                          detail={"error": str(exc)[:500]})
                 # Swept workflows are not remembered: a sweep touches up to thousands of cold cases,
-                # which would push the ones people are working on out of memory (and keeping them
-                # made every garbage collection of the sweep walk them: +40 % per case).
+                # which would push the ones people are working on out of memory; and every garbage
+                # collection of the sweep walked those it kept (2.24 → 2.06 s without, bench/timers.py).
                 if len(due_cases) < batch:
                     return SweepResult(loaded, fired, failed, started)
 

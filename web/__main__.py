@@ -32,6 +32,7 @@ DOCUMENTS_INTERVAL = 10.0
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # one line per layout stage otherwise
     app = create_app()
     atiende = app.extensions["atiende"]
     if demo.seed(atiende):

@@ -7,10 +7,10 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from engine import audit_chain, cli
+from engine import audit, audit_chain, cli
 from engine.models import AuditEvent
 from engine.store import Store, alembic_config
-from tests.conftest import PG_MISSING, PG_URL
+from tests.conftest import PG_MISSING, PG_URL, START
 
 
 def events(store):
@@ -102,6 +102,84 @@ def test_concurrent_writers_never_fork_the_chain(desk, store):
     assert not errors
     chain = events(store)
     assert len({e.prev_hash for e in chain}) == len(chain)  # no two events claim the same predecessor
+    assert verdict(store).intact
+
+
+class Undone(Exception):
+    """Raised inside a savepoint to roll it back."""
+
+
+def kinds(store) -> list[str]:
+    return [e.kind for e in events(store)]
+
+
+@pytest.mark.parametrize("read_inside", [False, True], ids=["waiting", "written-inside"])
+def test_events_of_a_savepoint_rolled_back_vanish_and_the_ones_before_it_stay(store, read_inside):
+    """With ``read_inside``, the events are written to the database inside the savepoint (as before a read
+    of the trail), so its rollback takes the earlier one with it: that one must be written again."""
+    with store.unit_of_work() as s:
+        audit.record(s, START, "ana", "antes")
+        with pytest.raises(Undone), s.begin_nested():
+            audit.record(s, START, "ana", "dentro")
+            if read_inside:  # as audit.case_history does before reading
+                audit_chain.write_pending(s)
+                assert list(s.scalars(select(AuditEvent.kind).order_by(AuditEvent.id))) == ["antes", "dentro"]
+            raise Undone
+        audit.record(s, START, "ana", "despues")
+
+    assert kinds(store) == ["antes", "despues"]
+    assert verdict(store).intact
+
+
+def test_a_savepoint_released_keeps_its_events_in_order(store):
+    with store.unit_of_work() as s:
+        audit.record(s, START, "ana", "antes")
+        with s.begin_nested():
+            audit.record(s, START, "ana", "dentro")
+        audit.record(s, START, "ana", "despues")
+    assert kinds(store) == ["antes", "dentro", "despues"]
+    assert verdict(store).intact
+
+
+def test_a_transaction_rolled_back_leaves_no_event_and_the_next_one_is_chained(store):
+    with pytest.raises(Undone), store.unit_of_work() as s:
+        audit.record(s, START, "ana", "deshecho")
+        raise Undone
+    with store.unit_of_work() as s:
+        audit.record(s, START, "ana", "hecho")
+    assert kinds(store) == ["hecho"]
+    assert events(store)[0].prev_hash == audit_chain.GENESIS
+
+
+# PostgreSQL only: on SQLite the second writer waits for the database's single write lock anyway.
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_on_postgresql_a_writer_holds_the_chain_only_while_it_commits(store):
+    """A transaction that has recorded an event but not committed does not hold up another writer."""
+    recorded, may_commit = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with store.unit_of_work() as s:
+            audit.record(s, START, "lenta", "primero_registrado")
+            recorded.set()
+            may_commit.wait(30)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    try:
+        assert recorded.wait(30)
+        finished = threading.Event()
+
+        def quick_writer():
+            with store.unit_of_work() as s:
+                audit.record(s, START, "rapida", "segundo_registrado")
+            finished.set()
+
+        threading.Thread(target=quick_writer, daemon=True).start()
+        assert finished.wait(10), "the second writer waited for the first one's commit"
+    finally:
+        may_commit.set()
+        thread.join(30)
+    assert kinds(store) == ["segundo_registrado", "primero_registrado"]  # chained in commit order
     assert verdict(store).intact
 
 
