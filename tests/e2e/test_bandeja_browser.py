@@ -2,18 +2,15 @@
 a coordinator approves it, the enlace acknowledges it. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from engine import demo
 from engine.accounts import Actor
 from engine.models import Case
 from tests.fixtures import live
 from tests.fixtures.diagrams import one_task
-from web import create_app
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
@@ -23,30 +20,9 @@ TICKET = "AC-2026-000004"  # the case the operator registers (the demo has three
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def served(tmp_path, frozen_clock, sqlite_template):
-    """The application with its demo data on a temporary SQLite file, served on a free port."""
-    path = tmp_path / "atiende.sqlite3"
-    shutil.copy(sqlite_template, path)
-    app = create_app({"TESTING": True, "SECRET_KEY": "clave-de-prueba", "DATABASE_URL": f"sqlite:///{path}",
-                      "ATIENDE_CLOCK": frozen_clock})
-    demo.seed(app.extensions["atiende"])
-    with live.serving(app) as url:
-        yield app, url
-    app.extensions["atiende"].store.dispose()
-
-
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"bandeja_{name}.png"), full_page=True)
-
-
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(f"{url}/ingresar")
-    page.fill("#usuario", username)
-    page.fill("#contrasena", demo.DEMO_PASSWORD)
-    page.click("button:has-text('Ingresar')")
-    page.wait_for_url(f"{url}/")
 
 
 def sign_out(page, url: str) -> None:
@@ -65,7 +41,7 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
     evidence = tmp_path / "foto de la acera.pdf"
     evidence.write_bytes(PDF)
     with live.browser_page() as page:
-        sign_in(page, url, "operador")
+        live.sign_in(page, url, "operador")
         # the focus is visible: the first Tab lands on the skip link, outlined
         page.keyboard.press("Tab")
         assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
@@ -114,7 +90,7 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
         page.wait_for_selector("h1:has-text('Bandeja de tareas')")  # the approval is the coordinator's
         sign_out(page, url)
 
-        sign_in(page, url, "coordinador")
+        live.sign_in(page, url, "coordinador")
         assert "Aprobar hoja de trámite" in page.inner_text("tr:has-text('AC-2026-000004')")
         open_task(page, "Aprobar hoja de trámite", TICKET)
         page.check("label:has-text('Aprobar y remitir') >> xpath=preceding-sibling::input")
@@ -123,7 +99,7 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
         page.wait_for_selector("h1:has-text('Bandeja de tareas')")
         sign_out(page, url)
 
-        sign_in(page, url, "enlace")
+        live.sign_in(page, url, "enlace")
         open_task(page, "Confirmar acuse de recibo", TICKET)
         page.fill("#campo-recibido_por", "Elena Enlace")
         page.fill("#campo-fecha_recibo", "02/03/2026")
@@ -142,7 +118,7 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
         shot(page, "06_caso_enlace")
 
     with live.browser_page(viewport=PHONE) as phone:
-        sign_in(phone, url, "operador")
+        live.sign_in(phone, url, "operador")
         shot(phone, "07_telefono_bandeja")
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the bandeja scrolls sideways on a phone ({width}px)"
@@ -163,7 +139,7 @@ def test_repeating_rows_work_with_javascript_turned_off(served):
     engine.deploy({"prueba.bpmn": one_task(form="gestiones", condition="marcado")}, {"gestiones": ROWS}, "analista")
     engine.start_case("prueba", {}, Actor("operador", frozenset({"operador"})))
     with live.browser_page(java_script_enabled=False) as page:
-        sign_in(page, url, "operador")
+        live.sign_in(page, url, "operador")
         open_task(page, "Revisar")
         page.fill("#campo-gestiones-0-accion", "Visita al sitio")
         page.click("button:has-text('Agregar fila')")

@@ -2,40 +2,17 @@
 Tab goes field by field in order, Enter (or Ctrl+Enter in the description) registers."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from engine import demo
 from tests.fixtures import live
-from web import create_app
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
 
-@pytest.fixture
-def base_url(tmp_path, frozen_clock, sqlite_template):
-    path = tmp_path / "atiende.sqlite3"
-    shutil.copy(sqlite_template, path)
-    app = create_app({"TESTING": True, "SECRET_KEY": "clave-de-prueba", "DATABASE_URL": f"sqlite:///{path}",
-                      "ATIENDE_CLOCK": frozen_clock})
-    demo.seed(app.extensions["atiende"])
-    with live.serving(app) as url:
-        yield url
-    app.extensions["atiende"].store.dispose()
-
-
-def sign_in(page, base_url):
-    page.goto(f"{base_url}/ingresar")
-    page.fill("#usuario", "operador")
-    page.fill("#contrasena", demo.DEMO_PASSWORD)
-    page.press("#contrasena", "Enter")
-    page.wait_for_url(f"{base_url}/")
-
-
-def test_a_call_is_captured_with_the_keyboard_alone(base_url, tmp_path):
+def test_a_call_is_captured_with_the_keyboard_alone(served, tmp_path):
+    _app, base_url = served
     with live.browser_page() as page:
-        sign_in(page, base_url)
+        live.sign_in(page, base_url, "operador")
         page.goto(f"{base_url}/captura/llamada")
         assert page.evaluate("document.activeElement.name") == "tipo_caso"  # the first field has the focus
 

@@ -4,7 +4,6 @@ diagram of its version."""
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,33 +16,12 @@ from engine.accounts import Actor
 from engine.models import Case, ProcedureVersion
 from engine.services import PROCESSES_DIR
 from tests.fixtures import live
-from web import create_app
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 STEP = "Registrar ticket y plazo legal"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
-
-
-@pytest.fixture
-def served(tmp_path, frozen_clock, sqlite_template):
-    path = tmp_path / "atiende.sqlite3"
-    shutil.copy(sqlite_template, path)
-    app = create_app({"TESTING": True, "SECRET_KEY": "clave-de-prueba", "DATABASE_URL": f"sqlite:///{path}",
-                      "ATIENDE_CLOCK": frozen_clock})
-    demo.seed(app.extensions["atiende"])
-    with live.serving(app) as url:
-        yield app, url
-    app.extensions["atiende"].store.dispose()
-
-
-def sign_in(page, base_url, username):
-    page.goto(f"{base_url}/ingresar")
-    page.fill("#usuario", username)
-    page.fill("#contrasena", demo.DEMO_PASSWORD)
-    page.press("#contrasena", "Enter")
-    page.wait_for_url(f"{base_url}/")
 
 
 def legal_term_step(app) -> tuple[str, str, str]:
@@ -75,7 +53,7 @@ def test_an_analyst_changes_the_30_day_term_in_the_editor_and_deploys(served, fr
     with live.browser_page(timeout_ms=20_000) as page:
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        sign_in(page, base_url, "analista")
+        live.sign_in(page, base_url, "analista")
         page.click("text=Procedimientos")
         page.click("a[href$='/procedimientos/atencion_correo_web/editor']")  # one of several procedures
         page.goto(f"{page.url}?archivo={filename}")
@@ -128,7 +106,7 @@ def test_an_auditor_sees_the_path_and_the_current_task_on_the_diagram(served):
     with app.extensions["atiende"].store.read() as s:
         case_id = s.scalar(select(Case.id).order_by(Case.id))
     with live.browser_page() as page:
-        sign_in(page, base_url, "auditor")
+        live.sign_in(page, base_url, "auditor")
         page.goto(f"{base_url}/auditoria/casos/{case_id}")
         page.wait_for_selector("#visor[data-listo='1']")
         current = page.eval_on_selector_all(".djs-element.actual", "els => els.map(e => e.dataset.elementId)")
