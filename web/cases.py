@@ -6,11 +6,10 @@ dirección's) behind a role check (``engine.permissions.CASE_READERS``).
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine import attachments, audit, notes, queries
 from engine.clock import PANAMA
@@ -20,7 +19,7 @@ from engine.roles import ROLES
 from engine.services import may_work
 from web import forms_render, history, record, submission
 from web.auth import role_required
-from web.context import actor, atiende
+from web.context import actor, atiende, download
 
 bp = Blueprint("cases", __name__, url_prefix="/casos")
 
@@ -121,8 +120,7 @@ def adjunto(attachment_id: str):
         elif found.uploaded_by != me.username:
             abort(404, "El archivo no existe.")
         data = attachments.content(s, found)
-    return send_file(io.BytesIO(data), mimetype=found.content_type, as_attachment=True,
-                     download_name=found.filename, max_age=0)
+    return download(data, found.content_type, found.filename)
 
 
 def _case_page(case_id: int, note_text: str = "", note_error: str | None = None):

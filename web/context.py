@@ -1,7 +1,9 @@
-"""What every view needs from the request's surroundings: the engine facade and the actor."""
+"""What every view needs from the request's surroundings: the engine facade, the actor, a download."""
 from __future__ import annotations
 
-from flask import current_app
+import io
+
+from flask import current_app, send_file
 from flask_login import current_user
 
 from engine.accounts import Actor
@@ -16,3 +18,8 @@ def atiende() -> Atiende:
 def actor() -> Actor:
     """The signed-in person as the engine's Actor (views run only for signed-in people)."""
     return current_user.actor
+
+
+def download(content: bytes, content_type: str, filename: str):
+    """A file to save (not to show in the browser), never cached: what it is may change who may read it."""
+    return send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)

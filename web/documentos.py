@@ -12,10 +12,9 @@ Who may do what (each route checks it):
 """
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine import acuse, aprobacion, archivo, catalogs, consolidado, documents, mail, queries, rendering
 from engine.clock import PANAMA
@@ -25,7 +24,7 @@ from engine.permissions import CASE_READERS
 from engine.services import NotFound
 from web import forms_render, record
 from web.auth import role_required
-from web.context import actor, atiende
+from web.context import actor, atiende, download
 
 bp = Blueprint("documentos", __name__, url_prefix="/documentos")
 acuse_bp = Blueprint("acuse", __name__)
@@ -61,10 +60,6 @@ def _month(value: str | None) -> tuple[int, int]:
             abort(400, "El mes debe tener la forma aaaa-mm.")
     today = atiende().now().astimezone(PANAMA)
     return today.year, today.month
-
-
-def _file(content: bytes, content_type: str, filename: str):
-    return send_file(io.BytesIO(content), mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
 
 
 # -- outbox -------------------------------------------------------------------------------------
@@ -135,7 +130,7 @@ def documento(document_id: int):
         [content] = rendering.contents(engine.store, [document_id], engine.now)
     except rendering.NotRendered:
         abort(503, NOT_READY)
-    return _file(content, document.content_type, document.filename)
+    return download(content, document.content_type, document.filename)
 
 
 @bp.get("/archivo")
@@ -166,7 +161,7 @@ def archivo_pdf(direccion: str, mes: str):
         abort(503, NOT_READY)
     if content is None:
         abort(404, "No hay hojas de trámite de esa dirección en ese mes.")
-    return _file(content, documents.PDF, f"hojas_de_tramite_{direccion}_{year:04d}-{month:02d}.pdf")
+    return download(content, documents.PDF, f"hojas_de_tramite_{direccion}_{year:04d}-{month:02d}.pdf")
 
 
 @bp.get("/consolidado")
@@ -195,8 +190,8 @@ def consolidado_archivo(direccion: str, formato: str):
         built = consolidado.build(s, direccion, engine.now())
     day = documents.fecha(engine.now()).replace("/", "-")
     if formato == "xlsx":
-        return _file(documents.consolidado_xlsx(built), documents.XLSX, f"consolidado_{direccion}_{day}.xlsx")
-    return _file(documents.consolidado_pdf(built), documents.PDF, f"consolidado_{direccion}_{day}.pdf")
+        return download(documents.consolidado_xlsx(built), documents.XLSX, f"consolidado_{direccion}_{day}.xlsx")
+    return download(documents.consolidado_pdf(built), documents.PDF, f"consolidado_{direccion}_{day}.pdf")
 
 
 @bp.app_template_global("documentos_del_caso")

@@ -1,16 +1,14 @@
 """The operator's inbox of the institutional mailbox: make each message a case, or discard it."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine import attachments
 from engine.forms import FormErrors
 from engine.intake import items
 from web import forms_render, submission
 from web.auth import role_required
-from web.context import actor, atiende
+from web.context import actor, atiende, download
 
 bp = Blueprint("entrada", __name__, url_prefix="/entrada")
 
@@ -81,8 +79,7 @@ def adjunto(item_id: int, attachment_id: str):
         if found is None:
             abort(404, "El archivo ya no está disponible.")
         data = attachments.content(s, found)
-    return Response(data, mimetype=found.content_type, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}"})
+    return download(data, found.content_type, found.filename)
 
 
 def _page(item_id: int, values: dict | None = None, errors: dict | None = None):
