@@ -55,7 +55,6 @@ MAX_ATTEMPTS = 40
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
 LEASE = timedelta(minutes=15)  # a claim older than this belongs to a worker that stopped
-RENDER_BATCH = 20  # documents the worker loop renders per pass beyond the attachments due
 # A message goes out only with every attachment's bytes (as_email reads them).
 _ATTACHMENT_PENDING = OutboxMessage.attachments.any(OutboxAttachment.document.has(rendering.PENDING))
 UNRENDERED = ("Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
@@ -386,7 +385,7 @@ def mail_worker(worker: MailWorker, interval: float, stop: threading.Event) -> N
     while not stop.is_set():
         try:
             done = worker.run_once()
-            done.rendered += rendering.render_pending(worker.store, RENDER_BATCH, worker.clock.now)
+            done.rendered += rendering.render_pending(worker.store, rendering.BATCH, worker.clock.now)
             if done.sent or done.retried or done.failed or done.uncertain or done.recovered or done.rendered:
                 log.info("correo: %s", done)
         except Exception:  # noqa: BLE001 - the worker must outlive a bad pass

@@ -39,6 +39,7 @@ KINDS = {  # kind of document → (facts it is made from, how it is made, conten
     "consolidado_pdf": (documents.Consolidado, documents.consolidado_pdf, documents.PDF),
 }
 PENDING = Document.content.is_(None)
+BATCH = 20  # documents a background pass renders (beyond the attachments of messages due)
 
 
 class NotRendered(RuntimeError):

@@ -57,18 +57,18 @@ def deliver(atiende, session: Session, sender: str, advanced: Advanced, now: dat
     return moved
 
 
-def deliver_or_record(atiende, session: Session, sender: Case, advanced: Advanced, now: datetime) -> list[Advanced]:
+def deliver_or_record(atiende, session: Session, sender: Case, advanced: Advanced, now: datetime) -> None:
     """Deliver what a timer-driven step threw; if it cannot be, record why and let the step stand.
 
     Nobody is there to correct a timer's step, so instead of refusing it the undelivered
-    message is written to the sender's history for a person to follow up.
+    message is written to the sender's history for a person to follow up. The cases it
+    reached are not kept in memory: a sweep keeps none (``Atiende.run_timer_sweep``).
     """
     try:
         with session.begin_nested():
-            return deliver(atiende, session, sender.ticket, advanced, now)
+            deliver(atiende, session, sender.ticket, advanced, now)
     except messages.Undeliverable as exc:
         audit.record(session, now, audit.SYSTEM, "mensaje_no_entregado", case_id=sender.id, detail={"error": str(exc)})
-        return []
 
 
 def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:

@@ -52,7 +52,7 @@ def main() -> None:
                          name="atiende-correo", daemon=True).start()
     else:  # the demo: messages stay readable in the outbox page; documents are still made
         threading.Thread(target=rendering.rendering_worker,
-                         args=(atiende.store, mail.RENDER_BATCH, DOCUMENTS_INTERVAL, stop),
+                         args=(atiende.store, rendering.BATCH, DOCUMENTS_INTERVAL, stop),
                          name="atiende-documentos", daemon=True).start()
     try:
         port = int(os.environ.get("PORT", "5000"))
