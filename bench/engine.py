@@ -43,10 +43,10 @@ from sqlalchemy import event, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import bpmn, catalogs, clock, sandbox  # noqa: E402
+from engine import bpmn, catalogs, clock, queries, sandbox  # noqa: E402
 from engine import forms as form_schemas  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.models import Case, HumanTask  # noqa: E402
+from engine.models import Case  # noqa: E402
 from engine.serialization import InstanceSerializer  # noqa: E402
 from engine.services import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
 
@@ -177,7 +177,7 @@ def run_engine(atiende: Atiende, indexes, label: str) -> Run:
         while True:
             t0 = time.perf_counter()
             with store.read() as s:
-                tasks = list(s.scalars(select(HumanTask).where(HumanTask.case_id == case_id)))
+                tasks = queries.open_tasks(s, case_id)
             run.lookup_s.append(time.perf_counter() - t0)
             if not tasks:
                 break
@@ -285,7 +285,7 @@ def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
         calls.append(("start_case", list(log)))
         while True:
             with store.read() as s:
-                tasks = list(s.scalars(select(HumanTask).where(HumanTask.case_id == case_id)))
+                tasks = queries.open_tasks(s, case_id)
             if not tasks:
                 break
             task = min(tasks, key=lambda t: t.bpmn_id)

@@ -187,7 +187,7 @@ def add_item(atiende: Atiende, catalog: str, code: str, label: str, actor: Actor
         s.add(CatalogItem(catalog=catalog, code=code, label=label, extra={}, active=True))
         audit.record(s, atiende.now(), actor.username, "catalogo_agregado",
                      detail={"catalogo": catalog, "codigo": code, "etiqueta": label})
-    atiende.catalog_codes.invalidate()  # forms of this process accept the new code at once
+    atiende.catalog_cache.invalidate()  # forms of this process accept the new code at once
 
 
 def rename_item(atiende: Atiende, item_id: int, label: str, actor: Actor) -> None:
@@ -202,6 +202,7 @@ def rename_item(atiende: Atiende, item_id: int, label: str, actor: Actor) -> Non
             audit.record(s, atiende.now(), actor.username, "catalogo_renombrado",
                          detail={"catalogo": item.catalog, "codigo": item.code, "antes": item.label, "despues": label})
             item.label = label
+    atiende.catalog_cache.invalidate()  # papers of this process name the new label at once
 
 
 def set_item_active(atiende: Atiende, item_id: int, active: bool, actor: Actor) -> None:
@@ -212,7 +213,7 @@ def set_item_active(atiende: Atiende, item_id: int, active: bool, actor: Actor) 
             item.active = active
             audit.record(s, atiende.now(), actor.username, "catalogo_activado" if active else "catalogo_desactivado",
                          detail={"catalogo": item.catalog, "codigo": item.code})
-    atiende.catalog_codes.invalidate()
+    atiende.catalog_cache.invalidate()
 
 
 def _label_error(label: str) -> dict[str, str]:

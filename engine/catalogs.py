@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import queries
 from engine.models import CatalogItem
 
 SEED = Path(__file__).parent / "data" / "catalogos.json"
@@ -39,36 +40,48 @@ def codes(session: Session, names) -> dict[str, set[str]]:
     return found
 
 
-class CodesCache:
-    """Catalogue codes for form validation, re-read at most every ``ttl`` seconds.
+class CatalogCache:
+    """Catalogue entries, for form validation (active codes) and for papers (labels), re-read
+    at most every ``ttl`` seconds.
 
-    Every form submission with a catalogue field checks its value; reading the catalogue each
-    time was a measurable share of a task completion. An edit made through this process calls
+    Every form submission with a catalogue field checks its value, and every hoja and
+    message names its dirección and case type by label; reading the catalogues each time
+    was a measurable share of a task completion. An edit made through this process calls
     ``invalidate``; other processes see it within ``ttl`` seconds.
     """
 
     def __init__(self, ttl: float = 10.0):
         self.ttl = ttl
-        self._codes: dict[str, set[str]] = {}
+        self._items: dict[str, list[tuple[str, str, bool]]] = {}  # catalogue → (code, label, active)
         self._read_at: float = 0.0
         self._lock = threading.Lock()
 
-    def get(self, session: Session, names) -> dict[str, set[str]]:
+    def _get(self, session: Session, names) -> dict[str, list[tuple[str, str, bool]]]:
         names = set(names)
         with self._lock:
             fresh = time.monotonic() - self._read_at < self.ttl
-            if fresh and names <= self._codes.keys():
-                return {n: self._codes[n] for n in names}
-        found = codes(session, names)
+            if fresh and names <= self._items.keys():
+                return {n: self._items[n] for n in names}
+        found: dict[str, list[tuple[str, str, bool]]] = {n: [] for n in names}
+        for catalog, code, label, active in queries.catalog_items(session, names):
+            found[catalog].append((code, label, active))
         with self._lock:
             if not fresh:
-                self._codes, self._read_at = {}, time.monotonic()
-            self._codes.update(found)
+                self._items, self._read_at = {}, time.monotonic()
+            self._items.update(found)
         return found
+
+    def codes(self, session: Session, names) -> dict[str, set[str]]:
+        """The active codes of the named catalogues."""
+        return {n: {code for code, _label, active in items if active} for n, items in self._get(session, names).items()}
+
+    def labels(self, session: Session, names) -> dict[str, dict[str, str]]:
+        """Code → label of the named catalogues, inactive entries included: old records still name them."""
+        return {n: {code: label for code, label, _active in items} for n, items in self._get(session, names).items()}
 
     def invalidate(self) -> None:
         with self._lock:
-            self._codes, self._read_at = {}, 0.0
+            self._items, self._read_at = {}, 0.0
 
 
 def entries(session: Session, catalog: str) -> list[CatalogItem]:

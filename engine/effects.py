@@ -14,10 +14,11 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit, audit_chain, consolidado, documents, mail, mail_templates, queries, rendering
+from engine.catalogs import CatalogCache
 from engine.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
 
@@ -57,8 +58,9 @@ LABELLED = ("direcciones", "tipos_caso", "canales", "corregimientos")
 class _Step:
     """One application of effects: the session, the case, and what it reads, read once."""
 
-    def __init__(self, session: Session, case: Case, actor: str, now: datetime):
+    def __init__(self, session: Session, case: Case, actor: str, now: datetime, catalog_cache: CatalogCache):
         self.session, self.case, self.actor, self.now = session, case, actor, now
+        self.catalog_cache = catalog_cache
         self._labels: dict[str, dict[str, str]] | None = None
         self._enlaces: dict[str | None, list[documents.Persona]] = {}
         self.made: dict[str, Document] = {}
@@ -68,9 +70,7 @@ class _Step:
         if not code:
             return ""
         if self._labels is None:
-            self._labels = {name: {} for name in LABELLED}
-            for name, item_code, label, _active in queries.catalog_items(self.session, LABELLED):
-                self._labels[name][item_code] = label  # inactive entries too: old records still name them
+            self._labels = self.catalog_cache.labels(self.session, LABELLED)
         return self._labels.get(catalog, {}).get(code, code)
 
     def enlaces(self, direccion: str | None) -> list[documents.Persona]:
@@ -85,11 +85,11 @@ class _Step:
         return self._consolidados[key]
 
 
-def apply(session: Session, case: Case, effects: list, actor: str, now: datetime) -> None:
+def apply(session: Session, case: Case, effects: list, actor: str, now: datetime, catalog_cache: CatalogCache) -> None:
     """Make every requested document, then write every requested message (which may attach them)."""
     if not effects:
         return
-    step = _Step(session, case, actor, now)
+    step = _Step(session, case, actor, now, catalog_cache)
     for effect in effects:
         if isinstance(effect, Documento):
             step.made[effect.tipo] = _make(step, effect)
@@ -123,16 +123,20 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
     return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
 
+_COMPLETIONS = (select(AuditEvent.__table__.c.actor, AuditEvent.__table__.c.at, AuditEvent.__table__.c.detail)
+                .where(AuditEvent.__table__.c.case_id == bindparam("case_id"),
+                       AuditEvent.__table__.c.kind == "tarea_completada")
+                .order_by(AuditEvent.__table__.c.id.desc()))
+
+
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
     """Who approved the case's hoja last, when, and their comment (a return's comment is not the approval's)."""
     audit_chain.write_pending(session)  # the approval being made in this very step
-    completions = session.scalars(select(AuditEvent).where(
-        AuditEvent.case_id == case_id, AuditEvent.kind == "tarea_completada").order_by(AuditEvent.id.desc()))
-    for event in completions:
-        data = event.detail.get("datos", {})
+    for actor, at, detail in session.execute(_COMPLETIONS, {"case_id": case_id}):
+        data = detail.get("datos", {})
         if data.get("decision_hoja") == "aprobar":
-            name = queries.full_names(session, [event.actor]).get(event.actor, event.actor)
-            return name, event.at, data.get("comentarios_aprobacion", "")
+            name = queries.full_names(session, [actor]).get(actor, actor)
+            return name, at, data.get("comentarios_aprobacion", "")
     return None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 
@@ -162,10 +162,14 @@ def latest_version(session: Session, process_id: str) -> ProcedureVersion | None
                           .order_by(ProcedureVersion.version.desc()).limit(1))
 
 
+_VERSIONS = ProcedureVersion.__table__
+_LATEST_ID = (select(_VERSIONS.c.id).where(_VERSIONS.c.process_id == bindparam("process_id"))
+              .order_by(_VERSIONS.c.version.desc()).limit(1))
+
+
 def latest_version_id(session: Session, process_id: str) -> int | None:
     """The id of the newest version, without reading its diagrams, forms and spec (every new case asks)."""
-    return session.scalar(select(ProcedureVersion.id).where(ProcedureVersion.process_id == process_id)
-                          .order_by(ProcedureVersion.version.desc()).limit(1))
+    return session.connection().execute(_LATEST_ID, {"process_id": process_id}).scalar()
 
 
 class ProcedureCache:

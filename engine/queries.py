@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.accounts import Actor
@@ -37,10 +37,14 @@ def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
     return {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
 
 
-def open_tasks(session: Session, case_id: int) -> list[HumanTask]:
-    """The READY tasks of a case, oldest first, whoever may work them."""
-    return list(session.scalars(select(HumanTask).where(HumanTask.case_id == case_id)
-                                .order_by(HumanTask.created_at, HumanTask.name)))
+_TASKS = HumanTask.__table__
+_OPEN_TASKS = (select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id"))
+               .order_by(_TASKS.c.created_at, _TASKS.c.name))
+
+
+def open_tasks(session: Session, case_id: int) -> list[Row]:
+    """The READY tasks of a case (human_task rows, read-only), oldest first, whoever may work them."""
+    return list(session.connection().execute(_OPEN_TASKS, {"case_id": case_id}))
 
 
 def catalog_labels(session: Session, catalog: str) -> dict[str, str]:

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, inspect, select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import audit, effects, loops, messages, sandbox, start_events
+from engine import audit, case_rows, effects, loops, messages, sandbox, start_events
+from engine.catalogs import CatalogCache
 from engine.models import Case, HumanTask
 from engine.procedures import Procedure
 from engine.serialization import InstanceSerializer
@@ -155,8 +156,9 @@ def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
 class Runtime:
     """Loads, advances and persists case workflows; keeps recently used ones in memory."""
 
-    def __init__(self, serializer: InstanceSerializer, live_cases: int = 512):
+    def __init__(self, serializer: InstanceSerializer, catalog_cache: CatalogCache, live_cases: int = 512):
         self.serializer = serializer
+        self.catalog_cache = catalog_cache
         self._live: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._live_max = live_cases
         self._lock = threading.Lock()
@@ -170,13 +172,14 @@ class Runtime:
             while len(self._live) > self._live_max:
                 self._live.popitem(last=False)
 
-    def load(self, case: Case, procedure: Procedure) -> BpmnWorkflow:
+    def load(self, session: Session, case: Case, procedure: Procedure) -> BpmnWorkflow:
         """The case's workflow at its current revision; taken out of memory until remembered again."""
         with self._lock:
             kept = self._live.pop(case.id, None)
         if kept is not None and kept[0] == case.revision:
             return kept[1]
-        workflow = self.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs)
+        workflow = self.serializer.loads(case_rows.workflow_text(session, case), procedure.spec,
+                                         procedure.subprocess_specs)
         workflow.script_engine = sandbox.script_engine()
         return workflow
 
@@ -195,8 +198,7 @@ class Runtime:
         case.data = dict(data)
         self._mirror_columns(case, data)
         case.workflow = ""
-        session.add(case)
-        session.flush()  # the case's id, for its events and tasks
+        case_rows.insert_case(session, case)  # the case's id, for its events and tasks
         audit.record(session, now, actor, "caso_creado", case_id=case.id,
                      detail={"ticket": case.ticket, "procedimiento": procedure.process_id,
                              "version": procedure.version, "datos": data})
@@ -205,7 +207,7 @@ class Runtime:
     def complete(self, session: Session, case: Case, procedure: Procedure, task_id: str, data: dict,
                  actor: str, now: datetime) -> Advanced:
         """Complete one READY user task with already-validated form data."""
-        workflow = self.load(case, procedure)
+        workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
@@ -228,7 +230,7 @@ class Runtime:
 
     def fire_timers(self, session: Session, case: Case, procedure: Procedure, now: datetime) -> tuple[Advanced, list[str]]:
         """Fire every timer of the case that is due at ``now`` (catching up missed cycles)."""
-        workflow = self.load(case, procedure)
+        workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         before = {t.id: (t.state, repr(t.internal_data.get("event_value"))) for t in waiting_timers(workflow)}
         names = {t.id: t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in waiting_timers(workflow)}
@@ -256,7 +258,7 @@ class Runtime:
     def receive(self, session: Session, case: Case, procedure: Procedure, letter: messages.Letter,
                 now: datetime) -> Advanced:
         """Hand a message from another case to the catch event of this case that waits for it."""
-        workflow = self.load(case, procedure)
+        workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         try:
             workflow.send_event(BpmnEvent(letter.definition, payload=letter.record))
@@ -279,12 +281,14 @@ class Runtime:
         with session.no_autoflush:
             self._apply_script_changes(session, case, watch, now)
             # Documents and mail that service tasks asked for go into this same transaction.
-            effects.apply(session, case, workflow.script_engine.environment.take_effects(), actor, now)
+            effects.apply(session, case, workflow.script_engine.environment.take_effects(), actor, now,
+                          self.catalog_cache)
             thrown = messages.thrown(workflow)  # taken out of the workflow: delivered by the caller
             case.workflow = self.serializer.dumps(workflow)
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
             new_tasks = self._project_tasks(session, case, procedure, workflow, now, ready_before)
+            case_rows.save(session, case)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown)
 
     @staticmethod
@@ -321,14 +325,12 @@ class Runtime:
             ready_before = set(session.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
         gone = ready_before - ready.keys()
         if gone:
-            session.execute(delete(HumanTask).where(HumanTask.id.in_(gone)),
-                            execution_options={"synchronize_session": False})
+            case_rows.delete_tasks(session, gone)
         mirrored = {column: getattr(case, column) for column in TASK_MIRRORED}
-        state = inspect(case).attrs
-        if ready_before & ready.keys() and any(state[column].history.has_changes() for column in TASK_MIRRORED):
+        if ready_before & ready.keys() and not inspect(case).unmodified.issuperset(TASK_MIRRORED):
             session.execute(update(HumanTask).where(HumanTask.case_id == case.id).values(**mirrored),
                             execution_options={"synchronize_session": False})
-        new_tasks = []
+        rows = []
         for task_id, task in ready.items():
             if task_id in ready_before:
                 continue
@@ -338,10 +340,9 @@ class Runtime:
                 due = now + TimerEventDefinition.get_timedelta_from_start(
                     TimerEventDefinition.parse_iso_duration(step.plazo), now)
             label = loops.label(task, step.rotulo)
-            new_tasks.append(HumanTask(
-                id=task_id, case_id=case.id, bpmn_id=step.bpmn_id, lane=step.role or "",
-                name=f"{step.name}: {label}"[:200] if label else step.name,
-                form=step.form, created_at=now, due_at=due, **mirrored,
-            ))
-        session.add_all(new_tasks)
-        return new_tasks
+            rows.append({
+                "id": task_id, "case_id": case.id, "bpmn_id": step.bpmn_id, "lane": step.role or "",
+                "name": f"{step.name}: {label}"[:200] if label else step.name,
+                "form": step.form, "assignee": None, "created_at": now, "due_at": due, **mirrored,
+            })
+        return case_rows.insert_tasks(session, rows)

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import attachments, audit, catalogs, clock, messages, procedures, runs
+from engine import attachments, audit, case_rows, catalogs, clock, messages, procedures, runs
 from engine import forms as form_schemas
 from engine.accounts import Actor
 from engine.models import Case, HumanTask, ProcedureVersion
@@ -109,8 +109,8 @@ class Atiende:
         serializer = InstanceSerializer()
         self.serializer = serializer
         self.procedures = ProcedureCache(serializer)
-        self.runtime = Runtime(serializer, live_cases=live_cases)
-        self.catalog_codes = catalogs.CodesCache()
+        self.catalog_cache = catalogs.CatalogCache()
+        self.runtime = Runtime(serializer, self.catalog_cache, live_cases=live_cases)
 
     def now(self):
         return self.clock.now()
@@ -160,17 +160,10 @@ class Atiende:
     def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
         """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
         with clock.using(self.clock), self.store.unit_of_work() as s:
-            task = s.get(HumanTask, task_id)
-            if task is None:
+            found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
+            if found is None:
                 raise self._gone(s, task_id)
-            case = s.get(Case, task.case_id, with_for_update=True)
-            if not self.store.is_sqlite:
-                # Re-read under the case's row lock: whoever held it may have just completed the task.
-                # (On SQLite, BEGIN IMMEDIATE serialised this whole transaction before its first read.)
-                task = s.scalar(select(HumanTask).where(HumanTask.id == task_id)
-                                .execution_options(populate_existing=True))
-                if task is None:
-                    raise self._gone(s, task_id)
+            task, case = found
             if not may_work(actor, task):
                 raise Forbidden("no tiene permiso para esta tarea")
             if task.assignee and task.assignee != actor.username:
@@ -251,7 +244,7 @@ class Atiende:
         if not form:
             return {}
         schema = procedure.forms[form]
-        return form_schemas.clean(schema, submitted, self.catalog_codes.get(session, form_schemas.catalogs_of(schema)))
+        return form_schemas.clean(schema, submitted, self.catalog_cache.codes(session, form_schemas.catalogs_of(schema)))
 
     @staticmethod
     def _gone(session: Session, task_id: str) -> Exception:

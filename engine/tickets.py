@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -12,18 +12,24 @@ from engine.clock import PANAMA
 from engine.models import TicketSequence
 
 
+_SEQUENCES = TicketSequence.__table__
+# Built once: every new case takes a number (and the statement is the same each time).
+_BUMP = (update(_SEQUENCES)
+         .where(_SEQUENCES.c.prefix == bindparam("seq_prefix"), _SEQUENCES.c.year == bindparam("seq_year"))
+         .values(last=_SEQUENCES.c.last + 1)
+         .returning(_SEQUENCES.c.last))
+
+
 def next_ticket(session: Session, prefix: str, now: datetime) -> str:
     """Take the next number of the year (Panamá time) inside the caller's transaction."""
     year = now.astimezone(PANAMA).year
-    bump = (update(TicketSequence)
-            .where(TicketSequence.prefix == prefix, TicketSequence.year == year)
-            .values(last=TicketSequence.last + 1)
-            .returning(TicketSequence.last))
-    number = session.execute(bump).scalar()
+    connection = session.connection()
+    key = {"seq_prefix": prefix, "seq_year": year}
+    number = connection.execute(_BUMP, key).scalar()
     if number is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(TicketSequence).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
-        number = session.execute(bump).scalar()
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(insert(_SEQUENCES).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+        number = connection.execute(_BUMP, key).scalar()
     return f"{prefix}-{year}-{number:06d}"
 
 

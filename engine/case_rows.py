@@ -1,0 +1,111 @@
+"""The case row and its task projection on a step's path, read and written with plain statements.
+
+Every task completion reads its task and its case and writes the case back with its new
+workflow state. Done through the ORM's unit of work (two identity-map loads, a flush that
+diffs every attribute, task rows built as mapped objects) this cost more than the
+workflow step itself (bench/engine.py --profile). Here one SELECT reads the task with its
+case, without the workflow state, which the runtime usually still holds in memory; the
+case is given to the runtime as a *detached* ``Case``, so no flush ever touches it; and
+``save`` writes exactly the columns that changed in one UPDATE.
+
+A new case is inserted the same way and is detached from then on. Cases the ORM loads
+(the timer sweep's batches, a migration, a message's recipient) stay the session's to flush.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Row, bindparam, inspect, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.models import Case, HumanTask
+
+_CASES = Case.__table__
+_TASKS = HumanTask.__table__
+# The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
+_CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
+_CASE_WRITABLE = frozenset(column.key for column in _CASES.c) - {"id"}
+_PREFIX = "case__"
+
+_TASK_WITH_CASE = (
+    select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASE_READ))
+    .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
+)
+_TASK = select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id"))
+_WORKFLOW = select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id"))
+_UPDATE = _CASES.update().where(_CASES.c.id == bindparam("case_id"))
+_INSERT_CASE = insert(_CASES)
+_INSERT_TASKS = insert(_TASKS)
+_DELETE_TASK = _TASKS.delete().where(_TASKS.c.id == bindparam("task_id"))
+
+
+def detached(cls, values: dict):
+    """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident."""
+    obj = cls(**values)
+    make_transient_to_detached(obj)
+    return obj
+
+
+def insert_case(session: Session, case: Case) -> None:
+    """Insert a new ``case``; it gets its id and is detached, every column loaded, for ``save`` to update."""
+    values = {key: getattr(case, key, None) for key in _CASE_WRITABLE}
+    case.id = session.connection().execute(_INSERT_CASE, values).inserted_primary_key[0]
+    for key, value in values.items():
+        setattr(case, key, value)  # the columns never set become None, not expired
+    make_transient_to_detached(case)
+
+
+def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[Row, Case] | None:
+    """The READY task and its case (locked on PostgreSQL), or None when the task is not pending.
+
+    ``locked_again``: read the task once more after the case's row lock is held. On
+    PostgreSQL, whoever held that lock may just have completed the task, and the joined
+    read still shows the row as it was when the statement began.
+    """
+    connection = session.connection()
+    row = connection.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
+    if row is None:
+        return None
+    values = row._mapping
+    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
+    task = connection.execute(_TASK, {"task_id": task_id}).first() if locked_again else row
+    return (task, case) if task is not None else None
+
+
+def workflow_text(session: Session, case: Case) -> str:
+    """The case's stored workflow state, read now if the case was loaded without it."""
+    if "workflow" in inspect(case).unloaded:
+        set_committed_value(case, "workflow", session.connection().execute(_WORKFLOW, {"case_id": case.id}).scalar())
+    return case.workflow
+
+
+def save(session: Session, case: Case) -> None:
+    """Write the columns of a detached ``case`` that changed since it was read, in one UPDATE, now.
+
+    A case the session loaded is left to the session's flush, which writes a sweep's two
+    hundred cases in one batch (one UPDATE each was slower: bench/timers.py).
+    """
+    state = inspect(case)
+    if state.persistent:
+        return
+    changed = sorted(_CASE_WRITABLE - state.unmodified)
+    if not changed:
+        return
+    values = {key: getattr(case, key) for key in changed}
+    session.connection().execute(_UPDATE, {"case_id": case.id, **values})
+    for key, value in values.items():
+        set_committed_value(case, key, value)
+
+
+def insert_tasks(session: Session, rows: list[dict]) -> list[HumanTask]:
+    """Insert task projection rows; returns them as detached ``HumanTask`` objects to read."""
+    if not rows:
+        return []
+    session.connection().execute(_INSERT_TASKS, rows)
+    return [detached(HumanTask, row) for row in rows]
+
+
+def delete_tasks(session: Session, task_ids) -> None:
+    """Delete task projection rows by id."""
+    session.connection().execute(_DELETE_TASK, [{"task_id": task_id} for task_id in task_ids])
