@@ -123,10 +123,10 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
     return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
 
-_COMPLETIONS = (select(AuditEvent.__table__.c.actor, AuditEvent.__table__.c.at, AuditEvent.__table__.c.detail)
-                .where(AuditEvent.__table__.c.case_id == bindparam("case_id"),
-                       AuditEvent.__table__.c.kind == "tarea_completada")
-                .order_by(AuditEvent.__table__.c.id.desc()))
+_EVENTS = AuditEvent.__table__
+_COMPLETIONS = (select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
+                .where(_EVENTS.c.case_id == bindparam("case_id"), _EVENTS.c.kind == "tarea_completada")
+                .order_by(_EVENTS.c.id.desc()))
 
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
