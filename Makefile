@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean debian-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(ASSETS)/node_modules/.installed: $(ASSETS)/package.json $(ASSETS)/package-lock
 	cd $(ASSETS) && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(VENV)/.installed $(ASSETS)/node_modules/.installed
+# Debian packages first (WeasyPrint's libraries, chromium, dovecot, npm): a no-op once they are there.
+install: debian-packages $(VENV)/.installed $(ASSETS)/node_modules/.installed
+
+debian-packages:
+	bash .ci/debian-packages
 
 ## Serve the application with demo data on SQLite at http://127.0.0.1:$(PORT)
 run: install
