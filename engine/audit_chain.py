@@ -64,6 +64,11 @@ def append(session: Session, event: dict) -> None:
     session.info.setdefault(_PENDING, []).append(event)
 
 
+def pending(session: Session) -> list[dict]:
+    """This transaction's events not yet written, oldest first (newer than every stored event)."""
+    return session.info.get(_PENDING, [])
+
+
 def write_pending(session: Session) -> None:
     """Chain this transaction's waiting events to the newest one and insert them now, in one statement.
 

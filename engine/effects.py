@@ -131,13 +131,24 @@ _COMPLETIONS = (select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
     """Who approved the case's hoja last, when, and their comment (a return's comment is not the approval's)."""
-    audit_chain.write_pending(session)  # the approval being made in this very step
-    for actor, at, detail in session.execute(_COMPLETIONS, {"case_id": case_id}):
+    for actor, at, detail in _completions(session, case_id):
         data = detail.get("datos", {})
         if data.get("decision_hoja") == "aprobar":
             name = queries.full_names(session, [actor]).get(actor, actor)
             return name, at, data.get("comentarios_aprobacion", "")
     return None
+
+
+def _completions(session: Session, case_id: int):
+    """(actor, at, detail) of the case's task completions, newest first.
+
+    This transaction's own come first, from the events waiting to be written: the approval is
+    usually made in this very step. The stored ones are read only if it was not.
+    """
+    for event in reversed(audit_chain.pending(session)):
+        if event["case_id"] == case_id and event["kind"] == "tarea_completada":
+            yield event["actor"], event["at"], event["detail"]
+    yield from session.execute(_COMPLETIONS, {"case_id": case_id})
 
 
 def _consolidado(extension: str) -> Callable[[_Step, Documento], tuple[str, documents.Consolidado]]:

@@ -9,10 +9,11 @@ import io
 import threading
 import time
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import rendering
+from engine import audit, effects, rendering
 from engine.models import AuditEvent, Case, CatalogItem, Document, OutboxMessage, User
 from tests.conftest import START
 from tests.fixtures import paperwork as pw
@@ -151,3 +152,23 @@ def test_the_rendering_worker_makes_pending_documents_without_an_outbox_worker(o
     assert not loop.is_alive()
     assert stored(office, hoja.id)[0].startswith(b"%PDF")
     assert len(events(office, "documento_renderizado")) == 1
+
+
+def test_the_hojas_approval_is_this_steps_own_if_made_in_it_else_the_stored_one(office):
+    """The hoja names who approved it last: an approval still waiting to be written wins over the trail's."""
+    case_id = office.start()
+    office.remit(case_id)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), office.store.unit_of_work() as s:
+        assert effects._approval(s, case_id)[::2] == ("Carlos Coordinador", "Conforme, remítase.")
+        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id,
+                     detail={"datos": {"decision_hoja": "aprobar", "comentarios_aprobacion": "Otra vez."}})
+        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id,
+                     detail={"datos": {"decision_hoja": "devolver", "comentarios_aprobacion": "No."}})
+        assert effects._approval(s, case_id)[::2] == ("Elena Enlace Ábrego", "Otra vez.")
+        raise Undo
+    assert [e.detail["datos"].get("comentarios_aprobacion") for e in events(office, "tarea_completada")] == [
+        None, "Conforme, remítase."]

@@ -123,3 +123,21 @@ def test_defensa_del_usuario_round_trips_after_its_first_steps(desk):
         check_both_ways(desk, case_id)
         desk.do(case_id, desk.ready(case_id)[0])
     check_both_ways(desk, case_id)
+
+
+def test_values_json_has_no_type_for_are_written_as_the_library_writes_them(desk):
+    """orjson encodes our dumps; what it cannot type goes to the library's encoder, as with the stdlib's."""
+    case_id = desk.start()
+    desk.do(case_id, desk.ready(case_id)[0])
+    _revision, live = desk.atiende.runtime._live[case_id]
+    live.task_tree.data.update({
+        "momento": datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), "plazo": timedelta(days=3, seconds=5),
+        "etiquetas": {"urgente"}, "anidado": {"cuando": [datetime(2026, 3, 3, tzinfo=timezone.utc)]},
+        "por_numero": {7: "siete"},
+    })
+    ours = json.loads(InstanceSerializer().dumps(live))
+    assert ours == json.loads(library_serializer().serialize_json(live))
+    written = ours["tasks"][ours["root"]]["data"]
+    assert written["momento"] == {"value": "2026-03-02T09:30:00+00:00", "typename": "datetime"}
+    assert written["anidado"]["cuando"][0]["typename"] == "datetime"
+    assert written["etiquetas"] == ["urgente"] and written["por_numero"] == {"7": "siete"}
