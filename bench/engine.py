@@ -271,14 +271,24 @@ def wall_breakdown(atiende: Atiende, indexes, label: str) -> list[tuple[str, flo
 
 
 def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
-    """The SQL statements of each call of one case (start_case, then each complete_task)."""
+    """The SQL statements of each call of one case (start_case, then each complete_task); SQLite only.
+
+    Most of them run on the driver's cursor (engine/statements.py), where SQLAlchemy's execution
+    events do not see them; SQLite's own trace callback sees every one, BEGIN and COMMIT included.
+    """
+    store = atiende.store
+    if not store.is_sqlite:
+        return []
     log: list[str] = []
 
-    def listen(_conn, _cursor, statement, _params, _context, _many):
-        log.append(" ".join(statement.split())[:110])
+    def trace(dbapi_connection, _record, _proxy):
+        dbapi_connection.set_trace_callback(lambda statement: log.append(" ".join(statement.split())[:110]))
 
-    store = atiende.store
-    event.listen(store.engine, "before_cursor_execute", listen)
+    def untrace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(store.engine, "checkout", trace)
+    event.listen(store.engine, "checkin", untrace)
     try:
         calls = []
         case_id = atiende.start_case(common.PROCESS, common.start_form(i), common.OPERADOR).case_id
@@ -297,7 +307,8 @@ def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
         calls.append((f"(workflow JSON of the closed case: {size} characters)", []))
         return calls
     finally:
-        event.remove(store.engine, "before_cursor_execute", listen)
+        event.remove(store.engine, "checkout", trace)
+        event.remove(store.engine, "checkin", untrace)
 
 
 def print_profile(prof: dict) -> None:
@@ -306,7 +317,10 @@ def print_profile(prof: dict) -> None:
           f"{run.ms_per_case:.1f} ms/case, i.e. slower than unprofiled)")
     common.print_wall(prof["wall"], "case")
     common.print_summary(prof["summary"], run.cases, "case")
-    print(f"SQL statements per call (one case, {prof['label']}; COMMIT not counted):")
+    if not prof["statements"]:
+        print("SQL statements per call: traced on SQLite only")
+    else:
+        print(f"SQL statements per call (one case, {prof['label']}; BEGIN and COMMIT included):")
     for call, statements in prof["statements"]:
         print(f"  {call}: {len(statements)} statements" if statements else f"  {call}")
     first_complete = next((st for call, st in prof["statements"] if call.startswith("complete_task")), [])

@@ -25,6 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent
+from engine.statements import Statement
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
@@ -34,9 +35,10 @@ _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's n
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
-_HEAD_QUERY = (select(AuditEvent.__table__.c.hash).where(AuditEvent.__table__.c.hash.is_not(None))
-               .order_by(AuditEvent.__table__.c.id.desc()).limit(1))
-_INSERT = AuditEvent.__table__.insert()
+_HEAD_QUERY = Statement(select(AuditEvent.__table__.c.hash).where(AuditEvent.__table__.c.hash.is_not(None))
+                         .order_by(AuditEvent.__table__.c.id.desc()).limit(1))
+_INSERT = Statement(AuditEvent.__table__.insert())
+_INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
 
 
 def plain(detail: dict) -> dict:
@@ -79,17 +81,17 @@ def write_pending(session: Session) -> None:
     if not pending:
         return
     # On the session's connection: the ORM would flush whatever is pending first, for nothing.
-    connection = session.connection()
     head = session.info.get(_HEAD)
     if head is None:
+        connection = session.connection()
         if connection.dialect.name == "postgresql":
             connection.execute(_PG_LOCK)
-        head = connection.execute(_HEAD_QUERY).scalar() or GENESIS
+        head = _HEAD_QUERY.scalar(session, {}) or GENESIS
     for event in pending:
         event["prev_hash"] = head
         head = event["hash"] = digest(head, event["at"], event["actor"], event["kind"], event["case_id"],
                                       event["task_id"], event["detail"])
-    connection.execute(_INSERT, pending)
+    _INSERT.execute_many(session, pending, column_keys=_INSERTED)
     session.info.setdefault(_WRITTEN, []).extend(pending)
     pending.clear()
     session.info[_HEAD] = head

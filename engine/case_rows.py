@@ -13,31 +13,37 @@ A new case is inserted the same way and is detached from then on. Cases the ORM 
 """
 from __future__ import annotations
 
-from sqlalchemy import Row, bindparam, inspect, insert, select
+from collections import namedtuple
+
+from sqlalchemy import bindparam, inspect, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.models import Case, HumanTask
+from engine.statements import Statement
 
 _CASES = Case.__table__
 _TASKS = HumanTask.__table__
 # The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
 _CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
-_CASE_WRITABLE = frozenset(column.key for column in _CASES.c) - {"id"}
+_CASE_WRITABLE_ORDER = tuple(column.key for column in _CASES.c if column.key != "id")
+_CASE_WRITABLE = frozenset(_CASE_WRITABLE_ORDER)
 _PREFIX = "case__"
 
-_TASK_WITH_CASE = (
+_TASK_WITH_CASE = Statement(
     select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASE_READ))
     .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
     .where(_TASKS.c.id == bindparam("task_id"))
     .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
 )
-_TASK = select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id"))
-_WORKFLOW = select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id"))
-_UPDATE = _CASES.update().where(_CASES.c.id == bindparam("case_id"))
-_INSERT_CASE = insert(_CASES)
-_INSERT_TASKS = insert(_TASKS)
-_DELETE_TASK = _TASKS.delete().where(_TASKS.c.id == bindparam("task_id"))
+_TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
+_WORKFLOW = Statement(select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id")))
+_UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
+_INSERT_CASE = Statement(insert(_CASES).returning(_CASES.c.id))
+_INSERT_TASKS = Statement(insert(_TASKS))
+_TASK_COLUMNS = tuple(column.key for column in _TASKS.c)
+TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read
+_DELETE_TASK = Statement(_TASKS.delete().where(_TASKS.c.id == bindparam("task_id")))
 
 
 def detached(cls, values: dict):
@@ -50,33 +56,32 @@ def detached(cls, values: dict):
 def insert_case(session: Session, case: Case) -> None:
     """Insert a new ``case``; it gets its id and is detached, every column loaded, for ``save`` to update."""
     values = {key: getattr(case, key, None) for key in _CASE_WRITABLE}
-    case.id = session.connection().execute(_INSERT_CASE, values).inserted_primary_key[0]
+    case.id = _INSERT_CASE.scalar(session, values, column_keys=_CASE_WRITABLE_ORDER)
     for key, value in values.items():
         setattr(case, key, value)  # the columns never set become None, not expired
     make_transient_to_detached(case)
 
 
-def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[Row, Case] | None:
+def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[tuple, Case] | None:
     """The READY task and its case (locked on PostgreSQL), or None when the task is not pending.
 
     ``locked_again``: read the task once more after the case's row lock is held. On
     PostgreSQL, whoever held that lock may just have completed the task, and the joined
     read still shows the row as it was when the statement began.
     """
-    connection = session.connection()
-    row = connection.execute(_TASK_WITH_CASE, {"task_id": task_id}).first()
+    row = _TASK_WITH_CASE.first(session, {"task_id": task_id})
     if row is None:
         return None
-    values = row._mapping
+    values = row._asdict()
     case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
-    task = connection.execute(_TASK, {"task_id": task_id}).first() if locked_again else row
+    task = _TASK.first(session, {"task_id": task_id}) if locked_again else row
     return (task, case) if task is not None else None
 
 
 def workflow_text(session: Session, case: Case) -> str:
     """The case's stored workflow state, read now if the case was loaded without it."""
     if "workflow" in inspect(case).unloaded:
-        set_committed_value(case, "workflow", session.connection().execute(_WORKFLOW, {"case_id": case.id}).scalar())
+        set_committed_value(case, "workflow", _WORKFLOW.scalar(session, {"case_id": case.id}))
     return case.workflow
 
 
@@ -89,23 +94,23 @@ def save(session: Session, case: Case) -> None:
     state = inspect(case)
     if state.persistent:
         return
-    changed = sorted(_CASE_WRITABLE - state.unmodified)
+    changed = tuple(sorted(_CASE_WRITABLE - state.unmodified))
     if not changed:
         return
     values = {key: getattr(case, key) for key in changed}
-    session.connection().execute(_UPDATE, {"case_id": case.id, **values})
+    _UPDATE.execute(session, {"case_id": case.id, **values}, column_keys=changed)
     for key, value in values.items():
         set_committed_value(case, key, value)
 
 
-def insert_tasks(session: Session, rows: list[dict]) -> list[HumanTask]:
-    """Insert task projection rows; returns them as detached ``HumanTask`` objects to read."""
+def insert_tasks(session: Session, rows: list[dict]) -> list[tuple]:
+    """Insert task projection rows; returns them as ``TaskRow`` named tuples, like the rows read back."""
     if not rows:
         return []
-    session.connection().execute(_INSERT_TASKS, rows)
-    return [detached(HumanTask, row) for row in rows]
+    _INSERT_TASKS.execute_many(session, rows, column_keys=_TASK_COLUMNS)
+    return [TaskRow(**row) for row in rows]
 
 
 def delete_tasks(session: Session, task_ids) -> None:
     """Delete task projection rows by id."""
-    session.connection().execute(_DELETE_TASK, [{"task_id": task_id} for task_id in task_ids])
+    _DELETE_TASK.execute_many(session, [{"task_id": task_id} for task_id in task_ids])

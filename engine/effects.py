@@ -17,10 +17,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import audit, audit_chain, consolidado, documents, mail, mail_templates, queries, rendering
+from engine import audit, audit_chain, case_rows, consolidado, documents, mail, mail_templates, queries, rendering
 from engine.catalogs import CatalogCache
 from engine.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
+from engine.statements import Statement
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -35,16 +36,21 @@ def acuse_url(ticket: str) -> str:
     return f"{base_url()}/acuse/{ticket}"
 
 
+_ENLACE_USERS = Statement(
+    select(User.full_name, User.email).join(UserRole)
+    .where(UserRole.role == "enlace", User.direccion == bindparam("direccion"), User.active.is_(True))
+    .order_by(User.full_name))
+_DIRECCION_EXTRA = Statement(select(CatalogItem.extra).where(CatalogItem.catalog == "direcciones",
+                                                             CatalogItem.code == bindparam("direccion")))
+
+
 def enlaces(session: Session, direccion: str | None) -> list[documents.Persona]:
     """The coordinadores de enlace of a dirección: its active enlace users, then its catalogue entry."""
     if not direccion:
         return []
-    people = [documents.Persona(name, email) for name, email in session.execute(
-        select(User.full_name, User.email).join(UserRole)
-        .where(UserRole.role == "enlace", User.direccion == direccion, User.active.is_(True))
-        .order_by(User.full_name))]
-    extra = session.scalar(select(CatalogItem.extra).where(
-        CatalogItem.catalog == "direcciones", CatalogItem.code == direccion)) or {}
+    key = {"direccion": direccion}
+    people = [documents.Persona(name, email) for name, email in _ENLACE_USERS.all(session, key)]
+    extra = _DIRECCION_EXTRA.scalar(session, key) or {}
     email = extra.get("correo_enlace")
     if email and email not in {p.correo for p in people}:
         people.append(documents.Persona(extra.get("enlace") or "Coordinación de enlace", email))
@@ -124,9 +130,9 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
 
 
 _EVENTS = AuditEvent.__table__
-_COMPLETIONS = (select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
-                .where(_EVENTS.c.case_id == bindparam("case_id"), _EVENTS.c.kind == "tarea_completada")
-                .order_by(_EVENTS.c.id.desc()))
+_COMPLETIONS = Statement(select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
+                         .where(_EVENTS.c.case_id == bindparam("case_id"), _EVENTS.c.kind == "tarea_completada")
+                         .order_by(_EVENTS.c.id.desc()))
 
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
@@ -134,7 +140,7 @@ def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | Non
     for actor, at, detail in _completions(session, case_id):
         data = detail.get("datos", {})
         if data.get("decision_hoja") == "aprobar":
-            name = queries.full_names(session, [actor]).get(actor, actor)
+            name = queries.full_name(session, actor) or actor
             return name, at, data.get("comentarios_aprobacion", "")
     return None
 
@@ -148,7 +154,7 @@ def _completions(session: Session, case_id: int):
     for event in reversed(audit_chain.pending(session)):
         if event["case_id"] == case_id and event["kind"] == "tarea_completada":
             yield event["actor"], event["at"], event["detail"]
-    yield from session.execute(_COMPLETIONS, {"case_id": case_id})
+    yield from _COMPLETIONS.all(session, {"case_id": case_id})
 
 
 def _consolidado(extension: str) -> Callable[[_Step, Documento], tuple[str, documents.Consolidado]]:
@@ -180,20 +186,23 @@ def _make(step: _Step, effect: Documento) -> Document:
 def store_document(session: Session, *, kind: str, filename: str, content_type: str, actor: str, now: datetime,
                    case_id: int | None = None, direccion: str | None = None, content: bytes | None = None,
                    snapshot: dict | None = None) -> Document:
-    """Keep a document; flushed, so its id can be referred to.
+    """Keep a document, inserted now, so its id can be referred to; returned detached, as loaded.
 
     Either its ``content``, received whole (kept with its size and hash), or the ``snapshot``
     of the facts a step gathered, from which ``engine.rendering`` makes the bytes after commit.
     """
     if (content is None) == (snapshot is None):
         raise ValueError("a document is stored with its bytes or with the snapshot to render them from")
-    document = Document(kind=kind, case_id=case_id, direccion=direccion, filename=filename, content_type=content_type,
-                        size=None if content is None else len(content),
-                        sha256=None if content is None else hashlib.sha256(content).hexdigest(),
-                        content=content, snapshot=snapshot, created_at=now, created_by=actor)
-    session.add(document)
-    session.flush()
-    return document
+    values = {"kind": kind, "case_id": case_id, "direccion": direccion, "filename": filename,
+              "content_type": content_type, "size": None if content is None else len(content),
+              "sha256": None if content is None else hashlib.sha256(content).hexdigest(),
+              "content": content, "snapshot": snapshot, "created_at": now, "created_by": actor}
+    values["id"] = _INSERT_DOCUMENT.scalar(session, values, column_keys=_DOCUMENT_WRITTEN)
+    return case_rows.detached(Document, values)
+
+
+_DOCUMENT_WRITTEN = tuple(column.key for column in Document.__table__.c if column.key != "id")
+_INSERT_DOCUMENT = Statement(Document.__table__.insert().returning(Document.__table__.c.id))
 
 
 # -- mail ---------------------------------------------------------------------------------------

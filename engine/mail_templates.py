@@ -9,6 +9,7 @@ diagram naming it is deployed and again every time it is rendered.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
@@ -36,15 +37,29 @@ def _fields(source: str) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(_env.parse(source)))
 
 
+# (loader, name, needs_ticket) → (whether the file is unchanged since, the verdict): a check reads the file.
+_verdicts: dict[tuple, tuple[Callable[[], bool], str | None]] = {}
+
+
 def problem(name: str, needs_ticket: bool = False) -> str | None:
-    """Why template ``name`` cannot be used (Spanish), or None."""
+    """Why template ``name`` cannot be used (Spanish), or None; checked again when its file changes."""
+    key = (_env.loader, name, needs_ticket)
+    kept = _verdicts.get(key)
+    if kept is not None and kept[0]():
+        return kept[1]
     try:
-        source = _env.loader.get_source(_env, f"{name}.txt")[0]
+        source, _path, uptodate = _env.loader.get_source(_env, f"{name}.txt")
         fields = _fields(source)
     except TemplateNotFound:
         return f"no existe la plantilla de correo «{name}» (en engine/templates/correo/{name}.txt)"
     except TemplateError as exc:
         return f"la plantilla de correo «{name}» tiene un error: {exc}"
+    verdict = _verdict(name, source, fields, needs_ticket)
+    _verdicts[key] = (uptodate, verdict)
+    return verdict
+
+
+def _verdict(name: str, source: str, fields: frozenset[str], needs_ticket: bool) -> str | None:
     if not source.startswith(SUBJECT_PREFIX):
         return f"la plantilla de correo «{name}» debe empezar con «{SUBJECT_PREFIX} ...»"
     if needs_ticket and "ticket" not in fields:

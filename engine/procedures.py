@@ -22,6 +22,7 @@ from engine import forms as form_schemas
 from engine.models import ProcedureVersion
 from engine.roles import role_of_lane
 from engine.serialization import InstanceSerializer
+from engine.statements import Statement
 
 
 @dataclass(frozen=True)
@@ -163,13 +164,13 @@ def latest_version(session: Session, process_id: str) -> ProcedureVersion | None
 
 
 _VERSIONS = ProcedureVersion.__table__
-_LATEST_ID = (select(_VERSIONS.c.id).where(_VERSIONS.c.process_id == bindparam("process_id"))
-              .order_by(_VERSIONS.c.version.desc()).limit(1))
+_LATEST_ID = Statement(select(_VERSIONS.c.id).where(_VERSIONS.c.process_id == bindparam("process_id"))
+                       .order_by(_VERSIONS.c.version.desc()).limit(1))
 
 
 def latest_version_id(session: Session, process_id: str) -> int | None:
     """The id of the newest version, without reading its diagrams, forms and spec (every new case asks)."""
-    return session.connection().execute(_LATEST_ID, {"process_id": process_id}).scalar()
+    return _LATEST_ID.scalar(session, {"process_id": process_id})
 
 
 class ProcedureCache:

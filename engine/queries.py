@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.accounts import Actor
 from engine.models import Case, CatalogItem, HumanTask, User, UserRole
+from engine.statements import Statement
 
 
 def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | None:
@@ -38,13 +39,13 @@ def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
 
 
 _TASKS = HumanTask.__table__
-_OPEN_TASKS = (select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id"))
-               .order_by(_TASKS.c.created_at, _TASKS.c.name))
+_OPEN_TASKS = Statement(select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id"))
+                        .order_by(_TASKS.c.created_at, _TASKS.c.name))
 
 
-def open_tasks(session: Session, case_id: int) -> list[Row]:
-    """The READY tasks of a case (human_task rows, read-only), oldest first, whoever may work them."""
-    return list(session.connection().execute(_OPEN_TASKS, {"case_id": case_id}))
+def open_tasks(session: Session, case_id: int) -> list[tuple]:
+    """The READY tasks of a case (human_task rows as named tuples), oldest first, whoever may work them."""
+    return _OPEN_TASKS.all(session, {"case_id": case_id})
 
 
 def catalog_labels(session: Session, catalog: str) -> dict[str, str]:
@@ -58,6 +59,14 @@ def catalog_items(session: Session, catalogs: Iterable[str]) -> list[tuple[str, 
     rows = session.execute(select(CatalogItem.catalog, CatalogItem.code, CatalogItem.label, CatalogItem.active)
                            .where(CatalogItem.catalog.in_(set(catalogs))).order_by(CatalogItem.label))
     return [tuple(row) for row in rows]
+
+
+_FULL_NAME = Statement(select(User.full_name).where(User.username == bindparam("username")))
+
+
+def full_name(session: Session, username: str) -> str | None:
+    """The full name of one user, or None if there is no such user."""
+    return _FULL_NAME.scalar(session, {"username": username})
 
 
 def full_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:

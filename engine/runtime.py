@@ -144,7 +144,7 @@ class Advanced:
     case_id: int
     revision: int
     workflow: BpmnWorkflow
-    new_tasks: list[HumanTask] = field(default_factory=list)  # the user tasks this step made READY
+    new_tasks: list[tuple] = field(default_factory=list)  # the user tasks this step made READY (case_rows.TaskRow)
     messages: list = field(default_factory=list)  # what it threw for other cases (engine.messages)
 
 
@@ -318,7 +318,7 @@ class Runtime:
                     case.data = {**case.data, "fecha_limite": moment.isoformat()}
 
     @staticmethod
-    def _project_tasks(session, case, procedure, workflow, now, ready_before) -> list[HumanTask]:
+    def _project_tasks(session, case, procedure, workflow, now, ready_before) -> list[tuple]:
         """Bring human_task in line with the READY user tasks: delete the gone, insert the new."""
         ready = {str(t.id): t for t in ready_user_tasks(workflow)}
         if ready_before is None:

@@ -91,8 +91,11 @@ def _collected_after():
         gc.collect(0)
 
 
-def may_work(actor: Actor, task: HumanTask) -> bool:
-    """An actor may work a task of their role; an enlace only for their own dirección."""
+def may_work(actor: Actor, task) -> bool:
+    """An actor may work a task of their role; an enlace only for their own dirección.
+
+    ``task``: a human_task row, mapped (``HumanTask``) or read as a named tuple (``engine.statements``).
+    """
     if not actor.has(task.lane):
         return False
     if task.lane == "enlace":

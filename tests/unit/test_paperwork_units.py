@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -103,6 +104,18 @@ def test_a_template_for_the_citizen_must_show_the_ticket(templates):
     assert (subject, body) == ("Caso AC-2026-000007", "Hola Ana:\nListo.")
     with pytest.raises(mail_templates.MailTemplateError):
         mail_templates.render("sin_ticket", {"ticket": "AC-2026-000007"}, needs_ticket=True)
+
+
+def test_a_template_is_checked_again_when_its_file_changes(templates):
+    path = templates / "respuesta.txt"
+    path.write_text("Asunto: Caso {{ ticket }}\n\n{{ texto }}", encoding="utf-8")
+    assert mail_templates.problem("respuesta", needs_ticket=True) is None
+    assert mail_templates.problem("respuesta", needs_ticket=True) is None  # the kept verdict
+    path.write_text("Asunto: Respuesta\n\n{{ texto }}", encoding="utf-8")
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime + 5))  # a later edit, whatever the clock's grain
+    assert "debe mostrar el número de ticket" in mail_templates.problem("respuesta", needs_ticket=True)
+    path.unlink()
+    assert "no existe" in mail_templates.problem("respuesta", needs_ticket=True)
 
 
 def test_an_edited_template_cannot_reach_python(templates):

@@ -1,0 +1,117 @@
+"""The statements on a task completion's path, run straight on the driver's cursor.
+
+A completion runs about ten statements. Through SQLAlchemy's execution layer each one cost
+about 60 µs of Python (an execution context, bind and result processing set up per call, a
+result object), against 5 µs on the driver's cursor: together more than the database's own
+work (bench/engine.py --profile). Here SQLAlchemy still writes the SQL for each dialect and
+gives the type conversions (its bind and result processors, the same the ORM applies); only
+the execution is done on the DBAPI cursor of the session's connection, inside its
+transaction. Statements run this way are not seen by SQLAlchemy's execution events.
+"""
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Iterable
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+
+
+_DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
+
+
+def _driver_connection(session: Session):
+    """The dialect and DBAPI connection of the session's transaction, begun now if it has not been.
+
+    Kept for the transaction: asking the session for its connection was a quarter of the cost
+    of a statement run here.
+    """
+    found = session.info.get(_DRIVER)
+    if found is None:
+        connection = session.connection()
+        found = session.info[_DRIVER] = (connection.dialect, connection.connection.driver_connection)
+    return found
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the connection goes back to the pool with the outermost transaction
+        session.info.pop(_DRIVER, None)
+
+
+class _Compiled:
+    """One statement's SQL for one dialect, with how to pass its parameters and read its rows."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: tuple[str, ...] | None):
+        compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+        self.sql = compiled.string
+        self._positional = compiled.positional
+        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        binds = {name: compiled.binds[name] for name in names}
+        # (name, its own value when the caller gives none, e.g. a LIMIT's; the type's conversion)
+        self._binds = [(name, binds[name].effective_value, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+                       for name in names]
+        columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs
+        self._row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
+        self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+    def parameters(self, values: dict):
+        converted = ((name, values[name] if name in values else own, process) for name, own, process in self._binds)
+        if self._positional:
+            return tuple(value if process is None else process(value) for _name, value, process in converted)
+        return {name: value if process is None else process(value) for name, value, process in converted}
+
+    def read(self, raw: tuple):
+        return self._row._make(value if process is None else process(value)
+                               for value, process in zip(raw, self._results))
+
+
+class Statement:
+    """A Core statement, compiled once per dialect (and per set of columns written), run on the cursor."""
+
+    def __init__(self, statement: ClauseElement):
+        self.statement = statement
+        self._compiled: dict[tuple, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, session: Session, column_keys: tuple[str, ...] | None):
+        """This statement's compiled form for the session's database, and a cursor of its connection."""
+        dialect, driver_connection = _driver_connection(session)
+        key = (dialect.name, column_keys)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.setdefault(key, _Compiled(self.statement, dialect, column_keys))
+        return compiled, driver_connection.cursor()
+
+    def execute(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None) -> None:
+        """Run once with ``values``. ``column_keys``: the columns an INSERT or UPDATE writes."""
+        compiled, cursor = self._for(session, column_keys)
+        cursor.execute(compiled.sql, compiled.parameters(values))
+
+    def execute_many(self, session: Session, rows: Iterable[dict], column_keys: tuple[str, ...] | None = None) -> None:
+        """Run once per row, in one ``executemany``."""
+        compiled, cursor = self._for(session, column_keys)
+        cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+
+    def all(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None) -> list:
+        """Every row, as named tuples of values converted as SQLAlchemy converts them."""
+        compiled, cursor = self._for(session, column_keys)
+        cursor.execute(compiled.sql, compiled.parameters(values))
+        return [compiled.read(raw) for raw in cursor.fetchall()]
+
+    def first(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None):
+        """The first row, or None."""
+        compiled, cursor = self._for(session, column_keys)
+        cursor.execute(compiled.sql, compiled.parameters(values))
+        raw = cursor.fetchone()
+        cursor.close()  # an INSERT … RETURNING is done, its statement reset, before the next one
+        return None if raw is None else compiled.read(raw)
+
+    def scalar(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None):
+        """The first column of the first row, or None."""
+        row = self.first(session, values, column_keys)
+        return None if row is None else row[0]
