@@ -134,9 +134,9 @@ def enqueue(session: Session, *, kind: str, to: list[str], subject: str, body: s
     }
     values["id"] = _INSERT_MESSAGE.scalar(session, values, column_keys=_MESSAGE_WRITTEN)
     if attachments:
-        _INSERT_ATTACHMENT.execute_many(session, [{"message_id": values["id"], "document_id": document.id, "position": i}
-                                                  for i, document in enumerate(attachments)],
-                                        column_keys=_ATTACHMENT_WRITTEN)
+        rows = [{"message_id": values["id"], "document_id": document.id, "position": position}
+                for position, document in enumerate(attachments)]
+        _INSERT_ATTACHMENT.execute_many(session, rows, column_keys=_ATTACHMENT_WRITTEN)
     return detached(OutboxMessage, values)
 
 

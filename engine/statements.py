@@ -50,19 +50,19 @@ class _Compiled:
         self.sql = compiled.string
         self._positional = compiled.positional
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
-        binds = {name: compiled.binds[name] for name in names}
         # (name, its own value when the caller gives none, e.g. a LIMIT's; the type's conversion)
-        self._binds = [(name, binds[name].effective_value, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-                       for name in names]
+        self._binds = [(name, bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+                       for name, bind in ((name, compiled.binds[name]) for name in names)]
         columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs
         self._row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
         self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
 
     def parameters(self, values: dict):
-        converted = ((name, values[name] if name in values else own, process) for name, own, process in self._binds)
+        """``values`` by name, converted, in the driver's parameter style."""
+        given = ((name, values[name] if name in values else own, process) for name, own, process in self._binds)
         if self._positional:
-            return tuple(value if process is None else process(value) for _name, value, process in converted)
-        return {name: value if process is None else process(value) for name, value, process in converted}
+            return tuple(value if process is None else process(value) for _name, value, process in given)
+        return {name: value if process is None else process(value) for name, value, process in given}
 
     def read(self, raw: tuple):
         return self._row._make(value if process is None else process(value)
