@@ -35,6 +35,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint every 4,000 pages (16 MB of WAL) rather than SQLite's 1,000: a step writes
+        # about 33 pages, and a checkpoint's syncs cost the commit that runs it 5 ms or more;
+        # fewer, larger ones write pages changed several times once (bench/engine.py, 0.3 ms a case).
+        cursor.execute("PRAGMA wal_autocheckpoint=4000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
