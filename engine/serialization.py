@@ -13,9 +13,9 @@ from uuid import UUID
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnSubWorkflowConverter, BpmnWorkflowConverter,
                                                              TaskConverter, WorkflowConverter)
+from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -45,7 +45,10 @@ _uuid = _Memo(UUID).__getitem__
 _text = _Memo(str).__getitem__
 
 
-def task_to_dict(task, registry) -> dict:
+_TASK_TYPENAME = Task.__name__  # the registry names a converted class by its name
+
+
+def _task_to_dict(task, registry) -> dict:
     """A task as SpiffWorkflow 3.2's converter writes it, typename included (the registry's dispatch skipped)."""
     parent = task.parent
     internal_data = task.internal_data
@@ -67,12 +70,9 @@ def task_to_dict(task, registry) -> dict:
     }
 
 
-_TASK_TYPENAME = Task.__name__  # the registry names a converted class by its name
-
-
 def _tasks_to_dict(tasks: dict, registry) -> dict:
     """A workflow's task map, each task converted directly: this is most of a dump."""
-    return {_text(task_id): task_to_dict(task, registry) for task_id, task in tasks.items()}
+    return {_text(task_id): _task_to_dict(task, registry) for task_id, task in tasks.items()}
 
 
 class _TaskConverter(TaskConverter):
@@ -84,7 +84,7 @@ class _TaskConverter(TaskConverter):
     """
 
     def to_dict(self, task):
-        return task_to_dict(task, self.registry)
+        return _task_to_dict(task, self.registry)
 
     def from_dict(self, dct, workflow):
         spec = workflow.spec.task_specs.get(dct["task_spec"])

@@ -97,9 +97,9 @@ class Statement:
         compiled, cursor = self._for(session, column_keys)
         cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
 
-    def all(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None) -> list:
+    def all(self, session: Session, values: dict) -> list:
         """Every row, as named tuples of values converted as SQLAlchemy converts them."""
-        compiled, cursor = self._for(session, column_keys)
+        compiled, cursor = self._for(session, None)
         cursor.execute(compiled.sql, compiled.parameters(values))
         return [compiled.read(raw) for raw in cursor.fetchall()]
 
