@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,8 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+
+from engine import checkpoints
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_SQLITE = "instance/atiende.sqlite3"
@@ -35,10 +38,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        # A checkpoint every 4,000 pages (16 MB of WAL) rather than SQLite's 1,000: a step writes
-        # about 33 pages, and a checkpoint's syncs cost the commit that runs it 5 ms or more;
-        # fewer, larger ones write pages changed several times once (bench/engine.py, 0.3 ms a case).
-        cursor.execute("PRAGMA wal_autocheckpoint=4000")
+        # engine.checkpoints copies the log back from a thread of its own; a commit checkpoints
+        # only past 16,000 pages (64 MB), should that thread not keep up.
+        cursor.execute("PRAGMA wal_autocheckpoint=16000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
@@ -58,8 +60,12 @@ class Store:
         if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
+        self._stop_checkpoints = None
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
+            if self.engine.url.database and self.engine.url.database != ":memory:":
+                registration = checkpoints.register(self.engine.url.database)
+                self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
 
@@ -87,6 +93,8 @@ class Store:
             command.upgrade(cfg, "heads")
 
     def dispose(self) -> None:
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()
         self.engine.dispose()
 
 

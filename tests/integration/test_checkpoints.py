@@ -1,0 +1,54 @@
+"""SQLite's write-ahead log is copied back into the database by engine.checkpoints' thread, not by commits."""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import text
+
+from engine import checkpoints
+from engine.store import Store
+
+
+def _write_pages(store: Store, rows: int = 200) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)"))
+        conn.execute(text("INSERT INTO filler (body) VALUES (:body)"), [{"body": "x" * 2000}] * rows)
+
+
+def test_the_thread_copies_committed_pages_into_the_database_file(tmp_path):
+    path = tmp_path / "a.sqlite3"
+    store = Store(f"sqlite:///{path}")
+    try:
+        with store.engine.connect() as conn:  # creates the file in WAL mode
+            conn.execute(text("SELECT 1"))
+        size_before = path.stat().st_size
+        _write_pages(store)  # about 100 pages: far below the commits' own threshold of 16,000
+        deadline = time.monotonic() + 10 * checkpoints.INTERVAL_S
+        while path.stat().st_size == size_before and time.monotonic() < deadline:
+            time.sleep(checkpoints.INTERVAL_S / 5)
+        assert path.stat().st_size > size_before + 100 * 2000
+    finally:
+        store.dispose()
+
+
+def test_a_disposed_store_is_no_longer_checkpointed(tmp_path):
+    path = str(tmp_path / "a.sqlite3")
+    store = Store(f"sqlite:///{path}")
+    assert path in checkpoints._databases.values()
+    store.dispose()
+    assert path not in checkpoints._databases.values()
+
+
+def test_a_removed_database_is_not_created_again(tmp_path):
+    path = tmp_path / "gone.sqlite3"
+    assert checkpoints.checkpoint(str(path)) is None
+    assert not path.exists()
+
+
+def test_in_memory_databases_are_not_registered():
+    registered = dict(checkpoints._databases)
+    store = Store("sqlite://")
+    try:
+        assert checkpoints._databases == registered
+    finally:
+        store.dispose()
