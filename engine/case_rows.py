@@ -47,8 +47,14 @@ _DELETE_TASK = Statement(_TASKS.delete().where(_TASKS.c.id == bindparam("task_id
 
 
 def detached(cls, values: dict):
-    """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident."""
-    obj = cls(**values)
+    """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident.
+
+    Filled in as the ORM fills what it loads, straight into the instance's dict: through the
+    constructor each value went through an attribute event, half the cost of reading a task
+    with its case.
+    """
+    obj = cls.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)
     return obj
 
