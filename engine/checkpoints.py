@@ -4,16 +4,18 @@ In WAL mode a commit only appends its pages to the log; a checkpoint copies them
 the database file and syncs it. SQLite's automatic checkpoint runs inside whichever commit
 takes the log past its threshold: with about 200 pages written per case, one completion in
 twenty waited 20 to 90 ms for the copy and the sync (bench/engine.py). Here one daemon
-thread per process runs a PASSIVE checkpoint of every open database twice a second. A
-passive checkpoint never waits for and never blocks readers or writers, so commits only
-append. The writers' own automatic checkpoint stays, at a higher threshold, as a backstop
-for a process whose thread is not running (after a fork) or not keeping up.
+thread per process (started again in a forked child) runs a PASSIVE checkpoint of every
+open database twice a second. A passive checkpoint never waits for and never blocks readers
+or writers, so commits only append. The writers' own automatic checkpoint stays, at a higher
+threshold, as a backstop for when the thread does not keep up.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+import time
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
@@ -28,13 +30,12 @@ _thread: threading.Thread | None = None
 
 def register(path: str) -> int:
     """Checkpoint the database file at ``path`` from now on; returns what ``unregister`` takes."""
-    global _next_registration, _thread
+    global _next_registration
     with _lock:
         _next_registration += 1
         _databases[_next_registration] = path
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, name="sqlite-checkpoints", daemon=True)
-            _thread.start()
+        if _thread is None:
+            _start()
         return _next_registration
 
 
@@ -60,9 +61,26 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
         connection.close()
 
 
+def _start() -> None:
+    global _thread
+    _thread = threading.Thread(target=_run, name="sqlite-checkpoints", daemon=True)
+    _thread.start()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads, and the lock may have been held at the fork."""
+    global _lock, _thread
+    _lock, _thread = threading.Lock(), None
+    if _databases:
+        _start()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _run() -> None:
-    stop = threading.Event()  # never set: the thread ends with the process
-    while not stop.wait(INTERVAL_S):
+    while True:  # a daemon thread: it ends with the process
+        time.sleep(INTERVAL_S)
         with _lock:
             paths = set(_databases.values())
         for path in paths:

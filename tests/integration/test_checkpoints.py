@@ -1,6 +1,7 @@
 """SQLite's write-ahead log is copied back into the database by engine.checkpoints' thread, not by commits."""
 from __future__ import annotations
 
+import multiprocessing
 import time
 
 from sqlalchemy import text
@@ -50,5 +51,22 @@ def test_in_memory_databases_are_not_registered():
     store = Store("sqlite://")
     try:
         assert checkpoints._databases == registered
+    finally:
+        store.dispose()
+
+
+def _thread_running_in_child(queue) -> None:
+    queue.put(checkpoints._thread is not None and checkpoints._thread.is_alive())
+
+
+def test_a_forked_child_checkpoints_on_a_thread_of_its_own(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
+    try:
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_thread_running_in_child, args=(queue,))
+        child.start()
+        assert queue.get(timeout=30) is True
+        child.join(timeout=30)
     finally:
         store.dispose()
