@@ -33,7 +33,7 @@ def register(path: str) -> int:
     global _next_registration
     with _lock:
         _next_registration += 1
-        _databases[_next_registration] = path
+        _databases[_next_registration] = os.path.abspath(path)  # the thread outlives a change of directory
         if _thread is None:
             _start()
         return _next_registration

@@ -24,7 +24,7 @@ def test_the_thread_copies_committed_pages_into_the_database_file(tmp_path):
             conn.execute(text("SELECT 1"))
         size_before = path.stat().st_size
         _write_pages(store)  # about 100 pages: far below the commits' own threshold of 16,000
-        deadline = time.monotonic() + 10 * checkpoints.INTERVAL_S
+        deadline = time.monotonic() + 20 * checkpoints.INTERVAL_S
         while path.stat().st_size == size_before and time.monotonic() < deadline:
             time.sleep(checkpoints.INTERVAL_S / 5)
         assert path.stat().st_size > size_before + 100 * 2000
@@ -32,9 +32,10 @@ def test_the_thread_copies_committed_pages_into_the_database_file(tmp_path):
         store.dispose()
 
 
-def test_a_disposed_store_is_no_longer_checkpointed(tmp_path):
+def test_a_disposed_store_is_no_longer_checkpointed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     path = str(tmp_path / "a.sqlite3")
-    store = Store(f"sqlite:///{path}")
+    store = Store("sqlite:///a.sqlite3")  # a relative path is registered as an absolute one
     assert path in checkpoints._databases.values()
     store.dispose()
     assert path not in checkpoints._databases.values()
