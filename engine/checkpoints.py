@@ -40,7 +40,11 @@ def register(path: str) -> int:
 
 
 def unregister(registration: int) -> None:
-    """Stop checkpointing a database (another registration of the same file keeps it going)."""
+    """Stop checkpointing a database (another registration of the same file keeps it going).
+
+    Waits for a checkpoint under way: once this returns, the thread has no connection to the
+    file, so a file copied after ``Store.dispose`` has nothing left in its log.
+    """
     with _lock:
         _databases.pop(registration, None)
 
@@ -81,10 +85,9 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _run() -> None:
     while True:  # a daemon thread: it ends with the process
         time.sleep(INTERVAL_S)
-        with _lock:
-            paths = set(_databases.values())
-        for path in paths:
-            try:
-                checkpoint(path)
-            except sqlite3.Error:  # e.g. a file that is not (or no longer) a database
-                log.debug("checkpoint of %s failed", path, exc_info=True)
+        with _lock:  # held through the pass: see unregister
+            for path in set(_databases.values()):
+                try:
+                    checkpoint(path)
+                except sqlite3.Error:  # e.g. a file that is not (or no longer) a database
+                    log.debug("checkpoint of %s failed", path, exc_info=True)

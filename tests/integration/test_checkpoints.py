@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 
 from sqlalchemy import text
@@ -71,3 +72,21 @@ def test_a_forked_child_checkpoints_on_a_thread_of_its_own(tmp_path):
         child.join(timeout=30)
     finally:
         store.dispose()
+
+
+def test_unregistering_waits_for_a_checkpoint_under_way(tmp_path, monkeypatch):
+    started, release, unregistered = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_checkpoint(path):
+        started.set()
+        release.wait(timeout=30)
+
+    monkeypatch.setattr(checkpoints, "checkpoint", slow_checkpoint)
+    registration = checkpoints.register(str(tmp_path / "a.sqlite3"))
+    assert started.wait(timeout=20 * checkpoints.INTERVAL_S)
+    waiter = threading.Thread(target=lambda: (checkpoints.unregister(registration), unregistered.set()))
+    waiter.start()
+    assert not unregistered.wait(timeout=0.3)  # the pass under way holds it back
+    release.set()
+    assert unregistered.wait(timeout=10)
+    waiter.join(timeout=10)
