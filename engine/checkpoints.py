@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.5
 
-_lock = threading.Lock()
+# Re-entrant: a Store collected by a garbage collection that the thread's own pass triggers
+# unregisters from inside that pass.
+_lock = threading.RLock()
 _databases: dict[int, str] = {}  # registration → database file
 _next_registration = 0
 _thread: threading.Thread | None = None
@@ -74,7 +76,7 @@ def _start() -> None:
 def _after_fork_in_child() -> None:
     """A forked child has none of its parent's threads, and the lock may have been held at the fork."""
     global _lock, _thread
-    _lock, _thread = threading.Lock(), None
+    _lock, _thread = threading.RLock(), None
     if _databases:
         _start()
 

@@ -90,3 +90,28 @@ def test_unregistering_waits_for_a_checkpoint_under_way(tmp_path, monkeypatch):
     release.set()
     assert unregistered.wait(timeout=10)
     waiter.join(timeout=10)
+
+
+def _unregister_inside_a_pass(path: str, queue) -> None:
+    done = threading.Event()
+    registration = checkpoints.register(path)
+
+    def collecting_checkpoint(_path):
+        checkpoints.unregister(registration)  # as a Store's finalizer, run by a collection in this thread, would
+        done.set()
+
+    checkpoints.checkpoint = collecting_checkpoint
+    queue.put(done.wait(timeout=20 * checkpoints.INTERVAL_S))
+
+
+def test_a_store_collected_during_a_pass_unregisters_without_a_deadlock(tmp_path):
+    context = multiprocessing.get_context("fork")  # a deadlocked thread would end with the child
+    queue = context.Queue()
+    child = context.Process(target=_unregister_inside_a_pass, args=(str(tmp_path / "a.sqlite3"), queue))
+    child.start()
+    try:
+        assert queue.get(timeout=30) is True
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
