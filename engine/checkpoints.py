@@ -55,10 +55,11 @@ def checkpoint(path: str) -> tuple[int, int, int] | None:
     """One PASSIVE checkpoint: (busy, frames in the log, frames copied), or None if the file is gone.
 
     The file is opened read-write but never created: a database removed since it was
-    registered is not brought back empty.
+    registered is not brought back empty. It never waits for a lock (a busy database raises
+    and is tried again next pass): the thread holds ``_lock`` meanwhile.
     """
     try:
-        connection = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None)
+        connection = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None, timeout=0)
     except sqlite3.OperationalError:
         return None
     try:
