@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.models import Case, HumanTask
-from engine.statements import Statement
+from engine.statements import NewRow, Statement, detached
 
 _CASES = Case.__table__
 _TASKS = HumanTask.__table__
 # The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
 _CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
-_CASE_WRITABLE_ORDER = tuple(column.key for column in _CASES.c if column.key != "id")
-_CASE_WRITABLE = frozenset(_CASE_WRITABLE_ORDER)
+_CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
 _PREFIX = "case__"
 
 _TASK_WITH_CASE = Statement(
@@ -39,30 +38,17 @@ _TASK_WITH_CASE = Statement(
 _TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
 _WORKFLOW = Statement(select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id")))
 _UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
-_INSERT_CASE = Statement(insert(_CASES).returning(_CASES.c.id))
+_INSERT_CASE = NewRow(Case)
 _INSERT_TASKS = Statement(insert(_TASKS))
 _TASK_COLUMNS = tuple(column.key for column in _TASKS.c)
 TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read
 _DELETE_TASK = Statement(_TASKS.delete().where(_TASKS.c.id == bindparam("task_id")))
 
 
-def detached(cls, values: dict):
-    """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident.
-
-    Filled in as the ORM fills what it loads, straight into the instance's dict: through the
-    constructor each value went through an attribute event, half the cost of reading a task
-    with its case.
-    """
-    obj = cls.__mapper__.class_manager.new_instance()
-    obj.__dict__.update(values)
-    make_transient_to_detached(obj)
-    return obj
-
-
 def insert_case(session: Session, case: Case) -> None:
     """Insert a new ``case``; it gets its id and is detached, every column loaded, for ``save`` to update."""
     values = {key: getattr(case, key, None) for key in _CASE_WRITABLE}
-    case.id = _INSERT_CASE.scalar(session, values, column_keys=_CASE_WRITABLE_ORDER)
+    case.id = _INSERT_CASE.id(session, values)
     for key, value in values.items():
         setattr(case, key, value)  # the columns never set become None, not expired
     make_transient_to_detached(case)

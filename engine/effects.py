@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine import audit, audit_chain, case_rows, consolidado, documents, mail, mail_templates, queries, rendering
+from engine import audit, audit_chain, consolidado, documents, mail, mail_templates, queries, rendering
 from engine.catalogs import CatalogCache
 from engine.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.operators import Correo, Documento
-from engine.statements import Statement
+from engine.statements import NewRow, Statement
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -197,12 +197,10 @@ def store_document(session: Session, *, kind: str, filename: str, content_type: 
               "content_type": content_type, "size": None if content is None else len(content),
               "sha256": None if content is None else hashlib.sha256(content).hexdigest(),
               "content": content, "snapshot": snapshot, "created_at": now, "created_by": actor}
-    values["id"] = _INSERT_DOCUMENT.scalar(session, values, column_keys=_DOCUMENT_WRITTEN)
-    return case_rows.detached(Document, values)
+    return _NEW_DOCUMENT.detached(session, values)
 
 
-_DOCUMENT_WRITTEN = tuple(column.key for column in Document.__table__.c if column.key != "id")
-_INSERT_DOCUMENT = Statement(Document.__table__.insert().returning(Document.__table__.c.id))
+_NEW_DOCUMENT = NewRow(Document)
 
 
 # -- mail ---------------------------------------------------------------------------------------

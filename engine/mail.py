@@ -38,9 +38,8 @@ from sqlalchemy.orm import Session
 
 from engine import audit, rendering
 from engine import clock as clocks
-from engine.case_rows import detached
 from engine.models import Document, OutboxAttachment, OutboxMessage
-from engine.statements import Statement
+from engine.statements import NewRow, Statement
 from engine.store import Store
 
 log = logging.getLogger("atiende.mail")
@@ -106,9 +105,7 @@ def _single_line(text: str, what: str) -> str:
     return text.strip()
 
 
-_MESSAGES = OutboxMessage.__table__
-_MESSAGE_WRITTEN = tuple(column.key for column in _MESSAGES.c if column.key != "id")
-_INSERT_MESSAGE = Statement(_MESSAGES.insert().returning(_MESSAGES.c.id))
+_NEW_MESSAGE = NewRow(OutboxMessage)
 _INSERT_ATTACHMENT = Statement(OutboxAttachment.__table__.insert())
 _ATTACHMENT_WRITTEN = ("message_id", "document_id", "position")
 
@@ -132,12 +129,12 @@ def enqueue(session: Session, *, kind: str, to: list[str], subject: str, body: s
         "claimed_by": None, "claimed_at": None, "handed_over_at": None, "sent_at": None,
         "last_error": None if recipients else f"Sin destinatario: {no_recipient_reason or 'no se indicó ninguna'}",
     }
-    values["id"] = _INSERT_MESSAGE.scalar(session, values, column_keys=_MESSAGE_WRITTEN)
+    message = _NEW_MESSAGE.detached(session, values)
     if attachments:
-        rows = [{"message_id": values["id"], "document_id": document.id, "position": position}
+        rows = [{"message_id": message.id, "document_id": document.id, "position": position}
                 for position, document in enumerate(attachments)]
         _INSERT_ATTACHMENT.execute_many(session, rows, column_keys=_ATTACHMENT_WRITTEN)
-    return detached(OutboxMessage, values)
+    return message
 
 
 def as_email(message: OutboxMessage) -> EmailMessage:

@@ -57,14 +57,14 @@ class Store:
 
     def __init__(self, url: str | None = None):
         self.url = database_url(url)
-        if self.url.startswith("sqlite:///") and not self.url.startswith("sqlite:///:memory:"):
-            Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
         self._stop_checkpoints = None
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
-            if self.engine.url.database and self.engine.url.database != ":memory:":
-                registration = checkpoints.register(self.engine.url.database)
+            file = self.engine.url.database
+            if file and file != ":memory:":
+                Path(file).parent.mkdir(parents=True, exist_ok=True)
+                registration = checkpoints.register(file)
                 self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
