@@ -7,14 +7,13 @@ version and cached), so a load costs the instance alone.
 """
 from __future__ import annotations
 
-from copy import copy
 from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnSubWorkflowConverter, BpmnWorkflowConverter,
-                                                             TaskConverter, WorkflowConverter)
+                                                             WorkflowConverter)
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -75,40 +74,58 @@ def _tasks_to_dict(tasks: dict, registry) -> dict:
     return {_text(task_id): _task_to_dict(task, registry) for task_id, task in tasks.items()}
 
 
-class _TaskConverter(TaskConverter):
-    """SpiffWorkflow 3.2's task format, read and written with the ids memoized.
+_new_task = Task.__new__
+_CONTAINERS = frozenset((dict, list, set))
 
-    The format is exactly the library's (a task's data stored as its changes from its
-    parent's): tests/integration/test_serialization.py checks that both converters write the same
-    JSON and restore the same tasks.
+
+def _restore_tasks(tasks: dict, workflow, registry) -> None:
+    """Fill a workflow's task map from SpiffWorkflow 3.2's format, directly: this is most of a load.
+
+    What the library's converter does for each task, without its dispatch through the
+    registry (which copies every task's dictionary) and without ``Task.__init__`` (which
+    draws a random id, reads the clock and looks the parent up, all to be overwritten).
+    A task's data is stored as its changes from its parent's; tasks are listed in the order
+    they were made, parents first, so each parent is restored before its children.
+    tests/integration/test_serialization.py checks that the library restores the same tasks.
     """
-
-    def to_dict(self, task):
-        return _task_to_dict(task, self.registry)
-
-    def from_dict(self, dct, workflow):
-        spec = workflow.spec.task_specs.get(dct["task_spec"])
-        task = self.target_class(workflow, spec, state=dct["state"], id=_uuid(dct["id"]))
-        task._parent = _uuid(dct["parent"]) if dct["parent"] is not None else None
+    restore = registry.restore
+    specs = workflow.spec.task_specs
+    event_manager = workflow.top_workflow.event_manager
+    restored = workflow.tasks  # a task finds its parent here
+    for key, dct in tasks.items():
+        task = _new_task(Task)
+        task.id = task_id = _uuid(key)
+        task.workflow = workflow
+        task._parent = parent_id = _uuid(dct["parent"]) if dct["parent"] is not None else None
         task._children = [_uuid(child) for child in dct["children"]]
-        task.last_state_change = dct["last_state_change"]
+        task._state = dct["state"]
         task.triggered = dct["triggered"]
-        task.internal_data = self.registry.restore(dct["internal_data"])
-        if isinstance(spec, CatchingEvent) and task.has_state(TaskState.WAITING):
-            task.workflow.top_workflow.event_manager.add_task(task)
+        task.task_spec = spec = specs[dct["task_spec"]]
+        task.thread_id = Task.thread_id_pool
+        task.last_state_change = dct["last_state_change"]
+        internal_data = dct["internal_data"]
+        task.internal_data = restore(internal_data) if internal_data else {}
+        parent = restored.get(parent_id) if parent_id is not None else None
         delta = dct.get("delta")
-        parent = task.parent
         if delta and parent is not None:
             # The parent's data, its containers copied one level deep (as DeepMerge.merge({}, ...) does).
-            data = {key: copy(value) if isinstance(value, (dict, list, set)) else value
-                    for key, value in parent.data.items()}
-            data.update(self.registry.restore(delta.get("updates", {})))
-            for key in delta.get("deletions", ()):
-                data.pop(key, None)
+            # Restored data holds these exact types (never a subclass), so comparing types is enough.
+            inherited = parent.data
+            data = inherited.copy()
+            for name, value in inherited.items():
+                if type(value) in _CONTAINERS:
+                    data[name] = value.copy()
+            updates = delta.get("updates")
+            if updates:
+                data.update(restore(updates))
+            for name in delta.get("deletions", ()):
+                data.pop(name, None)
         else:
-            data = self.registry.restore(dct["data"])
+            data = restore(dct["data"])
         task.data = data
-        return task
+        restored[task_id] = task
+        if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
+            event_manager.add_task(task)
 
 
 def _workflow_to_dict(converter: WorkflowConverter, workflow) -> dict:
@@ -135,7 +152,7 @@ class _SubWorkflowConverter(BpmnSubWorkflowConverter):
     def from_dict(self, dct, task, top_workflow):
         spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
         subprocess = self.target_class(spec, task.id, top_workflow, deserializing=True)
-        subprocess.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=subprocess)
+        _restore_tasks(dct["tasks"], subprocess, self.registry)
         subprocess.task_tree = subprocess.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(subprocess, dct)
         return subprocess
@@ -150,7 +167,7 @@ class _InstanceConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        _restore_tasks(dct["tasks"], workflow, self.registry)
         workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
@@ -168,7 +185,6 @@ class InstanceSerializer:
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = _InstanceConverter
         config[BpmnSubWorkflow] = _SubWorkflowConverter
-        config[Task] = _TaskConverter
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
         self._encode_other = create_encoder(self._serializer.registry)().default
         # The full serializer, for specs (stored once per version as plain JSON).

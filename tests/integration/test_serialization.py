@@ -1,9 +1,10 @@
 """Our instance serializer writes and reads exactly SpiffWorkflow 3.2's task format.
 
-engine/serialization.py replaces the library's task and subprocess converters with ones that
-parse and print each task id once (the ids were a fifth of a load's time). Here both are run
-on cases stopped at several steps — the call activity's subprocess, a multi-instance loop,
-armed timers — and must write the same JSON and restore the same tasks from it.
+engine/serialization.py writes and restores tasks itself, without the library's converters
+(parsing and printing each task id once; no dispatch through the registry; no
+``Task.__init__``). Here ours and the library's own serializer are run on cases stopped at
+several steps — the call activity's subprocess, a multi-instance loop, armed timers — and
+must write the same JSON and restore the same tasks from it.
 """
 from __future__ import annotations
 
@@ -14,16 +15,26 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine import serialization
 from engine.serialization import InstanceSerializer
 from tests.fixtures.desk import BY_ROLE
 
 
-def library_serializer() -> BpmnWorkflowSerializer:
-    """The library's own converters for tasks and subprocesses; only the spec is left out, as ours does."""
-    config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = serialization._InstanceConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+
+
+def library_dump(workflow: BpmnWorkflow) -> dict:
+    """The library's own JSON of a workflow, less the specs (ours stores them once per version)."""
+    dct = json.loads(LIBRARY.serialize_json(workflow))
+    del dct["spec"], dct["subprocess_specs"]
+    return dct
+
+
+def library_load(text: str, spec, subprocess_specs) -> BpmnWorkflow:
+    """The library's own restore of a stored instance, given the specs in the library's format."""
+    dct = json.loads(text)
+    dct["spec"] = LIBRARY.to_dict(spec)
+    dct["subprocess_specs"] = {name: LIBRARY.to_dict(s) for name, s in subprocess_specs.items()}
+    return LIBRARY.from_dict(dct)
 
 
 def tasks_of(workflow: BpmnWorkflow) -> dict:
@@ -53,22 +64,22 @@ def check_both_ways(desk, case_id: int, in_memory: bool = True) -> int:
 
     ``in_memory``: the workflow its last step ran is still kept by the runtime (a timer sweep keeps none).
     """
-    ours, library = InstanceSerializer(), library_serializer()
+    ours = InstanceSerializer()
     case = desk.case(case_id)
     with desk.atiende.store.read() as s:
         procedure = desk.atiende.procedure(s, case.procedure_version_id)
     specs = (procedure.spec, procedure.subprocess_specs)
 
     restored = ours.loads(case.workflow, *specs)
-    by_library = library.from_dict(json.loads(case.workflow), spec=specs[0], subprocess_specs=specs[1])
+    by_library = library_load(case.workflow, *specs)
     assert tasks_of(restored) == tasks_of(by_library)
     if in_memory:  # the workflow as it ran, kept since its step: it never went through either serializer
         revision, live = desk.atiende.runtime._live[case_id]
         assert revision == case.revision
-        assert json.loads(ours.dumps(live)) == json.loads(library.serialize_json(live)) == json.loads(case.workflow)
+        assert json.loads(ours.dumps(live)) == library_dump(live) == json.loads(case.workflow)
         assert tasks_of(live) == tasks_of(restored)
     else:
-        assert json.loads(ours.dumps(restored)) == json.loads(library.serialize_json(by_library))
+        assert json.loads(ours.dumps(restored)) == library_dump(by_library)
     assert shared_containers(restored) == shared_containers(by_library) == []
     return len(restored.subprocesses)
 
@@ -136,7 +147,7 @@ def test_values_json_has_no_type_for_are_written_as_the_library_writes_them(desk
         "por_numero": {7: "siete"},
     })
     ours = json.loads(InstanceSerializer().dumps(live))
-    assert ours == json.loads(library_serializer().serialize_json(live))
+    assert ours == library_dump(live)
     written = ours["tasks"][ours["root"]]["data"]
     assert written["momento"] == {"value": "2026-03-02T09:30:00+00:00", "typename": "datetime"}
     assert written["anidado"]["cuando"][0]["typename"] == "datetime"
