@@ -39,9 +39,11 @@ class _Memo(dict):
 
 # Task ids, parsed and printed once each. An instance names every id three or four times (its
 # key, the task's own id, its parent's list of children, its children's parent), and parsing
-# and printing UUIDs was a fifth of the time of a load and a dump (bench/timers.py).
+# and printing UUIDs was a fifth of the time of a load and a dump (bench/timers.py). Printed ids
+# are looked up by the id's number: a UUID's own hash and equality are Python methods, and
+# looking ids up by them was a third of a dump.
 _uuid = _Memo(UUID).__getitem__
-_text = _Memo(str).__getitem__
+_text = _Memo(lambda number: str(UUID(int=number))).__getitem__
 
 
 _TASK_TYPENAME = Task.__name__  # the registry names a converted class by its name
@@ -52,9 +54,9 @@ def _task_to_dict(task, registry) -> dict:
     parent = task.parent
     internal_data = task.internal_data
     return {
-        "id": _text(task.id),
-        "parent": _text(task._parent) if parent is not None else None,
-        "children": [_text(child) for child in task._children],
+        "id": _text(task.id.int),
+        "parent": _text(task._parent.int) if parent is not None else None,
+        "children": [_text(child.int) for child in task._children],
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,
@@ -71,7 +73,7 @@ def _task_to_dict(task, registry) -> dict:
 
 def _tasks_to_dict(tasks: dict, registry) -> dict:
     """A workflow's task map, each task converted directly: this is most of a dump."""
-    return {_text(task_id): _task_to_dict(task, registry) for task_id, task in tasks.items()}
+    return {_text(task_id.int): _task_to_dict(task, registry) for task_id, task in tasks.items()}
 
 
 _new_task = Task.__new__
@@ -134,18 +136,18 @@ def _workflow_to_dict(converter: WorkflowConverter, workflow) -> dict:
     return {
         "data": registry.convert(registry.clean(workflow.data)),
         "correlations": workflow.correlations,
-        "last_task": _text(workflow.last_task.id) if workflow.last_task is not None else None,
+        "last_task": _text(workflow.last_task.id.int) if workflow.last_task is not None else None,
         "success": workflow.success,
         "completed": workflow.completed,
         "tasks": _tasks_to_dict(workflow.tasks, registry),
-        "root": _text(workflow.task_tree.id),
+        "root": _text(workflow.task_tree.id.int),
     }
 
 
 class _SubWorkflowConverter(BpmnSubWorkflowConverter):
     def to_dict(self, workflow):
         dct = _workflow_to_dict(self, workflow)
-        dct["parent_task_id"] = _text(workflow.parent_task_id)
+        dct["parent_task_id"] = _text(workflow.parent_task_id.int)
         dct["spec"] = workflow.spec.name
         return dct
 
