@@ -80,8 +80,8 @@ _new_task = Task.__new__
 _CONTAINERS = frozenset((dict, list, set))
 
 
-def _restore_tasks(tasks: dict, workflow, registry) -> None:
-    """Fill a workflow's task map from SpiffWorkflow 3.2's format, directly: this is most of a load.
+def _restore_tasks(stored: dict, workflow, registry) -> None:
+    """Fill a workflow's task map and root from SpiffWorkflow 3.2's format, directly: this is most of a load.
 
     What the library's converter does for each task, without its dispatch through the
     registry (which copies every task's dictionary) and without ``Task.__init__`` (which
@@ -94,7 +94,7 @@ def _restore_tasks(tasks: dict, workflow, registry) -> None:
     specs = workflow.spec.task_specs
     event_manager = workflow.top_workflow.event_manager
     restored = workflow.tasks  # a task finds its parent here
-    for key, dct in tasks.items():
+    for key, dct in stored["tasks"].items():
         task = _new_task(Task)
         task.id = task_id = _uuid(key)
         task.workflow = workflow
@@ -107,7 +107,7 @@ def _restore_tasks(tasks: dict, workflow, registry) -> None:
         task.last_state_change = dct["last_state_change"]
         internal_data = dct["internal_data"]
         task.internal_data = restore(internal_data) if internal_data else {}
-        parent = restored.get(parent_id) if parent_id is not None else None
+        parent = restored.get(parent_id)
         delta = dct.get("delta")
         if delta and parent is not None:
             # The parent's data, its containers copied one level deep (as DeepMerge.merge({}, ...) does).
@@ -128,6 +128,7 @@ def _restore_tasks(tasks: dict, workflow, registry) -> None:
         restored[task_id] = task
         if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
             event_manager.add_task(task)
+    workflow.task_tree = restored.get(_uuid(stored["root"]))
 
 
 def _workflow_to_dict(converter: WorkflowConverter, workflow) -> dict:
@@ -154,8 +155,7 @@ class _SubWorkflowConverter(BpmnSubWorkflowConverter):
     def from_dict(self, dct, task, top_workflow):
         spec = top_workflow.subprocess_specs.get(task.task_spec.spec)
         subprocess = self.target_class(spec, task.id, top_workflow, deserializing=True)
-        _restore_tasks(dct["tasks"], subprocess, self.registry)
-        subprocess.task_tree = subprocess.tasks.get(_uuid(dct["root"]))
+        _restore_tasks(dct, subprocess, self.registry)
         self.set_default_attributes(subprocess, dct)
         return subprocess
 
@@ -169,8 +169,7 @@ class _InstanceConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        _restore_tasks(dct["tasks"], workflow, self.registry)
-        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        _restore_tasks(dct, workflow, self.registry)
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
