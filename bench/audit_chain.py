@@ -16,8 +16,9 @@ import time
 
 from common import START, median, postgres_database, postgres_url, prepared_store, rounded, sqlite_database
 
-from engine import audit, audit_chain
-from engine.models import AuditEvent
+from engine.audit import trail as audit
+from engine.audit import chain as audit_chain
+from engine.db.models import AuditEvent
 
 DETAIL = {"tarea": "Task_confeccionar_hoja", "nombre": "Confeccionar hoja de trámite",
           "datos": {"direccion": "planificacion_urbana", "resumen": "Ciudadana reporta falta de recolección.",

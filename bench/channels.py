@@ -19,10 +19,12 @@ from email.message import EmailMessage
 
 import common  # first: it puts the repository root first on sys.path
 
-from engine import duplicates, open311, public_status
+from engine.cases import duplicates
+from engine.intake import open311
+from engine.intake import public_status
 from engine.intake import items, mailbox
-from engine.models import Case, IntakeItem
-from engine.services import Atiende
+from engine.db.models import Case, IntakeItem
+from engine.facade import Atiende
 from tests.fixtures import dovecot
 from web import create_app
 

@@ -37,9 +37,9 @@ fix_path()
 
 from sqlalchemy import text  # noqa: E402
 
-from engine import catalogs  # noqa: E402
-from engine.accounts import Actor  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.forms import catalogs  # noqa: E402
+from engine.access.accounts import Actor  # noqa: E402
+from engine.db.store import Store  # noqa: E402
 
 PROCESS = "atencion_correo_web"
 # A Monday, 09:00 in Panamá: the frozen clocks start here.

@@ -1,15 +1,15 @@
 """How long the paperwork takes: one hoja de trámite, and a consolidado of 10,000 cases.
 
 * Hoja: the median and p95 of ``--renders`` renders of one hoja de trámite PDF
-  (``engine.documents.hoja_de_tramite_pdf``), after a warm-up; then the median of the whole
+  (``engine.paperwork.documents.hoja_de_tramite_pdf``), after a warm-up; then the median of the whole
   approval step on the real procedures (the coordinator's completion: engine step, the hoja's
   facts kept as its snapshot, outbox row and audit events, one commit) over ``--approvals``
   cases, beside the median of the step before it (the hoja form, which makes no paper) and of
-  the rendering after commit (``engine.rendering.render_pending``, as the outbox worker does
+  the rendering after commit (``engine.paperwork.rendering.render_pending``, as the outbox worker does
   it: snapshot read, PDF made, bytes and audit event stored in a short transaction).
 * Consolidado: ``--cases`` open cases of one dirección, bulk-inserted into SQLite (half with a
   follow-up in the audit trail). Each stage runs in a fresh process, so its memory is its own:
-  the rows (``engine.consolidado.build``: two queries) and the XLSX (openpyxl, write-only)
+  the rows (``engine.paperwork.consolidado.build``: two queries) and the XLSX (openpyxl, write-only)
   measured with tracemalloc, the PDF (WeasyPrint, laid out 250 rows at a time) by the growth
   of the process's peak resident size (``ru_maxrss``).
 
@@ -36,12 +36,15 @@ if _HERE not in sys.path:
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package)
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine import audit, consolidado, documents, rendering  # noqa: E402
-from engine.accounts import create_user  # noqa: E402
+from engine.audit import trail as audit  # noqa: E402
+from engine.paperwork import consolidado
+from engine.paperwork import documents
+from engine.paperwork import rendering
+from engine.access.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.models import Case, HumanTask  # noqa: E402
-from engine.services import Atiende  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.db.models import Case, HumanTask  # noqa: E402
+from engine.facade import Atiende  # noqa: E402
+from engine.db.store import Store  # noqa: E402
 
 DIRECCION = "planificacion_urbana"
 

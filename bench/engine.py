@@ -43,12 +43,16 @@ from sqlalchemy import event, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine import bpmn, catalogs, clock, queries, sandbox  # noqa: E402
-from engine import forms as form_schemas  # noqa: E402
+from engine.bpm import parsing as bpmn  # noqa: E402
+from engine.forms import catalogs
+from engine import clock
+from engine.cases import queries
+from engine.bpm import sandbox
+from engine.forms import schemas as form_schemas  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.models import Case  # noqa: E402
-from engine.serialization import InstanceSerializer  # noqa: E402
-from engine.services import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
+from engine.db.models import Case  # noqa: E402
+from engine.bpm.serializer import InstanceSerializer  # noqa: E402
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
 
 ROUTE_END_STATUS = "cerrado"
 
@@ -206,19 +210,19 @@ def same_routes(reference: Run, other: Run) -> None:
 
 # -- profile of the engine path -------------------------------------------------------------
 FOCUS = [  # (label, file suffix, function name): inclusive time of the engine's main steps
-    ("Atiende.start_case", "engine/services.py", "start_case"),
-    ("Atiende.complete_task", "engine/services.py", "complete_task"),
-    ("  Atiende._clean (form validation)", "engine/services.py", "_clean"),
-    ("    forms.clean", "engine/forms.py", "clean"),
-    ("    catalogs.codes (query)", "engine/catalogs.py", "codes"),
-    ("  tickets.next_ticket", "engine/tickets.py", "next_ticket"),
-    ("  Runtime._advance (engine steps + persist)", "engine/runtime.py", "_advance"),
+    ("Atiende.start_case", "engine/facade.py", "start_case"),
+    ("Atiende.complete_task", "engine/facade.py", "complete_task"),
+    ("  Atiende._clean (form validation)", "engine/facade.py", "_clean"),
+    ("    forms.clean", "engine/forms/schemas.py", "clean"),
+    ("    catalogs.codes (query)", "engine/forms/catalogs.py", "codes"),
+    ("  tickets.next_ticket", "engine/cases/tickets.py", "next_ticket"),
+    ("  Runtime._advance (engine steps + persist)", "engine/bpm/runtime.py", "_advance"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow/bpmn/workflow.py", "do_engine_steps"),
     ("    Task.run (all tasks, incl. inside engine steps)", "SpiffWorkflow/task.py", "run"),
-    ("    Runtime._persist", "engine/runtime.py", "_persist"),
-    ("      InstanceSerializer.dumps", "engine/serialization.py", "dumps"),
-    ("      next_timer_due", "engine/runtime.py", "next_timer_due"),
-    ("      Runtime._project_tasks", "engine/runtime.py", "_project_tasks"),
+    ("    Runtime._persist", "engine/bpm/runtime.py", "_persist"),
+    ("      InstanceSerializer.dumps", "engine/bpm/serializer.py", "dumps"),
+    ("      next_timer_due", "engine/bpm/runtime.py", "next_timer_due"),
+    ("      Runtime._project_tasks", "engine/bpm/runtime.py", "_project_tasks"),
     ("  Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
     ("  Session.commit (+ savepoint releases)", "sqlalchemy/orm/session.py", "commit"),
     ("  Session.get", "sqlalchemy/orm/session.py", "get"),
@@ -229,7 +233,7 @@ FOCUS = [  # (label, file suffix, function name): inclusive time of the engine's
     ("  psycopg Cursor.execute", "psycopg/cursor.py", "execute"),
     ("  psycopg Connection.commit", "psycopg/connection.py", "commit"),
     ("  pool checkout (pre-ping on PostgreSQL)", "sqlalchemy/pool/base.py", "_checkout"),
-    ("  Store.unit_of_work (enter+exit)", "engine/store.py", "unit_of_work"),
+    ("  Store.unit_of_work (enter+exit)", "engine/db/store.py", "unit_of_work"),
 ]
 
 
@@ -245,17 +249,17 @@ def profile_engine(atiende: Atiende, indexes, label: str) -> dict:
 
 
 WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer during the breakdown
-    ("Atiende.start_case", "engine.services:Atiende", "start_case"),
-    ("Atiende.complete_task", "engine.services:Atiende", "complete_task"),
-    ("  Atiende._clean (form validation + catalogue query)", "engine.services:Atiende", "_clean"),
-    ("  tickets.next_ticket", "engine.tickets", "next_ticket"),
-    ("  Runtime.complete (set_data, run, audit, advance)", "engine.runtime:Runtime", "complete"),
+    ("Atiende.start_case", "engine.facade:Atiende", "start_case"),
+    ("Atiende.complete_task", "engine.facade:Atiende", "complete_task"),
+    ("  Atiende._clean (form validation + catalogue query)", "engine.facade:Atiende", "_clean"),
+    ("  tickets.next_ticket", "engine.cases.tickets", "next_ticket"),
+    ("  Runtime.complete (set_data, run, audit, advance)", "engine.bpm.runtime:Runtime", "complete"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "do_engine_steps"),
-    ("    InstanceSerializer.dumps", "engine.serialization:InstanceSerializer", "dumps"),
-    ("    runtime.next_timer_due", "engine.runtime", "next_timer_due"),
-    ("    Runtime._project_tasks", "engine.runtime:Runtime", "_project_tasks"),
-    ("    effects.apply (documents and mail)", "engine.effects", "apply"),
-    ("    audit_chain.append", "engine.audit_chain", "append"),
+    ("    InstanceSerializer.dumps", "engine.bpm.serializer:InstanceSerializer", "dumps"),
+    ("    runtime.next_timer_due", "engine.bpm.runtime", "next_timer_due"),
+    ("    Runtime._project_tasks", "engine.bpm.runtime:Runtime", "_project_tasks"),
+    ("    effects.apply (documents and mail)", "engine.paperwork.effects", "apply"),
+    ("    audit_chain.append", "engine.audit.chain", "append"),
     ("  Session.flush (every flush, autoflush included)", "sqlalchemy.orm.session:Session", "flush"),
     ("  SessionTransaction.commit (flush + COMMIT)", "sqlalchemy.orm.session:SessionTransaction", "commit"),
 ]
@@ -273,7 +277,7 @@ def wall_breakdown(atiende: Atiende, indexes, label: str) -> list[tuple[str, flo
 def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
     """The SQL statements of each call of one case (start_case, then each complete_task); SQLite only.
 
-    Most of them run on the driver's cursor (engine/statements.py), where SQLAlchemy's execution
+    Most of them run on the driver's cursor (engine/db/statements.py), where SQLAlchemy's execution
     events do not see them; SQLite's own trace callback sees every one, BEGIN and COMMIT included.
     """
     store = atiende.store

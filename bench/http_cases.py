@@ -13,7 +13,7 @@ client; the server's peak memory is read from /proc. The procedure is whatever i
         [--start start.json] [--submissions forms.json] [--direccion planificacion_urbana] [--profile]
 
 By default: every diagram of processes/ and every form of forms/, the e-mail/web procedure,
-the start form of the first demo case (a queja by e-mail) and ``engine.demo.SAMPLE_SUBMISSIONS``
+the start form of the first demo case (a queja by e-mail) and ``engine.demo.seed.SAMPLE_SUBMISSIONS``
 for the task forms (``--start``/``--submissions`` take JSON files that replace or add to them).
 ``--profile`` also runs 20 cases in-process with Flask's test client under cProfile and
 prints where the time goes by library. The last line printed is one JSON object.
@@ -36,13 +36,13 @@ if _HERE not in sys.path:
 import live_server  # noqa: E402  (before common, which takes bench/ off sys.path: "engine" is the package)
 import common  # noqa: E402
 
-from engine import demo  # noqa: E402
-from engine import forms as form_schemas  # noqa: E402
-from engine.accounts import create_user  # noqa: E402
-from engine.roles import ROLES  # noqa: E402
-from engine.models import HumanTask  # noqa: E402
-from engine.services import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.demo import seed as demo  # noqa: E402
+from engine.forms import schemas as form_schemas  # noqa: E402
+from engine.access.accounts import create_user  # noqa: E402
+from engine.access.roles import ROLES  # noqa: E402
+from engine.db.models import HumanTask  # noqa: E402
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
+from engine.db.store import Store  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-clave-2026"
@@ -174,8 +174,8 @@ def profile_in_process(db_url: str, args, start, submissions) -> dict:
         ("request, whole (Flask)", "flask/app.py", "wsgi_app"),
         ("template rendering (Jinja)", "flask/templating.py", "render_template"),
         ("sign-in check: user loader", "web/auth.py", "_load_user"),
-        ("Atiende.start_case", "engine/services.py", "start_case"),
-        ("Atiende.complete_task", "engine/services.py", "complete_task"),
+        ("Atiende.start_case", "engine/facade.py", "start_case"),
+        ("Atiende.complete_task", "engine/facade.py", "complete_task"),
         ("attachments/rows: reading the form", "web/submission.py", "read"),
         ("task page (read side)", "web/tasks.py", "_page"),
         ("case page (read side)", "web/cases.py", "_case_page"),

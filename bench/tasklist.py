@@ -41,11 +41,12 @@ import common  # noqa: E402
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from engine import search, worklist  # noqa: E402
-from engine.accounts import Actor, create_user  # noqa: E402
+from engine.cases import search  # noqa: E402
+from engine.cases import worklist
+from engine.access.accounts import Actor, create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.models import Case, HumanTask  # noqa: E402
-from engine.services import Atiende  # noqa: E402
+from engine.db.models import Case, HumanTask  # noqa: E402
+from engine.facade import Atiende  # noqa: E402
 
 PASSWORD = "bench-clave-2026"
 PEOPLE = {"operador": (["operador"], None), "coordinador": (["coordinador"], None),
@@ -229,7 +230,7 @@ def over_http(server, queries: list[tuple[str, str]], bandeja: list[tuple[str, s
 
 
 def in_process(store, queries, bandeja, requests: int, now: datetime) -> dict[str, list[float]]:
-    """The same queries through engine.worklist and engine.search, no HTTP."""
+    """The same queries through engine.cases.worklist and engine.cases.search, no HTTP."""
     timings: dict[str, list[float]] = {"bandeja": [], "search": []}
     for n in range(requests):
         person, query = bandeja[n % len(bandeja)]

@@ -55,11 +55,12 @@ import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
-from engine import clock, runs  # noqa: E402
+from engine import clock  # noqa: E402
+from engine.cases import runs
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
-from engine.models import AuditEvent, Case, HumanTask, TicketSequence  # noqa: E402
-from engine.services import Atiende, SweepResult  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.db.models import AuditEvent, Case, HumanTask, TicketSequence  # noqa: E402
+from engine.facade import Atiende, SweepResult  # noqa: E402
+from engine.db.store import Store  # noqa: E402
 
 SWEEP_AT = common.START + timedelta(days=40)  # S: the moment of the sweep
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -67,15 +68,15 @@ UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 CHUNK = 2000
 
 FOCUS = [
-    ("Atiende.run_timer_sweep", "engine/services.py", "run_timer_sweep"),
-    ("  Runtime.fire_timers", "engine/runtime.py", "fire_timers"),
-    ("    Runtime.load (deserialize the workflow)", "engine/runtime.py", "load"),
-    ("      InstanceSerializer.loads", "engine/serialization.py", "loads"),
+    ("Atiende.run_timer_sweep", "engine/facade.py", "run_timer_sweep"),
+    ("  Runtime.fire_timers", "engine/bpm/runtime.py", "fire_timers"),
+    ("    Runtime.load (deserialize the workflow)", "engine/bpm/runtime.py", "load"),
+    ("      InstanceSerializer.loads", "engine/bpm/serializer.py", "loads"),
     ("    BpmnWorkflow.refresh_timers", "SpiffWorkflow/bpmn/workflow.py", "refresh_timers"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow/bpmn/workflow.py", "do_engine_steps"),
-    ("    Runtime._persist", "engine/runtime.py", "_persist"),
-    ("      InstanceSerializer.dumps", "engine/serialization.py", "dumps"),
-    ("      Runtime._project_tasks", "engine/runtime.py", "_project_tasks"),
+    ("    Runtime._persist", "engine/bpm/runtime.py", "_persist"),
+    ("      InstanceSerializer.dumps", "engine/bpm/serializer.py", "dumps"),
+    ("      Runtime._project_tasks", "engine/bpm/runtime.py", "_project_tasks"),
     ("  Session.begin_nested (savepoints)", "sqlalchemy/orm/session.py", "begin_nested"),
     ("  Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
     ("  Session.commit (+ savepoint releases)", "sqlalchemy/orm/session.py", "commit"),
@@ -86,13 +87,13 @@ FOCUS = [
 
 
 WALL_STEPS = [
-    ("Runtime.fire_timers", "engine.runtime:Runtime", "fire_timers"),
-    ("  Runtime.load (deserialize the workflow)", "engine.runtime:Runtime", "load"),
+    ("Runtime.fire_timers", "engine.bpm.runtime:Runtime", "fire_timers"),
+    ("  Runtime.load (deserialize the workflow)", "engine.bpm.runtime:Runtime", "load"),
     ("  BpmnWorkflow.refresh_timers", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "refresh_timers"),
     ("  BpmnWorkflow.do_engine_steps", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "do_engine_steps"),
-    ("  runtime.next_timer_due", "engine.runtime", "next_timer_due"),
-    ("  InstanceSerializer.dumps", "engine.serialization:InstanceSerializer", "dumps"),
-    ("  Runtime._project_tasks", "engine.runtime:Runtime", "_project_tasks"),
+    ("  runtime.next_timer_due", "engine.bpm.runtime", "next_timer_due"),
+    ("  InstanceSerializer.dumps", "engine.bpm.serializer:InstanceSerializer", "dumps"),
+    ("  Runtime._project_tasks", "engine.bpm.runtime:Runtime", "_project_tasks"),
     ("Session.flush (every flush, autoflush included)", "sqlalchemy.orm.session:Session", "flush"),
     ("SessionTransaction.commit (savepoints and batches)", "sqlalchemy.orm.session:SessionTransaction", "commit"),
 ]
@@ -313,7 +314,7 @@ def main(argv=None) -> dict:
             version_id = s.scalar(select(Case.procedure_version_id).limit(1))
             worker.procedure(s, version_id)  # a running worker has the parsed spec already
         spec_load_ms = 1000 * (time.perf_counter() - t0)
-        # The calendars (engine.scheduler) due by then start their runs first, timed apart: the
+        # The calendars (engine.bpm.scheduler) due by then start their runs first, timed apart: the
         # consolidado of a dirección with thousands of open cases is a document, not a timer.
         t0 = time.perf_counter()
         with clock.using(frozen):

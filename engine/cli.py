@@ -7,11 +7,16 @@ import sys
 import threading
 from pathlib import Path
 
-from engine import audit_chain, bpmn, demo, demo_procedures, mail, publishing
+from engine.audit import chain as audit_chain
+from engine.bpm import parsing as bpmn
+from engine.demo import seed as demo
+from engine.demo import procedures as demo_procedures
+from engine.mail import outbox as mail
+from engine.procedures import publishing
 from engine.intake import cli as intake_cli
-from engine.serialization import InstanceSerializer
-from engine.services import FORMS_DIR, PROCESSES_DIR, Atiende
-from engine.store import Store
+from engine.bpm.serializer import InstanceSerializer
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
+from engine.db.store import Store
 
 log = logging.getLogger("atiende.timers")
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from engine import catalogs
+from engine.forms import catalogs
 from engine.clock import FrozenClock
-from engine.models import Base
-from engine.store import Store
+from engine.db.models import Base
+from engine.db.store import Store
 
 PG_URL = os.environ.get("ATIENDE_TEST_POSTGRES_URL")
 PG_MISSING = "PostgreSQL not configured: set ATIENDE_TEST_POSTGRES_URL (CI sets it to the machine's server)"

@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from engine.services import Atiende
-from engine.store import Store
+from engine.facade import Atiende
+from engine.db.store import Store
 from web import admin, auth, bandeja, cases, errors, filters, search, tasks
 from web import canales
 from web import auditing, procedures, vendor

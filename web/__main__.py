@@ -16,7 +16,10 @@ import threading
 
 import waitress
 
-from engine import demo, demo_procedures, mail, rendering
+from engine.demo import seed as demo
+from engine.demo import procedures as demo_procedures
+from engine.mail import outbox as mail
+from engine.paperwork import rendering
 from engine.cli import timer_worker
 from engine.intake import mailbox
 from web import create_app

@@ -1,18 +1,19 @@
 """Administration: people (roles, dirección, active, password) and the editable catalogues.
 
 The whole blueprint is for administrators (checked before every view); each change is one
-call to ``engine.administration``, which checks, audits and commits it.
+call to ``engine.access.administration``, which checks, audits and commits it.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine import administration, catalogs
-from engine.forms import FormErrors
-from engine.models import User
-from engine.permissions import may_administer
-from engine.roles import ROLES
-from engine.services import NotFound
+from engine.access import administration
+from engine.forms import catalogs
+from engine.forms.schemas import FormErrors
+from engine.db.models import User
+from engine.access.permissions import may_administer
+from engine.access.roles import ROLES
+from engine.facade import NotFound
 from web.context import actor, atiende
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

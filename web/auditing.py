@@ -13,8 +13,12 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
-from engine import audit_chain, audit_log, permissions, procedure_drafts, queries
-from engine.models import ProcedureVersion
+from engine.audit import chain as audit_chain
+from engine.audit import log as audit_log
+from engine.access import permissions
+from engine.procedures import drafts as procedure_drafts
+from engine.cases import queries
+from engine.db.models import ProcedureVersion
 from web.context import actor, atiende
 from web.filters import fecha, fecha_hora
 from web.history import EVENT_NAMES

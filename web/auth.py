@@ -4,7 +4,7 @@ Login is required by default (a before-request check) rather than per view, so a
 added later cannot be left open by forgetting a decorator; a public page says so with
 ``@public``. Each view then checks the role (``role_required``) or asks the engine, which
 refuses (``Forbidden``) what the person may not do. Failed sign-ins are counted per username
-and per address in the database (``engine.signin``).
+and per address in the database (``engine.access.signin``).
 """
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine import queries, signin
-from engine.accounts import Actor, actor_of
-from engine.models import User
-from engine.roles import ROLES
+from engine.cases import queries
+from engine.access import signin
+from engine.access.accounts import Actor, actor_of
+from engine.db.models import User
+from engine.access.roles import ROLES
 from web.context import atiende
 
 bp = Blueprint("auth", __name__)

@@ -1,7 +1,7 @@
 """The bandeja (task list): what the signed-in person may work, filtered, counted and paged.
 
 Filters travel in the query string (a GET form), so a filtered bandeja can be bookmarked and
-works without JavaScript; the engine (``engine.worklist``) decides what each person sees.
+works without JavaScript; the engine (``engine.cases.worklist``) decides what each person sees.
 """
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, render_template, request, url_for
 
-from engine import queries, worklist
-from engine.permissions import may_coordinate
-from engine.roles import ROLES
+from engine.cases import queries
+from engine.cases import worklist
+from engine.access.permissions import may_coordinate
+from engine.access.roles import ROLES
 from web.context import actor, atiende
 from web.record import NO_DIRECCION, Labels
 

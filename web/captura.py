@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from engine.forms import FormErrors
+from engine.forms.schemas import FormErrors
 from engine.intake import capture
 from web import forms_render, submission
 from web.context import actor, atiende

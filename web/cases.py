@@ -2,7 +2,7 @@
 documents, timeline, internal notes); and the download of a case's attachments.
 
 Who may read a case is the engine's rule (``Atiende.case_for``: an enlace only their
-dirección's) behind a role check (``engine.permissions.CASE_READERS``).
+dirección's) behind a role check (``engine.access.permissions.CASE_READERS``).
 """
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine import attachments, audit, notes, queries
+from engine.cases import attachments
+from engine.audit import trail as audit
+from engine.cases import notes
+from engine.cases import queries
 from engine.clock import PANAMA
-from engine.forms import FormErrors
-from engine.permissions import CASE_READERS, may_write_notes
-from engine.roles import ROLES
-from engine.services import may_work
+from engine.forms.schemas import FormErrors
+from engine.access.permissions import CASE_READERS, may_write_notes
+from engine.access.roles import ROLES
+from engine.facade import may_work
 from web import forms_render, history, record, submission
 from web.auth import role_required
 from web.context import actor, atiende, download

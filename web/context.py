@@ -6,8 +6,8 @@ import io
 from flask import current_app, send_file
 from flask_login import current_user
 
-from engine.accounts import Actor
-from engine.services import Atiende
+from engine.access.accounts import Actor
+from engine.facade import Atiende
 
 
 def atiende() -> Atiende:

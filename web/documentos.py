@@ -7,7 +7,7 @@ Who may do what (each route checks it):
   their own dirección's.
 - Approving hojas from a list: coordinador. Recording a signed paper acuse: operador.
 - The QR code's page (``/acuse/<ticket>``): the enlace of the case's dirección is taken to
-  the acuse task; anyone else who may read the case (``engine.permissions.CASE_READERS``)
+  the acuse task; anyone else who may read the case (``engine.access.permissions.CASE_READERS``)
   sees where the acuse stands.
 """
 from __future__ import annotations
@@ -16,12 +16,20 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine import acuse, aprobacion, archivo, catalogs, consolidado, documents, mail, queries, rendering
+from engine.paperwork import acuse
+from engine.paperwork import aprobacion
+from engine.paperwork import archivo
+from engine.forms import catalogs
+from engine.paperwork import consolidado
+from engine.paperwork import documents
+from engine.mail import outbox as mail
+from engine.cases import queries
+from engine.paperwork import rendering
 from engine.clock import PANAMA
-from engine.forms import FormErrors
-from engine.models import Document, OutboxMessage
-from engine.permissions import CASE_READERS
-from engine.services import NotFound
+from engine.forms.schemas import FormErrors
+from engine.db.models import Document, OutboxMessage
+from engine.access.permissions import CASE_READERS
+from engine.facade import NotFound
 from web import forms_render, record
 from web.auth import role_required
 from web.context import actor, atiende, download

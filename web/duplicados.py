@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
-from engine import duplicates
+from engine.cases import duplicates
 from web.auth import role_required
 from web.context import actor, atiende
 

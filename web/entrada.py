@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine import attachments
-from engine.forms import FormErrors
+from engine.cases import attachments
+from engine.forms.schemas import FormErrors
 from engine.intake import items
 from web import forms_render, submission
 from web.auth import role_required

@@ -1,6 +1,6 @@
 """Error pages in Spanish, and the engine's domain errors mapped to HTTP statuses.
 
-Views let ``engine.services.NotFound`` and ``Forbidden`` propagate; this module turns
+Views let ``engine.facade.NotFound`` and ``Forbidden`` propagate; this module turns
 them into 404 and 403 pages, so no view repeats the mapping.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.services import Forbidden, NotFound
+from engine.facade import Forbidden, NotFound
 
 TITLES = {
     400: "Solicitud no válida",

@@ -2,13 +2,13 @@
 
 Python decides which widget each property gets (so the rules live in one place and can
 be tested without HTML); the ``macros/form.html`` macro only writes the markup. The
-server's validation (``engine.forms.clean``) is the authority and the only voice: forms are
+server's validation (``engine.forms.schemas.clean``) is the authority and the only voice: forms are
 ``novalidate``, so every message is the server's Spanish one beside its field; the HTML
 attributes here (``required``, ``maxlength``, ``min``/``max``) serve assistive technology,
 keyboards and the input limits.
 
 Repeating items (an array of objects, or of plain values) are rows of inputs named
-``campo.0.subcampo`` — the same path ``engine.forms.clean`` names an error by — with an
+``campo.0.subcampo`` — the same path ``engine.forms.schemas.clean`` names an error by — with an
 «Agregar» and a «Quitar» button per group: plain submit buttons (``accion=agregar:campo``,
 ``accion=quitar:campo:0``), so rows are added and removed without JavaScript. Attachment
 fields (``"x-widget": "adjuntos"``) list the files already sent as ticked boxes (untick to
@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from engine import attachments, catalogs
+from engine.cases import attachments
+from engine.forms import catalogs
 
 RADIOS_MAX = 4  # up to this many options read better as radio buttons than as a list
 UNSUPPORTED_NOTE = "Este campo todavía no se puede llenar desde la web."

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.audit import SYSTEM
-from engine.models import AuditEvent
+from engine.audit.trail import SYSTEM
+from engine.db.models import AuditEvent
 from web.filters import fecha
 
 EVENT_NAMES = {

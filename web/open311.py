@@ -1,4 +1,4 @@
-"""Open311 GeoReport v2 at /open311/v2/, in JSON and XML (``engine.open311`` does the work).
+"""Open311 GeoReport v2 at /open311/v2/, in JSON and XML (``engine.intake.open311`` does the work).
 
 A public API: no sign-in and no CSRF token (clients are programs, not browsers holding a
 session); posting a request needs an ``api_key``. Errors follow the spec: a list of
@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, Response, request, url_for
 
-from engine import open311
+from engine.intake import open311
 from web.auth import public
 from web.context import atiende
 

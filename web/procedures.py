@@ -12,9 +12,14 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from engine import bpmn, case_migration, permissions, procedure_drafts, procedure_history, publishing
-from engine import forms as form_schemas
-from engine.services import FORMS_DIR, PROCESSES_DIR
+from engine.bpm import parsing as bpmn
+from engine.procedures import case_migration
+from engine.access import permissions
+from engine.procedures import drafts as procedure_drafts
+from engine.procedures import history as procedure_history
+from engine.procedures import publishing
+from engine.forms import schemas as form_schemas
+from engine.facade import FORMS_DIR, PROCESSES_DIR
 from web.context import actor, atiende
 from web.vendor import bpmn_js_installed
 

@@ -1,14 +1,14 @@
 """The citizen's pages, open to anyone: file a Reporte Ciudadano, and look up a case's status.
 
 No sign-in (``@public``), CSRF on every form all the same; abuse is held off by a honeypot
-field and by limits per address kept in the database (``engine.ratelimit``).
+field and by limits per address kept in the database (``engine.access.ratelimit``).
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from engine import public_status
-from engine.forms import FormErrors
+from engine.intake import public_status
+from engine.forms.schemas import FormErrors
 from engine.intake import photos, web_report
 from web import forms_render
 from web.auth import public

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from engine import queries
-from engine.models import Case
-from engine.procedures import Procedure
+from engine.cases import queries
+from engine.db.models import Case
+from engine.procedures.versions import Procedure
 from web.filters import fecha, fecha_hora
 from web.forms_render import field_order
 

@@ -1,10 +1,10 @@
-"""Search cases by ticket number, cédula, name or words of their text (``engine.search``)."""
+"""Search cases by ticket number, cédula, name or words of their text (``engine.cases.search``)."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from engine import search as case_search
-from engine.permissions import CASE_READERS
+from engine.cases import search as case_search
+from engine.access.permissions import CASE_READERS
 from web.auth import role_required
 from web.context import actor, atiende
 from web.record import NO_DIRECCION, Labels

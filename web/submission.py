@@ -1,9 +1,9 @@
 """A posted schema form, read once for every page that has one (new case, task).
 
 It tells which button was pressed (complete, save a draft, add or remove a row), gives the
-values as ``engine.forms.clean`` expects them, and stores the files of attachment fields
+values as ``engine.forms.schemas.clean`` expects them, and stores the files of attachment fields
 first — in their own transaction, so a form sent back for correction keeps them (they join
-the case only when the form is accepted; see ``engine.attachments``).
+the case only when the form is accepted; see ``engine.cases.attachments``).
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from flask import Request
 
-from engine import attachments
-from engine.accounts import Actor
-from engine.services import Atiende
+from engine.cases import attachments
+from engine.access.accounts import Actor
+from engine.facade import Atiende
 from web.forms_render import ACTION_FIELD, change_rows, submitted
 
 COMPLETE, DRAFT = "completar", "borrador"
@@ -39,7 +39,7 @@ def read(request: Request, schema: dict | None, atiende: Atiende, actor: Actor) 
     """The submission of ``request`` for the form ``schema``, new files stored.
 
     Without ``schema`` (a form posted with no files) every value is read from the posted names:
-    repeated names and ``campo.N.sub`` rows become lists, and ``engine.forms.clean`` types them.
+    repeated names and ``campo.N.sub`` rows become lists, and ``engine.forms.schemas.clean`` types them.
     """
     action = request.form.get(ACTION_FIELD) or COMPLETE
     is_row_button = action.startswith(("agregar:", "quitar:"))

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import assignment, audit, drafts, queries
-from engine.forms import FormErrors
-from engine.permissions import COORDINATORS
-from engine.roles import ROLES
-from engine.services import Forbidden, TaskAlreadyDone
+from engine.cases import assignment
+from engine.audit import trail as audit
+from engine.forms import drafts
+from engine.cases import queries
+from engine.forms.schemas import FormErrors
+from engine.access.permissions import COORDINATORS
+from engine.access.roles import ROLES
+from engine.facade import Forbidden, TaskAlreadyDone
 from web import forms_render, history, record, submission
 from web.auth import role_required, safe_next
 from web.context import actor, atiende

@@ -11,8 +11,8 @@ import copy
 
 from sqlalchemy.orm import Session
 
-from engine import catalogs
-from engine import forms as form_schemas
+from engine.forms import catalogs
+from engine.forms import schemas as form_schemas
 
 
 def subset(schema: dict, fields: list[str], required: tuple[str, ...] = (), title: str | None = None,
@@ -69,6 +69,6 @@ def _names(rule: dict) -> set[str]:
 
 
 def validate(session: Session, schema: dict, submitted: dict) -> dict:
-    """``engine.forms.clean`` with the active catalogue codes the schema's fields need."""
+    """``engine.forms.schemas.clean`` with the active catalogue codes the schema's fields need."""
     needed = {p["x-catalogo"] for p in schema.get("properties", {}).values() if "x-catalogo" in p}
     return form_schemas.clean(schema, submitted, catalogs.codes(session, needed))

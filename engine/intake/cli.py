@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 import threading
 
-from engine import open311
+from engine.intake import open311
 from engine.intake import mailbox
-from engine.services import Atiende
+from engine.facade import Atiende
 
 COMMANDS = ("correo", "open311-clave")
 

@@ -15,13 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import attachments, audit
-from engine.accounts import Actor
+from engine.cases import attachments
+from engine.audit import trail as audit
+from engine.access.accounts import Actor
 from engine.intake import notify
 from engine.intake.messages import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, ParsedMail
-from engine.models import Case, InboundMail, IntakeItem
-from engine.services import Atiende, Started
-from engine.store import Store
+from engine.db.models import Case, InboundMail, IntakeItem
+from engine.facade import Atiende, Started
+from engine.db.store import Store
 
 CHANNEL_EMAIL = "correo_electronico"
 PENDING, CONVERTED, DISCARDED = "pendiente", "convertido", "descartado"

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.intake import items, messages
-from engine.services import Atiende
+from engine.facade import Atiende
 
 log = logging.getLogger("atiende.correo")
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from engine import mail
+from engine.mail import outbox as mail
 from engine.clock import PANAMA
 
 SIGNATURE = ("Atentamente,\n"
@@ -64,7 +64,7 @@ def joined(name: str | None, to: str, ticket: str) -> Message:
 
 
 def queue(session: Session, message: Message, now: datetime, case_id: int | None = None) -> None:
-    """Put a message in the outbox (``engine.mail``) within the caller's transaction."""
+    """Put a message in the outbox (``engine.mail.outbox``) within the caller's transaction."""
     mail.enqueue(session, kind=message.kind, to=[message.to] if message.to else [], subject=message.subject,
                  body=message.body, now=now, case_id=case_id,
                  no_recipient_reason="el ciudadano no dio un correo electrónico")

@@ -1,12 +1,12 @@
 """Photos citizens upload with a Reporte Ciudadano: images only, few, and not too big.
 
-The type is the attachment store's reading of the bytes (``engine.attachments.kind_of``),
+The type is the attachment store's reading of the bytes (``engine.cases.attachments.kind_of``),
 never the name or the browser's word; on top of its rules a public form takes only
 images, at most ``MAX_PHOTOS`` of at most ``MAX_BYTES`` each.
 """
 from __future__ import annotations
 
-from engine import attachments
+from engine.cases import attachments
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5

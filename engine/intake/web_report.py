@@ -11,13 +11,14 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from engine import attachments, audit
-from engine.accounts import Actor
-from engine.forms import FormErrors
+from engine.cases import attachments
+from engine.audit import trail as audit
+from engine.access.accounts import Actor
+from engine.forms.schemas import FormErrors
 from engine.intake import capture, notify
-from engine.models import Case
-from engine.ratelimit import Limit
-from engine.services import Atiende, Started
+from engine.db.models import Case
+from engine.access.ratelimit import Limit
+from engine.facade import Atiende, Started
 
 PROCESS = "atencion_correo_web"
 ACTOR = Actor("ciudadano (web)", frozenset())

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from engine import demo
+from engine.demo import seed as demo
 from tests.fixtures import live
 from web import create_app
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.accounts import Actor
-from engine.models import Case
+from engine.access.accounts import Actor
+from engine.db.models import Case
 from tests.fixtures import live
 from tests.fixtures.diagrams import one_task
 

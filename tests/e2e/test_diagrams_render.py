@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from engine.services import PROCESSES_DIR
+from engine.facade import PROCESSES_DIR
 from tests.fixtures import live
 from web.vendor import BPMN_JS_DIST, bpmn_js_installed
 

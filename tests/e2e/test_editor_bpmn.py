@@ -11,10 +11,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import demo, procedure_drafts
-from engine.accounts import Actor
-from engine.models import Case, ProcedureVersion
-from engine.services import PROCESSES_DIR
+from engine.demo import seed as demo
+from engine.procedures import drafts as procedure_drafts
+from engine.access.accounts import Actor
+from engine.db.models import Case, ProcedureVersion
+from engine.facade import PROCESSES_DIR
 from tests.fixtures import live
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)

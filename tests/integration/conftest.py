@@ -1,6 +1,6 @@
 import pytest
 
-from engine.services import Atiende
+from engine.facade import Atiende
 from tests.fixtures.desk import Desk
 
 

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DatabaseError
 
-from engine.models import AuditEvent, Case
+from engine.db.models import AuditEvent, Case
 
 
 def test_audit_events_cannot_be_updated_or_deleted(desk, store):

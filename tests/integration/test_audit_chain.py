@@ -7,9 +7,11 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from engine import audit, audit_chain, cli
-from engine.models import AuditEvent
-from engine.store import Store, alembic_config
+from engine.audit import trail as audit
+from engine.audit import chain as audit_chain
+from engine import cli
+from engine.db.models import AuditEvent
+from engine.db.store import Store, alembic_config
 from tests.conftest import PG_MISSING, PG_URL, START
 
 

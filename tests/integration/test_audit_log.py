@@ -1,8 +1,8 @@
 """The auditor's reading of the trail: what changed from what to what, filters, export, the path taken."""
 from datetime import date
 
-from engine import audit_log
-from engine.models import Case
+from engine.audit import log as audit_log
+from engine.db.models import Case
 from tests.fixtures.desk import ENLACE
 
 

@@ -5,10 +5,12 @@ import pytest
 from sqlalchemy import select
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 
-from engine import audit_chain, case_migration, clock
-from engine.models import AuditEvent, Case
-from engine.runtime import timer_due, waiting_timers
-from engine.services import PROCESSES_DIR
+from engine.audit import chain as audit_chain
+from engine.procedures import case_migration
+from engine import clock
+from engine.db.models import AuditEvent, Case
+from engine.bpm.runtime import timer_due, waiting_timers
+from engine.facade import PROCESSES_DIR
 from tests.conftest import START
 from tests.fixtures.desk import DAY
 

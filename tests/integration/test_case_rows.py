@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, update
 
-from engine import case_rows, catalogs, queries
-from engine.models import Case, CatalogItem, ProcedureVersion
+from engine.db import case_rows
+from engine.forms import catalogs
+from engine.cases import queries
+from engine.db.models import Case, CatalogItem, ProcedureVersion
 
 
 def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(desk, atiende):

@@ -6,8 +6,9 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from engine import cli, open311
-from engine.models import IntakeItem
+from engine import cli
+from engine.intake import open311
+from engine.db.models import IntakeItem
 from tests.fixtures import dovecot
 
 
@@ -40,7 +41,7 @@ def test_the_mail_command_needs_its_configuration(store, capsys, monkeypatch):
 
 @pytest.mark.skipif(not dovecot.available(), reason=dovecot.MISSING)
 def test_the_mail_command_polls_the_mailbox_once(store, capsys, monkeypatch):
-    from engine.services import Atiende
+    from engine.facade import Atiende
     Atiende(store).deploy_directory("prueba")
     server = dovecot.start()
     try:

@@ -1,4 +1,4 @@
-"""SQLite's write-ahead log is copied back into the database by engine.checkpoints' thread, not by commits."""
+"""SQLite's write-ahead log is copied back into the database by engine.db.checkpoints' thread, not by commits."""
 from __future__ import annotations
 
 import multiprocessing
@@ -7,8 +7,8 @@ import time
 
 from sqlalchemy import text
 
-from engine import checkpoints
-from engine.store import Store
+from engine.db import checkpoints
+from engine.db.store import Store
 
 
 def _write_pages(store: Store, rows: int = 200) -> None:

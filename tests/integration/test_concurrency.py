@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.accounts import Actor
+from engine.access.accounts import Actor
 from engine.clock import FrozenClock
-from engine.models import AuditEvent, Case, HumanTask
-from engine.runtime import Runtime
-from engine.services import Atiende, TaskAlreadyDone
-from engine.store import Store
+from engine.db.models import AuditEvent, Case, HumanTask
+from engine.bpm.runtime import Runtime
+from engine.facade import Atiende, TaskAlreadyDone
+from engine.db.store import Store
 from tests.conftest import START
 from tests.fixtures.desk import Desk
 
@@ -108,10 +108,10 @@ def test_concurrent_intakes_get_distinct_consecutive_tickets(desk, store):
 
 CHILD = textwrap.dedent("""
     import os, signal, sys
-    from engine.accounts import Actor
-    from engine.runtime import Runtime
-    from engine.services import Atiende
-    from engine.store import Store
+    from engine.access.accounts import Actor
+    from engine.bpm.runtime import Runtime
+    from engine.facade import Atiende
+    from engine.db.store import Store
 
     url, task_id = sys.argv[1], sys.argv[2]
     project = Runtime._project_tasks

@@ -1,9 +1,10 @@
 """`make run` shows a case of every procedure: the demo seed starts them on an empty database."""
 from sqlalchemy import select
 
-from engine import demo, demo_procedures
-from engine.models import Case, HumanTask
-from engine.services import Atiende
+from engine.demo import seed as demo
+from engine.demo import procedures as demo_procedures
+from engine.db.models import Case, HumanTask
+from engine.facade import Atiende
 
 
 def test_the_demo_starts_a_case_of_every_procedure_each_waiting_for_someone(store, frozen_clock):

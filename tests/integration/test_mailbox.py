@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine import attachments, audit
+from engine.cases import attachments
+from engine.audit import trail as audit
 from engine.intake import items, mailbox
-from engine.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
+from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
 from tests.fixtures import dovecot
 from tests.fixtures.desk import OPERADOR
 

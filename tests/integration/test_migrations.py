@@ -2,9 +2,9 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.models import Base
-from engine.search import include_name
-from engine.store import Store
+from engine.db.models import Base
+from engine.cases.search import include_name
+from engine.db.store import Store
 
 
 def test_models_and_migrations_agree(store):

@@ -2,11 +2,14 @@
 import pytest
 from sqlalchemy import select
 
-from engine import administration, assignment, notes, signin
-from engine.accounts import Actor
-from engine.forms import FormErrors
-from engine.models import AuditEvent, CatalogItem, User
-from engine.services import Forbidden
+from engine.access import administration
+from engine.cases import assignment
+from engine.cases import notes
+from engine.access import signin
+from engine.access.accounts import Actor
+from engine.forms.schemas import FormErrors
+from engine.db.models import AuditEvent, CatalogItem, User
+from engine.facade import Forbidden
 from tests.fixtures.desk import ENLACE, OPERADOR
 
 ADMIN = Actor("admin", frozenset({"admin"}))

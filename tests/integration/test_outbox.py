@@ -1,6 +1,6 @@
 """The outbox and its worker against a real SMTP server on loopback (aiosmtpd).
 
-What is promised (engine/mail.py): a message leaves at most once by itself; with the server
+What is promised (engine/mail/outbox.py): a message leaves at most once by itself; with the server
 down it waits and goes out once it is back; a worker that stops after handing a message over
 leaves it «incierto» for a person, never sends it again on its own. A message whose attachment
 is not rendered yet waits until it is, and then carries it.
@@ -16,9 +16,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import documents, mail, rendering
-from engine.effects import store_document
-from engine.models import AuditEvent, Document, OutboxMessage
+from engine.paperwork import documents
+from engine.mail import outbox as mail
+from engine.paperwork import rendering
+from engine.paperwork.effects import store_document
+from engine.db.models import AuditEvent, Document, OutboxMessage
 from tests.fixtures.smtp import Inbox, SmtpServer
 from tests.unit.test_paperwork_units import hoja
 

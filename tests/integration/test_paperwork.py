@@ -10,12 +10,14 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import audit, consolidado, rendering
-from engine.accounts import create_user
-from engine.bpmn import DiagramError
-from engine.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
-from engine.runtime import Runtime
-from engine.services import Atiende
+from engine.audit import trail as audit
+from engine.paperwork import consolidado
+from engine.paperwork import rendering
+from engine.access.accounts import create_user
+from engine.bpm.parsing import DiagramError
+from engine.db.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
+from engine.bpm.runtime import Runtime
+from engine.facade import Atiende
 from tests.fixtures import paperwork as pw
 
 

@@ -7,9 +7,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import rendering
-from engine.accounts import create_user
-from engine.models import Document, OutboxMessage
+from engine.paperwork import rendering
+from engine.access.accounts import create_user
+from engine.db.models import Document, OutboxMessage
 
 
 @pytest.fixture

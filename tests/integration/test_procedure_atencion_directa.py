@@ -1,8 +1,8 @@
 """Atención directa: the operador de gestión al ciudadano captures in person; the common tramitación follows."""
 import pytest
 
-from engine.demo_procedures import STARTS
-from engine.forms import FormErrors
+from engine.demo.procedures import STARTS
+from engine.forms.schemas import FormErrors
 from tests.fixtures.desk import OPERADOR
 
 PROCESS = "atencion_directa"

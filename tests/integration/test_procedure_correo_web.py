@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.forms import FormErrors
-from engine.models import AuditEvent, HumanTask
-from engine.services import Forbidden
+from engine.forms.schemas import FormErrors
+from engine.db.models import AuditEvent, HumanTask
+from engine.facade import Forbidden
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, DAY, ENLACE, OPERADOR
 

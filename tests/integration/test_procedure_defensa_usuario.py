@@ -4,9 +4,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.demo_procedures import QUEJA_311, SUGERENCIA_311
-from engine.forms import FormErrors
-from engine.models import Case
+from engine.demo.procedures import QUEJA_311, SUGERENCIA_311
+from engine.forms.schemas import FormErrors
+from engine.db.models import Case
 from tests.conftest import START
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.forms import FormErrors
+from engine.forms.schemas import FormErrors
 from tests.conftest import START
 from tests.fixtures.desk import BY_ROLE, OPERADOR
 

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.forms import FormErrors
+from engine.forms.schemas import FormErrors
 from tests.fixtures.desk import BY_ROLE
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
 

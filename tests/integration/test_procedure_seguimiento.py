@@ -5,9 +5,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from engine import runs, selectors
-from engine.models import AuditEvent, Case, Schedule
-from engine.runtime import ProcedureError
+from engine.cases import runs
+from engine.bpm import selectors
+from engine.db.models import AuditEvent, Case, Schedule
+from engine.bpm.runtime import ProcedureError
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, ENLACE
 from tests.integration.test_concurrency import run_together, second_server

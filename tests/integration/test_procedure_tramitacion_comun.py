@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.models import ProcedureVersion
+from engine.db.models import ProcedureVersion
 from tests.conftest import START
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
 

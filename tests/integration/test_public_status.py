@@ -5,8 +5,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine import public_status
-from engine.ratelimit import Limit
+from engine.intake import public_status
+from engine.access.ratelimit import Limit
 
 
 def test_the_public_timeline_follows_the_case_to_its_final_answer(desk):

@@ -1,4 +1,4 @@
-"""Documents are rendered after the step's commit, from the snapshot the step kept (engine/rendering.py).
+"""Documents are rendered after the step's commit, from the snapshot the step kept (engine/paperwork/rendering.py).
 
 On the small procedure of tests/fixtures/paperwork.py, through the ``office`` of test_paperwork.
 """
@@ -13,8 +13,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import audit, effects, rendering
-from engine.models import AuditEvent, Case, CatalogItem, Document, OutboxMessage, User
+from engine.audit import trail as audit
+from engine.paperwork import effects
+from engine.paperwork import rendering
+from engine.db.models import AuditEvent, Case, CatalogItem, Document, OutboxMessage, User
 from tests.conftest import START
 from tests.fixtures import paperwork as pw
 from tests.integration.test_paperwork import office, pdf_text  # noqa: F401 - office is a fixture

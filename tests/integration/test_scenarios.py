@@ -5,10 +5,12 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from engine import bpmn, cli, publishing
-from engine.models import ProcedureScenarios, ProcedureVersion
-from engine.serialization import InstanceSerializer
-from engine.services import FORMS_DIR, PROCESSES_DIR
+from engine.bpm import parsing as bpmn
+from engine import cli
+from engine.procedures import publishing
+from engine.db.models import ProcedureScenarios, ProcedureVersion
+from engine.bpm.serializer import InstanceSerializer
+from engine.facade import FORMS_DIR, PROCESSES_DIR
 
 TERM = "sumar_dias(fecha_inicio, 30"
 TERM_STEP = 'name="Registrar ticket y plazo legal"'

@@ -1,9 +1,9 @@
 """Case search by ticket, cédula, name and words, on SQLite (FTS5) and PostgreSQL (GIN)."""
 from sqlalchemy import update
 
-from engine import search
-from engine.accounts import Actor
-from engine.models import Case
+from engine.cases import search
+from engine.access.accounts import Actor
+from engine.db.models import Case
 from tests.fixtures.desk import COORDINADOR, ENLACE
 
 AUDITOR = Actor("auditor", frozenset({"auditor"}))

@@ -1,6 +1,6 @@
 """Our instance serializer writes and reads exactly SpiffWorkflow 3.2's task format.
 
-engine/serialization.py writes and restores tasks itself, without the library's converters
+engine/bpm/serializer.py writes and restores tasks itself, without the library's converters
 (parsing and printing each task id once; no dispatch through the registry; no
 ``Task.__init__``). Here ours and the library's own serializer are run on cases stopped at
 several steps — the call activity's subprocess, a multi-instance loop, armed timers — and
@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.serialization import InstanceSerializer
+from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.desk import BY_ROLE
 
 

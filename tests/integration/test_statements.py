@@ -1,6 +1,6 @@
 """Statements run on the driver's cursor read and write exactly what SQLAlchemy's execution does.
 
-engine/statements.py keeps SQLAlchemy's SQL and type conversions and only skips its execution
+engine/db/statements.py keeps SQLAlchemy's SQL and type conversions and only skips its execution
 layer; here the same rows are written and read both ways, on SQLite and PostgreSQL.
 """
 from __future__ import annotations
@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, insert, select
 
-from engine.models import AuditEvent, Document
-from engine import statements
-from engine.statements import Statement
+from engine.db.models import AuditEvent, Document
+from engine.db import statements
+from engine.db.statements import Statement
 
 _EVENTS = AuditEvent.__table__
 _DOCUMENTS = Document.__table__

@@ -5,9 +5,9 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from engine import bpmn
-from engine.models import AuditEvent, ProcedureVersion
-from engine.services import FORMS_DIR, PROCESSES_DIR
+from engine.bpm import parsing as bpmn
+from engine.db.models import AuditEvent, ProcedureVersion
+from engine.facade import FORMS_DIR, PROCESSES_DIR
 from tests.conftest import START
 from tests.fixtures.desk import DAY
 

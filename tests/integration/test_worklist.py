@@ -4,10 +4,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from engine import assignment, worklist
-from engine.accounts import Actor, create_user
-from engine.models import AuditEvent, HumanTask
-from engine.services import Forbidden
+from engine.cases import assignment
+from engine.cases import worklist
+from engine.access.accounts import Actor, create_user
+from engine.db.models import AuditEvent, HumanTask
+from engine.facade import Forbidden
 from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
 
 OTRO = Actor("operador2", frozenset({"operador"}))

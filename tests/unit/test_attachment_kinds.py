@@ -1,11 +1,11 @@
-"""What engine.attachments accepts: the bytes decide the type, the name must agree; 10 MB at most."""
+"""What engine.cases.attachments accepts: the bytes decide the type, the name must agree; 10 MB at most."""
 import zipfile
 from datetime import datetime, timezone
 from io import BytesIO
 
 import pytest
 
-from engine import attachments
+from engine.cases import attachments
 
 
 def zipped(*members: str) -> bytes:

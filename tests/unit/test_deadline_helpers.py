@@ -1,7 +1,8 @@
 """The helpers that state the manuals' deadlines: «30 días o el mes», «un día antes de la visita»."""
 import pytest
 
-from engine import helpers, sandbox
+from engine.bpm import helpers
+from engine.bpm import sandbox
 
 
 @pytest.mark.parametrize("start,expected", [

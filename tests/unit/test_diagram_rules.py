@@ -2,8 +2,9 @@
 loop and event expressions pass the restricted environment — each problem pinned to its element."""
 import pytest
 
-from engine import bpmn, procedures
-from engine.serialization import InstanceSerializer
+from engine.bpm import parsing as bpmn
+from engine.procedures import versions as procedures
+from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import HEADER, NOTE_FORM, one_task
 
 CALLER = HEADER.format(doctype="") + """

@@ -1,8 +1,9 @@
 """Diagrams are read safely, validated against the XSD and linted before a deploy."""
 import pytest
 
-from engine import bpmn, procedures
-from engine.serialization import InstanceSerializer
+from engine.bpm import parsing as bpmn
+from engine.procedures import versions as procedures
+from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import NOTE_FORM, one_task
 
 FORMS = {"nota": NOTE_FORM}

@@ -1,7 +1,7 @@
-"""engine.forms.clean with repeating rows: cells typed, blank rows dropped, errors by path."""
+"""engine.forms.schemas.clean with repeating rows: cells typed, blank rows dropped, errors by path."""
 import pytest
 
-from engine.forms import FormErrors, clean
+from engine.forms.schemas import FormErrors, clean
 
 SCHEMA = {
     "type": "object",

@@ -1,7 +1,7 @@
 """The named helpers a diagram calls to state its deadlines."""
 from datetime import date
 
-from engine import helpers
+from engine.bpm import helpers
 
 
 def test_calendar_days_keep_the_time_of_day_in_panama():

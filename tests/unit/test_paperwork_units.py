@@ -11,7 +11,9 @@ from jinja2.sandbox import SecurityError
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine import documents, mail_templates, operators
+from engine.paperwork import documents
+from engine.mail import texts as mail_templates
+from engine.bpm import operators
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=timezone.utc)  # 10:30 in Panamá
 

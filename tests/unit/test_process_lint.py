@@ -3,8 +3,10 @@ from datetime import datetime
 
 import pytest
 
-from engine import bpmn, procedures, scheduler
-from engine.serialization import InstanceSerializer
+from engine.bpm import parsing as bpmn
+from engine.procedures import versions as procedures
+from engine.bpm import scheduler
+from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import HEADER, NOTE_FORM
 
 PROPS = ('<bpmn:extensionElements><spiffworkflow:properties>{}</spiffworkflow:properties>'

@@ -7,7 +7,8 @@ from datetime import timedelta, timezone
 
 from openpyxl import load_workbook
 
-from engine import documents, rendering
+from engine.paperwork import documents
+from engine.paperwork import rendering
 from tests.unit.test_paperwork_units import NOW, consolidado, hoja
 
 

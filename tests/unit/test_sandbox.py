@@ -1,7 +1,7 @@
 """Diagram scripts and conditions run with the case's data and named helpers, nothing else."""
 import pytest
 
-from engine import sandbox
+from engine.bpm import sandbox
 
 ESCAPES = {
     "import statement": ("import os", "exec"),

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from engine import demo, queries
+from engine.demo import seed as demo
+from engine.cases import queries
 from web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

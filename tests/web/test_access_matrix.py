@@ -11,12 +11,12 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from engine import demo
-from engine.models import Attachment
+from engine.demo import seed as demo
+from engine.db.models import Attachment
 from tests.web.conftest import CAPTURA, html, start_case, task_id, to_approval
 
 EVERYONE = frozenset(u[0] for u in demo.DEMO_USERS)
-READERS = EVERYONE - {"analista", "admin"}  # engine.permissions.CASE_READERS
+READERS = EVERYONE - {"analista", "admin"}  # engine.access.permissions.CASE_READERS
 PLANIFICACION = READERS - {"enlace_ambiental"}  # the case was sent to Planificación Urbana
 WRITERS = PLANIFICACION - {"auditor"}
 COORDINATOR = {"coordinador"}

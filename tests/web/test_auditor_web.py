@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import inspect, select, text
 from werkzeug.routing import IntegerConverter
 
-from engine import queries
-from engine.models import Case, CatalogItem, User
+from engine.cases import queries
+from engine.db.models import Case, CatalogItem, User
 from tests.web.conftest import html, start_case
 
 AUDIT_PAGES = ["/auditoria/", "/auditoria/cadena", "/auditoria/registro.csv"]

@@ -1,7 +1,7 @@
 """The bandeja in the browser's terms: filters in the address, counts, claim, release, reassign."""
 import re
 
-from engine.accounts import create_user
+from engine.access.accounts import create_user
 from tests.web.conftest import html, start_case, task_id
 
 PLANTILLA = "Llenar plantilla de queja o reclamo"

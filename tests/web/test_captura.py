@@ -6,8 +6,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import Case
+from engine.cases import queries
+from engine.db.models import Case
 from tests.web.conftest import html
 
 CALL = {"tipo_caso": "reporte", "ciudadano_nombre": "Pedro Castillo", "ciudadano_telefono": "6123-4567",

@@ -1,7 +1,7 @@
 """Registering a case and reading it: labels from the forms, dates day-first, history in Spanish."""
 from sqlalchemy import func, select
 
-from engine.models import Case
+from engine.db.models import Case
 from tests.web.conftest import CAPTURA, html, start_case, task_id, to_approval
 
 

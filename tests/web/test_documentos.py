@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import acuse
-from engine.models import AuditEvent, Case, Document, OutboxMessage
+from engine.paperwork import acuse
+from engine.db.models import AuditEvent, Case, Document, OutboxMessage
 from tests.web.conftest import html, start_case, task_id, to_approval
 
 

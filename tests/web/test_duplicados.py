@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import audit, duplicates, queries
-from engine.models import Case, CaseLink
+from engine.audit import trail as audit
+from engine.cases import duplicates
+from engine.cases import queries
+from engine.db.models import Case, CaseLink
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import CAPTURA, html
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.intake import items, messages
-from engine.models import Case, IntakeItem
+from engine.db.models import Case, IntakeItem
 from tests.web.conftest import html
 
 

@@ -7,8 +7,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import open311
-from engine.models import Case, Open311Request, OutboxMessage
+from engine.intake import open311
+from engine.db.models import Case, Open311Request, OutboxMessage
 
 BASE = "/open311/v2"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)

@@ -8,9 +8,9 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from engine import procedure_drafts
-from engine.models import AuditEvent, Case, ProcedureDraft, ProcedureVersion
-from engine.services import PROCESSES_DIR
+from engine.procedures import drafts as procedure_drafts
+from engine.db.models import AuditEvent, Case, ProcedureDraft, ProcedureVersion
+from engine.facade import PROCESSES_DIR
 from tests.web.conftest import html
 
 PROCESS = "atencion_correo_web"

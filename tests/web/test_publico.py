@@ -7,10 +7,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import attachments, audit, notes, queries
+from engine.cases import attachments
+from engine.audit import trail as audit
+from engine.cases import notes
+from engine.cases import queries
 from engine.intake import web_report
-from engine.models import Case, OutboxMessage
-from engine.public_status import PER_ADDRESS
+from engine.db.models import Case, OutboxMessage
+from engine.intake.public_status import PER_ADDRESS
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import html
 

@@ -3,8 +3,8 @@ import re
 
 from sqlalchemy import select
 
-from engine import signin
-from engine.models import CatalogItem, User
+from engine.access import signin
+from engine.db.models import CatalogItem, User
 from tests.web.conftest import html, start_case
 
 

@@ -5,8 +5,8 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from engine.accounts import Actor, create_user
-from engine.models import Attachment, AuditEvent, Case, HumanTask, TaskDraft
+from engine.access.accounts import Actor, create_user
+from engine.db.models import Attachment, AuditEvent, Case, HumanTask, TaskDraft
 from tests.fixtures.diagrams import one_task
 from tests.web.conftest import CAPTURA, html
 

@@ -3,8 +3,8 @@ import re
 
 from sqlalchemy import select
 
-from engine.accounts import create_user
-from engine.models import AuditEvent, Case, HumanTask
+from engine.access.accounts import create_user
+from engine.db.models import AuditEvent, Case, HumanTask
 from tests.web.conftest import CAPTURA, HOJA as HOJA_DATA, PLANTILLA_QUEJA, html, start_case, task_id, to_approval
 
 PLANTILLA = "Llenar plantilla de queja o reclamo"

@@ -1,0 +1,186 @@
+"""Tamper evidence for the audit trail: every event carries a hash chained to the one before.
+
+The database already refuses UPDATE and DELETE on ``audit_event`` (migration 0002), but
+someone with direct access to the database can drop a trigger. The chain makes such an
+edit visible: each event's hash covers its content and the previous event's hash, so
+changing, removing or inserting a row breaks every link after it, and ``verify`` names the
+first broken one. Appends are serialized (SQLite writers already are, by ``BEGIN
+IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow chain order.
+
+A transaction's events wait in its session until it commits, and are chained and inserted
+then: the lock is held only from that moment to the end of the transaction, not through
+the workflow steps before it (with it taken at the first event, two PostgreSQL writers
+worked one after the other: bench/timers.py --workers 2). Whoever must read this
+transaction's own events before it commits calls ``write_pending`` first.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from engine.db.models import AuditEvent
+from engine.db.statements import Statement
+
+GENESIS = "0" * 64
+# pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(1096041541)")
+_BATCH = 2000
+_HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
+_PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
+_WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
+_MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
+_HEAD_QUERY = Statement(select(AuditEvent.__table__.c.hash).where(AuditEvent.__table__.c.hash.is_not(None))
+                         .order_by(AuditEvent.__table__.c.id.desc()).limit(1))
+_INSERT = Statement(AuditEvent.__table__.insert())
+_INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
+
+
+def plain(detail: dict) -> dict:
+    """``detail`` as the database will give it back (JSON types only), so its hash can be recomputed."""
+    return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+
+
+def digest(prev_hash: str, at: datetime, actor: str, kind: str, case_id: int | None,
+           task_id: str | None, detail: dict) -> str:
+    """The SHA-256 of an event's content, chained to ``prev_hash``."""
+    content = {
+        "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+        "actor": actor, "kind": kind, "case_id": case_id, "task_id": task_id, "detail": detail,
+    }
+    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _digest_of(event: AuditEvent, prev_hash: str) -> str:
+    return digest(prev_hash, event.at, event.actor, event.kind, event.case_id, event.task_id, event.detail)
+
+
+def append(session: Session, event: dict) -> None:
+    """Add ``event`` (the row's columns but the hashes) to the transaction; it is chained when written."""
+    session.info.setdefault(_PENDING, []).append(event)
+
+
+def pending(session: Session) -> list[dict]:
+    """This transaction's events not yet written, oldest first (newer than every stored event)."""
+    return session.info.get(_PENDING, [])
+
+
+def write_pending(session: Session) -> None:
+    """Chain this transaction's waiting events to the newest one and insert them now, in one statement.
+
+    From here to the end of the transaction the chain's lock is held; the head is carried in
+    ``session.info`` so a later write in the same transaction need not read it again.
+    """
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    # On the session's connection: the ORM would flush whatever is pending first, for nothing.
+    head = session.info.get(_HEAD)
+    if head is None:
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(_PG_LOCK)
+        head = _HEAD_QUERY.scalar(session, {}) or GENESIS
+    for event in pending:
+        event["prev_hash"] = head
+        head = event["hash"] = digest(head, event["at"], event["actor"], event["kind"], event["case_id"],
+                                      event["task_id"], event["detail"])
+    _INSERT.execute_many(session, pending, column_keys=_INSERTED)
+    session.info.setdefault(_WRITTEN, []).extend(pending)
+    pending.clear()
+    session.info[_HEAD] = head
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        written, pending = session.info.get(_WRITTEN, []), session.info.get(_PENDING, [])
+        session.info.setdefault(_MARKS, {})[transaction] = (len(written), len(written) + len(pending))
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction) -> None:
+    """Events added inside a savepoint that rolled back never happened; those added before it still did.
+
+    Events written inside the savepoint, even ones added before it, were rolled back with it:
+    those added before it wait again, to be chained anew.
+    """
+    mark = session.info.get(_MARKS, {}).pop(previous_transaction, None)
+    if mark is None:
+        return
+    kept_written, kept = mark
+    everything = session.info.get(_WRITTEN, []) + session.info.get(_PENDING, [])
+    session.info[_WRITTEN] = everything[:kept_written]
+    session.info[_PENDING] = everything[kept_written:kept]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction) -> None:
+    session.info.pop(_HEAD, None)
+    if transaction.parent is None:  # committed or rolled back: nothing of it waits any more
+        for key in (_PENDING, _WRITTEN, _MARKS):
+            session.info.pop(key, None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking the chain: how many events, and the first broken link if any."""
+
+    checked: int
+    head: str
+    broken_id: int | None = None
+    broken_at: datetime | None = None
+    broken_kind: str | None = None
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+    def __str__(self) -> str:
+        if self.intact:
+            return f"Cadena íntegra: {self.checked} eventos verificados; huella final {self.head}."
+        return (f"Cadena rota en el evento #{self.broken_id} ({self.broken_kind}, "
+                f"{self.broken_at.isoformat() if self.broken_at else 'sin fecha'}): {self.reason}. "
+                f"{self.checked} eventos anteriores están íntegros.")
+
+
+def verify(session: Session) -> Verdict:
+    """Walk every event in id order, recompute its hash and its link; stop at the first break."""
+    previous = GENESIS
+    checked = 0
+    last_id = 0
+    while True:
+        batch = list(session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
+                                     .order_by(AuditEvent.id).limit(_BATCH)))
+        for event in batch:
+            reason = _fault(event, previous)
+            if reason:
+                return Verdict(checked, previous, event.id, event.at, event.kind, reason)
+            previous = event.hash
+            checked += 1
+            last_id = event.id
+        session.expunge_all()
+        if len(batch) < _BATCH:
+            return Verdict(checked, previous)
+
+
+def _fault(event: AuditEvent, previous: str) -> str | None:
+    if not event.hash:
+        return "el evento no tiene huella (se insertó fuera del registro de auditoría)"
+    if event.prev_hash != previous:
+        return "no enlaza con el evento anterior (se eliminó, insertó o reordenó un evento)"
+    if _digest_of(event, previous) != event.hash:
+        return "su contenido no coincide con su huella (el evento fue modificado)"
+    return None

@@ -1,0 +1,1 @@
+"""Diagrams and their execution: the only package that imports SpiffWorkflow."""

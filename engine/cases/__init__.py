@@ -1,0 +1,1 @@
+"""Cases and their tasks: opening, assignment, notes, tickets, the bandeja, search, duplicates, files."""

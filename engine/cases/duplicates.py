@@ -1,0 +1,127 @@
+"""Possible duplicates: open cases of the same place and type whose words look alike.
+
+The database narrows the candidates (same corregimiento and case type, still open, opened
+within ``WINDOW``); Python then compares their text by trigram similarity (the measure of
+PostgreSQL's pg_trgm, computed here so SQLite gives the same answer). An operator who
+agrees links the two cases; the link is kept once per pair and audited on both cases.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.audit import trail as audit
+from engine.access.accounts import Actor
+from engine.db.models import Case, CaseLink
+from engine.db.store import Store
+
+WINDOW = timedelta(days=90)
+THRESHOLD = 0.3  # pg_trgm's default similarity threshold
+CANDIDATES = 200
+SHOWN = 5
+KIND = "duplicado"
+STOPWORDS = frozenset({
+    "de", "la", "el", "los", "las", "un", "una", "unos", "unas", "y", "o", "u", "en", "del", "al", "por", "para",
+    "con", "sin", "que", "se", "su", "sus", "lo", "le", "les", "me", "mi", "mis", "es", "son", "esta", "este",
+    "esto", "estan", "hay", "muy", "mas", "ya", "no", "si", "desde", "hace", "como", "cuando", "donde", "frente",
+})
+
+
+class LinkError(ValueError):
+    """The link cannot be made (same case, unknown case, already linked); Spanish message."""
+
+
+@dataclass(frozen=True)
+class Similar:
+    case_id: int
+    ticket: str
+    subject: str
+    status: str
+    opened_at: datetime
+    score: float
+
+
+def _words(text: str) -> list[str]:
+    plain = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
+    return [w for w in re.findall(r"[a-z0-9]+", plain) if w not in STOPWORDS]
+
+
+def trigrams(text: str) -> set[str]:
+    """pg_trgm's trigrams: each word padded with two spaces before and one after."""
+    grams: set[str] = set()
+    for word in _words(text):
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def similarity(a: str, b: str) -> float:
+    """Shared trigrams over all trigrams of the two texts (0 to 1)."""
+    return _overlap(trigrams(a), trigrams(b))
+
+
+def _overlap(first: set[str], second: set[str]) -> float:
+    if not first or not second:
+        return 0.0
+    return len(first & second) / len(first | second)
+
+
+def _text(subject: str | None, data: dict) -> str:
+    return f"{subject or ''} {data.get('descripcion') or ''}"
+
+
+def possible(session: Session, case: Case) -> list[Similar]:
+    """The open cases most like this one, not yet linked to it, best first."""
+    if not case.corregimiento or not case.case_type:
+        return []
+    linked = set(_linked_ids(session, case.id))
+    # Only the columns compared and shown: a case row also carries its whole workflow state.
+    candidates = session.execute(
+        select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.data)
+        .where(Case.id != case.id, Case.corregimiento == case.corregimiento,
+               Case.case_type == case.case_type, Case.status != "cerrado",
+               Case.opened_at >= case.opened_at - WINDOW, Case.opened_at <= case.opened_at + WINDOW)
+        .order_by(Case.opened_at.desc()).limit(CANDIDATES))
+    mine = trigrams(_text(case.subject, case.data))
+    scored = [Similar(c.id, c.ticket, c.subject or "", c.status, c.opened_at,
+                      round(_overlap(mine, trigrams(_text(c.subject, c.data))), 2))
+              for c in candidates if c.id not in linked]
+    return sorted((s for s in scored if s.score >= THRESHOLD), key=lambda s: -s.score)[:SHOWN]
+
+
+def _linked_ids(session: Session, case_id: int) -> list[int]:
+    rows = session.execute(select(CaseLink.case_id, CaseLink.other_case_id)
+                           .where(or_(CaseLink.case_id == case_id, CaseLink.other_case_id == case_id)))
+    return [b if a == case_id else a for a, b in rows]
+
+
+def linked(session: Session, case_id: int) -> list[Case]:
+    """The cases linked to this one as duplicates."""
+    ids = _linked_ids(session, case_id)
+    return list(session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.opened_at))) if ids else []
+
+
+def link(store: Store, case_id: int, other_id: int, actor: Actor, now: datetime, note: str = "") -> None:
+    """Record that two cases are the same matter; audited on both."""
+    if case_id == other_id:
+        raise LinkError("Un caso no puede vincularse consigo mismo.")
+    low, high = sorted((case_id, other_id))
+    try:
+        with store.unit_of_work() as s:
+            cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_((low, high))))}
+            if len(cases) != 2:
+                raise LinkError("Uno de los casos no existe.")
+            s.add(CaseLink(case_id=low, other_case_id=high, kind=KIND, note=note.strip()[:2000],
+                           created_by=actor.username, created_at=now))
+            s.flush()
+            for this, that in ((low, high), (high, low)):
+                audit.record(s, now, actor.username, "caso_vinculado", case_id=this,
+                             detail={"con": cases[that].ticket, "tipo": KIND, "nota": note.strip()[:2000]})
+    except IntegrityError:
+        raise LinkError("Los casos ya están vinculados.") from None

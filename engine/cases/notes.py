@@ -1,0 +1,44 @@
+"""Internal notes on a case: what the office tells itself about it, never shown to the citizen.
+
+Notes are written, never edited or deleted; each is audited (the event names the note, not
+its text, so nothing that reads the audit trail for the public can carry it).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit import trail as audit
+from engine import clock
+from engine.access.accounts import Actor
+from engine.forms.schemas import FormErrors
+from engine.db.models import CaseNote
+from engine.access.permissions import may_write_notes
+from engine.facade import Atiende, Forbidden
+
+MAX_LENGTH = 4000
+FIELD = "texto"
+
+
+def add(atiende: Atiende, case_id: int, text: str, actor: Actor) -> int:
+    """Write a note on a case the actor may read; returns its id. FormErrors if empty or too long."""
+    if not may_write_notes(actor):
+        raise Forbidden("no puede escribir notas internas")
+    text = (text or "").strip()
+    if not text:
+        raise FormErrors({FIELD: "Escriba la nota."})
+    if len(text) > MAX_LENGTH:
+        raise FormErrors({FIELD: f"No puede superar {MAX_LENGTH} caracteres."})
+    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+        case = atiende.case_for(s, case_id, actor)
+        now = atiende.now()
+        note = CaseNote(case_id=case.id, author=actor.username, written_at=now, text=text)
+        s.add(note)
+        s.flush()
+        audit.record(s, now, actor.username, "nota_interna", case_id=case.id, detail={"nota": note.id})
+        return note.id
+
+
+def of_case(session: Session, case_id: int) -> list[CaseNote]:
+    """The case's notes, oldest first."""
+    return list(session.scalars(select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id)))

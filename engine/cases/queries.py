@@ -1,0 +1,78 @@
+"""Read-only lookups that pages need beyond the service facade; none of them changes anything.
+
+The facade (``engine.facade.Atiende``) decides who may see or do what; these functions
+only fetch rows the caller is already allowed to read: the people behind a session cookie,
+the cases behind a task list, a case's open tasks, catalogue labels, people's names.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from engine.access.accounts import Actor
+from engine.db.models import Case, CatalogItem, HumanTask, User, UserRole
+from engine.db.statements import Statement
+
+
+def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | None:
+    """(username, full name, Actor) of the active user with this id, or None if missing or deactivated.
+
+    One query of plain columns, no ORM objects: it runs on every request of a signed-in person.
+    """
+    rows = session.execute(select(User.username, User.full_name, User.direccion, UserRole.role)
+                           .outerjoin(UserRole, UserRole.user_id == User.id)
+                           .where(User.id == user_id, User.active.is_(True))).all()
+    if not rows:
+        return None
+    username, full_name, direccion, _role = rows[0]
+    return username, full_name, Actor(username, frozenset(r.role for r in rows if r.role), direccion)
+
+
+def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
+    """The cases with these ids, in one query (a task list shows one row per task)."""
+    ids = set(case_ids)
+    if not ids:
+        return {}
+    return {case.id: case for case in session.scalars(select(Case).where(Case.id.in_(ids)))}
+
+
+_TASKS = HumanTask.__table__
+_OPEN_TASKS = Statement(select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id"))
+                        .order_by(_TASKS.c.created_at, _TASKS.c.name))
+
+
+def open_tasks(session: Session, case_id: int) -> list[tuple]:
+    """The READY tasks of a case (human_task rows as named tuples), oldest first, whoever may work them."""
+    return _OPEN_TASKS.all(session, {"case_id": case_id})
+
+
+def catalog_labels(session: Session, catalog: str) -> dict[str, str]:
+    """Code → label of a catalogue, inactive entries included: old records still name them."""
+    rows = session.execute(select(CatalogItem.code, CatalogItem.label).where(CatalogItem.catalog == catalog))
+    return {code: label for code, label in rows}
+
+
+def catalog_items(session: Session, catalogs: Iterable[str]) -> list[tuple[str, str, str, bool]]:
+    """(catalog, code, label, active) of every entry of the named catalogues, by label, in one query."""
+    rows = session.execute(select(CatalogItem.catalog, CatalogItem.code, CatalogItem.label, CatalogItem.active)
+                           .where(CatalogItem.catalog.in_(set(catalogs))).order_by(CatalogItem.label))
+    return [tuple(row) for row in rows]
+
+
+_FULL_NAME = Statement(select(User.full_name).where(User.username == bindparam("username")))
+
+
+def full_name(session: Session, username: str) -> str | None:
+    """The full name of one user, or None if there is no such user."""
+    return _FULL_NAME.scalar(session, {"username": username})
+
+
+def full_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """Username → full name for the given usernames that exist."""
+    wanted = set(usernames)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.username, User.full_name).where(User.username.in_(wanted)))
+    return {username: name for username, name in rows}

@@ -1,0 +1,108 @@
+"""The case row and its task projection on a step's path, read and written with plain statements.
+
+Every task completion reads its task and its case and writes the case back with its new
+workflow state. Done through the ORM's unit of work (two identity-map loads, a flush that
+diffs every attribute, task rows built as mapped objects) this cost more than the
+workflow step itself (bench/engine.py --profile). Here one SELECT reads the task with its
+case, without the workflow state, which the runtime usually still holds in memory; the
+case is given to the runtime as a *detached* ``Case``, so no flush ever touches it; and
+``save`` writes exactly the columns that changed in one UPDATE.
+
+A new case is inserted the same way and is detached from then on. Cases the ORM loads
+(the timer sweep's batches, a migration, a message's recipient) stay the session's to flush.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from sqlalchemy import bindparam, inspect, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine.db.models import Case, HumanTask
+from engine.db.statements import NewRow, Statement, detached
+
+_CASES = Case.__table__
+_TASKS = HumanTask.__table__
+# The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
+_CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
+_CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
+_PREFIX = "case__"
+
+_TASK_WITH_CASE = Statement(
+    select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASE_READ))
+    .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
+    .where(_TASKS.c.id == bindparam("task_id"))
+    .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
+)
+_TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
+_WORKFLOW = Statement(select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id")))
+_UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
+_INSERT_CASE = NewRow(Case)
+_INSERT_TASKS = Statement(insert(_TASKS))
+_TASK_COLUMNS = tuple(column.key for column in _TASKS.c)
+TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read
+_DELETE_TASK = Statement(_TASKS.delete().where(_TASKS.c.id == bindparam("task_id")))
+
+
+def insert_case(session: Session, case: Case) -> None:
+    """Insert a new ``case``; it gets its id and is detached, every column loaded, for ``save`` to update."""
+    values = {key: getattr(case, key, None) for key in _CASE_WRITABLE}
+    case.id = _INSERT_CASE.id(session, values)
+    for key, value in values.items():
+        setattr(case, key, value)  # the columns never set become None, not expired
+    make_transient_to_detached(case)
+
+
+def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[tuple, Case] | None:
+    """The READY task and its case (locked on PostgreSQL), or None when the task is not pending.
+
+    ``locked_again``: read the task once more after the case's row lock is held. On
+    PostgreSQL, whoever held that lock may just have completed the task, and the joined
+    read still shows the row as it was when the statement began.
+    """
+    row = _TASK_WITH_CASE.first(session, {"task_id": task_id})
+    if row is None:
+        return None
+    values = row._asdict()
+    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
+    task = _TASK.first(session, {"task_id": task_id}) if locked_again else row
+    return (task, case) if task is not None else None
+
+
+def workflow_text(session: Session, case: Case) -> str:
+    """The case's stored workflow state, read now if the case was loaded without it."""
+    if "workflow" in inspect(case).unloaded:
+        set_committed_value(case, "workflow", _WORKFLOW.scalar(session, {"case_id": case.id}))
+    return case.workflow
+
+
+def save(session: Session, case: Case) -> None:
+    """Write the columns of a detached ``case`` that changed since it was read, in one UPDATE, now.
+
+    A case the session loaded is left to the session's flush, which writes a sweep's two
+    hundred cases in one batch (one UPDATE each was slower: bench/timers.py).
+    """
+    state = inspect(case)
+    if state.persistent:
+        return
+    changed = tuple(sorted(_CASE_WRITABLE - state.unmodified))
+    if not changed:
+        return
+    values = {key: getattr(case, key) for key in changed}
+    _UPDATE.execute(session, {"case_id": case.id, **values}, column_keys=changed)
+    for key, value in values.items():
+        set_committed_value(case, key, value)
+
+
+def insert_tasks(session: Session, rows: list[dict]) -> list[tuple]:
+    """Insert task projection rows; returns them as ``TaskRow`` named tuples, like the rows read back."""
+    if not rows:
+        return []
+    _INSERT_TASKS.execute_many(session, rows, column_keys=_TASK_COLUMNS)
+    return [TaskRow(**row) for row in rows]
+
+
+def delete_tasks(session: Session, task_ids) -> None:
+    """Delete task projection rows by id."""
+    _DELETE_TASK.execute_many(session, [{"task_id": task_id} for task_id in task_ids])

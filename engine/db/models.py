@@ -1,0 +1,456 @@
+"""The tables of Atiende: procedure versions, cases, their human tasks, audit, people."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+                        UniqueConstraint, text)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Diagrams, form schemas and specs keep their key order (a form's fields render in the order
+# they are written); PostgreSQL's JSONB would reorder them, its plain JSON does not.
+OrderedJSON = JSON()
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProcedureVersion(Base):
+    """One deployed version of a procedure: its diagrams, forms and parsed spec, stored once."""
+
+    __tablename__ = "procedure_version"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version"),
+        UniqueConstraint("process_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn: Mapped[dict] = mapped_column(OrderedJSON)  # file name -> XML text
+    forms: Mapped[dict] = mapped_column(OrderedJSON)  # form name -> JSON Schema
+    spec: Mapped[dict] = mapped_column(OrderedJSON)  # serialized spec and subprocess specs
+    deployed_by: Mapped[str] = mapped_column(String(100))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Case(Base):
+    """A citizen's case: the columns people search by, its record, and its workflow state."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"), index=True)
+    case_type: Mapped[str | None] = mapped_column(String(50), index=True)
+    channel: Mapped[str | None] = mapped_column(String(50), index=True)
+    citizen_name: Mapped[str | None] = mapped_column(String(200))
+    citizen_cedula: Mapped[str | None] = mapped_column(String(30), index=True)
+    citizen_email: Mapped[str | None] = mapped_column(String(200))
+    citizen_phone: Mapped[str | None] = mapped_column(String(30))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    direccion: Mapped[str | None] = mapped_column(String(100), index=True)
+    corregimiento: Mapped[str | None] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict] = mapped_column(JSONType)  # the case record people read
+    workflow: Mapped[str] = mapped_column(Text)  # SpiffWorkflow instance state, without the spec
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    version: Mapped[ProcedureVersion] = relationship()
+
+
+class HumanTask(Base):
+    """A READY user task, projected so that task lists never deserialize a workflow."""
+
+    __tablename__ = "human_task"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(50))
+    form: Mapped[str | None] = mapped_column(String(100))
+    direccion: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The case's columns the bandeja filters by, mirrored so counting needs no join (migration 0004).
+    case_type: Mapped[str | None] = mapped_column(String(50))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    corregimiento: Mapped[str | None] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case] = relationship()
+
+
+class AuditEvent(Base):
+    """One append-only entry of what happened, written in the transaction of the change."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    detail: Mapped[dict] = mapped_column(JSONType)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))  # engine.audit.chain (migration 0007)
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class TicketSequence(Base):
+    """The last ticket number issued per prefix and year; numbers are never reused."""
+
+    __tablename__ = "ticket_sequence"
+
+    prefix: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    direccion: Mapped[str | None] = mapped_column(String(100))  # an enlace's dirección
+    active: Mapped[bool] = mapped_column(default=True)
+    roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def role_codes(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class CatalogItem(Base):
+    """An entry of an editable catalogue: direcciones, corregimientos, case types, ..."""
+
+    __tablename__ = "catalog_item"
+    __table_args__ = (UniqueConstraint("catalog", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    catalog: Mapped[str] = mapped_column(String(50), index=True)
+    code: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))
+    extra: Mapped[dict] = mapped_column(JSONType, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+# -- Channels (issue 6): intake of the mailbox, rate limits, links between cases, Open311 --------
+
+class IntakeItem(Base):
+    """A message that reached the office and waits for an operator to make it a case or discard it."""
+
+    __tablename__ = "intake_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(50))
+    sender_email: Mapped[str] = mapped_column(String(254))
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSONType, default=list)  # [{"id", "nombre", "tipo", "tamano"}]
+    ticket_mentioned: Mapped[str | None] = mapped_column(String(32))  # a ticket it names but may not join
+    acknowledged: Mapped[bool] = mapped_column(default=False)  # the citizen was answered at once
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pendiente, convertido, descartado
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    handled_by: Mapped[str | None] = mapped_column(String(100))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discard_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class InboundMail(Base):
+    """Every message taken from the mailbox, once: its Message-ID's hash is unique."""
+
+    __tablename__ = "inbound_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the Message-ID
+    message_id: Mapped[str] = mapped_column(String(500))
+    sender_email: Mapped[str] = mapped_column(String(254))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    intake_item_id: Mapped[int | None] = mapped_column(ForeignKey("intake_item.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # a reply that joined its case
+
+
+class RateLimitWindow(Base):
+    """Hits of one key (a hashed address, a ticket) in one fixed time window of one bucket."""
+
+    __tablename__ = "rate_limit_window"
+
+    bucket: Mapped[str] = mapped_column(String(50), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+
+
+class CaseLink(Base):
+    """Two cases an operator linked as duplicates; the lower id first, so a pair is stored once."""
+
+    __tablename__ = "case_link"
+    __table_args__ = (UniqueConstraint("case_id", "other_case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Open311Key(Base):
+    """An Open311 client allowed to post requests; only the key's hash is kept."""
+
+    __tablename__ = "open311_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Open311Request(Base):
+    """What an Open311 client posted beyond the case's form: where, and the token it may ask by."""
+
+    __tablename__ = "open311_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("open311_key.id"), index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    long: Mapped[float | None] = mapped_column(Float)
+    address_string: Mapped[str | None] = mapped_column(String(300))
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- Paperwork (issue 5): documents made or received, and the outbox of e-mail ---------------
+
+class Document(Base):
+    """A paper of a case or a dirección, kept byte for byte as it was made or received.
+
+    A hoja de trámite is stored as the PDF that was sent, so the archive and a later resend show
+    exactly what the dirección received, whatever the templates look like by then. A document
+    a step asks for is stored by that step with the ``snapshot`` of its facts and no bytes;
+    ``engine.paperwork.rendering`` makes content, size and sha256 after the step has committed.
+    """
+
+    __tablename__ = "document"
+    __table_args__ = (
+        Index("ix_document_kind_direccion_created", "kind", "direccion", "created_at"),
+        # The documents still to be rendered (engine.paperwork.rendering), found without reading the table.
+        Index("ix_document_pending", "id", sqlite_where=text("content IS NULL"),
+              postgresql_where=text("content IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # hoja_de_tramite, consolidado_xlsx, consolidado_pdf, acuse_firmado
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    direccion: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)  # None (with sha256 and content) until rendered
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
+    snapshot: Mapped[dict | None] = mapped_column(JSONType, deferred=True)  # the facts it is rendered from
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class OutboxAttachment(Base):
+    """A document attached to an outgoing message, in the order it is attached."""
+
+    __tablename__ = "outbox_attachment"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship()
+
+
+class OutboxMessage(Base):
+    """An e-mail written in the transaction of the step that caused it, sent later by the worker.
+
+    ``state``: pendiente → enviando (claimed by a worker) → enviado; or back to pendiente with
+    a later ``next_attempt_at`` when the server could not take it; fallido when it refused it
+    for good; incierto when a worker stopped after handing it over (``handed_over_at``) and
+    before recording the server's answer: then a person decides whether to send it again.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)  # the Message-ID header, fixed at enqueue
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    direccion: Mapped[str | None] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(254))
+    recipients: Mapped[list] = mapped_column(JSONType)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list[OutboxAttachment]] = relationship(
+        cascade="all, delete-orphan", order_by=OutboxAttachment.position, lazy="selectin")
+
+
+# -- Procedures in the browser and their tests (issue 7) ------------------------------------------
+
+class ProcedureDraft(Base):
+    """An analyst's unfinished change to a procedure: its diagrams, forms and scenarios; one per procedure."""
+
+    __tablename__ = "procedure_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), unique=True)
+    base_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    bpmn: Mapped[dict] = mapped_column(OrderedJSON)  # file name -> XML text
+    forms: Mapped[dict] = mapped_column(OrderedJSON)  # form name -> JSON Schema
+    scenarios: Mapped[dict] = mapped_column(OrderedJSON)  # engine.procedures.scenarios: {"proceso", "escenarios"}
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProcedureScenarios(Base):
+    """The diagram tests a procedure's last deploy passed; the next draft starts from them."""
+
+    __tablename__ = "procedure_scenarios"
+
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scenarios: Mapped[dict] = mapped_column(OrderedJSON)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- Task list (issue 4): drafts of task forms, internal notes, attachments -------------------
+
+class TaskDraft(Base):
+    """A task form half-filled by one person; the database drops it when the task leaves the list."""
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    author: Mapped[str] = mapped_column(String(100), primary_key=True)
+    form_values: Mapped[dict] = mapped_column(JSONType)  # as posted: it may not be valid yet
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Covering indexes for the bandeja (engine.cases.worklist): counts and pages come from index pages alone,
+# for a person's lanes and for the whole team (they replace 0001's ix_human_task_lane_due).
+_WORKLIST_FILTERS = (HumanTask.assignee, HumanTask.direccion, HumanTask.case_type, HumanTask.channel,
+                     HumanTask.corregimiento)
+Index("ix_human_task_worklist", HumanTask.lane, HumanTask.due_at, HumanTask.id, *_WORKLIST_FILTERS)
+Index("ix_human_task_due", HumanTask.due_at, HumanTask.id, HumanTask.lane, *_WORKLIST_FILTERS)
+
+
+class CaseNote(Base):
+    """An internal note on a case: for the office only, never shown to the citizen."""
+
+    __tablename__ = "case_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class StoredFile(Base):
+    """The bytes of an uploaded file, kept once per content (SHA-256)."""
+
+    __tablename__ = "stored_file"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    """One upload of a file: its name, checked type, size, who and when, and the case it joined."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_unclaimed", "case_id", "uploaded_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random: knowing it is the capability
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_file.sha256"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+
+# -- Scheduled procedures (issue 3): the calendar of each timer start event ---------------------
+
+class Schedule(Base):
+    """A timer start event of a deployed procedure and when the scheduler next starts its runs.
+
+    SpiffWorkflow's timer start events do not create instances; ``engine.bpm.scheduler`` does, from
+    this row: the indexed ``next_run_at`` lets the sweep find what is due without reading any
+    diagram, and the row lock makes each run start exactly once.
+    """
+
+    __tablename__ = "schedule"
+    __table_args__ = (UniqueConstraint("process_id", "start_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    start_event: Mapped[str] = mapped_column(String(100))  # the timer start event's BPMN id
+    cycle: Mapped[str] = mapped_column(String(200))  # its timeCycle, evaluated: R/2026-01-05T08:00:00-05:00/P7D
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: no more runs
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

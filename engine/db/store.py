@@ -1,0 +1,106 @@
+"""Database connections and the unit of work: every change to a case is one transaction.
+
+SQLite is the embedded default (WAL mode; write transactions start with ``BEGIN
+IMMEDIATE`` so two writers queue instead of failing half-way); PostgreSQL is reached
+through ``DATABASE_URL`` with psycopg 3, and writers lock the rows they change.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import weakref
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from engine.db import checkpoints
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_SQLITE = "instance/atiende.sqlite3"
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: the one given, else ``DATABASE_URL``, else the SQLite file under instance/."""
+    url = url or os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # engine.db.checkpoints copies the log back from a thread of its own; a commit checkpoints
+        # only past 16,000 pages (64 MB), should that thread not keep up.
+        cursor.execute("PRAGMA wal_autocheckpoint=16000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        # On the driver's connection: through SQLAlchemy's execution this cost more than the BEGIN.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer")
+                                                  else "BEGIN")
+
+
+class Store:
+    """One database: its engine, sessions for reading and units of work for writing."""
+
+    def __init__(self, url: str | None = None):
+        self.url = database_url(url)
+        self.engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
+        self._stop_checkpoints = None
+        if self.is_sqlite:
+            _sqlite_pragmas(self.engine)
+            file = self.engine.url.database
+            if file and file != ":memory:":
+                Path(file).parent.mkdir(parents=True, exist_ok=True)
+                registration = checkpoints.register(file)
+                self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def read(self):
+        """A session for reading; nothing it does is committed."""
+        with self._reader() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def unit_of_work(self):
+        """A session whose changes are committed together at the end, or not at all."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revisions (every branch head)."""
+        with self.engine.begin() as conn:
+            cfg = alembic_config(self.url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+
+    def dispose(self) -> None:
+        if self._stop_checkpoints is not None:
+            self._stop_checkpoints()
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for this package's migrations, built in code (no alembic.ini)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg

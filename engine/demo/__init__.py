@@ -1,0 +1,1 @@
+"""Demo data for a first look: users, procedures deployed and a case of each."""

@@ -1,0 +1,267 @@
+"""The one door the web and the command line knock on: one function per use case.
+
+Each use case is one unit of work: the case row is locked, the workflow advanced, the
+case, its task projection, its audit events written, and all of it committed together or
+not at all. Callers pass plain values and get plain results or a domain error.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.cases import attachments
+from engine.audit import trail as audit
+from engine.db import case_rows
+from engine.forms import catalogs
+from engine import clock
+from engine.bpm import messages
+from engine.procedures import versions as procedures
+from engine.cases import runs
+from engine.forms import schemas as form_schemas
+from engine.access.accounts import Actor
+from engine.db.models import Case, HumanTask, ProcedureVersion
+from engine.procedures.versions import Procedure, ProcedureCache
+from engine.bpm.runtime import Runtime
+from engine.bpm.serializer import InstanceSerializer
+from engine.db.store import Store
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES_DIR = ROOT / "processes"
+FORMS_DIR = ROOT / "forms"
+DEFAULT_TICKET_PREFIX = "AC"
+RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Forbidden(PermissionError):
+    pass
+
+
+class TaskAlreadyDone(RuntimeError):
+    """Someone else completed (or the procedure withdrew) the task first."""
+
+    def __init__(self, message: str, by: str | None = None):
+        super().__init__(message)
+        self.by = by
+
+
+@dataclass(frozen=True)
+class Started:
+    case_id: int
+    ticket: str
+
+
+@dataclass(frozen=True)
+class Completed:
+    case_id: int
+    ticket: str
+    next_task_id: str | None  # the next task of the same case this actor may do
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    loaded: int
+    fired: int
+    failed: int
+    started: int = 0  # runs of scheduled procedures started (engine.bpm.scheduler)
+
+
+@contextlib.contextmanager
+def _collected_after():
+    """Garbage collection paused for a block, then one young collection.
+
+    A sweep batch makes and drops two hundred workflows full of reference cycles; the
+    collections they would trigger on the way each walk the process's long-lived objects
+    too. Pausing them was 15 % of a sweep (bench/timers.py). Another thread may allocate
+    meanwhile: the pause lasts one batch, well under a second.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect(0)
+
+
+def may_work(actor: Actor, task) -> bool:
+    """An actor may work a task of their role; an enlace only for their own dirección.
+
+    ``task``: a human_task row, mapped (``HumanTask``) or read as a named tuple (``engine.db.statements``).
+    """
+    if not actor.has(task.lane):
+        return False
+    if task.lane == "enlace":
+        return actor.direccion is not None and actor.direccion == task.direccion
+    return True
+
+
+class Atiende:
+    """The engine, bound to one database and one clock."""
+
+    def __init__(self, store: Store, clock_=None, live_cases: int = 512):
+        self.store = store
+        self.clock = clock_ or clock.SystemClock()
+        serializer = InstanceSerializer()
+        self.serializer = serializer
+        self.procedures = ProcedureCache(serializer)
+        self.catalog_cache = catalogs.CatalogCache()
+        self.runtime = Runtime(serializer, self.catalog_cache, live_cases=live_cases)
+
+    def now(self):
+        return self.clock.now()
+
+    # -- procedures -----------------------------------------------------------------------
+    def deploy(self, files: dict[str, str], forms: dict[str, dict], actor: str, note: str = "") -> list[ProcedureVersion]:
+        """Check a diagram set and store its new versions; raises DiagramError with every problem."""
+        candidates = procedures.check(files, forms, self.serializer)
+        with self.store.unit_of_work() as s:
+            return procedures.deploy(s, candidates, actor, self.now(), note)
+
+    def deploy_directory(self, actor: str, note: str = "", processes_dir: Path = PROCESSES_DIR,
+                         forms_dir: Path = FORMS_DIR) -> list[ProcedureVersion]:
+        files, forms = procedures.read_directory(processes_dir, forms_dir)
+        return self.deploy(files, forms, actor, note)
+
+    def procedure(self, session: Session, version_id: int) -> Procedure:
+        return self.procedures.get(session, version_id)
+
+    def latest_procedure(self, session: Session, process_id: str) -> Procedure:
+        version_id = procedures.latest_version_id(session, process_id)
+        if version_id is None:
+            raise NotFound(f"no hay una versión desplegada de «{process_id}»")
+        return self.procedures.get(session, version_id)
+
+    # -- cases ----------------------------------------------------------------------------
+    def start_case(self, process_id: str, submitted: dict, actor: Actor,
+                   then: Callable[[Session, Case], None] | None = None) -> Started:
+        """Validate the start form, issue the ticket and run the procedure to its first tasks.
+
+        ``then(session, case)`` runs inside the same transaction once the case exists, so a
+        channel's own bookkeeping (an intake item marked done, an acknowledgement queued)
+        commits with the case or not at all.
+        """
+        with clock.using(self.clock), self.store.unit_of_work() as s:
+            procedure = self.latest_procedure(s, process_id)
+            data = self._clean(s, procedure, procedure.start_form, submitted)
+            now = self.now()
+            case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
+            attachments.attach_fields(s, procedure.forms.get(procedure.start_form), data, case.id)
+            if then is not None:
+                then(s, case)
+        for advanced in moved:
+            self.runtime.remember(advanced)
+        return Started(case.id, case.ticket)
+
+    def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
+        """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
+        with clock.using(self.clock), self.store.unit_of_work() as s:
+            found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
+            if found is None:
+                raise self._gone(s, task_id)
+            task, case = found
+            if not may_work(actor, task):
+                raise Forbidden("no tiene permiso para esta tarea")
+            if task.assignee and task.assignee != actor.username:
+                raise Forbidden(f"la tarea está asignada a {task.assignee}")
+            procedure = self.procedure(s, case.procedure_version_id)
+            data = self._clean(s, procedure, task.form, submitted)
+            attachments.attach_fields(s, procedure.forms.get(task.form), data, case.id)
+            advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
+            try:
+                delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
+            except messages.Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
+                raise form_schemas.FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
+            next_task = next((t.id for t in advanced.new_tasks if may_work(actor, t)), None)
+            result = Completed(case.id, case.ticket, next_task)
+        for moved in (advanced, *delivered):
+            self.runtime.remember(moved)
+        return result
+
+    def run_timer_sweep(self, batch: int = 200) -> SweepResult:
+        """Fire every due timer: load only the cases whose earliest timer is due, lock, fire, persist."""
+        loaded = fired = failed = 0
+        with clock.using(self.clock):
+            now = self.now()
+            started, runs_started = runs.start_due_runs(self, now)  # scheduled procedures (engine.bpm.scheduler)
+            for item in runs_started:
+                self.runtime.remember(item)
+            while True:
+                with _collected_after(), self.store.unit_of_work() as s:
+                    # Strictly before now, as SpiffWorkflow fires a timer: one due this instant fires next sweep.
+                    query = (select(Case).where(Case.timer_due_at < now).order_by(Case.timer_due_at).limit(batch))
+                    if not self.store.is_sqlite:
+                        query = query.with_for_update(skip_locked=True)
+                    due_cases = list(s.scalars(query))
+                    for case in due_cases:
+                        loaded += 1
+                        try:
+                            # Raises before writing anything when the case cannot be advanced.
+                            result, _names = self.runtime.fire_timers(s, case, self.procedure(s, case.procedure_version_id), now)
+                            if result.messages:
+                                runs.deliver_or_record(self, s, case, result, now)
+                            fired += 1
+                        except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
+                            failed += 1
+                            log.exception("timer of case %s failed", case.ticket)
+                            case.timer_due_at = now + RETRY_AFTER
+                            audit.record(s, now, audit.SYSTEM, "error_temporizador", case_id=case.id,
+                                         detail={"error": str(exc)[:500]})
+                # Swept workflows are not remembered: a sweep touches up to thousands of cold cases,
+                # which would push the ones people are working on out of memory; and every garbage
+                # collection of the sweep walked those it kept (2.24 → 2.06 s without, bench/timers.py).
+                if len(due_cases) < batch:
+                    return SweepResult(loaded, fired, failed, started)
+
+    # -- queries --------------------------------------------------------------------------
+    def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
+        """The READY tasks the actor may work, soonest due first."""
+        query = select(HumanTask).where(HumanTask.lane.in_(actor.roles)).order_by(HumanTask.due_at, HumanTask.created_at)
+        return [t for t in session.scalars(query) if may_work(actor, t)]
+
+    def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            raise self._gone(session, task_id)
+        if not may_work(actor, task):
+            raise Forbidden("no tiene permiso para esta tarea")
+        return task
+
+    def case_for(self, session: Session, case_id: int, actor: Actor) -> Case:
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound("el caso no existe")
+        if actor.roles <= {"enlace"} and (actor.direccion is None or case.direccion != actor.direccion):
+            raise Forbidden("el caso no pertenece a su dirección")
+        return case
+
+    # -- helpers --------------------------------------------------------------------------
+    def _clean(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
+        if not form:
+            return {}
+        schema = procedure.forms[form]
+        return form_schemas.clean(schema, submitted, self.catalog_cache.codes(session, form_schemas.catalogs_of(schema)))
+
+    @staticmethod
+    def _gone(session: Session, task_id: str) -> Exception:
+        done = audit.completion_of(session, task_id)
+        if done is None:
+            return NotFound("la tarea no existe o ya no está pendiente")
+        when = done.at.astimezone(clock.PANAMA).strftime("%d/%m/%Y %H:%M")
+        return TaskAlreadyDone(f"La tarea ya fue completada por {done.actor} el {when}.", by=done.actor)
+
+

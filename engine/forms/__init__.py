@@ -1,0 +1,1 @@
+"""Task forms: their JSON Schemas, the catalogues their choices come from, and saved drafts."""

@@ -1,0 +1,39 @@
+"""Drafts of task forms: what someone typed, kept until they come back, seen only by them.
+
+A draft keeps the form exactly as posted, invalid or not (validation happens on completion).
+It belongs to one task and one person; when the task leaves the list (completed, or withdrawn
+by the procedure) the database deletes its drafts (``ON DELETE CASCADE``), whoever removed it.
+(Not to be confused with ``engine.procedures.drafts``: an analyst's draft of a diagram.)
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from engine.audit import trail as audit
+from engine import clock
+from engine.access.accounts import Actor
+from engine.cases.assignment import locked_task
+from engine.db.models import TaskDraft
+from engine.facade import Atiende, Forbidden, may_work
+
+
+def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:
+    """Keep ``values`` as the actor's draft of the task (replacing their previous one)."""
+    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+        task = locked_task(atiende, s, task_id)
+        if not may_work(actor, task) or task.assignee not in (None, actor.username):
+            raise Forbidden("no tiene permiso para esta tarea")
+        now = atiende.now()
+        draft = s.get(TaskDraft, (task_id, actor.username))
+        if draft is None:
+            s.add(TaskDraft(task_id=task_id, author=actor.username, form_values=values, saved_at=now))
+        else:
+            draft.form_values, draft.saved_at = values, now
+        # The event says that a draft exists, not what it holds: a draft is its author's alone.
+        audit.record(s, now, actor.username, "borrador_guardado", case_id=task.case_id, task_id=task_id,
+                     detail={"tarea": task.name})
+
+
+def load(session: Session, task_id: str, username: str) -> TaskDraft | None:
+    """The person's own draft of the task, if any."""
+    return session.get(TaskDraft, (task_id, username))

@@ -1,0 +1,100 @@
+"""The citizen's view of their case: its status and public timeline, behind the ticket and a proof.
+
+The proof is the e-mail or the cédula the case was opened with. What is shown is chosen
+here, field by field (never the record, the tasks, the notes or who worked the case).
+A wrong guess costs the same as a right one up to the comparison, the answer to «no such
+ticket» and to «wrong e-mail» is the same, and wrong guesses are limited per address and
+per ticket in the database.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from engine.audit import trail as audit
+from engine.forms import catalogs
+from engine.db.models import Case
+from engine.access.ratelimit import Limit
+from engine.db.store import Store
+
+PER_ADDRESS = Limit("consulta_estado", hits=10, window=timedelta(minutes=15))
+PER_TICKET = Limit("consulta_estado_ticket", hits=10, window=timedelta(hours=1))
+TOO_MANY = ("Demasiados intentos fallidos. Espere unos minutos antes de volver a intentar, "
+            "o llame a la Línea 311.")
+STATUS_NAMES = {"abierto": "Abierto", "en seguimiento": "En seguimiento",
+                "escalado a la unidad": "Escalado a la unidad", "cerrado": "Cerrado"}
+_NOT_A_VALUE = "\x00"  # compared against when there is no case, so both failures do the same work
+
+
+class TooManyGuesses(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    at: datetime | date
+    what: str
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    ticket: str
+    case_type: str
+    status: str
+    opened_at: datetime
+    due_at: datetime | None
+    closed_at: datetime | None
+    timeline: tuple[PublicEvent, ...]
+
+
+def normalise_ticket(text: str) -> str:
+    return re.sub(r"\s+", "", text or "").upper()[:32]
+
+
+def _proof(text: str) -> str:
+    """An e-mail compares without case; a cédula without spaces, in capitals."""
+    text = (text or "").strip()
+    return text.lower() if "@" in text else re.sub(r"\s+", "", text).upper()
+
+
+def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) -> PublicCase | None:
+    """The public view of the case, or None for any mismatch; raises TooManyGuesses."""
+    ticket, proof = normalise_ticket(ticket), _proof(contact)
+    with store.unit_of_work() as s:
+        if PER_ADDRESS.exceeded(s, client, now) or PER_TICKET.exceeded(s, ticket, now):
+            raise TooManyGuesses(TOO_MANY)
+        case = s.scalar(select(Case).where(Case.ticket == ticket)) if ticket else None
+        email = (case.citizen_email or "").strip().lower() if case else _NOT_A_VALUE
+        cedula = re.sub(r"\s+", "", case.citizen_cedula or "").upper() if case else _NOT_A_VALUE
+        # Both comparisons always run: the time taken does not tell which one could have matched.
+        by_email = hmac.compare_digest(proof.encode(), (email or _NOT_A_VALUE).encode())
+        by_cedula = hmac.compare_digest(proof.encode(), (cedula or _NOT_A_VALUE).encode())
+        if case is None or not proof or not (by_email or by_cedula):
+            PER_ADDRESS.record(s, client, now)
+            PER_TICKET.record(s, ticket, now)
+            return None
+        return _public(s, case)
+
+
+def _public(session, case: Case) -> PublicCase:
+    timeline = []
+    for event in audit.case_history(session, case.id):
+        if event.kind == "caso_creado":
+            timeline.append(PublicEvent(event.at, "Caso registrado"))
+        elif event.kind == "estado_cambiado":
+            status = STATUS_NAMES.get(event.detail.get("despues"), event.detail.get("despues"))
+            timeline.append(PublicEvent(event.at, f"Estado: {status}"))
+    answered = case.data.get("fecha_respuesta")
+    if answered and case.status == "cerrado":
+        try:
+            timeline.append(PublicEvent(date.fromisoformat(str(answered)[:10]), "Respuesta final emitida"))
+        except ValueError:
+            pass
+    return PublicCase(
+        ticket=case.ticket, case_type=catalogs.label(session, "tipos_caso", case.case_type) or "",
+        status=STATUS_NAMES.get(case.status, case.status), opened_at=case.opened_at, due_at=case.due_at,
+        closed_at=case.closed_at, timeline=tuple(timeline))

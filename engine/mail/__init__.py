@@ -1,0 +1,1 @@
+"""Outgoing e-mail: the outbox and the approved texts."""

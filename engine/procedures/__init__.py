@@ -1,0 +1,1 @@
+"""Procedure versions: deploying, drafts, history, scenarios and moving cases between versions."""

@@ -1,0 +1,87 @@
+"""Validate-and-deploy of a diagram set, the same from a draft in the browser and from git.
+
+A deploy is refused unless the whole set passes: the XSD and the lint of
+``engine.procedures.versions.check`` (every problem listed in Spanish against its element) and
+then every scenario of every procedure in the set (``engine.procedures.scenarios``). Only then are
+the new versions stored, with the scenarios they passed, in one transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpm import parsing as bpmn
+from engine.procedures import versions as procedures
+from engine.procedures import scenarios
+from engine.db.models import ProcedureScenarios, ProcedureVersion
+from engine.bpm.serializer import InstanceSerializer
+
+
+@dataclass
+class DiagramSet:
+    """What a deploy needs: diagrams by file name, forms by name, scenario sets by procedure."""
+
+    files: dict[str, str]
+    forms: dict[str, dict]
+    scenario_sets: dict[str, scenarios.ScenarioSet] = field(default_factory=dict)
+    problems: list[bpmn.Problem] = field(default_factory=list)  # found while reading it
+
+
+def read_directory(processes_dir: Path, forms_dir: Path) -> DiagramSet:
+    """The diagrams, forms and scenario files of two directories (as kept in git)."""
+    files, forms = procedures.read_directory(processes_dir, forms_dir)
+    sets, problems = scenarios.load_directory(processes_dir)
+    return DiagramSet(files, forms, sets, problems)
+
+
+def validate(diagrams: DiagramSet, serializer: InstanceSerializer) -> list[procedures.Candidate]:
+    """The candidates of a set that passes every check and scenario; else DiagramError with every problem."""
+    try:
+        candidates = procedures.check(diagrams.files, diagrams.forms, serializer)
+    except bpmn.DiagramError as exc:
+        raise bpmn.DiagramError(diagrams.problems + exc.problems) from None
+    if diagrams.problems:
+        raise bpmn.DiagramError(diagrams.problems)
+    failures = scenarios.run(candidates, diagrams.scenario_sets)
+    if failures:
+        raise bpmn.DiagramError(failures)
+    return candidates
+
+
+def publish(atiende, diagrams: DiagramSet, actor: str, note: str = "",
+            then: Callable[[Session], None] | None = None) -> list[ProcedureVersion]:
+    """Validate the set, then store its new versions and scenarios (and ``then``'s changes) in one transaction."""
+    candidates = validate(diagrams, atiende.serializer)
+    with atiende.store.unit_of_work() as s:
+        now = atiende.now()
+        versions = procedures.deploy(s, candidates, actor, now, note)
+        for candidate in candidates:
+            found = diagrams.scenario_sets.get(candidate.process_id)
+            if found is not None:
+                _keep_scenarios(s, found, actor, now)
+        if then is not None:
+            then(s)
+    return versions
+
+
+def _keep_scenarios(session: Session, found: scenarios.ScenarioSet, actor: str, now) -> None:
+    document = {"proceso": found.process_id, "escenarios": found.scenarios}
+    row = session.get(ProcedureScenarios, found.process_id)
+    if row is None:
+        session.add(ProcedureScenarios(process_id=found.process_id, scenarios=document, updated_by=actor, updated_at=now))
+    elif row.scenarios != document:
+        row.scenarios, row.updated_by, row.updated_at = document, actor, now
+
+
+def stored_scenarios(session: Session) -> dict[str, scenarios.ScenarioSet]:
+    """The scenario sets the last deploys passed, by procedure."""
+    found = {}
+    for row in session.scalars(select(ProcedureScenarios)):
+        parsed, _problems = scenarios.parse(row.scenarios, f"{row.process_id}{scenarios.SUFFIX}")
+        if parsed is not None:
+            found[row.process_id] = parsed
+    return found
