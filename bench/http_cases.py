@@ -176,7 +176,7 @@ def profile_in_process(db_url: str, args, start, submissions) -> dict:
         ("sign-in check: user loader", "web/auth.py", "_load_user"),
         ("Atiende.start_case", "engine/facade.py", "start_case"),
         ("Atiende.complete_task", "engine/facade.py", "complete_task"),
-        ("attachments/rows: reading the form", "web/submission.py", "read"),
+        ("attachments/rows: reading the form", "web/ui/submission.py", "read"),
         ("task page (read side)", "web/tasks.py", "_page"),
         ("case page (read side)", "web/cases.py", "_case_page"),
     ])

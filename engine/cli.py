@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 from engine.audit import chain as audit_chain
-from engine.bpm import parsing as bpmn
 from engine.demo import seed as demo
 from engine.demo import procedures as demo_procedures
 from engine.mail import outbox as mail
@@ -17,6 +16,7 @@ from engine.intake import cli as intake_cli
 from engine.bpm.serializer import InstanceSerializer
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
 from engine.db.store import Store
+from engine.errors import DiagramError
 
 log = logging.getLogger("atiende.timers")
 
@@ -75,7 +75,7 @@ def _run(args, store: Store) -> int:
     if args.command == "deploy":
         try:
             versions = publishing.publish(atiende, publishing.read_directory(args.processes, args.forms), args.by, args.note)
-        except bpmn.DiagramError as exc:
+        except DiagramError as exc:
             return _refuse("No se puede desplegar:", exc)
         for v in versions:
             print(f"{v.process_id}: versión {v.version} ({v.content_hash[:12]})")
@@ -129,14 +129,14 @@ def _validate(processes_dir: Path, forms_dir: Path) -> int:
     """Check a diagram set as a deploy would (scenarios included), on no database."""
     try:
         candidates = publishing.validate(publishing.read_directory(processes_dir, forms_dir), InstanceSerializer())
-    except bpmn.DiagramError as exc:
+    except DiagramError as exc:
         return _refuse("Los diagramas no pasan la validación:", exc)
     for candidate in candidates:
         print(f"{candidate.process_id}: válido ({candidate.content_hash[:12]})")
     return 0
 
 
-def _refuse(title: str, exc: bpmn.DiagramError) -> int:
+def _refuse(title: str, exc: DiagramError) -> int:
     print(title, file=sys.stderr)
     for problem in exc.problems:
         print(f"  - {problem}", file=sys.stderr)

@@ -22,7 +22,6 @@ from engine.audit import trail as audit
 from engine.db import case_rows
 from engine.forms import catalogs
 from engine import clock
-from engine.bpm import messages
 from engine.procedures import versions as procedures
 from engine.cases import runs
 from engine.forms import schemas as form_schemas
@@ -32,6 +31,7 @@ from engine.procedures.versions import Procedure, ProcedureCache
 from engine.bpm.runtime import Runtime
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.store import Store
+from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone, Undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +40,6 @@ PROCESSES_DIR = ROOT / "processes"
 FORMS_DIR = ROOT / "forms"
 DEFAULT_TICKET_PREFIX = "AC"
 RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
-
-
-class NotFound(LookupError):
-    pass
-
-
-class Forbidden(PermissionError):
-    pass
-
-
-class TaskAlreadyDone(RuntimeError):
-    """Someone else completed (or the procedure withdrew) the task first."""
-
-    def __init__(self, message: str, by: str | None = None):
-        super().__init__(message)
-        self.by = by
 
 
 @dataclass(frozen=True)
@@ -184,8 +168,8 @@ class Atiende:
             advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
             try:
                 delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
-            except messages.Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
-                raise form_schemas.FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
+            except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
+                raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
             next_task = next((t.id for t in advanced.new_tasks if may_work(actor, t)), None)
             result = Completed(case.id, case.ticket, next_task)
         for moved in (advanced, *delivered):

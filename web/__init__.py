@@ -13,12 +13,14 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from engine.facade import Atiende
 from engine.db.store import Store
-from web import admin, auth, bandeja, cases, errors, filters, search, tasks
-from web import canales
-from web import auditing, procedures, vendor
-from web import documentos
+from engine.facade import Atiende
+from web import (acuse, admin, auditoria, auth, bandeja, captura, cases, documentos, duplicados, entrada, errors,
+                 open311, procedimientos, publico, search, tasks, vendor)
+from web.ui import filters
+
+BLUEPRINTS = (auth, bandeja, tasks, cases, search, admin, entrada, publico, open311, duplicados, captura,
+              procedimientos, auditoria, vendor, documentos, acuse)
 
 csrf = CSRFProtect()
 
@@ -57,13 +59,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     filters.init_app(app)
     errors.init_app(app)
-    for blueprint in (auth.bp, bandeja.bp, tasks.bp, cases.bp, search.bp, admin.bp):
-        app.register_blueprint(blueprint)
-    canales.init_app(app, csrf)
-    for blueprint in (procedures.bp, auditing.bp, vendor.bp):
-        app.register_blueprint(blueprint)
-    for blueprint in (documentos.bp, documentos.acuse_bp):
-        app.register_blueprint(blueprint)
+    for area in BLUEPRINTS:
+        app.register_blueprint(area.bp)
+    csrf.exempt(open311.bp)  # programs post with an api_key, not with a browser session
+    # First of all before-request functions: the CSRF check would read the whole body before any view.
+    app.before_request_funcs.setdefault(None, []).insert(0, publico.limit_upload)
     app.after_request(_security_headers)
     return app
 

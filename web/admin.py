@@ -9,12 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from engine.access import administration
 from engine.forms import catalogs
-from engine.forms.schemas import FormErrors
 from engine.db.models import User
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
-from engine.facade import NotFound
-from web.context import actor, atiende
+from web.ui.context import actor, atiende
+from engine.errors import FormErrors, NotFound
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

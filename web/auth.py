@@ -21,7 +21,8 @@ from engine.access import signin
 from engine.access.accounts import Actor, actor_of
 from engine.db.models import User
 from engine.access.roles import ROLES
-from web.context import atiende
+from web.ui.context import atiende
+from engine.errors import Throttled
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -109,7 +110,7 @@ def ingresar():
         try:
             user = signin.authenticate(atiende(), username, request.form.get("contrasena", ""),
                                        request.remote_addr or "")
-        except signin.Throttled as throttled:
+        except Throttled as throttled:
             error = THROTTLED.format(throttled.minutes)
             return render_template("auth/ingresar.html", error=error, username=username), 429
         person = Person.of(user) if user is not None else None

@@ -15,8 +15,8 @@ from engine.cases import queries
 from engine.cases import worklist
 from engine.access.permissions import may_coordinate
 from engine.access.roles import ROLES
-from web.context import actor, atiende
-from web.record import NO_DIRECCION, Labels
+from web.ui.context import actor, atiende
+from web.ui.record import NO_DIRECCION, Labels
 
 bp = Blueprint("bandeja", __name__)
 

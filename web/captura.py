@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from engine.forms.schemas import FormErrors
 from engine.intake import capture
-from web import forms_render, submission
-from web.context import actor, atiende
+from web.ui import forms_render
+from web.ui import submission
+from web.ui.context import actor, atiende
+from engine.errors import FormErrors
 
 bp = Blueprint("captura", __name__, url_prefix="/captura")
 

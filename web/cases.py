@@ -16,13 +16,16 @@ from engine.audit import trail as audit
 from engine.cases import notes
 from engine.cases import queries
 from engine.clock import PANAMA
-from engine.forms.schemas import FormErrors
 from engine.access.permissions import CASE_READERS, may_write_notes
 from engine.access.roles import ROLES
 from engine.facade import may_work
-from web import forms_render, history, record, submission
+from web.ui import forms_render
+from web.ui import history
+from web.ui import record
+from web.ui import submission
 from web.auth import role_required
-from web.context import actor, atiende, download
+from web.ui.context import actor, atiende, download
+from engine.errors import FormErrors
 
 bp = Blueprint("cases", __name__, url_prefix="/casos")
 

@@ -1,4 +1,4 @@
-"""Paperwork pages: the outbox, the archive of hojas, the consolidado, approving many, the acuse.
+"""Paperwork pages: the outbox, the archive of hojas, the consolidado, approving many, the paper acuse.
 
 Who may do what (each route checks it):
 - Outbox (every message and its state): operador, coordinador, auditor (read only). Sending
@@ -6,9 +6,6 @@ Who may do what (each route checks it):
 - Archive of hojas and consolidado downloads: operador, coordinador, auditor; an enlace only
   their own dirección's.
 - Approving hojas from a list: coordinador. Recording a signed paper acuse: operador.
-- The QR code's page (``/acuse/<ticket>``): the enlace of the case's dirección is taken to
-  the acuse task; anyone else who may read the case (``engine.access.permissions.CASE_READERS``)
-  sees where the acuse stands.
 """
 from __future__ import annotations
 
@@ -26,16 +23,14 @@ from engine.mail import outbox as mail
 from engine.cases import queries
 from engine.paperwork import rendering
 from engine.clock import PANAMA
-from engine.forms.schemas import FormErrors
 from engine.db.models import Document, OutboxMessage
-from engine.access.permissions import CASE_READERS
-from engine.facade import NotFound
-from web import forms_render, record
+from web.ui import forms_render
+from web.ui import record
 from web.auth import role_required
-from web.context import actor, atiende, download
+from web.ui.context import actor, atiende, download
+from engine.errors import FormErrors, MailError, NotFound, NotRendered
 
 bp = Blueprint("documentos", __name__, url_prefix="/documentos")
-acuse_bp = Blueprint("acuse", __name__)
 
 OUTBOX_READERS = frozenset({"operador", "coordinador", "auditor"})
 RESENDERS = frozenset({"coordinador"})
@@ -45,7 +40,6 @@ ONLY_STAFF = "Solo operadores, coordinadores y auditores ven la bandeja de salid
 ONLY_PAPER = "No tiene permiso para ver los documentos."
 ONLY_COORDINATORS = "Solo un coordinador puede hacer esto."
 ONLY_OPERATORS = "Solo un operador registra el acuse firmado en papel."
-ONLY_CASE_READERS = "No tiene permiso para ver los casos."
 NOT_READY = "El documento todavía se está preparando. Intente de nuevo en unos minutos."
 
 
@@ -109,7 +103,7 @@ def reenviar(outbox_id: int):
         mail.resend(engine.store, outbox_id, actor().username, engine.now())
     except LookupError:
         abort(404, "El mensaje no existe.")
-    except mail.MailError as refused:
+    except MailError as refused:
         flash(str(refused).capitalize() + ".", "error")
     else:
         flash("El mensaje volverá a enviarse.", "exito")
@@ -136,7 +130,7 @@ def documento(document_id: int):
             abort(403, ONLY_PAPER)
     try:
         [content] = rendering.contents(engine.store, [document_id], engine.now)
-    except rendering.NotRendered:
+    except NotRendered:
         abort(503, NOT_READY)
     return download(content, document.content_type, document.filename)
 
@@ -165,7 +159,7 @@ def archivo_pdf(direccion: str, mes: str):
     engine = atiende()
     try:
         content = archivo.month_pdf(engine.store, direccion, year, month, engine.now)
-    except rendering.NotRendered:
+    except NotRendered:
         abort(503, NOT_READY)
     if content is None:
         abort(404, "No hay hojas de trámite de esa dirección en ese mes.")
@@ -239,25 +233,6 @@ def _approvals_page(outcomes=(), error: str | None = None):
         labels = record.Labels(s)
         shown = [(row, labels("tipos_caso", row.case_type), labels("direcciones", row.direccion)) for row in rows]
     return render_template("documentos/aprobaciones.html", rows=shown, failures=outcomes, error=error)
-
-
-# -- acuse de recibo ----------------------------------------------------------------------------
-@acuse_bp.get("/acuse/<ticket>")
-@role_required(CASE_READERS, ONLY_CASE_READERS)
-def por_qr(ticket: str):
-    """Where the hoja's QR code leads: the enlace to the acuse task, others to where it stands."""
-    engine, me = atiende(), actor()
-    with engine.store.read() as s:
-        found = acuse.case_by_ticket(s, ticket)
-        if found is None:
-            abort(404, "No existe un caso con ese ticket.")
-        case = engine.case_for(s, found.id, me)
-        task = acuse.pending_task(s, case.id)
-        done = acuse.received(s, case.id)
-    if task is not None and me.has("enlace") and me.direccion == task.direccion:
-        return redirect(url_for("tasks.tarea", task_id=task.id))
-    return render_template("documentos/acuse.html", case=case, pending=task is not None, done=done,
-                           may_record=task is not None and me.has("operador"))
 
 
 @bp.route("/acuse-en-papel/<int:case_id>", methods=("GET", "POST"))

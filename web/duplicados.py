@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from engine.cases import duplicates
 from web.auth import role_required
-from web.context import actor, atiende
+from web.ui.context import actor, atiende
+from engine.errors import LinkError
 
 bp = Blueprint("duplicados", __name__)
 
@@ -37,7 +38,7 @@ def vincular(case_id: int):
         other = int(request.form.get("otro_caso", ""))
         duplicates.link(engine.store, case_id, other, actor(), engine.now(), request.form.get("nota", ""))
     except ValueError as refused:  # LinkError, or a form that names no case
-        flash(str(refused) if isinstance(refused, duplicates.LinkError) else "Indique el caso a vincular.", "error")
+        flash(str(refused) if isinstance(refused, LinkError) else "Indique el caso a vincular.", "error")
     else:
         flash("Casos vinculados como duplicados.", "exito")
     back = request.form.get("volver", "")

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.cases import attachments
-from engine.forms.schemas import FormErrors
 from engine.intake import items
-from web import forms_render, submission
+from web.ui import forms_render
+from web.ui import submission
 from web.auth import role_required
-from web.context import actor, atiende, download
+from web.ui.context import actor, atiende, download
+from engine.errors import FormErrors, IntakeError
 
 bp = Blueprint("entrada", __name__, url_prefix="/entrada")
 
@@ -46,7 +47,7 @@ def registrar(item_id: int):
         started = items.convert(engine, item_id, sent.values, me, url_for("publico.consulta", _external=True))
     except FormErrors as invalid:
         return _page(item_id, sent.values, invalid.errors), 422
-    except items.IntakeError as refused:
+    except IntakeError as refused:
         flash(str(refused), "error")
         return redirect(url_for("entrada.mensaje", item_id=item_id))
     flash(f"Caso registrado con el ticket {started.ticket}; se le envió el número al ciudadano.", "exito")
@@ -60,7 +61,7 @@ def descartar(item_id: int):
     engine = atiende()
     try:
         items.discard(engine.store, item_id, request.form.get("motivo", ""), actor(), engine.now())
-    except items.IntakeError as refused:
+    except IntakeError as refused:
         flash(str(refused), "error")
         return redirect(url_for("entrada.mensaje", item_id=item_id))
     flash("Mensaje descartado.", "exito")

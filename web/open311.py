@@ -13,7 +13,8 @@ from flask import Blueprint, Response, request, url_for
 
 from engine.intake import open311
 from web.auth import public
-from web.context import atiende
+from web.ui.context import atiende
+from engine.errors import Open311Error
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
 
@@ -56,14 +57,14 @@ def _respond(data, fmt: str, root: str, status: int = 200) -> Response:
     return Response(body, status=status, content_type=CONTENT_TYPES[fmt])
 
 
-def _error(error: open311.Open311Error, fmt: str) -> Response:
+def _error(error: Open311Error, fmt: str) -> Response:
     return _respond([{"code": error.code, "description": error.description}], fmt, "errors", error.code)
 
 
 def _answer(fmt: str, root: str, produce) -> Response:
     try:
         return _respond(produce(), fmt, root)
-    except open311.Open311Error as error:
+    except Open311Error as error:
         return _error(error, fmt)
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from engine.intake import public_status
-from engine.forms.schemas import FormErrors
 from engine.intake import photos, web_report
-from web import forms_render
+from web.ui import forms_render
 from web.auth import public
-from web.context import atiende
+from web.ui.context import atiende
+from engine.errors import FormErrors, PhotoError, TooManyGuesses, TooManyReports
 
 bp = Blueprint("publico", __name__)
 
@@ -55,14 +55,14 @@ def enviar_reporte():
         try:
             chosen = photos.check([(f.filename or "", f.read(photos.MAX_BYTES + 1))
                                    for f in request.files.getlist("fotos")])
-        except photos.PhotoError as refused:  # said together with whatever else is wrong
+        except PhotoError as refused:  # said together with whatever else is wrong
             errors = {**web_report.problems(atiende(), values, consent, _client()), "fotos": str(refused)}
             return _report_page(values, errors, consent), 422
         started = web_report.submit(atiende(), values, consent, chosen, _client(),
                                     url_for("publico.consulta", _external=True))
     except FormErrors as invalid:
         return _report_page(values, invalid.errors, consent), 422
-    except web_report.TooManyReports as limited:
+    except TooManyReports as limited:
         return _report_page(values, {"_formulario": str(limited)}, consent), 429
     session[LAST_TICKET] = started.ticket
     return redirect(url_for("publico.reporte_recibido"))
@@ -88,7 +88,7 @@ def consulta():
         engine = atiende()
         try:
             found = public_status.lookup(engine.store, ticket, request.form.get("contacto", ""), _client(), engine.now())
-        except public_status.TooManyGuesses as limited:
+        except TooManyGuesses as limited:
             error, status = str(limited), 429
         else:
             if found is None:

@@ -6,8 +6,8 @@ from flask import Blueprint, render_template, request
 from engine.cases import search as case_search
 from engine.access.permissions import CASE_READERS
 from web.auth import role_required
-from web.context import actor, atiende
-from web.record import NO_DIRECCION, Labels
+from web.ui.context import actor, atiende
+from web.ui.record import NO_DIRECCION, Labels
 
 bp = Blueprint("search", __name__, url_prefix="/buscar")
 

@@ -11,13 +11,15 @@ from engine.cases import assignment
 from engine.audit import trail as audit
 from engine.forms import drafts
 from engine.cases import queries
-from engine.forms.schemas import FormErrors
 from engine.access.permissions import COORDINATORS
 from engine.access.roles import ROLES
-from engine.facade import Forbidden, TaskAlreadyDone
-from web import forms_render, history, record, submission
+from web.ui import forms_render
+from web.ui import history
+from web.ui import record
+from web.ui import submission
 from web.auth import role_required, safe_next
-from web.context import actor, atiende
+from web.ui.context import actor, atiende
+from engine.errors import AssignmentRefused, Forbidden, FormErrors, TaskAlreadyDone
 
 bp = Blueprint("tasks", __name__, url_prefix="/tareas")
 
@@ -82,7 +84,7 @@ def reasignar_a(task_id: str):
     username = request.form.get("usuario", "")
     try:
         assignment.reassign(atiende(), task_id, username, actor())
-    except assignment.Refused as refused:
+    except AssignmentRefused as refused:
         return _reassign_page(task_id, str(refused)), 422
     except TaskAlreadyDone as done:
         return _already_done(done)
@@ -93,7 +95,7 @@ def reasignar_a(task_id: str):
 def _assignment(task_id: str, change, message: str):
     try:
         change()
-    except assignment.Refused as refused:
+    except AssignmentRefused as refused:
         flash(str(refused), "error")
     except TaskAlreadyDone as done:
         return _already_done(done)

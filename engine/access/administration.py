@@ -17,11 +17,11 @@ from engine.audit import trail as audit
 from engine.forms import catalogs
 from engine import clock
 from engine.access.accounts import Actor, create_user, hash_password
-from engine.forms.schemas import FormErrors
 from engine.db.models import CatalogItem, User, UserRole
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
-from engine.facade import Atiende, Forbidden, NotFound
+from engine.facade import Atiende
+from engine.errors import Forbidden, FormErrors, NotFound
 
 MIN_PASSWORD = 10
 CATALOG_TITLES = {"direcciones": "Direcciones", "corregimientos": "Corregimientos", "tipos_caso": "Tipos de caso",

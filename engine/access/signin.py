@@ -13,17 +13,10 @@ from engine.access.accounts import authenticate as check_password
 from engine.db.models import User
 from engine.access.ratelimit import Limit
 from engine.facade import Atiende
+from engine.errors import Throttled
 
 PER_USERNAME = Limit("ingreso_usuario", hits=5, window=timedelta(minutes=15))
 PER_ADDRESS = Limit("ingreso_direccion", hits=20, window=timedelta(minutes=15))
-
-
-class Throttled(Exception):
-    """Too many failures; at most ``minutes`` until attempts are considered again."""
-
-    def __init__(self, minutes: int):
-        super().__init__(f"demasiados intentos fallidos; espere hasta {minutes} minutos")
-        self.minutes = minutes
 
 
 def authenticate(atiende: Atiende, username: str, password: str, address: str) -> User | None:

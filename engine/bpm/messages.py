@@ -13,10 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-
-
-class Undeliverable(ValueError):
-    """A thrown message names a case that cannot receive it; the message says which, in Spanish."""
+from engine.errors import Undeliverable
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 
 from engine.bpm import sandbox
 from engine.mail.texts import problem as mail_template_problem
-
-
-class OperatorError(ValueError):
-    """A service task called an operator wrongly (unknown name, missing parameter, ...)."""
+from engine.errors import OperatorError
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from engine.bpm import operators
 from engine.bpm import sandbox
 from engine.bpm import selectors
 from engine.access.roles import role_of_lane
+from engine.errors import DiagramError
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _UNQUOTED_ISO = re.compile(r"^(R\d*/)?P[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}")
@@ -45,14 +46,6 @@ class Problem:
         elif self.line:
             where += f" · línea {self.line}"
         return f"{where}: {self.message}"
-
-
-class DiagramError(ValueError):
-    """A diagram set that cannot be deployed, with every problem found."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 def parse_xml(data: bytes | str, filename: str) -> etree._ElementTree:

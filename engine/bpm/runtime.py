@@ -31,6 +31,7 @@ from engine.forms.catalogs import CatalogCache
 from engine.db.models import Case, HumanTask
 from engine.procedures.versions import Procedure
 from engine.bpm.serializer import InstanceSerializer
+from engine.errors import ProcedureError, Undeliverable
 
 STATUSES = ("abierto", "en seguimiento", "escalado a la unidad", "cerrado")
 # Once escalated, a case stays escalated until it is closed: a script on another branch
@@ -48,10 +49,6 @@ CASE_COLUMNS = {
 
 # Case columns copied onto its task rows, so the bandeja filters and counts without a join.
 TASK_MIRRORED = ("direccion", "case_type", "channel", "corregimiento")
-
-
-class ProcedureError(RuntimeError):
-    """The diagram did something the engine cannot accept (e.g. an unknown status)."""
 
 
 def _parse_moment(value) -> datetime:
@@ -269,7 +266,7 @@ class Runtime:
         try:
             workflow.send_event(BpmnEvent(letter.definition, payload=letter.record))
         except WorkflowException as exc:
-            raise messages.Undeliverable(
+            raise Undeliverable(
                 f"el caso {case.ticket} no espera el mensaje «{letter.definition.name}»") from exc
         case.data = {**case.data, **letter.record}
         audit.record(session, now, audit.SYSTEM, "mensaje_recibido", case_id=case.id,

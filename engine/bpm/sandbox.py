@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.bpm import helpers
+from engine.errors import UnsafeExpression
 
 MAX_SOURCE_CHARS = 4000
 MAX_SEQUENCE_LEN = 100_000
@@ -52,10 +53,6 @@ _NODE_NAMES = {
     "DictComp": "comprensiones", "SetComp": "comprensiones", "GeneratorExp": "generadores",
     "With": "with", "Try": "try", "Delete": "del", "Global": "global", "Starred": "*args",
 }
-
-
-class UnsafeExpression(ValueError):
-    """A script or condition uses something the restricted environment does not allow."""
 
 
 def _bounded(value):

@@ -17,11 +17,9 @@ from engine import clock
 from engine.access.accounts import Actor, actor_of
 from engine.db.models import Case, HumanTask, User
 from engine.access.permissions import may_coordinate
-from engine.facade import Atiende, Forbidden, may_work
-
-
-class Refused(ValueError):
-    """The change cannot be made as asked; the message says why, in Spanish."""
+from engine.facade import Atiende, may_work
+from engine.errors import AssignmentRefused
+from engine.errors import Forbidden
 
 
 def locked_task(atiende: Atiende, session: Session, task_id: str) -> HumanTask:
@@ -45,7 +43,7 @@ def claim(atiende: Atiende, task_id: str, actor: Actor) -> None:
         if task.assignee == actor.username:
             return
         if task.assignee is not None:
-            raise Refused(f"La tarea ya la tomó {task.assignee}.")
+            raise AssignmentRefused(f"La tarea ya la tomó {task.assignee}.")
         task.assignee = actor.username
         audit.record(s, atiende.now(), actor.username, "tarea_tomada", case_id=task.case_id, task_id=task.id,
                      detail={"tarea": task.name})
@@ -70,9 +68,9 @@ def reassign(atiende: Atiende, task_id: str, username: str, actor: Actor) -> Non
         task = locked_task(atiende, s, task_id)
         person = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
         if person is None:
-            raise Refused(f"No hay un usuario activo «{username}».")
+            raise AssignmentRefused(f"No hay un usuario activo «{username}».")
         if not may_work(actor_of(person), task):
-            raise Refused(f"{person.full_name} no puede atender esta tarea (rol o dirección distintos).")
+            raise AssignmentRefused(f"{person.full_name} no puede atender esta tarea (rol o dirección distintos).")
         if task.assignee == username:
             return
         audit.record(s, atiende.now(), actor.username, "tarea_reasignada", case_id=task.case_id, task_id=task.id,

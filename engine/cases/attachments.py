@@ -6,13 +6,13 @@ caller's transaction, or not at all):
 - ``store(session, data, filename, uploaded_by, now)`` → ``Attachment``: checks size
   (``MAX_BYTES``) and type, read from the bytes themselves, never from the name or the
   browser's word (``ACCEPTED``: PDF, JPEG/PNG/GIF/WebP images, Word/Excel/PowerPoint and
-  OpenDocument files, plain text); raises ``Refused`` with a Spanish message. The bytes are
+  OpenDocument files, plain text); raises ``FileRefused`` with a Spanish message. The bytes are
   kept once per SHA-256; each upload gets its own random id.
 - ``upload(database, [(filename, data), ...], uploaded_by, now)`` → ids: ``store`` for several
   files in a transaction of their own (all or none), as a form's files arrive before the form
   is accepted.
 - ``attach(session, ids, case_id)``: the uploads join the case; an id that is unknown or
-  already belongs to another case raises ``Refused``. ``Atiende`` calls it for every form
+  already belongs to another case raises ``FileRefused``. ``Atiende`` calls it for every form
   field marked ``"x-widget": "adjuntos"`` when a case starts or a task completes.
 - ``get(session, id)``, ``content(session, attachment)``, ``of_case(session, case_id)``.
 
@@ -35,17 +35,14 @@ from io import BytesIO
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine.forms.schemas import FormErrors
 from engine.db.models import Attachment, StoredFile
 from engine.db.store import Store
+from engine.errors import FileRefused
+from engine.errors import FormErrors
 
 MAX_BYTES = 10 * 1024 * 1024
 UNCLAIMED_DAYS = 30
 WIDGET = "adjuntos"  # the form widget whose values are attachment ids
-
-
-class Refused(ValueError):
-    """A file that cannot be accepted, with the reason in Spanish for the person who sent it."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +110,7 @@ def _is_text(data: bytes) -> bool:
 
 
 def kind_of(data: bytes, filename: str) -> Kind:
-    """The accepted kind the bytes really are (the name's extension must agree); else Refused."""
+    """The accepted kind the bytes really are (the name's extension must agree); else FileRefused."""
     extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     claimed = _BY_EXTENSION.get(extension)
     family = _container(data)
@@ -129,7 +126,7 @@ def kind_of(data: bytes, filename: str) -> Kind:
             return claimed
         if extension == ".txt" and family is None and _is_text(data):
             return claimed
-    raise Refused(f"«{filename}» no es un tipo de archivo aceptado o su contenido no corresponde a su extensión. "
+    raise FileRefused(f"«{filename}» no es un tipo de archivo aceptado o su contenido no corresponde a su extensión. "
                   f"Se aceptan: {ACCEPTED_NAMES}.")
 
 
@@ -141,12 +138,12 @@ def _clean_name(filename: str) -> str:
 
 
 def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: datetime) -> Attachment:
-    """Check one uploaded file and keep it; raises Refused (in Spanish) if it is not acceptable."""
+    """Check one uploaded file and keep it; raises FileRefused (in Spanish) if it is not acceptable."""
     name = _clean_name(filename)
     if not data:
-        raise Refused(f"«{name}» está vacío.")
+        raise FileRefused(f"«{name}» está vacío.")
     if len(data) > MAX_BYTES:
-        raise Refused(f"«{name}» pesa {len(data) / 1024 / 1024:.1f} MB; el máximo es {MAX_BYTES // 1024 // 1024} MB.")
+        raise FileRefused(f"«{name}» pesa {len(data) / 1024 / 1024:.1f} MB; el máximo es {MAX_BYTES // 1024 // 1024} MB.")
     kind = kind_of(data, name)
     digest = hashlib.sha256(data).hexdigest()
     if session.get(StoredFile, digest) is None:
@@ -167,11 +164,11 @@ def upload(database: Store, files: list[tuple[str, bytes]], uploaded_by: str, no
 
 
 def attach(session: Session, ids: Iterable[str], case_id: int) -> None:
-    """Make the uploads part of the case; an unknown id or another case's raises Refused."""
+    """Make the uploads part of the case; an unknown id or another case's raises FileRefused."""
     for attachment_id in ids:
         attachment = session.get(Attachment, attachment_id)
         if attachment is None or attachment.case_id not in (None, case_id):
-            raise Refused("Uno de los archivos adjuntos no existe o pertenece a otro caso; vuelva a adjuntarlo.")
+            raise FileRefused("Uno de los archivos adjuntos no existe o pertenece a otro caso; vuelva a adjuntarlo.")
         attachment.case_id = case_id
 
 
@@ -186,7 +183,7 @@ def attach_fields(session: Session, schema: dict | None, data: dict, case_id: in
     for field in fields_of(schema):
         try:
             attach(session, data.get(field) or [], case_id)
-        except Refused as refused:
+        except FileRefused as refused:
             raise FormErrors({field: str(refused)}) from None
 
 

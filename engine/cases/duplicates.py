@@ -20,6 +20,7 @@ from engine.audit import trail as audit
 from engine.access.accounts import Actor
 from engine.db.models import Case, CaseLink
 from engine.db.store import Store
+from engine.errors import LinkError
 
 WINDOW = timedelta(days=90)
 THRESHOLD = 0.3  # pg_trgm's default similarity threshold
@@ -31,10 +32,6 @@ STOPWORDS = frozenset({
     "con", "sin", "que", "se", "su", "sus", "lo", "le", "les", "me", "mi", "mis", "es", "son", "esta", "este",
     "esto", "estan", "hay", "muy", "mas", "ya", "no", "si", "desde", "hace", "como", "cuando", "donde", "frente",
 })
-
-
-class LinkError(ValueError):
-    """The link cannot be made (same case, unknown case, already linked); Spanish message."""
 
 
 @dataclass(frozen=True)

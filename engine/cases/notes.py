@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from engine.audit import trail as audit
 from engine import clock
 from engine.access.accounts import Actor
-from engine.forms.schemas import FormErrors
 from engine.db.models import CaseNote
 from engine.access.permissions import may_write_notes
-from engine.facade import Atiende, Forbidden
+from engine.facade import Atiende
+from engine.errors import Forbidden, FormErrors
 
 MAX_LENGTH = 4000
 FIELD = "texto"

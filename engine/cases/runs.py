@@ -22,6 +22,7 @@ from engine.cases import tickets
 from engine.db.models import Case, Schedule
 from engine.procedures.versions import Procedure
 from engine.bpm.runtime import Advanced
+from engine.errors import Undeliverable
 
 log = logging.getLogger(__name__)
 MAX_HOPS = 20  # a message may cause a step that throws another; a loop of them stops here
@@ -52,10 +53,10 @@ def deliver(atiende, session: Session, sender: str, advanced: Advanced, now: dat
         ticket, step, hops = pending.pop(0)
         for letter in messages.letters(step.messages, ticket):
             if hops >= MAX_HOPS:
-                raise messages.Undeliverable(f"demasiados mensajes encadenados desde el caso {sender}")
+                raise Undeliverable(f"demasiados mensajes encadenados desde el caso {sender}")
             case = session.scalar(select(Case).where(Case.ticket == letter.ticket).with_for_update())
             if case is None:
-                raise messages.Undeliverable(f"no existe el caso {letter.ticket}")
+                raise Undeliverable(f"no existe el caso {letter.ticket}")
             result = atiende.runtime.receive(session, case, atiende.procedure(session, case.procedure_version_id),
                                              letter, now)
             moved.append(result)
@@ -73,7 +74,7 @@ def deliver_or_record(atiende, session: Session, sender: Case, advanced: Advance
     try:
         with session.begin_nested():
             deliver(atiende, session, sender.ticket, advanced, now)
-    except messages.Undeliverable as exc:
+    except Undeliverable as exc:
         audit.record(session, now, audit.SYSTEM, "mensaje_no_entregado", case_id=sender.id, detail={"error": str(exc)})
 
 

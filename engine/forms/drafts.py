@@ -14,7 +14,8 @@ from engine import clock
 from engine.access.accounts import Actor
 from engine.cases.assignment import locked_task
 from engine.db.models import TaskDraft
-from engine.facade import Atiende, Forbidden, may_work
+from engine.facade import Atiende, may_work
+from engine.errors import Forbidden
 
 
 def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:

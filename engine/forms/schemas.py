@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from engine.errors import FormErrors
 
 # Keys the engine or the diagram's scripts own; a form may never declare or send them.
 RESERVED_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite", "canal_registro"})
@@ -22,14 +23,6 @@ _TYPE_NAMES = {
     "string": "texto", "integer": "un número entero", "number": "un número",
     "boolean": "sí o no", "array": "una lista", "object": "un grupo de campos",
 }
-
-
-class FormErrors(ValueError):
-    """Field name → Spanish message, for every field that failed."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 def load_directory(directory: Path) -> dict[str, dict]:

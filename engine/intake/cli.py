@@ -7,6 +7,7 @@ import threading
 from engine.intake import open311
 from engine.intake import mailbox
 from engine.facade import Atiende
+from engine.errors import MailboxError
 
 COMMANDS = ("correo", "open311-clave")
 
@@ -50,7 +51,7 @@ def run(args, atiende: Atiende) -> int:
 def _mail(args, atiende: Atiende) -> int:
     try:
         settings = mailbox.ImapSettings.from_env()
-    except mailbox.MailboxError as bad:
+    except MailboxError as bad:
         print(bad, file=sys.stderr)
         return 1
     if settings is None:
@@ -60,7 +61,7 @@ def _mail(args, atiende: Atiende) -> int:
     if args.once:
         try:
             print(mailbox.poll(atiende, settings))
-        except mailbox.MailboxError as down:
+        except MailboxError as down:
             print(down, file=sys.stderr)
             return 1
         return 0

@@ -23,6 +23,7 @@ from engine.intake.messages import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Parsed
 from engine.db.models import Case, InboundMail, IntakeItem
 from engine.facade import Atiende, Started
 from engine.db.store import Store
+from engine.errors import FileRefused, IntakeError
 
 CHANNEL_EMAIL = "correo_electronico"
 PENDING, CONVERTED, DISCARDED = "pendiente", "convertido", "descartado"
@@ -31,10 +32,6 @@ MAX_FORM_TEXT = 4000  # the start form's descripcion maxLength
 MAILBOX_ACTOR = "buzón institucional"  # who "uploaded" a mail's attachments
 SKIPPED = (f"No se guardó: supera {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB o el mensaje trae más de "
            f"{MAX_ATTACHMENTS} adjuntos.")
-
-
-class IntakeError(ValueError):
-    """The operator's action cannot be done (already handled, missing reason); Spanish message."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ def _store_files(session: Session, mail: ParsedMail, now: datetime) -> tuple[lis
     for file in mail.attachments:
         try:
             stored = attachments.store(session, file.data, file.filename, MAILBOX_ACTOR, now)
-        except attachments.Refused as reason:
+        except FileRefused as reason:
             refused.append({"nombre": file.filename, "motivo": str(reason)})
             continue
         kept.append({"id": stored.id, "nombre": stored.filename, "tipo": stored.content_type, "tamano": stored.size})

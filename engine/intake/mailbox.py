@@ -20,16 +20,13 @@ from dataclasses import dataclass
 
 from engine.intake import items, messages
 from engine.facade import Atiende
+from engine.errors import MailboxError
 
 log = logging.getLogger("atiende.correo")
 
 KEYWORD = "$AtiendeRecibido"
 TIMEOUT = 30.0
 TLS_MODES = ("ssl", "starttls", "none")
-
-
-class MailboxError(RuntimeError):
-    """The mailbox could not be read (connection, login, folder); Spanish message."""
 
 
 @dataclass(frozen=True)

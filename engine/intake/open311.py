@@ -27,11 +27,12 @@ from engine.forms import catalogs
 from engine.cases import queries
 from engine.access.accounts import Actor
 from engine.clock import PANAMA
-from engine.forms.schemas import FormErrors
 from engine.intake import notify
 from engine.db.models import AuditEvent, Case, Open311Key, Open311Request
 from engine.facade import Atiende
 from engine.db.store import Store
+from engine.errors import Open311Error
+from engine.errors import FormErrors
 
 PROCESS = "atencion_correo_web"
 JURISDICTION = "municipio-pma.gob.pa"
@@ -49,15 +50,6 @@ OPEN_STATUSES = ("abierto", "en seguimiento", "escalado a la unidad")
 STATUS_NOTES = {"abierto": "Abierto", "en seguimiento": "En seguimiento",
                 "escalado a la unidad": "Escalado a la unidad", "cerrado": "Cerrado"}
 PUBLIC_EVENTS = ("caso_creado", "estado_cambiado")
-
-
-class Open311Error(Exception):
-    """An error in the spec's terms: an HTTP status and a description."""
-
-    def __init__(self, code: int, description: str):
-        super().__init__(description)
-        self.code = code
-        self.description = description
 
 
 # -- API keys -------------------------------------------------------------------------------------

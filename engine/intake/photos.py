@@ -7,14 +7,11 @@ images, at most ``MAX_PHOTOS`` of at most ``MAX_BYTES`` each.
 from __future__ import annotations
 
 from engine.cases import attachments
+from engine.errors import FileRefused, PhotoError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
 ACCEPT = ".jpg,.jpeg,.png,.webp"  # for the file input; the server decides by content
-
-
-class PhotoError(ValueError):
-    """A photo that cannot be accepted; the message is Spanish and names the file."""
 
 
 def check(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -27,7 +24,7 @@ def check(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
             raise PhotoError(f"La foto «{name}» supera el máximo de {MAX_BYTES // (1024 * 1024)} MB.")
         try:
             kind = attachments.kind_of(data, name)
-        except attachments.Refused:
+        except FileRefused:
             kind = None
         if not data or kind is None or not kind.content_type.startswith("image/"):
             raise PhotoError(f"«{name}» no es una foto en formato JPG, PNG o WebP.")

@@ -20,6 +20,7 @@ from engine.forms import catalogs
 from engine.db.models import Case
 from engine.access.ratelimit import Limit
 from engine.db.store import Store
+from engine.errors import TooManyGuesses
 
 PER_ADDRESS = Limit("consulta_estado", hits=10, window=timedelta(minutes=15))
 PER_TICKET = Limit("consulta_estado_ticket", hits=10, window=timedelta(hours=1))
@@ -28,10 +29,6 @@ TOO_MANY = ("Demasiados intentos fallidos. Espere unos minutos antes de volver a
 STATUS_NAMES = {"abierto": "Abierto", "en seguimiento": "En seguimiento",
                 "escalado a la unidad": "Escalado a la unidad", "cerrado": "Cerrado"}
 _NOT_A_VALUE = "\x00"  # compared against when there is no case, so both failures do the same work
-
-
-class TooManyGuesses(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from engine.cases import attachments
 from engine.audit import trail as audit
 from engine.access.accounts import Actor
-from engine.forms.schemas import FormErrors
 from engine.intake import capture, notify
 from engine.db.models import Case
 from engine.access.ratelimit import Limit
 from engine.facade import Atiende, Started
+from engine.errors import TooManyReports
+from engine.errors import FormErrors
 
 PROCESS = "atencion_correo_web"
 ACTOR = Actor("ciudadano (web)", frozenset())
@@ -48,10 +49,6 @@ CONSENT_MISSING = "Debe autorizar el tratamiento de sus datos personales para pr
 SUBMISSIONS = Limit("reporte_ciudadano", hits=5, window=timedelta(hours=1))
 TOO_MANY = ("Se recibieron demasiados reportes desde su conexión en la última hora. Intente más tarde "
             "o llame a la Línea 311.")
-
-
-class TooManyReports(RuntimeError):
-    pass
 
 
 def schema(start_form: dict) -> dict:

@@ -42,6 +42,7 @@ from engine import clock as clocks
 from engine.db.models import Document, OutboxAttachment, OutboxMessage
 from engine.db.statements import NewRow, Statement
 from engine.db.store import Store
+from engine.errors import MailError
 
 log = logging.getLogger("atiende.mail")
 
@@ -61,10 +62,6 @@ LEASE = timedelta(minutes=15)  # a claim older than this belongs to a worker tha
 _ATTACHMENT_PENDING = OutboxMessage.attachments.any(OutboxAttachment.document.has(rendering.PENDING))
 UNRENDERED = ("Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
               "(el registro del servidor dice por qué).")
-
-
-class MailError(ValueError):
-    """A message that cannot be written (e.g. an address with a line break)."""
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,13 @@ from pathlib import Path
 
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
 from jinja2.sandbox import SandboxedEnvironment
+from engine.errors import MailTemplateError
 
 FOLDER = Path(__file__).parent / "correo"
 SUBJECT_PREFIX = "Asunto:"
 
 _env = SandboxedEnvironment(loader=FileSystemLoader(FOLDER), autoescape=False, keep_trailing_newline=True,
                             auto_reload=True)
-
-
-class MailTemplateError(ValueError):
-    """A template that is missing, malformed, or lacks the ticket number it must show."""
 
 
 def names() -> list[str]:

@@ -22,7 +22,8 @@ from engine import clock
 from engine.forms import schemas as form_schemas
 from engine.access.accounts import Actor
 from engine.db.models import AuditEvent, Case, HumanTask
-from engine.facade import Atiende, Forbidden, NotFound
+from engine.facade import Atiende
+from engine.errors import FileRefused, Forbidden, FormErrors, NotFound
 
 ACUSE_FORM = "acuse_recibo"
 RECEIVED_BY = "recibido_por"  # the acuse form's field naming who signed
@@ -84,11 +85,11 @@ def record_paper(atiende: Atiende, case_id: int, submitted: dict, scan: tuple[st
         data = form_schemas.clean(schema, submitted, catalogs.codes(s, needed))
         now = atiende.now()
         if scan is None:
-            raise form_schemas.FormErrors({SCAN_FIELD: "Adjunte el escaneo de la hoja con el acuse firmado."})
+            raise FormErrors({SCAN_FIELD: "Adjunte el escaneo de la hoja con el acuse firmado."})
         try:
             stored = attachments.store(s, scan[1], scan[0], actor.username, now)
-        except attachments.Refused as refused:
-            raise form_schemas.FormErrors({SCAN_FIELD: str(refused)}) from None
+        except FileRefused as refused:
+            raise FormErrors({SCAN_FIELD: str(refused)}) from None
         attachments.attach(s, [stored.id], case.id)
         audit.record(s, now, actor.username, "acuse_en_papel", case_id=case.id, task_id=task.id,
                      detail={"adjunto": stored.id, "archivo": stored.filename, RECEIVED_BY: data.get(RECEIVED_BY)})

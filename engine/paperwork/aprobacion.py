@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
 from engine.access.accounts import Actor
-from engine.forms.schemas import FormErrors
 from engine.db.models import Case, HumanTask
-from engine.facade import Atiende, Forbidden, NotFound, TaskAlreadyDone, may_work
+from engine.facade import Atiende, may_work
+from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone
 
 log = logging.getLogger(__name__)
 

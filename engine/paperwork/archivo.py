@@ -64,7 +64,7 @@ def month_pdf(store: Store, direccion: str, year: int, month: int,
               now: Callable[[], datetime] = clock.now) -> bytes | None:
     """Every hoja of the month in one PDF, in the archive's order; None if there is none.
 
-    Hojas not rendered yet are rendered first (``rendering.NotRendered`` if one cannot be).
+    Hojas not rendered yet are rendered first (``NotRendered`` if one cannot be).
     """
     with store.read() as s:
         ids = list(s.scalars(select(Document.id).where(*_in_month(direccion, year, month))

@@ -31,6 +31,7 @@ from engine.paperwork import documents
 from engine import clock as clocks
 from engine.db.models import Document
 from engine.db.store import Store
+from engine.errors import NotRendered
 
 log = logging.getLogger("atiende.rendering")
 
@@ -41,10 +42,6 @@ KINDS = {  # kind of document → (facts it is made from, how it is made, conten
 }
 PENDING = Document.content.is_(None)
 BATCH = 20  # documents a background pass renders (beyond the attachments of messages due)
-
-
-class NotRendered(RuntimeError):
-    """Documents whose rendering failed (it is logged); the next pass or download tries again."""
 
 
 def snapshot(facts) -> dict:

@@ -25,12 +25,9 @@ from engine.bpm import sandbox
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.procedures.versions import Procedure
 from engine.bpm.runtime import timer_due, waiting_timers
+from engine.errors import NotMigratable
 
 UNFINISHED = TaskState.NOT_FINISHED_MASK
-
-
-class NotMigratable(RuntimeError):
-    """The case cannot move to that version; the message says why, in Spanish."""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,10 @@ from engine.procedures import publishing
 from engine.procedures import scenarios
 from engine.forms import schemas as form_schemas
 from engine.db.models import ProcedureDraft, ProcedureScenarios, ProcedureVersion
+from engine.errors import DiagramError, DraftErrors
 
 
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_]{1,60}$")
-
-
-class DraftErrors(ValueError):
-    """What could not be saved, by field (``xml``, ``form:<nombre>``, ``escenarios``), in Spanish."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
 @dataclass
@@ -102,7 +95,7 @@ def save(session: Session, process_id: str, actor: str, now, *, files: dict[str,
         try:
             bpmn.parse_xml(xml, name)
             draft.bpmn[name] = xml
-        except bpmn.DiagramError as exc:
+        except DiagramError as exc:
             errors["xml"] = "; ".join(p.message for p in exc.problems)
     for name, text in (form_texts or {}).items():
         parsed = _json(text, errors, f"form:{name}")

@@ -19,6 +19,7 @@ from engine.procedures import versions as procedures
 from engine.procedures import scenarios
 from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.bpm.serializer import InstanceSerializer
+from engine.errors import DiagramError
 
 
 @dataclass
@@ -42,13 +43,13 @@ def validate(diagrams: DiagramSet, serializer: InstanceSerializer) -> list[proce
     """The candidates of a set that passes every check and scenario; else DiagramError with every problem."""
     try:
         candidates = procedures.check(diagrams.files, diagrams.forms, serializer)
-    except bpmn.DiagramError as exc:
-        raise bpmn.DiagramError(diagrams.problems + exc.problems) from None
+    except DiagramError as exc:
+        raise DiagramError(diagrams.problems + exc.problems) from None
     if diagrams.problems:
-        raise bpmn.DiagramError(diagrams.problems)
+        raise DiagramError(diagrams.problems)
     failures = scenarios.run(candidates, diagrams.scenario_sets)
     if failures:
-        raise bpmn.DiagramError(failures)
+        raise DiagramError(failures)
     return candidates
 
 

@@ -32,19 +32,16 @@ from engine.procedures import versions as procedures
 from engine.access.accounts import Actor
 from engine.bpm.parsing import Problem
 from engine.clock import FrozenClock
-from engine.forms.schemas import FormErrors
 from engine.db.models import Base, Case, HumanTask
 from engine.facade import Atiende
 from engine.db.store import Store
+from engine.errors import ScenarioFailure
+from engine.errors import FormErrors
 
 SUFFIX = ".scenarios.json"
 DEFAULT_START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Panamá
 EXPECTATIONS = {"estado", "pendientes", "pendientes_incluye", "plazo_dias"}
 TESTER = "escenario"
-
-
-class ScenarioFailure(AssertionError):
-    """A scenario did not go as it says, in Spanish."""
 
 
 @dataclass(frozen=True)

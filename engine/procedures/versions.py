@@ -26,6 +26,7 @@ from engine.db.models import ProcedureVersion
 from engine.access.roles import role_of_lane
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.statements import Statement
+from engine.errors import DiagramError
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
                                     _schedules(spec)))
     if problems:
         # A called diagram (tramitacion_comun) is linted with every caller: say each problem once.
-        raise bpmn.DiagramError(list(dict.fromkeys(problems)))
+        raise DiagramError(list(dict.fromkeys(problems)))
     return candidates
 
 

@@ -10,6 +10,7 @@ from engine import cli
 from engine.intake import open311
 from engine.db.models import IntakeItem
 from tests.fixtures import dovecot
+from engine.errors import Open311Error
 
 
 def run(store, capsys, *args) -> tuple[int, str, str]:
@@ -28,7 +29,7 @@ def test_open311_keys_are_created_listed_and_revoked(store, capsys):
     assert f"{row.id}\tApp 311 móvil\tactiva" in listing
     assert run(store, capsys, "open311-clave", "revocar", str(row.id))[0] == 0
     assert "revocada" in run(store, capsys, "open311-clave", "listar")[1]
-    with store.read() as s, pytest.raises(open311.Open311Error):
+    with store.read() as s, pytest.raises(Open311Error):
         open311._client(s, key.strip())
     assert run(store, capsys, "open311-clave", "revocar", "999")[0] == 1
 

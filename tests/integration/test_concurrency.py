@@ -14,10 +14,11 @@ from engine.access.accounts import Actor
 from engine.clock import FrozenClock
 from engine.db.models import AuditEvent, Case, HumanTask
 from engine.bpm.runtime import Runtime
-from engine.facade import Atiende, TaskAlreadyDone
+from engine.facade import Atiende
 from engine.db.store import Store
 from tests.conftest import START
 from tests.fixtures.desk import Desk
+from engine.errors import TaskAlreadyDone
 
 ROOT = Path(__file__).resolve().parents[2]
 

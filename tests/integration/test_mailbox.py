@@ -16,6 +16,7 @@ from engine.intake import items, mailbox
 from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
 from tests.fixtures import dovecot
 from tests.fixtures.desk import OPERADOR
+from engine.errors import IntakeError, MailboxError
 
 pytestmark = pytest.mark.skipif(not dovecot.available(), reason=dovecot.MISSING)
 
@@ -180,7 +181,7 @@ def test_an_item_is_converted_once(atiende, imap_server, settings):
     imap_server.append(mail())
     mailbox.poll(atiende, settings)
     case = _converted_case(atiende)
-    with pytest.raises(items.IntakeError, match="ya fue convertido en caso por operador"):
+    with pytest.raises(IntakeError, match="ya fue convertido en caso por operador"):
         _converted_case(atiende)
     assert count(atiende.store, Case) == 1
     with atiende.store.read() as s:
@@ -229,21 +230,21 @@ def test_discarding_needs_a_reason_and_is_audited(atiende, imap_server, settings
     imap_server.append(mail(subject="Oferta de préstamos"))
     mailbox.poll(atiende, settings)
     item = only_item(atiende.store)
-    with pytest.raises(items.IntakeError, match="motivo"):
+    with pytest.raises(IntakeError, match="motivo"):
         items.discard(atiende.store, item.id, "  ", OPERADOR, atiende.now())
     items.discard(atiende.store, item.id, "Correo no deseado", OPERADOR, atiende.now())
     item = only_item(atiende.store)
     assert (item.status, item.discard_reason) == ("descartado", "Correo no deseado")
     with atiende.store.read() as s:
         assert s.scalar(select(func.count()).where(AuditEvent.kind == "entrada_descartada")) == 1
-    with pytest.raises(items.IntakeError, match="ya fue descartado"):
+    with pytest.raises(IntakeError, match="ya fue descartado"):
         items.discard(atiende.store, item.id, "otra vez", OPERADOR, atiende.now())
 
 
 def test_wrong_password_is_a_clear_error(atiende, imap_server):
     bad = mailbox.ImapSettings(host="127.0.0.1", port=imap_server.port, tls="none",
                                user=imap_server.user, password="mala")
-    with pytest.raises(mailbox.MailboxError, match="no se pudo entrar al buzón"):
+    with pytest.raises(MailboxError, match="no se pudo entrar al buzón"):
         mailbox.poll(atiende, bad)
 
 
@@ -252,7 +253,7 @@ def test_settings_come_from_the_environment():
     settings = mailbox.ImapSettings.from_env({"ATIENDE_IMAP_HOST": "imap.example", "ATIENDE_IMAP_USER": "u",
                                               "ATIENDE_IMAP_PASSWORD": "p", "ATIENDE_IMAP_TLS": "starttls"})
     assert (settings.host, settings.port, settings.tls, settings.folder) == ("imap.example", 143, "starttls", "INBOX")
-    with pytest.raises(mailbox.MailboxError):
+    with pytest.raises(MailboxError):
         mailbox.ImapSettings.from_env({"ATIENDE_IMAP_HOST": "h", "ATIENDE_IMAP_TLS": "ninguno"})
 
 

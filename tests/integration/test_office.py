@@ -7,10 +7,9 @@ from engine.cases import assignment
 from engine.cases import notes
 from engine.access import signin
 from engine.access.accounts import Actor
-from engine.forms.schemas import FormErrors
 from engine.db.models import AuditEvent, CatalogItem, User
-from engine.facade import Forbidden
 from tests.fixtures.desk import ENLACE, OPERADOR
+from engine.errors import Forbidden, FormErrors, Throttled
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 AUDITOR = Actor("auditor", frozenset({"auditor"}))
@@ -101,7 +100,7 @@ def test_sign_in_is_refused_past_five_failures_for_a_username_even_with_the_righ
     administration.add_user(atiende, PERSON, ADMIN)
     for attempt in range(signin.PER_USERNAME.hits):
         assert signin.authenticate(atiende, "olga", f"mala-{attempt}", f"10.0.0.{attempt}") is None
-    with pytest.raises(signin.Throttled) as throttled:
+    with pytest.raises(Throttled) as throttled:
         signin.authenticate(atiende, "OLGA", "una-clave-larga", "10.0.0.99")
     assert throttled.value.minutes == 15
     frozen_clock.advance(minutes=16)
@@ -111,6 +110,6 @@ def test_sign_in_is_refused_past_five_failures_for_a_username_even_with_the_righ
 def test_sign_in_is_refused_past_twenty_failures_from_one_address(atiende):
     for attempt in range(signin.PER_ADDRESS.hits):
         assert signin.authenticate(atiende, f"nadie{attempt}", "x", "10.9.9.9") is None
-    with pytest.raises(signin.Throttled):
+    with pytest.raises(Throttled):
         signin.authenticate(atiende, "otro", "x", "10.9.9.9")
     assert signin.authenticate(atiende, "otro", "x", "10.9.9.10") is None  # another address may still try

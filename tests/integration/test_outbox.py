@@ -23,6 +23,7 @@ from engine.paperwork.effects import store_document
 from engine.db.models import AuditEvent, Document, OutboxMessage
 from tests.fixtures.smtp import Inbox, SmtpServer
 from tests.unit.test_paperwork_units import hoja
+from engine.errors import MailError
 
 
 @pytest.fixture
@@ -268,7 +269,7 @@ def test_without_recipients_or_without_a_server_nothing_is_lost(store, frozen_cl
     done = mail.MailWorker(store, mail.MailSettings(), frozen_clock).run_once()  # the demo: no SMTP configured
     assert done.sent == 0 and row(store, waiting).state == "pendiente"
     assert "no hay servidor SMTP configurado" in row(store, waiting).last_error
-    with pytest.raises(mail.MailError):
+    with pytest.raises(MailError):
         mail.resend(store, nobody, "coordinador", frozen_clock.now())  # nobody to send it to
 
 
@@ -280,12 +281,12 @@ def test_settings_come_from_the_environment():
         "smtp.municipio-pma.gob.pa", 465, "tls", "atiende", "secreto")
     assert mail.MailSettings.from_env({}).configured is False
     assert mail.MailSettings.from_env({"ATIENDE_SMTP_HOST": "h"}).port == 587
-    with pytest.raises(mail.MailError):
+    with pytest.raises(MailError):
         mail.MailSettings.from_env({"ATIENDE_SMTP_SECURITY": "ssl3"})
 
 
 def test_a_header_cannot_be_injected(store, frozen_clock):
-    with store.unit_of_work() as s, pytest.raises(mail.MailError):
+    with store.unit_of_work() as s, pytest.raises(MailError):
         mail.enqueue(s, kind="x", to=["a@b.example\r\nBcc: todos@b.example"], subject="s", body="b",
                      now=frozen_clock.now())
     with store.unit_of_work() as s:

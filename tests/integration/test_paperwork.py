@@ -14,11 +14,11 @@ from engine.audit import trail as audit
 from engine.paperwork import consolidado
 from engine.paperwork import rendering
 from engine.access.accounts import create_user
-from engine.bpm.parsing import DiagramError
 from engine.db.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
 from engine.bpm.runtime import Runtime
 from engine.facade import Atiende
 from tests.fixtures import paperwork as pw
+from engine.errors import DiagramError
 
 
 def pdf_text(content: bytes) -> str:

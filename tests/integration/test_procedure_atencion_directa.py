@@ -2,8 +2,8 @@
 import pytest
 
 from engine.demo.procedures import STARTS
-from engine.forms.schemas import FormErrors
 from tests.fixtures.desk import OPERADOR
+from engine.errors import FormErrors
 
 PROCESS = "atencion_directa"
 

@@ -4,11 +4,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.forms.schemas import FormErrors
 from engine.db.models import AuditEvent, HumanTask
-from engine.facade import Forbidden
 from tests.conftest import START
-from tests.fixtures.desk import COORDINADOR, DAY, ENLACE, OPERADOR
+from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
+from engine.errors import Forbidden, FormErrors
 
 TEMPLATES = {
     "queja_reclamo": "Task_plantilla_queja_reclamo",

@@ -5,10 +5,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.demo.procedures import QUEJA_311, SUGERENCIA_311
-from engine.forms.schemas import FormErrors
 from engine.db.models import Case
 from tests.conftest import START
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
+from engine.errors import FormErrors
 
 PROCESS = "defensa_usuario_311"
 MEETING_DAY = timedelta(days=2, hours=1, seconds=1)  # Wednesday 4 March, 10:00 in Panamá: the meeting's calendar

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine.forms.schemas import FormErrors
 from tests.conftest import START
 from tests.fixtures.desk import BY_ROLE, OPERADOR
+from engine.errors import FormErrors
 
 PROCESS = "atencion_llamadas"
 

@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.forms.schemas import FormErrors
 from tests.fixtures.desk import BY_ROLE
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
+from engine.errors import FormErrors
 
 PROCESS = "lotes_baldios"
 PANAMA = ZoneInfo("America/Panama")

@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from engine.cases import runs
 from engine.bpm import selectors
 from engine.db.models import AuditEvent, Case, Schedule
-from engine.bpm.runtime import ProcedureError
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, ENLACE
 from tests.integration.test_concurrency import run_together, second_server
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
+from engine.errors import ProcedureError
 
 PANAMA = ZoneInfo("America/Panama")
 MONDAY_8 = START.astimezone(PANAMA).replace(day=9, hour=8, minute=0).astimezone(START.tzinfo)  # 9 March

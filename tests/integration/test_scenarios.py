@@ -11,6 +11,7 @@ from engine.procedures import publishing
 from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.bpm.serializer import InstanceSerializer
 from engine.facade import FORMS_DIR, PROCESSES_DIR
+from engine.errors import DiagramError
 
 TERM = "sumar_dias(fecha_inicio, 30"
 TERM_STEP = 'name="Registrar ticket y plazo legal"'
@@ -40,7 +41,7 @@ def write_scenarios(diagrams, document) -> None:
 
 
 def refused(diagrams) -> list[bpmn.Problem]:
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         publishing.validate(publishing.read_directory(diagrams, FORMS_DIR), InstanceSerializer())
     return exc.value.problems
 

@@ -5,11 +5,11 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import parsing as bpmn
 from engine.db.models import AuditEvent, ProcedureVersion
 from engine.facade import FORMS_DIR, PROCESSES_DIR
 from tests.conftest import START
 from tests.fixtures.desk import DAY
+from engine.errors import DiagramError
 
 THIRTY = "primero(sumar_dias(fecha_inicio, 30, habiles=False), sumar_meses(fecha_inicio, 1))"
 
@@ -89,7 +89,7 @@ def test_changing_a_condition_in_the_diagram_changes_the_path(atiende, desk, dia
 def test_a_diagram_that_fails_its_checks_is_not_deployed(atiende, store, diagrams):
     before = versions(store)
     edit(diagrams, "decision_hoja == 'aprobar'", "__import__('os').system('id') == 0")
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         atiende.deploy_directory("analista", processes_dir=diagrams)
     [problem] = exc.value.problems
     assert problem.element_id and "no permitida" in problem.message

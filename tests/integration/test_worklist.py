@@ -8,8 +8,8 @@ from engine.cases import assignment
 from engine.cases import worklist
 from engine.access.accounts import Actor, create_user
 from engine.db.models import AuditEvent, HumanTask
-from engine.facade import Forbidden
 from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
+from engine.errors import AssignmentRefused, Forbidden
 
 OTRO = Actor("operador2", frozenset({"operador"}))
 AMBIENTAL = Actor("enlace_ambiental", frozenset({"enlace"}), "gestion_ambiental")
@@ -71,7 +71,7 @@ def test_claim_release_and_reassign_are_audited_and_move_the_task_between_bandej
     assignment.claim(atiende, task.id, OPERADOR)  # again: nothing changes, nothing audited
     assert page(atiende, OPERADOR, scope="mias").counts.total == 1
     assert page(atiende, OTRO).counts.total == 0  # claimed by someone else: gone from Olga's bandeja
-    with pytest.raises(assignment.Refused, match="La tarea ya la tomó operador"):
+    with pytest.raises(AssignmentRefused, match="La tarea ya la tomó operador"):
         assignment.claim(atiende, task.id, OTRO)
     with pytest.raises(Forbidden):
         assignment.release(atiende, task.id, OTRO)
@@ -80,9 +80,9 @@ def test_claim_release_and_reassign_are_audited_and_move_the_task_between_bandej
 
     with pytest.raises(Forbidden):
         assignment.reassign(atiende, task.id, "operador2", OPERADOR)
-    with pytest.raises(assignment.Refused, match="no puede atender esta tarea"):
+    with pytest.raises(AssignmentRefused, match="no puede atender esta tarea"):
         assignment.reassign(atiende, task.id, "enlace_ambiental", COORDINADOR)
-    with pytest.raises(assignment.Refused, match="No hay un usuario activo"):
+    with pytest.raises(AssignmentRefused, match="No hay un usuario activo"):
         assignment.reassign(atiende, task.id, "nadie", COORDINADOR)
     assignment.reassign(atiende, task.id, "operador2", COORDINADOR)
     equipo = page(atiende, COORDINADOR, scope="equipo")
@@ -108,7 +108,7 @@ def test_two_people_claiming_at_once_one_wins(atiende, desk):
         try:
             assignment.claim(atiende, task.id, actor)
             outcomes.append(actor.username)
-        except assignment.Refused:
+        except AssignmentRefused:
             outcomes.append("refused")
 
     threads = [threading.Thread(target=try_claim, args=(a,)) for a in (OPERADOR, OTRO)]

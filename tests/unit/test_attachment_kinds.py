@@ -6,6 +6,7 @@ from io import BytesIO
 import pytest
 
 from engine.cases import attachments
+from engine.errors import FileRefused
 
 
 def zipped(*members: str) -> bytes:
@@ -41,13 +42,13 @@ def test_accepted_kinds_are_recognised_by_their_bytes(name, data, content_type):
     ("sin_extension", b"%PDF-1.4"),
 ])
 def test_other_or_disguised_files_are_refused(name, data):
-    with pytest.raises(attachments.Refused, match="no es un tipo de archivo aceptado"):
+    with pytest.raises(FileRefused, match="no es un tipo de archivo aceptado"):
         attachments.kind_of(data, name)
 
 
 def test_a_file_over_ten_megabytes_is_refused_before_anything_is_stored():
     too_big = b"%PDF-" + b"0" * attachments.MAX_BYTES
-    with pytest.raises(attachments.Refused, match="el máximo es 10 MB"):
+    with pytest.raises(FileRefused, match="el máximo es 10 MB"):
         attachments.store(None, too_big, "grande.pdf", "operador", datetime.now(timezone.utc))
 
 

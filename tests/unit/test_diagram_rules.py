@@ -2,10 +2,10 @@
 loop and event expressions pass the restricted environment — each problem pinned to its element."""
 import pytest
 
-from engine.bpm import parsing as bpmn
 from engine.procedures import versions as procedures
 from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import HEADER, NOTE_FORM, one_task
+from engine.errors import DiagramError
 
 CALLER = HEADER.format(doctype="") + """
   <bpmn:process id="llamador" name="Llamador" isExecutable="true">
@@ -25,7 +25,7 @@ def check(files, forms=None):
 
 
 def problems(files, forms=None):
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(files, forms)
     return exc.value.problems
 

@@ -5,6 +5,7 @@ from engine.bpm import parsing as bpmn
 from engine.procedures import versions as procedures
 from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import NOTE_FORM, one_task
+from engine.errors import DiagramError
 
 FORMS = {"nota": NOTE_FORM}
 
@@ -35,7 +36,7 @@ def test_the_same_content_hashes_the_same_and_a_change_does_not():
     '<!doctype d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>\n',
 ])
 def test_any_doctype_is_refused_with_a_clear_error(doctype):
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(one_task(doctype=doctype, documentation="&xxe;" if "xxe" in doctype else "x"))
     assert "DOCTYPE" in messages(exc)[0]
 
@@ -44,7 +45,7 @@ def test_the_safe_parser_never_resolves_an_entity_even_if_asked(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     xml = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>'
-    with pytest.raises(bpmn.DiagramError):
+    with pytest.raises(DiagramError):
         bpmn.parse_xml(xml, "r.xml")
     tree = bpmn.parse_xml("<r>no entity here</r>", "r.xml")
     assert tree.getroot().text == "no entity here"
@@ -54,14 +55,14 @@ def test_the_safe_parser_never_resolves_an_entity_even_if_asked(tmp_path):
 
 def test_xsd_violations_are_reported_with_the_file():
     broken = one_task().replace('<bpmn:endEvent id="end_a">', '<bpmn:endEvent id="end_a" bogus="1">')
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(broken)
     problem = exc.value.problems[0]
     assert problem.file == "prueba.bpmn" and "esquema BPMN" in problem.message
 
 
 def test_malformed_xml_is_reported_with_its_line():
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(one_task().replace("</bpmn:process>", ""))
     assert "XML mal formado" in messages(exc)[0]
 
@@ -78,7 +79,7 @@ def test_malformed_xml_is_reported_with_its_line():
     ({"form": "inexistente"}, "«inexistente» no existe"),
 ])
 def test_lint_names_the_element_and_the_problem_in_spanish(kwargs, expected):
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(one_task(**kwargs))
     assert any(expected in m for m in messages(exc)), messages(exc)
     assert all(p.element_id for p in exc.value.problems if "formulario" not in p.file)
@@ -86,12 +87,12 @@ def test_lint_names_the_element_and_the_problem_in_spanish(kwargs, expected):
 
 def test_a_form_may_not_declare_what_steers_the_procedure():
     bad = {"type": "object", "properties": {"estado_caso": {"type": "string"}, "prioridad": {"type": "string"}}}
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(one_task(), {"nota": bad})
     assert any("reservado" in m for m in messages(exc))
 
 
 def test_an_invalid_json_schema_is_refused():
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(one_task(), {"nota": {"type": "object", "properties": {"x": {"type": "texto"}}}})
     assert any("esquema JSON inválido" in m for m in messages(exc))

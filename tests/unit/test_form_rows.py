@@ -1,7 +1,8 @@
 """engine.forms.schemas.clean with repeating rows: cells typed, blank rows dropped, errors by path."""
 import pytest
 
-from engine.forms.schemas import FormErrors, clean
+from engine.forms.schemas import clean
+from engine.errors import FormErrors
 
 SCHEMA = {
     "type": "object",

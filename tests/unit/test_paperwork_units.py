@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from engine.paperwork import documents
 from engine.mail import texts as mail_templates
 from engine.bpm import operators
+from engine.errors import MailTemplateError, OperatorError
 
 NOW = datetime(2026, 3, 2, 15, 30, tzinfo=timezone.utc)  # 10:30 in Panamá
 
@@ -104,7 +105,7 @@ def test_a_template_for_the_citizen_must_show_the_ticket(templates):
     filled = {"ticket": "AC-2026-000007", "ciudadano_nombre": "Ana", "texto": "Listo."}
     subject, body = mail_templates.render("con_ticket", filled, needs_ticket=True)
     assert (subject, body) == ("Caso AC-2026-000007", "Hola Ana:\nListo.")
-    with pytest.raises(mail_templates.MailTemplateError):
+    with pytest.raises(MailTemplateError):
         mail_templates.render("sin_ticket", {"ticket": "AC-2026-000007"}, needs_ticket=True)
 
 
@@ -143,9 +144,9 @@ def test_operators_only_describe_what_should_happen():
     result, effects = operators.run("responder_ciudadano", {**data, "canal": "telefono"},
                                     {"plantilla": "respuesta_final", "canales": ["correo_electronico"]})
     assert result["enviada_por_correo"] is False and effects == []
-    with pytest.raises(operators.OperatorError, match="operador desconocido"):
+    with pytest.raises(OperatorError, match="operador desconocido"):
         operators.run("ejecutar_comando", data, {})
-    with pytest.raises(operators.OperatorError, match="faltan parámetros: plantilla"):
+    with pytest.raises(OperatorError, match="faltan parámetros: plantilla"):
         operators.run("responder_ciudadano", data, {})
-    with pytest.raises(operators.OperatorError, match="no indica la dirección"):
+    with pytest.raises(OperatorError, match="no indica la dirección"):
         operators.run("remitir_hoja_de_tramite", {"ticket": "AC-2026-000003"}, {})

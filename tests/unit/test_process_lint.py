@@ -8,6 +8,7 @@ from engine.procedures import versions as procedures
 from engine.bpm import scheduler
 from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.diagrams import HEADER, NOTE_FORM
+from engine.errors import DiagramError
 
 PROPS = ('<bpmn:extensionElements><spiffworkflow:properties>{}</spiffworkflow:properties>'
          '</bpmn:extensionElements>')
@@ -71,7 +72,7 @@ def check(xml):
 
 
 def problems(xml) -> list[bpmn.Problem]:
-    with pytest.raises(bpmn.DiagramError) as exc:
+    with pytest.raises(DiagramError) as exc:
         check(xml)
     return exc.value.problems
 

@@ -10,6 +10,7 @@ from engine.cases import queries
 from engine.db.models import Case, CaseLink
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import CAPTURA, html
+from engine.errors import LinkError
 
 ACERA = {**CAPTURA, "asunto": "Acera rota frente a la escuela",
          "descripcion": "La acera frente a la escuela Belisario Porras está rota y los niños se caen."}
@@ -82,7 +83,7 @@ def test_other_roles_neither_see_nor_link(app, browser, who):
 def test_a_case_cannot_be_linked_with_itself_or_a_missing_case(app):
     case = start(app)
     engine = app.extensions["atiende"]
-    with pytest.raises(duplicates.LinkError, match="consigo mismo"):
+    with pytest.raises(LinkError, match="consigo mismo"):
         duplicates.link(engine.store, case.id, case.id, OPERADOR, engine.now())
-    with pytest.raises(duplicates.LinkError, match="no existe"):
+    with pytest.raises(LinkError, match="no existe"):
         duplicates.link(engine.store, case.id, 999999, OPERADOR, engine.now())

@@ -1,7 +1,7 @@
 """Dates as the office writes them: dd/mm/aaaa, Panamá time (UTC−5), never month-first."""
 from datetime import date, datetime, timezone
 
-from web.filters import fecha, fecha_hora
+from web.ui.filters import fecha, fecha_hora
 
 
 def test_dates_are_day_first_in_panama_time():

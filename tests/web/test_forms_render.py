@@ -5,7 +5,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from tests.web.conftest import html
-from web import forms_render
+from web.ui import forms_render
 
 
 class Inputs(HTMLParser):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from engine.audit.trail import SYSTEM
 from engine.db.models import AuditEvent
-from web.filters import fecha
+from web.ui.filters import fecha
 
 EVENT_NAMES = {
     "caso_creado": "Caso creado",

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from engine.cases import queries
 from engine.db.models import Case
 from engine.procedures.versions import Procedure
-from web.filters import fecha, fecha_hora
-from web.forms_render import field_order
+from web.ui.filters import fecha, fecha_hora
+from web.ui.forms_render import field_order
 
 # Shown in the summary from the case's columns, so not repeated in the record.
 SUMMARY_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite"})

@@ -12,7 +12,7 @@ Repeating items (an array of objects, or of plain values) are rows of inputs nam
 «Agregar» and a «Quitar» button per group: plain submit buttons (``accion=agregar:campo``,
 ``accion=quitar:campo:0``), so rows are added and removed without JavaScript. Attachment
 fields (``"x-widget": "adjuntos"``) list the files already sent as ticked boxes (untick to
-remove) beside a file input; ``web.submission`` stores new uploads.
+remove) beside a file input; ``web.ui.submission`` stores new uploads.
 """
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ from flask import Request
 from engine.cases import attachments
 from engine.access.accounts import Actor
 from engine.facade import Atiende
-from web.forms_render import ACTION_FIELD, change_rows, submitted
+from web.ui.forms_render import ACTION_FIELD, change_rows, submitted
+from engine.errors import FileRefused
 
 COMPLETE, DRAFT = "completar", "borrador"
 
@@ -53,7 +54,7 @@ def read(request: Request, schema: dict | None, atiende: Atiende, actor: Actor) 
             continue
         try:
             stored = attachments.upload(atiende.store, uploads, actor.username, atiende.now())
-        except attachments.Refused as refused:
+        except FileRefused as refused:
             result.errors[name] = str(refused)
             continue
         kept = values.get(name) or []

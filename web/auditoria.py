@@ -19,9 +19,9 @@ from engine.access import permissions
 from engine.procedures import drafts as procedure_drafts
 from engine.cases import queries
 from engine.db.models import ProcedureVersion
-from web.context import actor, atiende
-from web.filters import fecha, fecha_hora
-from web.history import EVENT_NAMES
+from web.ui.context import actor, atiende
+from web.ui.filters import fecha, fecha_hora
+from web.ui.history import EVENT_NAMES
 from web.vendor import bpmn_js_installed
 
 bp = Blueprint("auditoria", __name__, url_prefix="/auditoria")

@@ -12,7 +12,6 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from engine.bpm import parsing as bpmn
 from engine.procedures import case_migration
 from engine.access import permissions
 from engine.procedures import drafts as procedure_drafts
@@ -20,8 +19,9 @@ from engine.procedures import history as procedure_history
 from engine.procedures import publishing
 from engine.forms import schemas as form_schemas
 from engine.facade import FORMS_DIR, PROCESSES_DIR
-from web.context import actor, atiende
+from web.ui.context import actor, atiende
 from web.vendor import bpmn_js_installed
+from engine.errors import DiagramError, DraftErrors
 
 bp = Blueprint("procedimientos", __name__, url_prefix="/procedimientos")
 
@@ -126,7 +126,7 @@ def guardar(process_id: str):
     try:
         with engine.store.unit_of_work() as s:
             procedure_drafts.save(s, process_id, me.username, engine.now(), scenario_dir=PROCESSES_DIR, **typed)
-    except procedure_drafts.DraftErrors as invalid:
+    except DraftErrors as invalid:
         return _editor(process_id, errors=invalid.errors, typed=typed), 422
     if action == "guardar":
         flash("Borrador guardado.", "exito")
@@ -139,7 +139,7 @@ def guardar(process_id: str):
                                           then=lambda s: procedure_drafts.discard(s, process_id))
         else:
             publishing.validate(diagrams, engine.serializer)
-    except bpmn.DiagramError as refused:
+    except DiagramError as refused:
         return _editor(process_id, problems=refused.problems), 422
     if action != "desplegar":
         flash("El borrador pasa todas las validaciones y todos los escenarios de prueba.", "exito")
@@ -170,7 +170,7 @@ def subir(process_id: str):
         with engine.store.unit_of_work() as s:
             procedure_drafts.save(s, process_id, actor().username, engine.now(), files={filename: text},
                                   scenario_dir=PROCESSES_DIR)
-    except procedure_drafts.DraftErrors as invalid:
+    except DraftErrors as invalid:
         return _editor(process_id, errors={"subir": invalid.errors.get("xml", str(invalid))}), 422
     flash(f"Se cargó «{upload.filename}» en el borrador como {filename}.", "exito")
     return redirect(url_for(".editor", process_id=process_id, archivo=filename))

@@ -1,0 +1,149 @@
+"""Every error the engine raises to its callers, in one place.
+
+Each carries a Spanish message fit to show a person (the web puts it beside the field or
+on the page). They are grouped by the package that raises them."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.bpm.parsing import Problem
+
+
+# -- Configuration ----------------------------------------------------------------------------
+class SettingsError(ValueError):
+    """An environment variable with a value Atiende cannot use; the message names it."""
+
+
+# -- Using the engine --------------------------------------------------------------------------
+class NotFound(LookupError):
+    pass
+
+
+class Forbidden(PermissionError):
+    pass
+
+
+class TaskAlreadyDone(RuntimeError):
+    """Someone else completed (or the procedure withdrew) the task first."""
+
+    def __init__(self, message: str, by: str | None = None):
+        super().__init__(message)
+        self.by = by
+
+
+# -- Forms -------------------------------------------------------------------------------------
+class FormErrors(ValueError):
+    """Field name → Spanish message, for every field that failed."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+# -- Cases -------------------------------------------------------------------------------------
+class AssignmentRefused(ValueError):
+    """The change cannot be made as asked; the message says why, in Spanish."""
+
+
+class FileRefused(ValueError):
+    """A file that cannot be accepted, with the reason in Spanish for the person who sent it."""
+
+
+class LinkError(ValueError):
+    """The link cannot be made (same case, unknown case, already linked); Spanish message."""
+
+
+# -- Diagrams and their execution --------------------------------------------------------------
+class DiagramError(ValueError):
+    """A diagram set that cannot be deployed, with every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnsafeExpression(ValueError):
+    """A script or condition uses something the restricted environment does not allow."""
+
+
+class OperatorError(ValueError):
+    """A service task called an operator wrongly (unknown name, missing parameter, ...)."""
+
+
+class ProcedureError(RuntimeError):
+    """The diagram did something the engine cannot accept (e.g. an unknown status)."""
+
+
+class Undeliverable(ValueError):
+    """A thrown message names a case that cannot receive it; the message says which, in Spanish."""
+
+
+# -- Procedures --------------------------------------------------------------------------------
+class DraftErrors(ValueError):
+    """What could not be saved, by field (``xml``, ``form:<nombre>``, ``escenarios``), in Spanish."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class ScenarioFailure(AssertionError):
+    """A scenario did not go as it says, in Spanish."""
+
+
+class NotMigratable(RuntimeError):
+    """The case cannot move to that version; the message says why, in Spanish."""
+
+
+# -- Paperwork ---------------------------------------------------------------------------------
+class NotRendered(RuntimeError):
+    """Documents whose rendering failed (it is logged); the next pass or download tries again."""
+
+
+# -- Mail --------------------------------------------------------------------------------------
+class MailTemplateError(ValueError):
+    """A template that is missing, malformed, or lacks the ticket number it must show."""
+
+
+class MailError(ValueError):
+    """A message that cannot be written (e.g. an address with a line break)."""
+
+
+# -- Access ------------------------------------------------------------------------------------
+class Throttled(Exception):
+    """Too many failures; at most ``minutes`` until attempts are considered again."""
+
+    def __init__(self, minutes: int):
+        super().__init__(f"demasiados intentos fallidos; espere hasta {minutes} minutos")
+        self.minutes = minutes
+
+
+# -- Intake ------------------------------------------------------------------------------------
+class TooManyGuesses(RuntimeError):
+    pass
+
+
+class TooManyReports(RuntimeError):
+    pass
+
+
+class MailboxError(RuntimeError):
+    """The mailbox could not be read (connection, login, folder); Spanish message."""
+
+
+class PhotoError(ValueError):
+    """A photo that cannot be accepted; the message is Spanish and names the file."""
+
+
+class IntakeError(ValueError):
+    """The operator's action cannot be done (already handled, missing reason); Spanish message."""
+
+
+class Open311Error(Exception):
+    """An error in the spec's terms: an HTTP status and a description."""
+
+    def __init__(self, code: int, description: str):
+        super().__init__(description)
+        self.code = code
+        self.description = description
