@@ -8,6 +8,7 @@ verify`` takes over a log of ``--events`` events. Prints figures, then one JSON 
 
     .venv/bin/python bench/audit_chain.py [--events 50000] [--postgres postgresql://...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,20 @@ import time
 
 from common import START, median, postgres_database, postgres_url, prepared_store, rounded, sqlite_database
 
-from engine.audit import trail as audit
 from engine.audit import chain as audit_chain
+from engine.audit import trail as audit
 from engine.db.models import AuditEvent
 
-DETAIL = {"tarea": "Task_confeccionar_hoja", "nombre": "Confeccionar hoja de trámite",
-          "datos": {"direccion": "planificacion_urbana", "resumen": "Ciudadana reporta falta de recolección.",
-                    "prioridad": "normal"}, "antes": {}}
+DETAIL = {
+    "tarea": "Task_confeccionar_hoja",
+    "nombre": "Confeccionar hoja de trámite",
+    "datos": {
+        "direccion": "planificacion_urbana",
+        "resumen": "Ciudadana reporta falta de recolección.",
+        "prioridad": "normal",
+    },
+    "antes": {},
+}
 
 
 def timed(store, events_per_transaction: int, chained: bool, repeat: int) -> float:
@@ -60,12 +68,16 @@ def measure(db, events: int) -> dict:
         step = timed(store, 5, True, 200)
     finally:
         store.dispose()
-    return {"one_event_chained_ms": rounded(one_chained, 3), "one_event_plain_ms": rounded(one_plain, 3),
-            "five_events_chained_ms": rounded(step, 3), **verify_figures(db, events)}
+    return {
+        "one_event_chained_ms": rounded(one_chained, 3),
+        "one_event_plain_ms": rounded(one_plain, 3),
+        "five_events_chained_ms": rounded(step, 3),
+        **verify_figures(db, events),
+    }
 
 
 def verify_figures(db, events: int) -> dict:
-    with (sqlite_database() if db.label == "sqlite" else postgres_database(db.url.split("?")[0])) as fresh:
+    with sqlite_database() if db.label == "sqlite" else postgres_database(db.url.split("?")[0]) as fresh:
         store = prepared_store(fresh)
         try:
             began = time.perf_counter()
@@ -78,8 +90,12 @@ def verify_figures(db, events: int) -> dict:
         finally:
             store.dispose()
     assert verdict.intact and verdict.checked >= events, verdict
-    return {"events": verdict.checked, "fill_events_per_s": rounded(verdict.checked / fill_s, 0),
-            "verify_s": rounded(verify_s, 2), "verify_events_per_s": rounded(verdict.checked / verify_s, 0)}
+    return {
+        "events": verdict.checked,
+        "fill_events_per_s": rounded(verdict.checked / fill_s, 0),
+        "verify_s": rounded(verify_s, 2),
+        "verify_events_per_s": rounded(verdict.checked / verify_s, 0),
+    }
 
 
 def main() -> None:
@@ -96,11 +112,15 @@ def main() -> None:
             results["postgresql"] = measure(db, args.events)
     for label, figures in results.items():
         print(f"{label}:")
-        print(f"  one transaction, one event: chained {figures['one_event_chained_ms']} ms, "
-              f"plain {figures['one_event_plain_ms']} ms (median)")
+        print(
+            f"  one transaction, one event: chained {figures['one_event_chained_ms']} ms, "
+            f"plain {figures['one_event_plain_ms']} ms (median)"
+        )
         print(f"  one transaction, five chained events (a task step): {figures['five_events_chained_ms']} ms")
-        print(f"  {figures['events']} chained events written at {figures['fill_events_per_s']}/s; "
-              f"verified in {figures['verify_s']} s ({figures['verify_events_per_s']} events/s)")
+        print(
+            f"  {figures['events']} chained events written at {figures['fill_events_per_s']}/s; "
+            f"verified in {figures['verify_s']} s ({figures['verify_events_per_s']} events/s)"
+        )
     print(json.dumps({"benchmark": "audit_chain", **results}))
 
 

@@ -9,6 +9,7 @@
 
 Ends with one JSON line. Run: ``.venv/bin/python bench/channels.py [--messages 300]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,11 +21,9 @@ from email.message import EmailMessage
 import common  # first: it puts the repository root first on sys.path
 
 from engine.cases import duplicates
-from engine.intake import open311
-from engine.intake import public_status
-from engine.intake import items, mailbox
 from engine.db.models import Case, IntakeItem
 from engine.facade import Atiende
+from engine.intake import items, mailbox, open311, public_status
 from tests.fixtures import dovecot
 from web import create_app
 
@@ -48,7 +47,9 @@ def mail(i: int) -> bytes:
     msg["Message-ID"] = f"<bench-{i}@example.com>"
     msg.set_content("Hace dos semanas no pasa el camión recolector; hay bolsas acumuladas.\n" * 5)
     if i % 5 == 0:
-        msg.add_attachment(b"\xff\xd8\xff\xe0" + bytes(20_000), maintype="image", subtype="jpeg", filename=f"foto{i}.jpg")
+        msg.add_attachment(
+            b"\xff\xd8\xff\xe0" + bytes(20_000), maintype="image", subtype="jpeg", filename=f"foto{i}.jpg"
+        )
     return bytes(msg)
 
 
@@ -76,8 +77,12 @@ def bench_convert(atiende: Atiende, count: int) -> dict:
         pending = items.pending(s)[:count]
     times = []
     for item in pending:
-        values = {**items.start_form_values(item), "tipo_caso": "reporte", "corregimiento": "bella_vista",
-                  "lugar_notificaciones": item.sender_email}
+        values = {
+            **items.start_form_values(item),
+            "tipo_caso": "reporte",
+            "corregimiento": "bella_vista",
+            "lugar_notificaciones": item.sender_email,
+        }
         times.append(timed(items.convert, atiende, item.id, values, common.OPERADOR))
     return {"conversions": len(times), "convert_median_ms": round(statistics.median(times), 2)}
 
@@ -86,9 +91,18 @@ def bench_open311(app, count: int) -> dict:
     engine = app.extensions["atiende"]
     key = open311.create_key(engine.store, "bench", "bench", engine.now())
     client = app.test_client()
-    form = {"api_key": key, "service_code": "reporte", "lat": "8.98", "long": "-79.52", "first_name": "Marta",
-            "last_name": "Núñez", "email": "marta@example.com", "description": "Hueco profundo en la vía.",
-            "attribute[lugar_notificaciones]": "marta@example.com", "attribute[corregimiento]": "bella_vista"}
+    form = {
+        "api_key": key,
+        "service_code": "reporte",
+        "lat": "8.98",
+        "long": "-79.52",
+        "first_name": "Marta",
+        "last_name": "Núñez",
+        "email": "marta@example.com",
+        "description": "Hueco profundo en la vía.",
+        "attribute[lugar_notificaciones]": "marta@example.com",
+        "attribute[corregimiento]": "bella_vista",
+    }
     posts, gets = [], []
     for _ in range(count):
         start = time.perf_counter()
@@ -98,8 +112,12 @@ def bench_open311(app, count: int) -> dict:
         start = time.perf_counter()
         assert client.get("/open311/v2/requests.json").status_code == 200
         gets.append((time.perf_counter() - start) * 1000)
-    return {"open311_posts": count, "post_p50_ms": round(percentile(posts, 0.5), 2),
-            "post_p95_ms": round(percentile(posts, 0.95), 2), "get_list_p50_ms": round(percentile(gets, 0.5), 2)}
+    return {
+        "open311_posts": count,
+        "post_p50_ms": round(percentile(posts, 0.5), 2),
+        "post_p95_ms": round(percentile(posts, 0.95), 2),
+        "get_list_p50_ms": round(percentile(gets, 0.5), 2),
+    }
 
 
 def bench_status(atiende: Atiende) -> dict:
@@ -113,9 +131,12 @@ def bench_status(atiende: Atiende) -> dict:
         right.append(timed(lookup, atiende.store, case.ticket, case.citizen_email, f"10.0.{n}.1", now))
         wrong.append(timed(lookup, atiende.store, case.ticket, "otra@example.com", f"10.1.{n}.1", now))
         unknown.append(timed(lookup, atiende.store, f"AC-2026-9{n:05d}", case.citizen_email, f"10.2.{n}.1", now))
-    return {"status_lookups": len(cases), "status_right_median_ms": round(statistics.median(right), 2),
-            "status_wrong_email_median_ms": round(statistics.median(wrong), 2),
-            "status_no_ticket_median_ms": round(statistics.median(unknown), 2)}
+    return {
+        "status_lookups": len(cases),
+        "status_right_median_ms": round(statistics.median(right), 2),
+        "status_wrong_email_median_ms": round(statistics.median(wrong), 2),
+        "status_no_ticket_median_ms": round(statistics.median(unknown), 2),
+    }
 
 
 def bench_duplicates(atiende: Atiende) -> dict:
@@ -123,8 +144,10 @@ def bench_duplicates(atiende: Atiende) -> dict:
         case = s.query(Case).filter(Case.case_type == "reporte", Case.corregimiento == "bella_vista").first()
         times = [timed(duplicates.possible, s, case) for _ in range(20)]
         candidates = s.query(Case).filter(Case.case_type == "reporte", Case.corregimiento == "bella_vista").count()
-    return {"duplicate_candidates": min(candidates - 1, duplicates.CANDIDATES),
-            "duplicates_median_ms": round(statistics.median(times), 2)}
+    return {
+        "duplicate_candidates": min(candidates - 1, duplicates.CANDIDATES),
+        "duplicates_median_ms": round(statistics.median(times), 2),
+    }
 
 
 def main() -> None:

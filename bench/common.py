@@ -4,13 +4,14 @@ The benchmarks are run as scripts (``python bench/engine.py``); a script's folde
 on ``sys.path``, where ``bench/engine.py`` would shadow the ``engine`` package. ``fix_path``
 puts the repository root there instead; call it before importing anything of ``engine``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import importlib
 import io
-import pstats
 import os
+import pstats
 import shutil
 import statistics
 import sys
@@ -19,7 +20,7 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -37,20 +38,26 @@ fix_path()
 
 from sqlalchemy import text  # noqa: E402
 
-from engine.forms import catalogs  # noqa: E402
 from engine.access.accounts import Actor  # noqa: E402
 from engine.db.store import Store  # noqa: E402
+from engine.forms import catalogs  # noqa: E402
 
 PROCESS = "atencion_correo_web"
 # A Monday, 09:00 in Panamá: the frozen clocks start here.
-START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 OPERADOR = Actor("operador", frozenset({"operador"}))
 COORDINADOR = Actor("coordinador", frozenset({"coordinador"}))
 
 TIPOS = ["queja_reclamo", "solicitud_informacion", "sugerencia", "reporte"]
-DIRECCIONES = ["planificacion_urbana", "gestion_ambiental", "coordinacion_corregidores",
-               "call_center_311", "obras_construcciones", "participacion_ciudadana"]
+DIRECCIONES = [
+    "planificacion_urbana",
+    "gestion_ambiental",
+    "coordinacion_corregidores",
+    "call_center_311",
+    "obras_construcciones",
+    "participacion_ciudadana",
+]
 CORREGIMIENTOS = ["bella_vista", "san_francisco", "calidonia", "juan_diaz", "pueblo_nuevo", "tocumen"]
 NOMBRES = ["María Pérez", "José Rodríguez", "Luisa Gómez", "Carlos Batista", "Ana Castillo", "Pedro Núñez"]
 
@@ -73,7 +80,7 @@ def start_form(i: int) -> dict:
         "domicilio": "Calle 50 y Vía España, frente a la parada",
         "asunto": f"Caso de prueba {i}: {tipo.replace('_', ' ')}",
         "descripcion": "Hace dos semanas que no pasa el camión recolector por la calle; hay bolsas "
-                       "acumuladas frente a los edificios y malos olores.",
+        "acumuladas frente a los edificios y malos olores.",
         "respuesta_inmediata_enviada": True,
     }
 
@@ -82,32 +89,54 @@ def direccion_of(i: int) -> str:
     return DIRECCIONES[i % len(DIRECCIONES)]
 
 
-TASK_FORMS = ("plantilla_queja_reclamo", "plantilla_solicitud_informacion", "plantilla_sugerencia",
-              "plantilla_reporte", "hoja_de_tramite", "aprobacion_hoja", "acuse_recibo", "respuesta_final",
-              "seguimiento_semanal", "revision_quincenal")
+TASK_FORMS = (
+    "plantilla_queja_reclamo",
+    "plantilla_solicitud_informacion",
+    "plantilla_sugerencia",
+    "plantilla_reporte",
+    "hoja_de_tramite",
+    "aprobacion_hoja",
+    "acuse_recibo",
+    "respuesta_final",
+    "seguimiento_semanal",
+    "revision_quincenal",
+)
 
 
 def task_form(form: str, i: int) -> dict:
     """A valid submission of ``form`` for case ``i`` (the approval always approves)."""
     forms = {
         "plantilla_queja_reclamo": {
-            "hechos": "El camión recolector no pasa desde hace dos semanas.", "fecha_hechos": "2026-02-16",
-            "dependencia_o_funcionario": "Recolección de desechos", "pretension": "Que se restablezca la recolección."},
+            "hechos": "El camión recolector no pasa desde hace dos semanas.",
+            "fecha_hechos": "2026-02-16",
+            "dependencia_o_funcionario": "Recolección de desechos",
+            "pretension": "Que se restablezca la recolección.",
+        },
         "plantilla_solicitud_informacion": {
-            "informacion_solicitada": "Requisitos del permiso de construcción.", "formato_entrega": "copia_digital",
-            "finalidad": "Construir una vivienda."},
+            "informacion_solicitada": "Requisitos del permiso de construcción.",
+            "formato_entrega": "copia_digital",
+            "finalidad": "Construir una vivienda.",
+        },
         "plantilla_sugerencia": {"sugerencia": "Instalar bancas en el parque.", "area_mejora": "Parques"},
         "plantilla_reporte": {
-            "tipo_reporte": "alumbrado", "detalle_reporte": "Luminaria apagada.",
-            "referencia_ubicacion": "Frente al parque de Vía Porras, poste 114", "fecha_observado": "2026-02-20"},
+            "tipo_reporte": "alumbrado",
+            "detalle_reporte": "Luminaria apagada.",
+            "referencia_ubicacion": "Frente al parque de Vía Porras, poste 114",
+            "fecha_observado": "2026-02-20",
+        },
         "hoja_de_tramite": {
-            "direccion": direccion_of(i), "resumen": "Ciudadano reporta falta de recolección de basura.",
-            "informacion_ciudadano_relevante": "Notificar por correo; calle 50, Bella Vista.", "prioridad": "normal"},
+            "direccion": direccion_of(i),
+            "resumen": "Ciudadano reporta falta de recolección de basura.",
+            "informacion_ciudadano_relevante": "Notificar por correo; calle 50, Bella Vista.",
+            "prioridad": "normal",
+        },
         "aprobacion_hoja": {"decision_hoja": "aprobar", "comentarios_aprobacion": "Conforme."},
         "acuse_recibo": {"recibido_por": "Elena Enlace", "fecha_recibo": "2026-03-03"},
         "respuesta_final": {
             "respuesta_final": "Se restableció la recolección los lunes y jueves.",
-            "medio_respuesta": "correo_electronico", "fecha_respuesta": "2026-03-20"},
+            "medio_respuesta": "correo_electronico",
+            "fecha_respuesta": "2026-03-20",
+        },
         "seguimiento_semanal": {"avance_semanal": "Inspección programada.", "estado_gestion": "en_tramite"},
         "revision_quincenal": {"accion_quincenal": "continuar"},
     }
@@ -246,8 +275,9 @@ def print_summary(summary: dict, units: int, unit: str) -> None:
             print(f"  {label:34s} {100 * secs / total:5.1f} %   {1000 * secs / units:7.2f} ms")
     print(f"Inclusive time of the main steps (per {unit}; nested steps are indented):")
     for label, where, calls, cum in summary["focus"]:
-        print(f"  {label:52s} {1000 * cum / units:7.2f} ms {100 * cum / total:5.1f} % "
-              f"{calls / units:6.1f} calls  {where}")
+        print(
+            f"  {label:52s} {1000 * cum / units:7.2f} ms {100 * cum / total:5.1f} % {calls / units:6.1f} calls  {where}"
+        )
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@
 
 The last line printed is one JSON object with every figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,15 +37,13 @@ if _HERE not in sys.path:
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package)
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine.audit import trail as audit  # noqa: E402
-from engine.paperwork import consolidado
-from engine.paperwork import documents
-from engine.paperwork import rendering
 from engine.access.accounts import create_user  # noqa: E402
+from engine.audit import trail as audit  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Case, HumanTask  # noqa: E402
-from engine.facade import Atiende  # noqa: E402
 from engine.db.store import Store  # noqa: E402
+from engine.facade import Atiende  # noqa: E402
+from engine.paperwork import consolidado, documents, rendering
 
 DIRECCION = "planificacion_urbana"
 
@@ -59,14 +58,24 @@ def _p95(values: list[float]) -> float:
 
 def sample_hoja() -> documents.HojaDeTramite:
     return documents.HojaDeTramite(
-        ticket="AC-2026-000123", fecha=common.START, direccion="Dirección de Planificación Urbana",
-        enlaces=[documents.Persona("Elena Enlace", "enlace@atiende.example")], tipo_caso="Queja o reclamo",
-        canal="Correo electrónico", asunto="Basura sin recoger en la calle 50", prioridad="Normal",
+        ticket="AC-2026-000123",
+        fecha=common.START,
+        direccion="Dirección de Planificación Urbana",
+        enlaces=[documents.Persona("Elena Enlace", "enlace@atiende.example")],
+        tipo_caso="Queja o reclamo",
+        canal="Correo electrónico",
+        asunto="Basura sin recoger en la calle 50",
+        prioridad="Normal",
         resumen="Hace dos semanas no pasa el camión recolector; hay bolsas acumuladas frente a los edificios. " * 3,
         datos_ciudadano_y_lugar="María Pérez, 6123-4567, Calle 50 y Vía España, frente a la parada.",
-        corregimiento="Bella Vista", lugar_notificaciones="maria.perez@example.com",
-        fecha_limite=common.START + timedelta(days=30), aprobada_por="Carlos Coordinador", aprobada_el=common.START,
-        comentarios_aprobacion="Conforme.", acuse_url="https://atiende.example/acuse/AC-2026-000123")
+        corregimiento="Bella Vista",
+        lugar_notificaciones="maria.perez@example.com",
+        fecha_limite=common.START + timedelta(days=30),
+        aprobada_por="Carlos Coordinador",
+        aprobada_el=common.START,
+        comentarios_aprobacion="Conforme.",
+        acuse_url="https://atiende.example/acuse/AC-2026-000123",
+    )
 
 
 def bench_hoja(renders: int) -> dict:
@@ -77,8 +86,12 @@ def bench_hoja(renders: int) -> dict:
         started = time.perf_counter()
         content = documents.hoja_de_tramite_pdf(hoja)
         times.append(time.perf_counter() - started)
-    return {"renders": renders, "median_ms": _ms(statistics.median(times)), "p95_ms": _ms(_p95(times)),
-            "bytes": len(content)}
+    return {
+        "renders": renders,
+        "median_ms": _ms(statistics.median(times)),
+        "p95_ms": _ms(_p95(times)),
+        "bytes": len(content),
+    }
 
 
 def bench_approval(db: common.Database, approvals: int) -> dict:
@@ -108,10 +121,13 @@ def bench_approval(db: common.Database, approvals: int) -> dict:
         if i > 0:
             rendered.append(time.perf_counter() - started)
     store.dispose()
-    return {"cases": approvals, "hoja_form_step_median_ms": _ms(statistics.median(hoja_step)),
-            "approval_with_remission_median_ms": _ms(statistics.median(approval_step)),
-            "approval_with_remission_p95_ms": _ms(_p95(approval_step)),
-            "render_after_commit_median_ms": _ms(statistics.median(rendered))}
+    return {
+        "cases": approvals,
+        "hoja_form_step_median_ms": _ms(statistics.median(hoja_step)),
+        "approval_with_remission_median_ms": _ms(statistics.median(approval_step)),
+        "approval_with_remission_p95_ms": _ms(_p95(approval_step)),
+        "render_after_commit_median_ms": _ms(statistics.median(rendered)),
+    }
 
 
 def fill(url: str, cases: int) -> None:
@@ -125,23 +141,43 @@ def fill(url: str, cases: int) -> None:
     for i in range(cases):
         opened = common.START - timedelta(days=i % 29, hours=i % 7)
         form = common.start_form(i)
-        rows.append({
-            "id": i + 1, "ticket": f"AC-2026-{i + 1:06d}", "procedure_version_id": version,
-            "case_type": form["tipo_caso"], "channel": form["canal"], "citizen_name": form["ciudadano_nombre"],
-            "subject": form["asunto"], "direccion": DIRECCION, "corregimiento": form["corregimiento"],
-            "status": "en seguimiento" if i % 10 else "escalado a la unidad", "opened_at": opened,
-            "due_at": opened + timedelta(days=30), "created_by": "operador", "workflow": "", "revision": 1,
-            "data": {"resumen": "Ciudadano reporta falta de recolección de basura; bolsas acumuladas frente a la "
-                                "parada de la calle 50.",
-                     **({"avance_semanal": "La dirección programó la inspección para esta semana."} if i % 2 else {})},
-        })
+        rows.append(
+            {
+                "id": i + 1,
+                "ticket": f"AC-2026-{i + 1:06d}",
+                "procedure_version_id": version,
+                "case_type": form["tipo_caso"],
+                "channel": form["canal"],
+                "citizen_name": form["ciudadano_nombre"],
+                "subject": form["asunto"],
+                "direccion": DIRECCION,
+                "corregimiento": form["corregimiento"],
+                "status": "en seguimiento" if i % 10 else "escalado a la unidad",
+                "opened_at": opened,
+                "due_at": opened + timedelta(days=30),
+                "created_by": "operador",
+                "workflow": "",
+                "revision": 1,
+                "data": {
+                    "resumen": "Ciudadano reporta falta de recolección de basura; bolsas acumuladas frente a la "
+                    "parada de la calle 50.",
+                    **({"avance_semanal": "La dirección programó la inspección para esta semana."} if i % 2 else {}),
+                },
+            }
+        )
         if i % 2:
             events.append((opened + timedelta(days=7), i + 1))
     with store.unit_of_work() as s:
         s.execute(insert(Case), rows)
         for at, case_id in sorted(events):  # through audit.record: the trail chains each event to the last
-            audit.record(s, at, f"enlace_{DIRECCION}", "tarea_completada", case_id=case_id,
-                         detail={"datos": {"avance_semanal": "Inspección programada."}})
+            audit.record(
+                s,
+                at,
+                f"enlace_{DIRECCION}",
+                "tarea_completada",
+                case_id=case_id,
+                detail={"datos": {"avance_semanal": "Inspección programada."}},
+            )
     store.dispose()
 
 
@@ -175,8 +211,14 @@ def _stage(url: str, stage: str, queue) -> None:
             grew = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
     store.dispose()
-    queue.put({"seconds": round(elapsed, 2), "peak_mb": round(grew, 1),
-               "measured_by": "ru_maxrss growth" if stage == "pdf" else "tracemalloc peak", "size": size})
+    queue.put(
+        {
+            "seconds": round(elapsed, 2),
+            "peak_mb": round(grew, 1),
+            "measured_by": "ru_maxrss growth" if stage == "pdf" else "tracemalloc peak",
+            "size": size,
+        }
+    )
 
 
 def bench_consolidado(url: str, cases: int) -> dict:
@@ -200,22 +242,28 @@ def main() -> None:
     args = parser.parse_args()
 
     hoja = bench_hoja(args.renders)
-    print(f"Hoja de trámite: median {hoja['median_ms']} ms, p95 {hoja['p95_ms']} ms "
-          f"({hoja['renders']} renders, {hoja['bytes']} bytes)")
+    print(
+        f"Hoja de trámite: median {hoja['median_ms']} ms, p95 {hoja['p95_ms']} ms "
+        f"({hoja['renders']} renders, {hoja['bytes']} bytes)"
+    )
     with common.sqlite_database() as db:
         approval = bench_approval(db, args.approvals)
-    print(f"Approval step with remission (SQLite, {approval['cases']} cases): median "
-          f"{approval['approval_with_remission_median_ms']} ms, p95 {approval['approval_with_remission_p95_ms']} ms; "
-          f"the hoja form step before it: {approval['hoja_form_step_median_ms']} ms; the hoja rendered after commit: "
-          f"{approval['render_after_commit_median_ms']} ms")
+    print(
+        f"Approval step with remission (SQLite, {approval['cases']} cases): median "
+        f"{approval['approval_with_remission_median_ms']} ms, p95 {approval['approval_with_remission_p95_ms']} ms; "
+        f"the hoja form step before it: {approval['hoja_form_step_median_ms']} ms; the hoja rendered after commit: "
+        f"{approval['render_after_commit_median_ms']} ms"
+    )
     with common.sqlite_database() as db:
         store = common.prepared_store(db)
         store.dispose()
         figures = bench_consolidado(db.url, args.cases)
     for stage, label in (("rows", "rows (2 queries)"), ("xlsx", "XLSX"), ("pdf", "PDF")):
         f = figures[stage]
-        print(f"Consolidado of {args.cases} cases, {label}: {f['seconds']} s, peak {f['peak_mb']} MB "
-              f"({f['measured_by']}), {f['size']} {'rows' if stage == 'rows' else 'bytes'}")
+        print(
+            f"Consolidado of {args.cases} cases, {label}: {f['seconds']} s, peak {f['peak_mb']} MB "
+            f"({f['measured_by']}), {f['size']} {'rows' if stage == 'rows' else 'bytes'}"
+        )
     print(json.dumps({"benchmark": "documents", "hoja": hoja, "approval": approval, "consolidado": figures}))
 
 

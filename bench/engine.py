@@ -22,6 +22,7 @@ Both paths must complete exactly the same user tasks, case by case; this is asse
 
 The last line printed is one JSON object with every figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,21 +39,20 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package, not this file)
-
-from sqlalchemy import event, select  # noqa: E402
 from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 
-from engine.bpm import parsing as bpmn  # noqa: E402
-from engine.forms import catalogs
 from engine import clock
-from engine.cases import queries
+from engine.bpm import parsing as bpmn  # noqa: E402
 from engine.bpm import sandbox
-from engine.forms import schemas as form_schemas  # noqa: E402
+from engine.bpm.serializer import InstanceSerializer  # noqa: E402
+from engine.cases import queries
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Case  # noqa: E402
-from engine.bpm.serializer import InstanceSerializer  # noqa: E402
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
+from engine.forms import catalogs
+from engine.forms import schemas as form_schemas  # noqa: E402
 
 ROUTE_END_STATUS = "cerrado"
 
@@ -205,7 +205,9 @@ def run_engine(atiende: Atiende, indexes, label: str) -> Run:
 def same_routes(reference: Run, other: Run) -> None:
     for i, route in reference.routes.items():
         if other.routes.get(i) != route:
-            raise AssertionError(f"case {i}: {reference.path} completed {route}, {other.path} completed {other.routes.get(i)}")
+            raise AssertionError(
+                f"case {i}: {reference.path} completed {route}, {other.path} completed {other.routes.get(i)}"
+            )
 
 
 # -- profile of the engine path -------------------------------------------------------------
@@ -244,8 +246,13 @@ def profile_engine(atiende: Atiende, indexes, label: str) -> dict:
     profiler.disable()
     summary = common.summarize(profiler, FOCUS)
     wall = wall_breakdown(atiende, [i + len(indexes) for i in indexes], label)
-    return {"label": label, "statements": trace_statements(atiende, indexes[-1] + 1), "run": run, "summary": summary,
-            "wall": wall}
+    return {
+        "label": label,
+        "statements": trace_statements(atiende, indexes[-1] + 1),
+        "run": run,
+        "summary": summary,
+        "wall": wall,
+    }
 
 
 WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer during the breakdown
@@ -271,7 +278,8 @@ def wall_breakdown(atiende: Atiende, indexes, label: str) -> list[tuple[str, flo
         run = run_engine(atiende, indexes, label)
     n = run.cases
     return [("whole case (start + 5 tasks + task-list reads)", 1000 * run.seconds / n, 1)] + [
-        (step, 1000 * secs / n, calls / n) for step, (secs, calls, _depth) in spent.items()]
+        (step, 1000 * secs / n, calls / n) for step, (secs, calls, _depth) in spent.items()
+    ]
 
 
 def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
@@ -317,8 +325,10 @@ def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
 
 def print_profile(prof: dict) -> None:
     run = prof["run"]
-    print(f"\nProfile of the {prof['label']} engine path ({run.cases} cases, under cProfile: "
-          f"{run.ms_per_case:.1f} ms/case, i.e. slower than unprofiled)")
+    print(
+        f"\nProfile of the {prof['label']} engine path ({run.cases} cases, under cProfile: "
+        f"{run.ms_per_case:.1f} ms/case, i.e. slower than unprofiled)"
+    )
     common.print_wall(prof["wall"], "case")
     common.print_summary(prof["summary"], run.cases, "case")
     if not prof["statements"]:
@@ -341,8 +351,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--warmup", type=int, default=20, help="cases per path before measuring (default 20)")
     ap.add_argument("--repeat", type=int, default=3, help="measured rounds; medians are reported (default 3)")
     ap.add_argument("--database-url", help="PostgreSQL server for path (c); default: $DATABASE_URL")
-    ap.add_argument("--profile", action="store_true",
-                    help="then, on each database, time the engine's steps over one more round and profile another with cProfile")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="then, on each database, time the engine's steps over one more round and profile another with cProfile",
+    )
     args = ap.parse_args(argv)
 
     pg_url = common.postgres_url(args.database_url)
@@ -354,8 +367,10 @@ def main(argv=None) -> dict:
     serializer = InstanceSerializer()
     runs: dict[str, list[Run]] = {p: [] for p in paths}
     profiles = []
-    with common.sqlite_database() as sqlite_db, \
-            (common.postgres_database(pg_url) if pg_url else contextlib.nullcontext()) as pg_db:
+    with (
+        common.sqlite_database() as sqlite_db,
+        common.postgres_database(pg_url) if pg_url else contextlib.nullcontext() as pg_db,
+    ):
         engines = {"sqlite": engine_for(common.prepared_store(sqlite_db), frozen)}
         if pg_db is not None:
             engines["postgres"] = engine_for(common.prepared_store(pg_db), frozen)
@@ -391,15 +406,28 @@ def main(argv=None) -> dict:
 
     route = runs["memory"][0].routes[args.warmup]
     tasks_per_case = sum(len(r) for r in runs["memory"][0].routes.values()) / args.cases
-    print(f"Diagram {common.PROCESS}: {args.cases} cases × {args.repeat} rounds after {args.warmup} warm-up cases per path; "
-          f"{tasks_per_case:.0f} user tasks per case (e.g. {' → '.join(route)}); every case ends '{ROUTE_END_STATUS}'.")
+    print(
+        f"Diagram {common.PROCESS}: {args.cases} cases × {args.repeat} rounds "
+        f"after {args.warmup} warm-up cases per path; "
+        f"{tasks_per_case:.0f} user tasks per case (e.g. {' → '.join(route)}); every case ends '{ROUTE_END_STATUS}'."
+    )
     print("Both paths completed the same user tasks in every case (asserted).")
-    print(f"{'path':10s} {'cases/s':>9s} {'ms/case':>9s} {'ms/start':>9s} {'ms/task':>9s} {'ms/lookup':>10s}   cases/s per round")
+    print(
+        f"{'path':10s} {'cases/s':>9s} {'ms/case':>9s} {'ms/start':>9s} {'ms/task':>9s} {'ms/lookup':>10s}"
+        "   cases/s per round"
+    )
     for path in paths:
-        lookup = common.median([1000 * sum(r.lookup_s) / len(r.lookup_s) for r in runs[path]]) if runs[path][0].lookup_s else None
+        lookup = (
+            common.median([1000 * sum(r.lookup_s) / len(r.lookup_s) for r in runs[path]])
+            if runs[path][0].lookup_s
+            else None
+        )
         per_round = ", ".join(f"{r.cases_per_s:.1f}" for r in runs[path])
-        print(f"{path:10s} {med(path, 'cases_per_s'):9.1f} {med(path, 'ms_per_case'):9.2f} {med(path, 'ms_per_start'):9.2f} "
-              f"{med(path, 'ms_per_task'):9.2f} {('%10.2f' % lookup) if lookup else '         -'}   {per_round}")
+        print(
+            f"{path:10s} {med(path, 'cases_per_s'):9.1f} {med(path, 'ms_per_case'):9.2f} "
+            f"{med(path, 'ms_per_start'):9.2f} "
+            f"{med(path, 'ms_per_task'):9.2f} {(f'{lookup:10.2f}') if lookup else '         -'}   {per_round}"
+        )
     ratio = med("memory", "cases_per_s") / med("sqlite", "cases_per_s")
     print(f"ratio memory/sqlite cases per second: {ratio:.2f} (target ≤ 3) — {'met' if ratio <= 3 else 'NOT met'}")
     if pg_url:
@@ -410,7 +438,10 @@ def main(argv=None) -> dict:
         print_profile(prof)
 
     result = {
-        "bench": "engine", "cases": args.cases, "rounds": args.repeat, "warmup": args.warmup,
+        "bench": "engine",
+        "cases": args.cases,
+        "rounds": args.repeat,
+        "warmup": args.warmup,
         "tasks_per_case": tasks_per_case,
         "memory_cases_per_s": common.rounded(med("memory", "cases_per_s"), 1),
         "memory_ms_per_task": common.rounded(med("memory", "ms_per_task"), 3),
@@ -421,7 +452,9 @@ def main(argv=None) -> dict:
         "postgres_cases_per_s": common.rounded(med("postgres", "cases_per_s"), 1) if pg_url else None,
         "postgres_ms_per_task": common.rounded(med("postgres", "ms_per_task"), 3) if pg_url else None,
         "ratio_memory_over_sqlite": round(ratio, 2),
-        "ratio_memory_over_postgres": round(med("memory", "cases_per_s") / med("postgres", "cases_per_s"), 2) if pg_url else None,
+        "ratio_memory_over_postgres": round(med("memory", "cases_per_s") / med("postgres", "cases_per_s"), 2)
+        if pg_url
+        else None,
     }
     print(json.dumps(result))
     return result

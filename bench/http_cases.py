@@ -19,6 +19,7 @@ for the task forms (``--start``/``--submissions`` take JSON files that replace o
 prints where the time goes by library. The last line printed is one JSON object.
 Targets: ≥ 30 cases/s for a 4-user-task procedure, ≤ 10 ms per task completion.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,17 +34,17 @@ from pathlib import Path
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
-import live_server  # noqa: E402  (before common, which takes bench/ off sys.path: "engine" is the package)
 import common  # noqa: E402
+import live_server  # noqa: E402  (before common, which takes bench/ off sys.path: "engine" is the package)
+from sqlalchemy import select  # noqa: E402
 
-from engine.demo import seed as demo  # noqa: E402
-from engine.forms import schemas as form_schemas  # noqa: E402
 from engine.access.accounts import create_user  # noqa: E402
 from engine.access.roles import ROLES  # noqa: E402
 from engine.db.models import HumanTask  # noqa: E402
-from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
 from engine.db.store import Store  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from engine.demo import seed as demo  # noqa: E402
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
+from engine.forms import schemas as form_schemas  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-clave-2026"
 TASK_LINK = re.compile(r'href="/tareas/([0-9a-f-]{36})"')
@@ -86,8 +87,7 @@ class Desk:
     the database (read-only, not timed as a request).
     """
 
-    def __init__(self, client, process: str, start: dict, submissions: dict[str, dict], pages: bool,
-                 database_url: str):
+    def __init__(self, client, process: str, start: dict, submissions: dict[str, dict], pages: bool, database_url: str):
         self.client, self.process, self.start, self.submissions = client, process, start, submissions
         self.pages = pages
         self.store = Store(database_url)
@@ -170,16 +170,19 @@ def profile_in_process(db_url: str, args, start, submissions) -> dict:
     run(desk, 20)
     profiler.disable()
     app.extensions["atiende"].store.dispose()
-    return common.summarize(profiler, [
-        ("request, whole (Flask)", "flask/app.py", "wsgi_app"),
-        ("template rendering (Jinja)", "flask/templating.py", "render_template"),
-        ("sign-in check: user loader", "web/auth.py", "_load_user"),
-        ("Atiende.start_case", "engine/facade.py", "start_case"),
-        ("Atiende.complete_task", "engine/facade.py", "complete_task"),
-        ("attachments/rows: reading the form", "web/ui/submission.py", "read"),
-        ("task page (read side)", "web/tasks.py", "_page"),
-        ("case page (read side)", "web/cases.py", "_case_page"),
-    ])
+    return common.summarize(
+        profiler,
+        [
+            ("request, whole (Flask)", "flask/app.py", "wsgi_app"),
+            ("template rendering (Jinja)", "flask/templating.py", "render_template"),
+            ("sign-in check: user loader", "web/auth.py", "_load_user"),
+            ("Atiende.start_case", "engine/facade.py", "start_case"),
+            ("Atiende.complete_task", "engine/facade.py", "complete_task"),
+            ("attachments/rows: reading the form", "web/ui/submission.py", "read"),
+            ("task page (read side)", "web/tasks.py", "_page"),
+            ("case page (read side)", "web/cases.py", "_case_page"),
+        ],
+    )
 
 
 def main(argv=None) -> dict:
@@ -196,8 +199,12 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     start = json.loads(args.start.read_text()) if args.start else demo.DEMO_CASES[0]
     submissions = {**demo.SAMPLE_SUBMISSIONS, **(json.loads(args.submissions.read_text()) if args.submissions else {})}
-    result: dict = {"bench": "http_cases", "process": args.process, "cases": args.cases,
-                    "server": "python -m web (Waitress, 1 process), SQLite"}
+    result: dict = {
+        "bench": "http_cases",
+        "process": args.process,
+        "cases": args.cases,
+        "server": "python -m web (Waitress, 1 process), SQLite",
+    }
     with common.sqlite_database() as db:
         prepare(db, args.diagrams, args.forms, args.direccion)
         with live_server.web_server(db.url) as server:
@@ -211,30 +218,49 @@ def main(argv=None) -> dict:
                 result[flow] = {
                     "requests_per_case": round(2 + (2 if pages else 1) * per_case, 2),
                     "cases_per_s": round(args.cases / seconds, 2),
-                    **{f"{kind}_{name}_ms": round(1000 * value(times), 2) for kind, times in desk.times.items()
-                       if times for name, value in (("median", statistics.median),
-                                                    ("p95", lambda v: live_server.percentile(v, 0.95)))},
+                    **{
+                        f"{kind}_{name}_ms": round(1000 * value(times), 2)
+                        for kind, times in desk.times.items()
+                        if times
+                        for name, value in (
+                            ("median", statistics.median),
+                            ("p95", lambda v: live_server.percentile(v, 0.95)),
+                        )
+                    },
                 }
             result["server_peak_rss_mb"] = round(live_server.peak_rss_mb(server.pid), 1)
             client.close()
         result["tasks_per_case"] = round(per_case, 2)
-        result.update({f"{key}": value for key, value in result["posts"].items()
-                       if key in ("cases_per_s", "complete_median_ms", "complete_p95_ms")})
+        result.update(
+            {
+                f"{key}": value
+                for key, value in result["posts"].items()
+                if key in ("cases_per_s", "complete_median_ms", "complete_p95_ms")
+            }
+        )
         if args.profile:
             summary = profile_in_process(db.url, args, start, submissions)
     result["target_cases_per_s"], result["target_complete_ms"] = 30, 10
     result["targets_met"] = result["cases_per_s"] >= 30 and result["complete_median_ms"] <= 10
-    print(f"{args.process}: {args.cases} cases per flow after {args.warmup} warm-up, {per_case:g} user tasks per case, "
-          f"one client, {result['server']}.")
-    for flow, title in (("posts", "start, case page, then each form posted"),
-                        ("pages", "the same, opening each task page first")):
+    print(
+        f"{args.process}: {args.cases} cases per flow after {args.warmup} warm-up, {per_case:g} user tasks per case, "
+        f"one client, {result['server']}."
+    )
+    for flow, title in (
+        ("posts", "start, case page, then each form posted"),
+        ("pages", "the same, opening each task page first"),
+    ):
         figures = result[flow]
-        print(f"{flow}: {title}; {figures['requests_per_case']:g} requests per case; "
-              f"{figures['cases_per_s']} cases/s (target ≥ 30)")
+        print(
+            f"{flow}: {title}; {figures['requests_per_case']:g} requests per case; "
+            f"{figures['cases_per_s']} cases/s (target ≥ 30)"
+        )
         for kind in ("start", "case_page", "task_page", "complete"):
             if f"{kind}_median_ms" in figures:
-                print(f"  {kind:10s} median {figures[f'{kind}_median_ms']:7.2f} ms   p95 {figures[f'{kind}_p95_ms']:7.2f} ms"
-                      + ("   (target ≤ 10 ms)" if kind == "complete" else ""))
+                print(
+                    f"  {kind:10s} median {figures[f'{kind}_median_ms']:7.2f} ms   "
+                    f"p95 {figures[f'{kind}_p95_ms']:7.2f} ms" + ("   (target ≤ 10 ms)" if kind == "complete" else "")
+                )
     print(f"server peak memory {result['server_peak_rss_mb']} MB")
     if args.profile:
         print("In-process profile of 20 cases (Flask test client, cProfile):")

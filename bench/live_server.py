@@ -6,6 +6,7 @@ waits until it answers, and stops it afterwards; ``peak_rss_mb`` reads the proce
 resident memory (``VmHWM``) from /proc. ``Client`` keeps one HTTP/1.1 connection alive and
 the session cookie, signs in with the CSRF token of the sign-in page, and times requests.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -34,6 +34,7 @@ SQLite by default (a fresh file in a temporary directory); PostgreSQL with --dat
 (a fresh schema, dropped at the end; DATABASE_URL is not read here, so that the default run
 is SQLite). The last line printed is one JSON object with every figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,22 +46,21 @@ import re
 import sys
 import time
 import uuid
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package)
-
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from engine import clock  # noqa: E402
 from engine.cases import runs
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
 from engine.db.models import AuditEvent, Case, HumanTask, TicketSequence  # noqa: E402
-from engine.facade import Atiende, SweepResult  # noqa: E402
 from engine.db.store import Store  # noqa: E402
+from engine.facade import Atiende, SweepResult  # noqa: E402
 
 SWEEP_AT = common.START + timedelta(days=40)  # S: the moment of the sweep
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -154,8 +154,9 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
     with store.engine.connect() as conn:
         next_id = conn.scalar(select(func.max(cases_t.c.id))) + 1
         prefix, year = next(iter(snap["rows"].values()))["ticket"].split("-")[:2]  # other series exist (SG, DU…)
-        seq = conn.execute(select(TicketSequence).where(TicketSequence.prefix == prefix,
-                                                        TicketSequence.year == int(year))).one()
+        seq = conn.execute(
+            select(TicketSequence).where(TicketSequence.prefix == prefix, TicketSequence.year == int(year))
+        ).one()
     number = seq.last
     began = time.perf_counter()
     inserted_cases = inserted_tasks = 0
@@ -181,13 +182,22 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                 workflow = template["workflow"].replace(template["ticket"], ticket)
                 if group == "due":  # the sweep will load it: its task ids must be its own
                     renamed: dict[str, str] = {}
-                    workflow = UUID_RE.sub(lambda m: renamed.setdefault(m.group(), str(uuid.uuid4())), workflow)
+                    workflow = UUID_RE.sub(
+                        lambda m, renamed=renamed: renamed.setdefault(m.group(), str(uuid.uuid4())), workflow
+                    )
                     task_ids = [renamed[t["id"]] for t in template_tasks]
                 else:  # never loaded: the workflow JSON as-is, fresh human_task ids
                     task_ids = [str(uuid.uuid4()) for _t in template_tasks]
-                case_buf.append({**template, "id": next_id, "ticket": ticket, "workflow": workflow,
-                                 "data": {**template["data"], "ticket": ticket}})
-                for task, task_id in zip(template_tasks, task_ids):
+                case_buf.append(
+                    {
+                        **template,
+                        "id": next_id,
+                        "ticket": ticket,
+                        "workflow": workflow,
+                        "data": {**template["data"], "ticket": ticket},
+                    }
+                )
+                for task, task_id in zip(template_tasks, task_ids, strict=False):
                     task_buf.append({**task, "id": task_id, "case_id": next_id})
                 next_id += 1
                 inserted_cases += 1
@@ -195,8 +205,11 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                 if len(case_buf) >= CHUNK:
                     flush(conn)
         flush(conn)
-        conn.execute(update(TicketSequence).where(TicketSequence.prefix == seq.prefix, TicketSequence.year == seq.year)
-                     .values(last=number))
+        conn.execute(
+            update(TicketSequence)
+            .where(TicketSequence.prefix == seq.prefix, TicketSequence.year == seq.year)
+            .values(last=number)
+        )
         if store.engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"))
     build_s = time.perf_counter() - began
@@ -205,8 +218,12 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
     if store.is_sqlite:  # no bulk-load WAL left for the sweep's first commit to checkpoint
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return {"copied_cases": inserted_cases, "copied_tasks": inserted_tasks, "build_s": build_s,
-            "analyze_s": time.perf_counter() - began - build_s}
+    return {
+        "copied_cases": inserted_cases,
+        "copied_tasks": inserted_tasks,
+        "build_s": build_s,
+        "analyze_s": time.perf_counter() - began - build_s,
+    }
 
 
 def parallel_sweep(url: str, version_id: int, workers: int) -> tuple[SweepResult, float]:
@@ -214,8 +231,7 @@ def parallel_sweep(url: str, version_id: int, workers: int) -> tuple[SweepResult
     signal to the last one's result, each process having its engine and the parsed spec beforehand."""
     context = multiprocessing.get_context("fork")
     ready, go, results = context.Barrier(workers + 1), context.Event(), context.Queue()
-    processes = [context.Process(target=_sweeper, args=(url, version_id, ready, go, results))
-                 for _ in range(workers)]
+    processes = [context.Process(target=_sweeper, args=(url, version_id, ready, go, results)) for _ in range(workers)]
     for process in processes:
         process.start()
     ready.wait(timeout=120)
@@ -225,7 +241,7 @@ def parallel_sweep(url: str, version_id: int, workers: int) -> tuple[SweepResult
     seconds = time.perf_counter() - t0
     for process in processes:
         process.join(timeout=60)
-    return SweepResult(*(sum(figures) for figures in zip(*done))), seconds
+    return SweepResult(*(sum(figures) for figures in zip(*done, strict=False))), seconds
 
 
 def _sweeper(url: str, version_id: int, ready, go, results) -> None:
@@ -242,7 +258,7 @@ def _sweeper(url: str, version_id: int, ready, go, results) -> None:
 
 def due_query_plan(store) -> str:
     sql = "SELECT * FROM cases WHERE timer_due_at < :now ORDER BY timer_due_at LIMIT 200"
-    now = SWEEP_AT.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ")
+    now = SWEEP_AT.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
     with store.engine.connect() as conn:
         if store.is_sqlite:
             return "; ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql), {"now": now}))
@@ -265,11 +281,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--cases", type=int, default=100_000, help="cases in the database (default 100000)")
     ap.add_argument("--due-percent", type=float, default=1.0, help="percentage due at the sweep (default 1)")
     ap.add_argument("--database-url", help="PostgreSQL server to run on (default: a SQLite file)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="processes sweeping at once, as several `atiende timers` would (PostgreSQL only; default 1)")
-    ap.add_argument("--profile", action="store_true",
-                    help="afterwards, insert as many due cases again and time the steps of a second sweep, "
-                         "then again and profile a third one with cProfile")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sweeping at once, as several `atiende timers` would (PostgreSQL only; default 1)",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="afterwards, insert as many due cases again and time the steps of a second sweep, "
+        "then again and profile a third one with cProfile",
+    )
     args = ap.parse_args(argv)
     if args.workers > 1 and not args.database_url:
         raise SystemExit("--workers > 1 needs --database-url: SQLite has a single writer, so one sweep at a time")
@@ -301,9 +324,18 @@ def main(argv=None) -> dict:
             size_mb = Path(db.where).stat().st_size / 1e6
         else:
             with store.engine.connect() as conn:
-                size_mb = float(conn.scalar(text("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
-                                           "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                           "WHERE n.nspname = current_schema() AND c.relkind = 'r'"))) / 1e6
+                size_mb = (
+                    float(
+                        conn.scalar(
+                            text(
+                                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+                            )
+                        )
+                    )
+                    / 1e6
+                )
         before = statuses(store)
 
         # -- the sweep ------------------------------------------------------------------
@@ -334,7 +366,9 @@ def main(argv=None) -> dict:
             batch_query_ms = 1000 * (time.perf_counter() - t0)
         after = statuses(store)
         with store.read() as s:
-            fired_events = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "temporizador_disparado"))
+            fired_events = s.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "temporizador_disparado")
+            )
 
         prof = None
         if args.profile:
@@ -346,7 +380,8 @@ def main(argv=None) -> dict:
             wall_s = time.perf_counter() - t0
             wall = [("whole sweep, per loaded case", 1000 * wall_s / max(wall_result.loaded, 1), 1)] + [
                 (step, 1000 * secs / max(wall_result.loaded, 1), calls / max(wall_result.loaded, 1))
-                for step, (secs, calls, _d) in spent.items()]
+                for step, (secs, calls, _d) in spent.items()
+            ]
             bulk_copy(store, snap, {"due": prof_due})
             profiler = cProfile.Profile()
             profiler.enable()
@@ -358,18 +393,29 @@ def main(argv=None) -> dict:
         store.dispose()
 
     # -- report -------------------------------------------------------------------------
-    print(f"Database: {db.label} ({db.where}); {total} cases ({waiting} waiting on a timer), {tasks} human tasks, "
-          f"{size_mb:.0f} MB; workflow JSON {avg_json:.0f} characters on average.")
-    print(f"Built in {templates_s:.1f} s (16 real cases through the engine) + {built['build_s']:.1f} s bulk insert "
-          f"of {built['copied_cases']} case copies and {built['copied_tasks']} task rows + {built['analyze_s']:.1f} s ANALYZE.")
-    print(f"Due at the sweep moment {SWEEP_AT.astimezone(PANAMA):%Y-%m-%d %H:%M} (Panamá): {due} "
-          f"({100 * due / total:.2f} %). Statuses before: {before}")
+    print(
+        f"Database: {db.label} ({db.where}); {total} cases ({waiting} waiting on a timer), {tasks} human tasks, "
+        f"{size_mb:.0f} MB; workflow JSON {avg_json:.0f} characters on average."
+    )
+    print(
+        f"Built in {templates_s:.1f} s (16 real cases through the engine) + {built['build_s']:.1f} s bulk insert "
+        f"of {built['copied_cases']} case copies and {built['copied_tasks']} task rows "
+        f"+ {built['analyze_s']:.1f} s ANALYZE."
+    )
+    print(
+        f"Due at the sweep moment {SWEEP_AT.astimezone(PANAMA):%Y-%m-%d %H:%M} (Panamá): {due} "
+        f"({100 * due / total:.2f} %). Statuses before: {before}"
+    )
     print(f"Plan of the sweep's query: {plan}")
     print(f"Procedure spec loaded before timing: {spec_load_ms:.0f} ms (once per process).")
-    print(f"{'sweep wall time':28s} {sweep_s:8.2f} s   (target ≤ 2 s: {'met' if sweep_s <= 2 else 'NOT met'}; "
-          f"{args.workers} process{'es' if args.workers > 1 else ''})")
-    print(f"{'cases loaded':28s} {result.loaded:8d}     (due: {due}; target loaded == due: "
-          f"{'met' if result.loaded == due else 'NOT met'})")
+    print(
+        f"{'sweep wall time':28s} {sweep_s:8.2f} s   (target ≤ 2 s: {'met' if sweep_s <= 2 else 'NOT met'}; "
+        f"{args.workers} process{'es' if args.workers > 1 else ''})"
+    )
+    print(
+        f"{'cases loaded':28s} {result.loaded:8d}     (due: {due}; target loaded == due: "
+        f"{'met' if result.loaded == due else 'NOT met'})"
+    )
     print(f"{'fired / failed':28s} {result.fired:8d} / {result.failed}")
     print(f"{'per loaded case':28s} {1000 * sweep_s / max(result.loaded, 1):8.2f} ms")
     print(f"{'scheduled runs, before':28s} {scheduled_runs:8d}     in {scheduled_s:.2f} s (the calendars due by then)")
@@ -379,19 +425,32 @@ def main(argv=None) -> dict:
         prof_result, prof_s, summary, wall_result, wall = prof
         print(f"\nA second sweep over {wall_result.loaded} newly inserted due cases, with timers around its steps:")
         common.print_wall(wall, "loaded case")
-        print(f"A third sweep over {prof_result.loaded} newly inserted due cases under cProfile "
-              f"({prof_s:.2f} s, i.e. slower than unprofiled):")
+        print(
+            f"A third sweep over {prof_result.loaded} newly inserted due cases under cProfile "
+            f"({prof_s:.2f} s, i.e. slower than unprofiled):"
+        )
         common.print_summary(summary, max(prof_result.loaded, 1), "loaded case")
         print("Top 25 functions by self time:")
         print(summary["top"])
 
     figures = {
-        "bench": "timers", "database": db.label, "workers": args.workers, "cases": total, "due": due, "loaded": result.loaded,
-        "fired": result.fired, "failed": result.failed, "sweep_s": round(sweep_s, 3),
+        "bench": "timers",
+        "database": db.label,
+        "workers": args.workers,
+        "cases": total,
+        "due": due,
+        "loaded": result.loaded,
+        "fired": result.fired,
+        "failed": result.failed,
+        "sweep_s": round(sweep_s, 3),
         "ms_per_loaded_case": round(1000 * sweep_s / max(result.loaded, 1), 3),
-        "loaded_equals_due": result.loaded == due, "batch_query_ms": round(batch_query_ms, 1), "due_after": due_after,
-        "build_s": round(templates_s + built["build_s"], 1), "db_mb": round(size_mb),
-        "scheduled_runs": scheduled_runs, "scheduled_runs_s": round(scheduled_s, 3),
+        "loaded_equals_due": result.loaded == due,
+        "batch_query_ms": round(batch_query_ms, 1),
+        "due_after": due_after,
+        "build_s": round(templates_s + built["build_s"], 1),
+        "db_mb": round(size_mb),
+        "scheduled_runs": scheduled_runs,
+        "scheduled_runs_s": round(scheduled_s, 3),
     }
     print(json.dumps(figures))
     return figures

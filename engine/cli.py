@@ -1,4 +1,5 @@
 """The ``atiende`` command: migrate, deploy diagrams, run the timer and mail workers, load demo data."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,15 +9,15 @@ import threading
 from pathlib import Path
 
 from engine.audit import chain as audit_chain
-from engine.demo import seed as demo
+from engine.bpm.serializer import InstanceSerializer
+from engine.db.store import Store
 from engine.demo import procedures as demo_procedures
+from engine.demo import seed as demo
+from engine.errors import DiagramError
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
+from engine.intake import cli as intake_cli
 from engine.mail import outbox as mail
 from engine.procedures import publishing
-from engine.intake import cli as intake_cli
-from engine.bpm.serializer import InstanceSerializer
-from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
-from engine.db.store import Store
-from engine.errors import DiagramError
 
 log = logging.getLogger("atiende.timers")
 
@@ -38,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="por defecto DATABASE_URL o instance/atiende.sqlite3")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="crear o actualizar el esquema de la base de datos")
-    val = sub.add_parser("validate", help="validar diagramas, formularios y escenarios sin desplegar (sin base de datos)")
+    val = sub.add_parser(
+        "validate", help="validar diagramas, formularios y escenarios sin desplegar (sin base de datos)"
+    )
     dep = sub.add_parser("deploy", help="validar (con escenarios) y desplegar processes/ y forms/")
     for command in (val, dep):
         command.add_argument("--processes", type=Path, default=PROCESSES_DIR, help="carpeta de diagramas y escenarios")
@@ -74,7 +77,9 @@ def _run(args, store: Store) -> int:
     atiende = Atiende(store)
     if args.command == "deploy":
         try:
-            versions = publishing.publish(atiende, publishing.read_directory(args.processes, args.forms), args.by, args.note)
+            versions = publishing.publish(
+                atiende, publishing.read_directory(args.processes, args.forms), args.by, args.note
+            )
         except DiagramError as exc:
             return _refuse("No se puede desplegar:", exc)
         for v in versions:
@@ -110,8 +115,10 @@ def _send_mail(store: Store, args) -> int:
     """The outbox worker: send what steps wrote, over the configured SMTP server."""
     settings = mail.MailSettings.from_env()
     if not settings.configured:
-        print("No hay servidor SMTP configurado (ATIENDE_SMTP_HOST): los mensajes quedan en la bandeja de salida.",
-              file=sys.stderr)
+        print(
+            "No hay servidor SMTP configurado (ATIENDE_SMTP_HOST): los mensajes quedan en la bandeja de salida.",
+            file=sys.stderr,
+        )
         return 1
     worker = mail.MailWorker(store, settings)
     if args.once:
@@ -144,5 +151,4 @@ def _refuse(title: str, exc: DiagramError) -> int:
 
 
 if __name__ == "__main__":
-
     sys.exit(main())

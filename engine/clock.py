@@ -6,11 +6,12 @@ timer and deciding whether it fired read it. We replace that name once with a su
 whose ``now()`` asks the clock active in the current context, so the engine's clock and
 SpiffWorkflow's always agree.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
@@ -22,7 +23,7 @@ class SystemClock:
     """The real time, always timezone-aware (UTC)."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock:
@@ -44,7 +45,7 @@ class FrozenClock:
         self._now = moment
 
 
-_active: contextvars.ContextVar = contextvars.ContextVar("atiende_clock", default=SystemClock())
+_active: contextvars.ContextVar = contextvars.ContextVar("atiende_clock", default=SystemClock())  # noqa: B039 - a SystemClock holds no state
 
 
 def now() -> datetime:
@@ -66,7 +67,7 @@ class _ClockedDatetime(datetime):
     @classmethod
     def now(cls, tz=None):
         current = _active.get().now()
-        return current.astimezone(tz) if tz is not None else current.astimezone(timezone.utc).replace(tzinfo=None)
+        return current.astimezone(tz) if tz is not None else current.astimezone(UTC).replace(tzinfo=None)
 
 
 _spiff_timer.datetime = _ClockedDatetime

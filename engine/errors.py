@@ -2,6 +2,7 @@
 
 Each carries a Spanish message fit to show a person (the web puts it beside the field or
 on the page). They are grouped by the package that raises them."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -4,6 +4,7 @@ Each use case is one unit of work: the case row is locked, the workflow advanced
 case, its task projection, its audit events written, and all of it committed together or
 not at all. Callers pass plain values and get plain results or a domain error.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,21 +18,20 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases import attachments
-from engine.audit import trail as audit
-from engine.db import case_rows
-from engine.forms import catalogs
 from engine import clock
-from engine.procedures import versions as procedures
-from engine.cases import runs
-from engine.forms import schemas as form_schemas
 from engine.access.accounts import Actor
-from engine.db.models import Case, HumanTask, ProcedureVersion
-from engine.procedures.versions import Procedure, ProcedureCache
+from engine.audit import trail as audit
 from engine.bpm.runtime import Runtime
 from engine.bpm.serializer import InstanceSerializer
+from engine.cases import attachments, runs
+from engine.db import case_rows
+from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.db.store import Store
 from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone, Undeliverable
+from engine.forms import catalogs
+from engine.forms import schemas as form_schemas
+from engine.procedures import versions as procedures
+from engine.procedures.versions import Procedure, ProcedureCache
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,17 @@ class Atiende:
         return self.clock.now()
 
     # -- procedures -----------------------------------------------------------------------
-    def deploy(self, files: dict[str, str], forms: dict[str, dict], actor: str, note: str = "") -> list[ProcedureVersion]:
+    def deploy(
+        self, files: dict[str, str], forms: dict[str, dict], actor: str, note: str = ""
+    ) -> list[ProcedureVersion]:
         """Check a diagram set and store its new versions; raises DiagramError with every problem."""
         candidates = procedures.check(files, forms, self.serializer)
         with self.store.unit_of_work() as s:
             return procedures.deploy(s, candidates, actor, self.now(), note)
 
-    def deploy_directory(self, actor: str, note: str = "", processes_dir: Path = PROCESSES_DIR,
-                         forms_dir: Path = FORMS_DIR) -> list[ProcedureVersion]:
+    def deploy_directory(
+        self, actor: str, note: str = "", processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_DIR
+    ) -> list[ProcedureVersion]:
         files, forms = procedures.read_directory(processes_dir, forms_dir)
         return self.deploy(files, forms, actor, note)
 
@@ -131,8 +134,9 @@ class Atiende:
         return self.procedures.get(session, version_id)
 
     # -- cases ----------------------------------------------------------------------------
-    def start_case(self, process_id: str, submitted: dict, actor: Actor,
-                   then: Callable[[Session, Case], None] | None = None) -> Started:
+    def start_case(
+        self, process_id: str, submitted: dict, actor: Actor, then: Callable[[Session, Case], None] | None = None
+    ) -> Started:
         """Validate the start form, issue the ticket and run the procedure to its first tasks.
 
         ``then(session, case)`` runs inside the same transaction once the case exists, so a
@@ -187,7 +191,7 @@ class Atiende:
             while True:
                 with _collected_after(), self.store.unit_of_work() as s:
                     # Strictly before now, as SpiffWorkflow fires a timer: one due this instant fires next sweep.
-                    query = (select(Case).where(Case.timer_due_at < now).order_by(Case.timer_due_at).limit(batch))
+                    query = select(Case).where(Case.timer_due_at < now).order_by(Case.timer_due_at).limit(batch)
                     if not self.store.is_sqlite:
                         query = query.with_for_update(skip_locked=True)
                     due_cases = list(s.scalars(query))
@@ -195,7 +199,9 @@ class Atiende:
                         loaded += 1
                         try:
                             # Raises before writing anything when the case cannot be advanced.
-                            result, _names = self.runtime.fire_timers(s, case, self.procedure(s, case.procedure_version_id), now)
+                            result, _names = self.runtime.fire_timers(
+                                s, case, self.procedure(s, case.procedure_version_id), now
+                            )
                             if result.messages:
                                 runs.deliver_or_record(self, s, case, result, now)
                             fired += 1
@@ -203,8 +209,14 @@ class Atiende:
                             failed += 1
                             log.exception("timer of case %s failed", case.ticket)
                             case.timer_due_at = now + RETRY_AFTER
-                            audit.record(s, now, audit.SYSTEM, "error_temporizador", case_id=case.id,
-                                         detail={"error": str(exc)[:500]})
+                            audit.record(
+                                s,
+                                now,
+                                audit.SYSTEM,
+                                "error_temporizador",
+                                case_id=case.id,
+                                detail={"error": str(exc)[:500]},
+                            )
                 # Swept workflows are not remembered: a sweep touches up to thousands of cold cases,
                 # which would push the ones people are working on out of memory; and every garbage
                 # collection of the sweep walked those it kept (2.24 → 2.06 s without, bench/timers.py).
@@ -214,7 +226,9 @@ class Atiende:
     # -- queries --------------------------------------------------------------------------
     def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
         """The READY tasks the actor may work, soonest due first."""
-        query = select(HumanTask).where(HumanTask.lane.in_(actor.roles)).order_by(HumanTask.due_at, HumanTask.created_at)
+        query = (
+            select(HumanTask).where(HumanTask.lane.in_(actor.roles)).order_by(HumanTask.due_at, HumanTask.created_at)
+        )
         return [t for t in session.scalars(query) if may_work(actor, t)]
 
     def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
@@ -238,7 +252,9 @@ class Atiende:
         if not form:
             return {}
         schema = procedure.forms[form]
-        return form_schemas.clean(schema, submitted, self.catalog_cache.codes(session, form_schemas.catalogs_of(schema)))
+        return form_schemas.clean(
+            schema, submitted, self.catalog_cache.codes(session, form_schemas.catalogs_of(schema))
+        )
 
     @staticmethod
     def _gone(session: Session, task_id: str) -> Exception:
@@ -247,5 +263,3 @@ class Atiende:
             return NotFound("la tarea no existe o ya no está pendiente")
         when = done.at.astimezone(clock.PANAMA).strftime("%d/%m/%Y %H:%M")
         return TaskAlreadyDone(f"La tarea ya fue completada por {done.actor} el {when}.", by=done.actor)
-
-

@@ -1,25 +1,26 @@
 """Fixtures shared by every test: a database per test on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import os
 import shutil
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from engine.forms import catalogs
 from engine.clock import FrozenClock
 from engine.db.models import Base
 from engine.db.store import Store
+from engine.forms import catalogs
 
 PG_URL = os.environ.get("ATIENDE_TEST_POSTGRES_URL")
 PG_MISSING = "PostgreSQL not configured: set ATIENDE_TEST_POSTGRES_URL (CI sets it to the machine's server)"
-START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Panamá
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Panamá
 
 
 @pytest.fixture(scope="session")

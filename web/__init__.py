@@ -4,6 +4,7 @@ The factory owns everything with a lifetime (the database engine, the engine fac
 extensions), so tests and the development server each build their own and nothing is
 created at import time.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,12 +16,45 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.db.store import Store
 from engine.facade import Atiende
-from web import (acuse, admin, auditoria, auth, bandeja, captura, cases, documentos, duplicados, entrada, errors,
-                 open311, procedimientos, publico, search, tasks, vendor)
+from web import (
+    acuse,
+    admin,
+    auditoria,
+    auth,
+    bandeja,
+    captura,
+    cases,
+    documentos,
+    duplicados,
+    entrada,
+    errors,
+    open311,
+    procedimientos,
+    publico,
+    search,
+    tasks,
+    vendor,
+)
 from web.ui import filters
 
-BLUEPRINTS = (auth, bandeja, tasks, cases, search, admin, entrada, publico, open311, duplicados, captura,
-              procedimientos, auditoria, vendor, documentos, acuse)
+BLUEPRINTS = (
+    auth,
+    bandeja,
+    tasks,
+    cases,
+    search,
+    admin,
+    entrada,
+    publico,
+    open311,
+    duplicados,
+    captura,
+    procedimientos,
+    auditoria,
+    vendor,
+    documentos,
+    acuse,
+)
 
 csrf = CSRFProtect()
 
@@ -82,8 +116,9 @@ def _persisted_secret_key(path: Path) -> str:
 
 def _security_headers(response):
     """Pages carry citizens' personal data: no framing, no sniffing, no caching, own assets only."""
-    response.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":

@@ -8,6 +8,7 @@ it ran 1.7 times as fast as through Werkzeug's development server (bench/http_ca
 ATIENDE_THREADS sets its worker threads. A larger installation runs the same
 ``web:create_app()`` under any WSGI server, with ``atiende timers`` as its own process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,12 +17,12 @@ import threading
 
 import waitress
 
-from engine.demo import seed as demo
+from engine.cli import timer_worker
 from engine.demo import procedures as demo_procedures
+from engine.demo import seed as demo
+from engine.intake import mailbox
 from engine.mail import outbox as mail
 from engine.paperwork import rendering
-from engine.cli import timer_worker
-from engine.intake import mailbox
 from web import create_app
 
 HOST = "127.0.0.1"
@@ -40,28 +41,43 @@ def main() -> None:
     atiende = app.extensions["atiende"]
     if demo.seed(atiende):
         demo_procedures.seed(atiende)
-        print(f"Datos de demostración cargados. Usuarios: {', '.join(u[0] for u in demo.DEMO_USERS)}; "
-              f"contraseña: {demo.DEMO_PASSWORD}")
+        print(
+            f"Datos de demostración cargados. Usuarios: {', '.join(u[0] for u in demo.DEMO_USERS)}; "
+            f"contraseña: {demo.DEMO_PASSWORD}"
+        )
     stop = threading.Event()
-    threading.Thread(target=timer_worker, args=(atiende, TIMER_INTERVAL, stop),
-                     name="atiende-temporizadores", daemon=True).start()
+    threading.Thread(
+        target=timer_worker, args=(atiende, TIMER_INTERVAL, stop), name="atiende-temporizadores", daemon=True
+    ).start()
     imap = mailbox.ImapSettings.from_env()
     if imap is not None:  # the institutional mailbox, when ATIENDE_IMAP_HOST is set
-        threading.Thread(target=mailbox.mailbox_worker, args=(atiende, imap, MAILBOX_INTERVAL, stop),
-                         name="atiende-buzon", daemon=True).start()
+        threading.Thread(
+            target=mailbox.mailbox_worker,
+            args=(atiende, imap, MAILBOX_INTERVAL, stop),
+            name="atiende-buzon",
+            daemon=True,
+        ).start()
     smtp = mail.MailSettings.from_env()
     if smtp.configured:  # the outbox worker also renders the documents steps asked for
-        threading.Thread(target=mail.mail_worker, args=(mail.MailWorker(atiende.store, smtp), OUTBOX_INTERVAL, stop),
-                         name="atiende-correo", daemon=True).start()
+        threading.Thread(
+            target=mail.mail_worker,
+            args=(mail.MailWorker(atiende.store, smtp), OUTBOX_INTERVAL, stop),
+            name="atiende-correo",
+            daemon=True,
+        ).start()
     else:  # the demo: messages stay readable in the outbox page; documents are still made
-        threading.Thread(target=rendering.rendering_worker,
-                         args=(atiende.store, rendering.BATCH, DOCUMENTS_INTERVAL, stop),
-                         name="atiende-documentos", daemon=True).start()
+        threading.Thread(
+            target=rendering.rendering_worker,
+            args=(atiende.store, rendering.BATCH, DOCUMENTS_INTERVAL, stop),
+            name="atiende-documentos",
+            daemon=True,
+        ).start()
     try:
         port = int(os.environ.get("PORT", "5000"))
         print(f"Atiende en http://{HOST}:{port}", flush=True)
-        waitress.serve(app, host=HOST, port=port, threads=int(os.environ.get("ATIENDE_THREADS", DEFAULT_THREADS)),
-                       ident="Atiende")
+        waitress.serve(
+            app, host=HOST, port=port, threads=int(os.environ.get("ATIENDE_THREADS", DEFAULT_THREADS)), ident="Atiende"
+        )
     finally:
         stop.set()
 

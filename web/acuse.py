@@ -3,6 +3,7 @@
 The enlace of the case's dirección is taken to the acuse task; anyone else who may read the
 case (``engine.access.permissions.CASE_READERS``) sees where the acuse stands.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
@@ -31,5 +32,10 @@ def por_qr(ticket: str):
         done = acuse.received(s, case.id)
     if task is not None and me.has("enlace") and me.direccion == task.direccion:
         return redirect(url_for("tasks.tarea", task_id=task.id))
-    return render_template("acuse/estado.html", case=case, pending=task is not None, done=done,
-                           may_record=task is not None and me.has("operador"))
+    return render_template(
+        "acuse/estado.html",
+        case=case,
+        pending=task is not None,
+        done=done,
+        may_record=task is not None and me.has("operador"),
+    )

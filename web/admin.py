@@ -3,17 +3,18 @@
 The whole blueprint is for administrators (checked before every view); each change is one
 call to ``engine.access.administration``, which checks, audits and commits it.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.access import administration
-from engine.forms import catalogs
-from engine.db.models import User
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
-from web.ui.context import actor, atiende
+from engine.db.models import User
 from engine.errors import FormErrors, NotFound
+from engine.forms import catalogs
+from web.ui.context import actor, atiende
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -120,9 +121,14 @@ def entrada(catalog: str, item_id: int):
 
 def _person_values() -> dict:
     form = request.form
-    return {"usuario": form.get("usuario", ""), "nombre": form.get("nombre", ""), "correo": form.get("correo", ""),
-            "roles": form.getlist("roles"), "direccion": form.get("direccion", ""),
-            "contrasena": form.get("contrasena", "")}
+    return {
+        "usuario": form.get("usuario", ""),
+        "nombre": form.get("nombre", ""),
+        "correo": form.get("correo", ""),
+        "roles": form.getlist("roles"),
+        "direccion": form.get("direccion", ""),
+        "contrasena": form.get("contrasena", ""),
+    }
 
 
 def _person_page(user_id: int | None, values: dict | None = None, errors: dict | None = None):
@@ -133,16 +139,22 @@ def _person_page(user_id: int | None, values: dict | None = None, errors: dict |
             if person is None:
                 raise NotFound("el usuario no existe")
         if values is None:
-            values = {"nombre": person.full_name, "correo": person.email or "", "roles": sorted(person.role_codes),
-                      "direccion": person.direccion or ""}
+            values = {
+                "nombre": person.full_name,
+                "correo": person.email or "",
+                "roles": sorted(person.role_codes),
+                "direccion": person.direccion or "",
+            }
         direcciones = catalogs.entries(s, "direcciones")
-    return render_template("admin/usuario.html", person=person, values=values, errors=errors or {}, roles=ROLES,
-                           direcciones=direcciones)
+    return render_template(
+        "admin/usuario.html", person=person, values=values, errors=errors or {}, roles=ROLES, direcciones=direcciones
+    )
 
 
 def _catalog_page(catalog: str, values: dict | None = None, errors: dict | None = None):
     with atiende().store.read() as s:
         entries = administration.items(s, catalog)
         title = administration.catalog_names(s).get(catalog, catalog)
-    return render_template("admin/catalogo.html", catalog=catalog, title=title, entries=entries,
-                           values=values or {}, errors=errors or {})
+    return render_template(
+        "admin/catalogo.html", catalog=catalog, title=title, entries=entries, values=values or {}, errors=errors or {}
+    )

@@ -4,6 +4,7 @@ and a case's trail with the diagram of the version it ran on.
 Every page is a GET that only reads; the blueprint refuses anyone but an auditor before
 any view runs.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,12 +14,12 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from engine.access import permissions
 from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
-from engine.access import permissions
-from engine.procedures import drafts as procedure_drafts
 from engine.cases import queries
 from engine.db.models import ProcedureVersion
+from engine.procedures import drafts as procedure_drafts
 from web.ui.context import actor, atiende
 from web.ui.filters import fecha, fecha_hora
 from web.ui.history import EVENT_NAMES
@@ -27,7 +28,18 @@ from web.vendor import bpmn_js_installed
 bp = Blueprint("auditoria", __name__, url_prefix="/auditoria")
 
 AUDITORS_ONLY = "Solo los auditores pueden ver el registro de auditoría."
-CSV_COLUMNS = ("evento", "fecha_hora", "usuario", "tipo", "ticket", "direccion", "tarea", "detalle", "huella", "huella_anterior")
+CSV_COLUMNS = (
+    "evento",
+    "fecha_hora",
+    "usuario",
+    "tipo",
+    "ticket",
+    "direccion",
+    "tarea",
+    "detalle",
+    "huella",
+    "huella_anterior",
+)
 
 
 def event_name(kind: str) -> str:
@@ -49,8 +61,12 @@ def registro():
         rows, next_before = audit_log.page(s, filters, before) if not errors else ([], None)
         direcciones = queries.catalog_labels(s, "direcciones")
         page = {
-            "rows": rows, "errors": errors, "args": request.args,
-            "next_url": url_for(".registro", **{**request.args.to_dict(), "antes": next_before}) if next_before else None,
+            "rows": rows,
+            "errors": errors,
+            "args": request.args,
+            "next_url": url_for(".registro", **{**request.args.to_dict(), "antes": next_before})
+            if next_before
+            else None,
             "kinds": [(k, event_name(k)) for k in audit_log.kinds(s)],
             "actors": [(a, a) for a in audit_log.actors(s)],
             "direcciones": sorted(direcciones.items(), key=lambda kv: kv[1]),
@@ -77,9 +93,20 @@ def registro_csv():
                 e = row.event
                 buffer.seek(0)
                 buffer.truncate()
-                writer.writerow((e.id, fecha_hora(e.at), e.actor, e.kind, row.ticket or "", row.direccion or "",
-                                 e.task_id or "", json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
-                                 e.hash or "", e.prev_hash or ""))
+                writer.writerow(
+                    (
+                        e.id,
+                        fecha_hora(e.at),
+                        e.actor,
+                        e.kind,
+                        row.ticket or "",
+                        row.direccion or "",
+                        e.task_id or "",
+                        json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+                        e.hash or "",
+                        e.prev_hash or "",
+                    )
+                )
                 yield buffer.getvalue()
 
     # A plain generator (no request context): it needs only the store, and nothing runs until it is read.
@@ -110,14 +137,28 @@ def caso(case_id: int):
         names = queries.full_names(s, {e.event.actor for e in trail})
         filename = request.args.get("archivo")
         if filename not in version.bpmn:
-            filename = _file_of(version.bpmn, path.current) or procedure_drafts.main_file(version.bpmn, version.process_id)
+            filename = _file_of(version.bpmn, path.current) or procedure_drafts.main_file(
+                version.bpmn, version.process_id
+            )
         titles = _field_titles(procedure.forms)
         files = sorted(version.bpmn)
     return render_template(
-        "auditoria/caso.html", case=case, procedure=procedure, trail=trail, names=names, path=path,
-        titles=titles, event_name=event_name, show=_show, viewer=bpmn_js_installed(), files=files, filename=filename,
-        xml_url=url_for("procedimientos.archivo_version", process_id=version.process_id,
-                        number=version.version, filename=filename))
+        "auditoria/caso.html",
+        case=case,
+        procedure=procedure,
+        trail=trail,
+        names=names,
+        path=path,
+        titles=titles,
+        event_name=event_name,
+        show=_show,
+        viewer=bpmn_js_installed(),
+        files=files,
+        filename=filename,
+        xml_url=url_for(
+            "procedimientos.archivo_version", process_id=version.process_id, number=version.version, filename=filename
+        ),
+    )
 
 
 def _file_of(files: dict[str, str], element_ids) -> str | None:
@@ -157,8 +198,13 @@ def _day(text: str) -> date | None:
 
 def _field_titles(forms: dict[str, dict]) -> dict[str, str]:
     """Field name → the title its form gives it (the first form that names it)."""
-    titles = {"estado_caso": "Estado", "fecha_limite": "Fecha límite", "version": "Versión del procedimiento",
-              "ticket": "Ticket", "fecha_inicio": "Fecha de inicio"}
+    titles = {
+        "estado_caso": "Estado",
+        "fecha_limite": "Fecha límite",
+        "version": "Versión del procedimiento",
+        "ticket": "Ticket",
+        "fecha_inicio": "Fecha de inicio",
+    }
     for schema in forms.values():
         for field, prop in schema.get("properties", {}).items():
             titles.setdefault(field, prop.get("title") or field)

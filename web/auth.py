@@ -6,6 +6,7 @@ added later cannot be left open by forgetting a decorator; a public page says so
 refuses (``Forbidden``) what the person may not do. Failed sign-ins are counted per username
 and per address in the database (``engine.access.signin``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,20 +17,22 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine.cases import queries
 from engine.access import signin
 from engine.access.accounts import Actor, actor_of
-from engine.db.models import User
 from engine.access.roles import ROLES
-from web.ui.context import atiende
+from engine.cases import queries
+from engine.db.models import User
 from engine.errors import Throttled
+from web.ui.context import atiende
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 PUBLIC_ENDPOINTS = frozenset({"auth.ingresar", "static"})
 BAD_CREDENTIALS = "Usuario o contraseña incorrectos."
-THROTTLED = ("Demasiados intentos fallidos de ingreso. Por seguridad, espere {} minuto(s) e intente de nuevo; "
-             "si olvidó su contraseña, pídale al administrador que la restablezca.")
+THROTTLED = (
+    "Demasiados intentos fallidos de ingreso. Por seguridad, espere {} minuto(s) e intente de nuevo; "
+    "si olvidó su contraseña, pídale al administrador que la restablezca."
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +97,9 @@ def role_required(roles: str | Iterable[str], message: str):
             if not current_user.actor.roles & allowed:
                 abort(403, message)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -108,8 +113,9 @@ def ingresar():
     if request.method == "POST":
         username = request.form.get("usuario", "").strip()
         try:
-            user = signin.authenticate(atiende(), username, request.form.get("contrasena", ""),
-                                       request.remote_addr or "")
+            user = signin.authenticate(
+                atiende(), username, request.form.get("contrasena", ""), request.remote_addr or ""
+            )
         except Throttled as throttled:
             error = THROTTLED.format(throttled.minutes)
             return render_template("auth/ingresar.html", error=error, username=username), 429

@@ -5,17 +5,17 @@ quick capture: only what the form requires, one line per field so Enter register
 first field focused, and an empty form again at once for the next call, the new ticket
 on top to read out to the caller. The others show the whole start form.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from engine.intake import capture
-from web.ui import forms_render
-from web.ui import submission
-from web.ui.context import actor, atiende
 from engine.errors import FormErrors
+from engine.intake import capture
+from web.ui import forms_render, submission
+from web.ui.context import actor, atiende
 
 bp = Blueprint("captura", __name__, url_prefix="/captura")
 
@@ -30,14 +30,35 @@ class Screen:
     done: str  # the flash after registering: {ticket}
 
 
-SCREENS = {s.slug: s for s in (
-    Screen("llamada", "atencion_llamadas", frozenset({"operador_front", "operador"}), "Llamada telefónica", True,
-           "Ticket {ticket} creado; léaselo al ciudadano. El caso pasa al back office."),
-    Screen("presencial", "atencion_directa", frozenset({"operador_gestion_ciudadano", "operador"}),
-           "Atención directa (presencial)", False, "Caso registrado con el ticket {ticket}; entrégueselo al ciudadano."),
-    Screen("311", "defensa_usuario_311", frozenset({"defensa_usuario"}), "Defensa del Usuario – 311", False,
-           "Caso registrado con el ticket {ticket}."),
-)}
+SCREENS = {
+    s.slug: s
+    for s in (
+        Screen(
+            "llamada",
+            "atencion_llamadas",
+            frozenset({"operador_front", "operador"}),
+            "Llamada telefónica",
+            True,
+            "Ticket {ticket} creado; léaselo al ciudadano. El caso pasa al back office.",
+        ),
+        Screen(
+            "presencial",
+            "atencion_directa",
+            frozenset({"operador_gestion_ciudadano", "operador"}),
+            "Atención directa (presencial)",
+            False,
+            "Caso registrado con el ticket {ticket}; entrégueselo al ciudadano.",
+        ),
+        Screen(
+            "311",
+            "defensa_usuario_311",
+            frozenset({"defensa_usuario"}),
+            "Defensa del Usuario – 311",
+            False,
+            "Caso registrado con el ticket {ticket}.",
+        ),
+    )
+}
 FORBIDDEN = "Su rol no permite registrar casos por este canal."
 LAST_TICKET = "captura_ticket"
 

@@ -4,6 +4,7 @@ documents, timeline, internal notes); and the download of a case's attachments.
 Who may read a case is the engine's rule (``Atiende.case_for``: an enlace only their
 dirección's) behind a role check (``engine.access.permissions.CASE_READERS``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,21 +12,16 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine.cases import attachments
-from engine.audit import trail as audit
-from engine.cases import notes
-from engine.cases import queries
-from engine.clock import PANAMA
 from engine.access.permissions import CASE_READERS, may_write_notes
 from engine.access.roles import ROLES
-from engine.facade import may_work
-from web.ui import forms_render
-from web.ui import history
-from web.ui import record
-from web.ui import submission
-from web.auth import role_required
-from web.ui.context import actor, atiende, download
+from engine.audit import trail as audit
+from engine.cases import attachments, notes, queries
+from engine.clock import PANAMA
 from engine.errors import FormErrors
+from engine.facade import may_work
+from web.auth import role_required
+from web.ui import forms_render, history, record, submission
+from web.ui.context import actor, atiende, download
 
 bp = Blueprint("cases", __name__, url_prefix="/casos")
 
@@ -63,8 +59,9 @@ def deadline(due_at: datetime | None, closed: bool, now: datetime) -> Deadline |
         return Deadline(f"Vencido hace {-days} día{'s' if days < -1 else ''}", "vencido")
     if days == 0:
         return Deadline("Vence hoy", "pronto")
-    return Deadline(f"Queda{'n' if days > 1 else ''} {days} día{'s' if days > 1 else ''}",
-                    "pronto" if days <= 5 else "a_tiempo")
+    return Deadline(
+        f"Queda{'n' if days > 1 else ''} {days} día{'s' if days > 1 else ''}", "pronto" if days <= 5 else "a_tiempo"
+    )
 
 
 @bp.get("/nuevo")
@@ -139,16 +136,27 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
         events = audit.case_history(s, case.id)
         case_notes = notes.of_case(s, case.id)
         files = attachments.of_case(s, case.id)
-        names = queries.full_names(s, {e.actor for e in events} | {n.author for n in case_notes}
-                                   | {t.assignee for t in open_tasks if t.assignee})
+        names = queries.full_names(
+            s,
+            {e.actor for e in events} | {n.author for n in case_notes} | {t.assignee for t in open_tasks if t.assignee},
+        )
         page = {
             "case": case,
             "procedure": procedure,
             "summary": record.summary(case, labels),
             "deadline": deadline(case.due_at, case.status == "cerrado", engine.now()),
             "record": record.record(procedure, case.data, labels, {f.id: f.filename for f in files}),
-            "tasks": [OpenTask(t.id, t.name, ROLES.get(t.lane, t.lane), t.due_at, names.get(t.assignee, t.assignee),
-                               may_work(me, t) and t.assignee in (None, me.username)) for t in open_tasks],
+            "tasks": [
+                OpenTask(
+                    t.id,
+                    t.name,
+                    ROLES.get(t.lane, t.lane),
+                    t.due_at,
+                    names.get(t.assignee, t.assignee),
+                    may_work(me, t) and t.assignee in (None, me.username),
+                )
+                for t in open_tasks
+            ],
             "files": files,
             "history": history.entries(events, names),
             "notes": [(n, names.get(n.author, n.author)) for n in case_notes],

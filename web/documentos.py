@@ -7,28 +7,23 @@ Who may do what (each route checks it):
   their own dirección's.
 - Approving hojas from a list: coordinador. Recording a signed paper acuse: operador.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine.paperwork import acuse
-from engine.paperwork import aprobacion
-from engine.paperwork import archivo
-from engine.forms import catalogs
-from engine.paperwork import consolidado
-from engine.paperwork import documents
-from engine.mail import outbox as mail
 from engine.cases import queries
-from engine.paperwork import rendering
 from engine.clock import PANAMA
 from engine.db.models import Document, OutboxMessage
-from web.ui import forms_render
-from web.ui import record
-from web.auth import role_required
-from web.ui.context import actor, atiende, download
 from engine.errors import FormErrors, MailError, NotFound, NotRendered
+from engine.forms import catalogs
+from engine.mail import outbox as mail
+from engine.paperwork import acuse, aprobacion, archivo, consolidado, documents, rendering
+from web.auth import role_required
+from web.ui import forms_render, record
+from web.ui.context import actor, atiende, download
 
 bp = Blueprint("documentos", __name__, url_prefix="/documentos")
 
@@ -75,8 +70,14 @@ def correo():
     with atiende().store.read() as s:
         messages = mail.listing(s, state)
         tickets = _tickets(s, {m.case_id for m in messages})
-    return render_template("documentos/correo.html", messages=messages, tickets=tickets, states=mail.STATES,
-                           state=state, smtp=mail.MailSettings.from_env().configured)
+    return render_template(
+        "documentos/correo.html",
+        messages=messages,
+        tickets=tickets,
+        states=mail.STATES,
+        state=state,
+        smtp=mail.MailSettings.from_env().configured,
+    )
 
 
 @bp.get("/correo/<int:outbox_id>")
@@ -90,8 +91,14 @@ def mensaje(outbox_id: int):
         files = [(a.document.id, a.document.filename, a.document.size) for a in message.attachments]
         ticket = _tickets(s, {message.case_id}).get(message.case_id)
     may_resend = bool(actor().roles & RESENDERS) and message.state in ("incierto", "fallido") and message.recipients
-    return render_template("documentos/mensaje.html", message=message, files=files, ticket=ticket,
-                           states=mail.STATES, may_resend=may_resend)
+    return render_template(
+        "documentos/mensaje.html",
+        message=message,
+        files=files,
+        ticket=ticket,
+        states=mail.STATES,
+        may_resend=may_resend,
+    )
 
 
 @bp.post("/correo/<int:outbox_id>/reenviar")
@@ -145,8 +152,15 @@ def archivo_mes():
         direcciones = catalogs.entries(s, "direcciones")
         entries = archivo.hojas(s, direccion, year, month) if direccion else []
         label = record.Labels(s)("direcciones", direccion)
-    return render_template("documentos/archivo.html", direcciones=direcciones, direccion=direccion, label=label,
-                           mes=f"{year:04d}-{month:02d}", entries=entries, only_own=actor().roles <= {"enlace"})
+    return render_template(
+        "documentos/archivo.html",
+        direcciones=direcciones,
+        direccion=direccion,
+        label=label,
+        mes=f"{year:04d}-{month:02d}",
+        entries=entries,
+        only_own=actor().roles <= {"enlace"},
+    )
 
 
 @bp.get("/archivo/<direccion>/<mes>.pdf")
@@ -175,8 +189,13 @@ def consolidado_pagina():
     with engine.store.read() as s:
         direcciones = catalogs.entries(s, "direcciones")
         built = consolidado.build(s, direccion, engine.now()) if direccion else None
-    return render_template("documentos/consolidado.html", direcciones=direcciones, direccion=direccion,
-                           consolidado=built, only_own=actor().roles <= {"enlace"})
+    return render_template(
+        "documentos/consolidado.html",
+        direcciones=direcciones,
+        direccion=direccion,
+        consolidado=built,
+        only_own=actor().roles <= {"enlace"},
+    )
 
 
 @bp.get("/consolidado/<direccion>.<formato>")
@@ -262,5 +281,6 @@ def acuse_en_papel(case_id: int):
             return redirect(url_for("cases.caso", case_id=case_id))
     with engine.store.read() as s:
         form = forms_render.build(s, schema, values, {k: v for k, v in errors.items() if k != acuse.SCAN_FIELD})
-    return render_template("documentos/acuse_papel.html", case=case, form=form,
-                           scan_error=errors.get(acuse.SCAN_FIELD)), (422 if errors else 200)
+    return render_template(
+        "documentos/acuse_papel.html", case=case, form=form, scan_error=errors.get(acuse.SCAN_FIELD)
+    ), (422 if errors else 200)

@@ -3,15 +3,16 @@
 The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case)``
 (a template global) for what to show; only operators and coordinators see it and link.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from engine.cases import duplicates
+from engine.errors import LinkError
 from web.auth import role_required
 from web.ui.context import actor, atiende
-from engine.errors import LinkError
 
 bp = Blueprint("duplicados", __name__)
 
@@ -25,8 +26,7 @@ def duplicados_de(case) -> dict:
     if not current_user.is_authenticated or not current_user.actor.roles & ROLES:
         return {"possible": [], "linked": []}
     with atiende().store.read() as s:
-        return {"possible": duplicates.possible(s, case),
-                "linked": duplicates.linked(s, case.id)}
+        return {"possible": duplicates.possible(s, case), "linked": duplicates.linked(s, case.id)}
 
 
 @bp.post("/casos/<int:case_id>/vincular")
@@ -42,4 +42,6 @@ def vincular(case_id: int):
     else:
         flash("Casos vinculados como duplicados.", "exito")
     back = request.form.get("volver", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("cases.caso", case_id=case_id))
+    return redirect(
+        back if back.startswith("/") and not back.startswith("//") else url_for("cases.caso", case_id=case_id)
+    )

@@ -1,15 +1,15 @@
 """The operator's inbox of the institutional mailbox: make each message a case, or discard it."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.cases import attachments
-from engine.intake import items
-from web.ui import forms_render
-from web.ui import submission
-from web.auth import role_required
-from web.ui.context import actor, atiende, download
 from engine.errors import FormErrors, IntakeError
+from engine.intake import items
+from web.auth import role_required
+from web.ui import forms_render, submission
+from web.ui.context import actor, atiende, download
 
 bp = Blueprint("entrada", __name__, url_prefix="/entrada")
 

@@ -3,6 +3,7 @@
 Views let ``engine.facade.NotFound`` and ``Forbidden`` propagate; this module turns
 them into 404 and 403 pages, so no view repeats the mapping.
 """
+
 from __future__ import annotations
 
 from flask import render_template
@@ -28,8 +29,10 @@ MESSAGES = {
     413: "Lo que envió supera el máximo permitido (10 MB por archivo). Vuelva atrás y adjunte archivos más pequeños.",
     500: "Ocurrió un error inesperado. Intente de nuevo; si persiste, avise al administrador.",
 }
-CSRF_MESSAGE = ("El formulario caducó o no es válido. Vuelva a cargar la página e intente de nuevo; "
-                "si había escrito datos, cópielos antes.")
+CSRF_MESSAGE = (
+    "El formulario caducó o no es válido. Vuelva a cargar la página e intente de nuevo; "
+    "si había escrito datos, cópielos antes."
+)
 
 
 def init_app(app) -> None:
@@ -43,8 +46,9 @@ def init_app(app) -> None:
 def error_page(status: int, message: str | None = None):
     """A response with the Spanish error page for ``status``."""
     title = TITLES.get(status, "Error")
-    return render_template("errors/error.html", title=title, status=status,
-                           message=message or MESSAGES.get(status, title)), status
+    return render_template(
+        "errors/error.html", title=title, status=status, message=message or MESSAGES.get(status, title)
+    ), status
 
 
 def _http_error(exc: HTTPException):

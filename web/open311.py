@@ -4,6 +4,7 @@ A public API: no sign-in and no CSRF token (clients are programs, not browsers h
 session); posting a request needs an ``api_key``. Errors follow the spec: a list of
 ``{code, description}`` with the HTTP status 400, 403 or 404.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,18 +12,25 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, Response, request, url_for
 
+from engine.errors import Open311Error
 from engine.intake import open311
 from web.auth import public
 from web.ui.context import atiende
-from engine.errors import Open311Error
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
 
 FORMAT = "<any(json, xml):fmt>"
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # XML names of the items of each list (GeoReport's XML examples).
-ITEM_NAMES = {"services": "service", "service_requests": "request", "errors": "error", "attributes": "attribute",
-              "values": "value", "endpoints": "endpoint", "formats": "format"}
+ITEM_NAMES = {
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
+}
 CHANGESET = "2026-03-02T00:00:00-05:00"
 CONTACT = "Dirección de Atención al Ciudadano, Alcaldía de Panamá · Línea 311 · atencionciudadana@municipio-pma.gob.pa"
 KEY_SERVICE = "Solicite una api_key a la Dirección de Atención al Ciudadano (atencionciudadana@municipio-pma.gob.pa)."
@@ -73,9 +81,20 @@ def _answer(fmt: str, root: str, produce) -> Response:
 @public
 def discovery(fmt: str):
     """Where the endpoint is and what it speaks."""
-    data = {"changeset": CHANGESET, "contact": CONTACT, "key_service": KEY_SERVICE, "endpoints": [{
-        "specification": "http://wiki.open311.org/GeoReport_v2", "url": request.url_root + "open311/v2/",
-        "changeset": CHANGESET, "type": "production", "formats": ["text/xml", "application/json"]}]}
+    data = {
+        "changeset": CHANGESET,
+        "contact": CONTACT,
+        "key_service": KEY_SERVICE,
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": request.url_root + "open311/v2/",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
     return _respond(data, fmt, "discovery")
 
 
@@ -83,10 +102,12 @@ def discovery(fmt: str):
 @public
 def services(fmt: str):
     """The service list: the case types."""
+
     def produce():
         open311.check_jurisdiction(request.args.get("jurisdiction_id"))
         with atiende().store.read() as s:
             return open311.services(atiende(), s)
+
     return _answer(fmt, "services", produce)
 
 
@@ -94,10 +115,12 @@ def services(fmt: str):
 @public
 def service_definition(service_code: str, fmt: str):
     """A service's attributes, from the start form."""
+
     def produce():
         open311.check_jurisdiction(request.args.get("jurisdiction_id"))
         with atiende().store.read() as s:
             return open311.definition(atiende(), s, service_code)
+
     return _answer(fmt, "service_definition", produce)
 
 
@@ -109,13 +132,21 @@ def post_request(fmt: str):
     attributes = {}
     for key, value in request.values.items(multi=True):
         if key.startswith("attribute[") and "]" in key:
-            attributes.setdefault(key[len("attribute["):key.index("]")], value)
+            attributes.setdefault(key[len("attribute[") : key.index("]")], value)
 
     def produce():
-        posted = open311.post_request(atiende(), params.get("api_key"), params, attributes,
-                                      url_for("publico.consulta", _external=True))
-        return [{"service_request_id": posted.service_request_id, "token": posted.token,
-                 "service_notice": posted.service_notice, "account_id": None}]
+        posted = open311.post_request(
+            atiende(), params.get("api_key"), params, attributes, url_for("publico.consulta", _external=True)
+        )
+        return [
+            {
+                "service_request_id": posted.service_request_id,
+                "token": posted.token,
+                "service_notice": posted.service_notice,
+                "account_id": None,
+            }
+        ]
+
     return _answer(fmt, "service_requests", produce)
 
 
@@ -123,10 +154,12 @@ def post_request(fmt: str):
 @public
 def requests(fmt: str):
     """Requests, filtered by the spec's parameters."""
+
     def produce():
         engine = atiende()
         with engine.store.read() as s:
             return open311.query(engine, s, request.args.to_dict(), engine.now())
+
     return _answer(fmt, "service_requests", produce)
 
 
@@ -134,9 +167,11 @@ def requests(fmt: str):
 @public
 def one_request(service_request_id: str, fmt: str):
     """One request, as a list of one (as the spec answers)."""
+
     def produce():
         with atiende().store.read() as s:
             return open311.one(atiende(), s, service_request_id, request.args.get("jurisdiction_id"))
+
     return _answer(fmt, "service_requests", produce)
 
 
@@ -144,7 +179,9 @@ def one_request(service_request_id: str, fmt: str):
 @public
 def token(token: str, fmt: str):
     """The service_request_id a token stands for."""
+
     def produce():
         with atiende().store.read() as s:
             return open311.token(s, token, request.args.get("jurisdiction_id"))
+
     return _answer(fmt, "service_requests", produce)

@@ -5,6 +5,7 @@ The blueprint refuses everyone who is neither analyst nor auditor before any vie
 every view that changes something refuses the auditor too, so a route added later cannot be
 left open by forgetting a check. The views only parse the request and call the engine.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,16 +13,15 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from engine.procedures import case_migration
 from engine.access import permissions
+from engine.errors import DiagramError, DraftErrors
+from engine.facade import FORMS_DIR, PROCESSES_DIR
+from engine.forms import schemas as form_schemas
+from engine.procedures import case_migration, publishing
 from engine.procedures import drafts as procedure_drafts
 from engine.procedures import history as procedure_history
-from engine.procedures import publishing
-from engine.forms import schemas as form_schemas
-from engine.facade import FORMS_DIR, PROCESSES_DIR
 from web.ui.context import actor, atiende
 from web.vendor import bpmn_js_installed
-from engine.errors import DiagramError, DraftErrors
 
 bp = Blueprint("procedimientos", __name__, url_prefix="/procedimientos")
 
@@ -39,11 +39,13 @@ def _readers_only():
 
 def editors_only(view):
     """Refuse the view to anyone but an analyst (the auditor reads, never changes)."""
+
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not permissions.may_edit_procedures(actor()):
             abort(403, EDITORS_ONLY)
         return view(*args, **kwargs)
+
     return wrapped
 
 
@@ -52,8 +54,9 @@ def lista():
     """Every procedure with its versions (who, when, why) and the cases running on each."""
     with atiende().store.read() as s:
         rows = procedure_history.overview(s)
-    return render_template("procedimientos/lista.html", procedures=rows,
-                           may_edit=permissions.may_edit_procedures(actor()))
+    return render_template(
+        "procedimientos/lista.html", procedures=rows, may_edit=permissions.may_edit_procedures(actor())
+    )
 
 
 @bp.get("/<process_id>/")
@@ -65,8 +68,12 @@ def historial(process_id: str):
         if not changes:
             abort(404, "El procedimiento no existe.")
         [procedure] = procedure_history.overview(s, process_id)
-    return render_template("procedimientos/historial.html", procedure=procedure, changes=changes,
-                           may_edit=permissions.may_edit_procedures(actor()))
+    return render_template(
+        "procedimientos/historial.html",
+        procedure=procedure,
+        changes=changes,
+        may_edit=permissions.may_edit_procedures(actor()),
+    )
 
 
 @bp.get("/<process_id>/v<int:number>")
@@ -76,9 +83,14 @@ def version(process_id: str, number: int):
         found = _version(s, process_id, number)
         filename = _pick(found.bpmn, request.args.get("archivo"), process_id)
         files = sorted(found.bpmn)
-    return render_template("procedimientos/version.html", version=found, filename=filename, files=files,
-                           xml_url=url_for(".archivo_version", process_id=process_id, number=number, filename=filename),
-                           viewer=bpmn_js_installed())
+    return render_template(
+        "procedimientos/version.html",
+        version=found,
+        filename=filename,
+        files=files,
+        xml_url=url_for(".archivo_version", process_id=process_id, number=number, filename=filename),
+        viewer=bpmn_js_installed(),
+    )
 
 
 @bp.get("/<process_id>/v<int:number>/<filename>")
@@ -135,8 +147,13 @@ def guardar(process_id: str):
         diagrams = procedure_drafts.diagram_set(s, _draft(s, process_id), _library_forms(), PROCESSES_DIR)
     try:
         if action == "desplegar":
-            versions = publishing.publish(engine, diagrams, me.username, request.form.get("nota", "").strip(),
-                                          then=lambda s: procedure_drafts.discard(s, process_id))
+            versions = publishing.publish(
+                engine,
+                diagrams,
+                me.username,
+                request.form.get("nota", "").strip(),
+                then=lambda s: procedure_drafts.discard(s, process_id),
+            )
         else:
             publishing.validate(diagrams, engine.serializer)
     except DiagramError as refused:
@@ -145,8 +162,11 @@ def guardar(process_id: str):
         flash("El borrador pasa todas las validaciones y todos los escenarios de prueba.", "exito")
         return redirect(url_for(".editor", process_id=process_id, archivo=request.form.get("archivo")))
     mine = next(v for v in versions if v.process_id == process_id)
-    flash(f"Desplegado: «{mine.name}», versión {mine.version}. Los casos nuevos usan esta versión; "
-          "los casos en curso siguen en la suya hasta que se migren.", "exito")
+    flash(
+        f"Desplegado: «{mine.name}», versión {mine.version}. Los casos nuevos usan esta versión; "
+        "los casos en curso siguen en la suya hasta que se migren.",
+        "exito",
+    )
     return redirect(url_for(".historial", process_id=process_id))
 
 
@@ -168,8 +188,9 @@ def subir(process_id: str):
             abort(400, "El archivo a reemplazar no existe en el borrador.")
     try:
         with engine.store.unit_of_work() as s:
-            procedure_drafts.save(s, process_id, actor().username, engine.now(), files={filename: text},
-                                  scenario_dir=PROCESSES_DIR)
+            procedure_drafts.save(
+                s, process_id, actor().username, engine.now(), files={filename: text}, scenario_dir=PROCESSES_DIR
+            )
     except DraftErrors as invalid:
         return _editor(process_id, errors={"subir": invalid.errors.get("xml", str(invalid))}), 422
     flash(f"Se cargó «{upload.filename}» en el borrador como {filename}.", "exito")
@@ -192,8 +213,11 @@ def migrar(process_id: str):
         target = _latest(s, process_id)
         waiting = case_migration.waiting_case_ids(s, process_id, target.id)
     offered = set(waiting)
-    chosen = waiting if request.form.get("accion") == "todos" else [
-        int(v) for v in request.form.getlist("caso") if v.isdigit() and int(v) in offered]
+    chosen = (
+        waiting
+        if request.form.get("accion") == "todos"
+        else [int(v) for v in request.form.getlist("caso") if v.isdigit() and int(v) in offered]
+    )
     if not chosen:
         flash("Seleccione al menos un caso.", "error")
         return redirect(url_for(".migracion", process_id=process_id))
@@ -209,13 +233,15 @@ def _migration_page(process_id: str, outcomes):
         target = _latest(s, process_id)
         procedure = engine.procedure(s, target.id)
         total = len(case_migration.waiting_case_ids(s, process_id, target.id))
-        plans = [case_migration.preview(engine, s, case, procedure)
-                 for case in case_migration.waiting_cases(s, process_id, target.id, PREVIEW_LIMIT)]
-    return render_template("procedimientos/migracion.html", target=target, plans=plans, total=total,
-                           outcomes=outcomes)
+        plans = [
+            case_migration.preview(engine, s, case, procedure)
+            for case in case_migration.waiting_cases(s, process_id, target.id, PREVIEW_LIMIT)
+        ]
+    return render_template("procedimientos/migracion.html", target=target, plans=plans, total=total, outcomes=outcomes)
 
 
 # -- helpers --------------------------------------------------------------------------------
+
 
 def _version(session, process_id: str, number: int):
     found = procedure_history.version(session, process_id, number)
@@ -258,7 +284,7 @@ def _library_forms() -> dict[str, dict]:
 
 def _typed_parts() -> dict:
     """The parts of the draft the editor posted, as the engine saves them."""
-    typed: dict = {"form_texts": {k[len(FORM_FIELD):]: v for k, v in request.form.items() if k.startswith(FORM_FIELD)}}
+    typed: dict = {"form_texts": {k[len(FORM_FIELD) :]: v for k, v in request.form.items() if k.startswith(FORM_FIELD)}}
     filename, xml = request.form.get("archivo"), request.form.get("xml")
     if filename and xml is not None:
         typed["files"] = {filename: xml}
@@ -279,11 +305,19 @@ def _editor(process_id: str, errors: dict | None = None, problems: list | None =
     form_texts = {name: _json_text(schema) for name, schema in sorted(draft.forms.items())}
     form_texts.update(typed.get("form_texts", {}))
     return render_template(
-        "procedimientos/editor.html", draft=draft, filename=filename, files=sorted(draft.bpmn),
-        xml=typed.get("files", {}).get(filename, draft.bpmn[filename]), form_texts=form_texts,
+        "procedimientos/editor.html",
+        draft=draft,
+        filename=filename,
+        files=sorted(draft.bpmn),
+        xml=typed.get("files", {}).get(filename, draft.bpmn[filename]),
+        form_texts=form_texts,
         scenario_text=typed.get("scenario_text", _json_text(draft.scenarios)),
-        chosen_form=request.args.get("formulario"), errors=errors or {}, problems=problems or [],
-        editor=bpmn_js_installed(), new_form=typed.get("new_form", ""))
+        chosen_form=request.args.get("formulario"),
+        errors=errors or {},
+        problems=problems or [],
+        editor=bpmn_js_installed(),
+        new_form=typed.get("new_form", ""),
+    )
 
 
 def _json_text(document: dict) -> str:

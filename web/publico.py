@@ -3,23 +3,25 @@
 No sign-in (``@public``), CSRF on every form all the same; abuse is held off by a honeypot
 field and by limits per address kept in the database (``engine.access.ratelimit``).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from engine.intake import public_status
-from engine.intake import photos, web_report
-from web.ui import forms_render
-from web.auth import public
-from web.ui.context import atiende
 from engine.errors import FormErrors, PhotoError, TooManyGuesses, TooManyReports
+from engine.intake import photos, public_status, web_report
+from web.auth import public
+from web.ui import forms_render
+from web.ui.context import atiende
 
 bp = Blueprint("publico", __name__)
 
 HONEYPOT = "sitio_web"  # hidden from people; a bot that fills every field fills this one
 LAST_TICKET = "reporte_ticket"
-NOT_FOUND = ("No encontramos un caso con esos datos. Revise el número de ticket y escriba el correo "
-             "electrónico o la cédula con que presentó su caso.")
+NOT_FOUND = (
+    "No encontramos un caso con esos datos. Revise el número de ticket y escriba el correo "
+    "electrónico o la cédula con que presentó su caso."
+)
 MAX_REQUEST = photos.MAX_PHOTOS * photos.MAX_BYTES + 1024 * 1024
 
 
@@ -53,13 +55,15 @@ def enviar_reporte():
     consent = request.form.get("consentimiento") == forms_render.CHECKED
     try:
         try:
-            chosen = photos.check([(f.filename or "", f.read(photos.MAX_BYTES + 1))
-                                   for f in request.files.getlist("fotos")])
+            chosen = photos.check(
+                [(f.filename or "", f.read(photos.MAX_BYTES + 1)) for f in request.files.getlist("fotos")]
+            )
         except PhotoError as refused:  # said together with whatever else is wrong
             errors = {**web_report.problems(atiende(), values, consent, _client()), "fotos": str(refused)}
             return _report_page(values, errors, consent), 422
-        started = web_report.submit(atiende(), values, consent, chosen, _client(),
-                                    url_for("publico.consulta", _external=True))
+        started = web_report.submit(
+            atiende(), values, consent, chosen, _client(), url_for("publico.consulta", _external=True)
+        )
     except FormErrors as invalid:
         return _report_page(values, invalid.errors, consent), 422
     except TooManyReports as limited:
@@ -87,7 +91,9 @@ def consulta():
     if request.method == "POST":
         engine = atiende()
         try:
-            found = public_status.lookup(engine.store, ticket, request.form.get("contacto", ""), _client(), engine.now())
+            found = public_status.lookup(
+                engine.store, ticket, request.form.get("contacto", ""), _client(), engine.now()
+            )
         except TooManyGuesses as limited:
             error, status = str(limited), 429
         else:
@@ -102,9 +108,21 @@ def _report_page(values: dict | None = None, errors: dict | None = None, consent
     engine = atiende()
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, web_report.PROCESS)
-        form = forms_render.build(s, web_report.schema(procedure.forms[procedure.start_form]), values,
-                                  {k: v for k, v in errors.items() if k not in own})
-    return render_template("publico/reporte.html", form=form, consent=consent, consent_text=web_report.CONSENT_TEXT,
-                           consent_error=own["consentimiento"], photos_error=own["fotos"],
-                           max_photos=photos.MAX_PHOTOS, max_mb=photos.MAX_BYTES // (1024 * 1024),
-                           accept=photos.ACCEPT, honeypot=HONEYPOT)
+        form = forms_render.build(
+            s,
+            web_report.schema(procedure.forms[procedure.start_form]),
+            values,
+            {k: v for k, v in errors.items() if k not in own},
+        )
+    return render_template(
+        "publico/reporte.html",
+        form=form,
+        consent=consent,
+        consent_text=web_report.CONSENT_TEXT,
+        consent_error=own["consentimiento"],
+        photos_error=own["fotos"],
+        max_photos=photos.MAX_PHOTOS,
+        max_mb=photos.MAX_BYTES // (1024 * 1024),
+        accept=photos.ACCEPT,
+        honeypot=HONEYPOT,
+    )

@@ -1,10 +1,11 @@
 """Search cases by ticket number, cédula, name or words of their text (``engine.cases.search``)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from engine.cases import search as case_search
 from engine.access.permissions import CASE_READERS
+from engine.cases import search as case_search
 from web.auth import role_required
 from web.ui.context import actor, atiende
 from web.ui.record import NO_DIRECCION, Labels
@@ -28,6 +29,12 @@ def buscar():
     with engine.store.read() as s:
         results = case_search.search(s, actor(), query, int(before) if before.isdigit() else None)
         labels = Labels(s)
-        rows = [{"hit": hit, "case_type": labels("tipos_caso", hit.case_type) or "",
-                 "direccion": labels("direcciones", hit.direccion) or NO_DIRECCION} for hit in results.hits]
+        rows = [
+            {
+                "hit": hit,
+                "case_type": labels("tipos_caso", hit.case_type) or "",
+                "direccion": labels("direcciones", hit.direccion) or NO_DIRECCION,
+            }
+            for hit in results.hits
+        ]
     return render_template("search/buscar.html", query=query, rows=rows, results=results, continued=bool(before))

@@ -3,23 +3,20 @@ with a task — complete it, save a draft, claim it, release it, or (a coordinat
 
 Every action asks the engine, which refuses what the person may not do (``Forbidden`` → 403).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine.cases import assignment
-from engine.audit import trail as audit
-from engine.forms import drafts
-from engine.cases import queries
 from engine.access.permissions import COORDINATORS
 from engine.access.roles import ROLES
-from web.ui import forms_render
-from web.ui import history
-from web.ui import record
-from web.ui import submission
-from web.auth import role_required, safe_next
-from web.ui.context import actor, atiende
+from engine.audit import trail as audit
+from engine.cases import assignment, queries
 from engine.errors import AssignmentRefused, Forbidden, FormErrors, TaskAlreadyDone
+from engine.forms import drafts
+from web.auth import role_required, safe_next
+from web.ui import forms_render, history, record, submission
+from web.ui.context import actor, atiende
 
 bp = Blueprint("tasks", __name__, url_prefix="/tareas")
 
@@ -136,7 +133,10 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None):
         events = audit.case_history(s, case.id)
         names = queries.full_names(s, {e.actor for e in events} | {task.assignee or ""})
         page = {
-            "task": task, "case": case, "form": form, "draft": draft,
+            "task": task,
+            "case": case,
+            "form": form,
+            "draft": draft,
             "summary": record.summary(case, labels),
             "history": history.entries(events, names),
             "instructions": step.instructions if step else "",
@@ -151,9 +151,14 @@ def _reassign_page(task_id: str, error: str | None = None):
     with engine.store.read() as s:
         task = assignment.task_to_reassign(engine, s, task_id, actor())
         people = assignment.candidates(s, task)
-        page = {"task": task, "case": task.case, "people": people, "error": error,
-                "volver": safe_next(request.values.get("volver")) or url_for("bandeja.index"),
-                "assignee_name": queries.full_names(s, [task.assignee or ""]).get(task.assignee, task.assignee)}
+        page = {
+            "task": task,
+            "case": task.case,
+            "people": people,
+            "error": error,
+            "volver": safe_next(request.values.get("volver")) or url_for("bandeja.index"),
+            "assignee_name": queries.full_names(s, [task.assignee or ""]).get(task.assignee, task.assignee),
+        }
     return render_template("tasks/reasignar.html", **page)
 
 

@@ -4,6 +4,7 @@ Nothing third-party is committed: bpmn-js's prebuilt bundles and stylesheets are
 from ``web/assets/node_modules`` under /vendor/bpmn-js/, like the app's own static files
 (own origin, so the Content-Security-Policy stays ``'self'``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """People who sign in: their password hashes (scrypt), roles and dirección."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import User, UserRole
 from engine.access.roles import ROLES
+from engine.db.models import User, UserRole
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -31,7 +32,7 @@ class Actor:
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return "scrypt${}${}${}${}${}".format(_N, _R, _P, base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(stored: str, password: str) -> bool:
@@ -43,13 +44,26 @@ def verify_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(candidate, base64.b64decode(digest))
 
 
-def create_user(session: Session, username: str, full_name: str, password: str, roles: list[str],
-                email: str | None = None, direccion: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    full_name: str,
+    password: str,
+    roles: list[str],
+    email: str | None = None,
+    direccion: str | None = None,
+) -> User:
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"roles desconocidos: {sorted(unknown)}")
-    user = User(username=username, full_name=full_name, email=email, direccion=direccion,
-                password_hash=hash_password(password), roles=[UserRole(role=r) for r in roles])
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        direccion=direccion,
+        password_hash=hash_password(password),
+        roles=[UserRole(role=r) for r in roles],
+    )
     session.add(user)
     session.flush()
     return user

@@ -5,6 +5,7 @@ transaction and audited with what it was before and after. Nobody is ever delete
 who leaves is deactivated (their claimed tasks go back to their role's bandeja) and a
 catalogue entry is retired, so old cases still name them.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,20 +13,24 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases import assignment
-from engine.audit import trail as audit
-from engine.forms import catalogs
 from engine import clock
 from engine.access.accounts import Actor, create_user, hash_password
-from engine.db.models import CatalogItem, User, UserRole
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
-from engine.facade import Atiende
+from engine.audit import trail as audit
+from engine.cases import assignment
+from engine.db.models import CatalogItem, User, UserRole
 from engine.errors import Forbidden, FormErrors, NotFound
+from engine.facade import Atiende
+from engine.forms import catalogs
 
 MIN_PASSWORD = 10
-CATALOG_TITLES = {"direcciones": "Direcciones", "corregimientos": "Corregimientos", "tipos_caso": "Tipos de caso",
-                  "canales": "Canales"}
+CATALOG_TITLES = {
+    "direcciones": "Direcciones",
+    "corregimientos": "Corregimientos",
+    "tipos_caso": "Tipos de caso",
+    "canales": "Canales",
+}
 _USERNAME = re.compile(r"^[a-z0-9._-]{3,50}$")
 _CODE = re.compile(r"^[a-z0-9_]{2,100}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,8 +42,13 @@ def _require_admin(actor: Actor) -> None:
 
 
 def _snapshot(user: User) -> dict:
-    return {"nombre": user.full_name, "correo": user.email, "roles": sorted(user.role_codes),
-            "direccion": user.direccion, "activo": user.active}
+    return {
+        "nombre": user.full_name,
+        "correo": user.email,
+        "roles": sorted(user.role_codes),
+        "direccion": user.direccion,
+        "activo": user.active,
+    }
 
 
 def _profile(session: Session, values: dict) -> tuple[dict, dict[str, str]]:
@@ -89,10 +99,18 @@ def add_user(atiende: Atiende, values: dict, actor: Actor) -> int:
             errors["contrasena"] = problem
         if errors:
             raise FormErrors(errors)
-        user = create_user(s, username, profile["full_name"], values["contrasena"], profile["roles"],
-                           email=profile["email"], direccion=profile["direccion"])
-        audit.record(s, atiende.now(), actor.username, "usuario_creado",
-                     detail={"usuario": username, "despues": _snapshot(user)})
+        user = create_user(
+            s,
+            username,
+            profile["full_name"],
+            values["contrasena"],
+            profile["roles"],
+            email=profile["email"],
+            direccion=profile["direccion"],
+        )
+        audit.record(
+            s, atiende.now(), actor.username, "usuario_creado", detail={"usuario": username, "despues": _snapshot(user)}
+        )
         return user.id
 
 
@@ -113,8 +131,13 @@ def update_user(atiende: Atiende, user_id: int, values: dict, actor: Actor) -> N
         s.flush()
         after = _snapshot(user)
         if after != before:
-            audit.record(s, atiende.now(), actor.username, "usuario_modificado",
-                         detail={"usuario": user.username, "antes": before, "despues": after})
+            audit.record(
+                s,
+                atiende.now(),
+                actor.username,
+                "usuario_modificado",
+                detail={"usuario": user.username, "antes": before, "despues": after},
+            )
 
 
 def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> int:
@@ -129,8 +152,13 @@ def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> in
         now = atiende.now()
         user.active = active
         released = 0 if active else assignment.release_all_of(s, user.username, actor.username, now)
-        audit.record(s, now, actor.username, "usuario_activado" if active else "usuario_desactivado",
-                     detail={"usuario": user.username, "tareas_liberadas": released})
+        audit.record(
+            s,
+            now,
+            actor.username,
+            "usuario_activado" if active else "usuario_desactivado",
+            detail={"usuario": user.username, "tareas_liberadas": released},
+        )
         return released
 
 
@@ -162,15 +190,21 @@ def _user(session: Session, user_id: int) -> User:
 def catalog_names(session: Session) -> dict[str, str]:
     """The catalogues that exist (name → title), by title."""
     names = session.scalars(select(CatalogItem.catalog).distinct())
-    return dict(sorted(((n, CATALOG_TITLES.get(n, n.replace("_", " ").capitalize())) for n in names),
-                       key=lambda pair: pair[1]))
+    return dict(
+        sorted(((n, CATALOG_TITLES.get(n, n.replace("_", " ").capitalize())) for n in names), key=lambda pair: pair[1])
+    )
 
 
 def items(session: Session, catalog: str) -> list[CatalogItem]:
     """Every entry of a catalogue, retired ones included, active first, by label."""
     _catalog(session, catalog)
-    return list(session.scalars(select(CatalogItem).where(CatalogItem.catalog == catalog)
-                                .order_by(CatalogItem.active.desc(), CatalogItem.label)))
+    return list(
+        session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.catalog == catalog)
+            .order_by(CatalogItem.active.desc(), CatalogItem.label)
+        )
+    )
 
 
 def add_item(atiende: Atiende, catalog: str, code: str, label: str, actor: Actor) -> None:
@@ -182,14 +216,22 @@ def add_item(atiende: Atiende, catalog: str, code: str, label: str, actor: Actor
     errors.update(_label_error(label))
     with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
         _catalog(s, catalog)
-        if "codigo" not in errors and s.scalar(select(CatalogItem.id).where(
-                CatalogItem.catalog == catalog, CatalogItem.code == code)) is not None:
+        if (
+            "codigo" not in errors
+            and s.scalar(select(CatalogItem.id).where(CatalogItem.catalog == catalog, CatalogItem.code == code))
+            is not None
+        ):
             errors["codigo"] = "Ya existe una entrada con ese código."
         if errors:
             raise FormErrors(errors)
         s.add(CatalogItem(catalog=catalog, code=code, label=label, extra={}, active=True))
-        audit.record(s, atiende.now(), actor.username, "catalogo_agregado",
-                     detail={"catalogo": catalog, "codigo": code, "etiqueta": label})
+        audit.record(
+            s,
+            atiende.now(),
+            actor.username,
+            "catalogo_agregado",
+            detail={"catalogo": catalog, "codigo": code, "etiqueta": label},
+        )
     atiende.catalog_cache.invalidate()  # forms of this process accept the new code at once
 
 
@@ -202,8 +244,13 @@ def rename_item(atiende: Atiende, item_id: int, label: str, actor: Actor) -> Non
     with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
         item = _item(s, item_id)
         if item.label != label:
-            audit.record(s, atiende.now(), actor.username, "catalogo_renombrado",
-                         detail={"catalogo": item.catalog, "codigo": item.code, "antes": item.label, "despues": label})
+            audit.record(
+                s,
+                atiende.now(),
+                actor.username,
+                "catalogo_renombrado",
+                detail={"catalogo": item.catalog, "codigo": item.code, "antes": item.label, "despues": label},
+            )
             item.label = label
     atiende.catalog_cache.invalidate()  # papers of this process name the new label at once
 
@@ -214,8 +261,13 @@ def set_item_active(atiende: Atiende, item_id: int, active: bool, actor: Actor) 
         item = _item(s, item_id)
         if item.active != active:
             item.active = active
-            audit.record(s, atiende.now(), actor.username, "catalogo_activado" if active else "catalogo_desactivado",
-                         detail={"catalogo": item.catalog, "codigo": item.code})
+            audit.record(
+                s,
+                atiende.now(),
+                actor.username,
+                "catalogo_activado" if active else "catalogo_desactivado",
+                detail={"catalogo": item.catalog, "codigo": item.code},
+            )
     atiende.catalog_cache.invalidate()
 
 

@@ -3,6 +3,7 @@
 One place for the role rules that pages and engine functions share, so a page's menu,
 its route check and the engine's refusal never disagree.
 """
+
 from __future__ import annotations
 
 from engine.access.accounts import Actor

@@ -4,6 +4,7 @@ Fixed windows: a row per (bucket, key, window start) counts the hits in that win
 are hashed (an IP address or a ticket number is not stored as such), and each new hit
 removes its key's older windows, so the table stays as small as the traffic of one window.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,9 +38,16 @@ class Limit:
 
     def used(self, session: Session, value: str, now: datetime) -> int:
         """How many hits the key has in the current window."""
-        return session.scalar(select(RateLimitWindow.hits).where(
-            RateLimitWindow.bucket == self.bucket, RateLimitWindow.key == self._key(value),
-            RateLimitWindow.window_start == self._start(now))) or 0
+        return (
+            session.scalar(
+                select(RateLimitWindow.hits).where(
+                    RateLimitWindow.bucket == self.bucket,
+                    RateLimitWindow.key == self._key(value),
+                    RateLimitWindow.window_start == self._start(now),
+                )
+            )
+            or 0
+        )
 
     def exceeded(self, session: Session, value: str, now: datetime) -> bool:
         return self.used(session, value, now) >= self.hits
@@ -50,8 +58,12 @@ class Limit:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = insert(RateLimitWindow).values(bucket=self.bucket, key=key, window_start=start, hits=1)
         statement = statement.on_conflict_do_update(
-            index_elements=["bucket", "key", "window_start"], set_={"hits": RateLimitWindow.hits + 1})
+            index_elements=["bucket", "key", "window_start"], set_={"hits": RateLimitWindow.hits + 1}
+        )
         session.execute(statement)
-        session.execute(delete(RateLimitWindow).where(
-            RateLimitWindow.bucket == self.bucket, RateLimitWindow.key == key, RateLimitWindow.window_start < start))
+        session.execute(
+            delete(RateLimitWindow).where(
+                RateLimitWindow.bucket == self.bucket, RateLimitWindow.key == key, RateLimitWindow.window_start < start
+            )
+        )
         return self.used(session, value, now)

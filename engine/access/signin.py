@@ -5,15 +5,16 @@ process counts the same attempts and a restart forgets none. Past ``PER_USERNAME
 for one username, or ``PER_ADDRESS`` from one address, within a window, the sign-in is
 refused without even checking the password until the window ends.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
 
 from engine.access.accounts import authenticate as check_password
-from engine.db.models import User
 from engine.access.ratelimit import Limit
-from engine.facade import Atiende
+from engine.db.models import User
 from engine.errors import Throttled
+from engine.facade import Atiende
 
 PER_USERNAME = Limit("ingreso_usuario", hits=5, window=timedelta(minutes=15))
 PER_ADDRESS = Limit("ingreso_direccion", hits=20, window=timedelta(minutes=15))

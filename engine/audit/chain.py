@@ -13,12 +13,13 @@ the workflow steps before it (with it taken at the first event, two PostgreSQL w
 worked one after the other: bench/timers.py --workers 2). Whoever must read this
 transaction's own events before it commits calls ``write_pending`` first.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
@@ -35,8 +36,12 @@ _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's n
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
-_HEAD_QUERY = Statement(select(AuditEvent.__table__.c.hash).where(AuditEvent.__table__.c.hash.is_not(None))
-                         .order_by(AuditEvent.__table__.c.id.desc()).limit(1))
+_HEAD_QUERY = Statement(
+    select(AuditEvent.__table__.c.hash)
+    .where(AuditEvent.__table__.c.hash.is_not(None))
+    .order_by(AuditEvent.__table__.c.id.desc())
+    .limit(1)
+)
 _INSERT = Statement(AuditEvent.__table__.insert())
 _INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
 
@@ -46,12 +51,17 @@ def plain(detail: dict) -> dict:
     return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
 
 
-def digest(prev_hash: str, at: datetime, actor: str, kind: str, case_id: int | None,
-           task_id: str | None, detail: dict) -> str:
+def digest(
+    prev_hash: str, at: datetime, actor: str, kind: str, case_id: int | None, task_id: str | None, detail: dict
+) -> str:
     """The SHA-256 of an event's content, chained to ``prev_hash``."""
     content = {
-        "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
-        "actor": actor, "kind": kind, "case_id": case_id, "task_id": task_id, "detail": detail,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "kind": kind,
+        "case_id": case_id,
+        "task_id": task_id,
+        "detail": detail,
     }
     body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
@@ -89,8 +99,9 @@ def write_pending(session: Session) -> None:
         head = _HEAD_QUERY.scalar(session, {}) or GENESIS
     for event in pending:
         event["prev_hash"] = head
-        head = event["hash"] = digest(head, event["at"], event["actor"], event["kind"], event["case_id"],
-                                      event["task_id"], event["detail"])
+        head = event["hash"] = digest(
+            head, event["at"], event["actor"], event["kind"], event["case_id"], event["task_id"], event["detail"]
+        )
     _INSERT.execute_many(session, pending, column_keys=_INSERTED)
     session.info.setdefault(_WRITTEN, []).extend(pending)
     pending.clear()
@@ -151,9 +162,11 @@ class Verdict:
     def __str__(self) -> str:
         if self.intact:
             return f"Cadena íntegra: {self.checked} eventos verificados; huella final {self.head}."
-        return (f"Cadena rota en el evento #{self.broken_id} ({self.broken_kind}, "
-                f"{self.broken_at.isoformat() if self.broken_at else 'sin fecha'}): {self.reason}. "
-                f"{self.checked} eventos anteriores están íntegros.")
+        return (
+            f"Cadena rota en el evento #{self.broken_id} ({self.broken_kind}, "
+            f"{self.broken_at.isoformat() if self.broken_at else 'sin fecha'}): {self.reason}. "
+            f"{self.checked} eventos anteriores están íntegros."
+        )
 
 
 def verify(session: Session) -> Verdict:
@@ -162,8 +175,9 @@ def verify(session: Session) -> Verdict:
     checked = 0
     last_id = 0
     while True:
-        batch = list(session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
-                                     .order_by(AuditEvent.id).limit(_BATCH)))
+        batch = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(_BATCH))
+        )
         for event in batch:
             reason = _fault(event, previous)
             if reason:

@@ -5,15 +5,16 @@ changed from what to what — from the ``antes``/``despues`` the event carries, 
 a task wrote, from the values the case held just before (replayed from earlier events
 when an old event did not record them).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import PANAMA
 from engine.db.models import AuditEvent, Case
@@ -75,8 +76,9 @@ def _query(filters: Filters):
     return query
 
 
-def page(session: Session, filters: Filters, before_id: int | None = None,
-         size: int = PAGE_SIZE) -> tuple[list[LogRow], int | None]:
+def page(
+    session: Session, filters: Filters, before_id: int | None = None, size: int = PAGE_SIZE
+) -> tuple[list[LogRow], int | None]:
     """A page of events, newest first, and the id to continue from (None on the last page)."""
     query = _query(filters)
     if before_id is not None:
@@ -91,8 +93,10 @@ def export(session: Session, filters: Filters) -> Iterator[LogRow]:
     """Every matching event, oldest first, read in batches (for the CSV)."""
     last = 0
     while True:
-        batch = [LogRow(*r) for r in session.execute(
-            _query(filters).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH))]
+        batch = [
+            LogRow(*r)
+            for r in session.execute(_query(filters).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH))
+        ]
         yield from batch
         if len(batch) < _BATCH:
             return
@@ -136,7 +140,9 @@ def _changes(event: AuditEvent, held: dict) -> Iterator[Change]:
     elif event.kind == "plazo_fijado":
         yield Change("fecha_limite", detail.get("antes"), detail.get("despues"))
     elif event.kind == "caso_migrado":
-        yield Change("version", (detail.get("antes") or {}).get("version"), (detail.get("despues") or {}).get("version"))
+        yield Change(
+            "version", (detail.get("antes") or {}).get("version"), (detail.get("despues") or {}).get("version")
+        )
 
 
 @dataclass(frozen=True)

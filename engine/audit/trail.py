@@ -1,4 +1,5 @@
 """The audit trail: append-only events written in the same transaction as the change."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,11 +13,28 @@ from engine.db.models import AuditEvent
 SYSTEM = "sistema"
 
 
-def record(session: Session, at: datetime, actor: str, kind: str, *, case_id: int | None = None,
-           task_id: str | None = None, detail: dict | None = None) -> None:
+def record(
+    session: Session,
+    at: datetime,
+    actor: str,
+    kind: str,
+    *,
+    case_id: int | None = None,
+    task_id: str | None = None,
+    detail: dict | None = None,
+) -> None:
     """Add one event, chained to the previous one; it is committed, or rolled back, with the change it tells of."""
-    audit_chain.append(session, {"at": at, "actor": actor, "kind": kind, "case_id": case_id, "task_id": task_id,
-                                 "detail": audit_chain.plain(detail or {})})
+    audit_chain.append(
+        session,
+        {
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "case_id": case_id,
+            "task_id": task_id,
+            "detail": audit_chain.plain(detail or {}),
+        },
+    )
 
 
 def case_history(session: Session, case_id: int) -> list[AuditEvent]:
@@ -28,4 +46,6 @@ def case_history(session: Session, case_id: int) -> list[AuditEvent]:
 def completion_of(session: Session, task_id: str) -> AuditEvent | None:
     """The event that recorded the completion of a task, if it was completed."""
     audit_chain.write_pending(session)
-    return session.scalar(select(AuditEvent).where(AuditEvent.task_id == task_id, AuditEvent.kind == "tarea_completada"))
+    return session.scalar(
+        select(AuditEvent).where(AuditEvent.task_id == task_id, AuditEvent.kind == "tarea_completada")
+    )

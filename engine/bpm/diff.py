@@ -4,6 +4,7 @@ The element summary says, in Spanish and by element name, which steps were added
 removed or changed and in what (script, condition, timer, form...); the text diff shows
 the diagrams' XML and the forms line by line, for an auditor who wants the exact words.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -16,11 +17,23 @@ from engine.procedures.versions import Procedure
 
 # SpiffWorkflow's task-spec attributes, as an analyst or auditor names them.
 ATTRIBUTES = {
-    "typename": "tipo de elemento", "bpmn_name": "nombre", "script": "script", "prescript": "script previo",
-    "postscript": "script posterior", "cond_task_specs": "condiciones", "default_task_spec": "flujo por defecto",
-    "event_definition": "evento o temporizador", "documentation": "instrucciones", "extensions": "propiedades (formulario, plazo)",
-    "lane": "carril (rol)", "inputs": "flujos de entrada", "outputs": "flujos de salida", "spec": "proceso llamado",
-    "cancel_activity": "interrumpe la actividad", "condition": "condición de repetición", "cardinality": "cardinalidad",
+    "typename": "tipo de elemento",
+    "bpmn_name": "nombre",
+    "script": "script",
+    "prescript": "script previo",
+    "postscript": "script posterior",
+    "cond_task_specs": "condiciones",
+    "default_task_spec": "flujo por defecto",
+    "event_definition": "evento o temporizador",
+    "documentation": "instrucciones",
+    "extensions": "propiedades (formulario, plazo)",
+    "lane": "carril (rol)",
+    "inputs": "flujos de entrada",
+    "outputs": "flujos de salida",
+    "spec": "proceso llamado",
+    "cancel_activity": "interrumpe la actividad",
+    "condition": "condición de repetición",
+    "cardinality": "cardinalidad",
 }
 
 
@@ -81,7 +94,9 @@ def attributes(keys) -> tuple[str, ...]:
 def spec_summary(registry, old: Procedure, new: Procedure) -> SpecSummary:
     """What changed in the process and in each of its subprocesses, by element."""
     summary = SpecSummary()
-    pairs = [(old.spec, new.spec)] + [(old.subprocess_specs[n], new.subprocess_specs.get(n)) for n in old.subprocess_specs]
+    pairs = [(old.spec, new.spec)] + [
+        (old.subprocess_specs[n], new.subprocess_specs.get(n)) for n in old.subprocess_specs
+    ]
     for name, spec in new.subprocess_specs.items():
         if name not in old.subprocess_specs:
             summary.added.extend(filter(None, map(element, spec.task_specs.values())))
@@ -105,12 +120,21 @@ def text_diffs(old: dict[str, str], new: dict[str, str]) -> list[TextDiff]:
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name, ""), new.get(name, "")
         if before != after:
-            lines = difflib.unified_diff(before.splitlines(), after.splitlines(),
-                                         fromfile=f"anterior/{name}", tofile=f"nueva/{name}", lineterm="", n=2)
+            lines = difflib.unified_diff(
+                before.splitlines(),
+                after.splitlines(),
+                fromfile=f"anterior/{name}",
+                tofile=f"nueva/{name}",
+                lineterm="",
+                n=2,
+            )
             diffs.append(TextDiff(name, tuple(lines)))
     return diffs
 
 
 def form_texts(forms: dict[str, dict]) -> dict[str, str]:
     """Forms as stable, readable JSON text, so their diffs show field by field."""
-    return {f"{name}.json": json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) for name, schema in forms.items()}
+    return {
+        f"{name}.json": json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True)
+        for name, schema in forms.items()
+    }

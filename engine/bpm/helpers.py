@@ -4,6 +4,7 @@ They are how an analyst states a rule in the diagram without Python: the legal t
 case is ``fecha_limite = sumar_dias(fecha_inicio, 30)`` in a script task, and changing 30
 to 45, or calendar to working days, is an edit of the diagram.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -76,7 +77,7 @@ def fin_de_mes(fecha) -> str:
 
 def primero(*fechas) -> str:
     """The earliest of several ISO-8601 moments (e.g. 30 days or the end of the month)."""
-    return min((_as_datetime(f) for f in fechas)).isoformat()
+    return min(_as_datetime(f) for f in fechas).isoformat()
 
 
 def ahora() -> str:

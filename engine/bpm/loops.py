@@ -9,6 +9,7 @@ output list, and the case record keeps the same list, one entry per item, in inp
 A step may name a ``rotulo``, an expression on the instance's data (``lote['ubicacion']``),
 that tells its instances apart in the task list.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,12 @@ def instance_of(task) -> Instance | None:
     if not isinstance(loop, MultiInstanceTask) or loop.data_output is None or loop.output_item is None:
         return None
     index = task.internal_data.get("key_or_index")
-    return Instance(loop.data_output.bpmn_id, loop.output_item.bpmn_id, index if isinstance(index, int) else 0,
-                    loop.input_item.bpmn_id if loop.input_item is not None else None)
+    return Instance(
+        loop.data_output.bpmn_id,
+        loop.output_item.bpmn_id,
+        index if isinstance(index, int) else 0,
+        loop.input_item.bpmn_id if loop.input_item is not None else None,
+    )
 
 
 def output_item(task, instance: Instance, data: dict) -> dict:

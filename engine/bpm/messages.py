@@ -8,11 +8,13 @@ ticket and with ``enviado_por`` (the sender's ticket), at the catch event that w
 that message, in the same transaction as the step that threw it. A ticket that does not
 exist or does not wait for the message refuses the whole step, so no acuerdo is lost.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+
 from engine.errors import Undeliverable
 
 
@@ -39,7 +41,9 @@ def letters(events: list, sender_ticket: str) -> list[Letter]:
         records = payload if isinstance(payload, list) else [payload]
         for record in records:
             if not isinstance(record, dict) or not isinstance(record.get("ticket"), str):
-                raise Undeliverable(f"el mensaje «{event.event_definition.name}» no indica el ticket del caso al que va")
+                raise Undeliverable(
+                    f"el mensaje «{event.event_definition.name}» no indica el ticket del caso al que va"
+                )
             body = {k: v for k, v in record.items() if k != "ticket"}
             found.append(Letter(record["ticket"], event.event_definition, {**body, "enviado_por": sender_ticket}))
     return sorted(found, key=lambda letter: letter.ticket)

@@ -11,14 +11,15 @@ no database, no file, no network. It returns what should happen (``Documento`` a
 requests out in the transaction of the engine step (``engine.paperwork.effects``), so the hoja, the
 message and the step that caused them are committed together or not at all.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.bpm import sandbox
-from engine.mail.texts import problem as mail_template_problem
 from engine.errors import OperatorError
+from engine.mail.texts import problem as mail_template_problem
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,21 @@ class Operator:
 
 
 # Keys of the task data a hoja de trámite and its mail are made from (the forms' field names).
-HOJA_KEYS = ("ticket", "direccion", "tipo_caso", "canal", "asunto", "resumen", "informacion_ciudadano_relevante",
-             "prioridad", "corregimiento", "domicilio", "lugar_notificaciones", "fecha_limite", "ciudadano_nombre")
+HOJA_KEYS = (
+    "ticket",
+    "direccion",
+    "tipo_caso",
+    "canal",
+    "asunto",
+    "resumen",
+    "informacion_ciudadano_relevante",
+    "prioridad",
+    "corregimiento",
+    "domicilio",
+    "lugar_notificaciones",
+    "fecha_limite",
+    "ciudadano_nombre",
+)
 
 
 def _snapshot(data: dict, keys) -> dict:
@@ -86,17 +100,22 @@ def _direccion(data: dict, params: dict) -> str:
 def _remitir(data: dict, params: dict):
     direccion = _direccion(data, params)
     datos = _snapshot(data, HOJA_KEYS)
-    return ({"direccion": direccion, "hoja": "hoja_de_tramite"}, [
-        Documento("hoja_de_tramite", direccion, datos),
-        Correo("remision_hoja", "enlace", params["plantilla"], direccion, datos, ("hoja_de_tramite",)),
-    ])
+    return (
+        {"direccion": direccion, "hoja": "hoja_de_tramite"},
+        [
+            Documento("hoja_de_tramite", direccion, datos),
+            Correo("remision_hoja", "enlace", params["plantilla"], direccion, datos, ("hoja_de_tramite",)),
+        ],
+    )
 
 
 def _recordar(data: dict, params: dict):
     direccion = _direccion(data, params)
     datos = _snapshot(data, HOJA_KEYS)
-    return ({"recordatorio": True}, [
-        Correo("recordatorio_acuse", "enlace", params["plantilla"], direccion, datos, ("hoja_de_tramite",))])
+    return (
+        {"recordatorio": True},
+        [Correo("recordatorio_acuse", "enlace", params["plantilla"], direccion, datos, ("hoja_de_tramite",))],
+    )
 
 
 def _responder(data: dict, params: dict):
@@ -107,55 +126,85 @@ def _responder(data: dict, params: dict):
         return {"enviada_por_correo": False, "motivo": "el caso no llegó por un canal que se responde por correo"}, []
     if not correo:
         return {"enviada_por_correo": False, "motivo": "el caso no tiene correo electrónico del ciudadano"}, []
-    datos = {**_snapshot(data, ("ticket", "ciudadano_nombre", "asunto", "canal")), "correo": correo,
-             "texto": texto or ""}
-    return ({"enviada_por_correo": True, "correo": correo},
-            [Correo("respuesta_ciudadano", "ciudadano", params["plantilla"], data.get("direccion"), datos)])
+    datos = {
+        **_snapshot(data, ("ticket", "ciudadano_nombre", "asunto", "canal")),
+        "correo": correo,
+        "texto": texto or "",
+    }
+    return (
+        {"enviada_por_correo": True, "correo": correo},
+        [Correo("respuesta_ciudadano", "ciudadano", params["plantilla"], data.get("direccion"), datos)],
+    )
 
 
 def _consolidado(data: dict, params: dict):
     direccion = _direccion(data, params)
     datos = {"periodo": params["periodo"]}
-    return ({"direccion": direccion, "periodo": params["periodo"]}, [
-        Documento("consolidado_xlsx", direccion, datos),
-        Documento("consolidado_pdf", direccion, datos),
-        Correo("consolidado", "enlace", params["plantilla"], direccion, datos, ("consolidado_xlsx", "consolidado_pdf")),
-    ])
+    return (
+        {"direccion": direccion, "periodo": params["periodo"]},
+        [
+            Documento("consolidado_xlsx", direccion, datos),
+            Documento("consolidado_pdf", direccion, datos),
+            Correo(
+                "consolidado", "enlace", params["plantilla"], direccion, datos, ("consolidado_xlsx", "consolidado_pdf")
+            ),
+        ],
+    )
 
 
 _DIRECCION = Parameter("direccion", "Código de la dirección; por omisión, el dato «direccion» del caso.")
 
-OPERATORS = {op.name: op for op in (
-    Operator(
-        "remitir_hoja_de_tramite",
-        "Genera la hoja de trámite en PDF (con la casilla de acuse de recibo y el código QR), la archiva "
-        "en la carpeta de la dirección y la envía por correo institucional a sus coordinadores de enlace.",
-        (_DIRECCION, Parameter("plantilla", "Plantilla del correo de remisión.", default="remision_hoja")),
-        _remitir, templates=("plantilla",)),
-    Operator(
-        "recordar_acuse",
-        "Envía a los enlaces de la dirección un recordatorio de que falta el acuse de recibo, con la hoja "
-        "de trámite adjunta de nuevo.",
-        (_DIRECCION, Parameter("plantilla", "Plantilla del correo de recordatorio.", default="recordatorio_acuse")),
-        _recordar, templates=("plantilla",)),
-    Operator(
-        "responder_ciudadano",
-        "Envía al ciudadano, a su correo electrónico, la respuesta con una plantilla aprobada que lleva el "
-        "número de ticket, si el caso llegó por uno de los «canales» indicados y tiene correo; si no, no envía "
-        "nada y lo dice en el resultado (la respuesta por teléfono o en persona la registra el operador).",
-        (Parameter("plantilla", "Plantilla aprobada de la respuesta.", required=True),
-         Parameter("texto", "Texto de la respuesta que la plantilla incluye (p. ej. respuesta_final)."),
-         Parameter("canales", "Lista de canales que se responden por correo, p. ej. "
-                              "['correo_electronico', 'pagina_web']; sin ella, todo caso con correo.")),
-        _responder, templates=("plantilla",), needs_ticket=True),
-    Operator(
-        "enviar_consolidado",
-        "Genera el consolidado de seguimiento de los casos abiertos de la dirección (XLSX y PDF) y lo envía "
-        "por correo a sus coordinadores de enlace.",
-        (_DIRECCION, Parameter("periodo", "Texto del periodo, p. ej. 'semanal' o 'quincenal'.", required=True),
-         Parameter("plantilla", "Plantilla del correo del consolidado.", default="consolidado")),
-        _consolidado, templates=("plantilla",)),
-)}
+OPERATORS = {
+    op.name: op
+    for op in (
+        Operator(
+            "remitir_hoja_de_tramite",
+            "Genera la hoja de trámite en PDF (con la casilla de acuse de recibo y el código QR), la archiva "
+            "en la carpeta de la dirección y la envía por correo institucional a sus coordinadores de enlace.",
+            (_DIRECCION, Parameter("plantilla", "Plantilla del correo de remisión.", default="remision_hoja")),
+            _remitir,
+            templates=("plantilla",),
+        ),
+        Operator(
+            "recordar_acuse",
+            "Envía a los enlaces de la dirección un recordatorio de que falta el acuse de recibo, con la hoja "
+            "de trámite adjunta de nuevo.",
+            (_DIRECCION, Parameter("plantilla", "Plantilla del correo de recordatorio.", default="recordatorio_acuse")),
+            _recordar,
+            templates=("plantilla",),
+        ),
+        Operator(
+            "responder_ciudadano",
+            "Envía al ciudadano, a su correo electrónico, la respuesta con una plantilla aprobada que lleva el "
+            "número de ticket, si el caso llegó por uno de los «canales» indicados y tiene correo; si no, no envía "
+            "nada y lo dice en el resultado (la respuesta por teléfono o en persona la registra el operador).",
+            (
+                Parameter("plantilla", "Plantilla aprobada de la respuesta.", required=True),
+                Parameter("texto", "Texto de la respuesta que la plantilla incluye (p. ej. respuesta_final)."),
+                Parameter(
+                    "canales",
+                    "Lista de canales que se responden por correo, p. ej. "
+                    "['correo_electronico', 'pagina_web']; sin ella, todo caso con correo.",
+                ),
+            ),
+            _responder,
+            templates=("plantilla",),
+            needs_ticket=True,
+        ),
+        Operator(
+            "enviar_consolidado",
+            "Genera el consolidado de seguimiento de los casos abiertos de la dirección (XLSX y PDF) y lo envía "
+            "por correo a sus coordinadores de enlace.",
+            (
+                _DIRECCION,
+                Parameter("periodo", "Texto del periodo, p. ej. 'semanal' o 'quincenal'.", required=True),
+                Parameter("plantilla", "Plantilla del correo del consolidado.", default="consolidado"),
+            ),
+            _consolidado,
+            templates=("plantilla",),
+        ),
+    )
+}
 
 
 def run(name: str, data: dict, values: dict) -> tuple[dict, list]:
@@ -177,13 +226,18 @@ def problems(task_spec) -> list[str]:
         return []
     operator = OPERATORS.get(name)
     if operator is None:
-        return [f"la tarea de servicio llama a un operador desconocido «{name}»; los disponibles son: "
-                + ", ".join(sorted(OPERATORS))]
+        return [
+            f"la tarea de servicio llama a un operador desconocido «{name}»; los disponibles son: "
+            + ", ".join(sorted(OPERATORS))
+        ]
     given = getattr(task_spec, "operation_params", {}) or {}
     known = {p.name for p in operator.parameters}
     found = [f"el operador «{name}» no tiene el parámetro «{p}»" for p in sorted(set(given) - known)]
-    found += [f"al operador «{name}» le falta el parámetro «{p.name}»"
-              for p in operator.parameters if p.required and p.name not in given]
+    found += [
+        f"al operador «{name}» le falta el parámetro «{p.name}»"
+        for p in operator.parameters
+        if p.required and p.name not in given
+    ]
     for param, spec in given.items():
         reason = sandbox.check(str(spec.get("value", "")), "eval")
         if reason:

@@ -5,6 +5,7 @@ diagram was resolved into a server file (ENGINE_NOTES.md). We parse every diagra
 ourselves with a parser that resolves no entity, loads no DTD and touches no network,
 refuse any DOCTYPE outright, and hand SpiffWorkflow the tree.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
-from engine.bpm import operators
-from engine.bpm import sandbox
-from engine.bpm import selectors
 from engine.access.roles import role_of_lane
+from engine.bpm import operators, sandbox, selectors
 from engine.errors import DiagramError
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -70,7 +69,9 @@ def parser_for(files: dict[str, str]) -> SpiffBpmnParser:
         except DiagramError as exc:
             problems.extend(exc.problems)
         except SpiffWorkflowException as exc:
-            problems.append(Problem(filename, f"no cumple el esquema BPMN: {exc}", line=getattr(exc, "line_number", None)))
+            problems.append(
+                Problem(filename, f"no cumple el esquema BPMN: {exc}", line=getattr(exc, "line_number", None))
+            )
     if problems:
         raise DiagramError(problems)
     return parser
@@ -97,7 +98,7 @@ def _check_timer(task_spec) -> str | None:
     if not isinstance(definition, TimerEventDefinition):
         return None
     if _UNQUOTED_ISO.match(definition.expression.strip()):
-        return f"la expresión {definition.expression.strip()} debe ir entre comillas: \"{definition.expression.strip()}\""
+        return f'la expresión {definition.expression.strip()} debe ir entre comillas: "{definition.expression.strip()}"'
     reason = sandbox.check(definition.expression, "eval")
     if reason:
         return f"expresión de temporizador no permitida: {reason}"
@@ -118,19 +119,31 @@ def _check_timer(task_spec) -> str | None:
 
 
 def _has_user_tasks(spec, specs_by_name) -> bool:
-    return any(isinstance(t, UserTaskMixin) or (isinstance(t, SubWorkflowTaskMixin) and t.spec in specs_by_name
-                                                and _has_user_tasks(specs_by_name[t.spec], specs_by_name))
-               for t in spec.task_specs.values())
+    return any(
+        isinstance(t, UserTaskMixin)
+        or (
+            isinstance(t, SubWorkflowTaskMixin)
+            and t.spec in specs_by_name
+            and _has_user_tasks(specs_by_name[t.spec], specs_by_name)
+        )
+        for t in spec.task_specs.values()
+    )
 
 
 def _lane_of_subprocess(task_spec, specs_by_name) -> str | None:
     """SpiffWorkflow gives every task inside an embedded subprocess the subprocess's own lane, whatever
     lane the diagram draws the task in: a subprocess with user tasks must sit in no lane."""
-    if (isinstance(task_spec, SubWorkflowTaskMixin) and not isinstance(task_spec, CallActivityMixin)
-            and task_spec.lane and task_spec.spec in specs_by_name
-            and _has_user_tasks(specs_by_name[task_spec.spec], specs_by_name)):
-        return (f"el subproceso está en el carril «{task_spec.lane}» y contiene tareas de usuario, que quedarían "
-                "todas en ese carril: sáquelo de los carriles y deje cada tarea en el carril de su rol")
+    if (
+        isinstance(task_spec, SubWorkflowTaskMixin)
+        and not isinstance(task_spec, CallActivityMixin)
+        and task_spec.lane
+        and task_spec.spec in specs_by_name
+        and _has_user_tasks(specs_by_name[task_spec.spec], specs_by_name)
+    ):
+        return (
+            f"el subproceso está en el carril «{task_spec.lane}» y contiene tareas de usuario, que quedarían "
+            "todas en ese carril: sáquelo de los carriles y deje cada tarea en el carril de su rol"
+        )
     return None
 
 
@@ -141,17 +154,39 @@ def _start_problems(spec) -> list[str]:
     problems = []
     for start in timers:
         if "Cycle" not in type(start.event_definition).__name__:
-            problems.append((start, ("un evento de inicio con temporizador debe ser un ciclo (timeCycle, p. ej. "
-                                     "\"R/2026-01-05T08:00:00-05:00/P7D\"): el programador inicia una ejecución en cada "
-                                     "vuelta")))
+            problems.append(
+                (
+                    start,
+                    (
+                        "un evento de inicio con temporizador debe ser un ciclo (timeCycle, p. ej. "
+                        '"R/2026-01-05T08:00:00-05:00/P7D"): el programador inicia una ejecución en cada '
+                        "vuelta"
+                    ),
+                )
+            )
         selector = start.extensions.get("properties", {}).get("selector")
         if selector and selector not in selectors.SELECTORS:
-            problems.append((start, (f"el selector «{selector}» no existe; los disponibles son: "
-                                     f"{', '.join(sorted(selectors.SELECTORS))}")))
+            problems.append(
+                (
+                    start,
+                    (
+                        f"el selector «{selector}» no existe; los disponibles son: "
+                        f"{', '.join(sorted(selectors.SELECTORS))}"
+                    ),
+                )
+            )
     if timers:
-        problems.extend((start, ("un procedimiento con calendario (eventos de inicio con temporizador) no puede "
-                                 "tener además un inicio sin temporizador")) for start in starts
-                        if isinstance(start.event_definition, NoneEventDefinition))
+        problems.extend(
+            (
+                start,
+                (
+                    "un procedimiento con calendario (eventos de inicio con temporizador) no puede "
+                    "tener además un inicio sin temporizador"
+                ),
+            )
+            for start in starts
+            if isinstance(start.event_definition, NoneEventDefinition)
+        )
     return problems
 
 
@@ -177,9 +212,17 @@ def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
             form = form_of(task_spec)
             if isinstance(task_spec, UserTaskMixin):
                 if role_of_lane(task_spec.lane) is None:
-                    problems.append(Problem(message=f"la tarea no está en un carril de un rol conocido ({task_spec.lane or 'sin carril'})", **where))
+                    problems.append(
+                        Problem(
+                            message="la tarea no está en un carril de un rol conocido "
+                            f"({task_spec.lane or 'sin carril'})",
+                            **where,
+                        )
+                    )
                 if not form:
-                    problems.append(Problem(message="la tarea no indica su formulario (propiedad «formulario»)", **where))
+                    problems.append(
+                        Problem(message="la tarea no indica su formulario (propiedad «formulario»)", **where)
+                    )
             if form and form not in forms:
                 problems.append(Problem(message=f"el formulario «{form}» no existe", **where))
             lane_problem = _lane_of_subprocess(task_spec, specs_by_name)

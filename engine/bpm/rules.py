@@ -4,6 +4,7 @@ Each rule is its own function returning Spanish problems pinned to an element (i
 name), so an analyst sees in the editor which shape to fix; ``engine.procedures.versions.check``
 runs them with the others.
 """
+
 from __future__ import annotations
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -26,8 +27,11 @@ def unresolved_calls(parser) -> list[bpmn.Problem]:
             seen.add(key)
             called = (node.get("calledElement") or "").strip()
             if called not in known:
-                message = (f"la actividad de llamada invoca el proceso «{called}», que no está en el conjunto de diagramas"
-                           if called else "la actividad de llamada no indica qué proceso invoca (calledElement)")
+                message = (
+                    f"la actividad de llamada invoca el proceso «{called}», que no está en el conjunto de diagramas"
+                    if called
+                    else "la actividad de llamada no indica qué proceso invoca (calledElement)"
+                )
                 problems.append(bpmn.Problem(process.filename or "", message, node.get("id"), node.get("name")))
     return problems
 
@@ -64,6 +68,9 @@ def unchecked_expressions(filename_of, specs) -> list[bpmn.Problem]:
             for source, what in _expressions(task_spec):
                 reason = sandbox.check(source, "eval")
                 if reason:
-                    problems.append(bpmn.Problem(filename_of(spec), f"{what} no permitida: {reason}",
-                                                 task_spec.bpmn_id, task_spec.bpmn_name))
+                    problems.append(
+                        bpmn.Problem(
+                            filename_of(spec), f"{what} no permitida: {reason}", task_spec.bpmn_id, task_spec.bpmn_name
+                        )
+                    )
     return problems

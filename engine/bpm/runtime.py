@@ -5,6 +5,7 @@ state (without the spec), the due time of its earliest armed timer (indexed, so 
 sweep loads only due cases), the projection of its READY user tasks (so task lists never
 deserialize a workflow), and the status and deadline the diagram's scripts set.
 """
+
 from __future__ import annotations
 
 import threading
@@ -13,25 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import inspect, select, update
-from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
-from engine.db import case_rows
-from engine.paperwork import effects
-from engine.bpm import loops
-from engine.bpm import messages
-from engine.bpm import sandbox
-from engine.bpm import start_events
-from engine.forms.catalogs import CatalogCache
-from engine.db.models import Case, HumanTask
-from engine.procedures.versions import Procedure
+from engine.bpm import loops, messages, sandbox, start_events
 from engine.bpm.serializer import InstanceSerializer
+from engine.db import case_rows
+from engine.db.models import Case, HumanTask
 from engine.errors import ProcedureError, Undeliverable
+from engine.forms.catalogs import CatalogCache
+from engine.paperwork import effects
+from engine.procedures.versions import Procedure
 
 STATUSES = ("abierto", "en seguimiento", "escalado a la unidad", "cerrado")
 # Once escalated, a case stays escalated until it is closed: a script on another branch
@@ -40,9 +38,14 @@ STATUS_EXITS = {"escalado a la unidad": {"cerrado"}, "cerrado": set()}
 
 # Case-record keys mirrored into the case row's searchable columns.
 CASE_COLUMNS = {
-    "tipo_caso": "case_type", "canal": "channel", "ciudadano_nombre": "citizen_name",
-    "ciudadano_cedula": "citizen_cedula", "ciudadano_email": "citizen_email",
-    "ciudadano_telefono": "citizen_phone", "asunto": "subject", "direccion": "direccion",
+    "tipo_caso": "case_type",
+    "canal": "channel",
+    "ciudadano_nombre": "citizen_name",
+    "ciudadano_cedula": "citizen_cedula",
+    "ciudadano_email": "citizen_email",
+    "ciudadano_telefono": "citizen_phone",
+    "asunto": "subject",
+    "direccion": "direccion",
     "corregimiento": "corregimiento",
 }
 
@@ -81,8 +84,12 @@ def _every_task(workflow: BpmnWorkflow):
 
 def waiting_timers(workflow: BpmnWorkflow) -> list:
     """The timer event tasks that are armed and waiting, in every subprocess."""
-    return [t for t in _every_task(workflow) if t.state == TaskState.WAITING
-            and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+    return [
+        t
+        for t in _every_task(workflow)
+        if t.state == TaskState.WAITING
+        and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
+    ]
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
@@ -111,8 +118,11 @@ def _begin_at(workflow: BpmnWorkflow, spec, start_event: str | None) -> None:
     for task in workflow.get_tasks():
         if task.task_spec.bpmn_id in timers:
             chosen = task.task_spec.bpmn_id == start_event
-            task.internal_data["event_value"] = {"cycles": 1 if chosen else -1, "duration": 1.0,
-                                                 "next": _LONG_AGO if chosen else _NEVER}
+            task.internal_data["event_value"] = {
+                "cycles": 1 if chosen else -1,
+                "duration": 1.0,
+                "next": _LONG_AGO if chosen else _NEVER,
+            }
 
 
 _LONG_AGO, _NEVER = "1970-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00"
@@ -181,14 +191,23 @@ class Runtime:
             kept = self._live.pop(case.id, None)
         if kept is not None and kept[0] == case.revision:
             return kept[1]
-        workflow = self.serializer.loads(case_rows.workflow_text(session, case), procedure.spec,
-                                         procedure.subprocess_specs)
+        workflow = self.serializer.loads(
+            case_rows.workflow_text(session, case), procedure.spec, procedure.subprocess_specs
+        )
         workflow.script_engine = sandbox.script_engine()
         return workflow
 
     # -- the three ways a case moves ----------------------------------------------------
-    def start(self, session: Session, procedure: Procedure, case: Case, data: dict, actor: str, now: datetime,
-              start_event: str | None = None) -> Advanced:
+    def start(
+        self,
+        session: Session,
+        procedure: Procedure,
+        case: Case,
+        data: dict,
+        actor: str,
+        now: datetime,
+        start_event: str | None = None,
+    ) -> Advanced:
         """Create the case's workflow with its first data and run it to its first waits.
 
         ``start_event`` is the timer start event a scheduled run begins at (``engine.bpm.scheduler``).
@@ -202,13 +221,24 @@ class Runtime:
         self._mirror_columns(case, data)
         case.workflow = ""
         case_rows.insert_case(session, case)  # the case's id, for its events and tasks
-        audit.record(session, now, actor, "caso_creado", case_id=case.id,
-                     detail={"ticket": case.ticket, "procedimiento": procedure.process_id,
-                             "version": procedure.version, "datos": data})
+        audit.record(
+            session,
+            now,
+            actor,
+            "caso_creado",
+            case_id=case.id,
+            detail={
+                "ticket": case.ticket,
+                "procedimiento": procedure.process_id,
+                "version": procedure.version,
+                "datos": data,
+            },
+        )
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before=set())
 
-    def complete(self, session: Session, case: Case, procedure: Procedure, task_id: str, data: dict,
-                 actor: str, now: datetime) -> Advanced:
+    def complete(
+        self, session: Session, case: Case, procedure: Procedure, task_id: str, data: dict, actor: str, now: datetime
+    ) -> Advanced:
         """Complete one READY user task with already-validated form data."""
         workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
@@ -226,12 +256,25 @@ class Runtime:
         overwritten = {k: case.data[k] for k, v in data.items() if k in case.data and case.data[k] != v}
         case.data = {**case.data, **data} if instance is None else loops.recorded(case.data, instance, item)
         self._mirror_columns(case, data if instance is None else {})
-        audit.record(session, now, actor, "tarea_completada", case_id=case.id, task_id=task_id,
-                     detail={"tarea": task.task_spec.bpmn_id, "nombre": task.task_spec.bpmn_name, "datos": data,
-                             "antes": overwritten})
+        audit.record(
+            session,
+            now,
+            actor,
+            "tarea_completada",
+            case_id=case.id,
+            task_id=task_id,
+            detail={
+                "tarea": task.task_spec.bpmn_id,
+                "nombre": task.task_spec.bpmn_name,
+                "datos": data,
+                "antes": overwritten,
+            },
+        )
         return self._advance(session, case, procedure, workflow, actor, now, ready_before)
 
-    def fire_timers(self, session: Session, case: Case, procedure: Procedure, now: datetime) -> tuple[Advanced, list[str]]:
+    def fire_timers(
+        self, session: Session, case: Case, procedure: Procedure, now: datetime
+    ) -> tuple[Advanced, list[str]]:
         """Fire every timer of the case that is due at ``now`` (catching up missed cycles)."""
         workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
@@ -249,28 +292,41 @@ class Runtime:
             task = workflow.get_task_from_id(task_id)
             if task is None or task.state != state or repr(task.internal_data.get("event_value")) != value:
                 fired.append(names[task_id])
-        audit.record(session, now, audit.SYSTEM, "temporizador_disparado", case_id=case.id,
-                     detail={"temporizadores": sorted(fired)})
+        audit.record(
+            session,
+            now,
+            audit.SYSTEM,
+            "temporizador_disparado",
+            case_id=case.id,
+            detail={"temporizadores": sorted(fired)},
+        )
         return self._persist(session, case, procedure, workflow, watch, audit.SYSTEM, now, ready_before), fired
 
-    def resume(self, session: Session, case: Case, procedure: Procedure, workflow: BpmnWorkflow,
-               actor: str, now: datetime) -> Advanced:
+    def resume(
+        self, session: Session, case: Case, procedure: Procedure, workflow: BpmnWorkflow, actor: str, now: datetime
+    ) -> Advanced:
         """Run and persist a workflow changed outside the three moves above (e.g. migrated to a new version)."""
         return self._advance(session, case, procedure, workflow, actor, now)
 
-    def receive(self, session: Session, case: Case, procedure: Procedure, letter: messages.Letter,
-                now: datetime) -> Advanced:
+    def receive(
+        self, session: Session, case: Case, procedure: Procedure, letter: messages.Letter, now: datetime
+    ) -> Advanced:
         """Hand a message from another case to the catch event of this case that waits for it."""
         workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         try:
             workflow.send_event(BpmnEvent(letter.definition, payload=letter.record))
         except WorkflowException as exc:
-            raise Undeliverable(
-                f"el caso {case.ticket} no espera el mensaje «{letter.definition.name}»") from exc
+            raise Undeliverable(f"el caso {case.ticket} no espera el mensaje «{letter.definition.name}»") from exc
         case.data = {**case.data, **letter.record}
-        audit.record(session, now, audit.SYSTEM, "mensaje_recibido", case_id=case.id,
-                     detail={"mensaje": letter.definition.name, "datos": letter.record})
+        audit.record(
+            session,
+            now,
+            audit.SYSTEM,
+            "mensaje_recibido",
+            case_id=case.id,
+            detail={"mensaje": letter.definition.name, "datos": letter.record},
+        )
         return self._advance(session, case, procedure, workflow, audit.SYSTEM, now, ready_before)
 
     # -- persistence ----------------------------------------------------------------------
@@ -279,13 +335,16 @@ class Runtime:
         workflow.do_engine_steps(watch.will, watch.did)
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before)
 
-    def _persist(self, session, case, procedure, workflow, watch, actor, now, ready_before: set[str] | None) -> Advanced:
+    def _persist(
+        self, session, case, procedure, workflow, watch, actor, now, ready_before: set[str] | None
+    ) -> Advanced:
         """Write the case row, its events and its task projection; ``ready_before`` None means: read it."""
         with session.no_autoflush:
             self._apply_script_changes(session, case, watch, now)
             # Documents and mail that service tasks asked for go into this same transaction.
-            effects.apply(session, case, workflow.script_engine.environment.take_effects(), actor, now,
-                          self.catalog_cache)
+            effects.apply(
+                session, case, workflow.script_engine.environment.take_effects(), actor, now, self.catalog_cache
+            )
             thrown = messages.thrown(workflow)  # taken out of the workflow: delivered by the caller
             case.workflow = self.serializer.dumps(workflow)
             case.revision = (case.revision or 0) + 1
@@ -306,17 +365,32 @@ class Runtime:
             if status != old_status and status is not None and status != case.status:
                 if status not in STATUS_EXITS.get(case.status, STATUSES):
                     continue
-                audit.record(session, now, audit.SYSTEM, "estado_cambiado", case_id=case.id,
-                             detail={"antes": case.status, "despues": status, "paso": step})
+                audit.record(
+                    session,
+                    now,
+                    audit.SYSTEM,
+                    "estado_cambiado",
+                    case_id=case.id,
+                    detail={"antes": case.status, "despues": status, "paso": step},
+                )
                 case.status = status
                 case.closed_at = now if status == "cerrado" else None
                 case.data = {**case.data, "estado_caso": status}
             if due != old_due and due is not None:
                 moment = _parse_moment(due)
                 if moment != case.due_at:
-                    audit.record(session, now, audit.SYSTEM, "plazo_fijado", case_id=case.id,
-                                 detail={"antes": case.due_at.isoformat() if case.due_at else None,
-                                         "despues": moment.isoformat(), "paso": step})
+                    audit.record(
+                        session,
+                        now,
+                        audit.SYSTEM,
+                        "plazo_fijado",
+                        case_id=case.id,
+                        detail={
+                            "antes": case.due_at.isoformat() if case.due_at else None,
+                            "despues": moment.isoformat(),
+                            "paso": step,
+                        },
+                    )
                     case.due_at = moment
                     case.data = {**case.data, "fecha_limite": moment.isoformat()}
 
@@ -331,8 +405,10 @@ class Runtime:
             case_rows.delete_tasks(session, gone)
         mirrored = {column: getattr(case, column) for column in TASK_MIRRORED}
         if ready_before & ready.keys() and not inspect(case).unmodified.issuperset(TASK_MIRRORED):
-            session.execute(update(HumanTask).where(HumanTask.case_id == case.id).values(**mirrored),
-                            execution_options={"synchronize_session": False})
+            session.execute(
+                update(HumanTask).where(HumanTask.case_id == case.id).values(**mirrored),
+                execution_options={"synchronize_session": False},
+            )
         rows = []
         for task_id, task in ready.items():
             if task_id in ready_before:
@@ -341,11 +417,21 @@ class Runtime:
             due = case.due_at
             if step.plazo:
                 due = now + TimerEventDefinition.get_timedelta_from_start(
-                    TimerEventDefinition.parse_iso_duration(step.plazo), now)
+                    TimerEventDefinition.parse_iso_duration(step.plazo), now
+                )
             label = loops.label(task, step.rotulo)
-            rows.append({
-                "id": task_id, "case_id": case.id, "bpmn_id": step.bpmn_id, "lane": step.role or "",
-                "name": f"{step.name}: {label}"[:200] if label else step.name,
-                "form": step.form, "assignee": None, "created_at": now, "due_at": due, **mirrored,
-            })
+            rows.append(
+                {
+                    "id": task_id,
+                    "case_id": case.id,
+                    "bpmn_id": step.bpmn_id,
+                    "lane": step.role or "",
+                    "name": f"{step.name}: {label}"[:200] if label else step.name,
+                    "form": step.form,
+                    "assignee": None,
+                    "created_at": now,
+                    "due_at": due,
+                    **mirrored,
+                }
+            )
         return case_rows.insert_tasks(session, rows)

@@ -7,6 +7,7 @@ operations that could exhaust memory or CPU (``*``, ``**``, ``+`` on big values)
 rewritten into calls that bound their result. What a script sees is the case's data and
 the named helpers of ``engine.bpm.helpers``; nothing else.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,33 +26,115 @@ MAX_SEQUENCE_LEN = 100_000
 MAX_INT_BITS = 4096
 
 SAFE_BUILTINS = {
-    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round,
-    "int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict,
-    "sorted": sorted, "any": any, "all": all,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
 }
 
 # Methods of plain data values a script may call; none of them can grow a value much.
-SAFE_METHODS = frozenset({
-    "get", "keys", "values", "items", "lower", "upper", "strip", "lstrip", "rstrip",
-    "startswith", "endswith", "split", "count", "index", "isdigit", "title",
-    "capitalize", "casefold",
-})
+SAFE_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "lower",
+        "upper",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "split",
+        "count",
+        "index",
+        "isdigit",
+        "title",
+        "capitalize",
+        "casefold",
+    }
+)
 
 _ALLOWED_NODES = (
-    ast.Module, ast.Expression, ast.Expr, ast.Assign, ast.AugAssign, ast.If, ast.IfExp,
-    ast.Pass, ast.BoolOp, ast.And, ast.Or, ast.Compare, ast.Eq, ast.NotEq, ast.Lt,
-    ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.UnaryOp, ast.Not,
-    ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
-    ast.Mod, ast.Pow, ast.Name, ast.Load, ast.Store, ast.Constant, ast.List, ast.Tuple,
-    ast.Dict, ast.Subscript, ast.Slice, ast.Attribute, ast.Call, ast.keyword,
-    ast.JoinedStr, ast.FormattedValue,
+    ast.Module,
+    ast.Expression,
+    ast.Expr,
+    ast.Assign,
+    ast.AugAssign,
+    ast.If,
+    ast.IfExp,
+    ast.Pass,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.Compare,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.Name,
+    ast.Load,
+    ast.Store,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Subscript,
+    ast.Slice,
+    ast.Attribute,
+    ast.Call,
+    ast.keyword,
+    ast.JoinedStr,
+    ast.FormattedValue,
 )
 
 _NODE_NAMES = {
-    "Import": "import", "ImportFrom": "import", "Lambda": "lambda", "FunctionDef": "def",
-    "ClassDef": "class", "For": "for", "While": "while", "ListComp": "comprensiones",
-    "DictComp": "comprensiones", "SetComp": "comprensiones", "GeneratorExp": "generadores",
-    "With": "with", "Try": "try", "Delete": "del", "Global": "global", "Starred": "*args",
+    "Import": "import",
+    "ImportFrom": "import",
+    "Lambda": "lambda",
+    "FunctionDef": "def",
+    "ClassDef": "class",
+    "For": "for",
+    "While": "while",
+    "ListComp": "comprensiones",
+    "DictComp": "comprensiones",
+    "SetComp": "comprensiones",
+    "GeneratorExp": "generadores",
+    "With": "with",
+    "Try": "try",
+    "Delete": "del",
+    "Global": "global",
+    "Starred": "*args",
 }
 
 
@@ -65,9 +148,12 @@ def _bounded(value):
 
 def _mul(a, b):
     for seq, n in ((a, b), (b, a)):
-        if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int):
-            if len(seq) * max(n, 0) > MAX_SEQUENCE_LEN:
-                raise UnsafeExpression(f"el resultado supera {MAX_SEQUENCE_LEN} elementos")
+        if (
+            isinstance(seq, (str, bytes, list, tuple))
+            and isinstance(n, int)
+            and len(seq) * max(n, 0) > MAX_SEQUENCE_LEN
+        ):
+            raise UnsafeExpression(f"el resultado supera {MAX_SEQUENCE_LEN} elementos")
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
         raise UnsafeExpression("el número resultante es demasiado grande")
     return a * b
@@ -78,7 +164,7 @@ def _pow(a, b):
         raise UnsafeExpression("exponente demasiado grande (máximo 64)")
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() * max(b, 0) > MAX_INT_BITS:
         raise UnsafeExpression("el número resultante es demasiado grande")
-    return _bounded(a ** b)
+    return _bounded(a**b)
 
 
 def _add(a, b):
@@ -133,7 +219,12 @@ class _Checker(ast.NodeVisitor):
     def visit_BinOp(self, node):
         exponent = node.right
         if isinstance(node.op, ast.Pow) and (
-            isinstance(exponent, ast.BinOp) or (isinstance(exponent, ast.Constant) and isinstance(exponent.value, (int, float)) and abs(exponent.value) > 64)
+            isinstance(exponent, ast.BinOp)
+            or (
+                isinstance(exponent, ast.Constant)
+                and isinstance(exponent.value, (int, float))
+                and abs(exponent.value) > 64
+            )
         ):
             raise UnsafeExpression("exponente demasiado grande (máximo 64)")
         self.generic_visit(node)

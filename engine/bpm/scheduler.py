@@ -12,14 +12,15 @@ A calendar is the start event's ``timeCycle``: ``R/<first run>/<period>``, e.g.
 run (``R/P7D``) the anchor is Monday 5 January 2026 at 8:00 in Panamá. ``R5/…`` stops after
 five runs. Periods are fixed lengths (weeks, days, hours), counted from the first run.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.bpm import start_events
 from engine.db.models import Schedule
@@ -62,7 +63,9 @@ def sync(session: Session, process_id: str, current: dict[str, str], now: dateti
     for bpmn_id, cycle in current.items():
         row = rows.get(bpmn_id)
         if row is None:
-            session.add(Schedule(process_id=process_id, start_event=bpmn_id, cycle=cycle, next_run_at=next_run(cycle, now)))
+            session.add(
+                Schedule(process_id=process_id, start_event=bpmn_id, cycle=cycle, next_run_at=next_run(cycle, now))
+            )
         elif row.cycle != cycle or row.next_run_at is None:
             row.cycle, row.next_run_at = cycle, next_run(cycle, now)
     for bpmn_id, row in rows.items():

@@ -6,6 +6,7 @@ values go into the run, e.g. the ``direccion`` its enlace works for); an empty a
 nothing. A start event without a selector starts one run with an empty record. The rules
 live here, in code, because they query the cases; the diagram names which one applies.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,18 +22,27 @@ FOLLOW_UP_STATUSES = ("en seguimiento", "escalado a la unidad")
 
 def direcciones_con_casos_abiertos(session: Session) -> list[dict]:
     """One run per dirección with cases remitted to it that are en seguimiento or escalado a la unidad."""
-    rows = session.scalars(select(Case.direccion).where(Case.direccion.is_not(None), Case.status.in_(FOLLOW_UP_STATUSES))
-                           .distinct().order_by(Case.direccion))
+    rows = session.scalars(
+        select(Case.direccion)
+        .where(Case.direccion.is_not(None), Case.status.in_(FOLLOW_UP_STATUSES))
+        .distinct()
+        .order_by(Case.direccion)
+    )
     return [{"direccion": direccion} for direccion in rows]
 
 
 def sugerencias_pendientes(session: Session) -> list[dict]:
     """One meeting if any Defensa del Usuario sugerencia waits for one; its agenda lists them (ticket · asunto)."""
     rows = session.execute(
-        select(Case.ticket, Case.subject).join(ProcedureVersion, Case.procedure_version_id == ProcedureVersion.id)
-        .where(ProcedureVersion.process_id == "defensa_usuario_311", Case.case_type == "sugerencia",
-               Case.status == "en seguimiento")
-        .order_by(Case.opened_at, Case.id))
+        select(Case.ticket, Case.subject)
+        .join(ProcedureVersion, Case.procedure_version_id == ProcedureVersion.id)
+        .where(
+            ProcedureVersion.process_id == "defensa_usuario_311",
+            Case.case_type == "sugerencia",
+            Case.status == "en seguimiento",
+        )
+        .order_by(Case.opened_at, Case.id)
+    )
     agenda = [f"{ticket} · {subject or 'Sin asunto'}" for ticket, subject in rows]
     return [{"agenda": agenda}] if agenda else []
 

@@ -5,6 +5,7 @@ instance, ENGINE_NOTES.md) and restores it on every load. Our converter writes o
 instance, and restores it onto spec objects the caller already holds (parsed once per
 version and cached), so a load costs the instance alone.
 """
+
 from __future__ import annotations
 
 from uuid import UUID
@@ -12,8 +13,11 @@ from uuid import UUID
 import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import (BpmnSubWorkflowConverter, BpmnWorkflowConverter,
-                                                             WorkflowConverter)
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter,
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.serializer.helpers.encoder import create_encoder
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
@@ -63,7 +67,9 @@ def _task_to_dict(task, registry) -> dict:
         "triggered": task.triggered,
         "internal_data": registry.convert(internal_data) if internal_data else {},
         "data": task.data if parent is None else {},
-        "delta": {} if parent is None else {
+        "delta": {}
+        if parent is None
+        else {
             "updates": DeepMerge.get_updated_keys(parent.data, task.data),
             "deletions": DeepMerge.get_deleted_keys(parent.data, task.data),
         },

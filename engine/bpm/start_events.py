@@ -6,6 +6,7 @@ first step runs: ``formulario`` (the start form), ``prefijo_ticket`` (``AC`` unl
 which channel it is), and, on a timer start event, ``selector`` (which runs the scheduler
 starts, see ``engine.bpm.selectors``). A timer start event's ``timeCycle`` is its calendar.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,9 +51,15 @@ def of(spec) -> list[StartEvent]:
         if isinstance(task_spec, StartEventSpec) and task_spec.bpmn_id:
             definition = task_spec.event_definition
             timer = definition.expression if isinstance(definition, TimerEventDefinition) else None
-            found.append(StartEvent(task_spec.bpmn_id, task_spec.bpmn_name or task_spec.bpmn_id,
-                                    dict(getattr(task_spec, "extensions", {}).get("properties", {})), timer,
-                                    isinstance(definition, CycleTimerEventDefinition)))
+            found.append(
+                StartEvent(
+                    task_spec.bpmn_id,
+                    task_spec.bpmn_name or task_spec.bpmn_id,
+                    dict(getattr(task_spec, "extensions", {}).get("properties", {})),
+                    timer,
+                    isinstance(definition, CycleTimerEventDefinition),
+                )
+            )
     return found
 
 

@@ -5,6 +5,7 @@ A claimed task leaves the other people's bandejas and only its assignee may comp
 exactly as a completion does, so a claim and a completion of the same task never cross, and
 each change is written with its audit event in one transaction.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,14 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine import clock
 from engine.access.accounts import Actor, actor_of
-from engine.db.models import Case, HumanTask, User
 from engine.access.permissions import may_coordinate
+from engine.audit import trail as audit
+from engine.db.models import Case, HumanTask, User
+from engine.errors import AssignmentRefused, Forbidden
 from engine.facade import Atiende, may_work
-from engine.errors import AssignmentRefused
-from engine.errors import Forbidden
 
 
 def locked_task(atiende: Atiende, session: Session, task_id: str) -> HumanTask:
@@ -45,8 +45,15 @@ def claim(atiende: Atiende, task_id: str, actor: Actor) -> None:
         if task.assignee is not None:
             raise AssignmentRefused(f"La tarea ya la tomó {task.assignee}.")
         task.assignee = actor.username
-        audit.record(s, atiende.now(), actor.username, "tarea_tomada", case_id=task.case_id, task_id=task.id,
-                     detail={"tarea": task.name})
+        audit.record(
+            s,
+            atiende.now(),
+            actor.username,
+            "tarea_tomada",
+            case_id=task.case_id,
+            task_id=task.id,
+            detail={"tarea": task.name},
+        )
 
 
 def release(atiende: Atiende, task_id: str, actor: Actor) -> None:
@@ -73,8 +80,15 @@ def reassign(atiende: Atiende, task_id: str, username: str, actor: Actor) -> Non
             raise AssignmentRefused(f"{person.full_name} no puede atender esta tarea (rol o dirección distintos).")
         if task.assignee == username:
             return
-        audit.record(s, atiende.now(), actor.username, "tarea_reasignada", case_id=task.case_id, task_id=task.id,
-                     detail={"tarea": task.name, "antes": task.assignee, "despues": username})
+        audit.record(
+            s,
+            atiende.now(),
+            actor.username,
+            "tarea_reasignada",
+            case_id=task.case_id,
+            task_id=task.id,
+            detail={"tarea": task.name, "antes": task.assignee, "despues": username},
+        )
         task.assignee = username
 
 
@@ -103,6 +117,13 @@ def release_all_of(session: Session, username: str, by: str, now: datetime) -> i
 
 
 def _release(session: Session, task: HumanTask, by: str, now: datetime) -> None:
-    audit.record(session, now, by, "tarea_liberada", case_id=task.case_id, task_id=task.id,
-                 detail={"tarea": task.name, "antes": task.assignee})
+    audit.record(
+        session,
+        now,
+        by,
+        "tarea_liberada",
+        case_id=task.case_id,
+        task_id=task.id,
+        detail={"tarea": task.name, "antes": task.assignee},
+    )
     task.assignee = None

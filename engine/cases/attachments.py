@@ -22,6 +22,7 @@ Uploads that never joined a case are removed after ``UNCLAIMED_DAYS`` (``purge_u
 run on every upload). Why the database and not files: one transaction for the case and its
 files, one backup, and several server processes (or machines) see the same files.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,7 @@ from sqlalchemy.orm import Session
 
 from engine.db.models import Attachment, StoredFile
 from engine.db.store import Store
-from engine.errors import FileRefused
-from engine.errors import FormErrors
+from engine.errors import FileRefused, FormErrors
 
 MAX_BYTES = 10 * 1024 * 1024
 UNCLAIMED_DAYS = 30
@@ -117,17 +117,19 @@ def kind_of(data: bytes, filename: str) -> Kind:
     if claimed is not None:
         if claimed.content_type == family:
             return claimed
-        if family == "zip" and extension in (".docx", ".xlsx", ".pptx"):
-            if _zip_holds(data, {".docx": "word/", ".xlsx": "xl/", ".pptx": "ppt/"}[extension]):
-                return claimed
+        office = {".docx": "word/", ".xlsx": "xl/", ".pptx": "ppt/"}
+        if family == "zip" and extension in office and _zip_holds(data, office[extension]):
+            return claimed
         if family == "zip" and extension in (".odt", ".ods") and _zip_holds(data, "mimetype"):
             return claimed
         if family == "ole" and extension in (".doc", ".xls"):
             return claimed
         if extension == ".txt" and family is None and _is_text(data):
             return claimed
-    raise FileRefused(f"«{filename}» no es un tipo de archivo aceptado o su contenido no corresponde a su extensión. "
-                  f"Se aceptan: {ACCEPTED_NAMES}.")
+    raise FileRefused(
+        f"«{filename}» no es un tipo de archivo aceptado o su contenido no corresponde a su extensión. "
+        f"Se aceptan: {ACCEPTED_NAMES}."
+    )
 
 
 def _clean_name(filename: str) -> str:
@@ -143,14 +145,24 @@ def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: d
     if not data:
         raise FileRefused(f"«{name}» está vacío.")
     if len(data) > MAX_BYTES:
-        raise FileRefused(f"«{name}» pesa {len(data) / 1024 / 1024:.1f} MB; el máximo es {MAX_BYTES // 1024 // 1024} MB.")
+        raise FileRefused(
+            f"«{name}» pesa {len(data) / 1024 / 1024:.1f} MB; el máximo es {MAX_BYTES // 1024 // 1024} MB."
+        )
     kind = kind_of(data, name)
     digest = hashlib.sha256(data).hexdigest()
     if session.get(StoredFile, digest) is None:
         session.add(StoredFile(sha256=digest, size=len(data), content=data))
         session.flush()  # the bytes' row first: the attachment row refers to it
-    attachment = Attachment(id=secrets.token_hex(16), sha256=digest, filename=name, content_type=kind.content_type,
-                            size=len(data), uploaded_by=uploaded_by, uploaded_at=now, case_id=None)
+    attachment = Attachment(
+        id=secrets.token_hex(16),
+        sha256=digest,
+        filename=name,
+        content_type=kind.content_type,
+        size=len(data),
+        uploaded_by=uploaded_by,
+        uploaded_at=now,
+        case_id=None,
+    )
     session.add(attachment)
     purge_unclaimed(session, now)
     session.flush()
@@ -205,8 +217,13 @@ def content(session: Session, attachment: Attachment) -> bytes:
 
 def of_case(session: Session, case_id: int) -> list[Attachment]:
     """A case's attachments, oldest first."""
-    return list(session.scalars(select(Attachment).where(Attachment.case_id == case_id)
-                                .order_by(Attachment.uploaded_at, Attachment.filename)))
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.case_id == case_id)
+            .order_by(Attachment.uploaded_at, Attachment.filename)
+        )
+    )
 
 
 def purge_unclaimed(session: Session, now: datetime) -> None:

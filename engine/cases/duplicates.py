@@ -5,6 +5,7 @@ within ``WINDOW``); Python then compares their text by trigram similarity (the m
 PostgreSQL's pg_trgm, computed here so SQLite gives the same answer). An operator who
 agrees links the two cases; the link is kept once per pair and audited on both cases.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine.access.accounts import Actor
+from engine.audit import trail as audit
 from engine.db.models import Case, CaseLink
 from engine.db.store import Store
 from engine.errors import LinkError
@@ -27,11 +28,57 @@ THRESHOLD = 0.3  # pg_trgm's default similarity threshold
 CANDIDATES = 200
 SHOWN = 5
 KIND = "duplicado"
-STOPWORDS = frozenset({
-    "de", "la", "el", "los", "las", "un", "una", "unos", "unas", "y", "o", "u", "en", "del", "al", "por", "para",
-    "con", "sin", "que", "se", "su", "sus", "lo", "le", "les", "me", "mi", "mis", "es", "son", "esta", "este",
-    "esto", "estan", "hay", "muy", "mas", "ya", "no", "si", "desde", "hace", "como", "cuando", "donde", "frente",
-})
+STOPWORDS = frozenset(
+    {
+        "de",
+        "la",
+        "el",
+        "los",
+        "las",
+        "un",
+        "una",
+        "unos",
+        "unas",
+        "y",
+        "o",
+        "u",
+        "en",
+        "del",
+        "al",
+        "por",
+        "para",
+        "con",
+        "sin",
+        "que",
+        "se",
+        "su",
+        "sus",
+        "lo",
+        "le",
+        "les",
+        "me",
+        "mi",
+        "mis",
+        "es",
+        "son",
+        "esta",
+        "este",
+        "esto",
+        "estan",
+        "hay",
+        "muy",
+        "mas",
+        "ya",
+        "no",
+        "si",
+        "desde",
+        "hace",
+        "como",
+        "cuando",
+        "donde",
+        "frente",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +101,7 @@ def trigrams(text: str) -> set[str]:
     grams: set[str] = set()
     for word in _words(text):
         padded = f"  {word} "
-        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
     return grams
 
 
@@ -81,20 +128,39 @@ def possible(session: Session, case: Case) -> list[Similar]:
     # Only the columns compared and shown: a case row also carries its whole workflow state.
     candidates = session.execute(
         select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.data)
-        .where(Case.id != case.id, Case.corregimiento == case.corregimiento,
-               Case.case_type == case.case_type, Case.status != "cerrado",
-               Case.opened_at >= case.opened_at - WINDOW, Case.opened_at <= case.opened_at + WINDOW)
-        .order_by(Case.opened_at.desc()).limit(CANDIDATES))
+        .where(
+            Case.id != case.id,
+            Case.corregimiento == case.corregimiento,
+            Case.case_type == case.case_type,
+            Case.status != "cerrado",
+            Case.opened_at >= case.opened_at - WINDOW,
+            Case.opened_at <= case.opened_at + WINDOW,
+        )
+        .order_by(Case.opened_at.desc())
+        .limit(CANDIDATES)
+    )
     mine = trigrams(_text(case.subject, case.data))
-    scored = [Similar(c.id, c.ticket, c.subject or "", c.status, c.opened_at,
-                      round(_overlap(mine, trigrams(_text(c.subject, c.data))), 2))
-              for c in candidates if c.id not in linked]
+    scored = [
+        Similar(
+            c.id,
+            c.ticket,
+            c.subject or "",
+            c.status,
+            c.opened_at,
+            round(_overlap(mine, trigrams(_text(c.subject, c.data))), 2),
+        )
+        for c in candidates
+        if c.id not in linked
+    ]
     return sorted((s for s in scored if s.score >= THRESHOLD), key=lambda s: -s.score)[:SHOWN]
 
 
 def _linked_ids(session: Session, case_id: int) -> list[int]:
-    rows = session.execute(select(CaseLink.case_id, CaseLink.other_case_id)
-                           .where(or_(CaseLink.case_id == case_id, CaseLink.other_case_id == case_id)))
+    rows = session.execute(
+        select(CaseLink.case_id, CaseLink.other_case_id).where(
+            or_(CaseLink.case_id == case_id, CaseLink.other_case_id == case_id)
+        )
+    )
     return [b if a == case_id else a for a, b in rows]
 
 
@@ -114,11 +180,25 @@ def link(store: Store, case_id: int, other_id: int, actor: Actor, now: datetime,
             cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_((low, high))))}
             if len(cases) != 2:
                 raise LinkError("Uno de los casos no existe.")
-            s.add(CaseLink(case_id=low, other_case_id=high, kind=KIND, note=note.strip()[:2000],
-                           created_by=actor.username, created_at=now))
+            s.add(
+                CaseLink(
+                    case_id=low,
+                    other_case_id=high,
+                    kind=KIND,
+                    note=note.strip()[:2000],
+                    created_by=actor.username,
+                    created_at=now,
+                )
+            )
             s.flush()
             for this, that in ((low, high), (high, low)):
-                audit.record(s, now, actor.username, "caso_vinculado", case_id=this,
-                             detail={"con": cases[that].ticket, "tipo": KIND, "nota": note.strip()[:2000]})
+                audit.record(
+                    s,
+                    now,
+                    actor.username,
+                    "caso_vinculado",
+                    case_id=this,
+                    detail={"con": cases[that].ticket, "tipo": KIND, "nota": note.strip()[:2000]},
+                )
     except IntegrityError:
         raise LinkError("Los casos ya están vinculados.") from None

@@ -3,18 +3,19 @@
 Notes are written, never edited or deleted; each is audited (the event names the note, not
 its text, so nothing that reads the audit trail for the public can carry it).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine import clock
 from engine.access.accounts import Actor
-from engine.db.models import CaseNote
 from engine.access.permissions import may_write_notes
-from engine.facade import Atiende
+from engine.audit import trail as audit
+from engine.db.models import CaseNote
 from engine.errors import Forbidden, FormErrors
+from engine.facade import Atiende
 
 MAX_LENGTH = 4000
 FIELD = "texto"

@@ -4,6 +4,7 @@ The facade (``engine.facade.Atiende``) decides who may see or do what; these fun
 only fetch rows the caller is already allowed to read: the people behind a session cookie,
 the cases behind a task list, a case's open tasks, catalogue labels, people's names.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,9 +22,11 @@ def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | Non
 
     One query of plain columns, no ORM objects: it runs on every request of a signed-in person.
     """
-    rows = session.execute(select(User.username, User.full_name, User.direccion, UserRole.role)
-                           .outerjoin(UserRole, UserRole.user_id == User.id)
-                           .where(User.id == user_id, User.active.is_(True))).all()
+    rows = session.execute(
+        select(User.username, User.full_name, User.direccion, UserRole.role)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id == user_id, User.active.is_(True))
+    ).all()
     if not rows:
         return None
     username, full_name, direccion, _role = rows[0]
@@ -39,8 +42,9 @@ def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
 
 
 _TASKS = HumanTask.__table__
-_OPEN_TASKS = Statement(select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id"))
-                        .order_by(_TASKS.c.created_at, _TASKS.c.name))
+_OPEN_TASKS = Statement(
+    select(*_TASKS.c).where(_TASKS.c.case_id == bindparam("case_id")).order_by(_TASKS.c.created_at, _TASKS.c.name)
+)
 
 
 def open_tasks(session: Session, case_id: int) -> list[tuple]:
@@ -56,8 +60,11 @@ def catalog_labels(session: Session, catalog: str) -> dict[str, str]:
 
 def catalog_items(session: Session, catalogs: Iterable[str]) -> list[tuple[str, str, str, bool]]:
     """(catalog, code, label, active) of every entry of the named catalogues, by label, in one query."""
-    rows = session.execute(select(CatalogItem.catalog, CatalogItem.code, CatalogItem.label, CatalogItem.active)
-                           .where(CatalogItem.catalog.in_(set(catalogs))).order_by(CatalogItem.label))
+    rows = session.execute(
+        select(CatalogItem.catalog, CatalogItem.code, CatalogItem.label, CatalogItem.active)
+        .where(CatalogItem.catalog.in_(set(catalogs)))
+        .order_by(CatalogItem.label)
+    )
     return [tuple(row) for row in rows]
 
 

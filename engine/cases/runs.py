@@ -4,6 +4,7 @@ Both live inside the caller's unit of work: a case and its ticket, a scheduled r
 move of its schedule, a meeting's acta and the sugerencias it closes are committed together
 or not at all. ``Atiende`` (engine.facade) is the caller; it passes itself in.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,25 +13,29 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine import clock
-from engine.bpm import messages
-from engine.bpm import scheduler
-from engine.bpm import selectors
-from engine.bpm import start_events
+from engine.audit import trail as audit
+from engine.bpm import messages, scheduler, selectors, start_events
+from engine.bpm.runtime import Advanced
 from engine.cases import tickets
 from engine.db.models import Case, Schedule
-from engine.procedures.versions import Procedure
-from engine.bpm.runtime import Advanced
 from engine.errors import Undeliverable
+from engine.procedures.versions import Procedure
 
 log = logging.getLogger(__name__)
 MAX_HOPS = 20  # a message may cause a step that throws another; a loop of them stops here
 RETRY_AFTER = timedelta(minutes=15)  # a schedule whose runs failed is tried again after this
 
 
-def open_case(atiende, session: Session, procedure: Procedure, data: dict, actor: str, now: datetime,
-              start_event: str | None = None) -> tuple[Case, list[Advanced]]:
+def open_case(
+    atiende,
+    session: Session,
+    procedure: Procedure,
+    data: dict,
+    actor: str,
+    now: datetime,
+    start_event: str | None = None,
+) -> tuple[Case, list[Advanced]]:
     """Issue the ticket, create the case and run it to its first waits; deliver what it threw.
 
     The start event (the one named, else the process's first) gives the ticket prefix and the
@@ -38,10 +43,22 @@ def open_case(atiende, session: Session, procedure: Procedure, data: dict, actor
     """
     event = start_events.named(procedure.spec, start_event)
     ticket = tickets.next_ticket(session, event.ticket_prefix if event else start_events.DEFAULT_TICKET_PREFIX, now)
-    case = Case(ticket=ticket, procedure_version_id=procedure.version_id, status="abierto",
-                opened_at=now, created_by=actor, data={}, workflow="", revision=0)
-    data = {**data, **(event.record if event else {}), "ticket": ticket,
-            "fecha_inicio": now.astimezone(clock.PANAMA).isoformat()}
+    case = Case(
+        ticket=ticket,
+        procedure_version_id=procedure.version_id,
+        status="abierto",
+        opened_at=now,
+        created_by=actor,
+        data={},
+        workflow="",
+        revision=0,
+    )
+    data = {
+        **data,
+        **(event.record if event else {}),
+        "ticket": ticket,
+        "fecha_inicio": now.astimezone(clock.PANAMA).isoformat(),
+    }
     advanced = atiende.runtime.start(session, procedure, case, data, actor, now, start_event=start_event)
     return case, [advanced, *deliver(atiende, session, case.ticket, advanced, now)]
 
@@ -57,8 +74,9 @@ def deliver(atiende, session: Session, sender: str, advanced: Advanced, now: dat
             case = session.scalar(select(Case).where(Case.ticket == letter.ticket).with_for_update())
             if case is None:
                 raise Undeliverable(f"no existe el caso {letter.ticket}")
-            result = atiende.runtime.receive(session, case, atiende.procedure(session, case.procedure_version_id),
-                                             letter, now)
+            result = atiende.runtime.receive(
+                session, case, atiende.procedure(session, case.procedure_version_id), letter, now
+            )
             moved.append(result)
             pending.append((case.ticket, result, hops + 1))
     return moved
@@ -101,9 +119,13 @@ def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:
             with atiende.store.unit_of_work() as session:
                 schedule = session.get(Schedule, schedule_id)
                 schedule.next_run_at = now + RETRY_AFTER
-                audit.record(session, now, audit.SYSTEM, "error_programacion",
-                             detail={"proceso": schedule.process_id, "evento": schedule.start_event,
-                                     "error": str(exc)[:500]})
+                audit.record(
+                    session,
+                    now,
+                    audit.SYSTEM,
+                    "error_programacion",
+                    detail={"proceso": schedule.process_id, "evento": schedule.start_event, "error": str(exc)[:500]},
+                )
             continue
         started += len(tickets_started)
         moved.extend(advanced)
@@ -127,8 +149,15 @@ def _start_schedule(atiende, session: Session, schedule, now: datetime) -> tuple
     return started
 
 
-def _start_runs(atiende, session: Session, procedure: Procedure, start_event: str, actor: str, now: datetime,
-                planned: datetime | None) -> tuple[list[str], list[Advanced]]:
+def _start_runs(
+    atiende,
+    session: Session,
+    procedure: Procedure,
+    start_event: str,
+    actor: str,
+    now: datetime,
+    planned: datetime | None,
+) -> tuple[list[str], list[Advanced]]:
     """One run per record the start event's selector gives; the audit trail says which and why."""
     event = start_events.named(procedure.spec, start_event)
     if event is None or event.timer is None:
@@ -138,7 +167,17 @@ def _start_runs(atiende, session: Session, procedure: Procedure, start_event: st
         case, advanced = open_case(atiende, session, procedure, record, actor, now, start_event=event.bpmn_id)
         moved.extend(advanced)
         tickets_started.append(case.ticket)
-    audit.record(session, now, actor, "programacion_ejecutada",
-                 detail={"proceso": procedure.process_id, "evento": event.bpmn_id, "nombre": event.name,
-                         "previsto": planned.isoformat() if planned else None, "casos": tickets_started})
+    audit.record(
+        session,
+        now,
+        actor,
+        "programacion_ejecutada",
+        detail={
+            "proceso": procedure.process_id,
+            "evento": event.bpmn_id,
+            "nombre": event.name,
+            "previsto": planned.isoformat() if planned else None,
+            "casos": tickets_started,
+        },
+    )
     return tickets_started, moved

@@ -9,6 +9,7 @@ Results come newest first, one page at a time by keyset (the case id): a common 
 the index in id order and stops after a page; a rare one is looked up. The index is kept
 outside the models; ``include_name`` hides it from the comparison of models and migrations.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,8 @@ from sqlalchemy import column, select, table, text
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.db.models import Case
 from engine.access.permissions import direccion_scope
+from engine.db.models import Case
 
 PAGE = 25
 MAX_WORDS = 8
@@ -62,8 +63,20 @@ class Results:
     next_before: int | None  # pass as ``before`` for the next (older) page; None on the last page
 
 
-_COLUMNS = (Case.id, Case.ticket, Case.status, Case.case_type, Case.channel, Case.citizen_name,
-            Case.citizen_cedula, Case.subject, Case.direccion, Case.corregimiento, Case.opened_at, Case.due_at)
+_COLUMNS = (
+    Case.id,
+    Case.ticket,
+    Case.status,
+    Case.case_type,
+    Case.channel,
+    Case.citizen_name,
+    Case.citizen_cedula,
+    Case.subject,
+    Case.direccion,
+    Case.corregimiento,
+    Case.opened_at,
+    Case.due_at,
+)
 
 
 def words(query: str) -> list[str]:
@@ -120,18 +133,25 @@ def _statement(session: Session, query: str):
         # index). For several it multiplies their frequencies and may walk 100,000 documents to
         # find nothing; the GIN index intersects them at once, so the matches come from it first.
         tsquery = number or " & ".join(f"{w}:*" for w in terms)
-        matches = (select(_DOCUMENTS.c.case_id)
-                   .where(text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)))
-        if len(terms) > 1:
-            matches = matches.cte("matches").prefix_with("MATERIALIZED")
-        else:
-            matches = matches.subquery("matches")
-        statement = (select(*_COLUMNS).select_from(matches).join(Case, Case.id == matches.c.case_id)
-                     .order_by(matches.c.case_id.desc()))
+        matches = select(_DOCUMENTS.c.case_id).where(
+            text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
+        )
+        matches = matches.cte("matches").prefix_with("MATERIALIZED") if len(terms) > 1 else matches.subquery("matches")
+        statement = (
+            select(*_COLUMNS)
+            .select_from(matches)
+            .join(Case, Case.id == matches.c.case_id)
+            .order_by(matches.c.case_id.desc())
+        )
         return statement, matches.c.case_id
     match = f'ticket : "{number}"' if number else " ".join(f'"{w}"*' for w in terms)
-    statement = (select(*_COLUMNS).select_from(_FTS).join(Case, Case.id == _FTS.c.rowid)
-                 .where(text("case_fts MATCH :match").bindparams(match=match)).order_by(_FTS.c.rowid.desc()))
+    statement = (
+        select(*_COLUMNS)
+        .select_from(_FTS)
+        .join(Case, Case.id == _FTS.c.rowid)
+        .where(text("case_fts MATCH :match").bindparams(match=match))
+        .order_by(_FTS.c.rowid.desc())
+    )
     return statement, _FTS.c.rowid
 
 

@@ -1,4 +1,5 @@
 """Ticket numbers: AC-2026-000123, one sequence per prefix and year, never reused."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,13 +13,14 @@ from engine.clock import PANAMA
 from engine.db.models import TicketSequence
 from engine.db.statements import Statement
 
-
 _SEQUENCES = TicketSequence.__table__
 # Built once: every new case takes a number (and the statement is the same each time).
-_BUMP = Statement(update(_SEQUENCES)
-                  .where(_SEQUENCES.c.prefix == bindparam("seq_prefix"), _SEQUENCES.c.year == bindparam("seq_year"))
-                  .values(last=_SEQUENCES.c.last + 1)
-                  .returning(_SEQUENCES.c.last))
+_BUMP = Statement(
+    update(_SEQUENCES)
+    .where(_SEQUENCES.c.prefix == bindparam("seq_prefix"), _SEQUENCES.c.year == bindparam("seq_year"))
+    .values(last=_SEQUENCES.c.last + 1)
+    .returning(_SEQUENCES.c.last)
+)
 
 
 def next_ticket(session: Session, prefix: str, now: datetime) -> str:
@@ -35,4 +37,7 @@ def next_ticket(session: Session, prefix: str, now: datetime) -> str:
 
 
 def last_issued(session: Session, prefix: str, year: int) -> int:
-    return session.scalar(select(TicketSequence.last).where(TicketSequence.prefix == prefix, TicketSequence.year == year)) or 0
+    return (
+        session.scalar(select(TicketSequence.last).where(TicketSequence.prefix == prefix, TicketSequence.year == year))
+        or 0
+    )

@@ -11,6 +11,7 @@ Scopes: ``mias`` (claimed by me), ``disponibles`` (unclaimed, of my roles), ``to
 the default), and ``equipo`` — every open task of every lane and person, for coordinators,
 who hand tasks to people (``engine.cases.assignment``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,8 @@ from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.db.models import Case, HumanTask
 from engine.access.permissions import may_coordinate
+from engine.db.models import Case, HumanTask
 
 PAGE_SIZE = 25
 DUE_SOON = timedelta(days=2)
@@ -47,10 +48,16 @@ class Filters:
         scope = self.scope if self.scope in SCOPES else "todas"
         if scope == "equipo" and not may_coordinate(actor):
             scope = "todas"
-        return Filters(scope=scope, case_type=self.case_type or None, channel=self.channel or None,
-                       direccion=self.direccion or None, corregimiento=self.corregimiento or None,
-                       due=self.due if self.due in DUE_FILTERS else None,
-                       order=self.order if self.order in ORDERS else "vence", page=max(1, self.page))
+        return Filters(
+            scope=scope,
+            case_type=self.case_type or None,
+            channel=self.channel or None,
+            direccion=self.direccion or None,
+            corregimiento=self.corregimiento or None,
+            due=self.due if self.due in DUE_FILTERS else None,
+            order=self.order if self.order in ORDERS else "vence",
+            page=max(1, self.page),
+        )
 
 
 @dataclass(frozen=True)
@@ -119,8 +126,11 @@ def _conditions(actor: Actor, filters: Filters, now: datetime) -> list:
         conditions.append(and_(HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON))
     elif filters.due == "a_tiempo":
         conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now + DUE_SOON))
-    mirrored = [(HumanTask.case_type, filters.case_type), (HumanTask.channel, filters.channel),
-                (HumanTask.corregimiento, filters.corregimiento)]
+    mirrored = [
+        (HumanTask.case_type, filters.case_type),
+        (HumanTask.channel, filters.channel),
+        (HumanTask.corregimiento, filters.corregimiento),
+    ]
     return conditions + [col == value for col, value in mirrored if value]
 
 
@@ -147,10 +157,29 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     }[filters.order]
     # The page's task ids first, from the index alone; then the columns of those rows only (a
     # deep page does not look up every case it skips).
-    chosen = select(HumanTask.id).where(*conditions).order_by(*order).limit(size).offset((current - 1) * size).subquery()
+    chosen = (
+        select(HumanTask.id).where(*conditions).order_by(*order).limit(size).offset((current - 1) * size).subquery()
+    )
     rows = session.execute(
-        select(HumanTask.id, HumanTask.name, HumanTask.lane, HumanTask.assignee, HumanTask.created_at,
-               HumanTask.due_at, Case.id, Case.ticket, Case.case_type, Case.channel, Case.citizen_name,
-               Case.subject, Case.direccion, Case.corregimiento, Case.due_at)
-        .join(chosen, chosen.c.id == HumanTask.id).join(Case, Case.id == HumanTask.case_id).order_by(*order))
+        select(
+            HumanTask.id,
+            HumanTask.name,
+            HumanTask.lane,
+            HumanTask.assignee,
+            HumanTask.created_at,
+            HumanTask.due_at,
+            Case.id,
+            Case.ticket,
+            Case.case_type,
+            Case.channel,
+            Case.citizen_name,
+            Case.subject,
+            Case.direccion,
+            Case.corregimiento,
+            Case.due_at,
+        )
+        .join(chosen, chosen.c.id == HumanTask.id)
+        .join(Case, Case.id == HumanTask.case_id)
+        .order_by(*order)
+    )
     return Page(filters, [Row(*r) for r in rows], counts, pages)

@@ -11,11 +11,12 @@ case is given to the runtime as a *detached* ``Case``, so no flush ever touches 
 A new case is inserted the same way and is detached from then on. Cases the ORM loads
 (the timer sweep's batches, a migration, a message's recipient) stay the session's to flush.
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
 
-from sqlalchemy import bindparam, inspect, insert, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 

@@ -9,6 +9,7 @@ open database twice a second. A passive checkpoint never waits for and never blo
 or writers, so commits only append. The writers' own automatic checkpoint stays, at a higher
 threshold, as a backstop for when the thread does not keep up.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,10 +1,23 @@
 """The tables of Atiende: procedure versions, cases, their human tasks, audit, people."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
-                        UniqueConstraint, text)
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -25,10 +38,10 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 class Base(DeclarativeBase):
@@ -176,6 +189,7 @@ class CatalogItem(Base):
 
 # -- Channels (issue 6): intake of the mailbox, rate limits, links between cases, Open311 --------
 
+
 class IntakeItem(Base):
     """A message that reached the office and waits for an operator to make it a case or discard it."""
 
@@ -269,6 +283,7 @@ class Open311Request(Base):
 
 # -- Paperwork (issue 5): documents made or received, and the outbox of e-mail ---------------
 
+
 class Document(Base):
     """A paper of a case or a dirección, kept byte for byte as it was made or received.
 
@@ -282,8 +297,9 @@ class Document(Base):
     __table_args__ = (
         Index("ix_document_kind_direccion_created", "kind", "direccion", "created_at"),
         # The documents still to be rendered (engine.paperwork.rendering), found without reading the table.
-        Index("ix_document_pending", "id", sqlite_where=text("content IS NULL"),
-              postgresql_where=text("content IS NULL")),
+        Index(
+            "ix_document_pending", "id", sqlite_where=text("content IS NULL"), postgresql_where=text("content IS NULL")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -344,10 +360,12 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
-        cascade="all, delete-orphan", order_by=OutboxAttachment.position, lazy="selectin")
+        cascade="all, delete-orphan", order_by=OutboxAttachment.position, lazy="selectin"
+    )
 
 
 # -- Procedures in the browser and their tests (issue 7) ------------------------------------------
+
 
 class ProcedureDraft(Base):
     """An analyst's unfinished change to a procedure: its diagrams, forms and scenarios; one per procedure."""
@@ -377,6 +395,7 @@ class ProcedureScenarios(Base):
 
 # -- Task list (issue 4): drafts of task forms, internal notes, attachments -------------------
 
+
 class TaskDraft(Base):
     """A task form half-filled by one person; the database drops it when the task leaves the list."""
 
@@ -390,8 +409,13 @@ class TaskDraft(Base):
 
 # Covering indexes for the bandeja (engine.cases.worklist): counts and pages come from index pages alone,
 # for a person's lanes and for the whole team (they replace 0001's ix_human_task_lane_due).
-_WORKLIST_FILTERS = (HumanTask.assignee, HumanTask.direccion, HumanTask.case_type, HumanTask.channel,
-                     HumanTask.corregimiento)
+_WORKLIST_FILTERS = (
+    HumanTask.assignee,
+    HumanTask.direccion,
+    HumanTask.case_type,
+    HumanTask.channel,
+    HumanTask.corregimiento,
+)
 Index("ix_human_task_worklist", HumanTask.lane, HumanTask.due_at, HumanTask.id, *_WORKLIST_FILTERS)
 Index("ix_human_task_due", HumanTask.due_at, HumanTask.id, HumanTask.lane, *_WORKLIST_FILTERS)
 
@@ -434,8 +458,8 @@ class Attachment(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
 
-
 # -- Scheduled procedures (issue 3): the calendar of each timer start event ---------------------
+
 
 class Schedule(Base):
     """A timer start event of a deployed procedure and when the scheduler next starts its runs.

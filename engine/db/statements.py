@@ -11,6 +11,7 @@ transaction. Statements run this way are not seen by SQLAlchemy's execution even
 Rows inserted or read this way that callers want as mapped objects are given to them
 *detached* (``detached``, ``NewRow``): no flush ever writes them a second time.
 """
+
 from __future__ import annotations
 
 import threading
@@ -21,7 +22,6 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql import ClauseElement
-
 
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
 
@@ -54,22 +54,25 @@ class _Compiled:
         self._positional = compiled.positional
         names = compiled.positiontup if compiled.positional else list(compiled.binds)
         # (name, its own value when the caller gives none, e.g. a LIMIT's; the type's conversion)
-        self._binds = [(name, bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect))
-                       for name, bind in ((name, compiled.binds[name]) for name in names)]
+        self._binds = [
+            (name, bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+            for name, bind in ((name, compiled.binds[name]) for name in names)
+        ]
         columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs
         self._row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
         self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
 
     def parameters(self, values: dict):
         """``values`` by name, converted, in the driver's parameter style."""
-        given = ((name, values[name] if name in values else own, process) for name, own, process in self._binds)
+        given = ((name, values.get(name, own), process) for name, own, process in self._binds)
         if self._positional:
             return tuple(value if process is None else process(value) for _name, value, process in given)
         return {name: value if process is None else process(value) for name, value, process in given}
 
     def read(self, raw: tuple):
-        return self._row._make(value if process is None else process(value)
-                               for value, process in zip(raw, self._results))
+        return self._row._make(
+            value if process is None else process(value) for value, process in zip(raw, self._results, strict=False)
+        )
 
 
 class Statement:

@@ -4,6 +4,7 @@ SQLite is the embedded default (WAL mode; write transactions start with ``BEGIN
 IMMEDIATE`` so two writers queue instead of failing half-way); PostgreSQL is reached
 through ``DATABASE_URL`` with psycopg 3, and writers lock the rows they change.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +49,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):
         # On the driver's connection: through SQLAlchemy's execution this cost more than the BEGIN.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("writer")
-                                                  else "BEGIN")
+        conn.connection.driver_connection.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("writer") else "BEGIN"
+        )
 
 
 class Store:

@@ -1,4 +1,5 @@
 """Editable catalogues (direcciones, corregimientos, case types), seeded with real values."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ def seed(session: Session) -> int:
     for catalog, items in json.loads(SEED.read_text(encoding="utf-8")).items():
         for item in items:
             if (catalog, item["code"]) not in existing:
-                session.add(CatalogItem(catalog=catalog, code=item["code"], label=item["label"], extra=item.get("extra", {})))
+                session.add(
+                    CatalogItem(catalog=catalog, code=item["code"], label=item["label"], extra=item.get("extra", {}))
+                )
                 added += 1
     return added
 
@@ -33,8 +36,11 @@ def codes(session: Session, names) -> dict[str, set[str]]:
     if not names:
         return {}
     found: dict[str, set[str]] = {n: set() for n in names}
-    rows = session.execute(select(CatalogItem.catalog, CatalogItem.code)
-                           .where(CatalogItem.catalog.in_(names), CatalogItem.active.is_(True)))
+    rows = session.execute(
+        select(CatalogItem.catalog, CatalogItem.code).where(
+            CatalogItem.catalog.in_(names), CatalogItem.active.is_(True)
+        )
+    )
     for catalog, code in rows:
         found[catalog].add(code)
     return found
@@ -86,11 +92,19 @@ class CatalogCache:
 
 def entries(session: Session, catalog: str) -> list[CatalogItem]:
     """The active entries of a catalogue, by label."""
-    return list(session.scalars(select(CatalogItem).where(CatalogItem.catalog == catalog, CatalogItem.active.is_(True))
-                                .order_by(CatalogItem.label)))
+    return list(
+        session.scalars(
+            select(CatalogItem)
+            .where(CatalogItem.catalog == catalog, CatalogItem.active.is_(True))
+            .order_by(CatalogItem.label)
+        )
+    )
 
 
 def label(session: Session, catalog: str, code: str | None) -> str | None:
     if code is None:
         return None
-    return session.scalar(select(CatalogItem.label).where(CatalogItem.catalog == catalog, CatalogItem.code == code)) or code
+    return (
+        session.scalar(select(CatalogItem.label).where(CatalogItem.catalog == catalog, CatalogItem.code == code))
+        or code
+    )

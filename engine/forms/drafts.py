@@ -5,17 +5,18 @@ It belongs to one task and one person; when the task leaves the list (completed,
 by the procedure) the database deletes its drafts (``ON DELETE CASCADE``), whoever removed it.
 (Not to be confused with ``engine.procedures.drafts``: an analyst's draft of a diagram.)
 """
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine import clock
 from engine.access.accounts import Actor
+from engine.audit import trail as audit
 from engine.cases.assignment import locked_task
 from engine.db.models import TaskDraft
-from engine.facade import Atiende, may_work
 from engine.errors import Forbidden
+from engine.facade import Atiende, may_work
 
 
 def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:
@@ -31,8 +32,15 @@ def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:
         else:
             draft.form_values, draft.saved_at = values, now
         # The event says that a draft exists, not what it holds: a draft is its author's alone.
-        audit.record(s, now, actor.username, "borrador_guardado", case_id=task.case_id, task_id=task_id,
-                     detail={"tarea": task.name})
+        audit.record(
+            s,
+            now,
+            actor.username,
+            "borrador_guardado",
+            case_id=task.case_id,
+            task_id=task_id,
+            detail={"tarea": task.name},
+        )
 
 
 def load(session: Session, task_id: str, username: str) -> TaskDraft | None:

@@ -4,6 +4,7 @@ A submission keeps only the fields its schema declares, so no form can write wha
 the procedure (status, deadlines, the ticket); every error is said in Spanish and tied to
 its field, the way the task page shows it.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+
 from engine.errors import FormErrors
 
 # Keys the engine or the diagram's scripts own; a form may never declare or send them.
@@ -20,8 +22,12 @@ RESERVED_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limit
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _TYPE_NAMES = {
-    "string": "texto", "integer": "un número entero", "number": "un número",
-    "boolean": "sí o no", "array": "una lista", "object": "un grupo de campos",
+    "string": "texto",
+    "integer": "un número entero",
+    "number": "un número",
+    "boolean": "sí o no",
+    "array": "una lista",
+    "object": "un grupo de campos",
 }
 
 
@@ -159,7 +165,12 @@ def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = 
             errors.setdefault(field, _message(error))
     for field, prop in properties.items():
         catalog = prop.get("x-catalogo")
-        if catalog and field in data and field not in errors and data[field] not in (catalogs or {}).get(catalog, set()):
+        if (
+            catalog
+            and field in data
+            and field not in errors
+            and data[field] not in (catalogs or {}).get(catalog, set())
+        ):
             errors[field] = "Elija una opción válida de la lista."
         errors.update(_row_catalog_errors(field, prop, data.get(field), catalogs or {}, errors))
     if errors:
@@ -185,7 +196,7 @@ def _row_catalog_errors(field: str, prop: dict, rows, catalogs: dict[str, set[st
         return {}
     found = {}
     for index, row in enumerate(rows):
-        for key, cell in (row.items() if isinstance(row, dict) else ()):
+        for key, cell in row.items() if isinstance(row, dict) else ():
             catalog = items.get("properties", {}).get(key, {}).get("x-catalogo")
             name = f"{field}.{index}.{key}"
             if catalog and name not in errors and cell not in catalogs.get(catalog, set()):

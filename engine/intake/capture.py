@@ -5,6 +5,7 @@ fields of their procedure's start form; titles, help, choices and rules still co
 the deployed schema, so an analyst who changes the form changes every screen. The full
 start form stays the authority: ``Atiende.start_case`` validates against it again.
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,8 +16,14 @@ from engine.forms import catalogs
 from engine.forms import schemas as form_schemas
 
 
-def subset(schema: dict, fields: list[str], required: tuple[str, ...] = (), title: str | None = None,
-           description: str | None = None, wording: dict[str, dict] | None = None) -> dict:
+def subset(
+    schema: dict,
+    fields: list[str],
+    required: tuple[str, ...] = (),
+    title: str | None = None,
+    description: str | None = None,
+    wording: dict[str, dict] | None = None,
+) -> dict:
     """The start form reduced to ``fields`` (in that order), with ``required`` added to its own.
 
     A conditional rule of the form (``allOf`` if/then) is kept when every field it names is shown.

@@ -1,13 +1,13 @@
 """The channels' commands of ``atiende``: read the mailbox, manage Open311 API keys."""
+
 from __future__ import annotations
 
 import sys
 import threading
 
-from engine.intake import open311
-from engine.intake import mailbox
-from engine.facade import Atiende
 from engine.errors import MailboxError
+from engine.facade import Atiende
+from engine.intake import mailbox, open311
 
 COMMANDS = ("correo", "open311-clave")
 
@@ -17,8 +17,9 @@ def add_commands(sub) -> None:
     mail = sub.add_parser("correo", help="leer el buzón institucional por IMAP (ATIENDE_IMAP_*)")
     mail.add_argument("--interval", type=float, default=60.0)
     mail.add_argument("--once", action="store_true")
-    keys = sub.add_parser("open311-clave", help="claves de la API Open311").add_subparsers(dest="key_command",
-                                                                                        required=True)
+    keys = sub.add_parser("open311-clave", help="claves de la API Open311").add_subparsers(
+        dest="key_command", required=True
+    )
     create = keys.add_parser("crear", help="crear una clave (se muestra una sola vez)")
     create.add_argument("nombre", help="quién la usará, p. ej. «App 311 móvil»")
     create.add_argument("--by", default="cli")
@@ -55,8 +56,11 @@ def _mail(args, atiende: Atiende) -> int:
         print(bad, file=sys.stderr)
         return 1
     if settings is None:
-        print("Configure el buzón: ATIENDE_IMAP_HOST, ATIENDE_IMAP_USER, ATIENDE_IMAP_PASSWORD "
-              "(y ATIENDE_IMAP_PORT, ATIENDE_IMAP_TLS, ATIENDE_IMAP_FOLDER si hace falta).", file=sys.stderr)
+        print(
+            "Configure el buzón: ATIENDE_IMAP_HOST, ATIENDE_IMAP_USER, ATIENDE_IMAP_PASSWORD "
+            "(y ATIENDE_IMAP_PORT, ATIENDE_IMAP_TLS, ATIENDE_IMAP_FOLDER si hace falta).",
+            file=sys.stderr,
+        )
         return 1
     if args.once:
         try:

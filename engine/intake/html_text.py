@@ -3,13 +3,37 @@
 The intake item is shown as text (Jinja escapes it), so nothing a sender writes can become
 markup in the operator's page; this converter only keeps the words and the line breaks.
 """
+
 from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
 
-_BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-                     "pre", "table", "ul", "ol", "hr", "section", "article", "header", "footer"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+    }
+)
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 _SKIPPED = frozenset({"script", "style", "head", "title", "noscript", "template", "svg", "object", "iframe"})
 

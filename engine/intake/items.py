@@ -6,6 +6,7 @@ ticket of a case opened by the same address — an entry on that case. Taking th
 message again (after a crash between this commit and the IMAP flag) finds the Message-ID
 and does nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,23 +16,25 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.cases import attachments
-from engine.audit import trail as audit
 from engine.access.accounts import Actor
-from engine.intake import notify
-from engine.intake.messages import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, ParsedMail
+from engine.audit import trail as audit
+from engine.cases import attachments
 from engine.db.models import Case, InboundMail, IntakeItem
-from engine.facade import Atiende, Started
 from engine.db.store import Store
 from engine.errors import FileRefused, IntakeError
+from engine.facade import Atiende, Started
+from engine.intake import notify
+from engine.intake.messages import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, ParsedMail
 
 CHANNEL_EMAIL = "correo_electronico"
 PENDING, CONVERTED, DISCARDED = "pendiente", "convertido", "descartado"
 MAIL_PROCESS = "atencion_correo_web"
 MAX_FORM_TEXT = 4000  # the start form's descripcion maxLength
 MAILBOX_ACTOR = "buzón institucional"  # who "uploaded" a mail's attachments
-SKIPPED = (f"No se guardó: supera {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB o el mensaje trae más de "
-           f"{MAX_ATTACHMENTS} adjuntos.")
+SKIPPED = (
+    f"No se guardó: supera {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB o el mensaje trae más de "
+    f"{MAX_ATTACHMENTS} adjuntos."
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,9 @@ def take_mail(store: Store, mail: ParsedMail, now: datetime) -> Taken:
         with store.unit_of_work() as s:
             if _taken(s, mail.key):
                 return Taken("repetido")
-            record = InboundMail(message_key=mail.key, message_id=mail.message_id,
-                                 sender_email=mail.sender_email, taken_at=now)
+            record = InboundMail(
+                message_key=mail.key, message_id=mail.message_id, sender_email=mail.sender_email, taken_at=now
+            )
             s.add(record)
             s.flush()  # a second reader of the same message fails here, before doing anything else
             case = _case_replied_to(s, mail)
@@ -86,20 +90,45 @@ def _case_replied_to(session: Session, mail: ParsedMail) -> Case | None:
 def _join(session: Session, case: Case, mail: ParsedMail, now: datetime) -> None:
     files, refused = _store_files(session, mail, now)
     attachments.attach(session, [f["id"] for f in files], case.id)
-    audit.record(session, now, audit.SYSTEM, "correo_recibido", case_id=case.id, detail={
-        "de": mail.sender_email, "asunto": mail.subject, "cuerpo": mail.body, "adjuntos": files,
-        "adjuntos_rechazados": refused, "message_id": mail.message_id})
+    audit.record(
+        session,
+        now,
+        audit.SYSTEM,
+        "correo_recibido",
+        case_id=case.id,
+        detail={
+            "de": mail.sender_email,
+            "asunto": mail.subject,
+            "cuerpo": mail.body,
+            "adjuntos": files,
+            "adjuntos_rechazados": refused,
+            "message_id": mail.message_id,
+        },
+    )
     if not mail.automatic:
-        notify.queue(session, notify.joined(case.citizen_name or mail.sender_name, mail.sender_email, case.ticket),
-                     now, case_id=case.id)
+        notify.queue(
+            session,
+            notify.joined(case.citizen_name or mail.sender_name, mail.sender_email, case.ticket),
+            now,
+            case_id=case.id,
+        )
 
 
 def _new_item(session: Session, mail: ParsedMail, now: datetime) -> IntakeItem:
     files, refused = _store_files(session, mail, now)
     answer = not mail.automatic and bool(mail.sender_email)
-    item = IntakeItem(channel=CHANNEL_EMAIL, sender_email=mail.sender_email, sender_name=mail.sender_name or None,
-                      subject=mail.subject, body=mail.body, attachments=files + refused, acknowledged=answer,
-                      ticket_mentioned=mail.ticket, received_at=now, status=PENDING)
+    item = IntakeItem(
+        channel=CHANNEL_EMAIL,
+        sender_email=mail.sender_email,
+        sender_name=mail.sender_name or None,
+        subject=mail.subject,
+        body=mail.body,
+        attachments=files + refused,
+        acknowledged=answer,
+        ticket_mentioned=mail.ticket,
+        received_at=now,
+        status=PENDING,
+    )
     session.add(item)
     session.flush()
     if answer:
@@ -122,10 +151,14 @@ def _store_files(session: Session, mail: ParsedMail, now: datetime) -> tuple[lis
 
 # -- what the operator does with an item --------------------------------------------------------
 
+
 def pending(session: Session) -> list[IntakeItem]:
     """The items waiting for an operator, oldest first."""
-    return list(session.scalars(select(IntakeItem).where(IntakeItem.status == PENDING)
-                                .order_by(IntakeItem.received_at, IntakeItem.id)))
+    return list(
+        session.scalars(
+            select(IntakeItem).where(IntakeItem.status == PENDING).order_by(IntakeItem.received_at, IntakeItem.id)
+        )
+    )
 
 
 def get(session: Session, item_id: int) -> IntakeItem | None:
@@ -147,15 +180,27 @@ def start_form_values(item: IntakeItem) -> dict:
 
 def convert(atiende: Atiende, item_id: int, submitted: dict, actor: Actor, status_url: str | None = None) -> Started:
     """Start the e-mail procedure from an item; the item, the case and the ticket message commit together."""
+
     def mark_converted(session: Session, case: Case) -> None:
         item = _lock_pending(session, item_id)
         now = atiende.now()
         item.status, item.case_id, item.handled_by, item.handled_at = CONVERTED, case.id, actor.username, now
-        audit.record(session, now, actor.username, "entrada_convertida", case_id=case.id,
-                     detail={"entrada": item.id, "de": item.sender_email, "asunto": item.subject})
+        audit.record(
+            session,
+            now,
+            actor.username,
+            "entrada_convertida",
+            case_id=case.id,
+            detail={"entrada": item.id, "de": item.sender_email, "asunto": item.subject},
+        )
         to = case.citizen_email or item.sender_email
-        notify.queue(session, notify.registered(case.citizen_name, to, case.ticket, case.subject or item.subject,
-                                                status_url), now, case_id=case.id)
+        notify.queue(
+            session,
+            notify.registered(case.citizen_name, to, case.ticket, case.subject or item.subject, status_url),
+            now,
+            case_id=case.id,
+        )
+
     with atiende.store.read() as s:
         _check_pending(s.get(IntakeItem, item_id))  # say so before the form is checked; again under lock below
     return atiende.start_case(MAIL_PROCESS, submitted, actor, then=mark_converted)
@@ -168,9 +213,19 @@ def discard(store: Store, item_id: int, reason: str, actor: Actor, now: datetime
         raise IntakeError("Indique el motivo por el que descarta el mensaje.")
     with store.unit_of_work() as s:
         item = _lock_pending(s, item_id)
-        item.status, item.discard_reason, item.handled_by, item.handled_at = DISCARDED, reason[:2000], actor.username, now
-        audit.record(s, now, actor.username, "entrada_descartada",
-                     detail={"entrada": item.id, "de": item.sender_email, "asunto": item.subject, "motivo": reason})
+        item.status, item.discard_reason, item.handled_by, item.handled_at = (
+            DISCARDED,
+            reason[:2000],
+            actor.username,
+            now,
+        )
+        audit.record(
+            s,
+            now,
+            actor.username,
+            "entrada_descartada",
+            detail={"entrada": item.id, "de": item.sender_email, "asunto": item.subject, "motivo": reason},
+        )
 
 
 def _lock_pending(session: Session, item_id: int) -> IntakeItem:

@@ -9,8 +9,10 @@ The flag is a keyword of our own (``$AtiendeRecibido``) where the server allows 
 so a person reading the mailbox in a mail client (which marks messages \\Seen) hides
 nothing from the intake; otherwise \\Seen.
 """
+
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import os
@@ -18,9 +20,9 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.intake import items, messages
-from engine.facade import Atiende
 from engine.errors import MailboxError
+from engine.facade import Atiende
+from engine.intake import items, messages
 
 log = logging.getLogger("atiende.correo")
 
@@ -48,10 +50,14 @@ class ImapSettings:
         if tls not in TLS_MODES:
             raise MailboxError(f"ATIENDE_IMAP_TLS debe ser uno de {', '.join(TLS_MODES)}, no «{tls}»")
         default_port = 993 if tls == "ssl" else 143
-        return cls(host=host, user=environ.get("ATIENDE_IMAP_USER", ""),
-                   password=environ.get("ATIENDE_IMAP_PASSWORD", ""),
-                   port=int(environ.get("ATIENDE_IMAP_PORT") or default_port), tls=tls,
-                   folder=environ.get("ATIENDE_IMAP_FOLDER", "INBOX") or "INBOX")
+        return cls(
+            host=host,
+            user=environ.get("ATIENDE_IMAP_USER", ""),
+            password=environ.get("ATIENDE_IMAP_PASSWORD", ""),
+            port=int(environ.get("ATIENDE_IMAP_PORT") or default_port),
+            tls=tls,
+            folder=environ.get("ATIENDE_IMAP_FOLDER", "INBOX") or "INBOX",
+        )
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,9 @@ def connect(settings: ImapSettings) -> imaplib.IMAP4:
     imap = None
     try:
         if settings.tls == "ssl":
-            imap = imaplib.IMAP4_SSL(settings.host, settings.port, ssl_context=ssl.create_default_context(),
-                                     timeout=TIMEOUT)
+            imap = imaplib.IMAP4_SSL(
+                settings.host, settings.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
+            )
         else:
             imap = imaplib.IMAP4(settings.host, settings.port, timeout=TIMEOUT)
             if settings.tls == "starttls":
@@ -79,7 +86,9 @@ def connect(settings: ImapSettings) -> imaplib.IMAP4:
     except (OSError, imaplib.IMAP4.error) as exc:
         if imap is not None:
             imap.shutdown()
-        raise MailboxError(f"no se pudo entrar al buzón {settings.user}@{settings.host}:{settings.port}: {exc}") from exc
+        raise MailboxError(
+            f"no se pudo entrar al buzón {settings.user}@{settings.host}:{settings.port}: {exc}"
+        ) from exc
 
 
 def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResult:
@@ -90,7 +99,9 @@ def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResu
         if typ != "OK":
             raise MailboxError(f"no existe la carpeta «{settings.folder}» en el buzón")
         flag = _flag(imap)
-        typ, data = imap.uid("SEARCH", None, "UNKEYWORD", flag) if flag == KEYWORD else imap.uid("SEARCH", None, "UNSEEN")
+        typ, data = (
+            imap.uid("SEARCH", None, "UNKEYWORD", flag) if flag == KEYWORD else imap.uid("SEARCH", None, "UNSEEN")
+        )
         uids = data[0].split()[:limit] if typ == "OK" and data and data[0] else []
         counts = {"entrada": 0, "unido": 0, "repetido": 0}
         failed = 0
@@ -106,10 +117,8 @@ def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResu
             imap.uid("STORE", uid, "+FLAGS", f"({flag})")
         return PollResult(len(uids), counts["entrada"], counts["unido"], counts["repetido"], failed)
     finally:
-        try:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
             imap.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
 
 
 def _flag(imap: imaplib.IMAP4) -> str:

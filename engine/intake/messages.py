@@ -3,6 +3,7 @@
 Parsing is lenient (the mailbox holds whatever the world sent) and bounded: the text is cut
 to what a case can hold, and only so many attachments of so many bytes are kept.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,9 +72,16 @@ def parse(raw: bytes) -> ParsedMail:
     name, email = _sender(message)
     attachments, skipped = _attachments(message)
     subject = " ".join(_header(message, "Subject").split())[:MAX_SUBJECT] or NO_SUBJECT
-    return ParsedMail(message_id=message_id[:500], sender_email=email, sender_name=name, subject=subject,
-                      body=_body(message)[:MAX_BODY], attachments=tuple(attachments),
-                      automatic=_automatic(message, email), skipped_attachments=tuple(skipped))
+    return ParsedMail(
+        message_id=message_id[:500],
+        sender_email=email,
+        sender_name=name,
+        subject=subject,
+        body=_body(message)[:MAX_BODY],
+        attachments=tuple(attachments),
+        automatic=_automatic(message, email),
+        skipped_attachments=tuple(skipped),
+    )
 
 
 def _header(message: EmailMessage, name: str) -> str:
@@ -123,6 +131,10 @@ def _automatic(message: EmailMessage, sender: str) -> bool:
     auto = _header(message, "Auto-Submitted").strip().lower()
     precedence = _header(message, "Precedence").strip().lower()
     local = sender.split("@", 1)[0]
-    return (bool(auto) and auto != "no") or precedence in {"bulk", "junk", "list", "auto_reply"} \
-        or bool(_header(message, "List-Id")) or local in {"mailer-daemon", "postmaster", "no-reply", "noreply"} \
+    return (
+        (bool(auto) and auto != "no")
+        or precedence in {"bulk", "junk", "list", "auto_reply"}
+        or bool(_header(message, "List-Id"))
+        or local in {"mailer-daemon", "postmaster", "no-reply", "noreply"}
         or not sender
+    )

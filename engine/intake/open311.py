@@ -10,6 +10,7 @@ Privacy: GET lists every case of the services, but a case shows its description,
 and coordinates only when it came through Open311 itself (the client published them);
 cases from the other channels show the service, status, dates and corregimiento only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,37 +23,49 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from engine.audit import trail as audit
-from engine.forms import catalogs
-from engine.cases import queries
 from engine.access.accounts import Actor
+from engine.audit import trail as audit
+from engine.cases import queries
 from engine.clock import PANAMA
-from engine.intake import notify
 from engine.db.models import AuditEvent, Case, Open311Key, Open311Request
-from engine.facade import Atiende
 from engine.db.store import Store
-from engine.errors import Open311Error
-from engine.errors import FormErrors
+from engine.errors import FormErrors, Open311Error
+from engine.facade import Atiende
+from engine.forms import catalogs
+from engine.intake import notify
 
 PROCESS = "atencion_correo_web"
 JURISDICTION = "municipio-pma.gob.pa"
 CHANNEL = "pagina_web"
 SPAN = timedelta(days=90)
 MAX_RESULTS = 1000
-SERVICE_NOTICE = ("Su petición será atendida por la Dirección de Atención al Ciudadano y respondida dentro de los "
-                  "30 días siguientes a su presentación (Ley 36 de 1998).")
+SERVICE_NOTICE = (
+    "Su petición será atendida por la Dirección de Atención al Ciudadano y respondida dentro de los "
+    "30 días siguientes a su presentación (Ley 36 de 1998)."
+)
 AGENCY = "Dirección de Atención al Ciudadano, Alcaldía de Panamá"
 # GeoReport's own request fields → the start form's fields.
-STANDARD = {"first_name": "ciudadano_nombre", "last_name": "ciudadano_nombre", "email": "ciudadano_email",
-            "phone": "ciudadano_telefono", "description": "descripcion", "address_string": "domicilio"}
+STANDARD = {
+    "first_name": "ciudadano_nombre",
+    "last_name": "ciudadano_nombre",
+    "email": "ciudadano_email",
+    "phone": "ciudadano_telefono",
+    "description": "descripcion",
+    "address_string": "domicilio",
+}
 FIXED = {"canal", "tipo_caso", "respuesta_inmediata_enviada", "adjuntos"}  # set by the API, never by the client
 OPEN_STATUSES = ("abierto", "en seguimiento", "escalado a la unidad")
-STATUS_NOTES = {"abierto": "Abierto", "en seguimiento": "En seguimiento",
-                "escalado a la unidad": "Escalado a la unidad", "cerrado": "Cerrado"}
+STATUS_NOTES = {
+    "abierto": "Abierto",
+    "en seguimiento": "En seguimiento",
+    "escalado a la unidad": "Escalado a la unidad",
+    "cerrado": "Cerrado",
+}
 PUBLIC_EVENTS = ("caso_creado", "estado_cambiado")
 
 
 # -- API keys -------------------------------------------------------------------------------------
+
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
@@ -62,7 +75,9 @@ def create_key(store: Store, name: str, created_by: str, now: datetime) -> str:
     """A new key for a client; returned once, only its hash is kept."""
     key = secrets.token_urlsafe(32)
     with store.unit_of_work() as s:
-        row = Open311Key(name=name.strip()[:200] or "cliente", key_hash=_hash(key), created_by=created_by, created_at=now)
+        row = Open311Key(
+            name=name.strip()[:200] or "cliente", key_hash=_hash(key), created_by=created_by, created_at=now
+        )
         s.add(row)
         s.flush()
         audit.record(s, now, created_by, "open311_clave_creada", detail={"clave": row.id, "nombre": row.name})
@@ -97,6 +112,7 @@ def check_jurisdiction(jurisdiction_id: str | None) -> None:
 
 # -- services -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Form:
     schema: dict
@@ -113,9 +129,18 @@ def _start_form(atiende: Atiende, session: Session) -> _Form:
 def services(atiende: Atiende, session: Session) -> list[dict]:
     """The service list: one service per case type of the web procedure."""
     form = _start_form(atiende, session)
-    return [{"service_code": code, "service_name": name, "description": f"{name} ante la Alcaldía de Panamá",
-             "metadata": True, "type": "realtime", "keywords": [code.replace("_", " ")],
-             "group": "Atención al Ciudadano"} for code, name in form.labels.items()]
+    return [
+        {
+            "service_code": code,
+            "service_name": name,
+            "description": f"{name} ante la Alcaldía de Panamá",
+            "metadata": True,
+            "type": "realtime",
+            "keywords": [code.replace("_", " ")],
+            "group": "Atención al Ciudadano",
+        }
+        for code, name in form.labels.items()
+    ]
 
 
 def definition(atiende: Atiende, session: Session, service_code: str) -> dict:
@@ -126,13 +151,21 @@ def definition(atiende: Atiende, session: Session, service_code: str) -> dict:
     required = _required_for(form.schema, service_code)
     attributes = []
     covered = set(STANDARD.values()) | FIXED
-    for name in [n for n in form.schema.get("x-orden", []) if n in form.schema["properties"]] or list(form.schema["properties"]):
+    for name in [n for n in form.schema.get("x-orden", []) if n in form.schema["properties"]] or list(
+        form.schema["properties"]
+    ):
         prop = form.schema["properties"][name]
         if name in covered or prop.get("type") not in ("string", "number", "integer"):
             continue
-        attribute = {"variable": True, "code": name, "datatype": _datatype(prop), "required": name in required,
-                     "datatype_description": prop.get("description", ""), "order": len(attributes) + 1,
-                     "description": prop.get("title", name)}
+        attribute = {
+            "variable": True,
+            "code": name,
+            "datatype": _datatype(prop),
+            "required": name in required,
+            "datatype_description": prop.get("description", ""),
+            "order": len(attributes) + 1,
+            "description": prop.get("title", name),
+        }
         values = _values(session, prop)
         if values is not None:
             attribute["values"] = values
@@ -172,6 +205,7 @@ def _values(session: Session, prop: dict) -> list[dict] | None:
 
 # -- posting a request ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Posted:
     service_request_id: str
@@ -179,8 +213,13 @@ class Posted:
     service_notice: str
 
 
-def post_request(atiende: Atiende, api_key: str | None, params: dict[str, str], attributes: dict[str, str],
-                 status_url: str | None = None) -> Posted:
+def post_request(
+    atiende: Atiende,
+    api_key: str | None,
+    params: dict[str, str],
+    attributes: dict[str, str],
+    status_url: str | None = None,
+) -> Posted:
     """Start the web procedure from a GeoReport request; raises Open311Error (400, 403, 404)."""
     check_jurisdiction(params.get("jurisdiction_id"))
     with atiende.store.read() as s:
@@ -203,12 +242,25 @@ def post_request(atiende: Atiende, api_key: str | None, params: dict[str, str], 
 
     def record(session: Session, case: Case) -> None:
         now = atiende.now()
-        session.add(Open311Request(case_id=case.id, token=token, key_id=client.id, lat=lat, long=long,
-                                   address_string=(params.get("address_string") or "")[:300] or None,
-                                   media_url=media_url, created_at=now))
+        session.add(
+            Open311Request(
+                case_id=case.id,
+                token=token,
+                key_id=client.id,
+                lat=lat,
+                long=long,
+                address_string=(params.get("address_string") or "")[:300] or None,
+                media_url=media_url,
+                created_at=now,
+            )
+        )
         if case.citizen_email:
-            notify.queue(session, notify.registered(case.citizen_name, case.citizen_email, case.ticket,
-                                                    case.subject or "", status_url), now, case_id=case.id)
+            notify.queue(
+                session,
+                notify.registered(case.citizen_name, case.citizen_email, case.ticket, case.subject or "", status_url),
+                now,
+                case_id=case.id,
+            )
 
     try:
         started = atiende.start_case(PROCESS, values, actor, then=record)
@@ -244,13 +296,19 @@ def _form_values(form: _Form, code: str, params: dict[str, str], attributes: dic
     if unknown:
         raise Open311Error(400, f"atributos desconocidos para {code}: {', '.join(unknown)}")
     name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
-    values = {field: params[std] for std, field in STANDARD.items() if params.get(std) and std not in ("first_name", "last_name")}
+    values = {
+        field: params[std]
+        for std, field in STANDARD.items()
+        if params.get(std) and std not in ("first_name", "last_name")
+    }
     if name:
         values["ciudadano_nombre"] = name
     values.update(attributes)
     if not values.get("asunto") and values.get("descripcion"):
         values["asunto"] = values["descripcion"].strip().splitlines()[0][:120]
-    values.update({"canal": CHANNEL, "tipo_caso": code, "respuesta_inmediata_enviada": bool(values.get("ciudadano_email"))})
+    values.update(
+        {"canal": CHANNEL, "tipo_caso": code, "respuesta_inmediata_enviada": bool(values.get("ciudadano_email"))}
+    )
     return values
 
 
@@ -262,11 +320,14 @@ def _describe(errors: dict[str, str]) -> str:
 
 # -- reading requests -----------------------------------------------------------------------------
 
+
 def _moment(text: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise Open311Error(400, f"{name} debe ser una fecha y hora ISO 8601 (p. ej. 2026-03-02T09:00:00-05:00)") from None
+        raise Open311Error(
+            400, f"{name} debe ser una fecha y hora ISO 8601 (p. ej. 2026-03-02T09:00:00-05:00)"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=PANAMA)
 
 
@@ -290,7 +351,9 @@ def query(atiende: Atiende, session: Session, args: dict[str, str], now: datetim
             wanted = {s.strip() for s in args["status"].split(",")}
             if not wanted <= {"open", "closed"}:
                 raise Open311Error(400, "status debe ser open o closed")
-            statuses = (set(OPEN_STATUSES) if "open" in wanted else set()) | ({"cerrado"} if "closed" in wanted else set())
+            statuses = (set(OPEN_STATUSES) if "open" in wanted else set()) | (
+                {"cerrado"} if "closed" in wanted else set()
+            )
             statement = statement.where(Case.status.in_(statuses))
     cases = list(session.scalars(statement.order_by(Case.opened_at.desc()).limit(MAX_RESULTS)))
     return _requests(session, cases, _start_form(atiende, session).labels)
@@ -320,33 +383,49 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _requests(session: Session, cases: list[Case], names: dict[str, str]) -> list[dict]:
     ids = [c.id for c in cases]
-    posted = {r.case_id: r for r in session.scalars(select(Open311Request).where(Open311Request.case_id.in_(ids)))} if ids else {}
-    updated = dict(session.execute(select(AuditEvent.case_id, func.max(AuditEvent.at))
-                                   .where(AuditEvent.case_id.in_(ids), AuditEvent.kind.in_(PUBLIC_EVENTS))
-                                   .group_by(AuditEvent.case_id)).all()) if ids else {}
+    posted = (
+        {r.case_id: r for r in session.scalars(select(Open311Request).where(Open311Request.case_id.in_(ids)))}
+        if ids
+        else {}
+    )
+    updated = (
+        dict(
+            session.execute(
+                select(AuditEvent.case_id, func.max(AuditEvent.at))
+                .where(AuditEvent.case_id.in_(ids), AuditEvent.kind.in_(PUBLIC_EVENTS))
+                .group_by(AuditEvent.case_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     places = queries.catalog_labels(session, "corregimientos")
     agencies = queries.catalog_labels(session, "direcciones")
     result = []
     for case in cases:
         mine = posted.get(case.id)
         closed = case.status == "cerrado"
-        result.append({
-            "service_request_id": case.ticket,
-            "status": "closed" if closed else "open",
-            "status_notes": STATUS_NOTES.get(case.status, case.status),
-            "service_name": names.get(case.case_type, case.case_type),
-            "service_code": case.case_type,
-            "description": case.data.get("descripcion") if mine else None,
-            "agency_responsible": agencies.get(case.direccion) or AGENCY,
-            "service_notice": SERVICE_NOTICE,
-            "requested_datetime": _iso(case.opened_at),
-            "updated_datetime": _iso(case.closed_at if closed and case.closed_at else updated.get(case.id, case.opened_at)),
-            "expected_datetime": _iso(case.due_at),
-            "address": (mine.address_string if mine and mine.address_string else places.get(case.corregimiento)),
-            "address_id": None,
-            "zipcode": None,
-            "lat": mine.lat if mine else None,
-            "long": mine.long if mine else None,
-            "media_url": mine.media_url if mine else None,
-        })
+        result.append(
+            {
+                "service_request_id": case.ticket,
+                "status": "closed" if closed else "open",
+                "status_notes": STATUS_NOTES.get(case.status, case.status),
+                "service_name": names.get(case.case_type, case.case_type),
+                "service_code": case.case_type,
+                "description": case.data.get("descripcion") if mine else None,
+                "agency_responsible": agencies.get(case.direccion) or AGENCY,
+                "service_notice": SERVICE_NOTICE,
+                "requested_datetime": _iso(case.opened_at),
+                "updated_datetime": _iso(
+                    case.closed_at if closed and case.closed_at else updated.get(case.id, case.opened_at)
+                ),
+                "expected_datetime": _iso(case.due_at),
+                "address": (mine.address_string if mine and mine.address_string else places.get(case.corregimiento)),
+                "address_id": None,
+                "zipcode": None,
+                "lat": mine.lat if mine else None,
+                "long": mine.long if mine else None,
+                "media_url": mine.media_url if mine else None,
+            }
+        )
     return result

@@ -4,6 +4,7 @@ The type is the attachment store's reading of the bytes (``engine.cases.attachme
 never the name or the browser's word; on top of its rules a public form takes only
 images, at most ``MAX_PHOTOS`` of at most ``MAX_BYTES`` each.
 """
+
 from __future__ import annotations
 
 from engine.cases import attachments

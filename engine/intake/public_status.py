@@ -6,8 +6,10 @@ A wrong guess costs the same as a right one up to the comparison, the answer to 
 ticket» and to «wrong e-mail» is the same, and wrong guesses are limited per address and
 per ticket in the database.
 """
+
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -15,19 +17,22 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.audit import trail as audit
-from engine.forms import catalogs
-from engine.db.models import Case
 from engine.access.ratelimit import Limit
+from engine.audit import trail as audit
+from engine.db.models import Case
 from engine.db.store import Store
 from engine.errors import TooManyGuesses
+from engine.forms import catalogs
 
 PER_ADDRESS = Limit("consulta_estado", hits=10, window=timedelta(minutes=15))
 PER_TICKET = Limit("consulta_estado_ticket", hits=10, window=timedelta(hours=1))
-TOO_MANY = ("Demasiados intentos fallidos. Espere unos minutos antes de volver a intentar, "
-            "o llame a la Línea 311.")
-STATUS_NAMES = {"abierto": "Abierto", "en seguimiento": "En seguimiento",
-                "escalado a la unidad": "Escalado a la unidad", "cerrado": "Cerrado"}
+TOO_MANY = "Demasiados intentos fallidos. Espere unos minutos antes de volver a intentar, o llame a la Línea 311."
+STATUS_NAMES = {
+    "abierto": "Abierto",
+    "en seguimiento": "En seguimiento",
+    "escalado a la unidad": "Escalado a la unidad",
+    "cerrado": "Cerrado",
+}
 _NOT_A_VALUE = "\x00"  # compared against when there is no case, so both failures do the same work
 
 
@@ -87,11 +92,14 @@ def _public(session, case: Case) -> PublicCase:
             timeline.append(PublicEvent(event.at, f"Estado: {status}"))
     answered = case.data.get("fecha_respuesta")
     if answered and case.status == "cerrado":
-        try:
+        with contextlib.suppress(ValueError):
             timeline.append(PublicEvent(date.fromisoformat(str(answered)[:10]), "Respuesta final emitida"))
-        except ValueError:
-            pass
     return PublicCase(
-        ticket=case.ticket, case_type=catalogs.label(session, "tipos_caso", case.case_type) or "",
-        status=STATUS_NAMES.get(case.status, case.status), opened_at=case.opened_at, due_at=case.due_at,
-        closed_at=case.closed_at, timeline=tuple(timeline))
+        ticket=case.ticket,
+        case_type=catalogs.label(session, "tipos_caso", case.case_type) or "",
+        status=STATUS_NAMES.get(case.status, case.status),
+        opened_at=case.opened_at,
+        due_at=case.due_at,
+        closed_at=case.closed_at,
+        timeline=tuple(timeline),
+    )

@@ -19,6 +19,7 @@ claiming, the worker renders the attachments of the messages that are due, outsi
 transaction, and claims only messages whose attachments all have their bytes; one still
 pending waits, ``pendiente``, for the next pass.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,13 +37,13 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
-from engine.paperwork import rendering
 from engine import clock as clocks
+from engine.audit import trail as audit
 from engine.db.models import Document, OutboxAttachment, OutboxMessage
 from engine.db.statements import NewRow, Statement
 from engine.db.store import Store
 from engine.errors import MailError
+from engine.paperwork import rendering
 
 log = logging.getLogger("atiende.mail")
 
@@ -60,8 +61,10 @@ LONGEST_PAUSE = timedelta(hours=1)
 LEASE = timedelta(minutes=15)  # a claim older than this belongs to a worker that stopped
 # A message goes out only with every attachment's bytes (as_email reads them).
 _ATTACHMENT_PENDING = OutboxMessage.attachments.any(OutboxAttachment.document.has(rendering.PENDING))
-UNRENDERED = ("Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
-              "(el registro del servidor dice por qué).")
+UNRENDERED = (
+    "Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
+    "(el registro del servidor dice por qué)."
+)
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,20 @@ _INSERT_ATTACHMENT = Statement(OutboxAttachment.__table__.insert())
 _ATTACHMENT_WRITTEN = ("message_id", "document_id", "position")
 
 
-def enqueue(session: Session, *, kind: str, to: list[str], subject: str, body: str, now: datetime,
-            case_id: int | None = None, direccion: str | None = None, attachments=(),
-            sender: str | None = None, no_recipient_reason: str | None = None) -> OutboxMessage:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    to: list[str],
+    subject: str,
+    body: str,
+    now: datetime,
+    case_id: int | None = None,
+    direccion: str | None = None,
+    attachments=(),
+    sender: str | None = None,
+    no_recipient_reason: str | None = None,
+) -> OutboxMessage:
     """Write a message into the outbox, in the caller's transaction; returns the row, detached, to read.
 
     ``attachments`` are Document rows. With nobody to send it to, the message is still written,
@@ -121,16 +135,29 @@ def enqueue(session: Session, *, kind: str, to: list[str], subject: str, body: s
     recipients = sorted({_single_line(address, "un destinatario") for address in to if address and address.strip()})
     values = {
         "message_id": make_msgid(idstring=uuid.uuid4().hex, domain=sender.rsplit("@", 1)[-1]),
-        "kind": kind, "case_id": case_id, "direccion": direccion, "sender": sender, "recipients": recipients,
-        "subject": " ".join(subject.split())[:300], "body": body, "attempts": 0, "created_at": now,
-        "state": "pendiente" if recipients else "fallido", "next_attempt_at": now if recipients else None,
-        "claimed_by": None, "claimed_at": None, "handed_over_at": None, "sent_at": None,
+        "kind": kind,
+        "case_id": case_id,
+        "direccion": direccion,
+        "sender": sender,
+        "recipients": recipients,
+        "subject": " ".join(subject.split())[:300],
+        "body": body,
+        "attempts": 0,
+        "created_at": now,
+        "state": "pendiente" if recipients else "fallido",
+        "next_attempt_at": now if recipients else None,
+        "claimed_by": None,
+        "claimed_at": None,
+        "handed_over_at": None,
+        "sent_at": None,
         "last_error": None if recipients else f"Sin destinatario: {no_recipient_reason or 'no se indicó ninguna'}",
     }
     message = _NEW_MESSAGE.detached(session, values)
     if attachments:
-        rows = [{"message_id": message.id, "document_id": document.id, "position": position}
-                for position, document in enumerate(attachments)]
+        rows = [
+            {"message_id": message.id, "document_id": document.id, "position": position}
+            for position, document in enumerate(attachments)
+        ]
         _INSERT_ATTACHMENT.execute_many(session, rows, column_keys=_ATTACHMENT_WRITTEN)
     return message
 
@@ -159,8 +186,14 @@ def resend(store: Store, outbox_id: int, actor: str, now: datetime) -> OutboxMes
             raise LookupError("el mensaje no existe")
         if message.state not in ("incierto", "fallido") or not message.recipients:
             raise MailError("solo se reenvían mensajes sin confirmar o fallidos que tengan destinatario")
-        audit.record(s, now, actor, "correo_reenviado", case_id=message.case_id,
-                     detail={"mensaje": message.id, "estado_anterior": message.state, "asunto": message.subject})
+        audit.record(
+            s,
+            now,
+            actor,
+            "correo_reenviado",
+            case_id=message.case_id,
+            detail={"mensaje": message.id, "estado_anterior": message.state, "asunto": message.subject},
+        )
         message.state, message.attempts, message.next_attempt_at = "pendiente", 0, now
         message.claimed_by = message.claimed_at = message.handed_over_at = None
     return message
@@ -229,33 +262,55 @@ class MailWorker:
     def _recover(self, now: datetime) -> int:
         stale = (OutboxMessage.state == "enviando") & (OutboxMessage.claimed_at < now - LEASE)
         with self.store.unit_of_work() as s:
-            back = s.execute(update(OutboxMessage).where(stale, OutboxMessage.handed_over_at.is_(None)).values(
-                state="pendiente", next_attempt_at=now, claimed_by=None,
-                last_error="Un envío anterior se interrumpió antes de entregar el mensaje al servidor.")).rowcount
-            unsure = s.execute(update(OutboxMessage).where(stale, OutboxMessage.handed_over_at.is_not(None)).values(
-                state="incierto",
-                last_error="El envío se interrumpió después de entregar el mensaje al servidor: pudo haber "
-                           "llegado. Verifique con el destinatario antes de reenviarlo.")).rowcount
+            back = s.execute(
+                update(OutboxMessage)
+                .where(stale, OutboxMessage.handed_over_at.is_(None))
+                .values(
+                    state="pendiente",
+                    next_attempt_at=now,
+                    claimed_by=None,
+                    last_error="Un envío anterior se interrumpió antes de entregar el mensaje al servidor.",
+                )
+            ).rowcount
+            unsure = s.execute(
+                update(OutboxMessage)
+                .where(stale, OutboxMessage.handed_over_at.is_not(None))
+                .values(
+                    state="incierto",
+                    last_error="El envío se interrumpió después de entregar el mensaje al servidor: pudo haber "
+                    "llegado. Verifique con el destinatario antes de reenviarlo.",
+                )
+            ).rowcount
         return back + unsure
 
     def _due(self, now: datetime):
-        return (select(OutboxMessage.id)
-                .where(OutboxMessage.state == "pendiente", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
+        return (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.state == "pendiente", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.batch)
+        )
 
     def _attachments_due(self, now: datetime) -> list[int]:
         """The documents attached to the next batch of due messages that have no bytes yet."""
         with self.store.read() as s:
-            return list(s.scalars(select(OutboxAttachment.document_id).distinct()
-                                  .join(Document, Document.id == OutboxAttachment.document_id)
-                                  .where(OutboxAttachment.message_id.in_(self._due(now).scalar_subquery()),
-                                         rendering.PENDING)))
+            return list(
+                s.scalars(
+                    select(OutboxAttachment.document_id)
+                    .distinct()
+                    .join(Document, Document.id == OutboxAttachment.document_id)
+                    .where(OutboxAttachment.message_id.in_(self._due(now).scalar_subquery()), rendering.PENDING)
+                )
+            )
 
     def _note_unrendered(self, now: datetime) -> None:
         """Due messages whose attachment could not be laid out say so on the outbox page; they stay pendiente."""
         with self.store.unit_of_work() as s:
-            s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(self._due(now).scalar_subquery()),
-                                                  _ATTACHMENT_PENDING).values(last_error=UNRENDERED))
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(self._due(now).scalar_subquery()), _ATTACHMENT_PENDING)
+                .values(last_error=UNRENDERED)
+            )
 
     def _claim(self, now: datetime) -> list[int]:
         with self.store.unit_of_work() as s:
@@ -264,9 +319,17 @@ class MailWorker:
                 query = query.with_for_update(skip_locked=True)
             ids = list(s.scalars(query))
             if ids:
-                s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(
-                    state="enviando", claimed_by=self.name, claimed_at=now, handed_over_at=None,
-                    attempts=OutboxMessage.attempts + 1))
+                s.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .values(
+                        state="enviando",
+                        claimed_by=self.name,
+                        claimed_at=now,
+                        handed_over_at=None,
+                        attempts=OutboxMessage.attempts + 1,
+                    )
+                )
         return ids
 
     def _mine(self, s: Session, outbox_id: int) -> OutboxMessage | None:
@@ -362,8 +425,13 @@ class MailWorker:
             self._refused(smtp, outbox_id, exc, done)
             return
         except (OSError, smtplib.SMTPException) as exc:
-            self._finish(outbox_id, "incierto", f"Se perdió la conexión mientras el servidor recibía el mensaje: "
-                                                f"{exc}. Verifique con el destinatario antes de reenviarlo.", done)
+            self._finish(
+                outbox_id,
+                "incierto",
+                f"Se perdió la conexión mientras el servidor recibía el mensaje: "
+                f"{exc}. Verifique con el destinatario antes de reenviarlo.",
+                done,
+            )
             raise _Lost(f"Se perdió la conexión con el servidor de correo: {exc}") from exc
         self._finish(outbox_id, "enviado", _refusal(refused) if refused else None, done)
 
@@ -381,8 +449,9 @@ def _text(answer) -> str:
 
 
 def _refusal(refused: dict) -> str:
-    return "Rechazados: " + "; ".join(f"{address} ({code} {_text(answer)})"
-                                      for address, (code, answer) in refused.items())
+    return "Rechazados: " + "; ".join(
+        f"{address} ({code} {_text(answer)})" for address, (code, answer) in refused.items()
+    )
 
 
 def mail_worker(worker: MailWorker, interval: float, stop: threading.Event) -> None:

@@ -6,6 +6,7 @@ sandbox, because whoever edits them is not a programmer and need not be trusted 
 Python. A template for the citizen must show the ticket number; that is checked when a
 diagram naming it is deployed and again every time it is rendered.
 """
+
 from __future__ import annotations
 
 import functools
@@ -14,13 +15,15 @@ from pathlib import Path
 
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
 from jinja2.sandbox import SandboxedEnvironment
+
 from engine.errors import MailTemplateError
 
 FOLDER = Path(__file__).parent / "correo"
 SUBJECT_PREFIX = "Asunto:"
 
-_env = SandboxedEnvironment(loader=FileSystemLoader(FOLDER), autoescape=False, keep_trailing_newline=True,
-                            auto_reload=True)
+_env = SandboxedEnvironment(
+    loader=FileSystemLoader(FOLDER), autoescape=False, keep_trailing_newline=True, auto_reload=True
+)
 
 
 def names() -> list[str]:

@@ -7,6 +7,7 @@ it and when, and the scan of the signed page joins the case (``engine.cases.atta
 transaction, audited as an acuse on paper. The acuse task is found by its form
 (``acuse_recibo``), so a diagram may call the step what it likes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,15 +16,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.cases import attachments
-from engine.audit import trail as audit
-from engine.forms import catalogs
 from engine import clock
-from engine.forms import schemas as form_schemas
 from engine.access.accounts import Actor
+from engine.audit import trail as audit
+from engine.cases import attachments
 from engine.db.models import AuditEvent, Case, HumanTask
-from engine.facade import Atiende
 from engine.errors import FileRefused, Forbidden, FormErrors, NotFound
+from engine.facade import Atiende
+from engine.forms import catalogs
+from engine.forms import schemas as form_schemas
 
 ACUSE_FORM = "acuse_recibo"
 RECEIVED_BY = "recibido_por"  # the acuse form's field naming who signed
@@ -47,26 +48,34 @@ def case_by_ticket(session: Session, ticket: str) -> Case | None:
 
 def pending_task(session: Session, case_id: int) -> HumanTask | None:
     """The case's acuse task waiting to be done, if any."""
-    return session.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.form == ACUSE_FORM)
-                          .order_by(HumanTask.created_at.desc()).limit(1))
+    return session.scalar(
+        select(HumanTask)
+        .where(HumanTask.case_id == case_id, HumanTask.form == ACUSE_FORM)
+        .order_by(HumanTask.created_at.desc())
+        .limit(1)
+    )
 
 
 def received(session: Session, case_id: int) -> Received | None:
     """The latest acuse recorded for the case, from the audit trail."""
-    events = list(session.scalars(select(AuditEvent).where(
-        AuditEvent.case_id == case_id, AuditEvent.kind.in_(("tarea_completada", "acuse_en_papel")))
-        .order_by(AuditEvent.id)))
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.case_id == case_id, AuditEvent.kind.in_(("tarea_completada", "acuse_en_papel")))
+            .order_by(AuditEvent.id)
+        )
+    )
     on_paper = {e.task_id for e in events if e.kind == "acuse_en_papel"}
     for event in reversed(events):
         data = event.detail.get("datos", {})
         if event.kind == "tarea_completada" and RECEIVED_BY in data:
-            return Received(data[RECEIVED_BY], data.get("fecha_recibo", ""), event.actor, event.at,
-                            event.task_id in on_paper)
+            return Received(
+                data[RECEIVED_BY], data.get("fecha_recibo", ""), event.actor, event.at, event.task_id in on_paper
+            )
     return None
 
 
-def record_paper(atiende: Atiende, case_id: int, submitted: dict, scan: tuple[str, bytes] | None,
-                 actor: Actor) -> str:
+def record_paper(atiende: Atiende, case_id: int, submitted: dict, scan: tuple[str, bytes] | None, actor: Actor) -> str:
     """The operator records the signed paper acuse; returns the case's ticket.
 
     ``scan`` is (file name, bytes) of the signed page. Raises Forbidden (not an operator),
@@ -91,8 +100,15 @@ def record_paper(atiende: Atiende, case_id: int, submitted: dict, scan: tuple[st
         except FileRefused as refused:
             raise FormErrors({SCAN_FIELD: str(refused)}) from None
         attachments.attach(s, [stored.id], case.id)
-        audit.record(s, now, actor.username, "acuse_en_papel", case_id=case.id, task_id=task.id,
-                     detail={"adjunto": stored.id, "archivo": stored.filename, RECEIVED_BY: data.get(RECEIVED_BY)})
+        audit.record(
+            s,
+            now,
+            actor.username,
+            "acuse_en_papel",
+            case_id=case.id,
+            task_id=task.id,
+            detail={"adjunto": stored.id, "archivo": stored.filename, RECEIVED_BY: data.get(RECEIVED_BY)},
+        )
         advanced = atiende.runtime.complete(s, case, procedure, task.id, data, actor.username, now)
         ticket = case.ticket
     atiende.runtime.remember(advanced)

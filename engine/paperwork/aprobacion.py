@@ -5,6 +5,7 @@ its own transaction, its own audit event, its remission in the same step. One ca
 (someone else approved it first, it was withdrawn) does not stop the others; each outcome is
 reported. Returning a hoja with comments is done one by one, on its task page.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine.access.accounts import Actor
+from engine.audit import trail as audit
 from engine.db.models import Case, HumanTask
-from engine.facade import Atiende, may_work
 from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone
+from engine.facade import Atiende, may_work
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +50,40 @@ class Outcome:
 
 def pending(session: Session, actor: Actor) -> list[Pending]:
     """The hojas awaiting approval that ``actor`` may approve, oldest first."""
-    rows = session.execute(select(HumanTask, Case).join(Case, Case.id == HumanTask.case_id)
-                           .where(HumanTask.form == APPROVAL_FORM).order_by(HumanTask.created_at, HumanTask.id))
-    return [Pending(task.id, case.id, case.ticket, case.subject or "", case.case_type, case.direccion,
-                    str(case.data.get("resumen", "")), task.created_at, task.due_at)
-            for task, case in rows if may_work(actor, task) and task.assignee in (None, actor.username)]
+    rows = session.execute(
+        select(HumanTask, Case)
+        .join(Case, Case.id == HumanTask.case_id)
+        .where(HumanTask.form == APPROVAL_FORM)
+        .order_by(HumanTask.created_at, HumanTask.id)
+    )
+    return [
+        Pending(
+            task.id,
+            case.id,
+            case.ticket,
+            case.subject or "",
+            case.case_type,
+            case.direccion,
+            str(case.data.get("resumen", "")),
+            task.created_at,
+            task.due_at,
+        )
+        for task, case in rows
+        if may_work(actor, task) and task.assignee in (None, actor.username)
+    ]
 
 
 def approve_many(atiende: Atiende, task_ids: list[str], actor: Actor, comment: str = "") -> list[Outcome]:
     """Approve each task in its own transaction; one outcome per task, in the order given."""
     with atiende.store.read() as s:
-        found = {task_id: (ticket, form) for task_id, ticket, form in s.execute(
-            select(HumanTask.id, Case.ticket, HumanTask.form).join(Case, Case.id == HumanTask.case_id)
-            .where(HumanTask.id.in_(task_ids)))}
+        found = {
+            task_id: (ticket, form)
+            for task_id, ticket, form in s.execute(
+                select(HumanTask.id, Case.ticket, HumanTask.form)
+                .join(Case, Case.id == HumanTask.case_id)
+                .where(HumanTask.id.in_(task_ids))
+            )
+        }
         for task_id in set(task_ids) - set(found):  # done already: name its case from the audit trail
             done = audit.completion_of(s, task_id)
             if done is not None and done.case_id is not None:
@@ -81,8 +103,14 @@ def approve_many(atiende: Atiende, task_ids: list[str], actor: Actor, comment: s
             outcomes.append(Outcome(task_id, ticket, False, "; ".join(invalid.errors.values())))
         except Exception:  # noqa: BLE001 - one case's failure is reported, the others go on
             log.exception("approval of task %s failed", task_id)
-            outcomes.append(Outcome(task_id, ticket, False, "No se pudo aprobar por un error del sistema; "
-                                                            "intente de nuevo desde la tarea."))
+            outcomes.append(
+                Outcome(
+                    task_id,
+                    ticket,
+                    False,
+                    "No se pudo aprobar por un error del sistema; intente de nuevo desde la tarea.",
+                )
+            )
         else:
             outcomes.append(Outcome(task_id, ticket, True, "Aprobada y remitida a la dirección."))
     return outcomes

@@ -5,21 +5,21 @@ so what is filed is exactly what was sent. Months are calendar months in Panamá
 hoja is filed from the moment it is remitted; its PDF may still be waiting to be rendered
 (``engine.paperwork.rendering``), and is rendered when the month is asked for.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
-from engine.paperwork import documents
-from engine.paperwork import rendering
 from engine.clock import PANAMA
 from engine.db.models import Case, Document
 from engine.db.store import Store
+from engine.paperwork import documents, rendering
 
 HOJA = "hoja_de_tramite"
 
@@ -41,38 +41,51 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
         raise ValueError("mes fuera de rango")
     start = datetime(year, month, 1, tzinfo=PANAMA)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=PANAMA)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _in_month(direccion: str, year: int, month: int):
     start, end = month_bounds(year, month)
-    return (Document.kind == HOJA, Document.direccion == direccion, Document.created_at >= start,
-            Document.created_at < end)
+    return (
+        Document.kind == HOJA,
+        Document.direccion == direccion,
+        Document.created_at >= start,
+        Document.created_at < end,
+    )
 
 
 def hojas(session: Session, direccion: str, year: int, month: int) -> list[Entry]:
     """The hojas de trámite remitted to ``direccion`` in that month, oldest first."""
     rows = session.execute(
         select(Document.id, Case.ticket, Case.id, Case.subject, Document.created_at, Document.filename, Document.size)
-        .join(Case, Case.id == Document.case_id).where(*_in_month(direccion, year, month))
-        .order_by(Document.created_at, Document.id))
-    return [Entry(doc_id, ticket, case_id, subject or "", at, filename, size)
-            for doc_id, ticket, case_id, subject, at, filename, size in rows]
+        .join(Case, Case.id == Document.case_id)
+        .where(*_in_month(direccion, year, month))
+        .order_by(Document.created_at, Document.id)
+    )
+    return [
+        Entry(doc_id, ticket, case_id, subject or "", at, filename, size)
+        for doc_id, ticket, case_id, subject, at, filename, size in rows
+    ]
 
 
-def month_pdf(store: Store, direccion: str, year: int, month: int,
-              now: Callable[[], datetime] = clock.now) -> bytes | None:
+def month_pdf(
+    store: Store, direccion: str, year: int, month: int, now: Callable[[], datetime] = clock.now
+) -> bytes | None:
     """Every hoja of the month in one PDF, in the archive's order; None if there is none.
 
     Hojas not rendered yet are rendered first (``NotRendered`` if one cannot be).
     """
     with store.read() as s:
-        ids = list(s.scalars(select(Document.id).where(*_in_month(direccion, year, month))
-                             .order_by(Document.created_at, Document.id)))
+        ids = list(
+            s.scalars(
+                select(Document.id).where(*_in_month(direccion, year, month)).order_by(Document.created_at, Document.id)
+            )
+        )
     return documents.merge_pdfs(rendering.contents(store, ids, now)) if ids else None
 
 
 def of_case(session: Session, case_id: int) -> list[Document]:
     """The documents made for a case (its hojas, a run's consolidados), oldest first; bytes not loaded."""
-    return list(session.scalars(select(Document).where(Document.case_id == case_id)
-                                .order_by(Document.created_at, Document.id)))
+    return list(
+        session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id))
+    )

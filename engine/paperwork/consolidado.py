@@ -6,6 +6,7 @@ the enlace gave in the app (the ``avance_semanal`` field of the follow-up form),
 the audit trail. One query for the cases and one for the follow-up dates: a consolidado of
 10,000 cases never loads a workflow.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,10 +15,10 @@ from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from engine.audit import chain as audit_chain
-from engine.paperwork import documents
 from engine.cases import queries
 from engine.clock import PANAMA
 from engine.db.models import AuditEvent, Case, UTCDateTime
+from engine.paperwork import documents
 
 OPEN_STATUSES = ("en seguimiento", "escalado a la unidad")
 FOLLOW_UP_FIELD = "avance_semanal"  # the follow-up form's report of progress
@@ -33,27 +34,48 @@ def build(session: Session, direccion: str, now: datetime, periodo: str = "") ->
     """The consolidado of ``direccion`` at ``now``, oldest case first."""
     in_consolidado = (Case.direccion == direccion) & Case.status.in_(OPEN_STATUSES)
     audit_chain.write_pending(session)  # follow-ups recorded in this same transaction count too
-    last_follow_up = dict(session.execute(
-        select(AuditEvent.case_id, type_coerce(func.max(AuditEvent.at), UTCDateTime()))
-        .where(AuditEvent.kind == "tarea_completada",
-               AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
-               AuditEvent.detail[("datos", FOLLOW_UP_FIELD)].as_string().is_not(None))
-        .group_by(AuditEvent.case_id)).all())
+    last_follow_up = dict(
+        session.execute(
+            select(AuditEvent.case_id, type_coerce(func.max(AuditEvent.at), UTCDateTime()))
+            .where(
+                AuditEvent.kind == "tarea_completada",
+                AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
+                AuditEvent.detail[("datos", FOLLOW_UP_FIELD)].as_string().is_not(None),
+            )
+            .group_by(AuditEvent.case_id)
+        ).all()
+    )
     types = queries.catalog_labels(session, "tipos_caso")
     rows = session.execute(
-        select(Case.id, Case.ticket, Case.opened_at, Case.case_type, Case.status, Case.due_at, Case.subject,
-               Case.data[SUMMARY_FIELD].as_string(), Case.data[FOLLOW_UP_FIELD].as_string())
-        .where(in_consolidado).order_by(Case.opened_at, Case.id))
+        select(
+            Case.id,
+            Case.ticket,
+            Case.opened_at,
+            Case.case_type,
+            Case.status,
+            Case.due_at,
+            Case.subject,
+            Case.data[SUMMARY_FIELD].as_string(),
+            Case.data[FOLLOW_UP_FIELD].as_string(),
+        )
+        .where(in_consolidado)
+        .order_by(Case.opened_at, Case.id)
+    )
     filas = [
         documents.FilaConsolidado(
-            ticket=ticket, fecha=opened_at, tipo_caso=types.get(case_type, case_type or ""),
-            resumen=summary or subject or "", estado=status.capitalize(),
+            ticket=ticket,
+            fecha=opened_at,
+            tipo_caso=types.get(case_type, case_type or ""),
+            resumen=summary or subject or "",
+            estado=status.capitalize(),
             dias_transcurridos=_days(opened_at, now),
             dias_restantes=_days(now, due_at) if due_at is not None else None,
-            ultimo_seguimiento=follow_up or "", fecha_ultimo_seguimiento=last_follow_up.get(case_id))
+            ultimo_seguimiento=follow_up or "",
+            fecha_ultimo_seguimiento=last_follow_up.get(case_id),
+        )
         for case_id, ticket, opened_at, case_type, status, due_at, subject, summary, follow_up in rows
     ]
     name = queries.catalog_labels(session, "direcciones").get(direccion, direccion)
-    return documents.Consolidado(direccion=name, generado_el=now, periodo=PERIODS.get(periodo, periodo.capitalize()),
-                                 filas=filas)
-
+    return documents.Consolidado(
+        direccion=name, generado_el=now, periodo=PERIODS.get(periodo, periodo.capitalize()), filas=filas
+    )

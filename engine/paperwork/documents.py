@@ -6,6 +6,7 @@ bytes. HTML templates under ``engine/paperwork/documentos`` are rendered with Ji
 which cover á é í ó ú ñ ¿ ¡. Styles are inlined and WeasyPrint may fetch ``data:`` URIs only
 (the QR code), so no text in a case can make the server read a file or open a URL.
 """
+
 from __future__ import annotations
 
 import io
@@ -98,8 +99,9 @@ class Consolidado:
     filas: list[FilaConsolidado] = field(default_factory=list)
 
 
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
+)
 _env.filters["fecha"] = fecha
 _env.filters["fecha_hora"] = fecha_hora
 
@@ -134,8 +136,13 @@ def consolidado_pdf(consolidado: Consolidado) -> bytes:
     rows = consolidado.filas
     parts, first_page = [], 1
     for start in range(0, max(len(rows), 1), ROWS_PER_PART):
-        layout = _layout("consolidado.html", c=consolidado, filas=rows[start:start + ROWS_PER_PART],
-                         first=start == 0, first_page=first_page)
+        layout = _layout(
+            "consolidado.html",
+            c=consolidado,
+            filas=rows[start : start + ROWS_PER_PART],
+            first=start == 0,
+            first_page=first_page,
+        )
         first_page += len(layout.pages)
         parts.append(layout.write_pdf())
     return parts[0] if len(parts) == 1 else merge_pdfs(parts)
@@ -163,8 +170,9 @@ def consolidado_xlsx(consolidado: Consolidado) -> bytes:
     sheet.freeze_panes = "A4"
     bold = Font(bold=True)
     sheet.append([_cell(sheet, f"Consolidado de seguimiento de casos — {consolidado.direccion}", bold)])
-    sheet.append([f"Generado el {fecha_hora(consolidado.generado_el)} · {consolidado.periodo} · "
-                  f"{len(consolidado.filas)} casos"])
+    sheet.append(
+        [f"Generado el {fecha_hora(consolidado.generado_el)} · {consolidado.periodo} · {len(consolidado.filas)} casos"]
+    )
     fill = PatternFill("solid", fgColor="DCE6F2")
     sheet.append([_cell(sheet, header, bold, fill) for header, _, _ in COLUMNS])
     wrap = Alignment(wrap_text=True, vertical="top")

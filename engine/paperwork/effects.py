@@ -7,6 +7,7 @@ both in the audit trail, all in the session of the step. If the step fails, none
 exists; if it commits, all of it does. The bytes are made after the commit
 (``engine.paperwork.rendering``): laying out a PDF must not hold the database's write lock.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,18 +18,16 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine.audit import trail as audit
 from engine.audit import chain as audit_chain
-from engine.paperwork import consolidado
-from engine.paperwork import documents
+from engine.audit import trail as audit
+from engine.bpm.operators import Correo, Documento
+from engine.cases import queries
+from engine.db.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
+from engine.db.statements import NewRow, Statement
+from engine.forms.catalogs import CatalogCache
 from engine.mail import outbox as mail
 from engine.mail import texts as mail_templates
-from engine.cases import queries
-from engine.paperwork import rendering
-from engine.forms.catalogs import CatalogCache
-from engine.db.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
-from engine.bpm.operators import Correo, Documento
-from engine.db.statements import NewRow, Statement
+from engine.paperwork import consolidado, documents, rendering
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
@@ -44,11 +43,14 @@ def acuse_url(ticket: str) -> str:
 
 
 _ENLACE_USERS = Statement(
-    select(User.full_name, User.email).join(UserRole)
+    select(User.full_name, User.email)
+    .join(UserRole)
     .where(UserRole.role == "enlace", User.direccion == bindparam("direccion"), User.active.is_(True))
-    .order_by(User.full_name))
-_DIRECCION_EXTRA = Statement(select(CatalogItem.extra).where(CatalogItem.catalog == "direcciones",
-                                                             CatalogItem.code == bindparam("direccion")))
+    .order_by(User.full_name)
+)
+_DIRECCION_EXTRA = Statement(
+    select(CatalogItem.extra).where(CatalogItem.catalog == "direcciones", CatalogItem.code == bindparam("direccion"))
+)
 
 
 def enlaces(session: Session, direccion: str | None) -> list[documents.Persona]:
@@ -116,7 +118,8 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
     datos, case = effect.datos, step.case
     approval = _approval(step.session, case.id)
     hoja = documents.HojaDeTramite(
-        ticket=case.ticket, fecha=step.now,
+        ticket=case.ticket,
+        fecha=step.now,
         direccion=step.label("direcciones", effect.direccion),
         enlaces=step.enlaces(effect.direccion),
         tipo_caso=step.label("tipos_caso", datos.get("tipo_caso") or case.case_type),
@@ -137,9 +140,11 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
 
 
 _EVENTS = AuditEvent.__table__
-_COMPLETIONS = Statement(select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
-                         .where(_EVENTS.c.case_id == bindparam("case_id"), _EVENTS.c.kind == "tarea_completada")
-                         .order_by(_EVENTS.c.id.desc()))
+_COMPLETIONS = Statement(
+    select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
+    .where(_EVENTS.c.case_id == bindparam("case_id"), _EVENTS.c.kind == "tarea_completada")
+    .order_by(_EVENTS.c.id.desc())
+)
 
 
 def _approval(session: Session, case_id: int) -> tuple[str, datetime, str] | None:
@@ -167,8 +172,11 @@ def _completions(session: Session, case_id: int):
 def _consolidado(extension: str) -> Callable[[_Step, Documento], tuple[str, documents.Consolidado]]:
     def make(step: _Step, effect: Documento) -> tuple[str, documents.Consolidado]:
         day = documents.fecha(step.now).replace("/", "-")
-        return (f"consolidado_{effect.direccion}_{day}.{extension}",
-                step.consolidado(effect.direccion, effect.datos["periodo"]))
+        return (
+            f"consolidado_{effect.direccion}_{day}.{extension}",
+            step.consolidado(effect.direccion, effect.datos["periodo"]),
+        )
+
     return make
 
 
@@ -181,18 +189,41 @@ FACTS = {  # kind of document → its file name and facts, as of the step
 
 def _make(step: _Step, effect: Documento) -> Document:
     filename, facts = FACTS[effect.tipo](step, effect)
-    document = store_document(step.session, kind=effect.tipo, filename=filename,
-                              content_type=rendering.content_type(effect.tipo), snapshot=rendering.snapshot(facts),
-                              actor=step.actor, now=step.now, case_id=step.case.id, direccion=effect.direccion)
-    audit.record(step.session, step.now, step.actor, "documento_generado", case_id=step.case.id,
-                 detail={"tipo": effect.tipo, "archivo": filename, "direccion": effect.direccion,
-                         "documento": document.id})
+    document = store_document(
+        step.session,
+        kind=effect.tipo,
+        filename=filename,
+        content_type=rendering.content_type(effect.tipo),
+        snapshot=rendering.snapshot(facts),
+        actor=step.actor,
+        now=step.now,
+        case_id=step.case.id,
+        direccion=effect.direccion,
+    )
+    audit.record(
+        step.session,
+        step.now,
+        step.actor,
+        "documento_generado",
+        case_id=step.case.id,
+        detail={"tipo": effect.tipo, "archivo": filename, "direccion": effect.direccion, "documento": document.id},
+    )
     return document
 
 
-def store_document(session: Session, *, kind: str, filename: str, content_type: str, actor: str, now: datetime,
-                   case_id: int | None = None, direccion: str | None = None, content: bytes | None = None,
-                   snapshot: dict | None = None) -> Document:
+def store_document(
+    session: Session,
+    *,
+    kind: str,
+    filename: str,
+    content_type: str,
+    actor: str,
+    now: datetime,
+    case_id: int | None = None,
+    direccion: str | None = None,
+    content: bytes | None = None,
+    snapshot: dict | None = None,
+) -> Document:
     """Keep a document, inserted now, so its id can be referred to; returned detached, as loaded.
 
     Either its ``content``, received whole (kept with its size and hash), or the ``snapshot``
@@ -200,10 +231,19 @@ def store_document(session: Session, *, kind: str, filename: str, content_type: 
     """
     if (content is None) == (snapshot is None):
         raise ValueError("a document is stored with its bytes or with the snapshot to render them from")
-    values = {"kind": kind, "case_id": case_id, "direccion": direccion, "filename": filename,
-              "content_type": content_type, "size": None if content is None else len(content),
-              "sha256": None if content is None else hashlib.sha256(content).hexdigest(),
-              "content": content, "snapshot": snapshot, "created_at": now, "created_by": actor}
+    values = {
+        "kind": kind,
+        "case_id": case_id,
+        "direccion": direccion,
+        "filename": filename,
+        "content_type": content_type,
+        "size": None if content is None else len(content),
+        "sha256": None if content is None else hashlib.sha256(content).hexdigest(),
+        "content": content,
+        "snapshot": snapshot,
+        "created_at": now,
+        "created_by": actor,
+    }
     return _NEW_DOCUMENT.detached(session, values)
 
 
@@ -237,15 +277,39 @@ def _write(step: _Step, effect: Correo) -> None:
         people = step.enlaces(effect.direccion)
         to = [p.correo for p in people if p.correo]
         why = f"la {context['direccion'] or 'dirección'} no tiene coordinador de enlace con correo registrado"
-    message = mail.enqueue(step.session, kind=effect.tipo, to=to, subject=subject, body=body, now=step.now,
-                           case_id=case.id, direccion=effect.direccion, attachments=attachments,
-                           no_recipient_reason=why)
-    audit.record(step.session, step.now, step.actor, "correo_en_cola", case_id=case.id,
-                 detail={"tipo": effect.tipo, "para": message.recipients, "asunto": subject,
-                         "message_id": message.message_id, "adjuntos": [d.filename for d in attachments],
-                         "estado": message.state})
+    message = mail.enqueue(
+        step.session,
+        kind=effect.tipo,
+        to=to,
+        subject=subject,
+        body=body,
+        now=step.now,
+        case_id=case.id,
+        direccion=effect.direccion,
+        attachments=attachments,
+        no_recipient_reason=why,
+    )
+    audit.record(
+        step.session,
+        step.now,
+        step.actor,
+        "correo_en_cola",
+        case_id=case.id,
+        detail={
+            "tipo": effect.tipo,
+            "para": message.recipients,
+            "asunto": subject,
+            "message_id": message.message_id,
+            "adjuntos": [d.filename for d in attachments],
+            "estado": message.state,
+        },
+    )
 
 
 def _latest(session: Session, case_id: int, kind: str) -> Document | None:
-    return session.scalar(select(Document).where(Document.case_id == case_id, Document.kind == kind)
-                          .order_by(Document.created_at.desc(), Document.id.desc()).limit(1))
+    return session.scalar(
+        select(Document)
+        .where(Document.case_id == case_id, Document.kind == kind)
+        .order_by(Document.created_at.desc(), Document.id.desc())
+        .limit(1)
+    )

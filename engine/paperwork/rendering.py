@@ -13,6 +13,7 @@ Two renderers may race on one document: each renders, and only the first to stor
 bytes (``... WHERE content IS NULL``) records ``documento_renderizado``; the other's bytes
 are dropped, so a document has one content and one such event.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,12 +27,12 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from engine.audit import trail as audit
-from engine.paperwork import documents
 from engine import clock as clocks
+from engine.audit import trail as audit
 from engine.db.models import Document
 from engine.db.store import Store
 from engine.errors import NotRendered
+from engine.paperwork import documents
 
 log = logging.getLogger("atiende.rendering")
 
@@ -144,8 +145,10 @@ def contents(store: Store, document_ids: list[int], now: Callable[[], datetime] 
 def _render(store: Store, document_id: int, now: Callable[[], datetime]) -> bool:
     with store.read() as s:
         kind, filename, case_id, taken = s.execute(
-            select(Document.kind, Document.filename, Document.case_id, Document.snapshot)
-            .where(Document.id == document_id)).one()
+            select(Document.kind, Document.filename, Document.case_id, Document.snapshot).where(
+                Document.id == document_id
+            )
+        ).one()
     try:
         content = render(kind, taken)
     except Exception:  # noqa: BLE001 - one document that cannot be made must not hold back the others
@@ -153,10 +156,21 @@ def _render(store: Store, document_id: int, now: Callable[[], datetime]) -> bool
         return False
     digest = hashlib.sha256(content).hexdigest()
     with store.unit_of_work() as s:
-        stored = s.execute(update(Document).where(Document.id == document_id, PENDING)
-                           .values(content=content, size=len(content), sha256=digest)).rowcount == 1
+        stored = (
+            s.execute(
+                update(Document)
+                .where(Document.id == document_id, PENDING)
+                .values(content=content, size=len(content), sha256=digest)
+            ).rowcount
+            == 1
+        )
         if stored:  # else another renderer stored the same document first
-            audit.record(s, now(), audit.SYSTEM, "documento_renderizado", case_id=case_id,
-                         detail={"documento": document_id, "archivo": filename, "sha256": digest,
-                                 "bytes": len(content)})
+            audit.record(
+                s,
+                now(),
+                audit.SYSTEM,
+                "documento_renderizado",
+                case_id=case_id,
+                detail={"documento": document_id, "archivo": filename, "sha256": digest, "bytes": len(content)},
+            )
     return stored

@@ -9,23 +9,24 @@ migration run on a copy and thrown away, so what it shows is what will happen; a
 whose pending steps no longer exist in the new version is not migrated. Each case is its
 own transaction, with an audit event that says from which version to which.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
-from engine.audit import trail as audit
 from engine import clock
+from engine.audit import trail as audit
 from engine.bpm import diff as procedure_diff
 from engine.bpm import sandbox
-from engine.db.models import Case, HumanTask, ProcedureVersion
-from engine.procedures.versions import Procedure
 from engine.bpm.runtime import timer_due, waiting_timers
+from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
+from engine.procedures.versions import Procedure
 
 UNFINISHED = TaskState.NOT_FINISHED_MASK
 
@@ -81,9 +82,11 @@ def waiting_case_ids(session, process_id: str, target_version_id: int) -> list[i
 
 
 def _waiting(query, process_id: str, target_version_id: int):
-    return (query.join(ProcedureVersion, Case.procedure_version_id == ProcedureVersion.id)
-            .where(ProcedureVersion.process_id == process_id, Case.procedure_version_id != target_version_id,
-                   Case.status != "cerrado"))
+    return query.join(ProcedureVersion, Case.procedure_version_id == ProcedureVersion.id).where(
+        ProcedureVersion.process_id == process_id,
+        Case.procedure_version_id != target_version_id,
+        Case.status != "cerrado",
+    )
 
 
 def preview(atiende, session, case: Case, target: Procedure) -> CasePlan:
@@ -109,13 +112,24 @@ def _migrate_one(atiende, case_id: int, target_version_id: int, actor: str) -> O
             return Outcome(case_id, case.ticket, False, "; ".join(plan.blockers))
         now = atiende.now()
         case.procedure_version_id = target.version_id
-        audit.record(s, now, actor, "caso_migrado", case_id=case.id, detail={
-            "procedimiento": target.process_id,
-            "antes": {"version": plan.from_version}, "despues": {"version": plan.to_version},
-            "temporizadores_conservados": [{"nombre": t.name, "vence": t.before.isoformat()}
-                                           for t in plan.timers if t.before is not None and t.kept],
-            "pendientes": plan.pending_before,
-        })
+        audit.record(
+            s,
+            now,
+            actor,
+            "caso_migrado",
+            case_id=case.id,
+            detail={
+                "procedimiento": target.process_id,
+                "antes": {"version": plan.from_version},
+                "despues": {"version": plan.to_version},
+                "temporizadores_conservados": [
+                    {"nombre": t.name, "vence": t.before.isoformat()}
+                    for t in plan.timers
+                    if t.before is not None and t.kept
+                ],
+                "pendientes": plan.pending_before,
+            },
+        )
         advanced = atiende.runtime.resume(s, case, target, workflow, actor, now)
         _rename_projected_tasks(s, case, target)
     atiende.runtime.remember(advanced)
@@ -141,8 +155,10 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
     workflow = atiende.serializer.loads(case.workflow, current.spec, current.subprocess_specs)
     workflow.script_engine = sandbox.script_engine()
     plan.pending_before = _pending(workflow)
-    armed = {t.id: (t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.internal_data["event_value"], timer_due(t))
-             for t in waiting_timers(workflow)}
+    armed = {
+        t.id: (t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.internal_data["event_value"], timer_due(t))
+        for t in waiting_timers(workflow)
+    }
     try:
         _diff_and_move(atiende.serializer.spec_registry, workflow, target, plan)
         if plan.blockers:
@@ -156,8 +172,11 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
     plan.pending_after = _pending(workflow)
     after = {t.id: timer_due(t) for t in waiting_timers(workflow)}
     plan.timers = [TimerChange(name, due, after.get(task_id)) for task_id, (name, _value, due) in armed.items()]
-    plan.timers += [TimerChange(t.task_spec.bpmn_name or t.task_spec.bpmn_id, None, after[t.id])
-                    for t in waiting_timers(workflow) if t.id not in armed]
+    plan.timers += [
+        TimerChange(t.task_spec.bpmn_name or t.task_spec.bpmn_id, None, after[t.id])
+        for t in waiting_timers(workflow)
+        if t.id not in armed
+    ]
     for timer in plan.timers:
         if timer.before is not None and timer.after is not None and not timer.kept:
             plan.blockers.append(f"el vencimiento de «{timer.name}» se movería")
@@ -178,15 +197,18 @@ def _diff_and_move(registry, workflow, target: Procedure, plan: CasePlan) -> Non
         for task in diff.removed:
             found = procedure_diff.element(task.task_spec)
             if found is not None and task.state & UNFINISHED:
-                plan.blockers.append(f"el paso «{found.name}» ({TaskState.get_name(task.state).lower()}) "
-                                     f"ya no existe en la versión {target.version}")
+                plan.blockers.append(
+                    f"el paso «{found.name}» ({TaskState.get_name(task.state).lower()}) "
+                    f"ya no existe en la versión {target.version}"
+                )
         for task in diff.changed:
             found = procedure_diff.element(task.task_spec)
             if found is None:
                 continue
             if task.state & UNFINISHED:
-                change = procedure_diff.ElementChange(found, procedure_diff.attributes(
-                    _changed_keys(registry, task.task_spec, diff.alignment[task])))
+                change = procedure_diff.ElementChange(
+                    found, procedure_diff.attributes(_changed_keys(registry, task.task_spec, diff.alignment[task]))
+                )
                 if change not in plan.changed_pending:
                     plan.changed_pending.append(change)
             elif task.state == TaskState.COMPLETED and found not in plan.changed_done:
@@ -221,7 +243,9 @@ def _restore_timers(workflow, armed: dict) -> None:
 
 
 def _pending(workflow) -> list[str]:
-    return sorted(t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True))
+    return sorted(
+        t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    )
 
 
 def _rename_projected_tasks(session, case: Case, target: Procedure) -> None:

@@ -6,6 +6,7 @@ is stored as typed, and only checked as a whole when deployed (``engine.procedur
 but a diagram must at least be XML without a DOCTYPE and a form JSON, so a draft never
 holds what could not be opened again.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpm import parsing as bpmn
-from engine.procedures import versions as procedures
-from engine.procedures import publishing
-from engine.procedures import scenarios
-from engine.forms import schemas as form_schemas
 from engine.db.models import ProcedureDraft, ProcedureScenarios, ProcedureVersion
 from engine.errors import DiagramError, DraftErrors
-
+from engine.forms import schemas as form_schemas
+from engine.procedures import publishing, scenarios
+from engine.procedures import versions as procedures
 
 FORM_NAME = re.compile(r"^[a-z][a-z0-9_]{1,60}$")
 
@@ -57,10 +56,28 @@ def current(session: Session, process_id: str, scenario_dir=None) -> Draft:
     row = session.scalar(select(ProcedureDraft).where(ProcedureDraft.process_id == process_id))
     if row is not None:
         base = session.get(ProcedureVersion, row.base_version_id)
-        return Draft(process_id, version.name, base.version, dict(row.bpmn), dict(row.forms), row.scenarios, True,
-                     version.version, row.updated_by, row.updated_at)
-    return Draft(process_id, version.name, version.version, dict(version.bpmn), dict(version.forms),
-                 _scenarios_of(session, process_id, scenario_dir), False, version.version)
+        return Draft(
+            process_id,
+            version.name,
+            base.version,
+            dict(row.bpmn),
+            dict(row.forms),
+            row.scenarios,
+            True,
+            version.version,
+            row.updated_by,
+            row.updated_at,
+        )
+    return Draft(
+        process_id,
+        version.name,
+        version.version,
+        dict(version.bpmn),
+        dict(version.forms),
+        _scenarios_of(session, process_id, scenario_dir),
+        False,
+        version.version,
+    )
 
 
 def _scenarios_of(session: Session, process_id: str, scenario_dir) -> dict:
@@ -80,9 +97,18 @@ def main_file(files: dict[str, str], process_id: str) -> str:
     return next((name for name, text in sorted(files.items()) if marker in text), sorted(files)[0])
 
 
-def save(session: Session, process_id: str, actor: str, now, *, files: dict[str, str] | None = None,
-         form_texts: dict[str, str] | None = None, scenario_text: str | None = None,
-         new_form: str | None = None, scenario_dir=None) -> ProcedureDraft:
+def save(
+    session: Session,
+    process_id: str,
+    actor: str,
+    now,
+    *,
+    files: dict[str, str] | None = None,
+    form_texts: dict[str, str] | None = None,
+    scenario_text: str | None = None,
+    new_form: str | None = None,
+    scenario_dir=None,
+) -> ProcedureDraft:
     """Store the given parts of the draft (creating it from the latest version); raises DraftErrors."""
     draft = current(session, process_id, scenario_dir)
     errors: dict[str, str] = {}
@@ -90,7 +116,11 @@ def save(session: Session, process_id: str, actor: str, now, *, files: dict[str,
         if not FORM_NAME.match(new_form):
             errors["nuevo_formulario"] = "Use minúsculas, números y guiones bajos (p. ej. «plantilla_denuncia»)."
         elif new_form not in draft.forms:
-            draft.forms[new_form] = {"type": "object", "title": new_form.replace("_", " ").capitalize(), "properties": {}}
+            draft.forms[new_form] = {
+                "type": "object",
+                "title": new_form.replace("_", " ").capitalize(),
+                "properties": {},
+            }
     for name, xml in (files or {}).items():
         try:
             bpmn.parse_xml(xml, name)
@@ -146,7 +176,9 @@ def discard(session: Session, process_id: str) -> bool:
     return True
 
 
-def diagram_set(session: Session, draft: Draft, library_forms: dict[str, dict], scenario_dir=None) -> publishing.DiagramSet:
+def diagram_set(
+    session: Session, draft: Draft, library_forms: dict[str, dict], scenario_dir=None
+) -> publishing.DiagramSet:
     """What deploying the draft checks: its diagrams, its forms over the form library, every scenario set."""
     sets = {}
     if scenario_dir is not None:

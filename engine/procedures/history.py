@@ -2,6 +2,7 @@
 
 Read-only lookups for the procedures pages; nothing here writes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,27 +59,44 @@ class VersionChange:
 
 def overview(session: Session, process_id: str | None = None) -> list[ProcedureRow]:
     """Every procedure (or one) with its versions, newest first, and the cases on each."""
-    counts = {vid: (open_, all_) for vid, open_, all_ in session.execute(
-        select(Case.procedure_version_id, func.sum(when((Case.status != "cerrado", 1), else_=0)), func.count())
-        .group_by(Case.procedure_version_id))}
-    query = select(ProcedureVersion.id, ProcedureVersion.process_id, ProcedureVersion.name, ProcedureVersion.version,
-                   ProcedureVersion.deployed_by, ProcedureVersion.deployed_at, ProcedureVersion.note)
+    counts = {
+        vid: (open_, all_)
+        for vid, open_, all_ in session.execute(
+            select(
+                Case.procedure_version_id, func.sum(when((Case.status != "cerrado", 1), else_=0)), func.count()
+            ).group_by(Case.procedure_version_id)
+        )
+    }
+    query = select(
+        ProcedureVersion.id,
+        ProcedureVersion.process_id,
+        ProcedureVersion.name,
+        ProcedureVersion.version,
+        ProcedureVersion.deployed_by,
+        ProcedureVersion.deployed_at,
+        ProcedureVersion.note,
+    )
     if process_id is not None:
         query = query.where(ProcedureVersion.process_id == process_id)
     procedures: dict[str, ProcedureRow] = {}
     for vid, pid, name, number, by, at, note in session.execute(
-            query.order_by(ProcedureVersion.process_id, ProcedureVersion.version.desc())):
+        query.order_by(ProcedureVersion.process_id, ProcedureVersion.version.desc())
+    ):
         row = procedures.setdefault(pid, ProcedureRow(pid, name))
         open_, all_ = counts.get(vid, (0, 0))
         row.versions.append(VersionRow(vid, number, by, at, note or "", int(open_ or 0), all_))
     for draft in session.scalars(select(ProcedureDraft).where(ProcedureDraft.process_id.in_(procedures))):
-        procedures[draft.process_id].draft_by, procedures[draft.process_id].draft_at = draft.updated_by, draft.updated_at
+        procedures[draft.process_id].draft_by, procedures[draft.process_id].draft_at = (
+            draft.updated_by,
+            draft.updated_at,
+        )
     return sorted(procedures.values(), key=lambda p: p.name)
 
 
 def version(session: Session, process_id: str, number: int) -> ProcedureVersion | None:
-    return session.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == process_id,
-                                                         ProcedureVersion.version == number))
+    return session.scalar(
+        select(ProcedureVersion).where(ProcedureVersion.process_id == process_id, ProcedureVersion.version == number)
+    )
 
 
 def history(atiende, session: Session, process_id: str) -> list[VersionChange]:
@@ -88,15 +106,25 @@ def history(atiende, session: Session, process_id: str) -> list[VersionChange]:
         return []
     rows = list(reversed(procedure.versions))
     changes = []
-    for previous, row in zip([None, *rows], rows):
+    for previous, row in zip([None, *rows], rows, strict=False):
         current = session.get(ProcedureVersion, row.id)
         if previous is None:
             changes.append(VersionChange(row, None, [], []))
             continue
         before = session.get(ProcedureVersion, previous.id)
-        summary = procedure_diff.spec_summary(atiende.serializer.spec_registry, atiende.procedure(session, before.id),
-                                              atiende.procedure(session, current.id))
-        changes.append(VersionChange(
-            row, summary, procedure_diff.text_diffs(before.bpmn, current.bpmn),
-            procedure_diff.text_diffs(procedure_diff.form_texts(before.forms), procedure_diff.form_texts(current.forms))))
+        summary = procedure_diff.spec_summary(
+            atiende.serializer.spec_registry,
+            atiende.procedure(session, before.id),
+            atiende.procedure(session, current.id),
+        )
+        changes.append(
+            VersionChange(
+                row,
+                summary,
+                procedure_diff.text_diffs(before.bpmn, current.bpmn),
+                procedure_diff.text_diffs(
+                    procedure_diff.form_texts(before.forms), procedure_diff.form_texts(current.forms)
+                ),
+            )
+        )
     return list(reversed(changes))

@@ -5,6 +5,7 @@ A deploy is refused unless the whole set passes: the XSD and the lint of
 then every scenario of every procedure in the set (``engine.procedures.scenarios``). Only then are
 the new versions stored, with the scenarios they passed, in one transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpm import parsing as bpmn
-from engine.procedures import versions as procedures
-from engine.procedures import scenarios
-from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.bpm.serializer import InstanceSerializer
+from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.errors import DiagramError
+from engine.procedures import scenarios
+from engine.procedures import versions as procedures
 
 
 @dataclass
@@ -53,8 +54,9 @@ def validate(diagrams: DiagramSet, serializer: InstanceSerializer) -> list[proce
     return candidates
 
 
-def publish(atiende, diagrams: DiagramSet, actor: str, note: str = "",
-            then: Callable[[Session], None] | None = None) -> list[ProcedureVersion]:
+def publish(
+    atiende, diagrams: DiagramSet, actor: str, note: str = "", then: Callable[[Session], None] | None = None
+) -> list[ProcedureVersion]:
     """Validate the set, then store its new versions and scenarios (and ``then``'s changes) in one transaction."""
     candidates = validate(diagrams, atiende.serializer)
     with atiende.store.unit_of_work() as s:
@@ -73,7 +75,9 @@ def _keep_scenarios(session: Session, found: scenarios.ScenarioSet, actor: str, 
     document = {"proceso": found.process_id, "escenarios": found.scenarios}
     row = session.get(ProcedureScenarios, found.process_id)
     if row is None:
-        session.add(ProcedureScenarios(process_id=found.process_id, scenarios=document, updated_by=actor, updated_at=now))
+        session.add(
+            ProcedureScenarios(process_id=found.process_id, scenarios=document, updated_by=actor, updated_at=now)
+        )
     elif row.scenarios != document:
         row.scenarios, row.updated_by, row.updated_at = document, actor, now
 

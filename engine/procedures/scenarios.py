@@ -17,29 +17,29 @@ goes elsewhere or a deadline that moved is caught before any case sees it::
                                {"comprobar": {"pendientes": ["Task_respuesta_final", ...]}}],
                      "final": {"estado": "cerrado", "pendientes": []}}]}
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from sqlalchemy import select
 
-from engine.forms import catalogs
-from engine.procedures import versions as procedures
 from engine.access.accounts import Actor
 from engine.bpm.parsing import Problem
 from engine.clock import FrozenClock
 from engine.db.models import Base, Case, HumanTask
-from engine.facade import Atiende
 from engine.db.store import Store
-from engine.errors import ScenarioFailure
-from engine.errors import FormErrors
+from engine.errors import FormErrors, ScenarioFailure
+from engine.facade import Atiende
+from engine.forms import catalogs
+from engine.procedures import versions as procedures
 
 SUFFIX = ".scenarios.json"
-DEFAULT_START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in Panamá
+DEFAULT_START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Panamá
 EXPECTATIONS = {"estado", "pendientes", "pendientes_incluye", "plazo_dias"}
 TESTER = "escenario"
 
@@ -94,8 +94,11 @@ def _step_shape(step) -> list[str]:
         ok = isinstance(step["tarea"], str) and isinstance(step.get("datos", {}), dict)
         return [] if ok else ["«tarea» es el id de la tarea y «datos» un objeto"]
     if "esperar" in step:
-        return [] if _duration(step["esperar"]) is not None else [
-            f"«esperar» debe ser una duración ISO 8601 como \"P7D\" o \"PT2H\" (se recibió {step['esperar']!r})"]
+        return (
+            []
+            if _duration(step["esperar"]) is not None
+            else [f'«esperar» debe ser una duración ISO 8601 como "P7D" o "PT2H" (se recibió {step["esperar"]!r})']
+        )
     return _expectation_shape(step["comprobar"])
 
 
@@ -110,7 +113,9 @@ def _duration(text) -> timedelta | None:
     if not isinstance(text, str):
         return None
     try:
-        return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), DEFAULT_START)
+        return TimerEventDefinition.get_timedelta_from_start(
+            TimerEventDefinition.parse_iso_duration(text), DEFAULT_START
+        )
     except Exception:  # noqa: BLE001 - any unreadable duration is the analyst's to fix
         return None
 
@@ -150,7 +155,9 @@ def run(candidates: list[procedures.Candidate], sets: dict[str, ScenarioSet]) ->
                 except ScenarioFailure as failure:
                     problems.append(Problem(scenario_set.source, f"escenario «{item['nombre']}»: {failure}"))
                 except Exception as exc:  # noqa: BLE001 - a procedure error is a failed scenario
-                    problems.append(Problem(scenario_set.source, f"escenario «{item['nombre']}»: error del procedimiento: {exc}"))
+                    problems.append(
+                        Problem(scenario_set.source, f"escenario «{item['nombre']}»: error del procedimiento: {exc}")
+                    )
         return problems
     finally:
         store.dispose()
@@ -184,8 +191,10 @@ def _complete(atiende, case_id: int, n: int, bpmn_id: str, data: dict) -> None:
     pending = _pending(atiende, case_id)
     task = next((t for t in pending if t.bpmn_id == bpmn_id), None)
     if task is None:
-        raise ScenarioFailure(f"paso {n}: la tarea «{bpmn_id}» no está pendiente "
-                              f"(pendientes: {', '.join(sorted(t.bpmn_id for t in pending)) or 'ninguna'})")
+        raise ScenarioFailure(
+            f"paso {n}: la tarea «{bpmn_id}» no está pendiente "
+            f"(pendientes: {', '.join(sorted(t.bpmn_id for t in pending)) or 'ninguna'})"
+        )
     actor = Actor(TESTER, frozenset({task.lane}), task.direccion)
     try:
         atiende.complete_task(task.id, data, actor)
@@ -201,13 +210,17 @@ def _expect(atiende, case_id: int, expected: dict, where: str) -> None:
     if "pendientes" in expected:
         pending = sorted(t.bpmn_id for t in _pending(atiende, case_id))
         if pending != sorted(expected["pendientes"]):
-            raise ScenarioFailure(f"{where}se esperaban pendientes [{', '.join(sorted(expected['pendientes']))}] "
-                                  f"y hay [{', '.join(pending)}]")
+            raise ScenarioFailure(
+                f"{where}se esperaban pendientes [{', '.join(sorted(expected['pendientes']))}] "
+                f"y hay [{', '.join(pending)}]"
+            )
     if "pendientes_incluye" in expected:
         pending = [t.bpmn_id for t in _pending(atiende, case_id)]
         missing = sorted(set(expected["pendientes_incluye"]) - set(pending))
         if missing:
-            raise ScenarioFailure(f"{where}faltan pendientes [{', '.join(missing)}]; hay [{', '.join(sorted(pending))}]")
+            raise ScenarioFailure(
+                f"{where}faltan pendientes [{', '.join(missing)}]; hay [{', '.join(sorted(pending))}]"
+            )
     if "plazo_dias" in expected:
         days = None if case.due_at is None else (case.due_at - case.opened_at) / timedelta(days=1)
         if days != expected["plazo_dias"]:

@@ -4,6 +4,7 @@ New cases start on the latest version of their procedure; a running case stays o
 version it started with. Specs are parsed once per version and kept in memory, so loading
 a case costs only its instance state.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,20 +14,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 
+from engine.access.roles import role_of_lane
 from engine.audit import trail as audit
 from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
 from engine.bpm import scheduler
-from engine.forms import schemas as form_schemas
-from engine.db.models import ProcedureVersion
-from engine.access.roles import role_of_lane
 from engine.bpm.serializer import InstanceSerializer
+from engine.db.models import ProcedureVersion
 from engine.db.statements import Statement
 from engine.errors import DiagramError
+from engine.forms import schemas as form_schemas
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,11 @@ class Candidate:
 def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSerializer) -> list[Candidate]:
     """Parse, validate and lint a diagram set; raise DiagramError listing every problem."""
     parser = bpmn.parser_for(files)
-    problems = [bpmn.Problem(file=name, message=msg) for name, schema in forms.items()
-                for msg in form_schemas.schema_problems(name, schema)]
+    problems = [
+        bpmn.Problem(file=name, message=msg)
+        for name, schema in forms.items()
+        for msg in form_schemas.schema_problems(name, schema)
+    ]
     calls = diagram_rules.unresolved_calls(parser)
     problems.extend(calls)
     candidates = []
@@ -124,32 +128,53 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
         sources = {s.file: files[s.file] for s in specs if s.file in files}
         spec_dict = serializer.spec_to_dict(spec, subprocess_specs)
         digest = hashlib.sha256(json.dumps({"spec": spec_dict, "forms": used}, sort_keys=True).encode()).hexdigest()
-        candidates.append(Candidate(process_id, spec.description or process_id, sources, used, spec_dict, digest,
-                                    _schedules(spec)))
+        candidates.append(
+            Candidate(process_id, spec.description or process_id, sources, used, spec_dict, digest, _schedules(spec))
+        )
     if problems:
         # A called diagram (tramitacion_comun) is linted with every caller: say each problem once.
         raise DiagramError(list(dict.fromkeys(problems)))
     return candidates
 
 
-def deploy(session: Session, candidates: list[Candidate], actor: str, at: datetime, note: str = "") -> list[ProcedureVersion]:
+def deploy(
+    session: Session, candidates: list[Candidate], actor: str, at: datetime, note: str = ""
+) -> list[ProcedureVersion]:
     """Store each candidate as a new version unless the same content is already deployed."""
     stored = []
     for c in candidates:
-        existing = session.scalar(select(ProcedureVersion).where(
-            ProcedureVersion.process_id == c.process_id, ProcedureVersion.content_hash == c.content_hash))
+        existing = session.scalar(
+            select(ProcedureVersion).where(
+                ProcedureVersion.process_id == c.process_id, ProcedureVersion.content_hash == c.content_hash
+            )
+        )
         if existing is not None:
             stored.append(existing)
             continue
-        last = session.scalar(select(func.max(ProcedureVersion.version)).where(ProcedureVersion.process_id == c.process_id))
+        last = session.scalar(
+            select(func.max(ProcedureVersion.version)).where(ProcedureVersion.process_id == c.process_id)
+        )
         row = ProcedureVersion(
-            process_id=c.process_id, name=c.name, version=(last or 0) + 1, content_hash=c.content_hash,
-            bpmn=c.bpmn, forms=c.forms, spec=c.spec, deployed_by=actor, deployed_at=at, note=note,
+            process_id=c.process_id,
+            name=c.name,
+            version=(last or 0) + 1,
+            content_hash=c.content_hash,
+            bpmn=c.bpmn,
+            forms=c.forms,
+            spec=c.spec,
+            deployed_by=actor,
+            deployed_at=at,
+            note=note,
         )
         session.add(row)
         session.flush()
-        audit.record(session, at, actor, "procedimiento_desplegado",
-                     detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": note})
+        audit.record(
+            session,
+            at,
+            actor,
+            "procedimiento_desplegado",
+            detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": note},
+        )
         scheduler.sync(session, c.process_id, c.schedules, at)
         stored.append(row)
     return stored
@@ -163,13 +188,21 @@ def _schedules(spec) -> dict[str, str]:
 
 
 def latest_version(session: Session, process_id: str) -> ProcedureVersion | None:
-    return session.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == process_id)
-                          .order_by(ProcedureVersion.version.desc()).limit(1))
+    return session.scalar(
+        select(ProcedureVersion)
+        .where(ProcedureVersion.process_id == process_id)
+        .order_by(ProcedureVersion.version.desc())
+        .limit(1)
+    )
 
 
 _VERSIONS = ProcedureVersion.__table__
-_LATEST_ID = Statement(select(_VERSIONS.c.id).where(_VERSIONS.c.process_id == bindparam("process_id"))
-                       .order_by(_VERSIONS.c.version.desc()).limit(1))
+_LATEST_ID = Statement(
+    select(_VERSIONS.c.id)
+    .where(_VERSIONS.c.process_id == bindparam("process_id"))
+    .order_by(_VERSIONS.c.version.desc())
+    .limit(1)
+)
 
 
 def latest_version_id(session: Session, process_id: str) -> int | None:
@@ -192,8 +225,14 @@ class ProcedureCache:
         row = session.get(ProcedureVersion, version_id)
         spec, subprocess_specs = self._serializer.spec_from_dict(row.spec)
         procedure = Procedure(
-            version_id=row.id, process_id=row.process_id, name=row.name, version=row.version,
-            spec=spec, subprocess_specs=subprocess_specs, forms=row.forms, start_form=_start_form(spec),
+            version_id=row.id,
+            process_id=row.process_id,
+            name=row.name,
+            version=row.version,
+            spec=spec,
+            subprocess_specs=subprocess_specs,
+            forms=row.forms,
+            start_form=_start_form(spec),
             steps=_steps_of([spec, *subprocess_specs.values()]),
         )
         with self._lock:

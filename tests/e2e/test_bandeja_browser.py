@@ -1,5 +1,6 @@
 """The task list in a real browser: an operator takes a case from capture to the hoja de trámite,
 a coordinator approves it, the enlace acknowledges it. Screenshots go to test-artifacts/."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -109,8 +110,15 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
         page.click("a:has-text('AC-2026-000004')")
         page.wait_for_selector("h1:has-text('Caso AC-2026-000004')")
         timeline = page.inner_text(".linea-tiempo")
-        for step in ("Caso creado", "Tarea tomada", "Borrador guardado", "Llenar plantilla de queja o reclamo",
-                     "Confeccionar hoja de trámite", "Aprobar hoja de trámite", "Confirmar acuse de recibo"):
+        for step in (
+            "Caso creado",
+            "Tarea tomada",
+            "Borrador guardado",
+            "Llenar plantilla de queja o reclamo",
+            "Confeccionar hoja de trámite",
+            "Aprobar hoja de trámite",
+            "Confirmar acuse de recibo",
+        ):
             assert step in timeline, step
         page.fill("#nota-texto", "Recibida en la dirección; se programa inspección.")
         page.click("button:has-text('Agregar nota')")
@@ -125,11 +133,23 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
 
 
 ROWS = {
-    "type": "object", "title": "Gestiones realizadas", "required": ["gestiones"],
-    "properties": {"gestiones": {"type": "array", "title": "Gestiones", "items": {
-        "type": "object", "required": ["accion"],
-        "properties": {"fecha": {"type": "string", "format": "date", "title": "Fecha"},
-                       "accion": {"type": "string", "title": "Acción"}}}}},
+    "type": "object",
+    "title": "Gestiones realizadas",
+    "required": ["gestiones"],
+    "properties": {
+        "gestiones": {
+            "type": "array",
+            "title": "Gestiones",
+            "items": {
+                "type": "object",
+                "required": ["accion"],
+                "properties": {
+                    "fecha": {"type": "string", "format": "date", "title": "Fecha"},
+                    "accion": {"type": "string", "title": "Acción"},
+                },
+            },
+        }
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """The phone's quick capture in a real browser, by keyboard alone: the first field has the focus,
 Tab goes field by field in order, Enter (or Ctrl+Enter in the description) registers."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,8 +32,14 @@ def test_a_call_is_captured_with_the_keyboard_alone(served, tmp_path):
             keyboard.press("Tab")
             order.append(page.evaluate("document.activeElement.name"))
             keyboard.type(text)
-        assert order == ["ciudadano_nombre", "ciudadano_telefono", "lugar_notificaciones", "corregimiento",
-                         "asunto", "descripcion"]
+        assert order == [
+            "ciudadano_nombre",
+            "ciudadano_telefono",
+            "lugar_notificaciones",
+            "corregimiento",
+            "asunto",
+            "descripcion",
+        ]
         with page.expect_navigation():
             keyboard.press("Control+Enter")
         first_ticket = page.inner_text(".ticket")

@@ -3,6 +3,7 @@
 The geometry is checked without a browser in tests/unit/test_diagram_layout.py; here the real
 viewer imports each file, in Debian's chromium, and must draw a shape for every element.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,9 @@ from web.vendor import BPMN_JS_DIST, bpmn_js_installed
 
 pytestmark = [
     pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING),
-    pytest.mark.skipif(not bpmn_js_installed(), reason="bpmn-js is not installed in web/assets (make install runs npm ci)"),
+    pytest.mark.skipif(
+        not bpmn_js_installed(), reason="bpmn-js is not installed in web/assets (make install runs npm ci)"
+    ),
 ]
 MODEL = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 # SpiffWorkflow names a multi-instance task's lists by their variable (loopDataInputRef lotes), where
@@ -32,9 +35,22 @@ IMPORT = """async (xml) => {
 
 def flow_elements(xml: bytes) -> set[str]:
     root = etree.fromstring(xml)
-    kinds = ("sequenceFlow", "startEvent", "endEvent", "userTask", "scriptTask", "serviceTask", "callActivity",
-             "subProcess", "exclusiveGateway", "parallelGateway", "intermediateCatchEvent", "intermediateThrowEvent",
-             "boundaryEvent", "lane")
+    kinds = (
+        "sequenceFlow",
+        "startEvent",
+        "endEvent",
+        "userTask",
+        "scriptTask",
+        "serviceTask",
+        "callActivity",
+        "subProcess",
+        "exclusiveGateway",
+        "parallelGateway",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "lane",
+    )
     return {e.get("id") for kind in kinds for e in root.iter(f"{MODEL}{kind}")}
 
 

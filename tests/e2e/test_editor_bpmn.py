@@ -1,6 +1,7 @@
 """In a real browser: an analyst changes the legal term in the bpmn-js editor and deploys; a new case
 carries the new deadline while an old one keeps its own. Then an auditor sees a case's path on the
 diagram of its version."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine.demo import seed as demo
-from engine.procedures import drafts as procedure_drafts
 from engine.access.accounts import Actor
 from engine.db.models import Case, ProcedureVersion
+from engine.demo import seed as demo
 from engine.facade import PROCESSES_DIR
+from engine.procedures import drafts as procedure_drafts
 from tests.fixtures import live
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
@@ -61,8 +62,10 @@ def test_an_analyst_changes_the_30_day_term_in_the_editor_and_deploys(served, fr
         page.wait_for_selector("#lienzo[data-listo='1']")
 
         # Select the script task on the canvas (through the modeler), change its script in the side panel.
-        page.evaluate("id => { const m = window.atiendeModeler; m.get('selection').select(m.get('elementRegistry').get(id)); }",
-                      element_id)
+        page.evaluate(
+            "id => { const m = window.atiendeModeler; m.get('selection').select(m.get('elementRegistry').get(id)); }",
+            element_id,
+        )
         assert page.input_value("#prop-nombre") == STEP
         page.fill("#prop-script", new_script)
         page.click("#prop-aplicar")
@@ -90,8 +93,11 @@ def test_an_analyst_changes_the_30_day_term_in_the_editor_and_deploys(served, fr
         assert errors == []
 
     with atiende.store.read() as s:
-        version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == "atencion_correo_web")
-                           .order_by(ProcedureVersion.version.desc()))
+        version = s.scalar(
+            select(ProcedureVersion)
+            .where(ProcedureVersion.process_id == "atencion_correo_web")
+            .order_by(ProcedureVersion.version.desc())
+        )
         assert "sumar_dias(fecha_inicio, 45, habiles=False)" in version.bpmn[filename]
     assert (version.version, version.deployed_by, version.note) == (2, "analista", "Plazo legal de 45 días calendario")
     new_case = atiende.start_case("atencion_correo_web", demo.DEMO_CASES[0], Actor("operador", frozenset({"operador"})))

@@ -1,5 +1,7 @@
 """Each audit event carries a hash chained to the previous one; an edit made directly in the
 database (past the append-only triggers, as an attacker with database access would) is caught."""
+
+import json
 import threading
 import uuid
 
@@ -7,9 +9,9 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from engine.audit import trail as audit
-from engine.audit import chain as audit_chain
 from engine import cli
+from engine.audit import chain as audit_chain
+from engine.audit import trail as audit
 from engine.db.models import AuditEvent
 from engine.db.store import Store, alembic_config
 from tests.conftest import PG_MISSING, PG_URL, START
@@ -42,7 +44,7 @@ def test_every_event_is_hashed_and_linked_to_the_one_before(desk, store):
     chain = events(store)
     assert len(chain) > 5
     assert chain[0].prev_hash == audit_chain.GENESIS
-    for previous, event in zip(chain, chain[1:]):
+    for previous, event in zip(chain, chain[1:], strict=False):
         assert event.prev_hash == previous.hash
     assert len({e.hash for e in chain}) == len(chain)
     result = verdict(store)
@@ -210,13 +212,14 @@ def test_migration_0007_chains_the_events_written_before_it(bare_url):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")
         for n in range(3):
-            conn.execute(text("INSERT INTO audit_event (at, actor, kind, detail) VALUES (:at, 'ana', 'prueba', :d)"),
-                         {"at": f"2026-03-0{n + 1} 14:00:00", "d": '{"n": %d, "texto": "acción"}' % n})
+            conn.execute(
+                text("INSERT INTO audit_event (at, actor, kind, detail) VALUES (:at, 'ana', 'prueba', :d)"),
+                {"at": f"2026-03-0{n + 1} 14:00:00", "d": json.dumps({"n": n, "texto": "acción"}, ensure_ascii=False)},
+            )
     store.migrate()
     chain = events(store)
     assert [e.detail["n"] for e in chain] == [0, 1, 2] and all(e.hash for e in chain)
     assert verdict(store).intact
-    with pytest.raises(Exception, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.execute(text("UPDATE audit_event SET actor = 'otro'"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'otro'"))
     store.dispose()

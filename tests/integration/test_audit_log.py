@@ -1,4 +1,5 @@
 """The auditor's reading of the trail: what changed from what to what, filters, export, the path taken."""
+
 from datetime import date
 
 from engine.audit import log as audit_log
@@ -21,7 +22,9 @@ def test_data_a_task_overwrote_is_recorded_and_shown_before_and_after(desk, stor
     assert redone.detail["antes"] == {"resumen": "Primera versión del resumen.", "prioridad": "normal"}
     changes = trail_changes(store, case_id, "tarea_completada")[-1]
     assert {(c.field, c.before, c.after) for c in changes} == {
-        ("resumen", "Primera versión del resumen.", "Resumen corregido con el lugar."), ("prioridad", "normal", "alta")}
+        ("resumen", "Primera versión del resumen.", "Resumen corregido con el lugar."),
+        ("prioridad", "normal", "alta"),
+    }
 
 
 def test_status_and_deadline_changes_read_before_and_after(desk, store):
@@ -77,8 +80,13 @@ def test_the_path_of_a_case_marks_the_steps_done_the_current_task_and_the_armed_
         case = s.get(Case, case_id)
         procedure = atiende.procedure(s, case.procedure_version_id)
         path = audit_log.path_of(atiende.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
-    assert {"Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar_hoja", "Task_acuse_recibo",
-            "Script_registrar_ticket"} <= path.done
+    assert {
+        "Task_plantilla_queja_reclamo",
+        "Task_confeccionar_hoja",
+        "Task_aprobar_hoja",
+        "Task_acuse_recibo",
+        "Script_registrar_ticket",
+    } <= path.done
     assert {"Task_respuesta_final", "Task_seguimiento_semanal"} <= path.current
     assert {"Timer_vencimiento_30_dias", "Timer_revision_quincenal"} <= path.waiting
     assert "Task_plantilla_reporte" not in path.done | path.current | path.waiting

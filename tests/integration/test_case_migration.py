@@ -1,16 +1,17 @@
 """Waiting cases move to a new version only when asked, with a preview, and keep their armed deadlines."""
+
 import shutil
 
 import pytest
-from sqlalchemy import select
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from sqlalchemy import select
 
-from engine.audit import chain as audit_chain
-from engine.procedures import case_migration
 from engine import clock
-from engine.db.models import AuditEvent, Case
+from engine.audit import chain as audit_chain
 from engine.bpm.runtime import timer_due, waiting_timers
+from engine.db.models import AuditEvent, Case
 from engine.facade import PROCESSES_DIR
+from engine.procedures import case_migration
 from tests.conftest import START
 from tests.fixtures.desk import DAY
 
@@ -26,8 +27,11 @@ def diagrams(tmp_path):
 
 def edit(diagrams, old: str, new: str) -> None:
     """Replace ``old`` in the one diagram of the e-mail procedure's set that holds it."""
-    paths = [p for p in diagrams.glob("*.bpmn") if old in p.read_text(encoding="utf-8")
-             and p.name in {"atencion_correo_web.bpmn", "tramitacion_comun.bpmn"}]
+    paths = [
+        p
+        for p in diagrams.glob("*.bpmn")
+        if old in p.read_text(encoding="utf-8") and p.name in {"atencion_correo_web.bpmn", "tramitacion_comun.bpmn"}
+    ]
     assert paths, f"{old} not found"
     for path in paths:
         path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
@@ -112,7 +116,9 @@ def test_a_case_waiting_on_a_step_the_new_version_removed_is_left_as_it_was(atie
 
     plan = plan_for(atiende, waiting, target_id)
     assert not plan.migratable
-    assert any("«Registrar respuesta final al ciudadano»" in b and "ya no existe en la versión 2" in b for b in plan.blockers)
+    assert any(
+        "«Registrar respuesta final al ciudadano»" in b and "ya no existe en la versión 2" in b for b in plan.blockers
+    )
     revision = desk.case(waiting).revision
 
     outcomes = {o.case_id: o for o in case_migration.migrate(atiende, [waiting, early], target_id, "analista")}

@@ -1,12 +1,13 @@
 """The case row on a step's path: read with its task, written column by column, never flushed by the ORM."""
+
 from __future__ import annotations
 
 from sqlalchemy import inspect, select, update
 
-from engine.db import case_rows
-from engine.forms import catalogs
 from engine.cases import queries
+from engine.db import case_rows
 from engine.db.models import Case, CatalogItem, ProcedureVersion
+from engine.forms import catalogs
 
 
 def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(desk, atiende):
@@ -52,8 +53,16 @@ def test_a_new_case_is_inserted_with_every_column_loaded(atiende, frozen_clock):
     now = frozen_clock.now()
     with atiende.store.unit_of_work() as s:
         version = s.scalar(select(ProcedureVersion.id).limit(1))
-        case = Case(ticket="AC-2026-999999", procedure_version_id=version, status="abierto", opened_at=now,
-                    created_by="operador", data={}, workflow="", revision=0)
+        case = Case(
+            ticket="AC-2026-999999",
+            procedure_version_id=version,
+            status="abierto",
+            opened_at=now,
+            created_by="operador",
+            data={},
+            workflow="",
+            revision=0,
+        )
         case_rows.insert_case(s, case)
         assert case.id is not None and inspect(case).detached
         assert case.due_at is None and case.closed_at is None

@@ -1,4 +1,5 @@
 """The channels' commands: Open311 keys, and one poll of the mailbox from the environment."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -7,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from engine import cli
-from engine.intake import open311
 from engine.db.models import IntakeItem
-from tests.fixtures import dovecot
 from engine.errors import Open311Error
+from engine.intake import open311
+from tests.fixtures import dovecot
 
 
 def run(store, capsys, *args) -> tuple[int, str, str]:
@@ -43,6 +44,7 @@ def test_the_mail_command_needs_its_configuration(store, capsys, monkeypatch):
 @pytest.mark.skipif(not dovecot.available(), reason=dovecot.MISSING)
 def test_the_mail_command_polls_the_mailbox_once(store, capsys, monkeypatch):
     from engine.facade import Atiende
+
     Atiende(store).deploy_directory("prueba")
     server = dovecot.start()
     try:
@@ -51,8 +53,13 @@ def test_the_mail_command_polls_the_mailbox_once(store, capsys, monkeypatch):
         msg["From"], msg["Subject"], msg["Message-ID"] = "vecino@example.com", "Ruido en la noche", "<cli1@example.com>"
         msg.set_content("Música a todo volumen hasta las 3 a. m.")
         box.append(bytes(msg))
-        for name, value in {"HOST": "127.0.0.1", "PORT": str(box.port), "TLS": "none", "USER": box.user,
-                            "PASSWORD": box.password}.items():
+        for name, value in {
+            "HOST": "127.0.0.1",
+            "PORT": str(box.port),
+            "TLS": "none",
+            "USER": box.user,
+            "PASSWORD": box.password,
+        }.items():
             monkeypatch.setenv(f"ATIENDE_IMAP_{name}", value)
         code, out, _ = run(store, capsys, "correo", "--once")
         assert code == 0 and "new_items=1" in out

@@ -1,4 +1,5 @@
 """SQLite's write-ahead log is copied back into the database by engine.db.checkpoints' thread, not by commits."""
+
 from __future__ import annotations
 
 import multiprocessing

@@ -1,4 +1,5 @@
 """Two people, two sweeps, a killed process: every change is one transaction, done once."""
+
 import os
 import subprocess
 import sys
@@ -11,14 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.access.accounts import Actor
+from engine.bpm.runtime import Runtime
 from engine.clock import FrozenClock
 from engine.db.models import AuditEvent, Case, HumanTask
-from engine.bpm.runtime import Runtime
-from engine.facade import Atiende
 from engine.db.store import Store
+from engine.errors import TaskAlreadyDone
+from engine.facade import Atiende
 from tests.conftest import START
 from tests.fixtures.desk import Desk
-from engine.errors import TaskAlreadyDone
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,8 +68,9 @@ def test_two_people_complete_the_same_task_at_once_exactly_one_wins(desk, store,
     slowed(monkeypatch, "complete", 0.3)
     ana, beto = Actor("ana", frozenset({"operador"})), Actor("beto", frozenset({"operador"}))
     data = {"hechos": "Hechos.", "pretension": "Pretensión."}
-    results, errors = run_together(lambda: desk.atiende.complete_task(task.id, data, ana),
-                                   lambda: other.complete_task(task.id, data, beto))
+    results, errors = run_together(
+        lambda: desk.atiende.complete_task(task.id, data, ana), lambda: other.complete_task(task.id, data, beto)
+    )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
     [error] = [e for e in errors if e is not None]
@@ -98,8 +100,9 @@ def test_two_sweeps_at_once_never_fire_the_same_timer_twice(desk, store, monkeyp
 def test_concurrent_intakes_get_distinct_consecutive_tickets(desk, store):
     other = second_server(store)
     other_desk = Desk(other, other.clock)
-    results, errors = run_together(lambda: [desk.start() for _ in range(8)],
-                                   lambda: [other_desk.start() for _ in range(8)])
+    results, errors = run_together(
+        lambda: [desk.start() for _ in range(8)], lambda: [other_desk.start() for _ in range(8)]
+    )
     assert errors == [None, None]
     with store.read() as s:
         tickets = sorted(s.scalars(select(Case.ticket)))
@@ -123,7 +126,8 @@ CHILD = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     Runtime._project_tasks = staticmethod(project_then_die)
-    Atiende(Store(url)).complete_task(task_id, {"hechos": "H", "pretension": "P"}, Actor("ana", frozenset({"operador"})))
+    operador = Actor("ana", frozenset({"operador"}))
+    Atiende(Store(url)).complete_task(task_id, {"hechos": "H", "pretension": "P"}, operador)
 """)
 
 
@@ -133,8 +137,14 @@ def test_a_process_killed_mid_way_leaves_nothing_half_written(desk, store):
     before = desk.case(case_id)
     with store.read() as s:
         events_before = s.scalar(select(func.count(AuditEvent.id)))
-    child = subprocess.run([sys.executable, "-c", CHILD, store.url, task.id], cwd=ROOT, timeout=60,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, store.url, task.id],
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
     assert child.returncode == -9, child.stderr
     after = desk.case(case_id)
     assert (after.revision, after.workflow, after.data) == (before.revision, before.workflow, before.data)

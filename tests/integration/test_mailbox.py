@@ -1,4 +1,5 @@
 """The institutional mailbox, read from a real Dovecot on loopback: each message taken exactly once."""
+
 from __future__ import annotations
 
 import imaplib
@@ -10,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from engine.cases import attachments
 from engine.audit import trail as audit
-from engine.intake import items, mailbox
+from engine.cases import attachments
 from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
+from engine.errors import IntakeError, MailboxError
+from engine.intake import items, mailbox
 from tests.fixtures import dovecot
 from tests.fixtures.desk import OPERADOR
-from engine.errors import IntakeError, MailboxError
 
 pytestmark = pytest.mark.skipif(not dovecot.available(), reason=dovecot.MISSING)
 
@@ -36,12 +37,18 @@ def imap_server(dovecot_server):
 
 @pytest.fixture
 def settings(imap_server):
-    return mailbox.ImapSettings(host="127.0.0.1", port=imap_server.port, tls="none",
-                                user=imap_server.user, password=imap_server.password)
+    return mailbox.ImapSettings(
+        host="127.0.0.1", port=imap_server.port, tls="none", user=imap_server.user, password=imap_server.password
+    )
 
 
-def mail(subject="Basura sin recoger en Bella Vista", body="El camión no pasa desde hace dos semanas.",
-         sender="Rosa Batista <rosa.batista@example.com>", message_id="<m1@example.com>", **headers) -> bytes:
+def mail(
+    subject="Basura sin recoger en Bella Vista",
+    body="El camión no pasa desde hace dos semanas.",
+    sender="Rosa Batista <rosa.batista@example.com>",
+    message_id="<m1@example.com>",
+    **headers,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "atencionciudadana@municipio-pma.gob.pa"
@@ -88,7 +95,11 @@ def test_new_message_becomes_an_intake_item_acknowledged_and_flagged(atiende, im
 
     item = only_item(atiende.store)
     assert (item.sender_email, item.sender_name, item.subject, item.status) == (
-        "rosa.batista@example.com", "Rosa Batista", "Acera rota", "pendiente")
+        "rosa.batista@example.com",
+        "Rosa Batista",
+        "Acera rota",
+        "pendiente",
+    )
     assert item.body == "La acera frente a la escuela está rota."
     [stored, refused] = item.attachments
     assert (stored["nombre"], stored["tipo"]) == ("acera.jpg", "image/jpeg")
@@ -153,8 +164,12 @@ def test_automatic_replies_are_taken_but_not_answered(atiende, imap_server, sett
 
 def _converted_case(atiende) -> Case:
     item = only_item(atiende.store)
-    values = {**items.start_form_values(item), "tipo_caso": "queja_reclamo",
-              "lugar_notificaciones": "rosa.batista@example.com", "corregimiento": "bella_vista"}
+    values = {
+        **items.start_form_values(item),
+        "tipo_caso": "queja_reclamo",
+        "lugar_notificaciones": "rosa.batista@example.com",
+        "corregimiento": "bella_vista",
+    }
     started = items.convert(atiende, item.id, values, OPERADOR, status_url="https://atiende.example/consulta")
     with atiende.store.read() as s:
         return s.get(Case, started.case_id)
@@ -166,7 +181,11 @@ def test_the_operator_turns_an_item_into_a_case_and_the_citizen_gets_the_ticket(
     case = _converted_case(atiende)
 
     assert (case.channel, case.citizen_email, case.subject, case.created_by) == (
-        "correo_electronico", "rosa.batista@example.com", "Basura sin recoger en Bella Vista", "operador")
+        "correo_electronico",
+        "rosa.batista@example.com",
+        "Basura sin recoger en Bella Vista",
+        "operador",
+    )
     assert case.data["descripcion"] == "El camión no pasa desde hace dos semanas."
     item = only_item(atiende.store)
     assert (item.status, item.case_id, item.handled_by) == ("convertido", case.id, "operador")
@@ -217,8 +236,13 @@ def test_a_ticket_from_another_address_does_not_join_the_case(atiende, imap_serv
     imap_server.append(mail())
     mailbox.poll(atiende, settings)
     case = _converted_case(atiende)
-    imap_server.append(mail(sender="otro@example.com", message_id="<x2@example.com>",
-                            subject=f"Sobre {case.ticket}: quiero cerrar este caso"))
+    imap_server.append(
+        mail(
+            sender="otro@example.com",
+            message_id="<x2@example.com>",
+            subject=f"Sobre {case.ticket}: quiero cerrar este caso",
+        )
+    )
     assert mailbox.poll(atiende, settings).new_items == 1
     with atiende.store.read() as s:
         newest = s.scalars(select(IntakeItem).order_by(IntakeItem.id.desc())).first()
@@ -242,16 +266,23 @@ def test_discarding_needs_a_reason_and_is_audited(atiende, imap_server, settings
 
 
 def test_wrong_password_is_a_clear_error(atiende, imap_server):
-    bad = mailbox.ImapSettings(host="127.0.0.1", port=imap_server.port, tls="none",
-                               user=imap_server.user, password="mala")
+    bad = mailbox.ImapSettings(
+        host="127.0.0.1", port=imap_server.port, tls="none", user=imap_server.user, password="mala"
+    )
     with pytest.raises(MailboxError, match="no se pudo entrar al buzón"):
         mailbox.poll(atiende, bad)
 
 
 def test_settings_come_from_the_environment():
     assert mailbox.ImapSettings.from_env({}) is None
-    settings = mailbox.ImapSettings.from_env({"ATIENDE_IMAP_HOST": "imap.example", "ATIENDE_IMAP_USER": "u",
-                                              "ATIENDE_IMAP_PASSWORD": "p", "ATIENDE_IMAP_TLS": "starttls"})
+    settings = mailbox.ImapSettings.from_env(
+        {
+            "ATIENDE_IMAP_HOST": "imap.example",
+            "ATIENDE_IMAP_USER": "u",
+            "ATIENDE_IMAP_PASSWORD": "p",
+            "ATIENDE_IMAP_TLS": "starttls",
+        }
+    )
     assert (settings.host, settings.port, settings.tls, settings.folder) == ("imap.example", 143, "starttls", "INBOX")
     with pytest.raises(MailboxError):
         mailbox.ImapSettings.from_env({"ATIENDE_IMAP_HOST": "h", "ATIENDE_IMAP_TLS": "ninguno"})
@@ -285,7 +316,10 @@ def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_faul
     assert len(checks) == 2
     other = mailbox.messages.parse(mail(message_id="<fault@example.com>"))
     monkeypatch.setattr(items, "_taken", real_taken)
-    monkeypatch.setattr(items, "_new_item", lambda *a: (_ for _ in ()).throw(
-        IntegrityError("INSERT", {}, Exception("another constraint"))))
+    monkeypatch.setattr(
+        items,
+        "_new_item",
+        lambda *a: (_ for _ in ()).throw(IntegrityError("INSERT", {}, Exception("another constraint"))),
+    )
     with pytest.raises(IntegrityError):
         items.take_mail(atiende.store, other, atiende.now())  # not mistaken for a repeat, so never flagged

@@ -1,20 +1,25 @@
 """Internal notes, the administrator's changes and sign-in throttling, on SQLite and PostgreSQL."""
+
 import pytest
 from sqlalchemy import select
 
-from engine.access import administration
-from engine.cases import assignment
-from engine.cases import notes
-from engine.access import signin
+from engine.access import administration, signin
 from engine.access.accounts import Actor
+from engine.cases import assignment, notes
 from engine.db.models import AuditEvent, CatalogItem, User
-from tests.fixtures.desk import ENLACE, OPERADOR
 from engine.errors import Forbidden, FormErrors, Throttled
+from tests.fixtures.desk import ENLACE, OPERADOR
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 AUDITOR = Actor("auditor", frozenset({"auditor"}))
-PERSON = {"usuario": "olga", "nombre": "Olga Operadora", "correo": "olga@example.com", "roles": ["operador"],
-          "direccion": "", "contrasena": "una-clave-larga"}
+PERSON = {
+    "usuario": "olga",
+    "nombre": "Olga Operadora",
+    "correo": "olga@example.com",
+    "roles": ["operador"],
+    "direccion": "",
+    "contrasena": "una-clave-larga",
+}
 
 
 def events(atiende, kind):
@@ -53,12 +58,17 @@ def test_people_are_created_changed_and_deactivated_with_every_change_audited(at
     case_id = desk.start()
     [task] = desk.tasks(case_id)
     assignment.claim(atiende, task.id, olga)
-    administration.update_user(atiende, user_id, {**PERSON, "roles": ["operador", "enlace"],
-                                                  "direccion": "gestion_ambiental"}, ADMIN)
+    administration.update_user(
+        atiende, user_id, {**PERSON, "roles": ["operador", "enlace"], "direccion": "gestion_ambiental"}, ADMIN
+    )
     assert administration.set_active(atiende, user_id, False, ADMIN) == 1  # her claimed task went back
     with atiende.store.read() as s:
         user = s.get(User, user_id)
-        assert (user.active, user.direccion, sorted(user.role_codes)) == (False, "gestion_ambiental", ["enlace", "operador"])
+        assert (user.active, user.direccion, sorted(user.role_codes)) == (
+            False,
+            "gestion_ambiental",
+            ["enlace", "operador"],
+        )
     assert [t.assignee for t in desk.tasks(case_id)] == [None]
     assert signin.authenticate(atiende, "olga", "una-clave-larga", "127.0.0.1") is None  # deactivated
 
@@ -66,9 +76,14 @@ def test_people_are_created_changed_and_deactivated_with_every_change_audited(at
     administration.reset_password(atiende, user_id, "otra-clave-larga", ADMIN)
     assert signin.authenticate(atiende, "olga", "otra-clave-larga", "127.0.0.1").username == "olga"
     [changed] = events(atiende, "usuario_modificado")
-    assert changed.detail["antes"]["roles"] == ["operador"] and changed.detail["despues"]["direccion"] == "gestion_ambiental"
+    assert (
+        changed.detail["antes"]["roles"] == ["operador"]
+        and changed.detail["despues"]["direccion"] == "gestion_ambiental"
+    )
     assert [e.detail["tareas_liberadas"] for e in events(atiende, "usuario_desactivado")] == [1]
-    assert len(events(atiende, "contrasena_restablecida")) == 1 and "otra-clave" not in str(events(atiende, "contrasena_restablecida")[0].detail)
+    assert len(events(atiende, "contrasena_restablecida")) == 1 and "otra-clave" not in str(
+        events(atiende, "contrasena_restablecida")[0].detail
+    )
 
 
 def test_the_administrator_cannot_lock_themself_out(atiende):
@@ -92,8 +107,10 @@ def test_catalogue_entries_are_added_renamed_and_retired_never_deleted(atiende):
         assert [i.code for i in administration.items(s, "direcciones")][-1] == "aseo_urbano"  # retired: last
         assert s.get(CatalogItem, item.id).label == "Autoridad de Aseo Urbano"
         assert "direcciones" in administration.catalog_names(s)
-    assert [e.kind for e in events(atiende, "catalogo_renombrado") + events(atiende, "catalogo_desactivado")] == \
-        ["catalogo_renombrado", "catalogo_desactivado"]
+    assert [e.kind for e in events(atiende, "catalogo_renombrado") + events(atiende, "catalogo_desactivado")] == [
+        "catalogo_renombrado",
+        "catalogo_desactivado",
+    ]
 
 
 def test_sign_in_is_refused_past_five_failures_for_a_username_even_with_the_right_password(atiende, frozen_clock):

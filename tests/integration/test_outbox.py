@@ -5,6 +5,7 @@ down it waits and goes out once it is back; a worker that stops after handing a 
 leaves it «incierto» for a person, never sends it again on its own. A message whose attachment
 is not rendered yet waits until it is, and then carries it.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,14 +17,13 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine.paperwork import documents
-from engine.mail import outbox as mail
-from engine.paperwork import rendering
-from engine.paperwork.effects import store_document
 from engine.db.models import AuditEvent, Document, OutboxMessage
+from engine.errors import MailError
+from engine.mail import outbox as mail
+from engine.paperwork import documents, rendering
+from engine.paperwork.effects import store_document
 from tests.fixtures.smtp import Inbox, SmtpServer
 from tests.unit.test_paperwork_units import hoja
-from engine.errors import MailError
 
 
 @pytest.fixture
@@ -38,20 +38,42 @@ def settings(server: SmtpServer) -> mail.MailSettings:
     return mail.MailSettings(host="127.0.0.1", port=server.port, security="none", timeout=5)
 
 
-def write(store, clock, n: int = 1, to=("elena@planificacion.example",), attach: bytes | None = None,
-          to_render: documents.HojaDeTramite | None = None) -> list[int]:
+def write(
+    store,
+    clock,
+    n: int = 1,
+    to=("elena@planificacion.example",),
+    attach: bytes | None = None,
+    to_render: documents.HojaDeTramite | None = None,
+) -> list[int]:
     """Put ``n`` messages in the outbox, as a step would: with a PDF received whole, or one still to render."""
     with store.unit_of_work() as s:
         attached = []
         if attach is not None or to_render is not None:
-            attached.append(store_document(
-                s, kind="hoja_de_tramite", filename="hoja_de_tramite_AC-2026-000001.pdf",
-                content_type="application/pdf", content=attach,
-                snapshot=rendering.snapshot(to_render) if to_render is not None else None,
-                actor="sistema", now=clock.now()))
-        rows = [mail.enqueue(s, kind="remision_hoja", to=list(to), subject=f"Hoja de trámite AC-2026-{i:06d} – ñandú",
-                             body=f"Señor(a) enlace: le remitimos el caso número {i}.", now=clock.now(),
-                             attachments=attached) for i in range(n)]
+            attached.append(
+                store_document(
+                    s,
+                    kind="hoja_de_tramite",
+                    filename="hoja_de_tramite_AC-2026-000001.pdf",
+                    content_type="application/pdf",
+                    content=attach,
+                    snapshot=rendering.snapshot(to_render) if to_render is not None else None,
+                    actor="sistema",
+                    now=clock.now(),
+                )
+            )
+        rows = [
+            mail.enqueue(
+                s,
+                kind="remision_hoja",
+                to=list(to),
+                subject=f"Hoja de trámite AC-2026-{i:06d} – ñandú",
+                body=f"Señor(a) enlace: le remitimos el caso número {i}.",
+                now=clock.now(),
+                attachments=attached,
+            )
+            for i in range(n)
+        ]
         s.flush()
         return [row.id for row in rows]
 
@@ -117,12 +139,19 @@ def test_a_message_waits_for_its_attachment_to_be_rendered_then_carries_it(store
 
 def test_the_worker_loop_renders_documents_no_message_waits_for(store, frozen_clock):
     with store.unit_of_work() as s:
-        document_id = store_document(s, kind="hoja_de_tramite", filename="hoja_de_tramite_AC-2026-000042.pdf",
-                                     content_type="application/pdf", snapshot=rendering.snapshot(hoja()),
-                                     actor="sistema", now=frozen_clock.now()).id
+        document_id = store_document(
+            s,
+            kind="hoja_de_tramite",
+            filename="hoja_de_tramite_AC-2026-000042.pdf",
+            content_type="application/pdf",
+            snapshot=rendering.snapshot(hoja()),
+            actor="sistema",
+            now=frozen_clock.now(),
+        ).id
     stop = threading.Event()
-    loop = threading.Thread(target=mail.mail_worker,
-                            args=(mail.MailWorker(store, mail.MailSettings(), frozen_clock), 0.05, stop))
+    loop = threading.Thread(
+        target=mail.mail_worker, args=(mail.MailWorker(store, mail.MailSettings(), frozen_clock), 0.05, stop)
+    )
     loop.start()
     deadline = time.monotonic() + 60
     try:
@@ -192,7 +221,8 @@ def test_two_workers_at_once_send_each_message_exactly_once(store, frozen_clock,
 
 
 def test_a_worker_stopping_after_handing_over_leaves_it_uncertain_and_never_resends_it(
-        store, frozen_clock, smtp, monkeypatch):
+    store, frozen_clock, smtp, monkeypatch
+):
     [outbox_id] = write(store, frozen_clock)
     finish = mail.MailWorker._finish
 
@@ -249,9 +279,14 @@ def test_a_worker_stopping_before_handing_over_is_retried_and_sent_once(store, f
 
 
 def test_a_permanent_refusal_fails_a_temporary_one_retries_and_a_partial_one_is_noted(store, frozen_clock, smtp):
-    gone, busy, partial = (write(store, frozen_clock, to=to)[0] for to in (
-        ["rechazado@planificacion.example"], ["ocupado@planificacion.example"],
-        ["elena@planificacion.example", "rechazado@planificacion.example"]))
+    gone, busy, partial = (
+        write(store, frozen_clock, to=to)[0]
+        for to in (
+            ["rechazado@planificacion.example"],
+            ["ocupado@planificacion.example"],
+            ["elena@planificacion.example", "rechazado@planificacion.example"],
+        )
+    )
     mail.MailWorker(store, settings(smtp), frozen_clock).run_once()
 
     assert row(store, gone).state == "fallido" and "550" in row(store, gone).last_error
@@ -274,11 +309,22 @@ def test_without_recipients_or_without_a_server_nothing_is_lost(store, frozen_cl
 
 
 def test_settings_come_from_the_environment():
-    cfg = mail.MailSettings.from_env({"ATIENDE_SMTP_HOST": "smtp.municipio-pma.gob.pa", "ATIENDE_SMTP_SECURITY": "tls",
-                                      "ATIENDE_SMTP_USER": "atiende", "ATIENDE_SMTP_PASSWORD": "secreto",
-                                      "ATIENDE_MAIL_FROM": "atencionciudadana@municipio-pma.gob.pa"})
+    cfg = mail.MailSettings.from_env(
+        {
+            "ATIENDE_SMTP_HOST": "smtp.municipio-pma.gob.pa",
+            "ATIENDE_SMTP_SECURITY": "tls",
+            "ATIENDE_SMTP_USER": "atiende",
+            "ATIENDE_SMTP_PASSWORD": "secreto",
+            "ATIENDE_MAIL_FROM": "atencionciudadana@municipio-pma.gob.pa",
+        }
+    )
     assert (cfg.host, cfg.port, cfg.security, cfg.user, cfg.password) == (
-        "smtp.municipio-pma.gob.pa", 465, "tls", "atiende", "secreto")
+        "smtp.municipio-pma.gob.pa",
+        465,
+        "tls",
+        "atiende",
+        "secreto",
+    )
     assert mail.MailSettings.from_env({}).configured is False
     assert mail.MailSettings.from_env({"ATIENDE_SMTP_HOST": "h"}).port == 587
     with pytest.raises(MailError):
@@ -287,9 +333,11 @@ def test_settings_come_from_the_environment():
 
 def test_a_header_cannot_be_injected(store, frozen_clock):
     with store.unit_of_work() as s, pytest.raises(MailError):
-        mail.enqueue(s, kind="x", to=["a@b.example\r\nBcc: todos@b.example"], subject="s", body="b",
-                     now=frozen_clock.now())
+        mail.enqueue(
+            s, kind="x", to=["a@b.example\r\nBcc: todos@b.example"], subject="s", body="b", now=frozen_clock.now()
+        )
     with store.unit_of_work() as s:
-        message = mail.enqueue(s, kind="x", to=["a@b.example"], subject="uno\r\nBcc: todos@b.example", body="b",
-                               now=frozen_clock.now())
+        message = mail.enqueue(
+            s, kind="x", to=["a@b.example"], subject="uno\r\nBcc: todos@b.example", body="b", now=frozen_clock.now()
+        )
     assert "\n" not in message.subject

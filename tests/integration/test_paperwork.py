@@ -1,5 +1,6 @@
 """Service tasks make paper and mail inside the engine step: the hoja, its remission, the reminder,
 the answer to the citizen and the consolidado, on a small diagram of tests/fixtures/paperwork.py."""
+
 from __future__ import annotations
 
 import io
@@ -8,71 +9,14 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
 
 from engine.audit import trail as audit
-from engine.paperwork import consolidado
-from engine.paperwork import rendering
-from engine.access.accounts import create_user
-from engine.db.models import AuditEvent, Case, Document, HumanTask, OutboxMessage
 from engine.bpm.runtime import Runtime
-from engine.facade import Atiende
-from tests.fixtures import paperwork as pw
+from engine.db.models import AuditEvent, Case, Document, OutboxMessage
 from engine.errors import DiagramError
-
-
-def pdf_text(content: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-
-
-class Office:
-    """The fixture procedure deployed, with people, and a few steps by name."""
-
-    def __init__(self, atiende: Atiende, clock):
-        self.atiende, self.clock, self.store = atiende, clock, atiende.store
-
-    def deploy(self, **diagram):
-        self.atiende.deploy({"tramite.bpmn": pw.tramite(**diagram), "consolidado.bpmn": pw.consolidado()},
-                            pw.FORMS, "analista")
-
-    def start(self, **changes) -> int:
-        return self.atiende.start_case("tramite", {**pw.CAPTURA, **changes}, pw.OPERADOR).case_id
-
-    def task(self, case_id: int, bpmn_id: str) -> HumanTask | None:
-        with self.store.read() as s:
-            return s.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.bpmn_id == bpmn_id))
-
-    def do(self, case_id: int, bpmn_id: str, data: dict, actor):
-        return self.atiende.complete_task(self.task(case_id, bpmn_id).id, data, actor)
-
-    def remit(self, case_id: int, **hoja):
-        self.do(case_id, "hoja", {**pw.HOJA, **hoja}, pw.OPERADOR)
-        self.do(case_id, "aprobar", {"decision_hoja": "aprobar", "comentarios_aprobacion": "Conforme, remítase."},
-                pw.COORDINADOR)
-
-    def rows(self, model, **where):
-        with self.store.read() as s:
-            return list(s.scalars(select(model).filter_by(**where).order_by(model.id)))
-
-    def content(self, document_id: int) -> bytes:
-        """The document's bytes as a download gets them: rendered now if the worker has not yet."""
-        [content] = rendering.contents(self.store, [document_id], self.clock.now)
-        return content
-
-
-@pytest.fixture
-def office(store, frozen_clock):
-    with store.unit_of_work() as s:
-        create_user(s, "enlace", "Elena Enlace Ábrego", "x", ["enlace"], email="elena@planificacion.example",
-                    direccion="planificacion_urbana")
-        create_user(s, "enlace2", "Ñusta Núñez", "x", ["enlace"], email="nusta@planificacion.example",
-                    direccion="planificacion_urbana")
-        create_user(s, "enlace_ga", "Ernesto Ambiental", "x", ["enlace"], email="ernesto@ambiente.example",
-                    direccion="gestion_ambiental")
-        create_user(s, "coordinador", "Carlos Coordinador", "x", ["coordinador"], email="carlos@atiende.example")
-    result = Office(Atiende(store, frozen_clock), frozen_clock)
-    result.deploy()
-    return result
+from engine.paperwork import consolidado
+from tests.fixtures import paperwork as pw
+from tests.fixtures.paperwork import pdf_text
 
 
 def test_approval_remits_the_hoja_as_a_pdf_to_the_direccions_enlaces_in_the_same_step(office):
@@ -107,12 +51,27 @@ def test_the_hoja_says_what_the_direccion_needs_and_has_the_acuse_box(office):
     assert len(pages) == 1
     assert abs(float(pages[0].mediabox.width) - 612) < 1 and abs(float(pages[0].mediabox.height) - 792) < 1  # letter
     flat = " ".join(text.split())
-    for expected in ("HOJA DE TRÁMITE", ticket, "Fecha: 02/03/2026", "Para Dirección de Planificación Urbana",
-                     "Elena Enlace Ábrego (elena@planificacion.example)", "Ñusta Núñez", "Tipo de caso Queja o reclamo",
-                     "Basura sin recoger en la calle 50", "el camión no pasa desde hace dos semanas",
-                     "frente a la parada de la calle 50", "Corregimiento Bella Vista", "Prioridad Alta",
-                     "Aprobada por Carlos Coordinador", "Fecha de aprobación 02/03/2026", "Conforme, remítase.",
-                     "ACUSE DE RECIBO", "Recibido por", "Firma y sello", "01/04/2026"):
+    for expected in (
+        "HOJA DE TRÁMITE",
+        ticket,
+        "Fecha: 02/03/2026",
+        "Para Dirección de Planificación Urbana",
+        "Elena Enlace Ábrego (elena@planificacion.example)",
+        "Ñusta Núñez",
+        "Tipo de caso Queja o reclamo",
+        "Basura sin recoger en la calle 50",
+        "el camión no pasa desde hace dos semanas",
+        "frente a la parada de la calle 50",
+        "Corregimiento Bella Vista",
+        "Prioridad Alta",
+        "Aprobada por Carlos Coordinador",
+        "Fecha de aprobación 02/03/2026",
+        "Conforme, remítase.",
+        "ACUSE DE RECIBO",
+        "Recibido por",
+        "Firma y sello",
+        "01/04/2026",
+    ):
         assert expected in flat, expected
     assert f"http://127.0.0.1:5000/acuse/{ticket}" in "".join(text.split())  # the QR's address, printed too
 
@@ -120,8 +79,12 @@ def test_the_hoja_says_what_the_direccion_needs_and_has_the_acuse_box(office):
 def test_a_returned_hoja_goes_back_to_the_operator_and_nothing_is_sent(office):
     case_id = office.start()
     office.do(case_id, "hoja", pw.HOJA, pw.OPERADOR)
-    office.do(case_id, "aprobar", {"decision_hoja": "devolver", "comentarios_aprobacion": "Falta la ubicación."},
-              pw.COORDINADOR)
+    office.do(
+        case_id,
+        "aprobar",
+        {"decision_hoja": "devolver", "comentarios_aprobacion": "Falta la ubicación."},
+        pw.COORDINADOR,
+    )
     assert office.task(case_id, "hoja") is not None
     assert office.rows(OutboxMessage) == [] and office.rows(Document) == []
 
@@ -217,19 +180,36 @@ def test_the_consolidado_lists_open_remitted_cases_of_its_direccion_in_xlsx_and_
     office.atiende.start_case("consolidado", {"direccion": "planificacion_urbana"}, pw.OPERADOR)
 
     message = office.rows(OutboxMessage)[-1]
-    assert message.kind == "consolidado" and message.recipients == ["elena@planificacion.example",
-                                                                     "nusta@planificacion.example"]
+    assert message.kind == "consolidado" and message.recipients == [
+        "elena@planificacion.example",
+        "nusta@planificacion.example",
+    ]
     xlsx, pdf = (office.content(a.document_id) for a in message.attachments)
     sheet = load_workbook(io.BytesIO(xlsx)).active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == "Consolidado de seguimiento de casos — Dirección de Planificación Urbana"
-    assert values[2] == ("Ticket", "Fecha", "Tipo de caso", "Resumen", "Estado", "Días transcurridos",
-                         "Días restantes", "Último seguimiento", "Fecha del seguimiento")
+    assert values[2] == (
+        "Ticket",
+        "Fecha",
+        "Tipo de caso",
+        "Resumen",
+        "Estado",
+        "Días transcurridos",
+        "Días restantes",
+        "Último seguimiento",
+        "Fecha del seguimiento",
+    )
     tickets = {c.id: c.ticket for c in office.rows(Case)}
     body = values[3:]
     assert [row[0] for row in body] == [tickets[first], tickets[second]]  # not the other dirección, not unsent
-    assert body[1][1:7] == ("02/03/2026", "Queja o reclamo", "Luminaria apagada frente al parque; ¿reparación?",
-                            "En seguimiento", 5, 25)
+    assert body[1][1:7] == (
+        "02/03/2026",
+        "Queja o reclamo",
+        "Luminaria apagada frente al parque; ¿reparación?",
+        "En seguimiento",
+        5,
+        25,
+    )
     assert tickets[unsent] not in pdf_text(pdf)
     text = pdf_text(pdf)
     assert "CONSOLIDADO DE SEGUIMIENTO DE CASOS" in text and tickets[second] in text and "¿reparación?" in text
@@ -240,8 +220,14 @@ def test_the_consolidado_shows_the_last_follow_up_the_enlace_gave(office, store)
     office.remit(case_id)
     office.clock.advance(days=7)
     with store.unit_of_work() as s:  # a follow-up completed as the real procedure's form records it
-        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id,
-                     detail={"datos": {"avance_semanal": "Inspección programada para el jueves."}})
+        audit.record(
+            s,
+            office.clock.now(),
+            "enlace",
+            "tarea_completada",
+            case_id=case_id,
+            detail={"datos": {"avance_semanal": "Inspección programada para el jueves."}},
+        )
         case = s.get(Case, case_id)
         case.data = {**case.data, "avance_semanal": "Inspección programada para el jueves."}
     with store.read() as s:
@@ -269,9 +255,16 @@ def test_a_service_task_cannot_name_an_unknown_operator_or_reach_python(office):
 
 
 def test_only_the_channels_the_diagram_names_are_answered_by_email(office):
-    office.deploy(responder=pw.operator("responder_ciudadano", {
-        "plantilla": "'respuesta_final'", "texto": "respuesta_final",
-        "canales": "['correo_electronico', 'pagina_web']"}))
+    office.deploy(
+        responder=pw.operator(
+            "responder_ciudadano",
+            {
+                "plantilla": "'respuesta_final'",
+                "texto": "respuesta_final",
+                "canales": "['correo_electronico', 'pagina_web']",
+            },
+        )
+    )
     by_phone, by_web = office.start(canal="telefono"), office.start(canal="pagina_web")
     for case_id in (by_phone, by_web):
         office.remit(case_id)
@@ -284,8 +277,12 @@ def test_only_the_channels_the_diagram_names_are_answered_by_email(office):
 def test_a_hoja_approved_after_a_return_prints_the_approval_not_the_return(office):
     case_id = office.start()
     office.do(case_id, "hoja", pw.HOJA, pw.OPERADOR)
-    office.do(case_id, "aprobar", {"decision_hoja": "devolver", "comentarios_aprobacion": "Falta la ubicación."},
-              pw.COORDINADOR)
+    office.do(
+        case_id,
+        "aprobar",
+        {"decision_hoja": "devolver", "comentarios_aprobacion": "Falta la ubicación."},
+        pw.COORDINADOR,
+    )
     office.do(case_id, "hoja", {**pw.HOJA, "resumen": "Camión no pasa; calle 50 frente a la parada."}, pw.OPERADOR)
     office.do(case_id, "aprobar", {"decision_hoja": "aprobar"}, pw.COORDINADOR)
     [hoja] = office.rows(Document)

@@ -1,4 +1,5 @@
 """The paperwork wired into the real common procedure (processes/tramitacion_comun.bpmn)."""
+
 from __future__ import annotations
 
 import io
@@ -7,16 +8,23 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine.paperwork import rendering
 from engine.access.accounts import create_user
 from engine.db.models import Document, OutboxMessage
+from engine.paperwork import rendering
 
 
 @pytest.fixture
 def enlace(store):
     with store.unit_of_work() as s:
-        create_user(s, "enlace", "Elena Enlace", "x", ["enlace"], email="elena@planificacion.example",
-                    direccion="planificacion_urbana")
+        create_user(
+            s,
+            "enlace",
+            "Elena Enlace",
+            "x",
+            ["enlace"],
+            email="elena@planificacion.example",
+            direccion="planificacion_urbana",
+        )
         create_user(s, "coordinador", "Carlos Coordinador", "x", ["coordinador"])
 
 

@@ -1,16 +1,22 @@
 """Atención directa: the operador de gestión al ciudadano captures in person; the common tramitación follows."""
+
 import pytest
 
 from engine.demo.procedures import STARTS
-from tests.fixtures.desk import OPERADOR
 from engine.errors import FormErrors
+from tests.fixtures.desk import OPERADOR
 
 PROCESS = "atencion_directa"
 
 
-@pytest.mark.parametrize("case_type,template", [("queja_reclamo", "Task_plantilla_queja_reclamo"),
-                                                ("sugerencia", "Task_plantilla_sugerencia"),
-                                                ("reporte", "Task_plantilla_reporte")])
+@pytest.mark.parametrize(
+    "case_type,template",
+    [
+        ("queja_reclamo", "Task_plantilla_queja_reclamo"),
+        ("sugerencia", "Task_plantilla_sugerencia"),
+        ("reporte", "Task_plantilla_reporte"),
+    ],
+)
 def test_each_type_captured_in_person_goes_to_its_template(desk, case_type, template):
     case = desk.case(desk.start(PROCESS, tipo_caso=case_type))
     assert case.channel == "presencial" and case.case_type == case_type and case.ticket.startswith("AC-")

@@ -1,13 +1,14 @@
 """Every branch of the e-mail / web procedure, walked through the engine with a moving clock."""
+
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from engine.db.models import AuditEvent, HumanTask
+from engine.errors import Forbidden, FormErrors
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
-from engine.errors import Forbidden, FormErrors
 
 TEMPLATES = {
     "queja_reclamo": "Task_plantilla_queja_reclamo",
@@ -50,8 +51,13 @@ def test_the_happy_path_to_a_closed_case(desk):
     statuses = [(e.detail["antes"], e.detail["despues"]) for e in desk.history(case_id, "estado_cambiado")]
     assert statuses == [("abierto", "en seguimiento"), ("en seguimiento", "cerrado")]
     completed = [e.detail["tarea"] for e in desk.history(case_id, "tarea_completada")]
-    assert completed == ["Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar_hoja",
-                         "Task_acuse_recibo", "Task_respuesta_final"]
+    assert completed == [
+        "Task_plantilla_queja_reclamo",
+        "Task_confeccionar_hoja",
+        "Task_aprobar_hoja",
+        "Task_acuse_recibo",
+        "Task_respuesta_final",
+    ]
 
 
 def test_the_coordinator_returns_the_hoja_with_comments_and_the_operator_corrects_it(desk):
@@ -120,8 +126,12 @@ def test_closing_an_escalated_case_withdraws_the_pending_escalation_task(desk):
 
 
 def test_a_form_cannot_set_what_steers_the_procedure(desk, atiende):
-    case_id = desk.start(estado_caso="cerrado", fecha_limite="2030-01-01T00:00:00-05:00",
-                         ticket="AC-1999-999999", rol_asignado="coordinador")
+    case_id = desk.start(
+        estado_caso="cerrado",
+        fecha_limite="2030-01-01T00:00:00-05:00",
+        ticket="AC-1999-999999",
+        rol_asignado="coordinador",
+    )
     case = desk.case(case_id)
     assert case.status == "abierto" and case.ticket == "AC-2026-000001"
     assert case.due_at == START + timedelta(days=30)
@@ -152,7 +162,10 @@ def test_invalid_data_changes_nothing(desk, store):
     before = desk.case(case_id)
     with pytest.raises(FormErrors) as exc:
         desk.do(case_id, "Task_plantilla_queja_reclamo", hechos="", fecha_hechos="31/02/2026")
-    assert exc.value.errors == {"hechos": "Este campo es obligatorio.", "fecha_hechos": "Fecha inválida; use dd/mm/aaaa."}
+    assert exc.value.errors == {
+        "hechos": "Este campo es obligatorio.",
+        "fecha_hechos": "Fecha inválida; use dd/mm/aaaa.",
+    }
     after = desk.case(case_id)
     assert (after.revision, after.workflow) == (before.revision, before.workflow)
     with store.read() as s:
@@ -162,8 +175,9 @@ def test_invalid_data_changes_nothing(desk, store):
 
 def test_the_start_form_is_validated_in_spanish(atiende):
     with pytest.raises(FormErrors) as exc:
-        atiende.start_case("atencion_correo_web", {"canal": "fax", "ciudadano_cedula": "123", "corregimiento": "narnia"},
-                           OPERADOR)
+        atiende.start_case(
+            "atencion_correo_web", {"canal": "fax", "ciudadano_cedula": "123", "corregimiento": "narnia"}, OPERADOR
+        )
     errors = exc.value.errors
     assert errors["canal"] == "Elija una opción de la lista."
     assert errors["lugar_notificaciones"] == "Este campo es obligatorio."

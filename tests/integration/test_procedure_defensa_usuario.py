@@ -1,14 +1,15 @@
 """Defensa del Usuario – 311: denuncias inspected or remitted (30 days), quejas inspected, sugerencias to meetings."""
+
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from engine.demo.procedures import QUEJA_311, SUGERENCIA_311
 from engine.db.models import Case
+from engine.demo.procedures import QUEJA_311, SUGERENCIA_311
+from engine.errors import FormErrors
 from tests.conftest import START
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
-from engine.errors import FormErrors
 
 PROCESS = "defensa_usuario_311"
 MEETING_DAY = timedelta(days=2, hours=1, seconds=1)  # Wednesday 4 March, 10:00 in Panamá: the meeting's calendar
@@ -87,11 +88,22 @@ def test_a_sugerencia_waits_for_the_meeting_whose_acta_closes_it_with_what_was_d
     assert desk.wait(seconds=MEETING_DAY.total_seconds()).started == 1
     acta = meeting(store)
     assert acta.ticket == "RS-2026-000001" and acta.data["agenda"] == [
-        "DU-2026-000001 · Horario extendido los sábados", "DU-2026-000002 · Más bancas"]
+        "DU-2026-000001 · Horario extendido los sábados",
+        "DU-2026-000002 · Más bancas",
+    ]
     [task] = desk.tasks(acta.id)
-    desk.do(acta.id, task.bpmn_id, acuerdos=[
-        {"ticket": "DU-2026-000001", "decision_reunion": "tomada_en_cuenta", "acuerdo_reunion": "Se abrirá un piloto."},
-        {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No hay espacio."}])
+    desk.do(
+        acta.id,
+        task.bpmn_id,
+        acuerdos=[
+            {
+                "ticket": "DU-2026-000001",
+                "decision_reunion": "tomada_en_cuenta",
+                "acuerdo_reunion": "Se abrirá un piloto.",
+            },
+            {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No hay espacio."},
+        ],
+    )
     assert desk.case(acta.id).status == "cerrado"
     for case_id, decision in ((first, "tomada_en_cuenta"), (second, "descartada")):
         case = desk.case(case_id)
@@ -106,8 +118,13 @@ def test_a_postponed_sugerencia_goes_to_the_next_meetings_agenda(desk, store):
     desk.wait(seconds=MEETING_DAY.total_seconds())
     acta = meeting(store)
     [task] = desk.tasks(acta.id)
-    desk.do(acta.id, task.bpmn_id, acuerdos=[
-        {"ticket": "DU-2026-000001", "decision_reunion": "pospuesta", "acuerdo_reunion": "Falta el presupuesto."}])
+    desk.do(
+        acta.id,
+        task.bpmn_id,
+        acuerdos=[
+            {"ticket": "DU-2026-000001", "decision_reunion": "pospuesta", "acuerdo_reunion": "Falta el presupuesto."}
+        ],
+    )
     assert desk.case(case_id).status == "en seguimiento"
     desk.wait(days=28)
     assert meeting(store).ticket == "RS-2026-000002"
@@ -121,15 +138,23 @@ def test_an_acta_naming_a_case_that_awaits_no_meeting_is_refused_and_changes_not
     [task] = desk.tasks(acta.id)
     before = desk.case(waiting).workflow
     with pytest.raises(FormErrors) as exc:
-        desk.do(acta.id, task.bpmn_id, acuerdos=[
-            {"ticket": "DU-2026-000001", "decision_reunion": "tomada_en_cuenta", "acuerdo_reunion": "Sí."},
-            {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No."}])
+        desk.do(
+            acta.id,
+            task.bpmn_id,
+            acuerdos=[
+                {"ticket": "DU-2026-000001", "decision_reunion": "tomada_en_cuenta", "acuerdo_reunion": "Sí."},
+                {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No."},
+            ],
+        )
     assert "DU-2026-000002" in exc.value.errors["_formulario"]
     assert desk.case(waiting).workflow == before and desk.case(waiting).status == "en seguimiento"
     assert desk.ready(acta.id) == [task.bpmn_id] and desk.ready(other) == ["Task_evaluar_denuncia"]
     with pytest.raises(FormErrors) as exc:
-        desk.do(acta.id, task.bpmn_id, acuerdos=[{"ticket": "AC-1", "decision_reunion": "descartada",
-                                                  "acuerdo_reunion": "No."}])
+        desk.do(
+            acta.id,
+            task.bpmn_id,
+            acuerdos=[{"ticket": "AC-1", "decision_reunion": "descartada", "acuerdo_reunion": "No."}],
+        )
     assert "acuerdos.0.ticket" in exc.value.errors
 
 
@@ -150,4 +175,3 @@ def test_changing_the_remission_term_in_the_diagram_changes_when_it_escalates(at
     desk.do(case_id, "Task_evaluar_denuncia", decision_denuncia="remitir", direccion="planificacion_urbana")
     desk.wait(days=10, seconds=1)
     assert desk.case(case_id).status == "escalado a la unidad"
-

@@ -1,12 +1,13 @@
 """Lotes baldíos: the informe is picked up the working day before the visit; one cleaning task per lot."""
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.errors import FormErrors
 from tests.fixtures.desk import BY_ROLE
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
-from engine.errors import FormErrors
 
 PROCESS = "lotes_baldios"
 PANAMA = ZoneInfo("America/Panama")
@@ -64,8 +65,10 @@ def test_each_lot_located_gets_its_cleaning_task_and_the_call_center_records_the
     desk.do(case_id, "Task_informar_operativo")
     assert desk.ready(case_id) == ["Task_limpiar_lote", "Task_limpiar_lote", "Task_registrar_resultados"]
     cleanings = sorted((t for t in desk.tasks(case_id) if t.bpmn_id == "Task_limpiar_lote"), key=lambda t: t.name)
-    assert [t.name for t in cleanings] == ["Limpiar el lote: Calle principal, finca 12345",
-                                           "Limpiar el lote: Sector 3, lote 7"]
+    assert [t.name for t in cleanings] == [
+        "Limpiar el lote: Calle principal, finca 12345",
+        "Limpiar el lote: Sector 3, lote 7",
+    ]
     assert {t.lane for t in cleanings} == {"gestion_ambiental"}
     assert desk.task(case_id, "Task_registrar_resultados").lane == "call_center"
     actor = BY_ROLE["gestion_ambiental"]
@@ -73,7 +76,9 @@ def test_each_lot_located_gets_its_cleaning_task_and_the_call_center_records_the
     desk.atiende.complete_task(cleanings[0].id, {"estado_limpieza": "limpiado", "fecha_limpieza": "12/03/2026"}, actor)
     limpiezas = desk.case(case_id).data["limpiezas"]
     assert [(e["n"], e["lote"]["ubicacion"], e["estado_limpieza"]) for e in limpiezas] == [
-        (1, "Calle principal, finca 12345", "limpiado"), (2, "Sector 3, lote 7", "propietario_notificado")]
+        (1, "Calle principal, finca 12345", "limpiado"),
+        (2, "Sector 3, lote 7", "propietario_notificado"),
+    ]
     assert "estado_limpieza" not in desk.case(case_id).data  # no lot's answer overwrites another's
     assert desk.case(case_id).status == "abierto"
     desk.do(case_id, "Task_registrar_resultados")
@@ -95,11 +100,18 @@ def test_a_lot_must_name_a_corregimiento_of_the_catalogue(desk):
     case_id = operativo(desk)
     to_the_lots(desk, case_id)
     with pytest.raises(FormErrors) as exc:
-        desk.do(case_id, "Task_ubicar_lotes", lotes=[
-            {"ubicacion": "Finca 1", "corregimiento": "narnia", "descripcion_lote": "Maleza."},
-            {"ubicacion": "Finca 2", "descripcion_lote": "Maleza."}])
-    assert exc.value.errors == {"lotes.0.corregimiento": "Elija una opción válida de la lista.",
-                                "lotes.1.corregimiento": "Este campo es obligatorio."}
+        desk.do(
+            case_id,
+            "Task_ubicar_lotes",
+            lotes=[
+                {"ubicacion": "Finca 1", "corregimiento": "narnia", "descripcion_lote": "Maleza."},
+                {"ubicacion": "Finca 2", "descripcion_lote": "Maleza."},
+            ],
+        )
+    assert exc.value.errors == {
+        "lotes.0.corregimiento": "Elija una opción válida de la lista.",
+        "lotes.1.corregimiento": "Este campo es obligatorio.",
+    }
 
 
 def test_changing_the_pick_up_day_in_the_diagram_moves_the_timer(atiende, desk, diagrams):  # noqa: F811

@@ -1,18 +1,19 @@
 """Seguimiento: the scheduler starts a weekly and a biweekly run per dirección with open cases."""
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from engine.cases import runs
 from engine.bpm import selectors
+from engine.cases import runs
 from engine.db.models import AuditEvent, Case, Schedule
+from engine.errors import ProcedureError
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, ENLACE
 from tests.integration.test_concurrency import run_together, second_server
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
-from engine.errors import ProcedureError
 
 PANAMA = ZoneInfo("America/Panama")
 MONDAY_8 = START.astimezone(PANAMA).replace(day=9, hour=8, minute=0).astimezone(START.tzinfo)  # 9 March
@@ -56,8 +57,10 @@ def test_no_dirección_with_open_cases_means_no_run_but_the_calendar_moves_on(de
     assert result.started == 0 and runs_of(store) == []
     assert schedules(store)["StartEvent_quincenal"].next_run_at == FRIDAY_14 + timedelta(days=14)
     with store.read() as s:
-        events = {e.detail["evento"]: e for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.kind == "programacion_ejecutada"))}
+        events = {
+            e.detail["evento"]: e
+            for e in s.scalars(select(AuditEvent).where(AuditEvent.kind == "programacion_ejecutada"))
+        }
     assert events["StartEvent_quincenal"].detail["casos"] == [] and events["StartEvent_quincenal"].actor == "sistema"
     assert "StartEvent_reunion" in events  # the meeting of Wednesday 4 March: no sugerencias, no meeting
 
@@ -74,8 +77,9 @@ def test_the_biweekly_run_goes_to_each_direccion_and_ends_with_the_coordinators_
     task = desk.task(mine.id, "Task_actualizar_seguimiento")
     assert (task.lane, task.direccion) == ("enlace", "planificacion_urbana")
     with desk.atiende.store.read() as s:  # each enlace sees only the run of their own dirección
-        assert [t.case_id for t in desk.atiende.tasks_for(s, ENLACE) if t.bpmn_id == "Task_actualizar_seguimiento"] \
-            == [mine.id]
+        assert [t.case_id for t in desk.atiende.tasks_for(s, ENLACE) if t.bpmn_id == "Task_actualizar_seguimiento"] == [
+            mine.id
+        ]
     desk.do(mine.id, "Task_actualizar_seguimiento")
     assert desk.ready(mine.id) == ["Task_revisar_consolidado"]
     desk.do(mine.id, "Task_revisar_consolidado")
@@ -112,8 +116,11 @@ def test_two_sweeps_at_once_start_each_run_exactly_once(desk, store):
     results, errors = run_together(desk.atiende.run_timer_sweep, other.run_timer_sweep)
     assert errors == [None, None]
     assert sum(r.started for r in results) == 3
-    assert sorted(c.direccion for c in runs_of(store)) == ["gestion_ambiental", "obras_construcciones",
-                                                          "planificacion_urbana"]
+    assert sorted(c.direccion for c in runs_of(store)) == [
+        "gestion_ambiental",
+        "obras_construcciones",
+        "planificacion_urbana",
+    ]
     other.store.dispose()
 
 
@@ -133,11 +140,13 @@ def test_a_run_can_be_started_now_without_moving_the_calendar(desk, store):
 def test_changing_the_cycle_in_the_diagram_changes_when_runs_start(atiende, desk, store, diagrams):  # noqa: F811
     path = diagrams / "seguimiento_consolidado.bpmn"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('"R/2026-01-05T08:00:00-05:00/P7D"', '"R/2026-01-06T07:30:00-05:00/P1D"'),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace('"R/2026-01-05T08:00:00-05:00/P7D"', '"R/2026-01-06T07:30:00-05:00/P1D"'), encoding="utf-8"
+    )
     atiende.deploy_directory("analista", note="consolidado diario", processes_dir=diagrams)
     assert schedules(store)["StartEvent_semanal"].next_run_at == START.astimezone(PANAMA).replace(
-        day=3, hour=7, minute=30).astimezone(START.tzinfo)  # tomorrow, 7:30
+        day=3, hour=7, minute=30
+    ).astimezone(START.tzinfo)  # tomorrow, 7:30
     assert schedules(store)["StartEvent_quincenal"].next_run_at == FRIDAY_14  # unchanged calendar, unchanged run
     remit(desk, "planificacion_urbana")
     assert desk.wait(hours=22, minutes=31).started == 1
@@ -155,7 +164,9 @@ def test_a_calendar_whose_runs_fail_is_retried_later_without_stopping_the_others
     result = desk.wait(days=7)  # Wednesday's meeting, Friday's biweekly and Monday's weekly are due
     assert result.started == 0 and runs_of(store) == []
     with store.read() as s:
-        errors = [e.detail["evento"] for e in s.scalars(select(AuditEvent).where(AuditEvent.kind == "error_programacion"))]
+        errors = [
+            e.detail["evento"] for e in s.scalars(select(AuditEvent).where(AuditEvent.kind == "error_programacion"))
+        ]
     assert sorted(errors) == ["StartEvent_quincenal", "StartEvent_semanal"]
     assert {row.next_run_at for row in schedules(store).values()} == {desk.clock.now() + runs.RETRY_AFTER}
     monkeypatch.undo()

@@ -1,5 +1,6 @@
 """The common tramitación: one diagram that every Atención al Ciudadano channel calls."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -29,8 +30,8 @@ def test_every_channel_version_carries_the_common_diagram(atiende, store):
 def test_a_change_to_the_common_diagram_is_made_once_for_every_channel(atiende, desk, diagrams):  # noqa: F811
     path = diagrams / "tramitacion_comun.bpmn"
     text = path.read_text(encoding="utf-8")
-    assert text.count("\"R/P7D\"") == 1
-    path.write_text(text.replace("\"R/P7D\"", "\"R/P2D\""), encoding="utf-8")
+    assert text.count('"R/P7D"') == 1
+    path.write_text(text.replace('"R/P7D"', '"R/P2D"'), encoding="utf-8")
     deployed = {v.process_id: v.version for v in atiende.deploy_directory("analista", processes_dir=diagrams)}
     assert {process: deployed[process] for process in CHANNELS} == {process: 2 for process in CHANNELS}
     assert deployed["defensa_usuario_311"] == 1  # Defensa del Usuario does not call it
@@ -41,10 +42,16 @@ def test_a_change_to_the_common_diagram_is_made_once_for_every_channel(atiende, 
         assert "Task_seguimiento_semanal" in desk.ready(case_id), process
 
 
-@pytest.mark.parametrize("opened,due", [
-    (datetime(2026, 2, 2, 14, tzinfo=timezone.utc), datetime(2026, 3, 2, 14, tzinfo=timezone.utc)),  # the month first
-    (datetime(2026, 3, 2, 14, tzinfo=timezone.utc), datetime(2026, 4, 1, 14, tzinfo=timezone.utc)),  # 30 days first
-])
+@pytest.mark.parametrize(
+    "opened,due",
+    [
+        (
+            datetime(2026, 2, 2, 14, tzinfo=UTC),
+            datetime(2026, 3, 2, 14, tzinfo=UTC),
+        ),  # the month first
+        (datetime(2026, 3, 2, 14, tzinfo=UTC), datetime(2026, 4, 1, 14, tzinfo=UTC)),  # 30 days first
+    ],
+)
 def test_the_legal_term_is_30_days_or_the_month_whichever_comes_first(desk, opened, due):
     desk.clock.set(opened)
     case_id = desk.start()

@@ -1,13 +1,14 @@
 """The citizen's public view of a case across its whole life, and the limits on wrong guesses."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
 
-from engine.intake import public_status
 from engine.access.ratelimit import Limit
 from engine.errors import TooManyGuesses
+from engine.intake import public_status
 
 
 def test_the_public_timeline_follows_the_case_to_its_final_answer(desk):
@@ -20,8 +21,12 @@ def test_the_public_timeline_follows_the_case_to_its_final_answer(desk):
     desk.do(case_id, "Task_respuesta_final", fecha_respuesta="2026-03-20")
     found = public_status.lookup(desk.atiende.store, ticket, "8-123-4567", "1.2.3.4", desk.clock.now())
     assert found.status == "Cerrado" and found.closed_at is not None
-    assert [e.what for e in found.timeline] == ["Caso registrado", "Estado: En seguimiento", "Estado: Cerrado",
-                                                "Respuesta final emitida"]
+    assert [e.what for e in found.timeline] == [
+        "Caso registrado",
+        "Estado: En seguimiento",
+        "Estado: Cerrado",
+        "Respuesta final emitida",
+    ]
     assert found.timeline[-1].at == date(2026, 3, 20)
     assert found.case_type == "Queja o reclamo"
 
@@ -37,12 +42,16 @@ def test_guesses_are_limited_per_ticket_from_any_address_and_the_window_passes(d
     case_id = desk.start()
     ticket = desk.case(case_id).ticket
     for n in range(public_status.PER_TICKET.hits):
-        assert public_status.lookup(desk.atiende.store, ticket, "x@example.com", f"10.0.0.{n}", desk.clock.now()) is None
+        assert (
+            public_status.lookup(desk.atiende.store, ticket, "x@example.com", f"10.0.0.{n}", desk.clock.now()) is None
+        )
     with pytest.raises(TooManyGuesses):
         public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9", desk.clock.now())
     desk.clock.advance(hours=1)
-    assert public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9",
-                                desk.clock.now()) is not None
+    assert (
+        public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9", desk.clock.now())
+        is not None
+    )
 
 
 def test_fixed_windows_count_per_key_and_forget_old_windows(store, frozen_clock):

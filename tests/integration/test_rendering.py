@@ -2,6 +2,7 @@
 
 On the small procedure of tests/fixtures/paperwork.py, through the ``office`` of test_paperwork.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,12 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from engine.audit import trail as audit
-from engine.paperwork import effects
-from engine.paperwork import rendering
 from engine.db.models import AuditEvent, Case, CatalogItem, Document, OutboxMessage, User
+from engine.paperwork import effects, rendering
 from tests.conftest import START
 from tests.fixtures import paperwork as pw
-from tests.integration.test_paperwork import office, pdf_text  # noqa: F401 - office is a fixture
+from tests.fixtures.paperwork import pdf_text
 
 
 def the_hoja(office) -> Document:
@@ -47,13 +47,22 @@ def test_the_step_keeps_the_hojas_facts_and_no_bytes(office):
 
     assert stored(office, hoja.id) == (None, None, None)
     assert (taken["ticket"], taken["direccion"], taken["fecha"]) == (
-        ticket, "Dirección de Planificación Urbana", START.isoformat())
-    assert taken["enlaces"] == [{"nombre": "Elena Enlace Ábrego", "correo": "elena@planificacion.example"},
-                                {"nombre": "Ñusta Núñez", "correo": "nusta@planificacion.example"}]
+        ticket,
+        "Dirección de Planificación Urbana",
+        START.isoformat(),
+    )
+    assert taken["enlaces"] == [
+        {"nombre": "Elena Enlace Ábrego", "correo": "elena@planificacion.example"},
+        {"nombre": "Ñusta Núñez", "correo": "nusta@planificacion.example"},
+    ]
     assert (taken["aprobada_por"], taken["comentarios_aprobacion"]) == ("Carlos Coordinador", "Conforme, remítase.")
     [made] = events(office, "documento_generado")
-    assert made.detail == {"tipo": "hoja_de_tramite", "archivo": f"hoja_de_tramite_{ticket}.pdf",
-                           "direccion": "planificacion_urbana", "documento": hoja.id}
+    assert made.detail == {
+        "tipo": "hoja_de_tramite",
+        "archivo": f"hoja_de_tramite_{ticket}.pdf",
+        "direccion": "planificacion_urbana",
+        "documento": hoja.id,
+    }
     assert events(office, "documento_renderizado") == []
 
 
@@ -109,8 +118,9 @@ def test_a_hoja_rendered_later_says_what_was_true_at_its_step(office):
     case_id = office.start()
     office.remit(case_id)
     with office.store.unit_of_work() as s:  # after the approval: the dirección renamed, an enlace too
-        s.scalar(select(CatalogItem).filter_by(catalog="direcciones", code="planificacion_urbana")).label = \
-            "Dirección de Urbanismo"
+        s.scalar(
+            select(CatalogItem).filter_by(catalog="direcciones", code="planificacion_urbana")
+        ).label = "Dirección de Urbanismo"
         s.scalar(select(User).filter_by(username="enlace")).full_name = "Elena Renombrada"
         s.get(Case, case_id).subject = "Asunto cambiado después"
     office.clock.advance(days=1)
@@ -166,11 +176,25 @@ def test_the_hojas_approval_is_this_steps_own_if_made_in_it_else_the_stored_one(
 
     with pytest.raises(Undo), office.store.unit_of_work() as s:
         assert effects._approval(s, case_id)[::2] == ("Carlos Coordinador", "Conforme, remítase.")
-        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id,
-                     detail={"datos": {"decision_hoja": "aprobar", "comentarios_aprobacion": "Otra vez."}})
-        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id,
-                     detail={"datos": {"decision_hoja": "devolver", "comentarios_aprobacion": "No."}})
+        audit.record(
+            s,
+            office.clock.now(),
+            "enlace",
+            "tarea_completada",
+            case_id=case_id,
+            detail={"datos": {"decision_hoja": "aprobar", "comentarios_aprobacion": "Otra vez."}},
+        )
+        audit.record(
+            s,
+            office.clock.now(),
+            "enlace",
+            "tarea_completada",
+            case_id=case_id,
+            detail={"datos": {"decision_hoja": "devolver", "comentarios_aprobacion": "No."}},
+        )
         assert effects._approval(s, case_id)[::2] == ("Elena Enlace Ábrego", "Otra vez.")
         raise Undo
     assert [e.detail["datos"].get("comentarios_aprobacion") for e in events(office, "tarea_completada")] == [
-        None, "Conforme, remítase."]
+        None,
+        "Conforme, remítase.",
+    ]

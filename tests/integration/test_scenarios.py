@@ -1,17 +1,18 @@
 """Diagram tests: the scenarios beside a diagram run on every validate and deploy, which refuse on failure."""
+
 import json
 import shutil
 
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import parsing as bpmn
 from engine import cli
-from engine.procedures import publishing
-from engine.db.models import ProcedureScenarios, ProcedureVersion
+from engine.bpm import parsing as bpmn
 from engine.bpm.serializer import InstanceSerializer
-from engine.facade import FORMS_DIR, PROCESSES_DIR
+from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.errors import DiagramError
+from engine.facade import FORMS_DIR, PROCESSES_DIR
+from engine.procedures import publishing
 
 TERM = "sumar_dias(fecha_inicio, 30"
 TERM_STEP = 'name="Registrar ticket y plazo legal"'
@@ -28,8 +29,12 @@ def diagrams(tmp_path):
 
 def edit_term(diagrams, days: int) -> None:
     """Change the legal term in whichever diagram holds it (the script «Registrar ticket y plazo legal»)."""
-    [path] = [p for p in diagrams.glob("*.bpmn") if TERM in (text := p.read_text(encoding="utf-8")) and TERM_STEP in text]
-    path.write_text(path.read_text(encoding="utf-8").replace(TERM, f"sumar_dias(fecha_inicio, {days}"), encoding="utf-8")
+    [path] = [
+        p for p in diagrams.glob("*.bpmn") if TERM in (text := p.read_text(encoding="utf-8")) and TERM_STEP in text
+    ]
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(TERM, f"sumar_dias(fecha_inicio, {days}"), encoding="utf-8"
+    )
 
 
 def scenario_document(diagrams) -> dict:
@@ -69,7 +74,10 @@ def test_data_a_form_no_longer_accepts_fails_the_scenario_naming_the_field(diagr
     del document["escenarios"][0]["pasos"][1]["datos"]["hechos"]
     write_scenarios(diagrams, document)
     [problem] = refused(diagrams)
-    assert "paso 2: los datos de «Task_plantilla_queja_reclamo» no son válidos: hechos: Este campo es obligatorio." in problem.message
+    assert (
+        "paso 2: los datos de «Task_plantilla_queja_reclamo» no son válidos: hechos: Este campo es obligatorio."
+        in problem.message
+    )
 
 
 def test_a_step_on_a_task_that_is_not_pending_says_what_is_pending(diagrams):
@@ -77,7 +85,10 @@ def test_a_step_on_a_task_that_is_not_pending_says_what_is_pending(diagrams):
     document["escenarios"][0]["pasos"].insert(1, {"tarea": "Task_respuesta_final", "datos": {}})
     write_scenarios(diagrams, document)
     [problem] = refused(diagrams)
-    assert "paso 2: la tarea «Task_respuesta_final» no está pendiente (pendientes: Task_plantilla_queja_reclamo)" in problem.message
+    assert (
+        "paso 2: la tarea «Task_respuesta_final» no está pendiente (pendientes: Task_plantilla_queja_reclamo)"
+        in problem.message
+    )
 
 
 def test_a_malformed_scenario_file_is_refused_before_anything_runs(diagrams):
@@ -87,7 +98,9 @@ def test_a_malformed_scenario_file_is_refused_before_anything_runs(diagrams):
     write_scenarios(diagrams, document)
     messages = [p.message for p in refused(diagrams)]
     assert any("paso 1: «esperar» debe ser una duración ISO 8601" in m for m in messages)
-    assert any("paso 1: cada paso debe tener exactamente una de «tarea», «esperar» o «comprobar»" in m for m in messages)
+    assert any(
+        "paso 1: cada paso debe tener exactamente una de «tarea», «esperar» o «comprobar»" in m for m in messages
+    )
     (diagrams / SCENARIOS).write_text("{ no es json", encoding="utf-8")
     [problem] = refused(diagrams)
     assert problem.file == SCENARIOS and problem.message.startswith("JSON inválido")
@@ -110,8 +123,22 @@ def test_the_command_line_deploy_refuses_a_failing_set_and_stores_a_passing_one(
         assert s.scalar(select(ProcedureVersion.id)) is None
     edit_term_back = diagrams.parent / "back"
     shutil.copytree(PROCESSES_DIR, edit_term_back)
-    assert cli.main(["--database-url", store.url, "deploy", "--processes", str(edit_term_back), "--by", "ana",
-                     "--note", "desde git"]) == 0
+    assert (
+        cli.main(
+            [
+                "--database-url",
+                store.url,
+                "deploy",
+                "--processes",
+                str(edit_term_back),
+                "--by",
+                "ana",
+                "--note",
+                "desde git",
+            ]
+        )
+        == 0
+    )
     with store.read() as s:
         version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == "atencion_correo_web"))
         kept = s.get(ProcedureScenarios, "atencion_correo_web")

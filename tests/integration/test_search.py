@@ -1,8 +1,9 @@
 """Case search by ticket, cédula, name and words, on SQLite (FTS5) and PostgreSQL (GIN)."""
+
 from sqlalchemy import update
 
-from engine.cases import search
 from engine.access.accounts import Actor
+from engine.cases import search
 from engine.db.models import Case
 from tests.fixtures.desk import COORDINADOR, ENLACE
 
@@ -20,8 +21,13 @@ def tickets(atiende, query, actor=COORDINADOR):
 
 def test_by_ticket_cedula_name_and_words_accents_and_case_folded(atiende, desk):
     maria = desk.start()  # DEMO_CASES[0]: María Pérez, 8-123-4567, «Basura sin recoger»
-    jose = desk.start(ciudadano_nombre="José Núñez Peña", ciudadano_cedula="PE-12-345", asunto="Luminaria apagada",
-                      descripcion="La luminaria del parque Urracá está apagada.", ciudadano_email="jose@example.com")
+    jose = desk.start(
+        ciudadano_nombre="José Núñez Peña",
+        ciudadano_cedula="PE-12-345",
+        asunto="Luminaria apagada",
+        descripcion="La luminaria del parque Urracá está apagada.",
+        ciudadano_email="jose@example.com",
+    )
     assert tickets(atiende, "AC-2026-000001") == ["AC-2026-000001"]
     assert tickets(atiende, "ac-2026-2") == ["AC-2026-000002"]  # case and zero padding forgiven
     assert tickets(atiende, "AC-2026") == ["AC-2026-000002", "AC-2026-000001"]  # newest first
@@ -60,8 +66,7 @@ def test_pages_walk_back_in_time_without_repeating(atiende, desk):
 def test_an_enlace_finds_only_cases_of_their_direccion(atiende, desk):
     sent = desk.start()
     desk.start()
-    for bpmn_id in (next(t for t in desk.ready(sent) if t.startswith("Task_plantilla_")),
-                    "Task_confeccionar_hoja"):
+    for bpmn_id in (next(t for t in desk.ready(sent) if t.startswith("Task_plantilla_")), "Task_confeccionar_hoja"):
         desk.do(sent, bpmn_id)  # the hoja names Planificación Urbana
     assert [h.case_id for h in found(atiende, "basura", ENLACE).hits] == [sent]
     assert found(atiende, "basura", Actor("x", frozenset({"enlace"}))).hits == []  # no dirección: nothing

@@ -6,10 +6,11 @@ engine/bpm/serializer.py writes and restores tasks itself, without the library's
 several steps — the call activity's subprocess, a multi-instance loop, armed timers — and
 must write the same JSON and restore the same tasks from it.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -17,7 +18,6 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.bpm.serializer import InstanceSerializer
 from tests.fixtures.desk import BY_ROLE
-
 
 LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
@@ -42,8 +42,17 @@ def tasks_of(workflow: BpmnWorkflow) -> dict:
     found = {}
     for owner in (workflow, *workflow.subprocesses.values()):
         for task in owner.tasks.values():
-            found[task.id] = (task.task_spec.name, task.state, task._parent, tuple(task._children), task.data,
-                              task.internal_data, task.triggered, task.last_state_change, owner.task_tree.id)
+            found[task.id] = (
+                task.task_spec.name,
+                task.state,
+                task._parent,
+                tuple(task._children),
+                task.data,
+                task.internal_data,
+                task.triggered,
+                task.last_state_change,
+                owner.task_tree.id,
+            )
     return found
 
 
@@ -115,7 +124,7 @@ def test_lotes_baldios_round_trips_inside_its_multi_instance_loop(desk):
     case_id = desk.start("lotes_baldios", fecha_visita="2026-03-09")
     desk.do(case_id, "Task_preparar_informe")
     check_both_ways(desk, case_id)
-    desk.clock.set(datetime(2026, 3, 6, 5, 0, 1, tzinfo=timezone.utc))  # the pick-up timer: the Friday before
+    desk.clock.set(datetime(2026, 3, 6, 5, 0, 1, tzinfo=UTC))  # the pick-up timer: the Friday before
     desk.atiende.run_timer_sweep()
     check_both_ways(desk, case_id, in_memory=False)
     for step in ("Task_retirar_informe", "Task_ubicar_lotes", "Task_informar_operativo"):
@@ -123,8 +132,9 @@ def test_lotes_baldios_round_trips_inside_its_multi_instance_loop(desk):
         check_both_ways(desk, case_id)
     cleanings = [t for t in desk.tasks(case_id) if t.bpmn_id == "Task_limpiar_lote"]
     assert len(cleanings) == 2  # one instance per lot, both READY in the stored state just checked
-    desk.atiende.complete_task(cleanings[0].id, {"estado_limpieza": "propietario_notificado"},
-                               BY_ROLE["gestion_ambiental"])
+    desk.atiende.complete_task(
+        cleanings[0].id, {"estado_limpieza": "propietario_notificado"}, BY_ROLE["gestion_ambiental"]
+    )
     check_both_ways(desk, case_id)
 
 
@@ -141,11 +151,15 @@ def test_values_json_has_no_type_for_are_written_as_the_library_writes_them(desk
     case_id = desk.start()
     desk.do(case_id, desk.ready(case_id)[0])
     _revision, live = desk.atiende.runtime._live[case_id]
-    live.task_tree.data.update({
-        "momento": datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), "plazo": timedelta(days=3, seconds=5),
-        "etiquetas": {"urgente"}, "anidado": {"cuando": [datetime(2026, 3, 3, tzinfo=timezone.utc)]},
-        "por_numero": {7: "siete"},
-    })
+    live.task_tree.data.update(
+        {
+            "momento": datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+            "plazo": timedelta(days=3, seconds=5),
+            "etiquetas": {"urgente"},
+            "anidado": {"cuando": [datetime(2026, 3, 3, tzinfo=UTC)]},
+            "por_numero": {7: "siete"},
+        }
+    )
     ours = json.loads(InstanceSerializer().dumps(live))
     assert ours == library_dump(live)
     written = ours["tasks"][ours["root"]]["data"]

@@ -3,15 +3,16 @@
 engine/db/statements.py keeps SQLAlchemy's SQL and type conversions and only skips its execution
 layer; here the same rows are written and read both ways, on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select
 
-from engine.db.models import AuditEvent, Document
 from engine.db import statements
+from engine.db.models import AuditEvent, Document
 from engine.db.statements import Statement
 
 _EVENTS = AuditEvent.__table__
@@ -26,8 +27,16 @@ _WRITTEN = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", 
 
 
 def event(actor: str, detail: dict) -> dict:
-    return {"at": AT, "actor": actor, "kind": "prueba", "case_id": None, "task_id": None, "detail": detail,
-            "prev_hash": None, "hash": None}
+    return {
+        "at": AT,
+        "actor": actor,
+        "kind": "prueba",
+        "case_id": None,
+        "task_id": None,
+        "detail": detail,
+        "prev_hash": None,
+        "hash": None,
+    }
 
 
 def test_rows_written_on_the_cursor_read_back_through_sqlalchemy_as_its_own(store):
@@ -36,29 +45,45 @@ def test_rows_written_on_the_cursor_read_back_through_sqlalchemy_as_its_own(stor
         _INSERT_EVENT.execute_many(s, [event("beto", {}), event("carla", {"x": None})], column_keys=_WRITTEN)
         s.execute(insert(_EVENTS).values(**event("dario", {"y": 2.5})))  # and one through SQLAlchemy
     with store.read() as s:
-        by_sqlalchemy = [tuple(row) for row in s.execute(select(_EVENTS).where(_EVENTS.c.kind == "prueba")
-                                                         .order_by(_EVENTS.c.id))]
+        by_sqlalchemy = [
+            tuple(row) for row in s.execute(select(_EVENTS).where(_EVENTS.c.kind == "prueba").order_by(_EVENTS.c.id))
+        ]
         ours = _EVENTS_OF.all(s, {"kind": "prueba"})
         newest = _NEWEST.scalar(s, {})
     assert [tuple(row) for row in ours] == by_sqlalchemy
     assert [row.actor for row in ours] == ["ana", "beto", "carla", "dario"] and ours[0].id == first
-    assert ours[0].at == AT and ours[0].at.tzinfo == timezone.utc  # aware UTC, as UTCDateTime gives
+    assert ours[0].at == AT and ours[0].at.tzinfo == UTC  # aware UTC, as UTCDateTime gives
     assert ours[0].detail == {"datos": {"a": 1, "ñ": ["é"]}} and ours[3].detail == {"y": 2.5}
     assert newest == "dario"
 
 
 def test_an_update_writes_only_the_columns_named(store):
     with store.unit_of_work() as s:
-        document_id = s.execute(insert(_DOCUMENTS).values(
-            kind="hoja_de_tramite", filename="a.pdf", content_type="application/pdf", snapshot={"n": 1},
-            created_at=AT, created_by="ana")).inserted_primary_key[0]
-        _RENAME.execute(s, {"document_id": document_id, "filename": "b.pdf", "snapshot": {"n": 2}},
-                        column_keys=("filename", "snapshot"))
+        document_id = s.execute(
+            insert(_DOCUMENTS).values(
+                kind="hoja_de_tramite",
+                filename="a.pdf",
+                content_type="application/pdf",
+                snapshot={"n": 1},
+                created_at=AT,
+                created_by="ana",
+            )
+        ).inserted_primary_key[0]
+        _RENAME.execute(
+            s,
+            {"document_id": document_id, "filename": "b.pdf", "snapshot": {"n": 2}},
+            column_keys=("filename", "snapshot"),
+        )
         _RENAME.execute(s, {"document_id": document_id, "created_by": "beto"}, column_keys=("created_by",))
     with store.read() as s:
         row = s.execute(select(_DOCUMENTS).where(_DOCUMENTS.c.id == document_id)).one()
     assert (row.filename, row.snapshot, row.created_by, row.kind, row.created_at) == (
-        "b.pdf", {"n": 2}, "beto", "hoja_de_tramite", AT)
+        "b.pdf",
+        {"n": 2},
+        "beto",
+        "hoja_de_tramite",
+        AT,
+    )
 
 
 def test_they_run_inside_the_sessions_transaction_and_roll_back_with_it(store):

@@ -1,4 +1,5 @@
 """A deploy stores each diagram set once; new cases take the latest version, running ones keep theirs."""
+
 import json
 import shutil
 
@@ -6,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.db.models import AuditEvent, ProcedureVersion
+from engine.errors import DiagramError
 from engine.facade import FORMS_DIR, PROCESSES_DIR
 from tests.conftest import START
 from tests.fixtures.desk import DAY
-from engine.errors import DiagramError
 
 THIRTY = "primero(sumar_dias(fecha_inicio, 30, habiles=False), sumar_meses(fecha_inicio, 1))"
 
@@ -101,6 +102,10 @@ def test_the_version_keeps_its_diagrams_and_forms(atiende, store):
         version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == "atencion_correo_web"))
     assert set(version.bpmn) == {"atencion_correo_web.bpmn", "tramitacion_comun.bpmn"}
     assert "hoja_de_tramite" in version.forms and "captura_correo_web" in version.forms
-    assert version.bpmn["atencion_correo_web.bpmn"] == (PROCESSES_DIR / "atencion_correo_web.bpmn").read_text(encoding="utf-8")
-    assert version.forms["acuse_recibo"]["title"] == json.loads(
-        (FORMS_DIR / "acuse_recibo.json").read_text(encoding="utf-8"))["title"]
+    assert version.bpmn["atencion_correo_web.bpmn"] == (PROCESSES_DIR / "atencion_correo_web.bpmn").read_text(
+        encoding="utf-8"
+    )
+    assert (
+        version.forms["acuse_recibo"]["title"]
+        == json.loads((FORMS_DIR / "acuse_recibo.json").read_text(encoding="utf-8"))["title"]
+    )

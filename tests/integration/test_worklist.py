@@ -1,15 +1,15 @@
 """The bandeja's query and task assignment, on SQLite and PostgreSQL."""
+
 import threading
 
 import pytest
 from sqlalchemy import select
 
-from engine.cases import assignment
-from engine.cases import worklist
 from engine.access.accounts import Actor, create_user
+from engine.cases import assignment, worklist
 from engine.db.models import AuditEvent, HumanTask
-from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
 from engine.errors import AssignmentRefused, Forbidden
+from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR
 
 OTRO = Actor("operador2", frozenset({"operador"}))
 AMBIENTAL = Actor("enlace_ambiental", frozenset({"enlace"}), "gestion_ambiental")
@@ -31,8 +31,9 @@ def test_counts_filters_and_paging(atiende, desk, frozen_clock):
     assert result.counts.total == 5 and result.counts.unclaimed == 5 and result.counts.mine == 0
     assert sorted(r.case_id for r in result.rows) == quejas + reportes
     assert {r.case_id for r in page(atiende, OPERADOR, case_type="reporte").rows} == set(reportes)
-    assert {r.case_id for r in page(atiende, OPERADOR, channel="pagina_web", corregimiento="calidonia").rows} \
-        == set(reportes)
+    assert {r.case_id for r in page(atiende, OPERADOR, channel="pagina_web", corregimiento="calidonia").rows} == set(
+        reportes
+    )
     assert page(atiende, OPERADOR, corregimiento="tocumen").counts.total == 0
 
     paged = page(atiende, OPERADOR, page=2, order="recientes")
@@ -53,8 +54,11 @@ def test_counts_filters_and_paging(atiende, desk, frozen_clock):
 
 def test_an_enlace_sees_only_the_tasks_of_their_direccion(atiende, desk):
     case_id = desk.start()
-    for bpmn_id in (next(t for t in desk.ready(case_id) if t.startswith("Task_plantilla_")),
-                    "Task_confeccionar_hoja", "Task_aprobar_hoja"):
+    for bpmn_id in (
+        next(t for t in desk.ready(case_id) if t.startswith("Task_plantilla_")),
+        "Task_confeccionar_hoja",
+        "Task_aprobar_hoja",
+    ):
         desk.do(case_id, bpmn_id)
     assert [r.name for r in page(atiende, ENLACE).rows] == ["Confirmar acuse de recibo"]
     assert page(atiende, AMBIENTAL).counts.total == 0
@@ -91,11 +95,16 @@ def test_claim_release_and_reassign_are_audited_and_move_the_task_between_bandej
 
     assignment.release(atiende, task.id, COORDINADOR)
     assert page(atiende, OTRO, scope="disponibles").counts.total == 1
-    kinds = [(e.kind, e.actor, e.detail.get("antes"), e.detail.get("despues")) for e in desk.history(case_id)
-             if e.kind.startswith("tarea_")]
-    assert kinds == [("tarea_tomada", "operador", None, None),
-                     ("tarea_reasignada", "coordinador", "operador", "operador2"),
-                     ("tarea_liberada", "coordinador", "operador2", None)]
+    kinds = [
+        (e.kind, e.actor, e.detail.get("antes"), e.detail.get("despues"))
+        for e in desk.history(case_id)
+        if e.kind.startswith("tarea_")
+    ]
+    assert kinds == [
+        ("tarea_tomada", "operador", None, None),
+        ("tarea_reasignada", "coordinador", "operador", "operador2"),
+        ("tarea_liberada", "coordinador", "operador2", None),
+    ]
 
 
 def test_two_people_claiming_at_once_one_wins(atiende, desk):

@@ -1,16 +1,19 @@
 """The helpers that state the manuals' deadlines: «30 días o el mes», «un día antes de la visita»."""
+
 import pytest
 
-from engine.bpm import helpers
-from engine.bpm import sandbox
+from engine.bpm import helpers, sandbox
 
 
-@pytest.mark.parametrize("start,expected", [
-    ("2026-03-02T09:00:00-05:00", "2026-04-02T09:00:00-05:00"),
-    ("2026-01-31T09:00:00-05:00", "2026-02-28T09:00:00-05:00"),  # a month never spills into the next
-    ("2028-01-31T09:00:00-05:00", "2028-02-29T09:00:00-05:00"),  # leap year
-    ("2026-12-15T16:30:00-05:00", "2027-01-15T16:30:00-05:00"),  # across the year
-])
+@pytest.mark.parametrize(
+    "start,expected",
+    [
+        ("2026-03-02T09:00:00-05:00", "2026-04-02T09:00:00-05:00"),
+        ("2026-01-31T09:00:00-05:00", "2026-02-28T09:00:00-05:00"),  # a month never spills into the next
+        ("2028-01-31T09:00:00-05:00", "2028-02-29T09:00:00-05:00"),  # leap year
+        ("2026-12-15T16:30:00-05:00", "2027-01-15T16:30:00-05:00"),  # across the year
+    ],
+)
 def test_one_calendar_month_later_keeps_day_and_hour(start, expected):
     assert helpers.sumar_meses(start, 1) == expected
 

@@ -6,6 +6,7 @@ shapes apart (a subprocess around its own content, a boundary event on its host'
 each element inside the lane that names it, lines that start and end on their own shapes
 and never cross another shape.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,14 +18,32 @@ from lxml import etree
 
 PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
 
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
-      "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
-      "dc": "http://www.omg.org/spec/DD/20100524/DC",
-      "di": "http://www.omg.org/spec/DD/20100524/DI"}
-FLOW_NODES = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-              "userTask", "scriptTask", "serviceTask", "manualTask", "task", "sendTask", "receiveTask",
-              "callActivity", "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-              "eventBasedGateway"}
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+FLOW_NODES = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "userTask",
+    "scriptTask",
+    "serviceTask",
+    "manualTask",
+    "task",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+}
 DIAGRAMS = sorted(PROCESSES_DIR.glob("*.bpmn"))
 TOLERANCE = 1.0
 
@@ -41,15 +60,26 @@ class Box:
         return self.x + self.w / 2, self.y + self.h / 2
 
     def overlaps(self, other: Box) -> bool:
-        return (self.x < other.x + other.w - TOLERANCE and other.x < self.x + self.w - TOLERANCE
-                and self.y < other.y + other.h - TOLERANCE and other.y < self.y + self.h - TOLERANCE)
+        return (
+            self.x < other.x + other.w - TOLERANCE
+            and other.x < self.x + self.w - TOLERANCE
+            and self.y < other.y + other.h - TOLERANCE
+            and other.y < self.y + self.h - TOLERANCE
+        )
 
     def contains(self, other: Box) -> bool:
-        return (self.x <= other.x and self.y <= other.y and other.x + other.w <= self.x + self.w
-                and other.y + other.h <= self.y + self.h)
+        return (
+            self.x <= other.x
+            and self.y <= other.y
+            and other.x + other.w <= self.x + self.w
+            and other.y + other.h <= self.y + self.h
+        )
 
     def holds_point(self, x, y) -> bool:
-        return self.x - TOLERANCE <= x <= self.x + self.w + TOLERANCE and self.y - TOLERANCE <= y <= self.y + self.h + TOLERANCE
+        return (
+            self.x - TOLERANCE <= x <= self.x + self.w + TOLERANCE
+            and self.y - TOLERANCE <= y <= self.y + self.h + TOLERANCE
+        )
 
     def on_border(self, x, y) -> bool:
         if not self.holds_point(x, y):
@@ -60,9 +90,11 @@ class Box:
         """Whether the segment a-b passes through the inside of the box (not just along its border)."""
         inner = Box(self.x + TOLERANCE, self.y + TOLERANCE, self.w - 2 * TOLERANCE, self.h - 2 * TOLERANCE)
         steps = int(max(abs(b[0] - a[0]), abs(b[1] - a[1])) // 2) + 2
-        return any(inner.holds_point(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)
-                   and not inner.on_border(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)
-                   for i in range(steps + 1))
+        return any(
+            inner.holds_point(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)
+            and not inner.on_border(a[0] + (b[0] - a[0]) * i / steps, a[1] + (b[1] - a[1]) * i / steps)
+            for i in range(steps + 1)
+        )
 
 
 def _local(element) -> str:
@@ -79,15 +111,18 @@ class Drawing:
         for process in root.iterfind("bpmn:process", NS):
             self._collect(process, None)
         self.flows = {f.get("id"): f for f in root.iter(f"{{{NS['bpmn']}}}sequenceFlow")}
-        self.lanes = {lane.get("id"): [ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)]
-                      for lane in root.iter(f"{{{NS['bpmn']}}}lane")}
+        self.lanes = {
+            lane.get("id"): [ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)]
+            for lane in root.iter(f"{{{NS['bpmn']}}}lane")
+        }
         self.shapes = {}
         for shape in root.iter(f"{{{NS['bpmndi']}}}BPMNShape"):
             bounds = shape.find("dc:Bounds", NS)
             self.shapes[shape.get("bpmnElement")] = Box(*(float(bounds.get(k)) for k in ("x", "y", "width", "height")))
-        self.edges = {edge.get("bpmnElement"): [(float(p.get("x")), float(p.get("y")))
-                                                for p in edge.iterfind("di:waypoint", NS)]
-                      for edge in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge")}
+        self.edges = {
+            edge.get("bpmnElement"): [(float(p.get("x")), float(p.get("y"))) for p in edge.iterfind("di:waypoint", NS)]
+            for edge in root.iter(f"{{{NS['bpmndi']}}}BPMNEdge")
+        }
 
     def _collect(self, container, parent):
         for child in container:
@@ -120,10 +155,16 @@ def drawing(request):
 
 
 def test_the_diagrams_are_there():
-    assert {p.name for p in DIAGRAMS} >= {"tramitacion_comun.bpmn", "atencion_correo_web.bpmn",
-                                          "atencion_llamadas.bpmn", "atencion_directa.bpmn",
-                                          "seguimiento_consolidado.bpmn", "defensa_usuario_311.bpmn",
-                                          "reunion_sugerencias.bpmn", "lotes_baldios.bpmn"}
+    assert {p.name for p in DIAGRAMS} >= {
+        "tramitacion_comun.bpmn",
+        "atencion_correo_web.bpmn",
+        "atencion_llamadas.bpmn",
+        "atencion_directa.bpmn",
+        "seguimiento_consolidado.bpmn",
+        "defensa_usuario_311.bpmn",
+        "reunion_sugerencias.bpmn",
+        "lotes_baldios.bpmn",
+    }
 
 
 def test_every_element_has_a_shape_and_every_flow_a_line(drawing):
@@ -133,27 +174,40 @@ def test_every_element_has_a_shape_and_every_flow_a_line(drawing):
 
 def test_no_shape_is_drawn_over_another(drawing):
     ids = sorted(drawing.nodes)
-    clashes = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]
-               if not drawing.may_overlap(a, b) and drawing.shapes[a].overlaps(drawing.shapes[b])]
+    clashes = [
+        (a, b)
+        for i, a in enumerate(ids)
+        for b in ids[i + 1 :]
+        if not drawing.may_overlap(a, b) and drawing.shapes[a].overlaps(drawing.shapes[b])
+    ]
     assert clashes == []
 
 
 def test_a_subprocess_is_drawn_around_its_content(drawing):
-    outside = [n for n, parent in drawing.parents.items()
-               if drawing.host(n) is None and not drawing.shapes[parent].contains(drawing.shapes[n])]
+    outside = [
+        n
+        for n, parent in drawing.parents.items()
+        if drawing.host(n) is None and not drawing.shapes[parent].contains(drawing.shapes[n])
+    ]
     assert outside == []
 
 
 def test_boundary_events_sit_on_their_hosts_border(drawing):
-    off = [n for n in drawing.nodes if drawing.host(n)
-           and not drawing.shapes[drawing.host(n)].on_border(*drawing.shapes[n].centre)]
+    off = [
+        n
+        for n in drawing.nodes
+        if drawing.host(n) and not drawing.shapes[drawing.host(n)].on_border(*drawing.shapes[n].centre)
+    ]
     assert off == []
 
 
 def test_each_element_is_drawn_inside_its_lane(drawing):
-    misplaced = [(lane, ref) for lane, refs in drawing.lanes.items() for ref in refs
-                 if drawing.nodes[ref][0] != "subProcess"
-                 and not drawing.shapes[lane].holds_point(*drawing.shapes[ref].centre)]
+    misplaced = [
+        (lane, ref)
+        for lane, refs in drawing.lanes.items()
+        for ref in refs
+        if drawing.nodes[ref][0] != "subProcess" and not drawing.shapes[lane].holds_point(*drawing.shapes[ref].centre)
+    ]
     assert misplaced == []
 
 

@@ -1,13 +1,16 @@
 """The deploy checks added for the editor: call activities resolve, task forms are usable schemas,
 loop and event expressions pass the restricted environment — each problem pinned to its element."""
+
 import pytest
 
-from engine.procedures import versions as procedures
 from engine.bpm.serializer import InstanceSerializer
-from tests.fixtures.diagrams import HEADER, NOTE_FORM, one_task
 from engine.errors import DiagramError
+from engine.procedures import versions as procedures
+from tests.fixtures.diagrams import HEADER, NOTE_FORM, one_task
 
-CALLER = HEADER.format(doctype="") + """
+CALLER = (
+    HEADER.format(doctype="")
+    + """
   <bpmn:process id="llamador" name="Llamador" isExecutable="true">
     <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:callActivity id="llamada" name="Tramitar" calledElement="{called}">
@@ -18,6 +21,7 @@ CALLER = HEADER.format(doctype="") + """
   </bpmn:process>
 </bpmn:definitions>
 """
+)
 
 
 def check(files, forms=None):
@@ -58,18 +62,20 @@ def test_a_task_whose_form_is_not_a_valid_schema_is_named_with_the_task():
 @pytest.mark.parametrize("expression", ["__import__('os').system('id')", "().__class__", "len(x) +"])
 def test_a_multi_instance_cardinality_must_pass_the_restricted_environment(expression):
     xml = one_task().replace(
-        '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>',
-        '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>'
-        f'<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{expression}</bpmn:loopCardinality>'
-        '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>')
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>",
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>"
+        f"<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{expression}</bpmn:loopCardinality>"
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
+    )
     [problem] = problems({"prueba.bpmn": xml})
     assert problem.element_id == "ut" and problem.message.startswith("cardinalidad no permitida")
 
 
 def test_a_safe_cardinality_passes():
     xml = one_task().replace(
-        '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>',
-        '<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>'
-        '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>len(lotes)</bpmn:loopCardinality>'
-        '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>')
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>",
+        "<bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>"
+        "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>len(lotes)</bpmn:loopCardinality>"
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
+    )
     assert check({"prueba.bpmn": xml})

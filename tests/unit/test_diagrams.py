@@ -1,11 +1,12 @@
 """Diagrams are read safely, validated against the XSD and linted before a deploy."""
+
 import pytest
 
 from engine.bpm import parsing as bpmn
-from engine.procedures import versions as procedures
 from engine.bpm.serializer import InstanceSerializer
-from tests.fixtures.diagrams import NOTE_FORM, one_task
 from engine.errors import DiagramError
+from engine.procedures import versions as procedures
+from tests.fixtures.diagrams import NOTE_FORM, one_task
 
 FORMS = {"nota": NOTE_FORM}
 
@@ -30,11 +31,14 @@ def test_the_same_content_hashes_the_same_and_a_change_does_not():
     assert check(one_task())[0].content_hash != check(one_task(timer='"P5D"'))[0].content_hash
 
 
-@pytest.mark.parametrize("doctype", [
-    '<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n',
-    '<!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd">\n',
-    '<!doctype d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>\n',
-])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n',
+        '<!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd">\n',
+        '<!doctype d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>\n',
+    ],
+)
 def test_any_doctype_is_refused_with_a_clear_error(doctype):
     with pytest.raises(DiagramError) as exc:
         check(one_task(doctype=doctype, documentation="&xxe;" if "xxe" in doctype else "x"))
@@ -49,8 +53,7 @@ def test_the_safe_parser_never_resolves_an_entity_even_if_asked(tmp_path):
         bpmn.parse_xml(xml, "r.xml")
     tree = bpmn.parse_xml("<r>no entity here</r>", "r.xml")
     assert tree.getroot().text == "no entity here"
-    assert b"TOP-SECRET" not in bpmn.etree.tostring(
-        bpmn.etree.fromstring(xml.encode(), parser=bpmn._SAFE_PARSER))
+    assert b"TOP-SECRET" not in bpmn.etree.tostring(bpmn.etree.fromstring(xml.encode(), parser=bpmn._SAFE_PARSER))
 
 
 def test_xsd_violations_are_reported_with_the_file():
@@ -67,17 +70,20 @@ def test_malformed_xml_is_reported_with_its_line():
     assert "XML mal formado" in messages(exc)[0]
 
 
-@pytest.mark.parametrize("kwargs,expected", [
-    ({"condition": "__import__('os').system('id') == 0"}, "condición no permitida"),
-    ({"script": "import os"}, "script no permitida"),
-    ({"script": "x = = 1"}, "error de sintaxis"),
-    ({"timer": "P3D"}, "entre comillas"),
-    ({"timer": '"tres días"'}, "no es una fecha, duración o ciclo"),
-    ({"lane": "Jardinero"}, "carril"),
-    ({"lane": None}, "carril"),
-    ({"form": None}, "formulario"),
-    ({"form": "inexistente"}, "«inexistente» no existe"),
-])
+@pytest.mark.parametrize(
+    "kwargs,expected",
+    [
+        ({"condition": "__import__('os').system('id') == 0"}, "condición no permitida"),
+        ({"script": "import os"}, "script no permitida"),
+        ({"script": "x = = 1"}, "error de sintaxis"),
+        ({"timer": "P3D"}, "entre comillas"),
+        ({"timer": '"tres días"'}, "no es una fecha, duración o ciclo"),
+        ({"lane": "Jardinero"}, "carril"),
+        ({"lane": None}, "carril"),
+        ({"form": None}, "formulario"),
+        ({"form": "inexistente"}, "«inexistente» no existe"),
+    ],
+)
 def test_lint_names_the_element_and_the_problem_in_spanish(kwargs, expected):
     with pytest.raises(DiagramError) as exc:
         check(one_task(**kwargs))

@@ -1,29 +1,53 @@
 """engine.forms.schemas.clean with repeating rows: cells typed, blank rows dropped, errors by path."""
+
 import pytest
 
-from engine.forms.schemas import clean
 from engine.errors import FormErrors
+from engine.forms.schemas import clean
 
 SCHEMA = {
     "type": "object",
     "required": ["filas"],
     "properties": {
-        "filas": {"type": "array", "minItems": 1, "items": {
-            "type": "object", "required": ["texto"], "additionalProperties": False,
-            "properties": {"cantidad": {"type": "integer"}, "texto": {"type": "string"},
-                           "fecha": {"type": "string", "format": "date"}, "hecho": {"type": "boolean"}}}},
+        "filas": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["texto"],
+                "additionalProperties": False,
+                "properties": {
+                    "cantidad": {"type": "integer"},
+                    "texto": {"type": "string"},
+                    "fecha": {"type": "string", "format": "date"},
+                    "hecho": {"type": "boolean"},
+                },
+            },
+        },
         "etiquetas": {"type": "array", "items": {"type": "string"}},
     },
 }
 
 
 def test_cells_are_typed_and_unticked_boxes_of_filled_rows_are_false():
-    data = clean(SCHEMA, {"filas": [{"cantidad": " 3 ", "texto": "uno", "fecha": "05/03/2026"},
-                                    {"cantidad": "", "texto": ""}, {"texto": "dos", "hecho": "on"}],
-                          "etiquetas": "sola"})
-    assert data == {"filas": [{"cantidad": 3, "texto": "uno", "fecha": "2026-03-05", "hecho": False},
-                              {"texto": "dos", "hecho": True}],
-                    "etiquetas": ["sola"]}
+    data = clean(
+        SCHEMA,
+        {
+            "filas": [
+                {"cantidad": " 3 ", "texto": "uno", "fecha": "05/03/2026"},
+                {"cantidad": "", "texto": ""},
+                {"texto": "dos", "hecho": "on"},
+            ],
+            "etiquetas": "sola",
+        },
+    )
+    assert data == {
+        "filas": [
+            {"cantidad": 3, "texto": "uno", "fecha": "2026-03-05", "hecho": False},
+            {"texto": "dos", "hecho": True},
+        ],
+        "etiquetas": ["sola"],
+    }
 
 
 def test_only_blank_rows_count_as_an_empty_field():
@@ -35,5 +59,7 @@ def test_only_blank_rows_count_as_an_empty_field():
 def test_errors_of_a_cell_name_its_row_and_field():
     with pytest.raises(FormErrors) as raised:
         clean(SCHEMA, {"filas": [{"texto": "bien"}, {"cantidad": "tres"}]})
-    assert raised.value.errors == {"filas.1.texto": "Este campo es obligatorio.",
-                                   "filas.1.cantidad": "Debe ser un número entero."}
+    assert raised.value.errors == {
+        "filas.1.texto": "Este campo es obligatorio.",
+        "filas.1.cantidad": "Debe ser un número entero.",
+    }

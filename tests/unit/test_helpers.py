@@ -1,4 +1,5 @@
 """The named helpers a diagram calls to state its deadlines."""
+
 from datetime import date
 
 from engine.bpm import helpers

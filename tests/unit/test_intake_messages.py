@@ -1,4 +1,5 @@
 """Reading raw e-mail into what the intake keeps: sender, subject, safe text, files, identity."""
+
 from email.message import EmailMessage
 
 from engine.intake import html_text, messages
@@ -29,9 +30,12 @@ def test_plain_message_gives_sender_subject_body_and_identity():
 
 def test_html_only_body_becomes_text_without_scripts_or_markup():
     msg = _mail()
-    msg.set_content("<html><head><style>p{color:red}</style><script>alert('x')</script></head>"
-                    "<body><p>Primera l&iacute;nea</p><p>Segunda<br>tercera &lt;b&gt;</p>"
-                    "<a href='javascript:alert(1)'>enlace</a><ul><li>uno</li></ul></body></html>", subtype="html")
+    msg.set_content(
+        "<html><head><style>p{color:red}</style><script>alert('x')</script></head>"
+        "<body><p>Primera l&iacute;nea</p><p>Segunda<br>tercera &lt;b&gt;</p>"
+        "<a href='javascript:alert(1)'>enlace</a><ul><li>uno</li></ul></body></html>",
+        subtype="html",
+    )
     text = messages.parse(bytes(msg)).body
     assert "alert" not in text and "color" not in text and "<" not in text.replace("<b>", "")
     assert text.splitlines()[:3] == ["Primera línea", "", "Segunda"]
@@ -50,7 +54,8 @@ def test_attachments_are_kept_with_name_type_and_bytes():
     msg.add_attachment(b"\x89PNG\r\n\x1a\nfoto", maintype="image", subtype="png", filename="foto.png")
     mail = messages.parse(bytes(msg))
     assert [(a.filename, a.content_type, a.data) for a in mail.attachments] == [
-        ("foto.png", "image/png", b"\x89PNG\r\n\x1a\nfoto")]
+        ("foto.png", "image/png", b"\x89PNG\r\n\x1a\nfoto")
+    ]
 
 
 def test_message_without_message_id_is_identified_by_its_bytes():
@@ -62,8 +67,10 @@ def test_message_without_message_id_is_identified_by_its_bytes():
 
 
 def test_ticket_in_subject_is_found():
-    assert messages.parse(bytes(_mail(subject="RE: Su caso fue registrado con el ticket AC-2026-000123"))).ticket \
+    assert (
+        messages.parse(bytes(_mail(subject="RE: Su caso fue registrado con el ticket AC-2026-000123"))).ticket
         == "AC-2026-000123"
+    )
     assert messages.parse(bytes(_mail(subject="Consulta general"))).ticket is None
 
 

@@ -1,17 +1,17 @@
 """Deploy checks for subprocess lanes, calendars (timer start events) and task labels."""
+
 from datetime import datetime
 
 import pytest
 
 from engine.bpm import parsing as bpmn
-from engine.procedures import versions as procedures
 from engine.bpm import scheduler
 from engine.bpm.serializer import InstanceSerializer
-from tests.fixtures.diagrams import HEADER, NOTE_FORM
 from engine.errors import DiagramError
+from engine.procedures import versions as procedures
+from tests.fixtures.diagrams import HEADER, NOTE_FORM
 
-PROPS = ('<bpmn:extensionElements><spiffworkflow:properties>{}</spiffworkflow:properties>'
-         '</bpmn:extensionElements>')
+PROPS = "<bpmn:extensionElements><spiffworkflow:properties>{}</spiffworkflow:properties></bpmn:extensionElements>"
 
 
 def prop(name, value):
@@ -21,7 +21,9 @@ def prop(name, value):
 def subprocess_diagram(subprocess_in_lane: bool) -> str:
     """start → embedded subprocess (with a user task in lane Operador) → end."""
     refs = "<bpmn:flowNodeRef>sp</bpmn:flowNodeRef>" if subprocess_in_lane else ""
-    return HEADER.format(doctype="") + f"""
+    return (
+        HEADER.format(doctype="")
+        + f"""
   <bpmn:process id="prueba" isExecutable="true">
     <bpmn:laneSet id="ls">
       <bpmn:lane id="l1" name="Coordinador">{refs}</bpmn:lane>
@@ -42,14 +44,27 @@ def subprocess_diagram(subprocess_in_lane: bool) -> str:
   </bpmn:process>
 </bpmn:definitions>
 """
+    )
 
 
-def scheduled_diagram(timer='<bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>', selector="direcciones_con_casos_abiertos",
-                      plain_start=False, rotulo="lote['ubicacion']") -> str:
+def scheduled_diagram(
+    timer='<bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>',
+    selector="direcciones_con_casos_abiertos",
+    plain_start=False,
+    rotulo="lote['ubicacion']",
+) -> str:
     """A timer start event (and maybe a plain one) → user task → end."""
-    plain = ('<bpmn:startEvent id="manual"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>'
-             '<bpmn:sequenceFlow id="f0" sourceRef="manual" targetRef="ut"/>') if plain_start else ""
-    return HEADER.format(doctype="") + f"""
+    plain = (
+        (
+            '<bpmn:startEvent id="manual"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>'
+            '<bpmn:sequenceFlow id="f0" sourceRef="manual" targetRef="ut"/>'
+        )
+        if plain_start
+        else ""
+    )
+    return (
+        HEADER.format(doctype="")
+        + f"""
   <bpmn:process id="prueba" isExecutable="true">
     <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Operador"><bpmn:flowNodeRef>ut</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
@@ -65,6 +80,7 @@ def scheduled_diagram(timer='<bpmn:timeCycle>"R/P7D"</bpmn:timeCycle>', selector
   </bpmn:process>
 </bpmn:definitions>
 """
+    )
 
 
 def check(xml):
@@ -94,26 +110,36 @@ def test_a_clean_calendar_deploys_with_its_schedule():
     assert candidate.schedules == {"cada_semana": "R/P7D"}
 
 
-@pytest.mark.parametrize("kwargs,expected", [
-    ({"selector": "todas_las_direcciones"}, "el selector «todas_las_direcciones» no existe"),
-    ({"timer": '<bpmn:timeDuration>"P7D"</bpmn:timeDuration>'}, "debe ser un ciclo"),
-    ({"plain_start": True}, "no puede tener además un inicio sin temporizador"),
-    ({"rotulo": "__import__('os')"}, "rótulo no permitido"),
-])
+@pytest.mark.parametrize(
+    "kwargs,expected",
+    [
+        ({"selector": "todas_las_direcciones"}, "el selector «todas_las_direcciones» no existe"),
+        ({"timer": '<bpmn:timeDuration>"P7D"</bpmn:timeDuration>'}, "debe ser un ciclo"),
+        ({"plain_start": True}, "no puede tener además un inicio sin temporizador"),
+        ({"rotulo": "__import__('os')"}, "rótulo no permitido"),
+    ],
+)
 def test_what_a_calendar_or_a_label_may_not_say(kwargs, expected):
     found = problems(scheduled_diagram(**kwargs))
     assert any(expected in p.message for p in found), [p.message for p in found]
     assert all(p.element_id for p in found)
 
 
-@pytest.mark.parametrize("cycle,after,expected", [
-    ("R/2026-01-05T08:00:00-05:00/P7D", "2026-03-02T09:00:00-05:00", "2026-03-09T08:00:00-05:00"),
-    ("R/2026-01-05T08:00:00-05:00/P7D", "2026-03-09T08:00:00-05:00", "2026-03-16T08:00:00-05:00"),  # strictly after
-    ("R/2026-01-05T08:00:00-05:00/P7D", "2025-12-01T00:00:00-05:00", "2026-01-05T08:00:00-05:00"),  # before the first
-    ("R/P7D", "2026-03-04T12:00:00-05:00", "2026-03-09T08:00:00-05:00"),  # no first run: Mondays at 8:00
-    ("R2/2026-01-05T08:00:00-05:00/P7D", "2026-01-06T00:00:00-05:00", "2026-01-12T08:00:00-05:00"),
-    ("R2/2026-01-05T08:00:00-05:00/P7D", "2026-01-12T08:00:00-05:00", None),  # two runs, both done
-])
+@pytest.mark.parametrize(
+    "cycle,after,expected",
+    [
+        ("R/2026-01-05T08:00:00-05:00/P7D", "2026-03-02T09:00:00-05:00", "2026-03-09T08:00:00-05:00"),
+        ("R/2026-01-05T08:00:00-05:00/P7D", "2026-03-09T08:00:00-05:00", "2026-03-16T08:00:00-05:00"),  # strictly after
+        (
+            "R/2026-01-05T08:00:00-05:00/P7D",
+            "2025-12-01T00:00:00-05:00",
+            "2026-01-05T08:00:00-05:00",
+        ),  # before the first
+        ("R/P7D", "2026-03-04T12:00:00-05:00", "2026-03-09T08:00:00-05:00"),  # no first run: Mondays at 8:00
+        ("R2/2026-01-05T08:00:00-05:00/P7D", "2026-01-06T00:00:00-05:00", "2026-01-12T08:00:00-05:00"),
+        ("R2/2026-01-05T08:00:00-05:00/P7D", "2026-01-12T08:00:00-05:00", None),  # two runs, both done
+    ],
+)
 def test_the_next_run_of_a_calendar(cycle, after, expected):
     found = scheduler.next_run(cycle, datetime.fromisoformat(after))
     assert found == (datetime.fromisoformat(expected) if expected else None)

@@ -1,4 +1,5 @@
 """Diagram scripts and conditions run with the case's data and named helpers, nothing else."""
+
 import pytest
 
 from engine.bpm import sandbox
@@ -38,8 +39,12 @@ def test_conditions_on_case_data_work():
     env = sandbox.RestrictedEnvironment()
     assert env.evaluate("case_type == 'queja'", {"case_type": "queja"}) is True
     assert env.evaluate("case_type == 'queja'", {"case_type": "sugerencia"}) is False
-    assert env.evaluate("len(nombre.strip()) > 2 and prioridad in ('alta', 'media')",
-                        {"nombre": " Ana ", "prioridad": "alta"}) is True
+    assert (
+        env.evaluate(
+            "len(nombre.strip()) > 2 and prioridad in ('alta', 'media')", {"nombre": " Ana ", "prioridad": "alta"}
+        )
+        is True
+    )
 
 
 def test_scripts_write_data_back_without_helpers_or_private_keys():
@@ -69,7 +74,9 @@ def test_doubling_a_string_in_a_script_is_bounded():
 
 def test_named_helpers_are_callable_and_cannot_be_shadowed():
     env = sandbox.RestrictedEnvironment()
-    assert env.evaluate("sumar_dias(inicio, 30)", {"inicio": "2026-03-02T09:00:00-05:00"}) == "2026-04-01T09:00:00-05:00"
+    assert (
+        env.evaluate("sumar_dias(inicio, 30)", {"inicio": "2026-03-02T09:00:00-05:00"}) == "2026-04-01T09:00:00-05:00"
+    )
     with pytest.raises(UnsafeExpression):
         env.evaluate("1", {"sumar_dias": "shadow"})
 

@@ -3,39 +3,51 @@
 Forms are posted the way a browser posts them: the CSRF token is read from the rendered
 page, so every test also proves the pages carry it.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from engine.demo import seed as demo
 from engine.cases import queries
+from engine.demo import seed as demo
 from web import create_app
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A valid start form of atencion_correo_web: a queja received by e-mail.
 CAPTURA = {
-    "canal": "correo_electronico", "tipo_caso": "queja_reclamo", "ciudadano_nombre": "Rosa Batista",
-    "ciudadano_cedula": "8-765-4321", "ciudadano_email": "rosa.batista@example.com",
-    "lugar_notificaciones": "rosa.batista@example.com", "corregimiento": "bella_vista",
-    "asunto": "Acera rota", "descripcion": "La acera frente a la escuela está rota desde enero.",
+    "canal": "correo_electronico",
+    "tipo_caso": "queja_reclamo",
+    "ciudadano_nombre": "Rosa Batista",
+    "ciudadano_cedula": "8-765-4321",
+    "ciudadano_email": "rosa.batista@example.com",
+    "lugar_notificaciones": "rosa.batista@example.com",
+    "corregimiento": "bella_vista",
+    "asunto": "Acera rota",
+    "descripcion": "La acera frente a la escuela está rota desde enero.",
     "respuesta_inmediata_enviada": "on",
 }
 PLANTILLA_QUEJA = {"hechos": "La acera está rota y un peatón cayó.", "pretension": "Que reparen la acera."}
-HOJA = {"direccion": "planificacion_urbana", "resumen": "Acera rota frente a la escuela.",
-        "informacion_ciudadano_relevante": "Rosa Batista, rosa.batista@example.com", "prioridad": "normal"}
+HOJA = {
+    "direccion": "planificacion_urbana",
+    "resumen": "Acera rota frente a la escuela.",
+    "informacion_ciudadano_relevante": "Rosa Batista, rosa.batista@example.com",
+    "prioridad": "normal",
+}
 
 
 @pytest.fixture
 def app(store, frozen_clock):
-    application = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "clave-de-prueba",
-        "DATABASE_URL": store.url,
-        "ATIENDE_CLOCK": frozen_clock,
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "clave-de-prueba",
+            "DATABASE_URL": store.url,
+            "ATIENDE_CLOCK": frozen_clock,
+        }
+    )
     demo.seed(application.extensions["atiende"])
     yield application
     application.extensions["atiende"].store.dispose()
@@ -68,11 +80,13 @@ class Browser:
 @pytest.fixture
 def browser(app):
     """Make a new browser, signed in as ``username`` unless it is None."""
+
     def make(username: str | None = None) -> Browser:
         b = Browser(app.test_client())
         if username is not None:
             assert b.login(username).status_code == 302
         return b
+
     return make
 
 
@@ -96,7 +110,9 @@ def start_case(operador: Browser, **changes) -> int:
 
 def to_approval(store, operador: Browser, case_id: int) -> None:
     """Fill the template and the hoja de trámite, so the coordinator has the case."""
-    for name, data in (("Llenar plantilla de queja o reclamo", PLANTILLA_QUEJA),
-                       ("Confeccionar hoja de trámite", HOJA)):
+    for name, data in (
+        ("Llenar plantilla de queja o reclamo", PLANTILLA_QUEJA),
+        ("Confeccionar hoja de trámite", HOJA),
+    ):
         tid = task_id(store, case_id, name)
         assert operador.post(f"/tareas/{tid}", data).status_code == 302

@@ -5,14 +5,15 @@ from ``objects``), the form posted (with a valid CSRF token; keep it invalid or 
 an allowed person changes little), and the people allowed. Everyone else must get 403, and
 an anonymous visitor a redirect to the sign-in page.
 """
+
 import re
 from io import BytesIO
 
 import pytest
 from sqlalchemy import select
 
-from engine.demo import seed as demo
 from engine.db.models import Attachment
+from engine.demo import seed as demo
 from tests.web.conftest import CAPTURA, html, start_case, task_id, to_approval
 
 EVERYONE = frozenset(u[0] for u in demo.DEMO_USERS)
@@ -106,8 +107,13 @@ def objects(store, browser):
     with store.read() as s:
         attachment = s.scalar(select(Attachment.id).where(Attachment.case_id == case_id))
     user = re.search(r'/admin/usuarios/(\d+)">Ana Operadora', html(browser("admin").get("/admin/usuarios"))).group(1)
-    return {"case": case_id, "attachment": attachment, "approval": task_id(store, case_id, "Aprobar hoja de trámite"),
-            "template": task_id(store, fresh, "Llenar plantilla de queja o reclamo"), "user": user}
+    return {
+        "case": case_id,
+        "attachment": attachment,
+        "approval": task_id(store, case_id, "Aprobar hoja de trámite"),
+        "template": task_id(store, fresh, "Llenar plantilla de queja o reclamo"),
+        "user": user,
+    }
 
 
 def test_every_route_refuses_everyone_it_does_not_name(browser, objects):

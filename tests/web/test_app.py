@@ -1,8 +1,8 @@
 """The app factory's configuration: cookies, the persisted secret key, response headers."""
+
 import stat
 
-from web import _persisted_secret_key
-from web import create_app
+from web import _persisted_secret_key, create_app
 
 
 def test_cookies_are_secure_when_asked(store, monkeypatch):

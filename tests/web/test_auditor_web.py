@@ -1,5 +1,6 @@
 """Auditors open every case, version and event, and change nothing: every write route of the app
 refuses them and leaves the database as it was."""
+
 import csv
 import io
 import re
@@ -21,8 +22,9 @@ NOT_WRITES = {"auth.ingresar", "auth.salir"}
 def snapshot(store) -> dict[str, list]:
     """Every row of every table, to prove a request changed nothing."""
     with store.engine.connect() as conn:
-        return {t: sorted(map(repr, conn.execute(text(f'SELECT * FROM "{t}"'))))
-                for t in inspect(conn).get_table_names()}
+        return {
+            t: sorted(map(repr, conn.execute(text(f'SELECT * FROM "{t}"')))) for t in inspect(conn).get_table_names()
+        }
 
 
 @pytest.mark.parametrize("username", ["analista", "operador", "coordinador", "admin"])
@@ -34,8 +36,15 @@ def test_only_auditors_open_the_audit_pages(browser, username):
 def test_the_auditor_opens_cases_versions_and_the_log(browser, app):
     auditor = browser("auditor")
     case_id = _first_case(app)
-    for url in AUDIT_PAGES + PROCEDURE_PAGES + [f"/auditoria/casos/{case_id}", f"/casos/{case_id}",
-                                                 "/procedimientos/atencion_correo_web/v1/atencion_correo_web.bpmn"]:
+    for url in (
+        AUDIT_PAGES
+        + PROCEDURE_PAGES
+        + [
+            f"/auditoria/casos/{case_id}",
+            f"/casos/{case_id}",
+            "/procedimientos/atencion_correo_web/v1/atencion_correo_web.bpmn",
+        ]
+    ):
         response = auditor.get(url)
         assert response.status_code == 200, url
     assert auditor.get("/procedimientos/atencion_correo_web/editor").status_code == 403
@@ -46,9 +55,13 @@ def test_a_case_trail_shows_before_and_after_and_the_path_on_the_diagram(browser
     case_id = start_case(operador)
     page = html(browser("auditor").get(f"/auditoria/casos/{case_id}"))
     assert "Auditoría del caso AC-2026-" in page
-    assert ('<strong>Nombre completo del ciudadano</strong>: <span class="antes">—</span> → '
-            '<span class="despues">Rosa Batista</span>') in page
-    assert re.search(r'<strong>Fecha límite</strong>: <span class="antes">—</span> → <span class="despues">\d\d/\d\d/2026', page)
+    assert (
+        '<strong>Nombre completo del ciudadano</strong>: <span class="antes">—</span> → '
+        '<span class="despues">Rosa Batista</span>'
+    ) in page
+    assert re.search(
+        r'<strong>Fecha límite</strong>: <span class="antes">—</span> → <span class="despues">\d\d/\d\d/2026', page
+    )
     done = re.search(r'data-recorrido="([^"]*)"', page).group(1).split()
     current = re.search(r'data-actual="([^"]*)"', page).group(1).split()
     assert any(d.startswith("StartEvent") for d in done)
@@ -59,7 +72,10 @@ def test_a_case_trail_shows_before_and_after_and_the_path_on_the_diagram(browser
 def test_the_log_filters_and_exports_csv(browser, app):
     auditor = browser("auditor")
     page = html(auditor.get("/auditoria/?tipo=caso_creado"))
-    assert page.count('data-etiqueta="Evento">Caso creado<') == 3 and "Procedimiento desplegado" not in page.split("<tbody>")[1]
+    assert (
+        page.count('data-etiqueta="Evento">Caso creado<') == 3
+        and "Procedimiento desplegado" not in page.split("<tbody>")[1]
+    )
     bad = auditor.get("/auditoria/?desde=31/02/2026")
     assert "Fecha inválida; escríbala como dd/mm/aaaa." in html(bad)
     export = auditor.get("/auditoria/registro.csv?tipo=caso_creado&usuario=operador")
@@ -89,9 +105,13 @@ def test_every_write_route_refuses_the_auditor_and_changes_nothing(browser, app,
     auditor = browser("auditor")
     values = _route_values(app, browser)
     token = auditor.token("/")
-    writes = [rule for rule in app.url_map.iter_rules()
-              if rule.methods - {"GET", "HEAD", "OPTIONS"} and rule.endpoint not in NOT_WRITES
-              and not getattr(app.view_functions[rule.endpoint], "atiende_public", False)]
+    writes = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.methods - {"GET", "HEAD", "OPTIONS"}
+        and rule.endpoint not in NOT_WRITES
+        and not getattr(app.view_functions[rule.endpoint], "atiende_public", False)
+    ]
     assert any(r.endpoint.startswith("procedimientos.") for r in writes) and len(writes) >= 8
     before = snapshot(store)
     for rule in writes:
@@ -99,7 +119,11 @@ def test_every_write_route_refuses_the_auditor_and_changes_nothing(browser, app,
         for method in sorted(rule.methods - {"GET", "HEAD", "OPTIONS"}):
             response = auditor.client.open(url, method=method, data={"csrf_token": token, "accion": "todos"})
             mine = rule.endpoint.startswith(("procedimientos.", "auditoria."))
-            assert response.status_code == 403 if mine else 400 <= response.status_code < 500, (method, url, response.status_code)
+            assert response.status_code == 403 if mine else 400 <= response.status_code < 500, (
+                method,
+                url,
+                response.status_code,
+            )
     assert snapshot(store) == before
 
 
@@ -115,8 +139,12 @@ def _route_values(app, browser) -> dict:
         case_id = _first_case(app)
         tasks = queries.open_tasks(s, case_id)
         return {
-            "case_id": case_id, "task_id": tasks[0].id, "process_id": "atencion_correo_web", "number": 1,
-            "filename": "atencion_correo_web.bpmn", "user_id": s.scalar(select(User.id).where(User.username == "operador")),
+            "case_id": case_id,
+            "task_id": tasks[0].id,
+            "process_id": "atencion_correo_web",
+            "number": 1,
+            "filename": "atencion_correo_web.bpmn",
+            "user_id": s.scalar(select(User.id).where(User.username == "operador")),
             "catalog": "direcciones",
             "item_id": s.scalar(select(CatalogItem.id).where(CatalogItem.catalog == "direcciones")),
             "ticket": s.get(Case, case_id).ticket,

@@ -1,4 +1,5 @@
 """Signing in and out, login required everywhere, and CSRF refusal."""
+
 import pytest
 
 from tests.web.conftest import CAPTURA, html
@@ -32,16 +33,19 @@ def test_sign_out_ends_the_session(browser):
     assert b.get("/").headers["Location"].startswith("/ingresar")
 
 
-@pytest.mark.parametrize("url", ["/", "/casos/nuevo", "/casos/1", "/tareas/00000000-0000-0000-0000-000000000000",
-                                 "/no-existe"])
+@pytest.mark.parametrize(
+    "url", ["/", "/casos/nuevo", "/casos/1", "/tareas/00000000-0000-0000-0000-000000000000", "/no-existe"]
+)
 def test_every_page_sends_anonymous_visitors_to_sign_in(browser, url):
     response = browser().get(url)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/ingresar?next=")
 
 
-@pytest.mark.parametrize("url,data", [("/salir", {}), ("/casos/nuevo", CAPTURA),
-                                      ("/tareas/00000000-0000-0000-0000-000000000000", {"hechos": "x"})])
+@pytest.mark.parametrize(
+    "url,data",
+    [("/salir", {}), ("/casos/nuevo", CAPTURA), ("/tareas/00000000-0000-0000-0000-000000000000", {"hechos": "x"})],
+)
 def test_anonymous_posts_with_a_valid_token_are_sent_to_sign_in_too(browser, url, data):
     response = browser().post(url, data, page="/ingresar")
     assert response.status_code == 302 and response.headers["Location"].startswith("/ingresar")
@@ -53,8 +57,10 @@ def test_static_files_need_no_sign_in(browser):
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("target,landing", [("/casos/1", "/casos/1"), ("https://evil.example/", "/"),
-                                             ("//evil.example/x", "/"), ("/\\evil.example", "/")])
+@pytest.mark.parametrize(
+    "target,landing",
+    [("/casos/1", "/casos/1"), ("https://evil.example/", "/"), ("//evil.example/x", "/"), ("/\\evil.example", "/")],
+)
 def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(browser, target, landing):
     b = browser()
     credentials = {"usuario": "operador", "contrasena": "atiende2026", "csrf_token": b.token("/ingresar")}

@@ -1,4 +1,5 @@
 """The bandeja in the browser's terms: filters in the address, counts, claim, release, reassign."""
+
 import re
 
 from engine.access.accounts import create_user
@@ -30,7 +31,7 @@ def test_overdue_and_due_soon_are_marked_and_counted(browser, frozen_clock):
     operador = browser("operador")
     frozen_clock.advance(hours=20)
     page = html(operador.get("/"))
-    assert page.count('class="fila-pronto"') == 3 and '3 vencen pronto' in page
+    assert page.count('class="fila-pronto"') == 3 and "3 vencen pronto" in page
     frozen_clock.advance(hours=5)
     page = html(operador.get("/?vence=vencidas"))
     assert page.count('class="fila-vencida"') == 3 and "3 vencidas" in page
@@ -83,8 +84,11 @@ def test_a_coordinator_sees_the_whole_team_and_reassigns(store, browser):
 
     page = html(coordinador.get(f"/tareas/{tid}/reasignar?volver=/%3Falcance%3Dequipo"))
     assert '<option value="operador2"' in page and '<option value="enlace"' not in page  # only who may do it
-    moved = coordinador.post(f"/tareas/{tid}/reasignar", {"usuario": "operador2", "volver": "/?alcance=equipo"},
-                             page=f"/tareas/{tid}/reasignar")
+    moved = coordinador.post(
+        f"/tareas/{tid}/reasignar",
+        {"usuario": "operador2", "volver": "/?alcance=equipo"},
+        page=f"/tareas/{tid}/reasignar",
+    )
     assert moved.status_code == 302 and moved.headers["Location"] == "/?alcance=equipo"
     assert "Olga Operadora" in html(coordinador.get("/?alcance=equipo"))
     assert operador.get(f"/tareas/{tid}").status_code == 403

@@ -1,4 +1,5 @@
 """Capture by hand: the phone's quick capture, the counter (atención directa) and Defensa del Usuario."""
+
 from __future__ import annotations
 
 import re
@@ -10,13 +11,28 @@ from engine.cases import queries
 from engine.db.models import Case
 from tests.web.conftest import html
 
-CALL = {"tipo_caso": "reporte", "ciudadano_nombre": "Pedro Castillo", "ciudadano_telefono": "6123-4567",
-        "lugar_notificaciones": "Llamar al 6123-4567", "corregimiento": "pueblo_nuevo",
-        "asunto": "Fuga de agua", "descripcion": "Fuga de agua en la vía principal de Pueblo Nuevo."}
-COUNTER = {**CALL, "tipo_caso": "queja_reclamo", "asunto": "Mala atención en ventanilla",
-           "descripcion": "No lo atendieron en la ventanilla de permisos."}
-DEFENSA = {**CALL, "canal": "plataforma_311", "tipo_caso": "denuncia", "asunto": "Construcción sin permiso",
-           "descripcion": "Construyen de noche sin permiso en la calle 7."}
+CALL = {
+    "tipo_caso": "reporte",
+    "ciudadano_nombre": "Pedro Castillo",
+    "ciudadano_telefono": "6123-4567",
+    "lugar_notificaciones": "Llamar al 6123-4567",
+    "corregimiento": "pueblo_nuevo",
+    "asunto": "Fuga de agua",
+    "descripcion": "Fuga de agua en la vía principal de Pueblo Nuevo.",
+}
+COUNTER = {
+    **CALL,
+    "tipo_caso": "queja_reclamo",
+    "asunto": "Mala atención en ventanilla",
+    "descripcion": "No lo atendieron en la ventanilla de permisos.",
+}
+DEFENSA = {
+    **CALL,
+    "canal": "plataforma_311",
+    "tipo_caso": "denuncia",
+    "asunto": "Construcción sin permiso",
+    "descripcion": "Construyen de noche sin permiso en la calle 7.",
+}
 
 
 def case_of(app, ticket) -> tuple[Case, str]:
@@ -32,8 +48,15 @@ def last_ticket(page: str) -> str:
 
 def test_the_phone_capture_shows_only_what_the_form_requires_on_single_lines(browser):
     page = html(browser("operador").get("/captura/llamada"))
-    for required in ("tipo_caso", "ciudadano_nombre", "ciudadano_telefono", "lugar_notificaciones", "asunto",
-                     "descripcion", "corregimiento"):
+    for required in (
+        "tipo_caso",
+        "ciudadano_nombre",
+        "ciudadano_telefono",
+        "lugar_notificaciones",
+        "asunto",
+        "descripcion",
+        "corregimiento",
+    ):
         assert f'name="{required}"' in page
     assert 'name="ciudadano_cedula"' not in page and 'name="domicilio"' not in page  # the back office completes
     assert '<input type="text" id="campo-lugar_notificaciones"' in page  # Enter registers from it
@@ -85,8 +108,16 @@ def test_defensa_del_usuario_registers_a_311_case_with_its_own_ticket_prefix(app
     assert case.channel == "plataforma_311"
 
 
-@pytest.mark.parametrize("who, slug", [("coordinador", "llamada"), ("enlace", "presencial"), ("auditor", "311"),
-                                       ("defensa", "llamada"), ("operador", "311")])
+@pytest.mark.parametrize(
+    "who, slug",
+    [
+        ("coordinador", "llamada"),
+        ("enlace", "presencial"),
+        ("auditor", "311"),
+        ("defensa", "llamada"),
+        ("operador", "311"),
+    ],
+)
 def test_each_capture_is_for_its_roles_only(app, browser, who, slug):
     person = browser(who)
     assert person.get(f"/captura/{slug}").status_code == 403

@@ -1,4 +1,5 @@
 """The case page: days left to the legal deadline, internal notes, documents, timeline."""
+
 from datetime import timedelta
 
 from engine.clock import FrozenClock
@@ -29,8 +30,9 @@ def test_the_case_page_shows_the_deadline_and_internal_notes(store, browser, fro
     empty = operador.post(f"/casos/{case_id}/notas", {"texto": "  "}, page=f"/casos/{case_id}")
     assert empty.status_code == 422
     assert '<p class="error" id="nota-texto-error"><span class="sr">Error:</span> Escriba la nota.</p>' in html(empty)
-    added = operador.post(f"/casos/{case_id}/notas", {"texto": "Llamé al ciudadano: amplía la queja mañana."},
-                          page=f"/casos/{case_id}")
+    added = operador.post(
+        f"/casos/{case_id}/notas", {"texto": "Llamé al ciudadano: amplía la queja mañana."}, page=f"/casos/{case_id}"
+    )
     assert added.status_code == 302 and added.headers["Location"] == f"/casos/{case_id}#notas"
     frozen_clock.advance(days=31)
     page = html(browser("coordinador").get(f"/casos/{case_id}"))

@@ -1,4 +1,5 @@
 """Registering a case and reading it: labels from the forms, dates day-first, history in Spanish."""
+
 from sqlalchemy import func, select
 
 from engine.db.models import Case
@@ -38,21 +39,38 @@ def test_the_case_page_shows_the_record_with_form_titles_dates_and_history(store
     page = html(operador.get(f"/casos/{case_id}"))
     assert "<h1>Caso AC-2026-000004</h1>" in page
     # summary: status, labels of catalogue codes, dates dd/mm/aaaa in Panamá time
-    for text in ("Abierto", "Queja o reclamo", "Dirección de Planificación Urbana", "Bella Vista",
-                 "02/03/2026 09:00", "01/04/2026"):
+    for text in (
+        "Abierto",
+        "Queja o reclamo",
+        "Dirección de Planificación Urbana",
+        "Bella Vista",
+        "02/03/2026 09:00",
+        "01/04/2026",
+    ):
         assert text in page, text
     # record: titles from the schemas, choice titles instead of codes, booleans in words
-    for title, value in (("Nombre completo del ciudadano", "Rosa Batista"),
-                         ("Canal de recepción", "Correo electrónico"),
-                         ("Se respondió de inmediato por el mismo medio", "Sí"), ("Prioridad", "Normal"),
-                         ("Dirección destinataria", "Dirección de Planificación Urbana")):
+    for title, value in (
+        ("Nombre completo del ciudadano", "Rosa Batista"),
+        ("Canal de recepción", "Correo electrónico"),
+        ("Se respondió de inmediato por el mismo medio", "Sí"),
+        ("Prioridad", "Normal"),
+        ("Dirección destinataria", "Dirección de Planificación Urbana"),
+    ):
         assert f"<dt>{title}</dt>" in page and f">{value}</dd>" in page, title
     # open tasks: the coordinator's, not a link for the operator
     assert "Aprobar hoja de trámite" in page and "Coordinador" in page
-    assert f'/tareas/{task_id(store, case_id, "Aprobar hoja de trámite")}' not in page
+    assert f"/tareas/{task_id(store, case_id, 'Aprobar hoja de trámite')}" not in page
     # history: who, when, what, in Spanish words
-    for text in ("Caso creado", "Plazo fijado", "Tarea completada", "Ana Operadora (operador)", "Sistema",
-                 "Ticket AC-2026-000004", "Fecha límite: 01/04/2026", "Confeccionar hoja de trámite"):
+    for text in (
+        "Caso creado",
+        "Plazo fijado",
+        "Tarea completada",
+        "Ana Operadora (operador)",
+        "Sistema",
+        "Ticket AC-2026-000004",
+        "Fecha límite: 01/04/2026",
+        "Confeccionar hoja de trámite",
+    ):
         assert text in page, text
 
 

@@ -1,5 +1,6 @@
 """Paperwork pages on the real procedures: approving many, the outbox, the acuse by QR and on paper,
 the archive and the consolidado — each with its role checks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine.paperwork import acuse
 from engine.db.models import AuditEvent, Case, Document, OutboxMessage
+from engine.paperwork import acuse
 from tests.web.conftest import html, start_case, task_id, to_approval
 
 
@@ -37,8 +38,9 @@ def awaiting_approval(store, browser, n: int) -> list[int]:
 def remitted(store, browser) -> int:
     [case_id] = awaiting_approval(store, browser, 1)
     coordinador = browser("coordinador")
-    response = coordinador.post("/documentos/aprobaciones",
-                                {"tarea": [task_id(store, case_id, "Aprobar hoja de trámite")]})
+    response = coordinador.post(
+        "/documentos/aprobaciones", {"tarea": [task_id(store, case_id, "Aprobar hoja de trámite")]}
+    )
     assert response.status_code == 200, html(response)
     return case_id
 
@@ -59,13 +61,17 @@ def test_the_coordinator_approves_several_hojas_at_once_and_each_is_remitted(sto
     assert [m.kind for m in outbox(store)] == ["remision_hoja", "remision_hoja"]
     assert outbox(store)[0].recipients == ["enlace@atiende.example"]
     with store.read() as s:
-        approvals = list(s.scalars(select(AuditEvent).where(AuditEvent.kind == "tarea_completada",
-                                                            AuditEvent.actor == "coordinador")))
+        approvals = list(
+            s.scalars(
+                select(AuditEvent).where(AuditEvent.kind == "tarea_completada", AuditEvent.actor == "coordinador")
+            )
+        )
     assert sorted(e.case_id for e in approvals) == [first, second]  # one event per case
     assert all(e.detail["datos"]["comentarios_aprobacion"] == "Conforme." for e in approvals)
 
-    again = coordinador.post("/documentos/aprobaciones",
-                             {"tarea": [chosen[0], task_id(store, third, "Aprobar hoja de trámite")]})
+    again = coordinador.post(
+        "/documentos/aprobaciones", {"tarea": [chosen[0], task_id(store, third, "Aprobar hoja de trámite")]}
+    )
     page = html(again)
     assert "1 hoja aprobada y remitida" in page
     assert re.search(rf"{ticket_of(store, first)}: La tarea ya fue completada por coordinador", page)
@@ -93,8 +99,10 @@ def test_the_outbox_shows_every_message_and_its_state_to_staff_only(store, brows
     assert "enlace@atiende.example" in detail and ticket_of(store, case_id) in detail
     assert f"hoja_de_tramite_{ticket_of(store, case_id)}.pdf" in detail and "Reenviar" not in detail
     assert browser("enlace").get("/documentos/correo").status_code == 403
-    assert browser("auditor").post(f"/documentos/correo/{message.id}/reenviar", {},
-                                   page="/documentos/correo").status_code == 403
+    assert (
+        browser("auditor").post(f"/documentos/correo/{message.id}/reenviar", {}, page="/documentos/correo").status_code
+        == 403
+    )
 
 
 def test_the_qr_code_takes_the_direccions_enlace_to_the_acuse_task(store, browser):
@@ -111,8 +119,10 @@ def test_the_qr_code_takes_the_direccions_enlace_to_the_acuse_task(store, browse
     assert "pendiente" in page and "Registrar el acuse firmado en papel" in page
 
     enlace = browser("enlace")
-    done = enlace.post(f"/tareas/{task_id(store, case_id, 'Confirmar acuse de recibo')}",
-                       {"recibido_por": "Elena Enlace", "fecha_recibo": "2026-03-03"})
+    done = enlace.post(
+        f"/tareas/{task_id(store, case_id, 'Confirmar acuse de recibo')}",
+        {"recibido_por": "Elena Enlace", "fecha_recibo": "2026-03-03"},
+    )
     assert done.status_code == 302
     page = html(browser("operador").get(f"/acuse/{ticket}"))
     assert "Recibida por <strong>Elena Enlace</strong> el 03/03/2026" in page
@@ -125,22 +135,38 @@ def test_the_operator_records_the_signed_paper_with_its_scan(store, browser):
 
     missing = operador.post(url, {"recibido_por": "Pedro Pérez", "fecha_recibo": "2026-03-04"})
     assert missing.status_code == 422 and "Adjunte el escaneo" in html(missing)
-    not_a_scan = operador.post(url, {"recibido_por": "Pedro Pérez", "fecha_recibo": "2026-03-04",
-                                     "escaneo": (io.BytesIO(b"MZ\x90\x00 ejecutable"), "acuse.pdf")})
+    not_a_scan = operador.post(
+        url,
+        {
+            "recibido_por": "Pedro Pérez",
+            "fecha_recibo": "2026-03-04",
+            "escaneo": (io.BytesIO(b"MZ\x90\x00 ejecutable"), "acuse.pdf"),
+        },
+    )
     assert not_a_scan.status_code == 422 and "no es un tipo de archivo aceptado" in html(not_a_scan)
     with store.read() as s:
         assert acuse.pending_task(s, case_id) is not None  # nothing recorded yet
 
     scan = b"%PDF-1.4\n% acuse firmado\n%%EOF\n"
-    response = operador.post(url, {"recibido_por": "Pedro Pérez", "fecha_recibo": "2026-03-04",
-                                   "escaneo": (io.BytesIO(scan), "acuse firmado.pdf")})
+    response = operador.post(
+        url,
+        {
+            "recibido_por": "Pedro Pérez",
+            "fecha_recibo": "2026-03-04",
+            "escaneo": (io.BytesIO(scan), "acuse firmado.pdf"),
+        },
+    )
     assert response.status_code == 302
     with store.read() as s:
         assert acuse.pending_task(s, case_id) is None
         received = acuse.received(s, case_id)
         paper = s.scalar(select(AuditEvent).where(AuditEvent.kind == "acuse_en_papel"))
     assert (received.received_by, received.received_on, received.recorded_by, received.on_paper) == (
-        "Pedro Pérez", "2026-03-04", "operador", True)
+        "Pedro Pérez",
+        "2026-03-04",
+        "operador",
+        True,
+    )
     assert browser("operador").get(f"/casos/adjuntos/{paper.detail['adjunto']}").get_data() == scan
     assert "registrado en papel por operador" in html(browser("coordinador").get(f"/acuse/{ticket_of(store, case_id)}"))
     assert browser("enlace").get(url).status_code == 403
@@ -150,8 +176,9 @@ def test_the_operator_records_the_signed_paper_with_its_scan(store, browser):
 def test_the_archive_lists_a_months_hojas_and_gives_them_as_one_pdf(store, browser):
     cases = awaiting_approval(store, browser, 2)
     coordinador = browser("coordinador")
-    coordinador.post("/documentos/aprobaciones",
-                     {"tarea": [task_id(store, c, "Aprobar hoja de trámite") for c in cases]})
+    coordinador.post(
+        "/documentos/aprobaciones", {"tarea": [task_id(store, c, "Aprobar hoja de trámite") for c in cases]}
+    )
     operador = browser("operador")
     page = html(operador.get("/documentos/archivo?direccion=planificacion_urbana&mes=2026-03"))
     first, second = (ticket_of(store, c) for c in cases)
@@ -185,8 +212,10 @@ def test_the_consolidado_downloads_as_xlsx_and_pdf(store, browser):
     assert browser("analista").get("/documentos/consolidado?direccion=planificacion_urbana").status_code == 403
 
 
-@pytest.mark.parametrize("username,status", [("operador", 200), ("auditor", 200), ("enlace", 200),
-                                             ("enlace_ambiental", 403), ("analista", 403)])
+@pytest.mark.parametrize(
+    "username,status",
+    [("operador", 200), ("auditor", 200), ("enlace", 200), ("enlace_ambiental", 403), ("analista", 403)],
+)
 def test_a_hoja_is_downloaded_by_who_may_read_its_case(store, browser, username, status):
     remitted(store, browser)
     [message] = outbox(store)

@@ -1,25 +1,29 @@
 """Possible duplicates: shown on the case and task pages, linked once, audited on both cases."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
 from engine.audit import trail as audit
-from engine.cases import duplicates
-from engine.cases import queries
+from engine.cases import duplicates, queries
 from engine.db.models import Case, CaseLink
+from engine.errors import LinkError
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import CAPTURA, html
-from engine.errors import LinkError
 
-ACERA = {**CAPTURA, "asunto": "Acera rota frente a la escuela",
-         "descripcion": "La acera frente a la escuela Belisario Porras está rota y los niños se caen."}
+ACERA = {
+    **CAPTURA,
+    "asunto": "Acera rota frente a la escuela",
+    "descripcion": "La acera frente a la escuela Belisario Porras está rota y los niños se caen.",
+}
 
 
 def start(app, **changes) -> Case:
     engine = app.extensions["atiende"]
-    started = engine.start_case("atencion_correo_web", {**ACERA, "respuesta_inmediata_enviada": True, **changes},
-                                OPERADOR)
+    started = engine.start_case(
+        "atencion_correo_web", {**ACERA, "respuesta_inmediata_enviada": True, **changes}, OPERADOR
+    )
     with engine.store.read() as s:
         return s.get(Case, started.case_id)
 
@@ -47,8 +51,11 @@ def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser)
 def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):
     first, second = start(app), start(app)
     operador = browser("operador")
-    response = operador.post(f"/casos/{second.id}/vincular", {"otro_caso": first.id, "volver": f"/casos/{second.id}"},
-                             page=f"/casos/{second.id}")
+    response = operador.post(
+        f"/casos/{second.id}/vincular",
+        {"otro_caso": first.id, "volver": f"/casos/{second.id}"},
+        page=f"/casos/{second.id}",
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/casos/{second.id}")
     page = html(operador.get(f"/casos/{second.id}"))
     assert "Vinculado como duplicado con" in page and f"Vincular con {first.ticket}" not in page

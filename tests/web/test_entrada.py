@@ -1,4 +1,5 @@
 """The operator's inbox of the institutional mailbox: register each message as a case, or discard it."""
+
 from __future__ import annotations
 
 from email.message import EmailMessage
@@ -6,13 +7,18 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from engine.intake import items, messages
 from engine.db.models import Case, IntakeItem
+from engine.intake import items, messages
 from tests.web.conftest import html
 
 
-def arrive(app, subject="Árbol caído en la acera", sender="luisa.gomez@example.com", message_id="<e1@example.com>",
-           attachment: tuple[bytes, str] | None = None) -> int:
+def arrive(
+    app,
+    subject="Árbol caído en la acera",
+    sender="luisa.gomez@example.com",
+    message_id="<e1@example.com>",
+    attachment: tuple[bytes, str] | None = None,
+) -> int:
     msg = EmailMessage()
     msg["From"], msg["Subject"], msg["Message-ID"] = f"Luisa Gómez <{sender}>", subject, message_id
     msg.set_content("Un árbol cayó sobre la acera de la calle 3 y no se puede pasar.")
@@ -57,7 +63,11 @@ def test_registering_makes_the_case_and_closes_the_item(app, browser):
     assert (done.status, done.case_id, done.handled_by) == ("convertido", case_id, "operador")
     with app.extensions["atiende"].store.read() as s:
         case = s.get(Case, case_id)
-    assert (case.channel, case.case_type, case.citizen_email) == ("correo_electronico", "reporte", "luisa.gomez@example.com")
+    assert (case.channel, case.case_type, case.citizen_email) == (
+        "correo_electronico",
+        "reporte",
+        "luisa.gomez@example.com",
+    )
     case_page = html(operador.get(f"/casos/{case_id}"))
     assert "arbol.png" in case_page  # the mail's file joined the case
     again = operador.post(f"/entrada/{item_id}", form, page=f"/casos/{case_id}")

@@ -1,11 +1,12 @@
 """Dates as the office writes them: dd/mm/aaaa, Panamá time (UTC−5), never month-first."""
-from datetime import date, datetime, timezone
+
+from datetime import UTC, date, datetime
 
 from web.ui.filters import fecha, fecha_hora
 
 
 def test_dates_are_day_first_in_panama_time():
-    late_evening = datetime(2026, 3, 2, 3, 30, tzinfo=timezone.utc)  # 1 March, 22:30 in Panamá
+    late_evening = datetime(2026, 3, 2, 3, 30, tzinfo=UTC)  # 1 March, 22:30 in Panamá
     assert fecha(late_evening) == "01/03/2026"
     assert fecha_hora(late_evening) == "01/03/2026 22:30"
     assert fecha(date(2026, 12, 5)) == "05/12/2026"

@@ -1,4 +1,5 @@
 """JSON Schema → HTML: widgets, order, required marks, labels for every input."""
+
 from html.parser import HTMLParser
 
 import pytest
@@ -59,9 +60,21 @@ def test_the_start_form_uses_the_widget_each_schema_property_asks_for(new_case_p
     assert 'Nombre completo del ciudadano <span class="obligatorio" aria-hidden="true">*</span>' in page
     # order: x-orden
     names = list(dict.fromkeys(attrs["name"] for _tag, attrs in parsed.controls))
-    assert names == ["canal", "tipo_caso", "ciudadano_nombre", "ciudadano_cedula", "ciudadano_telefono",
-                     "ciudadano_email", "lugar_notificaciones", "corregimiento", "domicilio", "asunto",
-                     "descripcion", "respuesta_inmediata_enviada", "adjuntos"]
+    assert names == [
+        "canal",
+        "tipo_caso",
+        "ciudadano_nombre",
+        "ciudadano_cedula",
+        "ciudadano_telefono",
+        "ciudadano_email",
+        "lugar_notificaciones",
+        "corregimiento",
+        "domicilio",
+        "asunto",
+        "descripcion",
+        "respuesta_inmediata_enviada",
+        "adjuntos",
+    ]
 
 
 SCHEMA = {
@@ -102,23 +115,41 @@ ROWS_SCHEMA = {
     "type": "object",
     "required": ["gestiones"],
     "properties": {
-        "gestiones": {"type": "array", "title": "Gestiones", "minItems": 1, "items": {
-            "type": "object", "required": ["accion"],
-            "properties": {"fecha": {"type": "string", "format": "date", "title": "Fecha"},
-                           "accion": {"type": "string", "title": "Acción"},
-                           "urgente": {"type": "boolean", "title": "Urgente"}}}},
+        "gestiones": {
+            "type": "array",
+            "title": "Gestiones",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["accion"],
+                "properties": {
+                    "fecha": {"type": "string", "format": "date", "title": "Fecha"},
+                    "accion": {"type": "string", "title": "Acción"},
+                    "urgente": {"type": "boolean", "title": "Urgente"},
+                },
+            },
+        },
         "temas": {"type": "array", "title": "Temas", "items": {"type": "string", "enum": ["agua", "luz"]}},
     },
 }
 
 
 def test_repeating_rows_post_as_paths_and_come_back_as_rows_in_order():
-    posted = MultiDict([("gestiones.1.accion", "Llamar"), ("gestiones.0.accion", "Visitar"),
-                        ("gestiones.0.fecha", "03/03/2026"), ("gestiones.2.accion", " "), ("temas", "luz"),
-                        ("accion", "completar")])
+    posted = MultiDict(
+        [
+            ("gestiones.1.accion", "Llamar"),
+            ("gestiones.0.accion", "Visitar"),
+            ("gestiones.0.fecha", "03/03/2026"),
+            ("gestiones.2.accion", " "),
+            ("temas", "luz"),
+            ("accion", "completar"),
+        ]
+    )
     values = forms_render.submitted(posted, ROWS_SCHEMA)
-    assert values == {"gestiones": [{"accion": "Visitar", "fecha": "03/03/2026"}, {"accion": "Llamar"}],
-                      "temas": ["luz"]}  # the blank third row is left out; one ticked box is still a list
+    assert values == {
+        "gestiones": [{"accion": "Visitar", "fecha": "03/03/2026"}, {"accion": "Llamar"}],
+        "temas": ["luz"],
+    }  # the blank third row is left out; one ticked box is still a list
     kept = forms_render.submitted(posted, ROWS_SCHEMA, keep_blank_rows=True)
     assert len(kept["gestiones"]) == 3
     assert len(forms_render.change_rows(values, "agregar:gestiones")["gestiones"]) == 3

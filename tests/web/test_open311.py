@@ -1,4 +1,5 @@
 """Open311 GeoReport v2: services, definitions, posting and reading requests, in JSON and XML."""
+
 from __future__ import annotations
 
 import json
@@ -7,16 +8,22 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine.intake import open311
 from engine.db.models import Case, Open311Request, OutboxMessage
+from engine.intake import open311
 
 BASE = "/open311/v2"
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 REQUEST = {
-    "service_code": "reporte", "lat": "8.9824", "long": "-79.5199", "address_string": "Vía España y Calle 50",
-    "first_name": "Marta", "last_name": "Núñez", "email": "marta.nunez@example.com",
+    "service_code": "reporte",
+    "lat": "8.9824",
+    "long": "-79.5199",
+    "address_string": "Vía España y Calle 50",
+    "first_name": "Marta",
+    "last_name": "Núñez",
+    "email": "marta.nunez@example.com",
     "description": "Hueco profundo en la vía frente a la parada.",
-    "attribute[lugar_notificaciones]": "marta.nunez@example.com", "attribute[corregimiento]": "bella_vista",
+    "attribute[lugar_notificaciones]": "marta.nunez@example.com",
+    "attribute[corregimiento]": "bella_vista",
 }
 
 
@@ -110,7 +117,10 @@ def test_a_posted_request_is_a_case_of_the_web_procedure_read_back_in_json(app, 
         [mail] = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id))
     assert (case.channel, case.case_type, case.created_by) == ("pagina_web", "reporte", "open311:App de prueba")
     assert (case.citizen_name, case.corregimiento, case.subject) == (
-        "Marta Núñez", "bella_vista", "Hueco profundo en la vía frente a la parada.")
+        "Marta Núñez",
+        "bella_vista",
+        "Hueco profundo en la vía frente a la parada.",
+    )
     assert (where.lat, where.long) == (8.9824, -79.5199)
     assert mail.recipients == ["marta.nunez@example.com"] and ticket in mail.body
 
@@ -138,15 +148,18 @@ def test_a_request_posted_and_read_back_in_xml(client, api_key):
     assert xml(client.get(f"{BASE}/tokens/{token}.xml")).findtext("request/service_request_id") == ticket
 
 
-@pytest.mark.parametrize("changes, mentions", [
-    ({"attribute[lugar_notificaciones]": None}, "lugar_notificaciones"),
-    ({"first_name": None, "last_name": None}, "first_name/last_name"),
-    ({"lat": None, "long": None, "address_string": None}, "ubicación"),
-    ({"lat": "123"}, "lat fuera de rango"),
-    ({"attribute[no_existe]": "x"}, "no_existe"),
-    ({"service_code": None}, "service_code es obligatorio"),
-    ({"email": "no-es-correo"}, "email"),
-])
+@pytest.mark.parametrize(
+    "changes, mentions",
+    [
+        ({"attribute[lugar_notificaciones]": None}, "lugar_notificaciones"),
+        ({"first_name": None, "last_name": None}, "first_name/last_name"),
+        ({"lat": None, "long": None, "address_string": None}, "ubicación"),
+        ({"lat": "123"}, "lat fuera de rango"),
+        ({"attribute[no_existe]": "x"}, "no_existe"),
+        ({"service_code": None}, "service_code es obligatorio"),
+        ({"email": "no-es-correo"}, "email"),
+    ],
+)
 def test_an_invalid_request_is_400_and_says_why(app, client, api_key, changes, mentions):
     store = app.extensions["atiende"].store
     with store.read() as s:
@@ -168,12 +181,16 @@ def test_get_requests_filters(app, client, api_key):
 
     by_ids = as_json(client.get(f"{BASE}/requests.json?service_request_id={first},{second}&service_code=queja_reclamo"))
     assert sorted(r["service_request_id"] for r in by_ids) == sorted([first, second])  # ids override the rest
-    assert {r["service_code"] for r in as_json(client.get(f"{BASE}/requests.json?service_code=sugerencia"))} == {"sugerencia"}
+    assert {r["service_code"] for r in as_json(client.get(f"{BASE}/requests.json?service_code=sugerencia"))} == {
+        "sugerencia"
+    }
     assert as_json(client.get(f"{BASE}/requests.json?status=closed")) == []
     assert len(as_json(client.get(f"{BASE}/requests.json?status=open"))) == len(everything)
     window = "start_date=2026-03-01T00:00:00-05:00&end_date=2026-03-03T00:00:00-05:00"
     assert len(as_json(client.get(f"{BASE}/requests.json?{window}"))) == len(everything)
-    assert as_json(client.get(f"{BASE}/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-02-01T00:00:00Z")) == []
+    assert (
+        as_json(client.get(f"{BASE}/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-02-01T00:00:00Z")) == []
+    )
     too_long = client.get(f"{BASE}/requests.json?start_date=2025-01-01T00:00:00Z&end_date=2026-03-01T00:00:00Z")
     assert too_long.status_code == 400 and "90 días" in as_json(too_long)[0]["description"]
     assert client.get(f"{BASE}/requests.json?status=perdido").status_code == 400

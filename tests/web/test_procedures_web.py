@@ -1,5 +1,6 @@
 """Analysts change procedures in the browser: drafts, validation against each element, deploys,
 uploads and downloads, and the migration of waiting cases; others may only read, or nothing."""
+
 import json
 import re
 from html import unescape
@@ -8,9 +9,9 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from engine.procedures import drafts as procedure_drafts
 from engine.db.models import AuditEvent, Case, ProcedureDraft, ProcedureVersion
 from engine.facade import PROCESSES_DIR
+from engine.procedures import drafts as procedure_drafts
 from tests.web.conftest import html
 
 PROCESS = "atencion_correo_web"
@@ -49,7 +50,7 @@ def test_people_who_neither_edit_nor_audit_procedures_cannot_see_them(browser, u
 
 def test_the_procedures_page_lists_versions_who_when_and_the_cases_on_each(browser):
     page = html(browser("analista").get("/procedimientos/"))
-    section = page[page.index(f'id="proc-{PROCESS}"'):]
+    section = page[page.index(f'id="proc-{PROCESS}"') :]
     assert "Atención vía correo electrónico" in section and "Versión 1" in section and "(vigente)" in section
     row = re.search(r"Versión 1</a> \(vigente\)</td>(.*?)</tr>", section, re.S).group(1)
     assert "sistema" in row and "Casos abiertos" in row
@@ -110,16 +111,26 @@ def test_a_deploy_the_scenarios_refuse_is_listed_and_one_that_passes_makes_a_new
     name, xml = term_file(app)
     changed = xml.replace(TERM, "sumar_dias(fecha_inicio, 45").replace(
         "fecha_limite = primero(sumar_dias(fecha_inicio, 45, habiles=False), sumar_meses(fecha_inicio, 1))",
-        "fecha_limite = sumar_dias(fecha_inicio, 45, habiles=False)")
+        "fecha_limite = sumar_dias(fecha_inicio, 45, habiles=False)",
+    )
     refused = post_draft(analista, "desplegar", archivo=name, xml=changed, nota="plazo de 45 días")
     assert refused.status_code == 422
     assert "escenario «Queja respondida a tiempo»" in html(refused)
-    deployed = post_draft(analista, "desplegar", archivo=name, xml=changed, escenarios=scenarios_with_days(app, 45),
-                          nota="plazo de 45 días")
+    deployed = post_draft(
+        analista,
+        "desplegar",
+        archivo=name,
+        xml=changed,
+        escenarios=scenarios_with_days(app, 45),
+        nota="plazo de 45 días",
+    )
     assert deployed.status_code == 302, html(deployed)
     with app.extensions["atiende"].store.read() as s:
-        version = s.scalar(select(ProcedureVersion).where(ProcedureVersion.process_id == PROCESS)
-                           .order_by(ProcedureVersion.version.desc()))
+        version = s.scalar(
+            select(ProcedureVersion)
+            .where(ProcedureVersion.process_id == PROCESS)
+            .order_by(ProcedureVersion.version.desc())
+        )
         assert s.scalar(select(ProcedureDraft.id)) is None  # the deployed draft is gone
     assert (version.version, version.deployed_by, version.note) == (2, "analista", "plazo de 45 días")
     history = html(analista.get(f"/procedimientos/{PROCESS}/"))
@@ -132,11 +143,16 @@ def test_a_bpmn_is_uploaded_into_the_draft_and_downloaded_again(browser, app):
     token = analista.token(EDITOR)
 
     def upload(content: bytes):
-        return analista.client.post(f"/procedimientos/{PROCESS}/borrador/subir", data={
-            "csrf_token": token, "archivo": name, "bpmn": (BytesIO(content), "editado.bpmn")},
-            content_type="multipart/form-data")
+        return analista.client.post(
+            f"/procedimientos/{PROCESS}/borrador/subir",
+            data={"csrf_token": token, "archivo": name, "bpmn": (BytesIO(content), "editado.bpmn")},
+            content_type="multipart/form-data",
+        )
 
-    evil = xml.replace('<?xml version="1.0" encoding="UTF-8"?>', '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    evil = xml.replace(
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+    )
     refused = upload(evil.encode())
     assert refused.status_code == 422 and "DOCTYPE" in html(refused)
     assert upload(xml.replace(TERM, "sumar_dias(fecha_inicio, 60").encode()).status_code == 302
@@ -151,7 +167,9 @@ def test_waiting_cases_are_previewed_and_migrated_from_the_migration_page(browse
     analista = browser("analista")
     name, xml = term_file(app)
     changed = xml.replace('"R/P14D"', '"R/P10D"')
-    assert post_draft(analista, "desplegar", archivo=name, xml=changed, nota="quincenal cada 10 días").status_code == 302
+    assert (
+        post_draft(analista, "desplegar", archivo=name, xml=changed, nota="quincenal cada 10 días").status_code == 302
+    )
     page = html(analista.get(f"/procedimientos/{PROCESS}/migracion"))
     assert "Migrar casos a la versión 2" in page and "AC-2026-000001" in page
     assert "se conserva el vencimiento" in page and "Vencen los 30 días" in page

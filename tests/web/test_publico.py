@@ -1,4 +1,5 @@
 """The citizen's public pages: Reporte Ciudadano and the status lookup, with no sign-in."""
+
 from __future__ import annotations
 
 import io
@@ -7,21 +8,24 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.cases import attachments
 from engine.audit import trail as audit
-from engine.cases import notes
-from engine.cases import queries
-from engine.intake import web_report
+from engine.cases import attachments, notes, queries
 from engine.db.models import Case, OutboxMessage
+from engine.intake import web_report
 from engine.intake.public_status import PER_ADDRESS
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import html
 
 REPORTE = {
-    "tipo_caso": "reporte", "ciudadano_nombre": "José Rodríguez", "ciudadano_cedula": "8-111-2222",
-    "ciudadano_email": "jose.r@example.com", "lugar_notificaciones": "jose.r@example.com",
-    "corregimiento": "san_francisco", "domicilio": "Vía Porras, frente al parque",
-    "asunto": "Luminaria apagada", "descripcion": "La luminaria frente al parque está apagada desde hace un mes.",
+    "tipo_caso": "reporte",
+    "ciudadano_nombre": "José Rodríguez",
+    "ciudadano_cedula": "8-111-2222",
+    "ciudadano_email": "jose.r@example.com",
+    "lugar_notificaciones": "jose.r@example.com",
+    "corregimiento": "san_francisco",
+    "domicilio": "Vía Porras, frente al parque",
+    "asunto": "Luminaria apagada",
+    "descripcion": "La luminaria frente al parque está apagada desde hace un mes.",
     "consentimiento": "on",
 }
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 100
@@ -65,7 +69,11 @@ def test_a_report_starts_a_web_case_as_the_citizen_with_its_photo_and_sends_the_
     case = cases(store)[-1]
     assert len(cases(store)) == before + 1
     assert (case.channel, case.case_type, case.created_by, case.corregimiento) == (
-        "pagina_web", "reporte", "ciudadano (web)", "san_francisco")
+        "pagina_web",
+        "reporte",
+        "ciudadano (web)",
+        "san_francisco",
+    )
     page = html(citizen.get("/reporte/recibido"))
     assert case.ticket in page
     with store.read() as s:
@@ -77,12 +85,15 @@ def test_a_report_starts_a_web_case_as_the_citizen_with_its_photo_and_sends_the_
     assert "consentimiento_datos" in kinds
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"consentimiento": None}, "consentimiento", web_report.CONSENT_MISSING),
-    ({"ciudadano_email": ""}, "ciudadano_email", "Este campo es obligatorio."),
-    ({"lugar_notificaciones": ""}, "lugar_notificaciones", "Este campo es obligatorio."),
-    ({"corregimiento": "no_existe"}, "corregimiento", "Elija una opción válida de la lista."),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"consentimiento": None}, "consentimiento", web_report.CONSENT_MISSING),
+        ({"ciudadano_email": ""}, "ciudadano_email", "Este campo es obligatorio."),
+        ({"lugar_notificaciones": ""}, "lugar_notificaciones", "Este campo es obligatorio."),
+        ({"corregimiento": "no_existe"}, "corregimiento", "Elija una opción válida de la lista."),
+    ],
+)
 def test_an_incomplete_report_is_refused_beside_its_field(app, citizen, change, field, message):
     store = app.extensions["atiende"].store
     before = len(cases(store))
@@ -123,11 +134,16 @@ def test_reports_are_limited_per_address(app, citizen):
     other = app.test_client()  # another address is not held back
     other_page = other.get("/reporte", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     token = re.search(r'name="csrf_token" value="([^"]+)"', html(other_page)).group(1)
-    assert other.post("/reporte", data={**REPORTE, "csrf_token": token},
-                      environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+    assert (
+        other.post(
+            "/reporte", data={**REPORTE, "csrf_token": token}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+        ).status_code
+        == 302
+    )
 
 
 # -- the status lookup ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def filed(app, citizen):
@@ -152,8 +168,16 @@ def test_the_timeline_never_shows_staff_notes_or_task_data(app, browser, filed):
     notes.add(engine, filed.id, "NOTA INTERNA: el ciudadano llamó molesto", OPERADOR)
     with engine.store.read() as s:
         template = next(t for t in queries.open_tasks(s, filed.id) if (t.form or "").startswith("plantilla_"))
-    engine.complete_task(template.id, {"tipo_reporte": "alumbrado", "detalle_reporte": "DATO INTERNO DE TAREA",
-                                       "referencia_ubicacion": "Parque", "fecha_observado": "2026-02-20"}, OPERADOR)
+    engine.complete_task(
+        template.id,
+        {
+            "tipo_reporte": "alumbrado",
+            "detalle_reporte": "DATO INTERNO DE TAREA",
+            "referencia_ubicacion": "Parque",
+            "fecha_observado": "2026-02-20",
+        },
+        OPERADOR,
+    )
     page = html(lookup(browser(None), filed.ticket, "jose.r@example.com"))
     assert "Caso registrado" in page
     assert "NOTA INTERNA" not in page and "DATO INTERNO DE TAREA" not in page
@@ -165,6 +189,7 @@ def test_no_such_ticket_and_wrong_email_get_the_same_answer(browser, filed):
     wrong_email = lookup(browser(None), filed.ticket, "otra@example.com")
     no_ticket = lookup(browser(None), "AC-2026-999999", "jose.r@example.com")
     assert wrong_email.status_code == no_ticket.status_code == 404
+
     def without_inputs(response):  # the echoed inputs differ, nothing else may
         return re.sub(r'value="[^"]*"', "", html(response))
 
@@ -182,6 +207,7 @@ def test_wrong_guesses_are_rate_limited(app, browser, filed):
 
 def test_an_oversized_upload_is_refused_before_it_is_read(app, citizen, monkeypatch):
     from web import publico
+
     monkeypatch.setattr(publico, "MAX_REQUEST", 4096)
     store = app.extensions["atiende"].store
     before = len(cases(store))

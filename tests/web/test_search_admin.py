@@ -1,4 +1,5 @@
 """The search page, the administration pages and the sign-in ceiling, through the web."""
+
 import re
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ def test_search_finds_by_name_ticket_and_words_and_walks_back_in_time(browser):
     first = html(operador.get("/buscar/?q=acera"))
     more = re.search(r'href="(/buscar/\?q=acera&amp;antes=\d+)">Más resultados', first).group(1).replace("&amp;", "&")
     second = html(operador.get(more))
-    found = lambda page: re.findall(r'>(AC-2026-\d{6})</a>', page)  # noqa: E731
+    found = lambda page: re.findall(r">(AC-2026-\d{6})</a>", page)  # noqa: E731
     assert len(found(first)) == 25 and len(found(second)) == 1 and not set(found(first)) & set(found(second))
 
 
@@ -32,15 +33,28 @@ def test_search_is_a_menu_entry_for_case_readers_only(browser):
 
 def test_the_administrator_creates_a_person_who_can_then_sign_in(store, browser):
     admin = browser("admin")
-    invalid = admin.post("/admin/usuarios/nuevo", {"usuario": "Ol", "nombre": "", "roles": ["enlace"],
-                                                  "contrasena": "corta"})
+    invalid = admin.post(
+        "/admin/usuarios/nuevo", {"usuario": "Ol", "nombre": "", "roles": ["enlace"], "contrasena": "corta"}
+    )
     assert invalid.status_code == 422
     page = html(invalid)
-    for message in ("De 3 a 50 letras minúsculas", "Este campo es obligatorio.", "Un enlace debe pertenecer a una dirección.",
-                    "al menos 10 caracteres"):
+    for message in (
+        "De 3 a 50 letras minúsculas",
+        "Este campo es obligatorio.",
+        "Un enlace debe pertenecer a una dirección.",
+        "al menos 10 caracteres",
+    ):
         assert message in page, message
-    created = admin.post("/admin/usuarios/nuevo", {"usuario": "olga", "nombre": "Olga Enlace", "roles": ["enlace"],
-                                                  "direccion": "gestion_ambiental", "contrasena": "una-clave-larga"})
+    created = admin.post(
+        "/admin/usuarios/nuevo",
+        {
+            "usuario": "olga",
+            "nombre": "Olga Enlace",
+            "roles": ["enlace"],
+            "direccion": "gestion_ambiental",
+            "contrasena": "una-clave-larga",
+        },
+    )
     assert created.status_code == 302
     assert "Usuario creado." in html(admin.get(created.headers["Location"]))
     olga = browser()
@@ -61,8 +75,11 @@ def test_the_administrator_edits_catalogues(store, browser):
     assert added.status_code == 302
     with store.read() as s:
         item = s.scalar(select(CatalogItem).where(CatalogItem.code == "aseo_urbano"))
-    admin.post(f"/admin/catalogos/direcciones/{item.id}", {"etiqueta": "Autoridad de Aseo Urbano"},
-               page="/admin/catalogos/direcciones")
+    admin.post(
+        f"/admin/catalogos/direcciones/{item.id}",
+        {"etiqueta": "Autoridad de Aseo Urbano"},
+        page="/admin/catalogos/direcciones",
+    )
     admin.post(f"/admin/catalogos/direcciones/{item.id}", {"activo": "0"}, page="/admin/catalogos/direcciones")
     page = html(admin.get("/admin/catalogos/direcciones"))
     assert 'value="Autoridad de Aseo Urbano"' in page and "Retirada" in page

@@ -1,4 +1,5 @@
 """The task form at work: repeating rows without JavaScript, drafts, file attachments."""
+
 import re
 from io import BytesIO
 
@@ -17,13 +18,28 @@ FORM = {
     "title": "Gestiones realizadas",
     "required": ["gestiones"],
     "properties": {
-        "gestiones": {"type": "array", "title": "Gestiones", "minItems": 1, "items": {
-            "type": "object", "required": ["accion"], "x-orden": ["fecha", "accion", "horas"],
-            "properties": {"fecha": {"type": "string", "format": "date", "title": "Fecha"},
-                           "accion": {"type": "string", "title": "Acción", "maxLength": 200},
-                           "horas": {"type": "integer", "title": "Horas", "minimum": 0}}}},
-        "evidencias": {"type": "array", "title": "Evidencias", "x-widget": "adjuntos", "items": {"type": "string"},
-                       "maxItems": 5},
+        "gestiones": {
+            "type": "array",
+            "title": "Gestiones",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["accion"],
+                "x-orden": ["fecha", "accion", "horas"],
+                "properties": {
+                    "fecha": {"type": "string", "format": "date", "title": "Fecha"},
+                    "accion": {"type": "string", "title": "Acción", "maxLength": 200},
+                    "horas": {"type": "integer", "title": "Horas", "minimum": 0},
+                },
+            },
+        },
+        "evidencias": {
+            "type": "array",
+            "title": "Evidencias",
+            "x-widget": "adjuntos",
+            "items": {"type": "string"},
+            "maxItems": 5,
+        },
     },
 }
 OPERADOR = Actor("operador", frozenset({"operador"}))
@@ -41,7 +57,9 @@ def task(app, store):
 
 def case_of(store, task_id):
     with store.read() as s:
-        return s.scalar(select(Case).join(AuditEvent, AuditEvent.case_id == Case.id).where(AuditEvent.task_id == task_id))
+        return s.scalar(
+            select(Case).join(AuditEvent, AuditEvent.case_id == Case.id).where(AuditEvent.task_id == task_id)
+        )
 
 
 def test_rows_are_added_and_removed_with_plain_buttons_keeping_what_was_typed(store, browser, task):
@@ -52,16 +70,24 @@ def test_rows_are_added_and_removed_with_plain_buttons_keeping_what_was_typed(st
     first_button = re.search(r'<button type="submit" name="accion" value="([^"]+)"', page).group(1)
     assert first_button == "completar"
 
-    added = operador.post(f"/tareas/{task}", {"gestiones.0.accion": "Visita al sitio", "gestiones.0.horas": "2",
-                                             "accion": "agregar:gestiones"})
+    added = operador.post(
+        f"/tareas/{task}",
+        {"gestiones.0.accion": "Visita al sitio", "gestiones.0.horas": "2", "accion": "agregar:gestiones"},
+    )
     assert added.status_code == 200
     page = html(added)
-    assert page.count('class="fila-grupo"') == 2 and 'value="Visita al sitio"' in page and "Revise el formulario" not in page
+    assert (
+        page.count('class="fila-grupo"') == 2
+        and 'value="Visita al sitio"' in page
+        and "Revise el formulario" not in page
+    )
     with store.read() as s:
         assert s.get(HumanTask, task) is not None  # a row button never completes the task
 
-    removed = operador.post(f"/tareas/{task}", {"gestiones.0.accion": "Visita al sitio", "gestiones.1.accion": "Llamada",
-                                               "accion": "quitar:gestiones:0"})
+    removed = operador.post(
+        f"/tareas/{task}",
+        {"gestiones.0.accion": "Visita al sitio", "gestiones.1.accion": "Llamada", "accion": "quitar:gestiones:0"},
+    )
     page = html(removed)
     assert page.count('class="fila-grupo"') == 1 and 'value="Llamada"' in page and "Visita al sitio" not in page
 
@@ -71,18 +97,31 @@ def test_errors_of_a_row_are_shown_beside_its_cell_and_valid_rows_are_stored_typ
     invalid = operador.post(f"/tareas/{task}", {"gestiones.0.accion": "Visita", "gestiones.1.horas": "dos"})
     assert invalid.status_code == 422
     page = html(invalid)
-    for cell, message in (("gestiones-1-accion", "Este campo es obligatorio."),
-                          ("gestiones-1-horas", "Debe ser un número entero.")):
+    for cell, message in (
+        ("gestiones-1-accion", "Este campo es obligatorio."),
+        ("gestiones-1-horas", "Debe ser un número entero."),
+    ):
         assert f'<p class="error" id="campo-{cell}-error"><span class="sr">Error:</span> {message}</p>' in page
         assert f'href="#campo-{cell}"' in page  # the summary links to the cell
 
-    done = operador.post(f"/tareas/{task}", {"gestiones.0.accion": "Visita", "gestiones.0.fecha": "04/03/2026",
-                                            "gestiones.0.horas": "2", "gestiones.1.accion": "Llamada"})
+    done = operador.post(
+        f"/tareas/{task}",
+        {
+            "gestiones.0.accion": "Visita",
+            "gestiones.0.fecha": "04/03/2026",
+            "gestiones.0.horas": "2",
+            "gestiones.1.accion": "Llamada",
+        },
+    )
     assert done.status_code == 302
-    assert case_of(store, task).data["gestiones"] == [{"accion": "Visita", "fecha": "2026-03-04", "horas": 2},
-                                                      {"accion": "Llamada"}]
+    assert case_of(store, task).data["gestiones"] == [
+        {"accion": "Visita", "fecha": "2026-03-04", "horas": 2},
+        {"accion": "Llamada"},
+    ]
     case_page = html(operador.get(f"/casos/{case_of(store, task).id}"))
-    assert "Fecha: 04/03/2026; Acción: Visita; Horas: 2\nAcción: Llamada</dd>" in case_page  # a line per row, in form order
+    assert (
+        "Fecha: 04/03/2026; Acción: Visita; Horas: 2\nAcción: Llamada</dd>" in case_page
+    )  # a line per row, in form order
 
 
 def test_a_draft_keeps_invalid_input_for_its_author_only_and_goes_away_with_the_task(store, app, browser, task):
@@ -112,15 +151,22 @@ def test_a_file_sent_with_an_invalid_form_is_kept_and_joins_the_case_on_completi
     first = operador.post(f"/tareas/{task}", {"evidencias": (BytesIO(PDF), "acta de visita.pdf")})
     assert first.status_code == 422  # the rows were missing; the file was kept all the same
     page = html(first)
-    [(attachment_id, label)] = re.findall(r'name="evidencias" value="([0-9a-f]{32})" checked>\s*<label[^>]*>([^<]+)<',
-                                          page)
+    [(attachment_id, label)] = re.findall(
+        r'name="evidencias" value="([0-9a-f]{32})" checked>\s*<label[^>]*>([^<]+)<', page
+    )
     assert label.startswith("acta de visita.pdf")
     with store.read() as s:
         stored = s.get(Attachment, attachment_id)
         assert (stored.case_id, stored.content_type, stored.uploaded_by) == (None, "application/pdf", "operador")
 
-    done = operador.client.post(f"/tareas/{task}", data={
-        "csrf_token": operador.token(f"/tareas/{task}"), "gestiones.0.accion": "Visita", "evidencias": attachment_id})
+    done = operador.client.post(
+        f"/tareas/{task}",
+        data={
+            "csrf_token": operador.token(f"/tareas/{task}"),
+            "gestiones.0.accion": "Visita",
+            "evidencias": attachment_id,
+        },
+    )
     assert done.status_code == 302
     case = case_of(store, task)
     assert case.data["evidencias"] == [attachment_id]
@@ -137,16 +183,22 @@ def test_a_file_sent_with_an_invalid_form_is_kept_and_joins_the_case_on_completi
     assert browser("analista").get(f"/casos/adjuntos/{attachment_id}").status_code == 403
 
 
-@pytest.mark.parametrize("name,data,message", [
-    ("virus.exe", b"MZ\x90\x00", "no es un tipo de archivo aceptado"),
-    ("falso.pdf", b"MZ\x90\x00 not a pdf", "su contenido no corresponde a su extensión"),
-    ("vacio.png", b"", "está vacío"),
-])
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("virus.exe", b"MZ\x90\x00", "no es un tipo de archivo aceptado"),
+        ("falso.pdf", b"MZ\x90\x00 not a pdf", "su contenido no corresponde a su extensión"),
+        ("vacio.png", b"", "está vacío"),
+    ],
+)
 def test_files_of_other_types_are_refused_beside_the_field_and_not_stored(store, browser, task, name, data, message):
-    response = browser("operador").post(f"/tareas/{task}", {"gestiones.0.accion": "Visita",
-                                                           "evidencias": (BytesIO(data), name)})
+    response = browser("operador").post(
+        f"/tareas/{task}", {"gestiones.0.accion": "Visita", "evidencias": (BytesIO(data), name)}
+    )
     assert response.status_code == 422
-    assert re.search(rf'id="campo-evidencias-error"><span class="sr">Error:</span> «[^»]+» [^<]*{message}', html(response))
+    assert re.search(
+        rf'id="campo-evidencias-error"><span class="sr">Error:</span> «[^»]+» [^<]*{message}', html(response)
+    )
     with store.read() as s:
         assert s.scalars(select(Attachment)).all() == []
         assert s.get(HumanTask, task) is not None

@@ -1,11 +1,13 @@
 """Working a task: the form, Spanish errors beside fields, the next task, who may open what."""
+
 import re
 
 from sqlalchemy import select
 
 from engine.access.accounts import create_user
 from engine.db.models import AuditEvent, Case, HumanTask
-from tests.web.conftest import CAPTURA, HOJA as HOJA_DATA, PLANTILLA_QUEJA, html, start_case, task_id, to_approval
+from tests.web.conftest import CAPTURA, PLANTILLA_QUEJA, html, start_case, task_id, to_approval
+from tests.web.conftest import HOJA as HOJA_DATA
 
 PLANTILLA = "Llenar plantilla de queja o reclamo"
 HOJA = "Confeccionar hoja de trámite"
@@ -36,11 +38,16 @@ def test_the_operator_creates_a_case_then_works_its_template_and_gets_the_hoja(s
     page = html(operador.get(f"/tareas/{tid}"))
     assert "Con el contenido del ticket, llene la plantilla aprobada de queja o reclamo" in page  # instructions
     assert "Rosa Batista" in page and "Acera rota" in page  # case summary
-    assert 'type="text" id="campo-fecha_hechos" name="fecha_hechos" value="" inputmode="numeric" placeholder="dd/mm/aaaa"' in page
+    assert (
+        'type="text" id="campo-fecha_hechos" name="fecha_hechos" value="" inputmode="numeric" placeholder="dd/mm/aaaa"'
+        in page
+    )
     assert "Fecha de los hechos (dd/mm/aaaa)" in page
 
-    invalid = operador.post(f"/tareas/{tid}", {"hechos": "  ", "fecha_hechos": "31/02/2026",
-                                               "dependencia_o_funcionario": "Dirección de Obras"})
+    invalid = operador.post(
+        f"/tareas/{tid}",
+        {"hechos": "  ", "fecha_hechos": "31/02/2026", "dependencia_o_funcionario": "Dirección de Obras"},
+    )
     assert invalid.status_code == 422
     page = html(invalid)
     assert error_beside(page, "hechos") == "Este campo es obligatorio."

@@ -1,4 +1,5 @@
 """What every view needs from the request's surroundings: the engine facade, the actor, a download."""
+
 from __future__ import annotations
 
 import io

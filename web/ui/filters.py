@@ -5,9 +5,10 @@ pattern; values may be datetimes, dates or the ISO strings a case record keeps. 
 patterns are all digits, so ``strftime`` writes them: no locale is involved, and a task
 list of 25 rows no longer spends milliseconds in Babel's locale lookups.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from engine.clock import PANAMA
 
@@ -29,7 +30,7 @@ def _moment(value) -> date | datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)  # the database keeps UTC
+        return value.replace(tzinfo=UTC)  # the database keeps UTC
     return value if isinstance(value, date) else None
 
 

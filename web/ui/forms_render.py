@@ -14,6 +14,7 @@ Repeating items (an array of objects, or of plain values) are rows of inputs nam
 fields (``"x-widget": "adjuntos"``) list the files already sent as ticked boxes (untick to
 remove) beside a file input; ``web.ui.submission`` stores new uploads.
 """
+
 from __future__ import annotations
 
 import re
@@ -166,8 +167,9 @@ def change_rows(values: dict, action: str) -> dict:
     return {**values, name: rows}
 
 
-def build(session: Session, schema: dict | None, values: dict | None = None,
-          errors: dict[str, str] | None = None) -> Form:
+def build(
+    session: Session, schema: dict | None, values: dict | None = None, errors: dict[str, str] | None = None
+) -> Form:
     """The renderable form of ``schema`` with the user's ``values`` and the engine's ``errors``."""
     if not schema:
         return Form("", "", ())
@@ -175,18 +177,27 @@ def build(session: Session, schema: dict | None, values: dict | None = None,
     errors = errors or {}
     required = set(schema.get("required", []))
     properties = schema.get("properties", {})
-    fields = tuple(_field(session, name, properties[name], name in required, values.get(name), errors)
-                   for name in field_order(schema))
+    fields = tuple(
+        _field(session, name, properties[name], name in required, values.get(name), errors)
+        for name in field_order(schema)
+    )
     form = Form(schema.get("title", ""), schema.get("description", ""), fields)
     shown = {f.name for f in form.all_fields if f.widget != "note"}
-    other = tuple(message if name == "_formulario" else f"{name}: {message}"
-                  for name, message in errors.items() if name not in shown)
+    other = tuple(
+        message if name == "_formulario" else f"{name}: {message}"
+        for name, message in errors.items()
+        if name not in shown
+    )
     return Form(form.title, form.description, fields, other)
 
 
 def _field(session: Session, name: str, prop: dict, required: bool, value, errors: dict[str, str]) -> Field:
-    base = {"name": name, "label": prop.get("title") or name.rsplit(".", 1)[-1],
-            "description": prop.get("description", ""), "error": errors.get(name)}
+    base = {
+        "name": name,
+        "label": prop.get("title") or name.rsplit(".", 1)[-1],
+        "description": prop.get("description", ""),
+        "error": errors.get(name),
+    }
     kind = prop.get("type")
     if kind == "array":
         return _array_field(session, name, prop, required, value, errors, base)
@@ -230,13 +241,25 @@ def _array_field(session, name, prop, required, value, errors, base) -> Field:
         sub_required = set(items.get("required", []))
         order = field_order(items)
         rows = tuple(
-            tuple(_field(session, f"{name}.{i}.{sub}", items["properties"][sub], sub in sub_required,
-                         row.get(sub) if isinstance(row, dict) else None, errors) for sub in order)
-            for i, row in enumerate(present or [{}]))
+            tuple(
+                _field(
+                    session,
+                    f"{name}.{i}.{sub}",
+                    items["properties"][sub],
+                    sub in sub_required,
+                    row.get(sub) if isinstance(row, dict) else None,
+                    errors,
+                )
+                for sub in order
+            )
+            for i, row in enumerate(present or [{}])
+        )
         return Field(widget="grupo", rows=rows, required=required, **base)
     if items.get("type") in ("string", "integer", "number"):
-        rows = tuple((_field(session, f"{name}.{i}", {**items, "title": f"{base['label']} {i + 1}"}, False, v,
-                             errors),) for i, v in enumerate(present or [""]))
+        rows = tuple(
+            (_field(session, f"{name}.{i}", {**items, "title": f"{base['label']} {i + 1}"}, False, v, errors),)
+            for i, v in enumerate(present or [""])
+        )
         return Field(widget="grupo", rows=rows, required=required, **base)
     return Field(widget="note", note=f"{base['label']}: {UNSUPPORTED_NOTE}", **base)
 

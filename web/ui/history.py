@@ -1,4 +1,5 @@
 """A case's audit trail in Spanish words: what happened, who did it, when."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ class Entry:
 
 def entries(events: list[AuditEvent], names: dict[str, str]) -> list[Entry]:
     """One entry per event, the actor by full name when known."""
-    return [Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind) or e.kind.replace("_", " ").capitalize(),
-                  _detail(e)) for e in events]
+    return [
+        Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind) or e.kind.replace("_", " ").capitalize(), _detail(e))
+        for e in events
+    ]
 
 
 def _who(actor: str, names: dict[str, str]) -> str:

@@ -4,6 +4,7 @@ The case record keeps codes (``queja_reclamo``, ``bella_vista``); people read th
 the forms give them, so labels and choice names come from the procedure version's own
 schemas and the catalogues, never from a second list kept here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,8 +93,13 @@ def record(procedure: Procedure, data: dict, labels: Labels, files: dict[str, st
         prop = properties.get(key, {})
         value = _display(prop, data[key], labels, files or {})
         if value:
-            rows.append(Row(prop.get("title") or key.replace("_", " ").capitalize(), value,
-                            prop.get("x-widget") == "textarea" or "\n" in value))
+            rows.append(
+                Row(
+                    prop.get("title") or key.replace("_", " ").capitalize(),
+                    value,
+                    prop.get("x-widget") == "textarea" or "\n" in value,
+                )
+            )
     return rows
 
 
@@ -119,10 +125,15 @@ def _display(prop: dict, value, labels: Labels, files: dict[str, str]) -> str:
             return ", ".join(files.get(v, "archivo no disponible") for v in value)
         if items.get("type") == "object":  # repeating rows: one line each, «Título: valor; …»
             cells = items.get("properties", {})
-            return "\n".join("; ".join(f"{cells.get(k, {}).get('title') or k}: "
-                                       f"{_display(cells.get(k, {}), row[k], labels, files)}"
-                                       for k in field_order(items) + sorted(set(row) - set(cells)) if k in row)
-                             for row in value if isinstance(row, dict))
+            return "\n".join(
+                "; ".join(
+                    f"{cells.get(k, {}).get('title') or k}: {_display(cells.get(k, {}), row[k], labels, files)}"
+                    for k in field_order(items) + sorted(set(row) - set(cells))
+                    if k in row
+                )
+                for row in value
+                if isinstance(row, dict)
+            )
         return ", ".join(_display(items, v, labels, files) for v in value)
     if isinstance(value, dict):
         return str(value)

@@ -5,17 +5,18 @@ values as ``engine.forms.schemas.clean`` expects them, and stores the files of a
 first — in their own transaction, so a form sent back for correction keeps them (they join
 the case only when the form is accepted; see ``engine.cases.attachments``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from flask import Request
 
-from engine.cases import attachments
 from engine.access.accounts import Actor
+from engine.cases import attachments
+from engine.errors import FileRefused
 from engine.facade import Atiende
 from web.ui.forms_render import ACTION_FIELD, change_rows, submitted
-from engine.errors import FileRefused
 
 COMPLETE, DRAFT = "completar", "borrador"
 

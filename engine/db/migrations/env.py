@@ -1,9 +1,10 @@
 """Alembic environment: runs on the connection the Store hands over, or on the URL."""
+
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.db.models import Base
 from engine.cases.search import include_name  # the search index is kept outside the models
+from engine.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -12,15 +13,17 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          include_name=include_name)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, include_name=include_name
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
-                          include_name=include_name)
+        context.configure(
+            connection=conn, target_metadata=target_metadata, render_as_batch=True, include_name=include_name
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002"
@@ -20,16 +21,23 @@ def upgrade() -> None:
             BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$;
         """)
         for action in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event "
-                       "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()")
+            op.execute(
+                f"CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event "
+                "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()"
+            )
     else:
         for action in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event "
-                       f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
+            op.execute(
+                f"CREATE TRIGGER audit_event_no_{action.lower()} BEFORE {action} ON audit_event "
+                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+            )
 
 
 def downgrade() -> None:
     for action in ("update", "delete"):
-        op.execute(f"DROP TRIGGER audit_event_no_{action}" + (" ON audit_event" if op.get_bind().dialect.name == "postgresql" else ""))
+        op.execute(
+            f"DROP TRIGGER audit_event_no_{action}"
+            + (" ON audit_event" if op.get_bind().dialect.name == "postgresql" else "")
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION audit_event_append_only()")

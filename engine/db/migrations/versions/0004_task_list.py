@@ -8,8 +8,9 @@ models/migrations comparison): on SQLite an FTS5 table, on PostgreSQL a table of
 documents with a GIN index, both kept by triggers on cases. Both fold case and accents, so
 «perez» finds «Pérez».
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
@@ -23,14 +24,19 @@ WORKLIST_FILTERS = ["assignee", "direccion", "case_type", "channel", "corregimie
 
 def _fts_values(row: str) -> str:
     """The four FTS columns of a case row (``new`` or ``old``); delete must repeat insert exactly."""
-    return (f"{row}.id, {row}.ticket, coalesce({row}.citizen_cedula, ''), coalesce({row}.citizen_name, ''), "
-            f"coalesce({row}.subject, '') || ' ' || coalesce({row}.citizen_email, '') || ' ' || "
-            f"coalesce(json_extract({row}.data, '$.descripcion'), '')")
+    return (
+        f"{row}.id, {row}.ticket, coalesce({row}.citizen_cedula, ''), coalesce({row}.citizen_name, ''), "
+        f"coalesce({row}.subject, '') || ' ' || coalesce({row}.citizen_email, '') || ' ' || "
+        f"coalesce(json_extract({row}.data, '$.descripcion'), '')"
+    )
 
 
-_FTS_CHANGED = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("ticket", "citizen_cedula", "citizen_name",
-                                                                  "subject", "citizen_email")) + \
-    " OR json_extract(old.data, '$.descripcion') IS NOT json_extract(new.data, '$.descripcion')"
+_FTS_CHANGED = (
+    " OR ".join(
+        f"old.{c} IS NOT new.{c}" for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
+    )
+    + " OR json_extract(old.data, '$.descripcion') IS NOT json_extract(new.data, '$.descripcion')"
+)
 
 SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE case_fts USING fts5(ticket, cedula, nombre, texto, content='', "
@@ -42,21 +48,31 @@ SQLITE_SEARCH = [
     f"INSERT INTO case_fts(case_fts, rowid, ticket, cedula, nombre, texto) VALUES ('delete', {_fts_values('old')}); "
     f"INSERT INTO case_fts(rowid, ticket, cedula, nombre, texto) VALUES ({_fts_values('new')}); END",
     f"CREATE TRIGGER case_fts_delete AFTER DELETE ON cases BEGIN "
-    f"INSERT INTO case_fts(case_fts, rowid, ticket, cedula, nombre, texto) VALUES ('delete', {_fts_values('old')}); END",
+    f"INSERT INTO case_fts(case_fts, rowid, ticket, cedula, nombre, texto) "
+    f"VALUES ('delete', {_fts_values('old')}); END",
 ]
+
+
 def _pg_document(row: str) -> str:
     """The text search document of a case row on PostgreSQL: accents folded, and - . @ _ / splitting
     words as SQLite's unicode61 tokenizer does (PostgreSQL's parser keeps «-000002» or an e-mail whole)."""
-    text = " || ' ' || ".join(f"coalesce({row}.{c}, '')" for c in ("ticket", "citizen_cedula", "citizen_name",
-                                                                     "subject", "citizen_email"))
+    text = " || ' ' || ".join(
+        f"coalesce({row}.{c}, '')" for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
+    )
     # strip(): no word positions (nothing ranks or matches phrases), a third fewer pages to read.
-    return (f"strip(to_tsvector('simple'::regconfig, translate(lower({text} || ' ' || "
-            f"coalesce({row}.data ->> 'descripcion', '')), 'áàâäéèêëíìîïóòôöúùûüñç-.@_/', 'aaaaeeeeiiiioooouuuunc     ')))")
+    return (
+        f"strip(to_tsvector('simple'::regconfig, translate(lower({text} || ' ' || "
+        f"coalesce({row}.data ->> 'descripcion', '')), 'áàâäéèêëíìîïóòôöúùûüñç-.@_/', 'aaaaeeeeiiiioooouuuunc     ')))"
+    )
 
 
-_PG_CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("ticket", "citizen_cedula", "citizen_name",
-                                                                        "subject", "citizen_email")) + \
-    " OR OLD.data ->> 'descripcion' IS DISTINCT FROM NEW.data ->> 'descripcion'"
+_PG_CHANGED = (
+    " OR ".join(
+        f"OLD.{c} IS DISTINCT FROM NEW.{c}"
+        for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
+    )
+    + " OR OLD.data ->> 'descripcion' IS DISTINCT FROM NEW.data ->> 'descripcion'"
+)
 
 # A narrow table of documents rather than an expression index on cases: the index finds the
 # matches, and reading a match's row (to order and page) touches a small row, not a case.
@@ -67,7 +83,7 @@ POSTGRES_SEARCH = [
     f"INSERT INTO case_fts (case_id, document) SELECT id, {_pg_document('cases')} FROM cases",
     f"""CREATE FUNCTION case_fts_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-          INSERT INTO case_fts (case_id, document) VALUES (NEW.id, {_pg_document('NEW')})
+          INSERT INTO case_fts (case_id, document) VALUES (NEW.id, {_pg_document("NEW")})
           ON CONFLICT (case_id) DO UPDATE SET document = EXCLUDED.document;
           RETURN NULL;
         END $$""",
@@ -125,9 +141,13 @@ def upgrade() -> None:
     op.add_column("human_task", sa.Column("case_type", sa.String(length=50), nullable=True))
     op.add_column("human_task", sa.Column("channel", sa.String(length=50), nullable=True))
     op.add_column("human_task", sa.Column("corregimiento", sa.String(length=100), nullable=True))
-    op.execute("UPDATE human_task SET " + ", ".join(
-        f"{column} = (SELECT cases.{column} FROM cases WHERE cases.id = human_task.case_id)"
-        for column in ("case_type", "channel", "corregimiento")))
+    op.execute(
+        "UPDATE human_task SET "
+        + ", ".join(
+            f"{column} = (SELECT cases.{column} FROM cases WHERE cases.id = human_task.case_id)"
+            for column in ("case_type", "channel", "corregimiento")
+        )
+    )
     op.drop_index("ix_human_task_lane_due", table_name="human_task")
     op.create_index("ix_human_task_worklist", "human_task", ["lane", "due_at", "id", *WORKLIST_FILTERS])
     op.create_index("ix_human_task_due", "human_task", ["due_at", "id", "lane", *WORKLIST_FILTERS])

@@ -3,6 +3,7 @@
 Revision ID: 0007
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -17,8 +18,10 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 # Migration 0002's SQLite trigger, re-created after the backfill (SQLite cannot disable a trigger).
-SQLITE_NO_UPDATE = ("CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
-                    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END")
+SQLITE_NO_UPDATE = (
+    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event "
+    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
+)
 
 
 def upgrade() -> None:
@@ -53,16 +56,27 @@ def upgrade() -> None:
 def _chain_existing_events() -> None:
     """Hash the events written before this revision, in id order, so the chain starts at the first."""
     bind = op.get_bind()
-    events = sa.table("audit_event", sa.column("id", sa.Integer), sa.column("at", UTCDateTime()),
-                      sa.column("actor", sa.String), sa.column("kind", sa.String), sa.column("case_id", sa.Integer),
-                      sa.column("task_id", sa.String), sa.column("detail", JSON),
-                      sa.column("prev_hash", sa.String), sa.column("hash", sa.String))
+    events = sa.table(
+        "audit_event",
+        sa.column("id", sa.Integer),
+        sa.column("at", UTCDateTime()),
+        sa.column("actor", sa.String),
+        sa.column("kind", sa.String),
+        sa.column("case_id", sa.Integer),
+        sa.column("task_id", sa.String),
+        sa.column("detail", JSON),
+        sa.column("prev_hash", sa.String),
+        sa.column("hash", sa.String),
+    )
     rows = bind.execute(sa.select(events).order_by(events.c.id)).all()
     if not rows:
         return
     postgres = bind.dialect.name == "postgresql"
-    op.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update" if postgres
-               else "DROP TRIGGER audit_event_no_update")
+    op.execute(
+        "ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update"
+        if postgres
+        else "DROP TRIGGER audit_event_no_update"
+    )
     previous = audit_chain.GENESIS
     for row in rows:
         current = audit_chain.digest(previous, row.at, row.actor, row.kind, row.case_id, row.task_id, row.detail)

@@ -3,6 +3,7 @@
 Revision ID: 0009
 Revises: 0008
 """
+
 from alembic import op
 
 revision = "0009"
@@ -22,7 +23,7 @@ def _retype(to: str) -> None:
         return  # SQLite keeps JSON as text, in the order written
     for table, columns in COLUMNS.items():
         for column in columns:
-            op.execute(f'ALTER TABLE {table} ALTER COLUMN {column} TYPE {to} USING {column}::text::{to}')
+            op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {to} USING {column}::text::{to}")
 
 
 def upgrade() -> None:

@@ -3,6 +3,7 @@
 Revision ID: 0010
 Revises: 0009
 """
+
 import contextlib
 
 import sqlalchemy as sa
