@@ -24,6 +24,7 @@ from engine.cases import duplicates
 from engine.db.models import Case, IntakeItem
 from engine.facade import Atiende
 from engine.intake import items, mailbox, open311, public_status
+from engine.settings import ImapSettings
 from tests.fixtures import dovecot
 from web import create_app
 
@@ -61,7 +62,7 @@ def bench_mailbox(atiende: Atiende, count: int) -> dict:
         for i in range(count):
             imap.append("INBOX", "", None, mail(i))
         imap.logout()
-        settings = mailbox.ImapSettings("127.0.0.1", box.user, box.password, port=box.port, tls="none")
+        settings = ImapSettings("127.0.0.1", box.user, box.password, port=box.port, tls="none")
         start = time.perf_counter()
         result = mailbox.poll(atiende, settings, limit=count)
         elapsed = time.perf_counter() - start

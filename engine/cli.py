@@ -13,11 +13,12 @@ from engine.bpm.serializer import InstanceSerializer
 from engine.db.store import Store
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
-from engine.errors import DiagramError
+from engine.errors import DiagramError, SettingsError
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
 from engine.intake import cli as intake_cli
 from engine.mail import outbox as mail
 from engine.procedures import publishing
+from engine.settings import Settings
 
 log = logging.getLogger("atiende.timers")
 
@@ -64,17 +65,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "validate":
         return _validate(args.processes, args.forms)
 
-    store = Store(args.database_url)
+    try:
+        settings = Settings.from_environ()
+    except SettingsError as wrong:
+        print(wrong, file=sys.stderr)
+        return 2
+    store = Store(args.database_url or settings.database_url)
     try:
         store.migrate()
-        return _run(args, store)
+        return _run(args, Atiende(store, settings=settings))
     finally:
         store.dispose()  # tests call main() many times: no connection outlives it
 
 
-def _run(args, store: Store) -> int:
+def _run(args, atiende: Atiende) -> int:
     """Run a command that needs the database."""
-    atiende = Atiende(store)
+    store = atiende.store
     if args.command == "deploy":
         try:
             versions = publishing.publish(
@@ -94,7 +100,7 @@ def _run(args, store: Store) -> int:
         except KeyboardInterrupt:
             stop.set()
     elif args.command == "mail":
-        return _send_mail(store, args)
+        return _send_mail(atiende, args)
     elif args.command in intake_cli.COMMANDS:
         return intake_cli.run(args, atiende)
     elif args.command == "demo":
@@ -111,16 +117,16 @@ def _run(args, store: Store) -> int:
     return 0
 
 
-def _send_mail(store: Store, args) -> int:
+def _send_mail(atiende: Atiende, args) -> int:
     """The outbox worker: send what steps wrote, over the configured SMTP server."""
-    settings = mail.MailSettings.from_env()
+    settings = atiende.settings.smtp
     if not settings.configured:
         print(
             "No hay servidor SMTP configurado (ATIENDE_SMTP_HOST): los mensajes quedan en la bandeja de salida.",
             file=sys.stderr,
         )
         return 1
-    worker = mail.MailWorker(store, settings)
+    worker = mail.MailWorker(atiende.store, settings)
     if args.once:
         print(worker.run_once())
         return 0

@@ -32,6 +32,7 @@ from engine.forms import catalogs
 from engine.forms import schemas as form_schemas
 from engine.procedures import versions as procedures
 from engine.procedures.versions import Procedure, ProcedureCache
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,15 @@ def may_work(actor: Actor, task) -> bool:
 class Atiende:
     """The engine, bound to one database and one clock."""
 
-    def __init__(self, store: Store, clock_=None, live_cases: int = 512):
+    def __init__(self, store: Store, clock_=None, live_cases: int = 512, settings: Settings | None = None):
         self.store = store
         self.clock = clock_ or clock.SystemClock()
+        self.settings = settings or Settings()  # the process's, read at its start (engine.settings)
         serializer = InstanceSerializer()
         self.serializer = serializer
         self.procedures = ProcedureCache(serializer)
         self.catalog_cache = catalogs.CatalogCache()
-        self.runtime = Runtime(serializer, self.catalog_cache, live_cases=live_cases)
+        self.runtime = Runtime(serializer, self.catalog_cache, self.settings, live_cases=live_cases)
 
     def now(self):
         return self.clock.now()

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.db.store import Store
 from engine.facade import Atiende
+from engine.settings import Settings
 from web import (
     acuse,
     admin,
@@ -59,19 +60,23 @@ BLUEPRINTS = (
 csrf = CSRFProtect()
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the application: config, database (migrated), engine facade, extensions, blueprints."""
+def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
+    """Build the application: config, database (migrated), engine facade, extensions, blueprints.
+
+    ``settings``: the process's configuration; by default read from the environment, here, once.
+    """
+    settings = settings or Settings.from_environ()
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("ATIENDE_SECRET_KEY"),
-        DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'atiende.sqlite3'}",
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url or f"sqlite:///{Path(app.instance_path) / 'atiende.sqlite3'}",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("ATIENDE_SECURE_COOKIES") == "1",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=os.environ.get("ATIENDE_SECURE_COOKIES") == "1",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         # A form may stay open for hours while an operator types a case; the token lives as long
         # as the session instead of expiring after an hour and losing the work.
         WTF_CSRF_TIME_LIMIT=None,
@@ -87,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     store = Store(app.config["DATABASE_URL"])
     store.migrate()
-    app.extensions["atiende"] = Atiende(store, app.config["ATIENDE_CLOCK"])
+    app.extensions["atiende"] = Atiende(store, app.config["ATIENDE_CLOCK"], settings=settings)
 
     csrf.init_app(app)
     auth.init_app(app)

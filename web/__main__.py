@@ -12,7 +12,6 @@ ATIENDE_THREADS sets its worker threads. A larger installation runs the same
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 import waitress
@@ -26,7 +25,6 @@ from engine.paperwork import rendering
 from web import create_app
 
 HOST = "127.0.0.1"
-DEFAULT_THREADS = 8
 TIMER_INTERVAL = 30.0
 MAILBOX_INTERVAL = 60.0
 OUTBOX_INTERVAL = 30.0
@@ -49,7 +47,8 @@ def main() -> None:
     threading.Thread(
         target=timer_worker, args=(atiende, TIMER_INTERVAL, stop), name="atiende-temporizadores", daemon=True
     ).start()
-    imap = mailbox.ImapSettings.from_env()
+    settings = atiende.settings
+    imap = settings.imap
     if imap is not None:  # the institutional mailbox, when ATIENDE_IMAP_HOST is set
         threading.Thread(
             target=mailbox.mailbox_worker,
@@ -57,7 +56,7 @@ def main() -> None:
             name="atiende-buzon",
             daemon=True,
         ).start()
-    smtp = mail.MailSettings.from_env()
+    smtp = settings.smtp
     if smtp.configured:  # the outbox worker also renders the documents steps asked for
         threading.Thread(
             target=mail.mail_worker,
@@ -73,11 +72,8 @@ def main() -> None:
             daemon=True,
         ).start()
     try:
-        port = int(os.environ.get("PORT", "5000"))
-        print(f"Atiende en http://{HOST}:{port}", flush=True)
-        waitress.serve(
-            app, host=HOST, port=port, threads=int(os.environ.get("ATIENDE_THREADS", DEFAULT_THREADS)), ident="Atiende"
-        )
+        print(f"Atiende en http://{HOST}:{settings.port}", flush=True)
+        waitress.serve(app, host=HOST, port=settings.port, threads=settings.threads, ident="Atiende")
     finally:
         stop.set()
 

@@ -76,7 +76,7 @@ def correo():
         tickets=tickets,
         states=mail.STATES,
         state=state,
-        smtp=mail.MailSettings.from_env().configured,
+        smtp=atiende().settings.smtp.configured,
     )
 
 

@@ -30,6 +30,7 @@ from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
 from engine.paperwork import effects
 from engine.procedures.versions import Procedure
+from engine.settings import Settings
 
 STATUSES = ("abierto", "en seguimiento", "escalado a la unidad", "cerrado")
 # Once escalated, a case stays escalated until it is closed: a script on another branch
@@ -169,9 +170,12 @@ def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
 class Runtime:
     """Loads, advances and persists case workflows; keeps recently used ones in memory."""
 
-    def __init__(self, serializer: InstanceSerializer, catalog_cache: CatalogCache, live_cases: int = 512):
+    def __init__(
+        self, serializer: InstanceSerializer, catalog_cache: CatalogCache, settings: Settings, live_cases: int = 512
+    ):
         self.serializer = serializer
         self.catalog_cache = catalog_cache
+        self.settings = settings  # the base URL and sender that documents and mail carry
         self._live: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._live_max = live_cases
         self._lock = threading.Lock()
@@ -343,7 +347,13 @@ class Runtime:
             self._apply_script_changes(session, case, watch, now)
             # Documents and mail that service tasks asked for go into this same transaction.
             effects.apply(
-                session, case, workflow.script_engine.environment.take_effects(), actor, now, self.catalog_cache
+                session,
+                case,
+                workflow.script_engine.environment.take_effects(),
+                actor,
+                now,
+                self.catalog_cache,
+                self.settings,
             )
             thrown = messages.thrown(workflow)  # taken out of the workflow: delivered by the caller
             case.workflow = self.serializer.dumps(workflow)

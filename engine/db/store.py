@@ -8,7 +8,6 @@ through ``DATABASE_URL`` with psycopg 3, and writers lock the rows they change.
 from __future__ import annotations
 
 import contextlib
-import os
 import weakref
 from pathlib import Path
 
@@ -25,8 +24,8 @@ DEFAULT_SQLITE = "instance/atiende.sqlite3"
 
 
 def database_url(url: str | None = None) -> str:
-    """The URL to use: the one given, else ``DATABASE_URL``, else the SQLite file under instance/."""
-    url = url or os.environ.get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE}"
+    """The URL to use: the one given (``Settings.database_url``), else the SQLite file under instance/."""
+    url = url or f"sqlite:///{DEFAULT_SQLITE}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url

@@ -50,11 +50,7 @@ def run(args, atiende: Atiende) -> int:
 
 
 def _mail(args, atiende: Atiende) -> int:
-    try:
-        settings = mailbox.ImapSettings.from_env()
-    except MailboxError as bad:
-        print(bad, file=sys.stderr)
-        return 1
+    settings = atiende.settings.imap
     if settings is None:
         print(
             "Configure el buzón: ATIENDE_IMAP_HOST, ATIENDE_IMAP_USER, ATIENDE_IMAP_PASSWORD "

@@ -44,8 +44,9 @@ class Taken:
     case_id: int | None = None
 
 
-def take_mail(store: Store, mail: ParsedMail, now: datetime) -> Taken:
+def take_mail(atiende: Atiende, mail: ParsedMail) -> Taken:
     """Record one message from the mailbox, once; safe to call again with the same message."""
+    store, now, sender = atiende.store, atiende.now(), atiende.settings.smtp.sender
     try:
         with store.unit_of_work() as s:
             if _taken(s, mail.key):
@@ -57,10 +58,10 @@ def take_mail(store: Store, mail: ParsedMail, now: datetime) -> Taken:
             s.flush()  # a second reader of the same message fails here, before doing anything else
             case = _case_replied_to(s, mail)
             if case is not None:
-                _join(s, case, mail, now)
+                _join(s, case, mail, now, sender)
                 record.case_id = case.id
                 return Taken("unido", case_id=case.id)
-            item = _new_item(s, mail, now)
+            item = _new_item(s, mail, now, sender)
             record.intake_item_id = item.id
             return Taken("entrada", intake_item_id=item.id)
     except IntegrityError:
@@ -87,7 +88,7 @@ def _case_replied_to(session: Session, mail: ParsedMail) -> Case | None:
     return case
 
 
-def _join(session: Session, case: Case, mail: ParsedMail, now: datetime) -> None:
+def _join(session: Session, case: Case, mail: ParsedMail, now: datetime, sender: str) -> None:
     files, refused = _store_files(session, mail, now)
     attachments.attach(session, [f["id"] for f in files], case.id)
     audit.record(
@@ -110,11 +111,12 @@ def _join(session: Session, case: Case, mail: ParsedMail, now: datetime) -> None
             session,
             notify.joined(case.citizen_name or mail.sender_name, mail.sender_email, case.ticket),
             now,
+            sender,
             case_id=case.id,
         )
 
 
-def _new_item(session: Session, mail: ParsedMail, now: datetime) -> IntakeItem:
+def _new_item(session: Session, mail: ParsedMail, now: datetime, sender: str) -> IntakeItem:
     files, refused = _store_files(session, mail, now)
     answer = not mail.automatic and bool(mail.sender_email)
     item = IntakeItem(
@@ -132,7 +134,7 @@ def _new_item(session: Session, mail: ParsedMail, now: datetime) -> IntakeItem:
     session.add(item)
     session.flush()
     if answer:
-        notify.queue(session, notify.received(mail.sender_name, mail.sender_email, mail.subject, now), now)
+        notify.queue(session, notify.received(mail.sender_name, mail.sender_email, mail.subject, now), now, sender)
     return item
 
 
@@ -198,6 +200,7 @@ def convert(atiende: Atiende, item_id: int, submitted: dict, actor: Actor, statu
             session,
             notify.registered(case.citizen_name, to, case.ticket, case.subject or item.subject, status_url),
             now,
+            atiende.settings.smtp.sender,
             case_id=case.id,
         )
 

@@ -15,49 +15,18 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import logging
-import os
 import ssl
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.errors import MailboxError
 from engine.facade import Atiende
 from engine.intake import items, messages
+from engine.settings import ImapSettings
 
 log = logging.getLogger("atiende.correo")
 
 KEYWORD = "$AtiendeRecibido"
 TIMEOUT = 30.0
-TLS_MODES = ("ssl", "starttls", "none")
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    host: str
-    user: str
-    password: str
-    port: int = 993
-    tls: str = "ssl"  # ssl (IMAPS), starttls, or none (only for a server on this machine)
-    folder: str = "INBOX"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ImapSettings | None:
-        """ATIENDE_IMAP_HOST, _PORT, _TLS, _USER, _PASSWORD, _FOLDER; None when no host is set."""
-        host = environ.get("ATIENDE_IMAP_HOST", "").strip()
-        if not host:
-            return None
-        tls = environ.get("ATIENDE_IMAP_TLS", "ssl").strip().lower()
-        if tls not in TLS_MODES:
-            raise MailboxError(f"ATIENDE_IMAP_TLS debe ser uno de {', '.join(TLS_MODES)}, no «{tls}»")
-        default_port = 993 if tls == "ssl" else 143
-        return cls(
-            host=host,
-            user=environ.get("ATIENDE_IMAP_USER", ""),
-            password=environ.get("ATIENDE_IMAP_PASSWORD", ""),
-            port=int(environ.get("ATIENDE_IMAP_PORT") or default_port),
-            tls=tls,
-            folder=environ.get("ATIENDE_IMAP_FOLDER", "INBOX") or "INBOX",
-        )
 
 
 @dataclass(frozen=True)
@@ -108,7 +77,7 @@ def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResu
         for uid in uids:
             try:
                 raw = _fetch(imap, uid)
-                taken = items.take_mail(atiende.store, messages.parse(raw), atiende.now())
+                taken = items.take_mail(atiende, messages.parse(raw))
             except Exception:  # one bad message must not stop the mailbox
                 failed += 1
                 log.exception("could not take message uid %s", uid.decode())

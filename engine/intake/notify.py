@@ -69,7 +69,7 @@ def joined(name: str | None, to: str, ticket: str) -> Message:
     return Message("acuse_respuesta", to, f"Recibimos su mensaje sobre el caso {ticket}", body)
 
 
-def queue(session: Session, message: Message, now: datetime, case_id: int | None = None) -> None:
+def queue(session: Session, message: Message, now: datetime, sender: str, case_id: int | None = None) -> None:
     """Put a message in the outbox (``engine.mail.outbox``) within the caller's transaction."""
     mail.enqueue(
         session,
@@ -78,6 +78,7 @@ def queue(session: Session, message: Message, now: datetime, case_id: int | None
         subject=message.subject,
         body=message.body,
         now=now,
+        sender=sender,
         case_id=case_id,
         no_recipient_reason="el ciudadano no dio un correo electrónico",
     )

@@ -259,6 +259,7 @@ def post_request(
                 session,
                 notify.registered(case.citizen_name, case.citizen_email, case.ticket, case.subject or "", status_url),
                 now,
+                atiende.settings.smtp.sender,
                 case_id=case.id,
             )
 

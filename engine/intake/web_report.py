@@ -103,6 +103,7 @@ def submit(
             session,
             notify.registered(case.citizen_name, case.citizen_email, case.ticket, case.subject or "", status_url),
             now,
+            atiende.settings.smtp.sender,
             case_id=case.id,
         )
 

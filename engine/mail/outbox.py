@@ -23,7 +23,6 @@ pending waits, ``pendiente``, for the next pass.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 import threading
@@ -44,6 +43,7 @@ from engine.db.statements import NewRow, Statement
 from engine.db.store import Store
 from engine.errors import MailError
 from engine.paperwork import rendering
+from engine.settings import MailSettings
 
 log = logging.getLogger("atiende.mail")
 
@@ -54,7 +54,6 @@ STATES = {
     "incierto": "Sin confirmar (verifique antes de reenviar)",
     "fallido": "Fallido",
 }
-DEFAULT_SENDER = "atencionciudadana@municipio-pma.gob.pa"
 MAX_ATTEMPTS = 40
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
@@ -65,39 +64,6 @@ UNRENDERED = (
     "Un documento adjunto no se pudo preparar todavía; se intenta de nuevo en cada pasada "
     "(el registro del servidor dice por qué)."
 )
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """How to reach the SMTP server; from ATIENDE_SMTP_* environment variables."""
-
-    host: str | None = None
-    port: int = 587
-    security: str = "starttls"  # starttls, tls (implicit, usually port 465) or none
-    user: str | None = None
-    password: str | None = None
-    sender: str = DEFAULT_SENDER
-    timeout: float = 30.0
-
-    @classmethod
-    def from_env(cls, environ=None) -> MailSettings:
-        env = os.environ if environ is None else environ
-        security = env.get("ATIENDE_SMTP_SECURITY", "starttls").lower()
-        if security not in ("starttls", "tls", "none"):
-            raise MailError(f"ATIENDE_SMTP_SECURITY debe ser starttls, tls o none, no {security!r}")
-        return cls(
-            host=env.get("ATIENDE_SMTP_HOST") or None,
-            port=int(env.get("ATIENDE_SMTP_PORT") or (465 if security == "tls" else 587)),
-            security=security,
-            user=env.get("ATIENDE_SMTP_USER") or None,
-            password=env.get("ATIENDE_SMTP_PASSWORD") or None,
-            sender=env.get("ATIENDE_MAIL_FROM") or DEFAULT_SENDER,
-            timeout=float(env.get("ATIENDE_SMTP_TIMEOUT") or 30.0),
-        )
-
-    @property
-    def configured(self) -> bool:
-        return self.host is not None
 
 
 def _single_line(text: str, what: str) -> str:
@@ -119,19 +85,20 @@ def enqueue(
     subject: str,
     body: str,
     now: datetime,
+    sender: str,
     case_id: int | None = None,
     direccion: str | None = None,
     attachments=(),
-    sender: str | None = None,
     no_recipient_reason: str | None = None,
 ) -> OutboxMessage:
     """Write a message into the outbox, in the caller's transaction; returns the row, detached, to read.
 
-    ``attachments`` are Document rows. With nobody to send it to, the message is still written,
-    as ``fallido`` with the reason, so the outbox page shows what could not go out and why.
+    ``sender`` is the office's address (``MailSettings.sender``); ``attachments`` are Document
+    rows. With nobody to send it to, the message is still written, as ``fallido`` with the
+    reason, so the outbox page shows what could not go out and why.
     Inserted with plain statements: through the ORM's flush it cost as much as a workflow step.
     """
-    sender = _single_line(sender or MailSettings.from_env().sender, "el remitente")
+    sender = _single_line(sender, "el remitente")
     recipients = sorted({_single_line(address, "un destinatario") for address in to if address and address.strip()})
     values = {
         "message_id": make_msgid(idstring=uuid.uuid4().hex, domain=sender.rsplit("@", 1)[-1]),

@@ -11,7 +11,6 @@ exists; if it commits, all of it does. The bytes are made after the commit
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from datetime import datetime
 
@@ -28,18 +27,12 @@ from engine.forms.catalogs import CatalogCache
 from engine.mail import outbox as mail
 from engine.mail import texts as mail_templates
 from engine.paperwork import consolidado, documents, rendering
-
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
-
-
-def base_url() -> str:
-    """Where people reach Atiende (ATIENDE_BASE_URL), for links in documents and e-mail."""
-    return (os.environ.get("ATIENDE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+from engine.settings import Settings
 
 
-def acuse_url(ticket: str) -> str:
+def acuse_url(base_url: str, ticket: str) -> str:
     """The page the hoja's QR code opens: the enlace confirms the acuse de recibo there."""
-    return f"{base_url()}/acuse/{ticket}"
+    return f"{base_url}/acuse/{ticket}"
 
 
 _ENLACE_USERS = Statement(
@@ -73,9 +66,11 @@ LABELLED = ("direcciones", "tipos_caso", "canales", "corregimientos")
 class _Step:
     """One application of effects: the session, the case, and what it reads, read once."""
 
-    def __init__(self, session: Session, case: Case, actor: str, now: datetime, catalog_cache: CatalogCache):
+    def __init__(
+        self, session: Session, case: Case, actor: str, now: datetime, catalog_cache: CatalogCache, settings: Settings
+    ):
         self.session, self.case, self.actor, self.now = session, case, actor, now
-        self.catalog_cache = catalog_cache
+        self.catalog_cache, self.settings = catalog_cache, settings
         self._labels: dict[str, dict[str, str]] | None = None
         self._enlaces: dict[str | None, list[documents.Persona]] = {}
         self.made: dict[str, Document] = {}
@@ -100,11 +95,19 @@ class _Step:
         return self._consolidados[key]
 
 
-def apply(session: Session, case: Case, effects: list, actor: str, now: datetime, catalog_cache: CatalogCache) -> None:
+def apply(
+    session: Session,
+    case: Case,
+    effects: list,
+    actor: str,
+    now: datetime,
+    catalog_cache: CatalogCache,
+    settings: Settings,
+) -> None:
     """Make every requested document, then write every requested message (which may attach them)."""
     if not effects:
         return
-    step = _Step(session, case, actor, now, catalog_cache)
+    step = _Step(session, case, actor, now, catalog_cache, settings)
     for effect in effects:
         if isinstance(effect, Documento):
             step.made[effect.tipo] = _make(step, effect)
@@ -134,7 +137,7 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
         aprobada_por=approval[0] if approval else None,
         aprobada_el=approval[1] if approval else None,
         comentarios_aprobacion=approval[2] if approval else "",
-        acuse_url=acuse_url(case.ticket),
+        acuse_url=acuse_url(step.settings.base_url, case.ticket),
     )
     return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
@@ -264,7 +267,7 @@ def _write(step: _Step, effect: Correo) -> None:
         "direccion": step.label("direcciones", effect.direccion),
         "fecha": documents.fecha(step.now),
         "fecha_limite": documents.fecha(case.due_at),
-        "acuse_url": acuse_url(case.ticket),
+        "acuse_url": acuse_url(step.settings.base_url, case.ticket),
         "texto": datos.get("texto", ""),
         "periodo": datos.get("periodo", ""),
         "fecha_remision": documents.fecha(hoja.created_at) if hoja is not None else "",
@@ -284,6 +287,7 @@ def _write(step: _Step, effect: Correo) -> None:
         subject=subject,
         body=body,
         now=step.now,
+        sender=step.settings.smtp.sender,
         case_id=case.id,
         direccion=effect.direccion,
         attachments=attachments,

@@ -16,6 +16,7 @@ from engine.cases import attachments
 from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
 from engine.errors import IntakeError, MailboxError
 from engine.intake import items, mailbox
+from engine.settings import ImapSettings
 from tests.fixtures import dovecot
 from tests.fixtures.desk import OPERADOR
 
@@ -37,7 +38,7 @@ def imap_server(dovecot_server):
 
 @pytest.fixture
 def settings(imap_server):
-    return mailbox.ImapSettings(
+    return ImapSettings(
         host="127.0.0.1", port=imap_server.port, tls="none", user=imap_server.user, password=imap_server.password
     )
 
@@ -152,7 +153,7 @@ def test_a_message_without_message_id_is_still_taken_once(atiende, imap_server, 
     raw = mail(message_id=None)
     imap_server.append(raw)
     assert mailbox.poll(atiende, settings).new_items == 1
-    assert items.take_mail(atiende.store, mailbox.messages.parse(raw), atiende.now()).outcome == "repetido"
+    assert items.take_mail(atiende, mailbox.messages.parse(raw)).outcome == "repetido"
 
 
 def test_automatic_replies_are_taken_but_not_answered(atiende, imap_server, settings):
@@ -266,26 +267,9 @@ def test_discarding_needs_a_reason_and_is_audited(atiende, imap_server, settings
 
 
 def test_wrong_password_is_a_clear_error(atiende, imap_server):
-    bad = mailbox.ImapSettings(
-        host="127.0.0.1", port=imap_server.port, tls="none", user=imap_server.user, password="mala"
-    )
+    bad = ImapSettings(host="127.0.0.1", port=imap_server.port, tls="none", user=imap_server.user, password="mala")
     with pytest.raises(MailboxError, match="no se pudo entrar al buzón"):
         mailbox.poll(atiende, bad)
-
-
-def test_settings_come_from_the_environment():
-    assert mailbox.ImapSettings.from_env({}) is None
-    settings = mailbox.ImapSettings.from_env(
-        {
-            "ATIENDE_IMAP_HOST": "imap.example",
-            "ATIENDE_IMAP_USER": "u",
-            "ATIENDE_IMAP_PASSWORD": "p",
-            "ATIENDE_IMAP_TLS": "starttls",
-        }
-    )
-    assert (settings.host, settings.port, settings.tls, settings.folder) == ("imap.example", 143, "starttls", "INBOX")
-    with pytest.raises(MailboxError):
-        mailbox.ImapSettings.from_env({"ATIENDE_IMAP_HOST": "h", "ATIENDE_IMAP_TLS": "ninguno"})
 
 
 def test_two_workers_taking_the_same_message_at_once_make_one_item(atiende):
@@ -294,7 +278,7 @@ def test_two_workers_taking_the_same_message_at_once_make_one_item(atiende):
 
     def take():
         barrier.wait(timeout=10)
-        return items.take_mail(atiende.store, parsed, atiende.now()).outcome
+        return items.take_mail(atiende, parsed).outcome
 
     with ThreadPoolExecutor(4) as pool:
         outcomes = sorted(pool.map(lambda _: take(), range(4)))
@@ -304,7 +288,7 @@ def test_two_workers_taking_the_same_message_at_once_make_one_item(atiende):
 
 def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_fault_still_raises(atiende, monkeypatch):
     parsed = mailbox.messages.parse(mail(message_id="<late@example.com>"))
-    assert items.take_mail(atiende.store, parsed, atiende.now()).outcome == "entrada"
+    assert items.take_mail(atiende, parsed).outcome == "entrada"
     real_taken, checks = items._taken, []
 
     def checked_before_the_other_worker_committed(session, key):
@@ -312,7 +296,7 @@ def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_faul
         return False if len(checks) == 1 else real_taken(session, key)
 
     monkeypatch.setattr(items, "_taken", checked_before_the_other_worker_committed)
-    assert items.take_mail(atiende.store, parsed, atiende.now()).outcome == "repetido"  # the insert met the key
+    assert items.take_mail(atiende, parsed).outcome == "repetido"  # the insert met the key
     assert len(checks) == 2
     other = mailbox.messages.parse(mail(message_id="<fault@example.com>"))
     monkeypatch.setattr(items, "_taken", real_taken)
@@ -322,4 +306,4 @@ def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_faul
         lambda *a: (_ for _ in ()).throw(IntegrityError("INSERT", {}, Exception("another constraint"))),
     )
     with pytest.raises(IntegrityError):
-        items.take_mail(atiende.store, other, atiende.now())  # not mistaken for a repeat, so never flagged
+        items.take_mail(atiende, other)  # not mistaken for a repeat, so never flagged

@@ -22,8 +22,11 @@ from engine.errors import MailError
 from engine.mail import outbox as mail
 from engine.paperwork import documents, rendering
 from engine.paperwork.effects import store_document
+from engine.settings import MailSettings
 from tests.fixtures.smtp import Inbox, SmtpServer
 from tests.unit.test_paperwork_units import hoja
+
+SENDER = MailSettings().sender
 
 
 @pytest.fixture
@@ -34,8 +37,8 @@ def smtp():
     server.stop()
 
 
-def settings(server: SmtpServer) -> mail.MailSettings:
-    return mail.MailSettings(host="127.0.0.1", port=server.port, security="none", timeout=5)
+def settings(server: SmtpServer) -> MailSettings:
+    return MailSettings(host="127.0.0.1", port=server.port, security="none", timeout=5)
 
 
 def write(
@@ -70,6 +73,7 @@ def write(
                 subject=f"Hoja de trámite AC-2026-{i:06d} – ñandú",
                 body=f"Señor(a) enlace: le remitimos el caso número {i}.",
                 now=clock.now(),
+                sender=SENDER,
                 attachments=attached,
             )
             for i in range(n)
@@ -150,7 +154,7 @@ def test_the_worker_loop_renders_documents_no_message_waits_for(store, frozen_cl
         ).id
     stop = threading.Event()
     loop = threading.Thread(
-        target=mail.mail_worker, args=(mail.MailWorker(store, mail.MailSettings(), frozen_clock), 0.05, stop)
+        target=mail.mail_worker, args=(mail.MailWorker(store, MailSettings(), frozen_clock), 0.05, stop)
     )
     loop.start()
     deadline = time.monotonic() + 60
@@ -301,43 +305,32 @@ def test_without_recipients_or_without_a_server_nothing_is_lost(store, frozen_cl
     [nobody] = write(store, frozen_clock, to=())
     [waiting] = write(store, frozen_clock)
     assert row(store, nobody).state == "fallido" and row(store, nobody).last_error.startswith("Sin destinatario")
-    done = mail.MailWorker(store, mail.MailSettings(), frozen_clock).run_once()  # the demo: no SMTP configured
+    done = mail.MailWorker(store, MailSettings(), frozen_clock).run_once()  # the demo: no SMTP configured
     assert done.sent == 0 and row(store, waiting).state == "pendiente"
     assert "no hay servidor SMTP configurado" in row(store, waiting).last_error
     with pytest.raises(MailError):
         mail.resend(store, nobody, "coordinador", frozen_clock.now())  # nobody to send it to
 
 
-def test_settings_come_from_the_environment():
-    cfg = mail.MailSettings.from_env(
-        {
-            "ATIENDE_SMTP_HOST": "smtp.municipio-pma.gob.pa",
-            "ATIENDE_SMTP_SECURITY": "tls",
-            "ATIENDE_SMTP_USER": "atiende",
-            "ATIENDE_SMTP_PASSWORD": "secreto",
-            "ATIENDE_MAIL_FROM": "atencionciudadana@municipio-pma.gob.pa",
-        }
-    )
-    assert (cfg.host, cfg.port, cfg.security, cfg.user, cfg.password) == (
-        "smtp.municipio-pma.gob.pa",
-        465,
-        "tls",
-        "atiende",
-        "secreto",
-    )
-    assert mail.MailSettings.from_env({}).configured is False
-    assert mail.MailSettings.from_env({"ATIENDE_SMTP_HOST": "h"}).port == 587
-    with pytest.raises(MailError):
-        mail.MailSettings.from_env({"ATIENDE_SMTP_SECURITY": "ssl3"})
-
-
 def test_a_header_cannot_be_injected(store, frozen_clock):
     with store.unit_of_work() as s, pytest.raises(MailError):
         mail.enqueue(
-            s, kind="x", to=["a@b.example\r\nBcc: todos@b.example"], subject="s", body="b", now=frozen_clock.now()
+            s,
+            kind="x",
+            to=["a@b.example\r\nBcc: todos@b.example"],
+            subject="s",
+            body="b",
+            now=frozen_clock.now(),
+            sender=SENDER,
         )
     with store.unit_of_work() as s:
         message = mail.enqueue(
-            s, kind="x", to=["a@b.example"], subject="uno\r\nBcc: todos@b.example", body="b", now=frozen_clock.now()
+            s,
+            kind="x",
+            to=["a@b.example"],
+            subject="uno\r\nBcc: todos@b.example",
+            body="b",
+            now=frozen_clock.now(),
+            sender=SENDER,
         )
     assert "\n" not in message.subject

@@ -14,9 +14,11 @@ from engine.audit import trail as audit
 from engine.bpm.runtime import Runtime
 from engine.db.models import AuditEvent, Case, Document, OutboxMessage
 from engine.errors import DiagramError
+from engine.facade import Atiende
 from engine.paperwork import consolidado
+from engine.settings import MailSettings, Settings
 from tests.fixtures import paperwork as pw
-from tests.fixtures.paperwork import pdf_text
+from tests.fixtures.paperwork import Office, pdf_text
 
 
 def test_approval_remits_the_hoja_as_a_pdf_to_the_direccions_enlaces_in_the_same_step(office):
@@ -38,6 +40,21 @@ def test_approval_remits_the_hoja_as_a_pdf_to_the_direccions_enlaces_in_the_same
     kinds = [e.kind for e in office.rows(AuditEvent, case_id=case_id)]
     assert kinds.index("tarea_completada") < kinds.index("documento_generado") < kinds.index("correo_en_cola")
     assert office.task(case_id, "acuse") is not None
+
+
+def test_links_and_the_sender_come_from_the_process_settings(office, frozen_clock):
+    configured = Settings(base_url="https://atiende.municipio-pma.gob.pa", smtp=MailSettings(sender="311@pma.example"))
+    elsewhere = Office(Atiende(office.store, frozen_clock, settings=configured), frozen_clock)
+    case_id = elsewhere.start()
+    elsewhere.remit(case_id)
+    [message] = elsewhere.rows(OutboxMessage)
+    ticket = elsewhere.rows(Case)[0].ticket
+    assert f"https://atiende.municipio-pma.gob.pa/acuse/{ticket}" in message.body
+    assert message.sender == "311@pma.example" and "@pma.example>" in message.message_id
+    [hoja] = elsewhere.rows(Document, kind="hoja_de_tramite")
+    assert f"https://atiende.municipio-pma.gob.pa/acuse/{ticket}" in "".join(
+        pdf_text(elsewhere.content(hoja.id)).split()
+    )
 
 
 def test_the_hoja_says_what_the_direccion_needs_and_has_the_acuse_box(office):

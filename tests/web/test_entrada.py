@@ -25,7 +25,7 @@ def arrive(
     if attachment:
         msg.add_attachment(attachment[0], maintype="image", subtype="png", filename=attachment[1])
     engine = app.extensions["atiende"]
-    return items.take_mail(engine.store, messages.parse(bytes(msg)), engine.now()).intake_item_id
+    return items.take_mail(engine, messages.parse(bytes(msg))).intake_item_id
 
 
 def item(app, item_id) -> IntakeItem:

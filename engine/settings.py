@@ -1,0 +1,138 @@
+"""Atiende's configuration: the environment, read once when a process starts, typed and checked.
+
+Every variable Atiende reads is read here and nowhere else (the README's table lists them).
+A process reads them with ``Settings.from_environ()`` at start (``web.create_app``, the
+``atiende`` command) and hands the result to the engine facade; a wrong value stops the start
+with a Spanish message naming the variable, instead of failing later inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.errors import SettingsError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+DEFAULT_SENDER = "atencionciudadana@municipio-pma.gob.pa"
+SMTP_SECURITY = ("starttls", "tls", "none")
+IMAP_TLS = ("ssl", "starttls", "none")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """How to reach the SMTP server (``ATIENDE_SMTP_*``, ``ATIENDE_MAIL_FROM``); no host: mail waits in the outbox."""
+
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"  # starttls, tls (implicit, usually port 465) or none
+    user: str | None = None
+    password: str | None = None
+    sender: str = DEFAULT_SENDER
+    timeout: float = 30.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> MailSettings:
+        env = os.environ if environ is None else environ
+        security = env.get("ATIENDE_SMTP_SECURITY", "starttls").lower()
+        if security not in SMTP_SECURITY:
+            raise SettingsError(f"ATIENDE_SMTP_SECURITY debe ser starttls, tls o none, no {security!r}")
+        return cls(
+            host=env.get("ATIENDE_SMTP_HOST") or None,
+            port=_integer(env, "ATIENDE_SMTP_PORT", 465 if security == "tls" else 587),
+            security=security,
+            user=env.get("ATIENDE_SMTP_USER") or None,
+            password=env.get("ATIENDE_SMTP_PASSWORD") or None,
+            sender=env.get("ATIENDE_MAIL_FROM") or DEFAULT_SENDER,
+            timeout=_number(env, "ATIENDE_SMTP_TIMEOUT", 30.0),
+        )
+
+    @property
+    def configured(self) -> bool:
+        return self.host is not None
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The institutional mailbox (``ATIENDE_IMAP_*``); None when no host is set."""
+
+    host: str
+    user: str
+    password: str
+    port: int = 993
+    tls: str = "ssl"  # ssl (IMAPS), starttls, or none (only for a server on this machine)
+    folder: str = "INBOX"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ImapSettings | None:
+        env = os.environ if environ is None else environ
+        host = env.get("ATIENDE_IMAP_HOST", "").strip()
+        if not host:
+            return None
+        tls = env.get("ATIENDE_IMAP_TLS", "ssl").strip().lower()
+        if tls not in IMAP_TLS:
+            raise SettingsError(f"ATIENDE_IMAP_TLS debe ser uno de {', '.join(IMAP_TLS)}, no «{tls}»")
+        return cls(
+            host=host,
+            user=env.get("ATIENDE_IMAP_USER", ""),
+            password=env.get("ATIENDE_IMAP_PASSWORD", ""),
+            port=_integer(env, "ATIENDE_IMAP_PORT", 993 if tls == "ssl" else 143),
+            tls=tls,
+            folder=env.get("ATIENDE_IMAP_FOLDER", "INBOX") or "INBOX",
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process of Atiende is configured with."""
+
+    database_url: str | None = None  # DATABASE_URL; None: the SQLite file under instance/
+    port: int = 5000  # PORT, of `python -m web`
+    threads: int = 8  # ATIENDE_THREADS, Waitress's worker threads
+    secret_key: str | None = None  # ATIENDE_SECRET_KEY; None: a random key kept in instance/
+    secure_cookies: bool = False  # ATIENDE_SECURE_COOKIES=1, behind HTTPS
+    base_url: str = DEFAULT_BASE_URL  # ATIENDE_BASE_URL: where the QR code and the e-mails link to
+    smtp: MailSettings = field(default_factory=MailSettings)
+    imap: ImapSettings | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; raises ``SettingsError`` naming the first wrong one."""
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            port=_integer(env, "PORT", 5000),
+            threads=_integer(env, "ATIENDE_THREADS", 8),
+            secret_key=env.get("ATIENDE_SECRET_KEY") or None,
+            secure_cookies=env.get("ATIENDE_SECURE_COOKIES") == "1",
+            base_url=(env.get("ATIENDE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            smtp=MailSettings.from_environ(env),
+            imap=ImapSettings.from_environ(env),
+        )
+
+
+def _integer(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} debe ser un número entero, no «{value}»") from None
+    if number <= 0:
+        raise SettingsError(f"{name} debe ser mayor que cero, no {number}")
+    return number
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} debe ser un número, no «{value}»") from None
+    if number <= 0:
+        raise SettingsError(f"{name} debe ser mayor que cero, no {number}")
+    return number
