@@ -4,14 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: run test bench install clean debian-packages
+.PHONY: run test lint bench install lock clean debian-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Exactly the versions requirements.lock names, each checked against its hash; then Atiende itself.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 # Browser libraries (bpmn-js) from the npm registry, exactly as package-lock.json pins them; never committed.
@@ -20,7 +22,7 @@ $(ASSETS)/node_modules/.installed: $(ASSETS)/package.json $(ASSETS)/package-lock
 	cd $(ASSETS) && npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages first (WeasyPrint's libraries, chromium, dovecot, npm): a no-op once they are there.
+# Debian packages first (WeasyPrint's libraries, chromium, dovecot, PostgreSQL, npm): a no-op once they are there.
 install: debian-packages $(VENV)/.installed $(ASSETS)/node_modules/.installed
 
 debian-packages:
@@ -30,9 +32,21 @@ debian-packages:
 run: install
 	PORT=$(PORT) $(BIN)/python -m web
 
-## Run the whole test suite (PostgreSQL tests too when ATIENDE_TEST_POSTGRES_URL is set)
+## Run the whole test suite, PostgreSQL included (a throwaway server unless ATIENDE_TEST_POSTGRES_URL names one)
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Format, lint, types and the layering contracts, as CI checks them
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Refresh requirements.lock after changing the dependencies in pyproject.toml
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev --generate-hashes --python-version 3.11 \
+		--quiet --upgrade -o requirements.lock
 
 ## Print the benchmarks' figures
 bench: install
@@ -43,4 +57,4 @@ bench: install
 	$(BIN)/python bench/http_cases.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache $(ASSETS)/node_modules
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache $(ASSETS)/node_modules
