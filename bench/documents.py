@@ -13,7 +13,7 @@
   measured with tracemalloc, the PDF (WeasyPrint, laid out 250 rows at a time) by the growth
   of the process's peak resident size (``ru_maxrss``).
 
-    cd /work/main && .venv/bin/python bench/documents.py [--cases 10000] [--renders 30] [--approvals 20]
+    .venv/bin/python bench/documents.py [--cases 10000] [--renders 30] [--approvals 20]
 
 The last line printed is one JSON object with every figure.
 """

@@ -17,7 +17,7 @@ case. Form data is valid for every schema; case type and dirección rotate with 
 
 Both paths must complete exactly the same user tasks, case by case; this is asserted.
 
-    cd /work/main && .venv/bin/python bench/engine.py [--cases 200] [--warmup 20] [--repeat 3]
+    .venv/bin/python bench/engine.py [--cases 200] [--warmup 20] [--repeat 3]
                       [--database-url postgresql://root@127.0.0.1:5432/test] [--profile]
 
 The last line printed is one JSON object with every figure.

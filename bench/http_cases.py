@@ -8,7 +8,7 @@ task opens the task page and posts its form with valid data; completing a task l
 to the next one of the same case, until the case has none. Every request is timed at the
 client; the server's peak memory is read from /proc. The procedure is whatever is given:
 
-    cd /work/main && .venv/bin/python bench/http_cases.py [--cases 200] [--warmup 20]
+    .venv/bin/python bench/http_cases.py [--cases 200] [--warmup 20]
         [--diagrams processes/*.bpmn --forms forms --process atencion_correo_web]
         [--start start.json] [--submissions forms.json] [--direccion planificacion_urbana] [--profile]
 

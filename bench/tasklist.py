@@ -17,7 +17,7 @@ pages) and searches (ticket, ticket number, cédula, names, common and rare word
 page) in turn; each request is timed at the client, from sending to the last byte. The same
 queries are timed in-process (no HTTP) on SQLite, and on PostgreSQL with --database-url.
 
-    cd /work/main && .venv/bin/python bench/tasklist.py [--cases 100000] [--open 20000]
+    .venv/bin/python bench/tasklist.py [--cases 100000] [--open 20000]
                       [--requests 300] [--database-url postgresql://root@127.0.0.1:5432/test]
 
 The last line printed is one JSON object with every figure. Target: p95 ≤ 50 ms over HTTP.

@@ -27,7 +27,7 @@ Then the clock moves to S and ONE ``Atiende.run_timer_sweep()`` runs, timed, in 
 Atiende (no workflow in memory; the procedure's parsed spec is loaded before timing, as a
 running worker would have it). Targets: loaded == due, and the sweep takes ≤ 2 s.
 
-    cd /work/main && .venv/bin/python bench/timers.py [--cases 100000] [--due-percent 1]
+    .venv/bin/python bench/timers.py [--cases 100000] [--due-percent 1]
                       [--database-url postgresql://root@127.0.0.1:5432/test] [--profile]
 
 SQLite by default (a fresh file in a temporary directory); PostgreSQL with --database-url
@@ -346,7 +346,7 @@ def main(argv=None) -> dict:
             version_id = s.scalar(select(Case.procedure_version_id).limit(1))
             worker.procedure(s, version_id)  # a running worker has the parsed spec already
         spec_load_ms = 1000 * (time.perf_counter() - t0)
-        # The calendars (engine.bpm.scheduler) due by then start their runs first, timed apart: the
+        # The calendars (engine.bpm.start_events) due by then start their runs first, timed apart: the
         # consolidado of a dirección with thousands of open cases is a document, not a timer.
         t0 = time.perf_counter()
         with clock.using(frozen):

@@ -1,22 +1,28 @@
 """Time for the whole engine, injectable so that tests can move it forward.
 
-SpiffWorkflow's timer code calls ``datetime.now(timezone.utc)`` through the module-global
-name ``datetime`` of ``SpiffWorkflow.bpmn.specs.event_definitions.timer``; both arming a
-timer and deciding whether it fired read it. We replace that name once with a subclass
-whose ``now()`` asks the clock active in the current context, so the engine's clock and
-SpiffWorkflow's always agree.
+``using(clock)`` makes a clock the current one for a block; ``now()`` reads it. SpiffWorkflow's
+timers read the same clock (``engine.bpm`` sees to it), so the engine's time and theirs agree.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
-
 PANAMA = ZoneInfo("America/Panama")
+
+
+class Clock(Protocol):
+    """Anything that tells the time: ``SystemClock``, ``FrozenClock``."""
+
+    def now(self) -> datetime: ...
+
+
+_C = TypeVar("_C", bound=Clock)
 
 
 class SystemClock:
@@ -37,7 +43,7 @@ class FrozenClock:
     def now(self) -> datetime:
         return self._now
 
-    def advance(self, **delta) -> datetime:
+    def advance(self, **delta: float) -> datetime:
         self._now += timedelta(**delta)
         return self._now
 
@@ -45,7 +51,7 @@ class FrozenClock:
         self._now = moment
 
 
-_active: contextvars.ContextVar = contextvars.ContextVar("atiende_clock", default=SystemClock())  # noqa: B039 - a SystemClock holds no state
+_active: contextvars.ContextVar[Clock] = contextvars.ContextVar("atiende_clock", default=SystemClock())  # noqa: B039 - a SystemClock holds no state
 
 
 def now() -> datetime:
@@ -54,20 +60,10 @@ def now() -> datetime:
 
 
 @contextlib.contextmanager
-def using(clock):
+def using(clock: _C) -> Iterator[_C]:
     """Make ``clock`` the engine's (and SpiffWorkflow's) time source inside the block."""
     token = _active.set(clock)
     try:
         yield clock
     finally:
         _active.reset(token)
-
-
-class _ClockedDatetime(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        current = _active.get().now()
-        return current.astimezone(tz) if tz is not None else current.astimezone(UTC).replace(tzinfo=None)
-
-
-_spiff_timer.datetime = _ClockedDatetime

@@ -72,6 +72,14 @@ class OperatorError(ValueError):
     """A service task called an operator wrongly (unknown name, missing parameter, ...)."""
 
 
+class StoredStateError(RuntimeError):
+    """A case's stored workflow state this release cannot read (another format)."""
+
+
+class UnsupportedLibrary(RuntimeError):
+    """The installed SpiffWorkflow is not the release the engine was built and tested with."""
+
+
 class ProcedureError(RuntimeError):
     """The diagram did something the engine cannot accept (e.g. an unknown status)."""
 

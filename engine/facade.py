@@ -10,18 +10,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
-from engine.bpm.runtime import Runtime
+from engine.bpm.runtime import CasePath, Runtime, path_of
 from engine.bpm.serializer import InstanceSerializer
 from engine.cases import attachments, runs
 from engine.db import case_rows
@@ -61,7 +62,7 @@ class SweepResult:
     loaded: int
     fired: int
     failed: int
-    started: int = 0  # runs of scheduled procedures started (engine.bpm.scheduler)
+    started: int = 0  # runs of scheduled procedures started (engine.bpm.start_events)
 
 
 @contextlib.contextmanager
@@ -83,18 +84,6 @@ def _collected_after():
         gc.collect(0)
 
 
-def may_work(actor: Actor, task) -> bool:
-    """An actor may work a task of their role; an enlace only for their own dirección.
-
-    ``task``: a human_task row, mapped (``HumanTask``) or read as a named tuple (``engine.db.statements``).
-    """
-    if not actor.has(task.lane):
-        return False
-    if task.lane == "enlace":
-        return actor.direccion is not None and actor.direccion == task.direccion
-    return True
-
-
 class Atiende:
     """The engine, bound to one database and one clock."""
 
@@ -108,8 +97,21 @@ class Atiende:
         self.catalog_cache = catalogs.CatalogCache()
         self.runtime = Runtime(serializer, self.catalog_cache, self.settings, live_cases=live_cases)
 
-    def now(self):
+    @classmethod
+    def open(cls, database_url: str | None, clock_=None, settings: Settings | None = None) -> Atiende:
+        """The engine on a database whose schema is first brought up to date (the web application's)."""
+        store = Store(database_url)
+        store.migrate()
+        return cls(store, clock_, settings=settings)
+
+    def now(self) -> datetime:
         return self.clock.now()
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction, with this engine's clock the time of everything inside it (SpiffWorkflow's too)."""
+        with clock.using(self.clock), self.store.unit_of_work() as session:
+            yield session
 
     # -- procedures -----------------------------------------------------------------------
     def deploy(
@@ -145,12 +147,13 @@ class Atiende:
         channel's own bookkeeping (an intake item marked done, an acknowledgement queued)
         commits with the case or not at all.
         """
-        with clock.using(self.clock), self.store.unit_of_work() as s:
+        with self.unit_of_work() as s:
             procedure = self.latest_procedure(s, process_id)
             data = self._clean(s, procedure, procedure.start_form, submitted)
             now = self.now()
             case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
-            attachments.attach_fields(s, procedure.forms.get(procedure.start_form), data, case.id)
+            start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
+            attachments.attach_fields(s, start_schema, data, case.id)
             if then is not None:
                 then(s, case)
         for advanced in moved:
@@ -159,24 +162,24 @@ class Atiende:
 
     def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
         """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
-        with clock.using(self.clock), self.store.unit_of_work() as s:
+        with self.unit_of_work() as s:
             found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
             if found is None:
-                raise self._gone(s, task_id)
+                raise self.missing_task(s, task_id)
             task, case = found
-            if not may_work(actor, task):
-                raise Forbidden("no tiene permiso para esta tarea")
-            if task.assignee and task.assignee != actor.username:
-                raise Forbidden(f"la tarea está asignada a {task.assignee}")
+            refused = permissions.refusal(actor, task)
+            if refused:
+                raise Forbidden(refused)
             procedure = self.procedure(s, case.procedure_version_id)
             data = self._clean(s, procedure, task.form, submitted)
-            attachments.attach_fields(s, procedure.forms.get(task.form), data, case.id)
+            schema = procedure.forms.get(task.form) if task.form is not None else None
+            attachments.attach_fields(s, schema, data, case.id)
             advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
             try:
                 delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
             except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
                 raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
-            next_task = next((t.id for t in advanced.new_tasks if may_work(actor, t)), None)
+            next_task = next((t.id for t in advanced.new_tasks if permissions.may_work(actor, t)), None)
             result = Completed(case.id, case.ticket, next_task)
         for moved in (advanced, *delivered):
             self.runtime.remember(moved)
@@ -187,7 +190,7 @@ class Atiende:
         loaded = fired = failed = 0
         with clock.using(self.clock):
             now = self.now()
-            started, runs_started = runs.start_due_runs(self, now)  # scheduled procedures (engine.bpm.scheduler)
+            started, runs_started = runs.start_due_runs(self, now)  # scheduled procedures (engine.bpm.start_events)
             for item in runs_started:
                 self.runtime.remember(item)
             while True:
@@ -228,16 +231,14 @@ class Atiende:
     # -- queries --------------------------------------------------------------------------
     def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
         """The READY tasks the actor may work, soonest due first."""
-        query = (
-            select(HumanTask).where(HumanTask.lane.in_(actor.roles)).order_by(HumanTask.due_at, HumanTask.created_at)
-        )
-        return [t for t in session.scalars(query) if may_work(actor, t)]
+        query = select(HumanTask).where(permissions.workable(actor)).order_by(HumanTask.due_at, HumanTask.created_at)
+        return list(session.scalars(query))
 
     def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
         task = session.get(HumanTask, task_id)
         if task is None:
-            raise self._gone(session, task_id)
-        if not may_work(actor, task):
+            raise self.missing_task(session, task_id)
+        if not permissions.may_work(actor, task):
             raise Forbidden("no tiene permiso para esta tarea")
         return task
 
@@ -249,6 +250,11 @@ class Atiende:
             raise Forbidden("el caso no pertenece a su dirección")
         return case
 
+    def case_path(self, session: Session, case: Case) -> CasePath:
+        """Where a case stands on its diagram: the steps done, the tasks it waits on, its armed events."""
+        procedure = self.procedure(session, case.procedure_version_id)
+        return path_of(self.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
+
     # -- helpers --------------------------------------------------------------------------
     def _clean(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
         if not form:
@@ -259,7 +265,8 @@ class Atiende:
         )
 
     @staticmethod
-    def _gone(session: Session, task_id: str) -> Exception:
+    def missing_task(session: Session, task_id: str) -> Exception:
+        """The error for a task that is not pending: completed (by whom, when) or never there."""
         done = audit.completion_of(session, task_id)
         if done is None:
             return NotFound("la tarea no existe o ya no está pendiente")

@@ -14,7 +14,6 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from engine.db.store import Store
 from engine.facade import Atiende
 from engine.settings import Settings
 from web import (
@@ -90,9 +89,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persisted_secret_key(Path(app.instance_path) / "secret_key")
 
-    store = Store(app.config["DATABASE_URL"])
-    store.migrate()
-    app.extensions["atiende"] = Atiende(store, app.config["ATIENDE_CLOCK"], settings=settings)
+    app.extensions["atiende"] = Atiende.open(app.config["DATABASE_URL"], app.config["ATIENDE_CLOCK"], settings=settings)
 
     csrf.init_app(app)
     auth.init_app(app)

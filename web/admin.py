@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from engine.access import administration
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
-from engine.db.models import User
+from engine.cases import queries
 from engine.errors import FormErrors, NotFound
 from engine.forms import catalogs
 from web.ui.context import actor, atiende
@@ -135,7 +135,7 @@ def _person_page(user_id: int | None, values: dict | None = None, errors: dict |
     with atiende().store.read() as s:
         person = None
         if user_id is not None:
-            person = s.get(User, user_id)
+            person = queries.user(s, user_id)
             if person is None:
                 raise NotFound("el usuario no existe")
         if values is None:

@@ -18,7 +18,6 @@ from engine.access import permissions
 from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.cases import queries
-from engine.db.models import ProcedureVersion
 from engine.procedures import drafts as procedure_drafts
 from web.ui.context import actor, atiende
 from web.ui.filters import fecha, fecha_hora
@@ -130,9 +129,8 @@ def caso(case_id: int):
     with engine.store.read() as s:
         case = engine.case_for(s, case_id, actor())
         procedure = engine.procedure(s, case.procedure_version_id)
-        version = s.get(ProcedureVersion, case.procedure_version_id)
-        workflow = engine.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs)
-        path = audit_log.path_of(workflow)
+        version = queries.procedure_version(s, case.procedure_version_id)
+        path = engine.case_path(s, case)
         trail = audit_log.trail(s, case.id)
         names = queries.full_names(s, {e.event.actor for e in trail})
         filename = request.args.get("archivo")

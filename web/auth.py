@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -21,9 +22,11 @@ from engine.access import signin
 from engine.access.accounts import Actor, actor_of
 from engine.access.roles import ROLES
 from engine.cases import queries
-from engine.db.models import User
 from engine.errors import Throttled
 from web.ui.context import atiende
+
+if TYPE_CHECKING:
+    from engine.db.models import User
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -12,13 +12,12 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine.access.permissions import CASE_READERS, may_write_notes
+from engine.access.permissions import CASE_READERS, may_work_now, may_write_notes
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
 from engine.cases import attachments, notes, queries
 from engine.clock import PANAMA
 from engine.errors import FormErrors
-from engine.facade import may_work
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
 from web.ui.context import actor, atiende, download
@@ -123,6 +122,8 @@ def adjunto(attachment_id: str):
         elif found.uploaded_by != me.username:
             abort(404, "El archivo no existe.")
         data = attachments.content(s, found)
+    if data is None:  # its bytes were purged after the attachment was read
+        abort(404, "El archivo ya no está disponible.")
     return download(data, found.content_type, found.filename)
 
 
@@ -153,7 +154,7 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
                     ROLES.get(t.lane, t.lane),
                     t.due_at,
                     names.get(t.assignee, t.assignee),
-                    may_work(me, t) and t.assignee in (None, me.username),
+                    may_work_now(me, t),
                 )
                 for t in open_tasks
             ],

@@ -11,12 +11,12 @@ Who may do what (each route checks it):
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.cases import queries
 from engine.clock import PANAMA
-from engine.db.models import Document, OutboxMessage
 from engine.errors import FormErrors, MailError, NotFound, NotRendered
 from engine.forms import catalogs
 from engine.mail import outbox as mail
@@ -24,6 +24,9 @@ from engine.paperwork import acuse, aprobacion, archivo, consolidado, documents,
 from web.auth import role_required
 from web.ui import forms_render, record
 from web.ui.context import actor, atiende, download
+
+if TYPE_CHECKING:
+    from engine.db.models import Document
 
 bp = Blueprint("documentos", __name__, url_prefix="/documentos")
 
@@ -85,7 +88,7 @@ def correo():
 def mensaje(outbox_id: int):
     """One message as it goes out: headers, text, attachments, state and last error."""
     with atiende().store.read() as s:
-        message = s.get(OutboxMessage, outbox_id)
+        message = queries.outbox_message(s, outbox_id)
         if message is None:
             abort(404, "El mensaje no existe.")
         files = [(a.document.id, a.document.filename, a.document.size) for a in message.attachments]
@@ -128,7 +131,7 @@ def documento(document_id: int):
     """Download one stored document (an enlace: of their own dirección only), rendering it first if need be."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
-        document = s.get(Document, document_id)
+        document = queries.document(s, document_id)
         if document is None:
             abort(404, "El documento no existe.")
         if document.case_id is not None and document.kind == archivo.HOJA:

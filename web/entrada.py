@@ -80,6 +80,8 @@ def adjunto(item_id: int, attachment_id: str):
         if found is None:
             abort(404, "El archivo ya no está disponible.")
         data = attachments.content(s, found)
+    if data is None:  # its bytes were purged after the attachment was read
+        abort(404, "El archivo ya no está disponible.")
     return download(data, found.content_type, found.filename)
 
 

@@ -9,11 +9,11 @@ catalogue entry is retired, so old cases still name them.
 from __future__ import annotations
 
 import re
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.access.accounts import Actor, create_user, hash_password
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
@@ -41,7 +41,14 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("solo el administrador puede hacer este cambio")
 
 
-def _snapshot(user: User) -> dict:
+class _Profile(TypedDict):
+    full_name: str
+    email: str | None
+    roles: list[str]
+    direccion: str | None
+
+
+def _snapshot(user: User) -> dict[str, Any]:
     return {
         "nombre": user.full_name,
         "correo": user.email,
@@ -51,7 +58,7 @@ def _snapshot(user: User) -> dict:
     }
 
 
-def _profile(session: Session, values: dict) -> tuple[dict, dict[str, str]]:
+def _profile(session: Session, values: dict[str, Any]) -> tuple[_Profile, dict[str, str]]:
     """Name, e-mail, roles and dirección from a form, checked; the dirección only for an enlace."""
     errors: dict[str, str] = {}
     full_name = (values.get("nombre") or "").strip()
@@ -84,10 +91,10 @@ def _password_error(password: str) -> str | None:
     return None
 
 
-def add_user(atiende: Atiende, values: dict, actor: Actor) -> int:
+def add_user(atiende: Atiende, values: dict[str, Any], actor: Actor) -> int:
     """Create a person from the admin's form; returns the new user's id."""
     _require_admin(actor)
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         profile, errors = _profile(s, values)
         username = (values.get("usuario") or "").strip().lower()
         if not _USERNAME.match(username):
@@ -114,10 +121,10 @@ def add_user(atiende: Atiende, values: dict, actor: Actor) -> int:
         return user.id
 
 
-def update_user(atiende: Atiende, user_id: int, values: dict, actor: Actor) -> None:
+def update_user(atiende: Atiende, user_id: int, values: dict[str, Any], actor: Actor) -> None:
     """Change a person's name, e-mail, roles and dirección."""
     _require_admin(actor)
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         user = _user(s, user_id)
         profile, errors = _profile(s, values)
         if user.username == actor.username and "admin" not in profile["roles"]:
@@ -143,7 +150,7 @@ def update_user(atiende: Atiende, user_id: int, values: dict, actor: Actor) -> N
 def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> int:
     """Activate or deactivate a person; deactivating releases their claimed tasks (returns how many)."""
     _require_admin(actor)
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         user = _user(s, user_id)
         if user.username == actor.username and not active:
             raise FormErrors({"activo": "No puede desactivar su propia cuenta."})
@@ -168,7 +175,7 @@ def reset_password(atiende: Atiende, user_id: int, password: str, actor: Actor) 
     problem = _password_error(password)
     if problem:
         raise FormErrors({"contrasena": problem})
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         user = _user(s, user_id)
         user.password_hash = hash_password(password)
         audit.record(s, atiende.now(), actor.username, "contrasena_restablecida", detail={"usuario": user.username})
@@ -214,7 +221,7 @@ def add_item(atiende: Atiende, catalog: str, code: str, label: str, actor: Actor
     if not _CODE.match(code):
         errors["codigo"] = "De 2 a 100 letras minúsculas sin tildes, números o guion bajo."
     errors.update(_label_error(label))
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         _catalog(s, catalog)
         if (
             "codigo" not in errors
@@ -241,7 +248,7 @@ def rename_item(atiende: Atiende, item_id: int, label: str, actor: Actor) -> Non
     errors = _label_error(label)
     if errors:
         raise FormErrors(errors)
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         item = _item(s, item_id)
         if item.label != label:
             audit.record(
@@ -257,7 +264,7 @@ def rename_item(atiende: Atiende, item_id: int, label: str, actor: Actor) -> Non
 
 def set_item_active(atiende: Atiende, item_id: int, active: bool, actor: Actor) -> None:
     _require_admin(actor)
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         item = _item(s, item_id)
         if item.active != active:
             item.active = active

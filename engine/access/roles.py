@@ -1,4 +1,4 @@
-"""The roles of the office (DOMAIN.md) and how a diagram's lane names map to them."""
+"""The roles of the office and how a diagram's lane names map to them."""
 
 from __future__ import annotations
 

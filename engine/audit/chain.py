@@ -20,9 +20,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
+from sqlalchemy import Table, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuditEvent
@@ -42,7 +43,7 @@ _HEAD_QUERY = Statement(
     .order_by(AuditEvent.__table__.c.id.desc())
     .limit(1)
 )
-_INSERT = Statement(AuditEvent.__table__.insert())
+_INSERT = Statement(cast(Table, AuditEvent.__table__).insert())
 _INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
 
 
@@ -182,7 +183,7 @@ def verify(session: Session) -> Verdict:
             reason = _fault(event, previous)
             if reason:
                 return Verdict(checked, previous, event.id, event.at, event.kind, reason)
-            previous = event.hash
+            previous = cast(str, event.hash)  # _fault found it set
             checked += 1
             last_id = event.id
         session.expunge_all()

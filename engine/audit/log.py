@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -143,28 +142,3 @@ def _changes(event: AuditEvent, held: dict) -> Iterator[Change]:
         yield Change(
             "version", (detail.get("antes") or {}).get("version"), (detail.get("despues") or {}).get("version")
         )
-
-
-@dataclass(frozen=True)
-class Path:
-    """The diagram elements a case went through, the tasks it waits on, and its armed events."""
-
-    done: frozenset[str]
-    current: frozenset[str]
-    waiting: frozenset[str]
-
-
-def path_of(workflow) -> Path:
-    """Derived from the workflow's tasks: completed (and entered subprocesses), ready, waiting."""
-    done, current, waiting = set(), set(), set()
-    for task in workflow.get_tasks():
-        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-        if bpmn_id is None:
-            continue
-        if task.state in (TaskState.COMPLETED, TaskState.STARTED):
-            done.add(bpmn_id)
-        elif task.state == TaskState.READY:
-            current.add(bpmn_id)
-        elif task.state == TaskState.WAITING:
-            waiting.add(bpmn_id)
-    return Path(frozenset(done), frozenset(current - done), frozenset(waiting - done - current))

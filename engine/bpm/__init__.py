@@ -1,1 +1,50 @@
-"""Diagrams and their execution: the only package that imports SpiffWorkflow."""
+"""Diagrams and their execution: the only package that imports SpiffWorkflow.
+
+SpiffWorkflow's timer code calls ``datetime.now(timezone.utc)`` through the module-global
+name ``datetime`` of ``SpiffWorkflow.bpmn.specs.event_definitions.timer``; both arming a
+timer and deciding whether it fired read it. Importing this package replaces that name once
+with a subclass whose ``now()`` asks ``engine.clock`` for the clock active in the current
+context, so the engine's time and SpiffWorkflow's always agree.
+
+Importing it also checks that the installed SpiffWorkflow is the one the engine was built
+and tested with (``SPIFFWORKFLOW``): the serializer and the clock above reach into its
+insides, which a new release may change without notice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from importlib import metadata
+
+import SpiffWorkflow.bpmn.specs.event_definitions.timer as _spiff_timer
+
+from engine import clock
+from engine.errors import UnsupportedLibrary
+
+SPIFFWORKFLOW = "3.2.0"  # pyproject.toml pins the same
+
+
+def check_library(installed: str | None = None) -> None:
+    """Refuse to run on a SpiffWorkflow other than ``SPIFFWORKFLOW``, saying what to re-check before an upgrade."""
+    installed = installed or metadata.version("SpiffWorkflow")
+    if installed != SPIFFWORKFLOW:
+        raise UnsupportedLibrary(
+            f"Atiende está probado con SpiffWorkflow {SPIFFWORKFLOW} y encontró la versión {installed}. "
+            "Instale la versión fijada (make install) o, para actualizar, revise engine/bpm/serializer.py "
+            "y engine/bpm/__init__.py (usan partes internas de la biblioteca), pase "
+            "tests/integration/test_serialization.py y cambie SPIFFWORKFLOW y pyproject.toml juntos."
+        )
+
+
+check_library()
+
+
+class _ClockedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        current = clock.now()
+        return current.astimezone(tz) if tz is not None else current.astimezone(UTC).replace(tzinfo=None)
+
+
+# private part of SpiffWorkflow (its timer module's global ``datetime``), replaced: its timers have no clock to inject.
+_spiff_timer.datetime = _ClockedDatetime

@@ -3,6 +3,8 @@
 The element summary says, in Spanish and by element name, which steps were added,
 removed or changed and in what (script, condition, timer, form...); the text diff shows
 the diagrams' XML and the forms line by line, for an auditor who wants the exact words.
+``align`` moves a running case's workflow onto another version's specs, saying what blocks
+the move and which steps changed (``engine.procedures.case_migration`` decides and records).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
-from SpiffWorkflow.bpmn.util.diff import SpecDiff
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
 
 from engine.procedures.versions import Procedure
 
@@ -138,3 +141,87 @@ def form_texts(forms: dict[str, dict]) -> dict[str, str]:
         f"{name}.json": json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True)
         for name, schema in forms.items()
     }
+
+
+# -- moving a case to another version -----------------------------------------------------------
+UNFINISHED = TaskState.NOT_FINISHED_MASK
+
+
+@dataclass
+class Alignment:
+    """What aligning a case's workflow with another version found: what blocks the move, what changed."""
+
+    blockers: list[str] = field(default_factory=list)
+    changed_pending: list[ElementChange] = field(default_factory=list)  # steps ahead whose definition changed
+    changed_done: list[Element] = field(default_factory=list)  # steps already done that changed (not re-run)
+
+
+def align(registry, workflow, target: Procedure) -> Alignment:
+    """Align every (sub)workflow of a case with the target's specs and move it there, unless something blocks.
+
+    SpiffWorkflow's ``diff_workflow``/``migrate_workflow`` (marked new upstream) do the aligning;
+    they reset what is READY or WAITING, so the caller restores the armed timers after it.
+    """
+    alignment = Alignment()
+    top, subs = diff_workflow(registry, workflow, target.spec, target.subprocess_specs)
+    diffs = [(workflow, top, target.spec)]
+    for sub_id, sub_diff in subs.items():
+        sub = workflow.subprocesses[sub_id]
+        if sub_diff is None:
+            alignment.blockers.append(f"el subproceso «{sub.spec.name}» ya no existe en la versión {target.version}")
+            continue
+        diffs.append((sub, sub_diff, target.subprocess_specs[sub.spec.name]))
+    for _owner, diff, _spec in diffs:
+        for task in diff.removed:
+            found = element(task.task_spec)
+            if found is not None and task.state & UNFINISHED:
+                alignment.blockers.append(
+                    f"el paso «{found.name}» ({TaskState.get_name(task.state).lower()}) "
+                    f"ya no existe en la versión {target.version}"
+                )
+        for task in diff.changed:
+            found = element(task.task_spec)
+            if found is None:
+                continue
+            if task.state & UNFINISHED:
+                change = ElementChange(found, attributes(_changed_keys(registry, task.task_spec, diff.alignment[task])))
+                if change not in alignment.changed_pending:
+                    alignment.changed_pending.append(change)
+            elif task.state == TaskState.COMPLETED and found not in alignment.changed_done:
+                alignment.changed_done.append(found)
+    if alignment.blockers:
+        return alignment
+    for owner, diff, spec in diffs:
+        migrate_workflow(diff, owner, spec)
+    workflow.subprocess_specs = target.subprocess_specs
+    return alignment
+
+
+def _changed_keys(registry, old_spec, new_spec) -> list[str]:
+    before, after = registry.convert(old_spec), registry.convert(new_spec)
+    return [k for k, v in before.items() if after.get(k) != v]
+
+
+def restore_timers(workflow, armed: dict) -> None:
+    """Put back the due time of every timer armed before the migration (a cycle: its next firing)."""
+    for task_id, (_name, value, _due) in armed.items():
+        task = workflow.get_task_from_id(task_id)
+        if task is None or task.state not in (TaskState.WAITING, TaskState.READY):
+            continue
+        fresh = task.internal_data.get("event_value")
+        if isinstance(value, dict) and isinstance(fresh, dict):
+            value = {**fresh, "next": value["next"], "cycles": value["cycles"]}
+        task.internal_data["event_value"] = value
+        task.internal_data.pop("event_fired", None)
+        if task.state == TaskState.READY:
+            # Re-armed from now it fired at once; with its own due time back it waits again.
+            # private part of SpiffWorkflow (Task._set_state, TaskSpec._update): no public call re-arms a timer
+            task._set_state(TaskState.WAITING)
+            task.task_spec._update(task)  # private part of SpiffWorkflow, as above
+
+
+def pending_steps(workflow) -> list[str]:
+    """The names of the user tasks a workflow waits on."""
+    return sorted(
+        t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    )

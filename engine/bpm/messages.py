@@ -1,7 +1,7 @@
 """Messages between cases: what one case's diagram throws, delivered to the cases it names.
 
 SpiffWorkflow hands the application the events a workflow throws and nothing in it catches
-(ENGINE_NOTES.md); routing them is the product's job. A message names its addressees by
+(docs/architecture.md); routing them is the product's job. A message names its addressees by
 ticket: its payload is a record with a ``ticket``, or a list of them (the acta of a meeting
 lists one acuerdo per sugerencia). Each addressee receives its own record, without the
 ticket and with ``enviado_por`` (the sender's ticket), at the catch event that waits for

@@ -1,7 +1,7 @@
 """Reading diagrams safely, validating them, and checking them before they are deployed.
 
 SpiffWorkflow parses with lxml's defaults; with an old lxml an external entity in a
-diagram was resolved into a server file (ENGINE_NOTES.md). We parse every diagram
+diagram was resolved into a server file (docs/architecture.md). We parse every diagram
 ourselves with a parser that resolves no entity, loads no DTD and touches no network,
 refuse any DOCTYPE outright, and hand SpiffWorkflow the tree.
 """
@@ -20,7 +20,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
 from engine.access.roles import role_of_lane
-from engine.bpm import operators, sandbox, selectors
+from engine.bpm import operators, sandbox
+from engine.cases import selectors
 from engine.errors import DiagramError
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -75,6 +76,38 @@ def parser_for(files: dict[str, str]) -> SpiffBpmnParser:
     if problems:
         raise DiagramError(problems)
     return parser
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What the task list needs to know of one user task of a diagram."""
+
+    bpmn_id: str
+    name: str
+    role: str | None
+    form: str | None
+    instructions: str
+    plazo: str | None
+    rotulo: str | None = None  # what tells the instances of a multi-instance task apart (engine.bpm.loops)
+
+
+def user_steps(specs) -> dict[str, StepInfo]:
+    """Every user task of the specs, by id, with what the task list shows of it."""
+    steps = {}
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, UserTaskMixin):
+                props = task_spec.extensions.get("properties", {})
+                steps[task_spec.bpmn_id] = StepInfo(
+                    bpmn_id=task_spec.bpmn_id,
+                    name=task_spec.bpmn_name or task_spec.bpmn_id,
+                    role=role_of_lane(task_spec.lane),
+                    form=props.get("formulario"),
+                    instructions=(task_spec.documentation or "").strip(),
+                    plazo=props.get("plazo"),
+                    rotulo=props.get("rotulo"),
+                )
+    return steps
 
 
 def form_of(task_spec) -> str | None:
@@ -147,11 +180,11 @@ def _lane_of_subprocess(task_spec, specs_by_name) -> str | None:
     return None
 
 
-def _start_problems(spec) -> list[str]:
+def _start_problems(spec) -> list[tuple[StartEvent, str]]:
     """A scheduled procedure's start events: cycles only, a known selector, no start by hand beside them."""
     starts = [t for t in spec.task_specs.values() if isinstance(t, StartEvent)]
     timers = [t for t in starts if isinstance(t.event_definition, TimerEventDefinition)]
-    problems = []
+    problems: list[tuple[StartEvent, str]] = []
     for start in timers:
         if "Cycle" not in type(start.event_definition).__name__:
             problems.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -103,12 +103,47 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     return min(filter(None, (timer_due(t) for t in waiting_timers(workflow))), default=None)
 
 
+@dataclass(frozen=True)
+class CasePath:
+    """The diagram elements a case went through, the tasks it waits on, and its armed events."""
+
+    done: frozenset[str]
+    current: frozenset[str]
+    waiting: frozenset[str]
+
+
+def path_of(workflow: BpmnWorkflow) -> CasePath:
+    """Derived from the workflow's tasks: completed (and entered subprocesses), ready, waiting."""
+    done, current, waiting = set(), set(), set()
+    for task in workflow.get_tasks():
+        bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+        if bpmn_id is None:
+            continue
+        if task.state in (TaskState.COMPLETED, TaskState.STARTED):
+            done.add(bpmn_id)
+        elif task.state == TaskState.READY:
+            current.add(bpmn_id)
+        elif task.state == TaskState.WAITING:
+            waiting.add(bpmn_id)
+    return CasePath(frozenset(done), frozenset(current - done), frozenset(waiting - done - current))
+
+
+def duration(text: object, start: datetime) -> timedelta | None:
+    """An ISO 8601 duration ("P7D", "PT2H") as SpiffWorkflow reads a timer's, from ``start``; None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), start)
+    except Exception:  # noqa: BLE001 - any unreadable duration is the analyst's to fix
+        return None
+
+
 def _begin_at(workflow: BpmnWorkflow, spec, start_event: str | None) -> None:
     """Make a new run begin at one timer start event, once; refuse to start a scheduled procedure by hand.
 
     SpiffWorkflow runs a cycle start event inside one instance, one new path per period
     (catching up every period since its first run). A scheduled run is a new instance per
-    period instead (``engine.bpm.scheduler``): its start event fires exactly once, now, and the
+    period instead (``engine.bpm.start_events``): its start event fires exactly once, now, and the
     other start events never (the join after the start events then cancels them).
     """
     timers = {event.bpmn_id for event in start_events.scheduled(spec)}
@@ -158,7 +193,7 @@ class Advanced:
     case_id: int
     revision: int
     workflow: BpmnWorkflow
-    new_tasks: list[tuple] = field(default_factory=list)  # the user tasks this step made READY (case_rows.TaskRow)
+    new_tasks: list[case_rows.TaskRow] = field(default_factory=list)  # the user tasks this step made READY
     messages: list = field(default_factory=list)  # what it threw for other cases (engine.bpm.messages)
 
 
@@ -214,7 +249,7 @@ class Runtime:
     ) -> Advanced:
         """Create the case's workflow with its first data and run it to its first waits.
 
-        ``start_event`` is the timer start event a scheduled run begins at (``engine.bpm.scheduler``).
+        ``start_event`` is the timer start event a scheduled run begins at (``engine.bpm.start_events``).
         """
         workflow = BpmnWorkflow(procedure.spec, procedure.subprocess_specs, script_engine=sandbox.script_engine())
         workflow.task_tree.data.update(data)
@@ -405,7 +440,7 @@ class Runtime:
                     case.data = {**case.data, "fecha_limite": moment.isoformat()}
 
     @staticmethod
-    def _project_tasks(session, case, procedure, workflow, now, ready_before) -> list[tuple]:
+    def _project_tasks(session, case, procedure, workflow, now, ready_before) -> list[case_rows.TaskRow]:
         """Bring human_task in line with the READY user tasks: delete the gone, insert the new."""
         ready = {str(t.id): t for t in ready_user_tasks(workflow)}
         if ready_before is None:

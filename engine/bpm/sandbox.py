@@ -1,7 +1,7 @@
 """The restricted environment in which diagram scripts, conditions and timer expressions run.
 
 SpiffWorkflow's default engine hands every script to ``exec`` with the server's full
-Python: a diagram could reach the operating system (see ENGINE_NOTES.md). Here every
+Python: a diagram could reach the operating system (docs/architecture.md). Here every
 source is parsed and checked against a whitelist of syntax before it runs, and the
 operations that could exhaust memory or CPU (``*``, ``**``, ``+`` on big values) are
 rewritten into calls that bound their result. What a script sees is the case's data and
@@ -325,7 +325,7 @@ class _Engine(PythonScriptEngine):
     """SpiffWorkflow's engine, with a service task's failure reported as such.
 
     SpiffWorkflow 3.2's own error path for service tasks refers to an undefined name and
-    hides the real error behind a NameError (ENGINE_NOTES.md).
+    hides the real error behind a NameError (docs/architecture.md).
     """
 
     def call_service(self, task, **kwargs):

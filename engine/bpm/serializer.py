@@ -1,9 +1,14 @@
 """Workflow state without its spec: specs are stored once per procedure version.
 
 SpiffWorkflow's serializer embeds the whole spec in every instance (69 % of a mid-case
-instance, ENGINE_NOTES.md) and restores it on every load. Our converter writes only the
-instance, and restores it onto spec objects the caller already holds (parsed once per
-version and cached), so a load costs the instance alone.
+instance) and restores it on every load. Our converter writes only the instance, and
+restores it onto spec objects the caller already holds (parsed once per version and
+cached), so a load costs the instance alone.
+
+A stored state carries Atiende's own format label (``FORMAT``), not the library's: the
+converters below read and write SpiffWorkflow's task objects directly, so what a state means
+is ours to say. A state of another format is refused by name; states written before the
+label carry the library's ``serializer_version`` 1.5 and are the same format.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import StoredStateError
 
 
 class _Memo(dict):
@@ -59,8 +66,9 @@ def _task_to_dict(task, registry) -> dict:
     internal_data = task.internal_data
     return {
         "id": _text(task.id.int),
+        # private part of SpiffWorkflow (Task._parent/_children): the ids, as its converter writes them
         "parent": _text(task._parent.int) if parent is not None else None,
-        "children": [_text(child.int) for child in task._children],
+        "children": [_text(child.int) for child in task._children],  # private part of SpiffWorkflow, as above
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,
@@ -82,7 +90,7 @@ def _tasks_to_dict(tasks: dict, registry) -> dict:
     return {_text(task_id.int): _task_to_dict(task, registry) for task_id, task in tasks.items()}
 
 
-_new_task = Task.__new__
+_new_task = Task.__new__  # a Task without Task.__init__: _restore_tasks sets what the converter would
 _CONTAINERS = frozenset((dict, list, set))
 
 
@@ -104,9 +112,10 @@ def _restore_tasks(stored: dict, workflow, registry) -> None:
         task = _new_task(Task)
         task.id = task_id = _uuid(key)
         task.workflow = workflow
+        # private part of SpiffWorkflow (Task._parent/_children/_state): set as its converter sets them
         task._parent = parent_id = _uuid(dct["parent"]) if dct["parent"] is not None else None
-        task._children = [_uuid(child) for child in dct["children"]]
-        task._state = dct["state"]
+        task._children = [_uuid(child) for child in dct["children"]]  # private part of SpiffWorkflow, as above
+        task._state = dct["state"]  # private part of SpiffWorkflow: the state setter would log and restamp the change
         task.triggered = dct["triggered"]
         task.task_spec = spec = specs[dct["task_spec"]]
         task.thread_id = Task.thread_id_pool
@@ -132,6 +141,7 @@ def _restore_tasks(stored: dict, workflow, registry) -> None:
             data = restore(dct["data"])
         task.data = data
         restored[task_id] = task
+        # private part of SpiffWorkflow (Task._state): has_state(WAITING) without a method call per task
         if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
             event_manager.add_task(task)
     workflow.task_tree = restored.get(_uuid(stored["root"]))
@@ -185,6 +195,11 @@ class _InstanceConverter(BpmnWorkflowConverter):
 _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
+FORMAT_KEY = "atiende_formato"
+FORMAT = 1  # raise it, with a migration of the stored states, when what a state holds changes
+_BEFORE_THE_LABEL = ("serializer_version", "1.5")  # what SpiffWorkflow 3.2.0's serializer wrote instead
+
+
 class InstanceSerializer:
     """Dumps a workflow's instance state to JSON and restores it onto given specs."""
 
@@ -211,17 +226,27 @@ class InstanceSerializer:
         values (``engine.forms.schemas``, ``engine.bpm.sandbox``).
         """
         serializer = self._serializer
-        serializer.registry._encoder_mode = True  # what serialize_json sets: convert for an encoder
+        # private part of SpiffWorkflow (registry._encoder_mode): what serialize_json sets, to convert for an encoder
+        serializer.registry._encoder_mode = True
         try:
             dct = serializer.to_dict(workflow)
         finally:
-            serializer.registry._encoder_mode = False
-        dct[serializer.VERSION_KEY] = serializer.VERSION
+            serializer.registry._encoder_mode = False  # private part of SpiffWorkflow, as above
+        dct[FORMAT_KEY] = FORMAT
         return orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS).decode()
 
     def loads(self, text: str, spec, subprocess_specs) -> BpmnWorkflow:
+        """A stored state restored onto the specs of its version; ``StoredStateError`` if its format is not ours."""
         dct = orjson.loads(text)  # the same objects json.loads makes, in a third of the time
-        self._serializer.migrate(dct)
+        found = dct.pop(FORMAT_KEY, None)
+        if found is None and dct.get(_BEFORE_THE_LABEL[0]) == _BEFORE_THE_LABEL[1]:
+            del dct[_BEFORE_THE_LABEL[0]]
+            found = FORMAT
+        if found != FORMAT:
+            raise StoredStateError(
+                f"El estado guardado del caso tiene el formato {found!r} y esta versión de Atiende lee el "
+                f"formato {FORMAT}: actualice Atiende o migre los estados guardados."
+            )
         return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
 
     def spec_to_dict(self, spec, subprocess_specs) -> dict:

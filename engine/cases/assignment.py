@@ -13,30 +13,29 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.access.accounts import Actor, actor_of
-from engine.access.permissions import may_coordinate
+from engine.access.permissions import may_coordinate, may_work
 from engine.audit import trail as audit
 from engine.db.models import Case, HumanTask, User
 from engine.errors import AssignmentRefused, Forbidden
-from engine.facade import Atiende, may_work
+from engine.facade import Atiende
 
 
 def locked_task(atiende: Atiende, session: Session, task_id: str) -> HumanTask:
     """The open task, read again under its case's lock; raises NotFound or TaskAlreadyDone if gone."""
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise atiende._gone(session, task_id)
+        raise atiende.missing_task(session, task_id)
     session.get(Case, task.case_id, with_for_update=True)
     if session.scalar(select(HumanTask.id).where(HumanTask.id == task_id)) is None:
-        raise atiende._gone(session, task_id)
+        raise atiende.missing_task(session, task_id)
     session.refresh(task)
     return task
 
 
 def claim(atiende: Atiende, task_id: str, actor: Actor) -> None:
     """Take the task: it becomes the actor's alone. Claiming one's own task again changes nothing."""
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         task = locked_task(atiende, s, task_id)
         if not may_work(actor, task):
             raise Forbidden("no tiene permiso para esta tarea")
@@ -58,7 +57,7 @@ def claim(atiende: Atiende, task_id: str, actor: Actor) -> None:
 
 def release(atiende: Atiende, task_id: str, actor: Actor) -> None:
     """Give the task back to its role: by its assignee, or by a coordinator."""
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         task = locked_task(atiende, s, task_id)
         unclaimed_and_workable = task.assignee is None and may_work(actor, task)
         if not (task.assignee == actor.username or may_coordinate(actor) or unclaimed_and_workable):
@@ -71,7 +70,7 @@ def reassign(atiende: Atiende, task_id: str, username: str, actor: Actor) -> Non
     """A coordinator hands the task to ``username``, who must be active and allowed to work it."""
     if not may_coordinate(actor):
         raise Forbidden("solo un coordinador puede reasignar tareas")
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         task = locked_task(atiende, s, task_id)
         person = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
         if person is None:
@@ -98,7 +97,7 @@ def task_to_reassign(atiende: Atiende, session: Session, task_id: str, actor: Ac
         raise Forbidden("solo un coordinador puede reasignar tareas")
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise atiende._gone(session, task_id)
+        raise atiende.missing_task(session, task_id)
     return task
 
 

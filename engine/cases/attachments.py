@@ -211,7 +211,8 @@ def by_ids(session: Session, ids: Iterable[str]) -> dict[str, Attachment]:
     return {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(wanted)))}
 
 
-def content(session: Session, attachment: Attachment) -> bytes:
+def content(session: Session, attachment: Attachment) -> bytes | None:
+    """The attachment's bytes; None if they are gone (purged since the attachment was read)."""
     return session.scalar(select(StoredFile.content).where(StoredFile.sha256 == attachment.sha256))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.access.accounts import Actor
 from engine.access.permissions import may_write_notes
 from engine.audit import trail as audit
@@ -30,7 +29,7 @@ def add(atiende: Atiende, case_id: int, text: str, actor: Actor) -> int:
         raise FormErrors({FIELD: "Escriba la nota."})
     if len(text) > MAX_LENGTH:
         raise FormErrors({FIELD: f"No puede superar {MAX_LENGTH} caracteres."})
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         case = atiende.case_for(s, case_id, actor)
         now = atiende.now()
         note = CaseNote(case_id=case.id, author=actor.username, written_at=now, text=text)

@@ -2,18 +2,20 @@
 
 The facade (``engine.facade.Atiende``) decides who may see or do what; these functions
 only fetch rows the caller is already allowed to read: the people behind a session cookie,
-the cases behind a task list, a case's open tasks, catalogue labels, people's names.
+the cases behind a task list, a case's open tasks, catalogue labels, people's names, and
+single rows by id (a person, a procedure version, a stored document, an outbox message).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.db.models import Case, CatalogItem, HumanTask, User, UserRole
+from engine.db.models import Case, CatalogItem, Document, HumanTask, OutboxMessage, ProcedureVersion, User, UserRole
 from engine.db.statements import Statement
 
 
@@ -31,6 +33,22 @@ def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | Non
         return None
     username, full_name, direccion, _role = rows[0]
     return username, full_name, Actor(username, frozenset(r.role for r in rows if r.role), direccion)
+
+
+def user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def procedure_version(session: Session, version_id: int) -> ProcedureVersion | None:
+    return session.get(ProcedureVersion, version_id)
+
+
+def document(session: Session, document_id: int) -> Document | None:
+    return session.get(Document, document_id)
+
+
+def outbox_message(session: Session, message_id: int) -> OutboxMessage | None:
+    return session.get(OutboxMessage, message_id)
 
 
 def cases_by_id(session: Session, case_ids: Iterable[int]) -> dict[int, Case]:
@@ -65,7 +83,7 @@ def catalog_items(session: Session, catalogs: Iterable[str]) -> list[tuple[str, 
         .where(CatalogItem.catalog.in_(set(catalogs)))
         .order_by(CatalogItem.label)
     )
-    return [tuple(row) for row in rows]
+    return cast("list[tuple[str, str, str, bool]]", [tuple(row) for row in rows])
 
 
 _FULL_NAME = Statement(select(User.full_name).where(User.username == bindparam("username")))

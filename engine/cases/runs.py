@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.audit import trail as audit
-from engine.bpm import messages, scheduler, selectors, start_events
+from engine.bpm import messages, start_events
 from engine.bpm.runtime import Advanced
-from engine.cases import tickets
+from engine.cases import selectors, tickets
 from engine.db.models import Case, Schedule
 from engine.errors import Undeliverable
 from engine.procedures.versions import Procedure
@@ -102,12 +102,13 @@ def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:
     Returns how many runs started and what to remember. A schedule whose runs fail is tried
     again after RETRY_AFTER; the error is in the audit trail.
     """
-    started, moved = 0, []
+    started = 0
+    moved: list[Advanced] = []
     while True:
         schedule_id = None
         try:
             with atiende.store.unit_of_work() as session:
-                schedule = scheduler.next_due(session, now, skip_locked=not atiende.store.is_sqlite)
+                schedule = start_events.next_due(session, now, skip_locked=not atiende.store.is_sqlite)
                 if schedule is None:
                     return started, moved
                 schedule_id = schedule.id
@@ -133,7 +134,7 @@ def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:
 
 def start_now(atiende, process_id: str, start_event: str, actor: str) -> list[str]:
     """Start now, out of its calendar, the runs a timer start event would start (its calendar stays as it is)."""
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as session:
+    with atiende.unit_of_work() as session:
         now = atiende.now()
         procedure = atiende.latest_procedure(session, process_id)
         tickets_started, moved = _start_runs(atiende, session, procedure, start_event, actor, now, None)
@@ -145,7 +146,7 @@ def start_now(atiende, process_id: str, start_event: str, actor: str) -> list[st
 def _start_schedule(atiende, session: Session, schedule, now: datetime) -> tuple[list[str], list[Advanced]]:
     procedure = atiende.latest_procedure(session, schedule.process_id)
     started = _start_runs(atiende, session, procedure, schedule.start_event, audit.SYSTEM, now, schedule.next_run_at)
-    scheduler.ran(schedule, now)
+    start_events.ran(schedule, now)
     return started
 
 

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import column, select, table, text
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor
 from engine.access.permissions import direccion_scope
 from engine.db.models import Case
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 PAGE = 25
 MAX_WORDS = 8
@@ -36,7 +40,7 @@ _FTS = table("case_fts", column("rowid"))  # SQLite: the FTS5 table
 _DOCUMENTS = table("case_fts", column("case_id"), column("document"))  # PostgreSQL: tsvector documents
 
 
-def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """For Alembic's comparison: everything but the search index and its FTS5 shadow tables."""
     return not (name in SEARCH_OBJECTS or (name or "").startswith("case_fts_"))
 
@@ -133,10 +137,12 @@ def _statement(session: Session, query: str):
         # index). For several it multiplies their frequencies and may walk 100,000 documents to
         # find nothing; the GIN index intersects them at once, so the matches come from it first.
         tsquery = number or " & ".join(f"{w}:*" for w in terms)
-        matches = select(_DOCUMENTS.c.case_id).where(
+        matching = select(_DOCUMENTS.c.case_id).where(
             text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
         )
-        matches = matches.cte("matches").prefix_with("MATERIALIZED") if len(terms) > 1 else matches.subquery("matches")
+        matches = (
+            matching.cte("matches").prefix_with("MATERIALIZED") if len(terms) > 1 else matching.subquery("matches")
+        )
         statement = (
             select(*_COLUMNS)
             .select_from(matches)

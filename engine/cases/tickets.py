@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from engine.clock import PANAMA
 from engine.db.models import TicketSequence
 from engine.db.statements import Statement
 
-_SEQUENCES = TicketSequence.__table__
+_SEQUENCES = cast(Table, TicketSequence.__table__)
 # Built once: every new case takes a number (and the statement is the same each time).
 _BUMP = Statement(
     update(_SEQUENCES)

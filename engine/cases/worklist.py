@@ -14,14 +14,16 @@ who hand tasks to people (``engine.cases.assignment``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.access.permissions import may_coordinate
+from engine.access.permissions import may_coordinate, workable
 from engine.db.models import Case, HumanTask
 
 PAGE_SIZE = 25
@@ -100,11 +102,7 @@ def _visible(actor: Actor, scope: str):
     """The tasks the scope shows the actor: their roles' (an enlace's only for their dirección)."""
     if scope == "equipo":
         return None
-    roles = sorted(actor.roles - {"enlace"})
-    allowed = [HumanTask.lane.in_(roles)] if roles else []
-    if "enlace" in actor.roles and actor.direccion:
-        allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == actor.direccion))
-    lanes = or_(*allowed) if allowed else false()
+    lanes = workable(actor)
     if scope == "mias":
         return and_(lanes, HumanTask.assignee == actor.username)
     if scope == "disponibles":
@@ -182,4 +180,5 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
         .join(Case, Case.id == HumanTask.case_id)
         .order_by(*order)
     )
-    return Page(filters, [Row(*r) for r in rows], counts, pages)
+    # Each row holds Row's fields in order (mypy cannot spread a row of fifteen columns into them).
+    return Page(filters, [Row(*r) for r in cast("Iterable[tuple[Any, ...]]", rows)], counts, pages)

@@ -15,16 +15,19 @@ A new case is inserted the same way and is detached from then on. Cases the ORM 
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, insert, inspect, select
+from sqlalchemy import Table, bindparam, insert, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.db.models import Case, HumanTask
 from engine.db.statements import NewRow, Statement, detached
 
-_CASES = Case.__table__
-_TASKS = HumanTask.__table__
+_CASES = cast(Table, Case.__table__)
+_TASKS = cast(Table, HumanTask.__table__)
 # The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
 _CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
 _CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
@@ -42,7 +45,27 @@ _UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
 _INSERT_CASE = NewRow(Case)
 _INSERT_TASKS = Statement(insert(_TASKS))
 _TASK_COLUMNS = tuple(column.key for column in _TASKS.c)
-TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read
+if TYPE_CHECKING:
+
+    class TaskRow(NamedTuple):
+        """A human_task row, to read: at run time made from ``HumanTask``'s columns, these, in this order."""
+
+        id: str
+        case_id: int
+        bpmn_id: str
+        name: str
+        lane: str
+        form: str | None
+        direccion: str | None
+        case_type: str | None
+        channel: str | None
+        corregimiento: str | None
+        assignee: str | None
+        created_at: datetime
+        due_at: datetime | None
+
+else:
+    TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read
 _DELETE_TASK = Statement(_TASKS.delete().where(_TASKS.c.id == bindparam("task_id")))
 
 
@@ -55,12 +78,13 @@ def insert_case(session: Session, case: Case) -> None:
     make_transient_to_detached(case)
 
 
-def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[tuple, Case] | None:
+def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[TaskRow, Case] | None:
     """The READY task and its case (locked on PostgreSQL), or None when the task is not pending.
 
     ``locked_again``: read the task once more after the case's row lock is held. On
     PostgreSQL, whoever held that lock may just have completed the task, and the joined
-    read still shows the row as it was when the statement began.
+    read still shows the row as it was when the statement began. The task is a ``TaskRow``
+    or the joined row, which has the same fields first, by the same names.
     """
     row = _TASK_WITH_CASE.first(session, {"task_id": task_id})
     if row is None:
@@ -96,7 +120,7 @@ def save(session: Session, case: Case) -> None:
         set_committed_value(case, key, value)
 
 
-def insert_tasks(session: Session, rows: list[dict]) -> list[tuple]:
+def insert_tasks(session: Session, rows: list[dict[str, Any]]) -> list[TaskRow]:
     """Insert task projection rows; returns them as ``TaskRow`` named tuples, like the rows read back."""
     if not rows:
         return []
@@ -104,6 +128,6 @@ def insert_tasks(session: Session, rows: list[dict]) -> list[tuple]:
     return [TaskRow(**row) for row in rows]
 
 
-def delete_tasks(session: Session, task_ids) -> None:
+def delete_tasks(session: Session, task_ids: Iterable[str]) -> None:
     """Delete task projection rows by id."""
     _DELETE_TASK.execute_many(session, [{"task_id": task_id} for task_id in task_ids])

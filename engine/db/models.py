@@ -464,7 +464,7 @@ class Attachment(Base):
 class Schedule(Base):
     """A timer start event of a deployed procedure and when the scheduler next starts its runs.
 
-    SpiffWorkflow's timer start events do not create instances; ``engine.bpm.scheduler`` does, from
+    SpiffWorkflow's timer start events do not create instances; ``engine.bpm.start_events`` does, from
     this row: the indexed ``next_run_at`` lets the sweep find what is due without reading any
     diagram, and the row lock makes each run start exactly once.
     """

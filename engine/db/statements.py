@@ -16,17 +16,23 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
+from sqlalchemy import ReturnsRows, Table
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+
+if TYPE_CHECKING:
+    from engine.db.models import Base
+
+_M = TypeVar("_M", bound="Base")
 
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
 
 
-def _driver_connection(session: Session):
+def _driver_connection(session: Session) -> tuple[Dialect, Any]:
     """The dialect and DBAPI connection of the session's transaction, begun now if it has not been.
 
     Kept for the transaction: asking the session for its connection was a quarter of the cost
@@ -40,7 +46,7 @@ def _driver_connection(session: Session):
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
-def _forget_connection(session: Session, transaction) -> None:
+def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the connection goes back to the pool with the outermost transaction
         session.info.pop(_DRIVER, None)
 
@@ -48,29 +54,35 @@ def _forget_connection(session: Session, transaction) -> None:
 class _Compiled:
     """One statement's SQL for one dialect, with how to pass its parameters and read its rows."""
 
-    def __init__(self, statement: ClauseElement, dialect: Dialect, column_keys: tuple[str, ...] | None):
+    def __init__(self, statement: ReturnsRows, dialect: Dialect, column_keys: tuple[str, ...] | None):
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql = compiled.string
+        # private part of SQLAlchemy (SQLCompiler.positional): the driver's parameter style, to pass parameters in it
         self._positional = compiled.positional
-        names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        # private part of SQLAlchemy (SQLCompiler.positiontup, set when positional; .binds): the parameters, in order
+        names = cast("list[str]", compiled.positiontup) if compiled.positional else list(compiled.binds)
         # (name, its own value when the caller gives none, e.g. a LIMIT's; the type's conversion)
-        self._binds = [
+        self._binds: list[tuple[str, Any, Callable[[Any], Any] | None]] = [
             (name, bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+            # private part of SQLAlchemy (SQLCompiler.binds): each parameter's default value and type, to convert it
             for name, bind in ((name, compiled.binds[name]) for name in names)
         ]
         columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs
         self._row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
-        self._results = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+        self._results: list[Callable[[Any], Any] | None] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
 
-    def parameters(self, values: dict):
+    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """``values`` by name, converted, in the driver's parameter style."""
         given = ((name, values.get(name, own), process) for name, own, process in self._binds)
         if self._positional:
             return tuple(value if process is None else process(value) for _name, value, process in given)
         return {name: value if process is None else process(value) for name, value, process in given}
 
-    def read(self, raw: tuple):
-        return self._row._make(
+    def read(self, raw: tuple[Any, ...]) -> Any:
+        """A row the cursor gave, converted, as a named tuple: only statements with columns give rows."""
+        return cast("type[NamedTuple]", self._row)._make(
             value if process is None else process(value) for value, process in zip(raw, self._results, strict=False)
         )
 
@@ -78,12 +90,12 @@ class _Compiled:
 class Statement:
     """A Core statement, compiled once per dialect (and per set of columns written), run on the cursor."""
 
-    def __init__(self, statement: ClauseElement):
+    def __init__(self, statement: ReturnsRows):
         self.statement = statement
-        self._compiled: dict[tuple, _Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[str, ...] | None], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _for(self, session: Session, column_keys: tuple[str, ...] | None):
+    def _for(self, session: Session, column_keys: tuple[str, ...] | None) -> tuple[_Compiled, Any]:
         """This statement's compiled form for the session's database, and a cursor of its connection."""
         dialect, driver_connection = _driver_connection(session)
         key = (dialect.name, column_keys)
@@ -93,23 +105,25 @@ class Statement:
                 compiled = self._compiled.setdefault(key, _Compiled(self.statement, dialect, column_keys))
         return compiled, driver_connection.cursor()
 
-    def execute(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None) -> None:
+    def execute(self, session: Session, values: dict[str, Any], column_keys: tuple[str, ...] | None = None) -> None:
         """Run once with ``values``. ``column_keys``: the columns an INSERT or UPDATE writes."""
         compiled, cursor = self._for(session, column_keys)
         cursor.execute(compiled.sql, compiled.parameters(values))
 
-    def execute_many(self, session: Session, rows: Iterable[dict], column_keys: tuple[str, ...] | None = None) -> None:
+    def execute_many(
+        self, session: Session, rows: Iterable[dict[str, Any]], column_keys: tuple[str, ...] | None = None
+    ) -> None:
         """Run once per row, in one ``executemany``."""
         compiled, cursor = self._for(session, column_keys)
         cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
 
-    def all(self, session: Session, values: dict) -> list:
+    def all(self, session: Session, values: dict[str, Any]) -> list[Any]:
         """Every row, as named tuples of values converted as SQLAlchemy converts them."""
         compiled, cursor = self._for(session, None)
         cursor.execute(compiled.sql, compiled.parameters(values))
         return [compiled.read(raw) for raw in cursor.fetchall()]
 
-    def first(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None):
+    def first(self, session: Session, values: dict[str, Any], column_keys: tuple[str, ...] | None = None) -> Any:
         """The first row, or None."""
         compiled, cursor = self._for(session, column_keys)
         cursor.execute(compiled.sql, compiled.parameters(values))
@@ -117,38 +131,39 @@ class Statement:
         cursor.close()  # an INSERT … RETURNING is done, its statement reset, before the next one
         return None if raw is None else compiled.read(raw)
 
-    def scalar(self, session: Session, values: dict, column_keys: tuple[str, ...] | None = None):
+    def scalar(self, session: Session, values: dict[str, Any], column_keys: tuple[str, ...] | None = None) -> Any:
         """The first column of the first row, or None."""
         row = self.first(session, values, column_keys)
         return None if row is None else row[0]
 
 
-def detached(cls, values: dict):
+def detached(cls: type[_M], values: dict[str, Any]) -> _M:
     """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident.
 
     Filled in as the ORM fills what it loads, straight into the instance's dict: through the
     constructor each value went through an attribute event, half the cost of reading a task
     with its case.
     """
+    # private part of SQLAlchemy (ClassManager.new_instance, the instance's __dict__): what its loading does
     obj = cls.__mapper__.class_manager.new_instance()
     obj.__dict__.update(values)
     make_transient_to_detached(obj)
     return obj
 
 
-class NewRow:
+class NewRow(Generic[_M]):
     """The INSERT of a mapped class's row: every column but its ``id``, which the database gives back."""
 
-    def __init__(self, cls):
-        table = cls.__table__
+    def __init__(self, cls: type[_M]):
+        table = cast(Table, cls.__table__)
         self._cls = cls
         self._columns = tuple(column.key for column in table.c if column.key != "id")
         self._insert = Statement(table.insert().returning(table.c.id))
 
-    def id(self, session: Session, values: dict) -> int:
+    def id(self, session: Session, values: dict[str, Any]) -> int:
         """Insert ``values`` (a value for every column but the id); returns the new row's id."""
         return self._insert.scalar(session, values, column_keys=self._columns)
 
-    def detached(self, session: Session, values: dict):
+    def detached(self, session: Session, values: dict[str, Any]) -> _M:
         """Insert ``values``; returns the row as a detached object, its id included."""
         return detached(self._cls, {**values, "id": self.id(session, values)})

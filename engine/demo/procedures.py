@@ -11,6 +11,7 @@ tests drive whole cases with them (``tests.fixtures.desk``).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -73,7 +74,7 @@ SUGERENCIA_311 = {
     "descripcion": "Atender también los sábados en la mañana.",
 }
 
-SUBMISSIONS = {
+SUBMISSIONS: dict[str, dict[str, Any]] = {
     "revision_ticket_llamada": {
         "tipo_caso": "queja_reclamo",
         "ciudadano_email": "pedro.castillo@example.com",

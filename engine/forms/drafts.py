@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.access.accounts import Actor
+from engine.access.permissions import may_work_now
 from engine.audit import trail as audit
 from engine.cases.assignment import locked_task
 from engine.db.models import TaskDraft
 from engine.errors import Forbidden
-from engine.facade import Atiende, may_work
+from engine.facade import Atiende
 
 
 def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:
     """Keep ``values`` as the actor's draft of the task (replacing their previous one)."""
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         task = locked_task(atiende, s, task_id)
-        if not may_work(actor, task) or task.assignee not in (None, actor.username):
+        if not may_work_now(actor, task):
             raise Forbidden("no tiene permiso para esta tarea")
         now = atiende.now()
         draft = s.get(TaskDraft, (task_id, actor.username))

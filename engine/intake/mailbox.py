@@ -40,7 +40,7 @@ class PollResult:
 
 def connect(settings: ImapSettings) -> imaplib.IMAP4:
     """A logged-in connection, encrypted unless the settings say none."""
-    imap = None
+    imap: imaplib.IMAP4 | None = None
     try:
         if settings.tls == "ssl":
             imap = imaplib.IMAP4_SSL(
@@ -68,9 +68,11 @@ def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResu
         if typ != "OK":
             raise MailboxError(f"no existe la carpeta «{settings.folder}» en el buzón")
         flag = _flag(imap)
-        typ, data = (
-            imap.uid("SEARCH", None, "UNKEYWORD", flag) if flag == KEYWORD else imap.uid("SEARCH", None, "UNSEEN")
-        )
+        # imaplib leaves a None argument out (here: SEARCH without CHARSET); typeshed's uid() takes str only.
+        if flag == KEYWORD:
+            typ, data = imap.uid("SEARCH", None, "UNKEYWORD", flag)  # type: ignore[arg-type]
+        else:
+            typ, data = imap.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]
         uids = data[0].split()[:limit] if typ == "OK" and data and data[0] else []
         counts = {"entrada": 0, "unido": 0, "repetido": 0}
         failed = 0
@@ -99,7 +101,7 @@ def _flag(imap: imaplib.IMAP4) -> str:
 
 def _fetch(imap: imaplib.IMAP4, uid: bytes) -> bytes:
     # BODY.PEEK leaves \Seen alone: a message is marked only after it has been taken.
-    typ, data = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+    typ, data = imap.uid("FETCH", uid, "(BODY.PEEK[])")  # type: ignore[arg-type]  # imaplib takes bytes too
     for part in data or []:
         if isinstance(part, tuple) and len(part) == 2:
             return part[1]

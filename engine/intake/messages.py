@@ -13,6 +13,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
+from typing import cast
 
 from engine.intake import html_text
 
@@ -107,7 +108,7 @@ def _body(message: EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, ValueError, AssertionError):  # unknown charset or broken encoding
-        payload = part.get_payload(decode=True) or b""
+        payload = cast("bytes | None", part.get_payload(decode=True)) or b""  # decoded: bytes (None if multipart)
         content = payload.decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
         return html_text.to_text(content)
@@ -115,10 +116,11 @@ def _body(message: EmailMessage) -> str:
 
 
 def _attachments(message: EmailMessage) -> tuple[list[Attachment], list[str]]:
-    kept, skipped = [], []
+    kept: list[Attachment] = []
+    skipped: list[str] = []
     for part in message.iter_attachments():
         filename = part.get_filename() or "adjunto"
-        data = part.get_payload(decode=True) or b""
+        data = cast("bytes | None", part.get_payload(decode=True)) or b""  # decoded: bytes (None if multipart)
         if len(kept) >= MAX_ATTACHMENTS or len(data) > MAX_ATTACHMENT_BYTES:
             skipped.append(filename)
             continue

@@ -18,6 +18,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -121,7 +122,7 @@ class _Form:
 
 def _start_form(atiende: Atiende, session: Session) -> _Form:
     procedure = atiende.latest_procedure(session, PROCESS)
-    schema = procedure.forms[procedure.start_form]
+    schema = procedure.forms[cast(str, procedure.start_form)]  # the web procedure starts with a form
     choices = schema["properties"]["tipo_caso"].get("oneOf", [])
     return _Form(schema, {c["const"]: c.get("title") or c["const"] for c in choices})
 
@@ -149,7 +150,7 @@ def definition(atiende: Atiende, session: Session, service_code: str) -> dict:
     if service_code not in form.labels:
         raise Open311Error(404, f"service_code desconocido: {service_code}")
     required = _required_for(form.schema, service_code)
-    attributes = []
+    attributes: list[dict[str, Any]] = []
     covered = set(STANDARD.values()) | FIXED
     for name in [n for n in form.schema.get("x-orden", []) if n in form.schema["properties"]] or list(
         form.schema["properties"]
@@ -297,7 +298,7 @@ def _form_values(form: _Form, code: str, params: dict[str, str], attributes: dic
     if unknown:
         raise Open311Error(400, f"atributos desconocidos para {code}: {', '.join(unknown)}")
     name = " ".join(p for p in (params.get("first_name", "").strip(), params.get("last_name", "").strip()) if p)
-    values = {
+    values: dict[str, Any] = {
         field: params[std]
         for std, field in STANDARD.items()
         if params.get(std) and std not in ("first_name", "last_name")
@@ -400,8 +401,10 @@ def _requests(session: Session, cases: list[Case], names: dict[str, str]) -> lis
         if ids
         else {}
     )
-    places = queries.catalog_labels(session, "corregimientos")
-    agencies = queries.catalog_labels(session, "direcciones")
+    # These labels are looked up by the case's columns, which may be None (and have no label then).
+    labels = cast("dict[str | None, str]", names)
+    places = cast("dict[str | None, str]", queries.catalog_labels(session, "corregimientos"))
+    agencies = cast("dict[str | None, str]", queries.catalog_labels(session, "direcciones"))
     result = []
     for case in cases:
         mine = posted.get(case.id)
@@ -411,7 +414,7 @@ def _requests(session: Session, cases: list[Case], names: dict[str, str]) -> lis
                 "service_request_id": case.ticket,
                 "status": "closed" if closed else "open",
                 "status_notes": STATUS_NOTES.get(case.status, case.status),
-                "service_name": names.get(case.case_type, case.case_type),
+                "service_name": labels.get(case.case_type, case.case_type),
                 "service_code": case.case_type,
                 "description": case.data.get("descripcion") if mine else None,
                 "agency_responsible": agencies.get(case.direccion) or AGENCY,

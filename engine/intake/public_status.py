@@ -14,6 +14,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 
@@ -88,7 +89,8 @@ def _public(session, case: Case) -> PublicCase:
         if event.kind == "caso_creado":
             timeline.append(PublicEvent(event.at, "Caso registrado"))
         elif event.kind == "estado_cambiado":
-            status = STATUS_NAMES.get(event.detail.get("despues"), event.detail.get("despues"))
+            after = cast(str, event.detail.get("despues"))  # the runtime records the new status, always a name
+            status = STATUS_NAMES.get(after, after)
             timeline.append(PublicEvent(event.at, f"Estado: {status}"))
     answered = case.data.get("fecha_respuesta")
     if answered and case.status == "cerrado":

@@ -9,6 +9,7 @@ e-mail, and the submission counts against its address's limit — all in one tra
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -101,7 +102,10 @@ def submit(
         )
         notify.queue(
             session,
-            notify.registered(case.citizen_name, case.citizen_email, case.ticket, case.subject or "", status_url),
+            # The e-mail is required (REQUIRED): problems() refused the report without it.
+            notify.registered(
+                case.citizen_name, cast(str, case.citizen_email), case.ticket, case.subject or "", status_url
+            ),
             now,
             atiende.settings.smtp.sender,
             case_id=case.id,
@@ -118,7 +122,7 @@ def problems(atiende: Atiende, values: dict, consent: bool, client: str) -> dict
             raise TooManyReports(TOO_MANY)
         procedure = atiende.latest_procedure(s, PROCESS)
         try:
-            capture.validate(s, schema(procedure.forms[procedure.start_form]), values)
+            capture.validate(s, schema(procedure.forms[cast(str, procedure.start_form)]), values)  # it has one
             errors = {}
         except FormErrors as invalid:
             errors = dict(invalid.errors)

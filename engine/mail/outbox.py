@@ -32,8 +32,9 @@ from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from engine import clock as clocks
@@ -73,7 +74,7 @@ def _single_line(text: str, what: str) -> str:
 
 
 _NEW_MESSAGE = NewRow(OutboxMessage)
-_INSERT_ATTACHMENT = Statement(OutboxAttachment.__table__.insert())
+_INSERT_ATTACHMENT = Statement(cast(Table, OutboxAttachment.__table__).insert())
 _ATTACHMENT_WRITTEN = ("message_id", "document_id", "position")
 
 
@@ -343,10 +344,13 @@ class MailWorker:
         cfg = self.settings
         if not cfg.configured:
             raise smtplib.SMTPException("no hay servidor SMTP configurado (ATIENDE_SMTP_HOST)")
+        host = cfg.host
+        assert host is not None  # configured: there is a host
+        smtp: smtplib.SMTP
         if cfg.security == "tls":
-            smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(host, cfg.port, timeout=cfg.timeout, context=ssl.create_default_context())
         else:
-            smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            smtp = smtplib.SMTP(host, cfg.port, timeout=cfg.timeout)
         try:
             smtp.ehlo()
             if cfg.security == "starttls":

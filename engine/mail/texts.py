@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from jinja2 import FileSystemLoader, TemplateError, TemplateNotFound, meta
 from jinja2.sandbox import SandboxedEnvironment
@@ -38,17 +39,18 @@ def _fields(source: str) -> frozenset[str]:
 
 
 # (loader, name, needs_ticket) → (whether the file is unchanged since, the verdict): a check reads the file.
-_verdicts: dict[tuple, tuple[Callable[[], bool], str | None]] = {}
+_verdicts: dict[tuple[FileSystemLoader, str, bool], tuple[Callable[[], bool], str | None]] = {}
 
 
 def problem(name: str, needs_ticket: bool = False) -> str | None:
     """Why template ``name`` cannot be used (Spanish), or None; checked again when its file changes."""
-    key = (_env.loader, name, needs_ticket)
+    loader = cast(FileSystemLoader, _env.loader)  # the one above (a test swaps in another FileSystemLoader)
+    key = (loader, name, needs_ticket)
     kept = _verdicts.get(key)
     if kept is not None and kept[0]():
         return kept[1]
     try:
-        source, _path, uptodate = _env.loader.get_source(_env, f"{name}.txt")
+        source, _path, uptodate = loader.get_source(_env, f"{name}.txt")
         fields = _fields(source)
     except TemplateNotFound:
         return f"no existe la plantilla de correo «{name}» (en engine/mail/correo/{name}.txt)"

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.cases import attachments
@@ -83,13 +83,13 @@ def record_paper(atiende: Atiende, case_id: int, submitted: dict, scan: tuple[st
     """
     if not actor.has("operador"):
         raise Forbidden("solo un operador registra el acuse de recibo firmado en papel")
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         case = s.get(Case, case_id, with_for_update=True)
         task = pending_task(s, case_id) if case is not None else None
-        if task is None:
+        if case is None or task is None:
             raise NotFound("el caso no tiene un acuse de recibo pendiente")
         procedure = atiende.procedure(s, case.procedure_version_id)
-        schema = procedure.forms[task.form]
+        schema = procedure.forms[cast(str, task.form)]  # found by its form, ACUSE_FORM
         needed = {p["x-catalogo"] for p in schema.get("properties", {}).values() if "x-catalogo" in p}
         data = form_schemas.clean(schema, submitted, catalogs.codes(s, needed))
         now = atiende.now()

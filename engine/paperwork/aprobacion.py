@@ -16,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
+from engine.access.permissions import may_work_now
 from engine.audit import trail as audit
 from engine.db.models import Case, HumanTask
 from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone
-from engine.facade import Atiende, may_work
+from engine.facade import Atiende
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def pending(session: Session, actor: Actor) -> list[Pending]:
             task.due_at,
         )
         for task, case in rows
-        if may_work(actor, task) and task.assignee in (None, actor.username)
+        if may_work_now(actor, task)
     ]
 
 

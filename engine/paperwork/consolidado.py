@@ -34,7 +34,7 @@ def build(session: Session, direccion: str, now: datetime, periodo: str = "") ->
     """The consolidado of ``direccion`` at ``now``, oldest case first."""
     in_consolidado = (Case.direccion == direccion) & Case.status.in_(OPEN_STATUSES)
     audit_chain.write_pending(session)  # follow-ups recorded in this same transaction count too
-    last_follow_up = dict(
+    last_follow_up: dict[int | None, datetime] = dict(
         session.execute(
             select(AuditEvent.case_id, type_coerce(func.max(AuditEvent.at), UTCDateTime()))
             .where(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -174,6 +175,7 @@ def _completions(session: Session, case_id: int):
 
 def _consolidado(extension: str) -> Callable[[_Step, Documento], tuple[str, documents.Consolidado]]:
     def make(step: _Step, effect: Documento) -> tuple[str, documents.Consolidado]:
+        assert effect.direccion is not None  # a consolidado always names its dirección (operators._direccion)
         day = documents.fecha(step.now).replace("/", "-")
         return (
             f"consolidado_{effect.direccion}_{day}.{extension}",
@@ -271,7 +273,10 @@ def _write(step: _Step, effect: Correo) -> None:
         "texto": datos.get("texto", ""),
         "periodo": datos.get("periodo", ""),
         "fecha_remision": documents.fecha(hoja.created_at) if hoja is not None else "",
-        "casos": len(step.consolidado(effect.direccion, datos["periodo"]).filas) if "periodo" in datos else None,
+        # Only a consolidado's message has a periodo, and it always names its dirección (operators._direccion).
+        "casos": len(step.consolidado(cast(str, effect.direccion), datos["periodo"]).filas)
+        if "periodo" in datos
+        else None,
     }
     subject, body = mail_templates.render(effect.plantilla, context, needs_ticket=effect.para == "ciudadano")
     if effect.para == "ciudadano":

@@ -24,6 +24,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import select, update
 
@@ -36,7 +37,8 @@ from engine.paperwork import documents
 
 log = logging.getLogger("atiende.rendering")
 
-KINDS = {  # kind of document → (facts it is made from, how it is made, content type)
+# kind of document → (facts it is made from, how it is made, content type)
+KINDS: dict[str, tuple[type, Callable[[Any], bytes], str]] = {
     "hoja_de_tramite": (documents.HojaDeTramite, documents.hoja_de_tramite_pdf, documents.PDF),
     "consolidado_xlsx": (documents.Consolidado, documents.consolidado_xlsx, documents.XLSX),
     "consolidado_pdf": (documents.Consolidado, documents.consolidado_pdf, documents.PDF),
@@ -45,8 +47,11 @@ PENDING = Document.content.is_(None)
 BATCH = 20  # documents a background pass renders (beyond the attachments of messages due)
 
 
-def snapshot(facts) -> dict:
-    """The facts of a document as JSON: nested facts as objects, datetimes as ISO 8601 with their offset."""
+def snapshot(facts: Any) -> Any:
+    """The facts of a document as JSON: nested facts as objects, datetimes as ISO 8601 with their offset.
+
+    A document's facts (a dataclass) give a dict; nested values give what JSON holds for them.
+    """
     if dataclasses.is_dataclass(facts):
         return {f.name: snapshot(getattr(facts, f.name)) for f in dataclasses.fields(facts)}
     if isinstance(facts, list):
@@ -56,12 +61,12 @@ def snapshot(facts) -> dict:
     return facts
 
 
-def facts(kind: str, taken: dict):
+def facts(kind: str, taken: dict[str, Any]) -> Any:
     """The facts a snapshot of a ``kind`` document was taken from, as its renderer takes them."""
     return _revive(KINDS[kind][0], taken)
 
 
-def _revive(annotation, value):
+def _revive(annotation: Any, value: Any) -> Any:
     """``value`` read back as ``annotation`` says (the field types of ``engine.paperwork.documents``)."""
     if value is None:
         return None
@@ -74,7 +79,8 @@ def _revive(annotation, value):
         return [_revive(item, v) for v in value]
     if dataclasses.is_dataclass(annotation):
         hints = typing.get_type_hints(annotation)
-        return annotation(**{f.name: _revive(hints[f.name], value[f.name]) for f in dataclasses.fields(annotation)})
+        made = cast("type[Any]", annotation)  # a dataclass: the class, not an instance
+        return made(**{f.name: _revive(hints[f.name], value[f.name]) for f in dataclasses.fields(annotation)})
     if annotation is datetime:
         return datetime.fromisoformat(value)
     return value
@@ -85,7 +91,7 @@ def content_type(kind: str) -> str:
     return KINDS[kind][2]
 
 
-def render(kind: str, taken: dict) -> bytes:
+def render(kind: str, taken: dict[str, Any]) -> bytes:
     """The bytes of a ``kind`` document made from its snapshot (Jinja and WeasyPrint, or openpyxl)."""
     return KINDS[kind][1](facts(kind, taken))
 

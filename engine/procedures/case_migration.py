@@ -1,8 +1,8 @@
 """Moving waiting cases to a newer version of their procedure, without moving their deadlines.
 
-SpiffWorkflow's ``diff_workflow``/``migrate_workflow`` (marked new upstream) align a
-case's tasks with the new specs and reset what is READY or WAITING; a reset timer is
-re-armed counting from the migration (ENGINE_NOTES.md), so a 30-day deadline would
+SpiffWorkflow aligns a case's tasks with the new specs (``engine.bpm.diff.align``) and resets
+what is READY or WAITING; a reset timer is re-armed counting from the migration
+(docs/architecture.md, "What SpiffWorkflow does not do"), so a 30-day deadline would
 silently move. Here every timer armed before the migration gets its due time back (a
 cycle keeps its next firing and takes the new rhythm after it). The preview is the same
 migration run on a copy and thrown away, so what it shows is what will happen; a case
@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import clock
@@ -27,8 +25,6 @@ from engine.bpm.runtime import timer_due, waiting_timers
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
 from engine.procedures.versions import Procedure
-
-UNFINISHED = TaskState.NOT_FINISHED_MASK
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,7 @@ def migrate(atiende, case_ids: list[int], target_version_id: int, actor: str) ->
 
 
 def _migrate_one(atiende, case_id: int, target_version_id: int, actor: str) -> Outcome:
-    with clock.using(atiende.clock), atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         case = s.get(Case, case_id, with_for_update=True)
         if case is None:
             return Outcome(case_id, "", False, "el caso no existe")
@@ -154,22 +150,25 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
         return plan, None
     workflow = atiende.serializer.loads(case.workflow, current.spec, current.subprocess_specs)
     workflow.script_engine = sandbox.script_engine()
-    plan.pending_before = _pending(workflow)
+    plan.pending_before = procedure_diff.pending_steps(workflow)
     armed = {
         t.id: (t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.internal_data["event_value"], timer_due(t))
         for t in waiting_timers(workflow)
     }
     try:
-        _diff_and_move(atiende.serializer.spec_registry, workflow, target, plan)
+        aligned = procedure_diff.align(atiende.serializer.spec_registry, workflow, target)
+        plan.blockers += aligned.blockers
+        plan.changed_pending += aligned.changed_pending
+        plan.changed_done += aligned.changed_done
         if plan.blockers:
             return plan, None
-        _restore_timers(workflow, armed)
+        procedure_diff.restore_timers(workflow, armed)
         if run_steps:
             workflow.do_engine_steps()
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow's migration is new; any failure blocks this case
         plan.blockers.append(f"no se pudo migrar: {exc}")
         return plan, None
-    plan.pending_after = _pending(workflow)
+    plan.pending_after = procedure_diff.pending_steps(workflow)
     after = {t.id: timer_due(t) for t in waiting_timers(workflow)}
     plan.timers = [TimerChange(name, due, after.get(task_id)) for task_id, (name, _value, due) in armed.items()]
     plan.timers += [
@@ -181,71 +180,6 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
         if timer.before is not None and timer.after is not None and not timer.kept:
             plan.blockers.append(f"el vencimiento de «{timer.name}» se movería")
     return plan, workflow
-
-
-def _diff_and_move(registry, workflow, target: Procedure, plan: CasePlan) -> None:
-    """Align every (sub)workflow of the case with the target specs, noting what blocks or changes."""
-    top, subs = diff_workflow(registry, workflow, target.spec, target.subprocess_specs)
-    diffs = [(workflow, top, target.spec)]
-    for sub_id, sub_diff in subs.items():
-        sub = workflow.subprocesses[sub_id]
-        if sub_diff is None:
-            plan.blockers.append(f"el subproceso «{sub.spec.name}» ya no existe en la versión {target.version}")
-            continue
-        diffs.append((sub, sub_diff, target.subprocess_specs[sub.spec.name]))
-    for _owner, diff, _spec in diffs:
-        for task in diff.removed:
-            found = procedure_diff.element(task.task_spec)
-            if found is not None and task.state & UNFINISHED:
-                plan.blockers.append(
-                    f"el paso «{found.name}» ({TaskState.get_name(task.state).lower()}) "
-                    f"ya no existe en la versión {target.version}"
-                )
-        for task in diff.changed:
-            found = procedure_diff.element(task.task_spec)
-            if found is None:
-                continue
-            if task.state & UNFINISHED:
-                change = procedure_diff.ElementChange(
-                    found, procedure_diff.attributes(_changed_keys(registry, task.task_spec, diff.alignment[task]))
-                )
-                if change not in plan.changed_pending:
-                    plan.changed_pending.append(change)
-            elif task.state == TaskState.COMPLETED and found not in plan.changed_done:
-                plan.changed_done.append(found)
-    if plan.blockers:
-        return
-    for owner, diff, spec in diffs:
-        migrate_workflow(diff, owner, spec)
-    workflow.subprocess_specs = target.subprocess_specs
-
-
-def _changed_keys(registry, old_spec, new_spec) -> list[str]:
-    before, after = registry.convert(old_spec), registry.convert(new_spec)
-    return [k for k, v in before.items() if after.get(k) != v]
-
-
-def _restore_timers(workflow, armed: dict) -> None:
-    """Put back the due time of every timer armed before the migration (a cycle: its next firing)."""
-    for task_id, (_name, value, _due) in armed.items():
-        task = workflow.get_task_from_id(task_id)
-        if task is None or task.state not in (TaskState.WAITING, TaskState.READY):
-            continue
-        fresh = task.internal_data.get("event_value")
-        if isinstance(value, dict) and isinstance(fresh, dict):
-            value = {**fresh, "next": value["next"], "cycles": value["cycles"]}
-        task.internal_data["event_value"] = value
-        task.internal_data.pop("event_fired", None)
-        if task.state == TaskState.READY:
-            # Re-armed from now it fired at once; with its own due time back it waits again.
-            task._set_state(TaskState.WAITING)
-            task.task_spec._update(task)
-
-
-def _pending(workflow) -> list[str]:
-    return sorted(
-        t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)
-    )
 
 
 def _rename_projected_tasks(session, case: Case, target: Procedure) -> None:

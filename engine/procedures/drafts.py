@@ -56,6 +56,7 @@ def current(session: Session, process_id: str, scenario_dir=None) -> Draft:
     row = session.scalar(select(ProcedureDraft).where(ProcedureDraft.process_id == process_id))
     if row is not None:
         base = session.get(ProcedureVersion, row.base_version_id)
+        assert base is not None  # a foreign key, and versions are never deleted
         return Draft(
             process_id,
             version.name,
@@ -138,9 +139,11 @@ def save(
     if scenario_text is not None:
         parsed = _json(scenario_text, errors, "escenarios")
         if parsed is not None:
-            found, problems = scenarios.parse(parsed, "escenarios")
-            if problems or (found is not None and found.process_id != process_id):
-                errors["escenarios"] = "; ".join(p.message for p in problems) or f"«proceso» debe ser «{process_id}»"
+            found, scenario_problems = scenarios.parse(parsed, "escenarios")
+            if scenario_problems or (found is not None and found.process_id != process_id):
+                errors["escenarios"] = (
+                    "; ".join(p.message for p in scenario_problems) or f"«proceso» debe ser «{process_id}»"
+                )
             else:
                 draft.scenarios = parsed
     if errors:

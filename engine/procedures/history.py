@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import case as when
 from sqlalchemy import func, select
@@ -101,7 +102,7 @@ def version(session: Session, process_id: str, number: int) -> ProcedureVersion 
 
 def history(atiende, session: Session, process_id: str) -> list[VersionChange]:
     """Every version of a procedure, newest first, each with its diff from the previous one."""
-    [procedure] = overview(session, process_id) or [None]
+    [procedure] = cast("list[ProcedureRow | None]", overview(session, process_id) or [None])
     if procedure is None:
         return []
     rows = list(reversed(procedure.versions))
@@ -112,6 +113,8 @@ def history(atiende, session: Session, process_id: str) -> list[VersionChange]:
             changes.append(VersionChange(row, None, [], []))
             continue
         before = session.get(ProcedureVersion, previous.id)
+        # Both were just read by overview(), in this transaction, and versions are never deleted.
+        assert before is not None and current is not None
         summary = procedure_diff.spec_summary(
             atiende.serializer.spec_registry,
             atiende.procedure(session, before.id),

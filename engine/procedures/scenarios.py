@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
 
 from engine.access.accounts import Actor
+from engine.bpm import runtime
 from engine.bpm.parsing import Problem
 from engine.clock import FrozenClock
 from engine.db.models import Base, Case, HumanTask
@@ -96,7 +96,7 @@ def _step_shape(step) -> list[str]:
     if "esperar" in step:
         return (
             []
-            if _duration(step["esperar"]) is not None
+            if runtime.duration(step["esperar"], DEFAULT_START) is not None
             else [f'«esperar» debe ser una duración ISO 8601 como "P7D" o "PT2H" (se recibió {step["esperar"]!r})']
         )
     return _expectation_shape(step["comprobar"])
@@ -107,17 +107,6 @@ def _expectation_shape(expected) -> list[str]:
         return ["debe ser un objeto con «estado», «pendientes», «pendientes_incluye» o «plazo_dias»"]
     unknown = set(expected) - EXPECTATIONS
     return [f"claves desconocidas: {', '.join(sorted(unknown))}"] if unknown else []
-
-
-def _duration(text) -> timedelta | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return TimerEventDefinition.get_timedelta_from_start(
-            TimerEventDefinition.parse_iso_duration(text), DEFAULT_START
-        )
-    except Exception:  # noqa: BLE001 - any unreadable duration is the analyst's to fix
-        return None
 
 
 def load_directory(processes_dir: Path) -> tuple[dict[str, ScenarioSet], list[Problem]]:
@@ -172,7 +161,12 @@ def _play(atiende, process_id: str, item: dict) -> None:
         if "tarea" in step:
             _complete(atiende, case_id, n, step["tarea"], step.get("datos", {}))
         elif "esperar" in step:
-            atiende.clock.advance(seconds=_duration(step["esperar"]).total_seconds())
+            wait = runtime.duration(step["esperar"], DEFAULT_START)
+            if wait is None:  # parse() reports it; a set nobody checked can still get here
+                raise ScenarioFailure(
+                    f"paso {n}: «esperar» debe ser una duración ISO 8601 (se recibió {step['esperar']!r})"
+                )
+            atiende.clock.advance(seconds=wait.total_seconds())
             result = atiende.run_timer_sweep()
             if result.failed:
                 raise ScenarioFailure(f"paso {n}: falló un temporizador al esperar {step['esperar']}")

@@ -13,34 +13,20 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from engine.access.roles import role_of_lane
 from engine.audit import trail as audit
 from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
-from engine.bpm import scheduler
+from engine.bpm import start_events
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.models import ProcedureVersion
 from engine.db.statements import Statement
 from engine.errors import DiagramError
 from engine.forms import schemas as form_schemas
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """What the task list needs to know of one user task of a diagram."""
-
-    bpmn_id: str
-    name: str
-    role: str | None
-    form: str | None
-    instructions: str
-    plazo: str | None
-    rotulo: str | None = None  # what tells the instances of a multi-instance task apart (engine.bpm.loops)
 
 
 @dataclass
@@ -55,25 +41,7 @@ class Procedure:
     subprocess_specs: dict
     forms: dict[str, dict]
     start_form: str | None
-    steps: dict[str, StepInfo] = field(default_factory=dict)
-
-
-def _steps_of(specs) -> dict[str, StepInfo]:
-    steps = {}
-    for spec in specs:
-        for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, UserTaskMixin):
-                props = task_spec.extensions.get("properties", {})
-                steps[task_spec.bpmn_id] = StepInfo(
-                    bpmn_id=task_spec.bpmn_id,
-                    name=task_spec.bpmn_name or task_spec.bpmn_id,
-                    role=role_of_lane(task_spec.lane),
-                    form=props.get("formulario"),
-                    instructions=(task_spec.documentation or "").strip(),
-                    plazo=props.get("plazo"),
-                    rotulo=props.get("rotulo"),
-                )
-    return steps
+    steps: dict[str, bpmn.StepInfo] = field(default_factory=dict)
 
 
 def _start_form(spec) -> str | None:
@@ -97,7 +65,7 @@ class Candidate:
     forms: dict[str, dict]
     spec: dict
     content_hash: str
-    schedules: dict[str, str] = field(default_factory=dict)  # timer start event → calendar (engine.bpm.scheduler)
+    schedules: dict[str, str] = field(default_factory=dict)  # timer start event → calendar (engine.bpm.start_events)
 
 
 def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSerializer) -> list[Candidate]:
@@ -123,7 +91,9 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
         problems.extend(bpmn.lint(lambda s: s.file or "", specs, forms))
         problems.extend(diagram_rules.unusable_task_forms(lambda s: s.file or "", specs, forms))
         problems.extend(diagram_rules.unchecked_expressions(lambda s: s.file or "", specs))
-        used_forms = {s.form for s in _steps_of(specs).values() if s.form} | {_start_form(spec)} - {None}
+        used_forms = cast(
+            "set[str]", {s.form for s in bpmn.user_steps(specs).values() if s.form} | {_start_form(spec)} - {None}
+        )
         used = {name: forms[name] for name in sorted(used_forms) if name in forms}
         sources = {s.file: files[s.file] for s in specs if s.file in files}
         spec_dict = serializer.spec_to_dict(spec, subprocess_specs)
@@ -175,14 +145,14 @@ def deploy(
             "procedimiento_desplegado",
             detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": note},
         )
-        scheduler.sync(session, c.process_id, c.schedules, at)
+        start_events.sync(session, c.process_id, c.schedules, at)
         stored.append(row)
     return stored
 
 
 def _schedules(spec) -> dict[str, str]:
     try:
-        return scheduler.cycles_of(spec)
+        return start_events.cycles_of(spec)
     except Exception:  # noqa: BLE001 - a calendar that does not evaluate is bpmn.lint's problem to report
         return {}
 
@@ -223,6 +193,7 @@ class ProcedureCache:
         if found is not None:
             return found
         row = session.get(ProcedureVersion, version_id)
+        assert row is not None  # ids come from cases' foreign keys or from versions just read; none is ever deleted
         spec, subprocess_specs = self._serializer.spec_from_dict(row.spec)
         procedure = Procedure(
             version_id=row.id,
@@ -233,7 +204,7 @@ class ProcedureCache:
             subprocess_specs=subprocess_specs,
             forms=row.forms,
             start_form=_start_form(spec),
-            steps=_steps_of([spec, *subprocess_specs.values()]),
+            steps=bpmn.user_steps([spec, *subprocess_specs.values()]),
         )
         with self._lock:
             return self._by_id.setdefault(version_id, procedure)

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from engine.demo import seed as demo
 from tests.fixtures import live
 from web import create_app
 
 
 @pytest.fixture
-def served(tmp_path, frozen_clock, sqlite_template):
-    """(app, base URL): the demo data on a temporary SQLite file, the app served by Waitress."""
-    path = tmp_path / "atiende.sqlite3"
-    shutil.copy(sqlite_template, path)
+def served(tmp_path, frozen_clock, sqlite_templates):
+    """(app, base URL): the demo data (a copy of its template) on a temporary SQLite file, the app
+    served by Waitress."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "clave-de-prueba",
-            "DATABASE_URL": f"sqlite:///{path}",
+            "DATABASE_URL": sqlite_templates.copy("demo", tmp_path / "atiende.sqlite3"),
             "ATIENDE_CLOCK": frozen_clock,
         }
     )
-    demo.seed(app.extensions["atiende"])
     with live.serving(app) as url:
         yield app, url
     app.extensions["atiende"].store.dispose()

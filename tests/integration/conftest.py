@@ -8,9 +8,9 @@ from tests.fixtures.paperwork import Office
 
 @pytest.fixture
 def atiende(store, frozen_clock):
-    engine = Atiende(store, frozen_clock)
-    engine.deploy_directory("analista", note="prueba")
-    return engine
+    """The engine on a database where analista has deployed processes/ (note «prueba»): the store
+    was copied from that template (tests/conftest.py, TEMPLATE_OF_FIXTURE)."""
+    return Atiende(store, frozen_clock)
 
 
 @pytest.fixture

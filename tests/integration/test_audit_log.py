@@ -77,9 +77,7 @@ def test_the_path_of_a_case_marks_the_steps_done_the_current_task_and_the_armed_
     desk.to_follow_up(case_id)
     desk.wait(days=7, hours=1)
     with store.read() as s:
-        case = s.get(Case, case_id)
-        procedure = atiende.procedure(s, case.procedure_version_id)
-        path = audit_log.path_of(atiende.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
+        path = atiende.case_path(s, s.get(Case, case_id))
     assert {
         "Task_plantilla_queja_reclamo",
         "Task_confeccionar_hoja",

@@ -6,8 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from engine.bpm import selectors
-from engine.cases import runs
+from engine.cases import runs, selectors
 from engine.db.models import AuditEvent, Case, Schedule
 from engine.errors import ProcedureError
 from tests.conftest import START

@@ -12,26 +12,36 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from engine.bpm.serializer import InstanceSerializer
+from engine import bpm
+from engine.bpm.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
+from engine.errors import StoredStateError, UnsupportedLibrary
 from tests.fixtures.desk import BY_ROLE
 
 LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
 def library_dump(workflow: BpmnWorkflow) -> dict:
-    """The library's own JSON of a workflow, less the specs (ours stores them once per version)."""
+    """The library's own JSON of a workflow, less the specs (ours stores them once per version) and its label."""
     dct = json.loads(LIBRARY.serialize_json(workflow))
-    del dct["spec"], dct["subprocess_specs"]
+    del dct["spec"], dct["subprocess_specs"], dct[LIBRARY.VERSION_KEY]
+    return dct
+
+
+def unlabelled(text: str) -> dict:
+    """A state we wrote, less Atiende's format label (which it must carry)."""
+    dct = json.loads(text)
+    assert dct.pop(FORMAT_KEY) == FORMAT
     return dct
 
 
 def library_load(text: str, spec, subprocess_specs) -> BpmnWorkflow:
     """The library's own restore of a stored instance, given the specs in the library's format."""
-    dct = json.loads(text)
+    dct = unlabelled(text)
     dct["spec"] = LIBRARY.to_dict(spec)
     dct["subprocess_specs"] = {name: LIBRARY.to_dict(s) for name, s in subprocess_specs.items()}
     return LIBRARY.from_dict(dct)
@@ -85,10 +95,10 @@ def check_both_ways(desk, case_id: int, in_memory: bool = True) -> int:
     if in_memory:  # the workflow as it ran, kept since its step: it never went through either serializer
         revision, live = desk.atiende.runtime._live[case_id]
         assert revision == case.revision
-        assert json.loads(ours.dumps(live)) == library_dump(live) == json.loads(case.workflow)
+        assert unlabelled(ours.dumps(live)) == library_dump(live) == unlabelled(case.workflow)
         assert tasks_of(live) == tasks_of(restored)
     else:
-        assert json.loads(ours.dumps(restored)) == library_dump(by_library)
+        assert unlabelled(ours.dumps(restored)) == library_dump(by_library)
     assert shared_containers(restored) == shared_containers(by_library) == []
     return len(restored.subprocesses)
 
@@ -160,9 +170,39 @@ def test_values_json_has_no_type_for_are_written_as_the_library_writes_them(desk
             "por_numero": {7: "siete"},
         }
     )
-    ours = json.loads(InstanceSerializer().dumps(live))
+    ours = unlabelled(InstanceSerializer().dumps(live))
     assert ours == library_dump(live)
     written = ours["tasks"][ours["root"]]["data"]
     assert written["momento"] == {"value": "2026-03-02T09:30:00+00:00", "typename": "datetime"}
     assert written["anidado"]["cuando"][0]["typename"] == "datetime"
     assert written["etiquetas"] == ["urgente"] and written["por_numero"] == {"7": "siete"}
+
+
+def test_a_state_written_before_the_format_label_still_loads(desk):
+    """States stored by earlier releases carry only SpiffWorkflow 3.2.0's label: the same format."""
+    case_id = desk.start()
+    case = desk.case(case_id)
+    with desk.atiende.store.read() as s:
+        procedure = desk.atiende.procedure(s, case.procedure_version_id)
+    before = unlabelled(case.workflow) | {LIBRARY.VERSION_KEY: "1.5"}
+    specs = (procedure.spec, procedure.subprocess_specs)
+    restored = InstanceSerializer().loads(json.dumps(before), *specs)
+    assert tasks_of(restored) == tasks_of(InstanceSerializer().loads(case.workflow, *specs))
+
+
+@pytest.mark.parametrize("label", [{FORMAT_KEY: FORMAT + 1}, {FORMAT_KEY: "otro"}, {LIBRARY.VERSION_KEY: "1.4"}, {}])
+def test_a_state_of_another_format_is_refused_by_name(desk, label):
+    case_id = desk.start()
+    case = desk.case(case_id)
+    with desk.atiende.store.read() as s:
+        procedure = desk.atiende.procedure(s, case.procedure_version_id)
+    other = unlabelled(case.workflow) | label
+    with pytest.raises(StoredStateError, match=f"esta versión de Atiende lee el formato {FORMAT}"):
+        InstanceSerializer().loads(json.dumps(other), procedure.spec, procedure.subprocess_specs)
+
+
+def test_another_spiffworkflow_release_is_refused_at_start_saying_what_to_recheck():
+    bpm.check_library()  # the installed one is the pinned one
+    with pytest.raises(UnsupportedLibrary, match="SpiffWorkflow 3.2.0 y encontró la versión 3.3.0") as refused:
+        bpm.check_library("3.3.0")
+    assert "tests/integration/test_serialization.py" in str(refused.value)

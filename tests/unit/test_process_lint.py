@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from engine.bpm import parsing as bpmn
-from engine.bpm import scheduler
+from engine.bpm import start_events
 from engine.bpm.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import versions as procedures
@@ -141,5 +141,5 @@ def test_what_a_calendar_or_a_label_may_not_say(kwargs, expected):
     ],
 )
 def test_the_next_run_of_a_calendar(cycle, after, expected):
-    found = scheduler.next_run(cycle, datetime.fromisoformat(after))
+    found = start_events.next_run(cycle, datetime.fromisoformat(after))
     assert found == (datetime.fromisoformat(expected) if expected else None)

@@ -40,6 +40,8 @@ HOJA = {
 
 @pytest.fixture
 def app(store, frozen_clock):
+    """The application on a database holding the demo data (demo.seed): the store was copied from
+    that template (tests/conftest.py, TEMPLATE_OF_FIXTURE)."""
     application = create_app(
         {
             "TESTING": True,
@@ -48,7 +50,6 @@ def app(store, frozen_clock):
             "ATIENDE_CLOCK": frozen_clock,
         }
     )
-    demo.seed(application.extensions["atiende"])
     yield application
     application.extensions["atiende"].store.dispose()
 

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
+from engine.cases import attachments
 from engine.db.models import Case, IntakeItem
 from engine.intake import items, messages
 from tests.web.conftest import html
@@ -115,3 +116,11 @@ def test_only_operators_register_or_discard(app, browser, who):
     assert person.post(f"/entrada/{item_id}/descartar", {"motivo": "x"}, page=token_page).status_code == 403
     with app.extensions["atiende"].store.read() as s:
         assert s.scalar(select(IntakeItem.status).where(IntakeItem.id == item_id)) == "pendiente"
+
+
+def test_a_message_file_whose_bytes_are_gone_is_a_404(app, browser, monkeypatch):
+    first = arrive(app, attachment=(b"\x89PNG\r\n\x1a\nuno", "uno.png"))
+    file_id = item(app, first).attachments[0]["id"]
+    monkeypatch.setattr(attachments, "content", lambda _session, _attachment: None)  # purged meanwhile
+    response = browser("operador").get(f"/entrada/{first}/adjuntos/{file_id}")
+    assert response.status_code == 404 and "El archivo ya no está disponible." in html(response)

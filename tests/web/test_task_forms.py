@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import Actor, create_user
+from engine.cases import attachments
 from engine.db.models import Attachment, AuditEvent, Case, HumanTask, TaskDraft
 from tests.fixtures.diagrams import one_task
 from tests.web.conftest import CAPTURA, html
@@ -210,6 +211,16 @@ def test_an_upload_not_yet_in_a_case_is_visible_to_its_uploader_only(store, brow
     attachment_id = re.search(r'name="evidencias" value="([0-9a-f]{32})"', page).group(1)
     assert operador.get(f"/casos/adjuntos/{attachment_id}").status_code == 200
     assert browser("coordinador").get(f"/casos/adjuntos/{attachment_id}").status_code == 404
+
+
+def test_a_file_whose_bytes_are_gone_is_a_404_not_an_empty_download(browser, task, monkeypatch):
+    """The bytes may be purged between reading the attachment and reading its content."""
+    operador = browser("operador")
+    page = html(operador.post(f"/tareas/{task}", {"evidencias": (BytesIO(PNG), "foto.png")}))
+    attachment_id = re.search(r'name="evidencias" value="([0-9a-f]{32})"', page).group(1)
+    monkeypatch.setattr(attachments, "content", lambda _session, _attachment: None)  # purged meanwhile
+    response = operador.get(f"/casos/adjuntos/{attachment_id}")
+    assert response.status_code == 404 and "El archivo ya no está disponible." in html(response)
 
 
 def test_a_new_case_carries_its_attachments(store, browser):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from engine.audit.trail import SYSTEM
-from engine.db.models import AuditEvent
 from web.ui.filters import fecha
+
+if TYPE_CHECKING:
+    from engine.db.models import AuditEvent
 
 EVENT_NAMES = {
     "caso_creado": "Caso creado",

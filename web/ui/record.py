@@ -8,14 +8,17 @@ schemas and the catalogues, never from a second list kept here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from engine.cases import queries
-from engine.db.models import Case
 from engine.procedures.versions import Procedure
 from web.ui.filters import fecha, fecha_hora
 from web.ui.forms_render import field_order
+
+if TYPE_CHECKING:
+    from engine.db.models import Case
 
 # Shown in the summary from the case's columns, so not repeated in the record.
 SUMMARY_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite"})

@@ -1,0 +1,51 @@
+"""Who may work a task is one rule, read by the row check and by the queries that list tasks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from engine.access.accounts import Actor
+from engine.access.permissions import may_work, may_work_now, refusal, workable
+from engine.db.models import HumanTask
+
+PEOPLE = [
+    Actor("operador", frozenset({"operador"})),
+    Actor("coordinador", frozenset({"coordinador"})),
+    Actor("elena", frozenset({"enlace"}), "planificacion_urbana"),
+    Actor("ernesto", frozenset({"enlace"}), "gestion_ambiental"),
+    Actor("sin_direccion", frozenset({"enlace"})),
+    Actor("varios", frozenset({"operador", "enlace"}), "gestion_ambiental"),
+    Actor("auditor", frozenset({"auditor"})),
+]
+
+
+def test_the_query_and_the_row_check_agree_on_every_task_and_person(desk, store):
+    """Tasks of several lanes and direcciones: the SQL condition selects exactly what may_work allows."""
+    for direccion in ("planificacion_urbana", "gestion_ambiental"):
+        case_id = desk.start()
+        desk.do(case_id, "Task_plantilla_queja_reclamo")
+        desk.do(case_id, "Task_confeccionar_hoja", direccion=direccion)
+        desk.do(case_id, "Task_aprobar_hoja")  # the acuse now waits for that dirección's enlace
+        desk.start()  # one more at its first task
+    with store.read() as s:
+        rows = list(s.scalars(select(HumanTask)))
+        assert {t.lane for t in rows} >= {"operador", "enlace"}
+        assert {t.direccion for t in rows if t.lane == "enlace"} == {"planificacion_urbana", "gestion_ambiental"}
+        for person in PEOPLE:
+            by_query = set(s.scalars(select(HumanTask.id).where(workable(person))))
+            assert by_query == {t.id for t in rows if may_work(person, t)}, person.username
+    assert any(may_work(PEOPLE[2], t) for t in rows) and not any(may_work(PEOPLE[4], t) for t in rows)
+
+
+def test_a_task_claimed_by_someone_else_may_not_be_worked_now(desk, store):
+    case_id = desk.start()
+    task = desk.tasks(case_id)[0]
+    operador, otro = PEOPLE[0], Actor("otro", frozenset({"operador"}))
+    assert may_work_now(operador, task) and refusal(operador, task) is None
+    with store.unit_of_work() as s:
+        s.execute(update(HumanTask).where(HumanTask.id == task.id).values(assignee="otro"))
+    claimed = desk.tasks(case_id)[0]
+    assert may_work(operador, claimed) and not may_work_now(operador, claimed)
+    assert refusal(operador, claimed) == "la tarea está asignada a otro"
+    assert may_work_now(otro, claimed)
+    assert refusal(PEOPLE[6], claimed) == "no tiene permiso para esta tarea"
