@@ -1,8 +1,8 @@
 """What both benchmarks share: realistic case data, databases to run on, and timing helpers.
 
 The benchmarks are run as scripts (``python bench/engine.py``); a script's folder comes first
-on ``sys.path``, where ``bench/engine.py`` would shadow the ``engine`` package. ``fix_path``
-puts the repository root there instead; call it before importing anything of ``engine``.
+on ``sys.path``, where ``bench/engine.py`` would shadow the ``engine`` package. Importing this
+module puts the repository root first and bench/ last, before anything of ``engine`` is imported.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ ROOT = HERE.parent
 
 
 def fix_path() -> None:
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    """The repository root first (``engine`` is the package, not bench/engine.py), bench/ last (its helpers)."""
+    rest = [p for p in sys.path if Path(p or ".").resolve() not in (HERE, ROOT)]
+    sys.path[:] = [str(ROOT), *rest, str(HERE)]
 
 
 fix_path()

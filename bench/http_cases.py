@@ -35,7 +35,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402
-import live_server  # noqa: E402  (before common, which takes bench/ off sys.path: "engine" is the package)
+import live_server  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from engine.access.accounts import create_user  # noqa: E402

@@ -38,7 +38,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402
-import live_server  # noqa: E402  (before common, which takes bench/ off sys.path: "engine" is the package)
+import live_server  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from engine.access.accounts import Actor, create_user  # noqa: E402

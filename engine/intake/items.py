@@ -24,7 +24,7 @@ from engine.db.store import Store
 from engine.errors import FileRefused, IntakeError
 from engine.facade import Atiende, Started
 from engine.intake import notify
-from engine.intake.messages import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, ParsedMail
+from engine.intake.emails import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, ParsedMail
 
 CHANNEL_EMAIL = "correo_electronico"
 PENDING, CONVERTED, DISCARDED = "pendiente", "convertido", "descartado"

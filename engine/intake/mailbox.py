@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from engine.errors import MailboxError
 from engine.facade import Atiende
-from engine.intake import items, messages
+from engine.intake import emails, items
 from engine.settings import ImapSettings
 
 log = logging.getLogger("atiende.correo")
@@ -79,7 +79,7 @@ def poll(atiende: Atiende, settings: ImapSettings, limit: int = 200) -> PollResu
         for uid in uids:
             try:
                 raw = _fetch(imap, uid)
-                taken = items.take_mail(atiende, messages.parse(raw))
+                taken = items.take_mail(atiende, emails.parse(raw))
             except Exception:  # one bad message must not stop the mailbox
                 failed += 1
                 log.exception("could not take message uid %s", uid.decode())

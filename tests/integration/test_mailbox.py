@@ -15,7 +15,7 @@ from engine.audit import trail as audit
 from engine.cases import attachments
 from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
 from engine.errors import IntakeError, MailboxError
-from engine.intake import items, mailbox
+from engine.intake import emails, items, mailbox
 from engine.settings import ImapSettings
 from tests.fixtures import dovecot
 from tests.fixtures.desk import OPERADOR
@@ -153,7 +153,7 @@ def test_a_message_without_message_id_is_still_taken_once(atiende, imap_server, 
     raw = mail(message_id=None)
     imap_server.append(raw)
     assert mailbox.poll(atiende, settings).new_items == 1
-    assert items.take_mail(atiende, mailbox.messages.parse(raw)).outcome == "repetido"
+    assert items.take_mail(atiende, emails.parse(raw)).outcome == "repetido"
 
 
 def test_automatic_replies_are_taken_but_not_answered(atiende, imap_server, settings):
@@ -273,7 +273,7 @@ def test_wrong_password_is_a_clear_error(atiende, imap_server):
 
 
 def test_two_workers_taking_the_same_message_at_once_make_one_item(atiende):
-    parsed = mailbox.messages.parse(mail(message_id="<race@example.com>"))
+    parsed = emails.parse(mail(message_id="<race@example.com>"))
     barrier = threading.Barrier(4)
 
     def take():
@@ -287,7 +287,7 @@ def test_two_workers_taking_the_same_message_at_once_make_one_item(atiende):
 
 
 def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_fault_still_raises(atiende, monkeypatch):
-    parsed = mailbox.messages.parse(mail(message_id="<late@example.com>"))
+    parsed = emails.parse(mail(message_id="<late@example.com>"))
     assert items.take_mail(atiende, parsed).outcome == "entrada"
     real_taken, checks = items._taken, []
 
@@ -298,7 +298,7 @@ def test_a_worker_that_loses_the_race_at_insert_reports_repeated_and_a_real_faul
     monkeypatch.setattr(items, "_taken", checked_before_the_other_worker_committed)
     assert items.take_mail(atiende, parsed).outcome == "repetido"  # the insert met the key
     assert len(checks) == 2
-    other = mailbox.messages.parse(mail(message_id="<fault@example.com>"))
+    other = emails.parse(mail(message_id="<fault@example.com>"))
     monkeypatch.setattr(items, "_taken", real_taken)
     monkeypatch.setattr(
         items,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.cases import attachments
 from engine.db.models import Case, IntakeItem
-from engine.intake import items, messages
+from engine.intake import emails, items
 from tests.web.conftest import html
 
 
@@ -26,7 +26,7 @@ def arrive(
     if attachment:
         msg.add_attachment(attachment[0], maintype="image", subtype="png", filename=attachment[1])
     engine = app.extensions["atiende"]
-    return items.take_mail(engine, messages.parse(bytes(msg))).intake_item_id
+    return items.take_mail(engine, emails.parse(bytes(msg))).intake_item_id
 
 
 def item(app, item_id) -> IntakeItem:
