@@ -9,8 +9,9 @@ with a Spanish message naming the variable, instead of failing later inside a re
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from engine.errors import SettingsError
 
@@ -18,6 +19,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_SENDER = "atencionciudadana@municipio-pma.gob.pa"
 SMTP_SECURITY = ("starttls", "tls", "none")
 IMAP_TLS = ("ssl", "starttls", "none")
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
@@ -113,26 +115,22 @@ class Settings:
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(f"{name} debe ser un número entero, no «{value}»") from None
-    if number <= 0:
-        raise SettingsError(f"{name} debe ser mayor que cero, no {number}")
-    return number
+    return _positive(env, name, default, int, "un número entero")
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    return _positive(env, name, default, float, "un número")
+
+
+def _positive(env: Mapping[str, str], name: str, default: _N, read: Callable[[str], _N], what: str) -> _N:
+    """The variable read as a number greater than zero; ``default`` when unset or empty."""
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        number = float(value)
+        number = read(value)
     except ValueError:
-        raise SettingsError(f"{name} debe ser un número, no «{value}»") from None
+        raise SettingsError(f"{name} debe ser {what}, no «{value}»") from None
     if number <= 0:
         raise SettingsError(f"{name} debe ser mayor que cero, no {number}")
     return number
