@@ -16,7 +16,7 @@ from engine.demo import seed as demo
 from engine.errors import DiagramError, SettingsError
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
 from engine.intake import cli as intake_cli
-from engine.mail import outbox as mail
+from engine.mail import smtp
 from engine.procedures import publishing
 from engine.settings import Settings
 
@@ -126,13 +126,13 @@ def _send_mail(atiende: Atiende, args) -> int:
             file=sys.stderr,
         )
         return 1
-    worker = mail.MailWorker(atiende.store, settings)
+    worker = smtp.MailWorker(atiende.store, settings)
     if args.once:
         print(worker.run_once())
         return 0
     stop = threading.Event()
     try:
-        mail.mail_worker(worker, args.interval, stop)
+        smtp.mail_worker(worker, args.interval, stop)
     except KeyboardInterrupt:
         stop.set()
     return 0

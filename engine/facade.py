@@ -1,6 +1,9 @@
-"""The one door the web and the command line knock on: one function per use case.
+"""The engine facade: one engine bound to a database, a clock and the settings, and the use cases
+that move a case (start it, complete a task, fire its timers, deploy a procedure).
 
-Each use case is one unit of work: the case row is locked, the workflow advanced, the
+The web and the command line reach the rest of the engine through the packages' public
+modules (``engine.cases``, ``engine.paperwork``, ...), which take this facade as their first
+argument. Each use case here is one unit of work: the case row is locked, the workflow advanced, the
 case, its task projection, its audit events written, and all of it committed together or
 not at all. Callers pass plain values and get plain results or a domain error.
 """
@@ -40,8 +43,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = ROOT / "processes"
 FORMS_DIR = ROOT / "forms"
-DEFAULT_TICKET_PREFIX = "AC"
-RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
+TIMER_RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _collected_after():
 
 
 class Atiende:
-    """The engine, bound to one database and one clock."""
+    """The engine, bound to one database, one clock and the process's settings."""
 
     def __init__(self, store: Store, clock_=None, live_cases: int = 512, settings: Settings | None = None):
         self.store = store
@@ -213,7 +215,7 @@ class Atiende:
                         except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
                             failed += 1
                             log.exception("timer of case %s failed", case.ticket)
-                            case.timer_due_at = now + RETRY_AFTER
+                            case.timer_due_at = now + TIMER_RETRY_AFTER
                             audit.record(
                                 s,
                                 now,

@@ -20,7 +20,7 @@ from engine.cli import timer_worker
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
 from engine.intake import mailbox
-from engine.mail import outbox as mail
+from engine.mail import smtp
 from engine.paperwork import rendering
 from web import create_app
 
@@ -56,11 +56,10 @@ def main() -> None:
             name="atiende-buzon",
             daemon=True,
         ).start()
-    smtp = settings.smtp
-    if smtp.configured:  # the outbox worker also renders the documents steps asked for
+    if settings.smtp.configured:  # the outbox worker also renders the documents steps asked for
         threading.Thread(
-            target=mail.mail_worker,
-            args=(mail.MailWorker(atiende.store, smtp), OUTBOX_INTERVAL, stop),
+            target=smtp.mail_worker,
+            args=(smtp.MailWorker(atiende.store, settings.smtp), OUTBOX_INTERVAL, stop),
             name="atiende-correo",
             daemon=True,
         ).start()

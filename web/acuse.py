@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 
-from engine.access.permissions import CASE_READERS
+from engine.access.permissions import CASE_READERS, may_work_now
 from engine.paperwork import acuse
 from web.auth import role_required
 from web.ui.context import actor, atiende
@@ -30,7 +30,7 @@ def por_qr(ticket: str):
         case = engine.case_for(s, found.id, me)
         task = acuse.pending_task(s, case.id)
         done = acuse.received(s, case.id)
-    if task is not None and me.has("enlace") and me.direccion == task.direccion:
+    if task is not None and may_work_now(me, task):  # the enlace of the case's dirección
         return redirect(url_for("tasks.tarea", task_id=task.id))
     return render_template(
         "acuse/estado.html",

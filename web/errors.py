@@ -1,6 +1,6 @@
 """Error pages in Spanish, and the engine's domain errors mapped to HTTP statuses.
 
-Views let ``engine.facade.NotFound`` and ``Forbidden`` propagate; this module turns
+Views let ``engine.errors.NotFound`` and ``Forbidden`` propagate; this module turns
 them into 404 and 403 pages, so no view repeats the mapping.
 """
 
@@ -10,7 +10,7 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.facade import Forbidden, NotFound
+from engine.errors import Forbidden, NotFound
 
 TITLES = {
     400: "Solicitud no válida",

@@ -6,9 +6,11 @@ Every action asks the engine, which refuses what the person may not do (``Forbid
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine.access.permissions import COORDINATORS
+from engine.access.permissions import COORDINATORS, may_work_now
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
 from engine.cases import assignment, queries
@@ -104,9 +106,10 @@ def _assignment(task_id: str, change, message: str):
 def _workable(session, task_id: str):
     """The task, if the person may work it now: their role (and dirección), not claimed by another."""
     engine, me = atiende(), actor()
-    task = engine.task_for(session, task_id, me)
-    if task.assignee not in (None, me.username):
-        name = queries.full_names(session, [task.assignee]).get(task.assignee, task.assignee)
+    task = engine.task_for(session, task_id, me)  # Forbidden unless it is for this person
+    if not may_work_now(me, task):  # then only because someone else took it: say who, by name
+        assignee = cast(str, task.assignee)
+        name = queries.full_names(session, [assignee]).get(assignee, assignee)
         raise Forbidden(f"la tarea está asignada a {name}")
     return task
 
@@ -157,7 +160,9 @@ def _reassign_page(task_id: str, error: str | None = None):
             "people": people,
             "error": error,
             "volver": safe_next(request.values.get("volver")) or url_for("bandeja.index"),
-            "assignee_name": queries.full_names(s, [task.assignee or ""]).get(task.assignee, task.assignee),
+            "assignee_name": queries.full_names(s, [task.assignee]).get(task.assignee, task.assignee)
+            if task.assignee
+            else None,
         }
     return render_template("tasks/reasignar.html", **page)
 

@@ -31,7 +31,7 @@ def authenticate(atiende: Atiende, username: str, password: str, address: str) -
                 raise Throttled(int(limit.window.total_seconds() // 60))
         user = check_password(s, username, password)
     if user is None:
-        with atiende.store.unit_of_work() as s:
+        with atiende.unit_of_work() as s:
             for limit, key in counted:
                 limit.record(s, key, now)
     return user

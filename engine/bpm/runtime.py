@@ -3,7 +3,9 @@
 After every step the case row is brought up to date from the workflow: its serialized
 state (without the spec), the due time of its earliest armed timer (indexed, so the timer
 sweep loads only due cases), the projection of its READY user tasks (so task lists never
-deserialize a workflow), and the status and deadline the diagram's scripts set.
+deserialize a workflow), and the status and deadline the diagram's scripts set. It also reads
+a workflow for others: its armed timers, the path a case took (``path_of``) and ISO 8601
+durations as SpiffWorkflow's timers read them (``duration``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from engine.procedures.versions import Procedure
 
 log = logging.getLogger(__name__)
 MAX_HOPS = 20  # a message may cause a step that throws another; a loop of them stops here
-RETRY_AFTER = timedelta(minutes=15)  # a schedule whose runs failed is tried again after this
+SCHEDULE_RETRY_AFTER = timedelta(minutes=15)  # a schedule whose runs failed is tried again after this
 
 
 def open_case(
@@ -100,14 +100,14 @@ def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:
     """Start the runs of every schedule that is due, one transaction per schedule.
 
     Returns how many runs started and what to remember. A schedule whose runs fail is tried
-    again after RETRY_AFTER; the error is in the audit trail.
+    again after SCHEDULE_RETRY_AFTER; the error is in the audit trail.
     """
     started = 0
     moved: list[Advanced] = []
     while True:
         schedule_id = None
         try:
-            with atiende.store.unit_of_work() as session:
+            with atiende.unit_of_work() as session:
                 schedule = start_events.next_due(session, now, skip_locked=not atiende.store.is_sqlite)
                 if schedule is None:
                     return started, moved
@@ -117,9 +117,9 @@ def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:
             if schedule_id is None:
                 raise
             log.exception("scheduled runs of schedule %s failed", schedule_id)
-            with atiende.store.unit_of_work() as session:
+            with atiende.unit_of_work() as session:
                 schedule = session.get(Schedule, schedule_id)
-                schedule.next_run_at = now + RETRY_AFTER
+                schedule.next_run_at = now + SCHEDULE_RETRY_AFTER
                 audit.record(
                     session,
                     now,

@@ -19,7 +19,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Diagrams, form schemas and specs keep their key order (a form's fields render in the order
@@ -478,3 +478,8 @@ class Schedule(Base):
     cycle: Mapped[str] = mapped_column(String(200))  # its timeCycle, evaluated: R/2026-01-05T08:00:00-05:00/P7D
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: no more runs
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),
+# which needs every mapper configured; a query would configure them lazily, so do it once here.
+configure_mappers()

@@ -1,1 +1,1 @@
-"""Outgoing e-mail: the outbox and the approved texts."""
+"""Outgoing e-mail: the outbox written in each step's transaction, its SMTP worker, the approved texts."""

@@ -2,9 +2,10 @@
 
 SpiffWorkflow aligns a case's tasks with the new specs (``engine.bpm.diff.align``) and resets
 what is READY or WAITING; a reset timer is re-armed counting from the migration
-(docs/architecture.md, "What SpiffWorkflow does not do"), so a 30-day deadline would
-silently move. Here every timer armed before the migration gets its due time back (a
-cycle keeps its next firing and takes the new rhythm after it). The preview is the same
+(docs/architecture.md, "What SpiffWorkflow 3.2.0 does and does not do"), so a 30-day
+deadline would silently move. Every timer armed before the migration gets its due time back
+(``engine.bpm.diff.restore_timers``; a cycle keeps its next firing and takes the new rhythm
+after it). The preview is the same
 migration run on a copy and thrown away, so what it shows is what will happen; a case
 whose pending steps no longer exist in the new version is not migrated. Each case is its
 own transaction, with an audit event that says from which version to which.

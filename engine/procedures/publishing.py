@@ -59,7 +59,7 @@ def publish(
 ) -> list[ProcedureVersion]:
     """Validate the set, then store its new versions and scenarios (and ``then``'s changes) in one transaction."""
     candidates = validate(diagrams, atiende.serializer)
-    with atiende.store.unit_of_work() as s:
+    with atiende.unit_of_work() as s:
         now = atiende.now()
         versions = procedures.deploy(s, candidates, actor, now, note)
         for candidate in candidates:

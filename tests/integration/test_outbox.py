@@ -1,6 +1,6 @@
 """The outbox and its worker against a real SMTP server on loopback (aiosmtpd).
 
-What is promised (engine/mail/outbox.py): a message leaves at most once by itself; with the server
+What is promised (engine/mail/smtp.py): a message leaves at most once by itself; with the server
 down it waits and goes out once it is back; a worker that stops after handing a message over
 leaves it «incierto» for a person, never sends it again on its own. A message whose attachment
 is not rendered yet waits until it is, and then carries it.
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from engine.db.models import AuditEvent, Document, OutboxMessage
 from engine.errors import MailError
 from engine.mail import outbox as mail
+from engine.mail import smtp as sending
 from engine.paperwork import documents, rendering
 from engine.paperwork.effects import store_document
 from engine.settings import MailSettings
@@ -99,7 +100,7 @@ class Crash(BaseException):
 def test_the_worker_delivers_the_message_with_its_pdf_attached(store, frozen_clock, smtp):
     pdf = b"%PDF-1.7\n% hoja de prueba\n%%EOF\n"
     [outbox_id] = write(store, frozen_clock, attach=pdf)
-    done = mail.MailWorker(store, settings(smtp), frozen_clock).run_once()
+    done = sending.MailWorker(store, settings(smtp), frozen_clock).run_once()
 
     assert done.sent == 1 and states(store) == ["enviado"]
     [received] = smtp.inbox.messages()
@@ -122,11 +123,11 @@ def test_a_message_waits_for_its_attachment_to_be_rendered_then_carries_it(store
         raise RuntimeError("WeasyPrint no pudo")
 
     monkeypatch.setattr(rendering, "render", broken)
-    worker = mail.MailWorker(store, settings(smtp), frozen_clock)
+    worker = sending.MailWorker(store, settings(smtp), frozen_clock)
     done = worker.run_once()
     assert (done.rendered, done.sent) == (0, 1)
     assert (row(store, waiting).state, row(store, waiting).attempts) == ("pendiente", 0)  # never claimed
-    assert row(store, waiting).last_error == mail.UNRENDERED  # the outbox page says why it waits
+    assert row(store, waiting).last_error == sending.UNRENDERED  # the outbox page says why it waits
     assert row(store, plain).last_error is None
     assert [m["Message-ID"] for m in smtp.inbox.messages()] == [row(store, plain).message_id]
 
@@ -154,7 +155,7 @@ def test_the_worker_loop_renders_documents_no_message_waits_for(store, frozen_cl
         ).id
     stop = threading.Event()
     loop = threading.Thread(
-        target=mail.mail_worker, args=(mail.MailWorker(store, MailSettings(), frozen_clock), 0.05, stop)
+        target=sending.mail_worker, args=(sending.MailWorker(store, MailSettings(), frozen_clock), 0.05, stop)
     )
     loop.start()
     deadline = time.monotonic() + 60
@@ -176,19 +177,19 @@ def sha256_of(store, document_id: int) -> str | None:
 def test_with_smtp_down_the_message_waits_and_goes_out_once_when_it_is_back(store, frozen_clock, smtp):
     [outbox_id] = write(store, frozen_clock)
     smtp.stop()
-    worker = mail.MailWorker(store, settings(smtp), frozen_clock)
+    worker = sending.MailWorker(store, settings(smtp), frozen_clock)
 
     assert worker.run_once().retried == 1
     waiting = row(store, outbox_id)
     assert waiting.state == "pendiente" and waiting.attempts == 1
     assert "No se pudo conectar" in waiting.last_error
-    assert waiting.next_attempt_at == frozen_clock.now() + mail.FIRST_PAUSE
+    assert waiting.next_attempt_at == frozen_clock.now() + sending.FIRST_PAUSE
 
     frozen_clock.advance(seconds=30)
     assert worker.run_once().retried == 0  # not due yet: the pause is respected
     frozen_clock.advance(seconds=31)
     worker.run_once()
-    assert row(store, outbox_id).next_attempt_at == frozen_clock.now() + 2 * mail.FIRST_PAUSE  # longer each time
+    assert row(store, outbox_id).next_attempt_at == frozen_clock.now() + 2 * sending.FIRST_PAUSE  # longer each time
 
     smtp.start()
     frozen_clock.advance(minutes=2)
@@ -201,7 +202,7 @@ def test_with_smtp_down_the_message_waits_and_goes_out_once_when_it_is_back(stor
 
 def test_two_workers_at_once_send_each_message_exactly_once(store, frozen_clock, smtp):
     ids = write(store, frozen_clock, n=40)
-    workers = [mail.MailWorker(store, settings(smtp), frozen_clock, name=f"w{i}", batch=5) for i in range(2)]
+    workers = [sending.MailWorker(store, settings(smtp), frozen_clock, name=f"w{i}", batch=5) for i in range(2)]
     barrier = threading.Barrier(2)
     errors = []
 
@@ -228,20 +229,20 @@ def test_a_worker_stopping_after_handing_over_leaves_it_uncertain_and_never_rese
     store, frozen_clock, smtp, monkeypatch
 ):
     [outbox_id] = write(store, frozen_clock)
-    finish = mail.MailWorker._finish
+    finish = sending.MailWorker._finish
 
     def crash_when_sent(self, outbox_id, state, error, done):
         if state == "enviado":
             raise Crash("el proceso murió entre la aceptación del servidor y el registro")
         return finish(self, outbox_id, state, error, done)
 
-    monkeypatch.setattr(mail.MailWorker, "_finish", crash_when_sent)
+    monkeypatch.setattr(sending.MailWorker, "_finish", crash_when_sent)
     with pytest.raises(Crash):
-        mail.MailWorker(store, settings(smtp), frozen_clock).run_once()
+        sending.MailWorker(store, settings(smtp), frozen_clock).run_once()
     monkeypatch.undo()
     assert len(smtp.inbox.received) == 1 and states(store) == ["enviando"]
 
-    survivor = mail.MailWorker(store, settings(smtp), frozen_clock)
+    survivor = sending.MailWorker(store, settings(smtp), frozen_clock)
     survivor.run_once()
     assert states(store) == ["enviando"]  # the claim is young: its worker may still be at it
     frozen_clock.advance(minutes=16)
@@ -267,14 +268,14 @@ def test_a_worker_stopping_before_handing_over_is_retried_and_sent_once(store, f
     def crash(self, outbox_id):
         raise Crash("el proceso murió antes de entregar el mensaje")
 
-    monkeypatch.setattr(mail.MailWorker, "_hand_over", crash)
+    monkeypatch.setattr(sending.MailWorker, "_hand_over", crash)
     with pytest.raises(Crash):
-        mail.MailWorker(store, settings(smtp), frozen_clock).run_once()
+        sending.MailWorker(store, settings(smtp), frozen_clock).run_once()
     monkeypatch.undo()
     assert smtp.inbox.received == [] and states(store) == ["enviando"]
 
     frozen_clock.advance(minutes=16)
-    worker = mail.MailWorker(store, settings(smtp), frozen_clock)
+    worker = sending.MailWorker(store, settings(smtp), frozen_clock)
     done = worker.run_once()
     assert (done.recovered, done.sent) == (1, 1)
     frozen_clock.advance(hours=1)
@@ -291,7 +292,7 @@ def test_a_permanent_refusal_fails_a_temporary_one_retries_and_a_partial_one_is_
             ["elena@planificacion.example", "rechazado@planificacion.example"],
         )
     )
-    mail.MailWorker(store, settings(smtp), frozen_clock).run_once()
+    sending.MailWorker(store, settings(smtp), frozen_clock).run_once()
 
     assert row(store, gone).state == "fallido" and "550" in row(store, gone).last_error
     assert row(store, busy).state == "pendiente" and "451" in row(store, busy).last_error
@@ -305,7 +306,7 @@ def test_without_recipients_or_without_a_server_nothing_is_lost(store, frozen_cl
     [nobody] = write(store, frozen_clock, to=())
     [waiting] = write(store, frozen_clock)
     assert row(store, nobody).state == "fallido" and row(store, nobody).last_error.startswith("Sin destinatario")
-    done = mail.MailWorker(store, MailSettings(), frozen_clock).run_once()  # the demo: no SMTP configured
+    done = sending.MailWorker(store, MailSettings(), frozen_clock).run_once()  # the demo: no SMTP configured
     assert done.sent == 0 and row(store, waiting).state == "pendiente"
     assert "no hay servidor SMTP configurado" in row(store, waiting).last_error
     with pytest.raises(MailError):

@@ -167,7 +167,7 @@ def test_a_calendar_whose_runs_fail_is_retried_later_without_stopping_the_others
             e.detail["evento"] for e in s.scalars(select(AuditEvent).where(AuditEvent.kind == "error_programacion"))
         ]
     assert sorted(errors) == ["StartEvent_quincenal", "StartEvent_semanal"]
-    assert {row.next_run_at for row in schedules(store).values()} == {desk.clock.now() + runs.RETRY_AFTER}
+    assert {row.next_run_at for row in schedules(store).values()} == {desk.clock.now() + runs.SCHEDULE_RETRY_AFTER}
     monkeypatch.undo()
     assert desk.wait(minutes=15).started == 2
     assert len(runs_of(store)) == 2

@@ -6,6 +6,7 @@ Which packages the web may import is import-linter's to check (``make lint``); t
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -45,3 +46,17 @@ def test_the_check_finds_a_private_name():
 def test_no_web_module_uses_a_private_name_of_the_engine():
     found = {str(path.relative_to(WEB)): _private_uses(path.read_text()) for path in sorted(WEB.rglob("*.py"))}
     assert {path: uses for path, uses in found.items() if uses} == {}
+
+
+def test_the_layering_contracts_name_every_part_of_the_engine():
+    """A new engine module or package must be named in the contracts, or it would escape them."""
+    config = tomllib.loads((WEB.parent / "pyproject.toml").read_text())
+    contracts = {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}
+    engine = WEB.parent / "engine"
+    parts = {f"engine.{p.stem}" for p in engine.iterdir() if p.suffix == ".py" and p.stem != "__init__"}
+    parts |= {f"engine.{p.name}" for p in engine.iterdir() if (p / "__init__.py").exists()}
+    for name, except_for in (
+        ("Only engine.bpm imports SpiffWorkflow", "engine.bpm"),
+        ("Only engine.db touches the database driver", "engine.db"),
+    ):
+        assert set(contracts[name]["source_modules"]) == parts - {except_for} | {"web"}, name
