@@ -139,6 +139,7 @@ def _person_page(user_id: int | None, values: dict | None = None, errors: dict |
             if person is None:
                 raise NotFound("el usuario no existe")
         if values is None:
+            assert person is not None  # only the edit pages (a user_id) come without values
             values = {
                 "nombre": person.full_name,
                 "correo": person.email or "",

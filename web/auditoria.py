@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from datetime import date
+from typing import Any, cast
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
@@ -63,7 +64,7 @@ def registro():
             "rows": rows,
             "errors": errors,
             "args": request.args,
-            "next_url": url_for(".registro", **{**request.args.to_dict(), "antes": next_before})
+            "next_url": url_for(".registro", **cast("dict[str, Any]", {**request.args.to_dict(), "antes": next_before}))
             if next_before
             else None,
             "kinds": [(k, event_name(k)) for k in audit_log.kinds(s)],
@@ -130,6 +131,7 @@ def caso(case_id: int):
         case = engine.case_for(s, case_id, actor())
         procedure = engine.procedure(s, case.procedure_version_id)
         version = queries.procedure_version(s, case.procedure_version_id)
+        assert version is not None  # a case's foreign key; versions are never deleted
         path = engine.case_path(s, case)
         trail = audit_log.trail(s, case.id)
         names = queries.full_names(s, {e.event.actor for e in trail})
@@ -179,8 +181,8 @@ def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
                 errors[key] = "Fecha inválida; escríbala como dd/mm/aaaa."
             else:
                 days[key] = found
-    text = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}
-    return audit_log.Filters(days.get("desde"), days.get("hasta"), **text), errors
+    fields = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}
+    return audit_log.Filters(days.get("desde"), days.get("hasta"), **fields), errors
 
 
 def _day(text: str) -> date | None:

@@ -85,7 +85,9 @@ def public(view):
 def _require_login():
     if current_user.is_authenticated or request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if getattr(current_app.view_functions.get(request.endpoint), "atiende_public", False):
+    if request.endpoint is not None and getattr(
+        current_app.view_functions.get(request.endpoint), "atiende_public", False
+    ):
         return None
     return login_manager.unauthorized()
 

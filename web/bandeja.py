@@ -104,7 +104,7 @@ def index():
                 r.due_at is not None and r.due_at < now,
                 r.due_at is not None and now <= r.due_at < now + worklist.DUE_SOON,
                 r.assignee,
-                names.get(r.assignee, r.assignee),
+                names.get(r.assignee, r.assignee) if r.assignee is not None else None,
                 r.assignee == me.username,
             )
             for r in result.rows

@@ -9,6 +9,7 @@ on top to read out to the caller. The others show the whole start form.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
@@ -115,7 +116,7 @@ def _schema(screen: Screen) -> dict:
     engine = atiende()
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, screen.process_id)
-    start = procedure.forms[procedure.start_form]
+    start = procedure.forms[cast(str, procedure.start_form)]  # the capture procedures start with a form
     if not screen.quick:
         return start
     return capture.single_line(capture.subset(start, capture.essentials(start)), keep=("descripcion",))

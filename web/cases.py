@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -77,7 +78,7 @@ def crear():
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, _process_id())
-    posted = submission.read(request, procedure.forms.get(procedure.start_form), engine, me)
+    posted = submission.read(request, forms_render.start_schema(procedure), engine, me)
     if posted.changes_rows or posted.errors:
         return _new_case_page(posted.values, posted.errors), (422 if posted.errors else 200)
     try:
@@ -133,7 +134,7 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
         case = engine.case_for(s, case_id, me)
         procedure = engine.procedure(s, case.procedure_version_id)
         labels = record.Labels(s)
-        open_tasks = queries.open_tasks(s, case.id)
+        open_tasks: list[Any] = queries.open_tasks(s, case.id)  # human_task rows as named tuples
         events = audit.case_history(s, case.id)
         case_notes = notes.of_case(s, case.id)
         files = attachments.of_case(s, case.id)
@@ -176,5 +177,5 @@ def _new_case_page(values: dict | None = None, errors: dict | None = None):
     engine = atiende()
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, _process_id())
-        form = forms_render.build(s, procedure.forms.get(procedure.start_form), values, errors)
+        form = forms_render.build(s, forms_render.start_schema(procedure), values, errors)
     return render_template("cases/nuevo.html", form=form, procedure=procedure)

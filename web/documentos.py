@@ -11,7 +11,7 @@ Who may do what (each route checks it):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -120,7 +120,7 @@ def reenviar(outbox_id: int):
     return redirect(url_for("documentos.mensaje", outbox_id=outbox_id))
 
 
-def _tickets(session, case_ids) -> dict[int, str]:
+def _tickets(session, case_ids) -> dict[int | None, str]:
     return {case_id: case.ticket for case_id, case in queries.cases_by_id(session, case_ids - {None}).items()}
 
 
@@ -267,7 +267,7 @@ def acuse_en_papel(case_id: int):
         task = acuse.pending_task(s, case_id)
         if task is None:
             abort(404, "El caso no tiene un acuse de recibo pendiente.")
-        schema = engine.procedure(s, case.procedure_version_id).forms[task.form]
+        schema = engine.procedure(s, case.procedure_version_id).forms[cast(str, task.form)]  # acuse.ACUSE_FORM
     values, errors = None, {}
     if request.method == "POST":
         values = forms_render.submitted(request.form, schema)

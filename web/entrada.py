@@ -39,7 +39,7 @@ def registrar(item_id: int):
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, items.MAIL_PROCESS)
-        schema = procedure.forms.get(procedure.start_form)
+        schema = forms_render.start_schema(procedure)
     sent = submission.read(request, schema, engine, me)
     if sent.errors or sent.action != submission.COMPLETE:
         return _page(item_id, sent.values, sent.errors), 422 if sent.errors else 200
@@ -93,5 +93,5 @@ def _page(item_id: int, values: dict | None = None, errors: dict | None = None):
             abort(404, "El mensaje no existe.")
         procedure = engine.latest_procedure(s, items.MAIL_PROCESS)
         prefilled = items.start_form_values(item) if values is None else values
-        form = forms_render.build(s, procedure.forms.get(procedure.start_form), prefilled, errors)
+        form = forms_render.build(s, forms_render.start_schema(procedure), prefilled, errors)
     return render_template("entrada/mensaje.html", item=item, form=form, procedure=procedure)

@@ -8,6 +8,8 @@ session); posting a request needs an ``api_key``. Errors follow the spec: a list
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import cast
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, request, url_for
@@ -129,8 +131,9 @@ def service_definition(service_code: str, fmt: str):
 def post_request(fmt: str):
     """Create a service request (a case of the web procedure); needs an api_key."""
     params = {k: v for k, v in request.values.items() if not k.startswith("attribute[")}
-    attributes = {}
-    for key, value in request.values.items(multi=True):
+    attributes: dict[str, str] = {}
+    # One (key, value) pair per value: werkzeug 3.1 annotates CombinedMultiDict.items(multi=True) as lists.
+    for key, value in cast("Iterable[tuple[str, str]]", request.values.items(multi=True)):
         if key.startswith("attribute[") and "]" in key:
             attributes.setdefault(key[len("attribute[") : key.index("]")], value)
 

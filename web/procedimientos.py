@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
@@ -22,6 +23,9 @@ from engine.procedures import drafts as procedure_drafts
 from engine.procedures import history as procedure_history
 from web.ui.context import actor, atiende
 from web.vendor import bpmn_js_installed
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 bp = Blueprint("procedimientos", __name__, url_prefix="/procedimientos")
 
@@ -145,14 +149,14 @@ def guardar(process_id: str):
         return redirect(url_for(".editor", process_id=process_id, archivo=request.form.get("archivo")))
     with engine.store.read() as s:
         diagrams = procedure_drafts.diagram_set(s, _draft(s, process_id), _library_forms(), PROCESSES_DIR)
+
+    def discard_draft(s: Session) -> None:
+        procedure_drafts.discard(s, process_id)
+
     try:
         if action == "desplegar":
             versions = publishing.publish(
-                engine,
-                diagrams,
-                me.username,
-                request.form.get("nota", "").strip(),
-                then=lambda s: procedure_drafts.discard(s, process_id),
+                engine, diagrams, me.username, request.form.get("nota", "").strip(), then=discard_draft
             )
         else:
             publishing.validate(diagrams, engine.serializer)
@@ -265,7 +269,7 @@ def _draft(session, process_id: str) -> procedure_drafts.Draft:
 
 
 def _pick(files: dict, wanted: str | None, process_id: str) -> str:
-    if wanted in files:
+    if wanted is not None and wanted in files:
         return wanted
     return procedure_drafts.main_file(files, process_id)
 

@@ -6,6 +6,8 @@ field and by limits per address kept in the database (``engine.access.ratelimit`
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from engine.errors import FormErrors, PhotoError, TooManyGuesses, TooManyReports
@@ -110,7 +112,7 @@ def _report_page(values: dict | None = None, errors: dict | None = None, consent
         procedure = engine.latest_procedure(s, web_report.PROCESS)
         form = forms_render.build(
             s,
-            web_report.schema(procedure.forms[procedure.start_form]),
+            web_report.schema(procedure.forms[cast(str, procedure.start_form)]),  # it has one
             values,
             {k: v for k, v in errors.items() if k not in own},
         )

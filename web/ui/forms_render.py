@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from engine.cases import attachments
 from engine.forms import catalogs
+
+if TYPE_CHECKING:
+    from engine.procedures.versions import Procedure
 
 RADIOS_MAX = 4  # up to this many options read better as radio buttons than as a list
 UNSUPPORTED_NOTE = "Este campo todavía no se puede llenar desde la web."
@@ -116,6 +120,11 @@ def field_order(schema: dict) -> list[str]:
     return ordered + [name for name in properties if name not in ordered]
 
 
+def start_schema(procedure: Procedure) -> dict | None:
+    """The schema of the procedure's start form; None when it starts without one."""
+    return procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
+
+
 def initial_values(schema: dict) -> dict:
     """The schema's defaults, as a first GET shows them."""
     return {name: prop["default"] for name, prop in schema.get("properties", {}).items() if "default" in prop}
@@ -137,7 +146,7 @@ def submitted(form, schema: dict | None = None, keep_blank_rows: bool = False) -
     properties = (schema or {}).get("properties", {})
     arrays = {name for name, prop in properties.items() if prop.get("type") == "array"}
     values: dict = {}
-    rows: dict[str, dict[int, object]] = {}
+    rows: dict[str, dict[int, Any]] = {}
     for name, items in form.lists():
         if name in (CSRF_FIELD, ACTION_FIELD):
             continue
