@@ -16,25 +16,9 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine.facade import Atiende
 from engine.settings import Settings
-from web import (
-    acuse,
-    admin,
-    auditoria,
-    auth,
-    bandeja,
-    captura,
-    cases,
-    documentos,
-    duplicados,
-    entrada,
-    errors,
-    open311,
-    procedimientos,
-    publico,
-    search,
-    tasks,
-    vendor,
-)
+from web import admin, auditoria, auth, bandeja, cases, errors, procedimientos, search, tasks, vendor
+from web.channels import captura, duplicados, entrada, open311, publico
+from web.paperwork import acuse, documentos
 from web.ui import filters
 
 BLUEPRINTS = (

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2: the case types as services, requests as cases of the web procedure.
 
-Everything here is plain data (dicts in the spec's field names); ``web.open311`` writes it as
+Everything here is plain data (dicts in the spec's field names); ``web.channels.open311`` writes it as
 JSON or XML. Services are the case types the web procedure's start form offers; a
 service's attributes are that form's other fields, so a change to the form changes the API.
 A posted request starts the web procedure (canal ``pagina_web``) as the actor of its API

@@ -22,7 +22,7 @@ PLANIFICACION = READERS - {"enlace_ambiental"}  # the case was sent to Planifica
 WRITERS = PLANIFICACION - {"auditor"}
 COORDINATOR = {"coordinador"}
 ADMIN = {"admin"}
-PAPER_STAFF = {"operador", "coordinador", "auditor"}  # web.documentos: outbox, archive, consolidado
+PAPER_STAFF = {"operador", "coordinador", "auditor"}  # web.paperwork.documentos: outbox, archive, consolidado
 PAPER_READERS = PAPER_STAFF | {"enlace", "enlace_ambiental"}  # an enlace: their own dirección only
 
 ROUTES = [

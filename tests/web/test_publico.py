@@ -206,7 +206,7 @@ def test_wrong_guesses_are_rate_limited(app, browser, filed):
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(app, citizen, monkeypatch):
-    from web import publico
+    from web.channels import publico
 
     monkeypatch.setattr(publico, "MAX_REQUEST", 4096)
     store = app.extensions["atiende"].store
