@@ -135,9 +135,13 @@ def duration(text: object, start: datetime) -> timedelta | None:
     if not isinstance(text, str):
         return None
     try:
-        return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), start)
+        return _timedelta(text, start)
     except Exception:  # noqa: BLE001 - any unreadable duration is the analyst's to fix
         return None
+
+
+def _timedelta(text: str, start: datetime) -> timedelta:
+    return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), start)
 
 
 def _begin_at(workflow: BpmnWorkflow, spec, start_event: str | None) -> None:
@@ -463,9 +467,7 @@ class Runtime:
             step = procedure.steps[task.task_spec.bpmn_id]
             due = case.due_at
             if step.plazo:
-                due = now + TimerEventDefinition.get_timedelta_from_start(
-                    TimerEventDefinition.parse_iso_duration(step.plazo), now
-                )
+                due = now + _timedelta(step.plazo, now)  # checked at deploy: it reads
             label = loops.label(task, step.rotulo)
             rows.append(
                 {
