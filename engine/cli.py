@@ -9,11 +9,13 @@ import threading
 from pathlib import Path
 
 from engine.audit import chain as audit_chain
+from engine.audit import reconcile
+from engine.audit import seals as audit_seals
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.store import Store
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
-from engine.errors import DiagramError, SettingsError
+from engine.errors import DiagramError, SchemaOutdated, SealError, SettingsError
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
 from engine.intake import cli as intake_cli
 from engine.mail import smtp
@@ -32,7 +34,21 @@ def timer_worker(atiende: Atiende, interval: float, stop: threading.Event) -> No
                 log.info("sweep: %s cases loaded, %s fired, %s failed", result.loaded, result.fired, result.failed)
         except Exception:  # noqa: BLE001 - the worker must outlive a bad sweep
             log.exception("timer sweep failed")
+        _seal_if_due(atiende)
         stop.wait(interval)
+
+
+def _seal_if_due(atiende: Atiende) -> None:
+    """Seal the audit chain's head once a day when a key is configured (engine.audit.seals)."""
+    try:
+        sealed = audit_seals.seal_if_due(atiende)
+    except SealError as refused:
+        log.error("audit chain not sealed: %s", refused)
+    except Exception:  # noqa: BLE001 - the worker must outlive a seal that failed
+        log.exception("audit seal failed")
+    else:
+        if sealed is not None:
+            log.info("audit chain sealed: %s", sealed.line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     dep.add_argument("--by", default="cli")
     dep.add_argument("--note", default="")
     aud = sub.add_parser("audit", help="auditoría").add_subparsers(dest="audit_command", required=True)
-    aud.add_parser("verify", help="verificar la cadena de huellas del registro de auditoría")
+    ver = aud.add_parser("verify", help="verificar la cadena de huellas, sus sellos y los casos contra sus eventos")
+    ver.add_argument("--sellos", type=Path, help="archivo con líneas de sellos guardadas fuera (los correos)")
+    aud.add_parser("sellar", help="sellar ahora la cabeza de la cadena (firma con ATIENDE_AUDIT_KEY) y enviarla")
+    key = aud.add_parser("clave", help="crear la clave Ed25519 de los sellos (sin base de datos)")
+    key.add_argument("--archivo", type=Path, help="por defecto ATIENDE_AUDIT_KEY")
     tim = sub.add_parser("timers", help="ejecutar el barrido de temporizadores en bucle")
     tim.add_argument("--interval", type=float, default=30.0)
     tim.add_argument("--once", action="store_true")
@@ -70,17 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as wrong:
         print(wrong, file=sys.stderr)
         return 2
+    if args.command == "audit" and args.audit_command == "clave":
+        return _new_key(args.archivo or settings.audit_key)
     store = Store(args.database_url or settings.database_url)
     try:
-        store.migrate()
+        if args.command == "migrate":
+            store.migrate()
+            return 0
+        # Only `migrate` changes the schema: a worker starting beside others, or `audit verify` on the
+        # database it examines, must leave it as it is.
+        store.check_schema()
         return _run(args, Atiende(store, settings=settings))
+    except SchemaOutdated as outdated:
+        print(outdated, file=sys.stderr)
+        return 2
     finally:
         store.dispose()  # tests call main() many times: no connection outlives it
 
 
 def _run(args, atiende: Atiende) -> int:
     """Run a command that needs the database."""
-    store = atiende.store
     if args.command == "deploy":
         try:
             versions = publishing.publish(
@@ -110,10 +139,57 @@ def _run(args, atiende: Atiende) -> int:
         else:
             print("la base ya tenía datos")
     elif args.command == "audit":
-        with store.read() as s:
-            verdict = audit_chain.verify(s)
-        print(verdict, file=sys.stdout if verdict.intact else sys.stderr)
-        return 0 if verdict.intact else 1
+        return _audit(args, atiende)
+    return 0
+
+
+def _audit(args, atiende: Atiende) -> int:
+    """``sellar``: seal the chain's head now. ``verify``: the chain, its seals, and each case against its events."""
+    try:
+        if args.audit_command == "sellar":
+            made = audit_seals.seal(atiende)
+            print(f"Sello n.º {made.number} guardado y enviado a los auditores:\n{made.line}")
+            return 0
+        key = audit_seals.public_key(atiende.settings)
+        outside = audit_seals.parse(args.sellos.read_text(encoding="utf-8")) if args.sellos else []
+    except SealError as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    except OSError as unreadable:
+        print(f"No se puede leer {args.sellos}: {unreadable.strerror}", file=sys.stderr)
+        return 1
+    if args.sellos and not outside:
+        print(f"{args.sellos} no contiene ninguna línea de sello (SELLO-ATIENDE …).", file=sys.stderr)
+        return 1
+    with atiende.store.read() as s:
+        verdict = audit_chain.verify(s)
+        report = audit_seals.check(s, key, outside)
+        cases = reconcile.mismatches(s)
+    print(verdict, file=sys.stdout if verdict.intact else sys.stderr)
+    print(report, file=sys.stdout if report.holds else sys.stderr)
+    if cases:
+        print("Casos que no concuerdan con sus eventos:", file=sys.stderr)
+        for line in cases:
+            print(f"  - {line}", file=sys.stderr)
+    else:
+        print("Casos: el estado, el plazo y el cierre de cada uno concuerdan con sus eventos.")
+    return 0 if verdict.intact and report.holds and not cases else 1
+
+
+def _new_key(path: Path | None) -> int:
+    """Create the seals' signing key (readable by its owner only) and its public half beside it."""
+    if path is None:
+        print("Indique dónde crear la clave: --archivo RUTA o ATIENDE_AUDIT_KEY.", file=sys.stderr)
+        return 2
+    try:
+        public = audit_seals.generate_key(path)
+    except SealError as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    print(
+        f"Clave creada en {path} (solo su dueño la puede leer): guárdela fuera de la base de datos y de sus copias.\n"
+        f"Clave pública en {public}: désela a los auditores (ATIENDE_AUDIT_PUBLIC_KEY) para comprobar los sellos."
+    )
     return 0
 
 

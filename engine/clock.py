@@ -14,6 +14,10 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 PANAMA = ZoneInfo("America/Panama")
+# The years a person or a program may ask about (filters, Open311 dates). Beyond them a date is a
+# typing mistake or a probe, and near datetime's own ends (years 1 and 9999) adding a day or
+# moving to UTC overflows.
+YEARS = range(1900, 3000)
 
 
 class Clock(Protocol):

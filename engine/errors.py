@@ -16,6 +16,11 @@ class SettingsError(ValueError):
     """An environment variable with a value Atiende cannot use; the message names it."""
 
 
+# -- The database -----------------------------------------------------------------------------
+class SchemaOutdated(RuntimeError):
+    """The database's schema is not the one this release expects; the message says to run `atiende migrate`."""
+
+
 # -- Using the engine --------------------------------------------------------------------------
 class NotFound(LookupError):
     pass
@@ -135,6 +140,10 @@ class TooManyGuesses(RuntimeError):
 
 class TooManyReports(RuntimeError):
     pass
+
+
+class SealError(RuntimeError):
+    """The audit chain cannot be sealed (no key configured, an unreadable key, nothing to seal); Spanish message."""
 
 
 class MailboxError(RuntimeError):

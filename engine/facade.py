@@ -30,8 +30,9 @@ from engine.bpm.serializer import InstanceSerializer
 from engine.cases import attachments, runs
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
+from engine.db.statements import savepoint
 from engine.db.store import Store
-from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone, Undeliverable
+from engine.errors import Forbidden, FormErrors, NotFound, SchemaOutdated, TaskAlreadyDone, Undeliverable
 from engine.forms import catalogs
 from engine.forms import schemas as form_schemas
 from engine.procedures import versions as procedures
@@ -65,6 +66,16 @@ class SweepResult:
     fired: int
     failed: int
     started: int = 0  # runs of scheduled procedures started (engine.bpm.start_events)
+
+
+def migrate(database_url: str | None) -> None:
+    """Bring a database's schema up to date, as ``python -m web`` does before it serves (the one process
+    of a first look); an installation runs ``atiende migrate`` before starting its processes."""
+    store = Store(database_url)
+    try:
+        store.migrate()
+    finally:
+        store.dispose()
 
 
 @contextlib.contextmanager
@@ -101,9 +112,17 @@ class Atiende:
 
     @classmethod
     def open(cls, database_url: str | None, clock_=None, settings: Settings | None = None) -> Atiende:
-        """The engine on a database whose schema is first brought up to date (the web application's)."""
+        """The engine on a database whose schema is this release's (the web application's).
+
+        Raises ``SchemaOutdated`` otherwise, and never migrates: several processes starting at once
+        would race on the schema. ``atiende migrate`` (or ``python -m web``) brings it up to date.
+        """
         store = Store(database_url)
-        store.migrate()
+        try:
+            store.check_schema()
+        except SchemaOutdated:
+            store.dispose()
+            raise
         return cls(store, clock_, settings=settings)
 
     def now(self) -> datetime:
@@ -141,16 +160,25 @@ class Atiende:
 
     # -- cases ----------------------------------------------------------------------------
     def start_case(
-        self, process_id: str, submitted: dict, actor: Actor, then: Callable[[Session, Case], None] | None = None
+        self,
+        process_id: str,
+        submitted: dict,
+        actor: Actor,
+        then: Callable[[Session, Case], None] | None = None,
+        uploads: attachments.Uploads | None = None,
     ) -> Started:
         """Validate the start form, issue the ticket and run the procedure to its first tasks.
 
         ``then(session, case)`` runs inside the same transaction once the case exists, so a
         channel's own bookkeeping (an intake item marked done, an acknowledgement queued)
-        commits with the case or not at all.
+        commits with the case or not at all; so do the form's new files (``uploads``). Raises
+        Forbidden unless the actor may start the procedure (``permissions.start_refusal``): every
+        path that starts a case comes here.
         """
         with self.unit_of_work() as s:
             procedure = self.latest_procedure(s, process_id)
+            self.check_start(s, actor, procedure)
+            submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
             data = self._clean(s, procedure, procedure.start_form, submitted)
             now = self.now()
             case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
@@ -162,8 +190,11 @@ class Atiende:
             self.runtime.remember(advanced)
         return Started(case.id, case.ticket)
 
-    def complete_task(self, task_id: str, submitted: dict, actor: Actor) -> Completed:
-        """Complete a task with a form submission; exactly one of two simultaneous attempts wins."""
+    def complete_task(
+        self, task_id: str, submitted: dict, actor: Actor, uploads: attachments.Uploads | None = None
+    ) -> Completed:
+        """Complete a task with a form submission (its new files stored only if it is accepted);
+        exactly one of two simultaneous attempts wins."""
         with self.unit_of_work() as s:
             found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
             if found is None:
@@ -173,6 +204,7 @@ class Atiende:
             if refused:
                 raise Forbidden(refused)
             procedure = self.procedure(s, case.procedure_version_id)
+            submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
             data = self._clean(s, procedure, task.form, submitted)
             schema = procedure.forms.get(task.form) if task.form is not None else None
             attachments.attach_fields(s, schema, data, case.id)
@@ -205,12 +237,14 @@ class Atiende:
                     for case in due_cases:
                         loaded += 1
                         try:
-                            # Raises before writing anything when the case cannot be advanced.
-                            result, _names = self.runtime.fire_timers(
-                                s, case, self.procedure(s, case.procedure_version_id), now
-                            )
-                            if result.messages:
-                                runs.deliver_or_record(self, s, case, result, now)
+                            # Each case is a savepoint: a firing that fails after writing its status,
+                            # documents or mail leaves none of them, and its retry does it all once.
+                            with savepoint(s):
+                                result, _names = self.runtime.fire_timers(
+                                    s, case, self.procedure(s, case.procedure_version_id), now
+                                )
+                                if result.messages:
+                                    runs.deliver_or_record(self, s, case, result, now)
                             fired += 1
                         except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
                             failed += 1
@@ -244,11 +278,23 @@ class Atiende:
             raise Forbidden("no tiene permiso para esta tarea")
         return task
 
+    def check_start(self, session: Session, actor: Actor, procedure: Procedure) -> None:
+        """Raise Forbidden, saying why in Spanish, unless the actor may start the procedure."""
+        refused = permissions.start_refusal(actor, procedure, self._called(session, actor))
+        if refused:
+            raise Forbidden(refused)
+
+    def startable(self, session: Session, actor: Actor) -> list[Procedure]:
+        """The procedures the actor may start by hand, by name (``permissions.may_start``)."""
+        in_force = procedures.in_force(session, self.procedures)
+        called = procedures.called(in_force)
+        return sorted((p for p in in_force if permissions.may_start(actor, p, called)), key=lambda p: p.name)
+
     def case_for(self, session: Session, case_id: int, actor: Actor) -> Case:
         case = session.get(Case, case_id)
         if case is None:
             raise NotFound("el caso no existe")
-        if actor.roles <= {"enlace"} and (actor.direccion is None or case.direccion != actor.direccion):
+        if not permissions.may_reach(actor, case.direccion):
             raise Forbidden("el caso no pertenece a su dirección")
         return case
 
@@ -258,6 +304,10 @@ class Atiende:
         return path_of(self.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
 
     # -- helpers --------------------------------------------------------------------------
+    def _called(self, session: Session, actor: Actor) -> frozenset[str]:
+        """The procedures others call, when it matters: the office's own channels start what they name."""
+        return frozenset() if actor.system else procedures.called(procedures.in_force(session, self.procedures))
+
     def _clean(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
         if not form:
             return {}

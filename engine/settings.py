@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from engine.errors import SettingsError
+from engine.mail import addresses
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+DEVELOPMENT_HOSTS = ("127.0.0.1", "localhost")  # trusted when ATIENDE_BASE_URL is unset: `make run` on this machine
 DEFAULT_SENDER = "atencionciudadana@municipio-pma.gob.pa"
 SMTP_SECURITY = ("starttls", "tls", "none")
 IMAP_TLS = ("ssl", "starttls", "none")
@@ -46,7 +50,7 @@ class MailSettings:
             security=security,
             user=env.get("ATIENDE_SMTP_USER") or None,
             password=env.get("ATIENDE_SMTP_PASSWORD") or None,
-            sender=env.get("ATIENDE_MAIL_FROM") or DEFAULT_SENDER,
+            sender=_address(env, "ATIENDE_MAIL_FROM", DEFAULT_SENDER),
             timeout=_number(env, "ATIENDE_SMTP_TIMEOUT", 30.0),
         )
 
@@ -95,23 +99,77 @@ class Settings:
     secret_key: str | None = None  # ATIENDE_SECRET_KEY; None: a random key kept in instance/
     secure_cookies: bool = False  # ATIENDE_SECURE_COOKIES=1, behind HTTPS
     base_url: str = DEFAULT_BASE_URL  # ATIENDE_BASE_URL: where the QR code and the e-mails link to
+    # ATIENDE_TRUSTED_HOSTS: the Host headers the web application answers; the base URL's host always.
+    trusted_hosts: tuple[str, ...] = DEVELOPMENT_HOSTS
     smtp: MailSettings = field(default_factory=MailSettings)
     imap: ImapSettings | None = None
+    # ATIENDE_AUDIT_KEY: the PEM file of the Ed25519 key that signs the audit seals (engine.audit.seals);
+    # ATIENDE_AUDIT_PUBLIC_KEY: its public half, for checking them where the private key is not kept.
+    audit_key: Path | None = None
+    audit_public_key: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and check every variable; raises ``SettingsError`` naming the first wrong one."""
         env = os.environ if environ is None else environ
+        port = _integer(env, "PORT", 5000)
+        base_url = _base_url(env, port)
         return cls(
             database_url=env.get("DATABASE_URL") or None,
-            port=_integer(env, "PORT", 5000),
+            port=port,
             threads=_integer(env, "ATIENDE_THREADS", 8),
             secret_key=env.get("ATIENDE_SECRET_KEY") or None,
             secure_cookies=env.get("ATIENDE_SECURE_COOKIES") == "1",
-            base_url=(env.get("ATIENDE_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            base_url=base_url,
+            trusted_hosts=_trusted_hosts(env, base_url),
             smtp=MailSettings.from_environ(env),
             imap=ImapSettings.from_environ(env),
+            audit_key=_path(env, "ATIENDE_AUDIT_KEY"),
+            audit_public_key=_path(env, "ATIENDE_AUDIT_PUBLIC_KEY"),
         )
+
+    def absolute_url(self, path: str) -> str:
+        """The address of ``path`` (from the application's root, starting with /) for a link that leaves
+        the application: an e-mail, the QR code, Open311 discovery. Never built from a request's Host
+        header, which the client chooses."""
+        return self.base_url + path
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _base_url(env: Mapping[str, str], port: int) -> str:
+    """ATIENDE_BASE_URL without its trailing slash; unset, where `python -m web` serves on this machine."""
+    value = env.get("ATIENDE_BASE_URL", "").strip()
+    if not value:
+        return f"http://127.0.0.1:{port}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"ATIENDE_BASE_URL debe ser una dirección completa como https://atiende.municipio-pma.gob.pa, no «{value}»"
+        )
+    return value.rstrip("/")
+
+
+def _trusted_hosts(env: Mapping[str, str], base_url: str) -> tuple[str, ...]:
+    """The base URL's host, then ATIENDE_TRUSTED_HOSTS (comma-separated); unset, this machine's names in
+    development (no ATIENDE_BASE_URL) and none else in production."""
+    listed = [host.strip().lower() for host in env.get("ATIENDE_TRUSTED_HOSTS", "").split(",") if host.strip()]
+    if not listed and not env.get("ATIENDE_BASE_URL", "").strip():
+        listed = list(DEVELOPMENT_HOSTS)
+    hosts = [urlsplit(base_url).hostname or "", *listed]
+    return tuple(dict.fromkeys(hosts))  # in order, once each
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    """An e-mail address every message carries: a wrong one would fail each step that writes mail."""
+    value = env.get(name, "").strip() or default
+    wrong = addresses.problem(value)
+    if wrong:
+        raise SettingsError(f"{name}: {wrong}")
+    return value
 
 
 def _integer(env: Mapping[str, str], name: str, default: int) -> int:

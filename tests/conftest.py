@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -35,8 +36,8 @@ from tests.fixtures import postgres
 PG_URL = os.environ.get("ATIENDE_TEST_POSTGRES_URL")
 PG_MISSING = "" if PG_URL else postgres.find_binaries()[1]
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in Panamá
-REAL_PASSWORD_COST = (accounts._N, accounts._R, accounts._P)
-CHEAP_PASSWORD_COST = (2, 1, 1)  # scrypt's least: every test signs someone in, some create dozens
+REAL_HASHER = accounts.hasher
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # Argon2's least: every test signs in
 
 
 def pytest_configure(config):
@@ -57,19 +58,17 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing():
-    """scrypt at its least cost in this process (the hash names its cost, so any hash still verifies)."""
-    accounts._N, accounts._R, accounts._P = CHEAP_PASSWORD_COST
+    """Argon2 at its least cost in this process (a hash names its parameters, so any hash still verifies)."""
+    accounts.hasher = CHEAP_HASHER
     yield
-    accounts._N, accounts._R, accounts._P = REAL_PASSWORD_COST
+    accounts.hasher = REAL_HASHER
 
 
 @pytest.fixture(autouse=True)
 def _real_password_cost(request, monkeypatch):
     """Tests marked ``real_password_cost`` hash at the production cost."""
     if request.node.get_closest_marker("real_password_cost"):
-        monkeypatch.setattr(accounts, "_N", REAL_PASSWORD_COST[0])
-        monkeypatch.setattr(accounts, "_R", REAL_PASSWORD_COST[1])
-        monkeypatch.setattr(accounts, "_P", REAL_PASSWORD_COST[2])
+        monkeypatch.setattr(accounts, "hasher", REAL_HASHER)
 
 
 # What a test's database holds when it starts, by the fixture that asks for it (the store picks its
@@ -255,6 +254,24 @@ def store(request, tmp_path, sqlite_templates):
         store = request.getfixturevalue("pg_schema").fresh(kind)
     yield store
     store.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def bare_url(request, tmp_path):
+    """An empty database (no schema): to run the migrations step by step, or to see what refuses it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bare.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip(PG_MISSING)
+    schema = f"atiende_bare_{uuid.uuid4().hex[:10]}"
+    admin = Store(PG_URL)
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -11,15 +11,16 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import SecurityError
 
 from engine.facade import Atiende
 from engine.settings import Settings
 from web import admin, auditoria, auth, bandeja, cases, errors, procedimientos, search, tasks, vendor
 from web.channels import captura, duplicados, entrada, open311, publico
 from web.paperwork import acuse, documentos
-from web.ui import filters
+from web.ui import filters, guards
 
 BLUEPRINTS = (
     auth,
@@ -41,14 +42,42 @@ BLUEPRINTS = (
 )
 
 csrf = CSRFProtect()
+HOST_REFUSED = (
+    "Solicitud no válida: se dirigió a un nombre de servidor que esta aplicación no atiende. "
+    "Use la dirección oficial de Atiende."
+)
+ASSETS = ("static", "vendor.static")  # the endpoints of files that are the same for everyone: cacheable
+HSTS = "max-age=31536000"  # a year: once a browser has seen HTTPS, it never asks over HTTP
 
 
 def create_app(test_config: dict | None = None, settings: Settings | None = None) -> Flask:
-    """Build the application: config, database (migrated), engine facade, extensions, blueprints.
+    """Build the application: config, engine facade, extensions, blueprints.
 
     ``settings``: the process's configuration; by default read from the environment, here, once.
+    The database must be migrated already (``atiende migrate``): raises ``SchemaOutdated`` if not.
     """
     settings = settings or Settings.from_environ()
+    app = configured_app(test_config, settings)
+    app.extensions["atiende"] = Atiende.open(app.config["DATABASE_URL"], app.config["ATIENDE_CLOCK"], settings=settings)
+
+    guards.init_app(app)  # first: the bounded <int:...> before any route, the NUL check before CSRF's
+    csrf.init_app(app)
+    auth.init_app(app)
+    filters.init_app(app)
+    errors.init_app(app)
+    for area in BLUEPRINTS:
+        app.register_blueprint(area.bp)
+    csrf.exempt(open311.bp)  # programs post with an api_key, not with a browser session
+    # First of all before-request functions: the CSRF check would read the whole body before any view.
+    app.before_request_funcs.setdefault(None, []).insert(0, publico.limit_upload)
+    app.before_request_funcs[None].insert(0, _refuse_unknown_host)  # before anything reads the request
+    app.after_request(_security_headers)
+    return app
+
+
+def configured_app(test_config: dict | None, settings: Settings) -> Flask:
+    """The application with its configuration and nothing opened: where ``python -m web`` finds the
+    database it migrates before ``create_app`` opens it."""
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
@@ -57,6 +86,9 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
+        # Flask refuses any other Host header (see _refuse_unknown_host); the links it would make
+        # come from ATIENDE_BASE_URL anyway (web.ui.context.external_url).
+        TRUSTED_HOSTS=list(settings.trusted_hosts),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
@@ -72,19 +104,6 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
         app.config.update(test_config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _persisted_secret_key(Path(app.instance_path) / "secret_key")
-
-    app.extensions["atiende"] = Atiende.open(app.config["DATABASE_URL"], app.config["ATIENDE_CLOCK"], settings=settings)
-
-    csrf.init_app(app)
-    auth.init_app(app)
-    filters.init_app(app)
-    errors.init_app(app)
-    for area in BLUEPRINTS:
-        app.register_blueprint(area.bp)
-    csrf.exempt(open311.bp)  # programs post with an api_key, not with a browser session
-    # First of all before-request functions: the CSRF check would read the whole body before any view.
-    app.before_request_funcs.setdefault(None, []).insert(0, publico.limit_upload)
-    app.after_request(_security_headers)
     return app
 
 
@@ -100,13 +119,28 @@ def _persisted_secret_key(path: Path) -> str:
     return key
 
 
+def _refuse_unknown_host():
+    """400 for a Host header not in ATIENDE_TRUSTED_HOSTS, before any other check reads the request.
+
+    Flask found it (TRUSTED_HOSTS) and built no URL adapter for it, so the error page, which
+    builds URLs, cannot be shown: a line of plain text, which does not repeat the host.
+    """
+    if isinstance(request.routing_exception, SecurityError):
+        return Response(HOST_REFUSED, 400, content_type="text/plain; charset=utf-8")
+    return None
+
+
 def _security_headers(response):
-    """Pages carry citizens' personal data: no framing, no sniffing, no caching, own assets only."""
+    """Pages, files and answers carry citizens' personal data: no framing, no sniffing, own assets only,
+    and nothing kept by a browser or a proxy (the audit CSV, a PDF, Open311's JSON as much as a page)
+    but the static assets; HTTPS only, once seen, when the cookies are secure."""
     response.headers.setdefault(
         "Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint not in ASSETS:
+        response.headers["Cache-Control"] = "no-store"  # also over send_file's no-cache, which lets a copy be kept
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

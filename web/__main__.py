@@ -1,12 +1,14 @@
 """``python -m web``: the application served by Waitress, with the timer worker beside it.
 
-A first look is one command: SQLite under instance/ unless DATABASE_URL says otherwise, demo
-users and cases when the database is empty, timers swept every 30 seconds, the outbox sent
-every 30 seconds when an SMTP server is configured (without one, the documents steps ask for
-are still made, every 10 seconds). Waitress is a production WSGI server: whole cases through
-it ran 1.7 times as fast as through Werkzeug's development server (bench/http_cases.py).
-ATIENDE_THREADS sets its worker threads. A larger installation runs the same
-``web:create_app()`` under any WSGI server, with ``atiende timers`` as its own process.
+A first look is one command: SQLite under instance/ unless DATABASE_URL says otherwise, its
+schema migrated first (this is the only process of a first look; an installation runs
+``atiende migrate`` before starting its processes), demo users and cases when the database is
+empty, timers swept every 30 seconds, the outbox sent every 30 seconds when an SMTP server is
+configured (without one, the documents steps ask for are still made, every 10 seconds).
+Waitress is a production WSGI server: whole cases through it ran 1.7 times as fast as through
+Werkzeug's development server (bench/http_cases.py). ATIENDE_THREADS sets its worker threads.
+A larger installation runs the same ``web:create_app()`` under any WSGI server, with
+``atiende timers`` as its own process.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import waitress
 from engine.cli import timer_worker
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
+from engine.facade import migrate
 from engine.intake import mailbox
 from engine.mail import smtp
 from engine.paperwork import rendering
-from web import create_app
+from engine.settings import Settings
+from web import configured_app, create_app
 
 HOST = "127.0.0.1"
 TIMER_INTERVAL = 30.0
@@ -35,7 +39,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     logging.getLogger("weasyprint").setLevel(logging.WARNING)  # one line per layout stage otherwise
-    app = create_app()
+    settings = Settings.from_environ()
+    migrate(configured_app(None, settings).config["DATABASE_URL"])
+    app = create_app(settings=settings)
     atiende = app.extensions["atiende"]
     if demo.seed(atiende):
         demo_procedures.seed(atiende)
@@ -47,7 +53,6 @@ def main() -> None:
     threading.Thread(
         target=timer_worker, args=(atiende, TIMER_INTERVAL, stop), name="atiende-temporizadores", daemon=True
     ).start()
-    settings = atiende.settings
     imap = settings.imap
     if imap is not None:  # the institutional mailbox, when ATIENDE_IMAP_HOST is set
         threading.Thread(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.access import administration
-from engine.access.permissions import may_administer
+from engine.access.accounts import actor_of
+from engine.access.permissions import SEES_ALL_DIRECCIONES, direccion_scope, may_administer, may_read_cases
 from engine.access.roles import ROLES
 from engine.cases import queries
 from engine.errors import FormErrors, NotFound
@@ -147,9 +148,30 @@ def _person_page(user_id: int | None, values: dict | None = None, errors: dict |
                 "direccion": person.direccion or "",
             }
         direcciones = catalogs.entries(s, "direcciones")
+        scope = _reach(person, {item.code: item.label for item in direcciones}) if person is not None else None
     return render_template(
-        "admin/usuario.html", person=person, values=values, errors=errors or {}, roles=ROLES, direcciones=direcciones
+        "admin/usuario.html",
+        person=person,
+        values=values,
+        errors=errors or {},
+        roles=ROLES,
+        direcciones=direcciones,
+        reach=scope,
+        sees_all=sorted(ROLES[role] for role in SEES_ALL_DIRECCIONES),
     )
+
+
+def _reach(person, labels: dict[str, str]) -> str:
+    """How far the person's saved roles let them see cases, in words (``permissions.direccion_scope``)."""
+    who = actor_of(person)
+    if not may_read_cases(who):
+        return "No consulta casos."
+    scope = direccion_scope(who)
+    if scope is None:
+        return "Ve los casos de todas las direcciones."
+    if not scope:
+        return "Limitado a su dirección, pero no tiene una asignada: no ve ningún caso."
+    return f"Limitado a su dirección: {labels.get(scope, scope)}. Solo ve los casos, documentos y tareas de ella."
 
 
 def _catalog_page(catalog: str, values: dict | None = None, errors: dict | None = None):

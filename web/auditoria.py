@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from datetime import date
 from typing import Any, cast
@@ -18,10 +19,13 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from engine.access import permissions
 from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
+from engine.audit import seals as audit_seals
 from engine.cases import queries
+from engine.errors import SealError
 from engine.procedures import drafts as procedure_drafts
 from web.ui.context import actor, atiende
-from web.ui.filters import fecha, fecha_hora
+from web.ui.filters import DAY_ERROR, day, fecha, fecha_hora
+from web.ui.guards import number
 from web.ui.history import EVENT_NAMES
 from web.vendor import bpmn_js_installed
 
@@ -56,7 +60,7 @@ def _auditors_only():
 def registro():
     """The audit log, newest first, filtered by dates, user, case, dirección and event type."""
     filters, errors = _filters()
-    before = request.args.get("antes", type=int)
+    before = number(request.args.get("antes"))
     with atiende().store.read() as s:
         rows, next_before = audit_log.page(s, filters, before) if not errors else ([], None)
         direcciones = queries.catalog_labels(s, "direcciones")
@@ -72,7 +76,7 @@ def registro():
             "direcciones": sorted(direcciones.items(), key=lambda kv: kv[1]),
             "direccion_label": lambda code: direcciones.get(code, code) if code else "",
         }
-    return render_template("auditoria/registro.html", event_name=event_name, **page)
+    return render_template("auditoria/registro.html", event_name=event_name, **page), (400 if errors else 200)
 
 
 @bp.get("/registro.csv")
@@ -84,17 +88,20 @@ def registro_csv():
     store = atiende().store
 
     def lines():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        yield "\ufeff" + buffer.getvalue()
         with store.read() as s:
-            for row in audit_log.export(s, filters):
+            rows = audit_log.export(s, filters)
+            first = next(rows, None)  # the query runs before the header is yielded (see below)
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(CSV_COLUMNS)
+            yield "\ufeff" + buffer.getvalue()
+            for row in itertools.chain([first] if first else [], rows):
                 e = row.event
                 buffer.seek(0)
                 buffer.truncate()
                 writer.writerow(
-                    (
+                    audit_log.csv_text(value)
+                    for value in (
                         e.id,
                         fecha_hora(e.at),
                         e.actor,
@@ -109,8 +116,12 @@ def registro_csv():
                 )
                 yield buffer.getvalue()
 
-    # A plain generator (no request context): it needs only the store, and nothing runs until it is read.
-    response = Response(lines(), mimetype="text/csv")
+    # A plain generator (no request context): it needs only the store. Its first step runs here, in
+    # the view, and runs the query: what fails, fails as an error page instead of a cut download.
+    body = lines()
+    first = next(body)
+    response = Response(itertools.chain([first], body), mimetype="text/csv")
+    response.call_on_close(body.close)  # a download the client abandons still ends the read
     response.headers["Content-Disposition"] = f'attachment; filename="auditoria_{date.today().isoformat()}.csv"'
     return response
 
@@ -121,6 +132,23 @@ def cadena():
     with atiende().store.read() as s:
         verdict = audit_chain.verify(s)
     return render_template("auditoria/cadena.html", verdict=verdict, event_name=event_name)
+
+
+@bp.get("/sellos")
+def sellos():
+    """The chain's seals, each held against the chain and its signature checked: a page to print and keep."""
+    engine = atiende()
+    try:
+        key, key_problem = audit_seals.public_key(engine.settings), None
+    except SealError as unreadable:
+        key, key_problem = None, str(unreadable)
+    with engine.store.read() as s:
+        report = audit_seals.check(s, key)
+    states = sorted(report.states, key=lambda state: state.seal.number, reverse=True)
+    key_id = audit_seals.key_id(key) if key is not None else None
+    return render_template(
+        "auditoria/sellos.html", report=report, states=states, key_id=key_id, key_problem=key_problem
+    )
 
 
 @bp.get("/casos/<int:case_id>")
@@ -176,24 +204,13 @@ def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
     for key in ("desde", "hasta"):
         text = request.args.get(key, "").strip()
         if text:
-            found = _day(text)
+            found = day(text)
             if found is None:
-                errors[key] = "Fecha inválida; escríbala como dd/mm/aaaa."
+                errors[key] = DAY_ERROR
             else:
                 days[key] = found
     fields = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}
     return audit_log.Filters(days.get("desde"), days.get("hasta"), **fields), errors
-
-
-def _day(text: str) -> date | None:
-    """A day typed as dd/mm/aaaa (as the office writes it) or sent as aaaa-mm-dd by a date picker."""
-    try:
-        if "/" in text:
-            day, month, year = (int(p) for p in text.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _field_titles(forms: dict[str, dict]) -> dict[str, str]:

@@ -3,8 +3,10 @@
 Login is required by default (a before-request check) rather than per view, so a view
 added later cannot be left open by forgetting a decorator; a public page says so with
 ``@public``. Each view then checks the role (``role_required``) or asks the engine, which
-refuses (``Forbidden``) what the person may not do. Failed sign-ins are counted per username
-and per address in the database (``engine.access.signin``).
+refuses (``Forbidden``) what the person may not do. Failed sign-ins are counted per (username,
+address) and per address in the database (``engine.access.signin``). A session names the person's
+session generation (``Person.get_id``): sign-out, a password reset and a deactivation move it
+on and so end every session of that person, in every browser.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.access import signin
-from engine.access.accounts import Actor, actor_of
+from engine.access.accounts import Actor, actor_of, sign_out
 from engine.access.roles import ROLES
 from engine.cases import queries
 from engine.errors import Throttled
 from web.ui.context import atiende
+from web.ui.redirects import safe_next
 
 if TYPE_CHECKING:
     from engine.db.models import User
@@ -46,10 +48,16 @@ class Person(UserMixin):
     username: str
     full_name: str
     actor: Actor
+    session_generation: int
 
     @classmethod
     def of(cls, user: User) -> Person:
-        return cls(user.id, user.username, user.full_name, actor_of(user))
+        return cls(user.id, user.username, user.full_name, actor_of(user), user.session_generation)
+
+    def get_id(self) -> str:
+        """What the session (and any remember-me cookie) keeps: the id and the user's session generation,
+        so sign-out, a password reset or a deactivation, which move the generation on, end it."""
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def role_names(self) -> list[str]:
@@ -66,14 +74,15 @@ def init_app(app) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> Person | None:
+def _load_user(session_id: str) -> Person | None:
+    """The person a session names (``Person.get_id``), while that session has not been ended."""
     try:
-        key = int(user_id)
+        key, generation = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
     with atiende().store.read() as s:
-        found = queries.active_actor(s, key)
-    return Person(key, *found) if found is not None else None
+        found = queries.active_actor(s, key, generation)
+    return Person(key, *found, generation) if found is not None else None
 
 
 def public(view):
@@ -136,20 +145,9 @@ def ingresar():
 
 @bp.post("/salir")
 def salir():
-    """Sign out (POST only, with the CSRF token, so no link can sign someone out)."""
+    """Sign out everywhere (POST only, with the CSRF token, so no link can sign someone out)."""
+    sign_out(atiende(), current_user.id)
     logout_user()
     session.clear()
     flash("Sesión cerrada.", "info")
     return redirect(url_for("auth.ingresar"))
-
-
-def safe_next(target: str | None) -> str | None:
-    """The path of ``target`` if it points into this site, else None (no open redirects)."""
-    if not target:
-        return None
-    parts = urlsplit(target.replace("\\", "/"))
-    if parts.scheme not in ("", "http", "https") or parts.netloc not in ("", request.host):
-        return None
-    if not parts.path.startswith("/") or parts.path.startswith("//"):
-        return None
-    return urlunsplit(("", "", parts.path, parts.query, ""))

@@ -16,6 +16,7 @@ from engine.access.permissions import may_coordinate
 from engine.access.roles import ROLES
 from engine.cases import queries, worklist
 from web.ui.context import actor, atiende
+from web.ui.guards import number
 from web.ui.record import NO_DIRECCION, Labels
 
 bp = Blueprint("bandeja", __name__)
@@ -67,7 +68,7 @@ def filters_from(args) -> worklist.Filters:
     values["scope"] = values["scope"] or "todas"
     values["order"] = values["order"] or "vence"
     page = args.get("pagina", "1")
-    return worklist.Filters(**values, page=int(page) if page.isdigit() else 1)
+    return worklist.Filters(**values, page=number(page) or 1)
 
 
 def link(filters: worklist.Filters, **changes) -> str:
@@ -125,6 +126,5 @@ def index():
         order_titles=ORDER_TITLES,
         link=link,
         paths=paths,
-        may_start=me.has("operador"),
         coordinating=may_coordinate(me),
     )

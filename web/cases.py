@@ -1,8 +1,10 @@
 """Cases: register a new one from a procedure's start form; the case page (record, deadline,
 documents, timeline, internal notes); and the download of a case's attachments.
 
-Who may read a case is the engine's rule (``Atiende.case_for``: an enlace only their
-dirección's) behind a role check (``engine.access.permissions.CASE_READERS``).
+Who may start which procedure is the engine's rule (``Atiende.startable``, ``Atiende.check_start``:
+the lane of the procedure's start event). Who may read a case is the engine's too
+(``Atiende.case_for``: an enlace only their dirección's) behind a role check
+(``engine.access.permissions.CASE_READERS``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from engine.access.permissions import CASE_READERS, may_work_now, may_write_notes
 from engine.access.roles import ROLES
@@ -19,6 +21,7 @@ from engine.audit import trail as audit
 from engine.cases import attachments, notes, queries
 from engine.clock import PANAMA
 from engine.errors import FormErrors
+from engine.procedures.versions import Procedure
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
 from web.ui.context import actor, atiende, download
@@ -26,7 +29,7 @@ from web.ui.context import actor, atiende, download
 bp = Blueprint("cases", __name__, url_prefix="/casos")
 
 PROCESS_ID = "atencion_correo_web"  # the procedure the new-case page starts unless ?procedimiento= says
-ONLY_OPERATORS = "Solo los operadores pueden registrar casos."
+NO_PROCEDURE = "Su rol no inicia ningún procedimiento a mano."
 ONLY_READERS = "Su rol no permite consultar casos."
 
 
@@ -65,26 +68,24 @@ def deadline(due_at: datetime | None, closed: bool, now: datetime) -> Deadline |
 
 
 @bp.get("/nuevo")
-@role_required("operador", ONLY_OPERATORS)
 def nuevo():
-    """The start form of the procedure, empty."""
+    """The start form of the procedure, empty, beside the others the person may start."""
     return _new_case_page()
 
 
 @bp.post("/nuevo")
-@role_required("operador", ONLY_OPERATORS)
 def crear():
     """Register the case (the engine issues the ticket number), or add/remove a row of the form."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
-        procedure = engine.latest_procedure(s, _process_id())
-    posted = submission.read(request, forms_render.start_schema(procedure), engine, me)
+        procedure, _startable = _chosen(s)
+    posted = submission.read(request, forms_render.start_schema(procedure))
     if posted.changes_rows or posted.errors:
-        return _new_case_page(posted.values, posted.errors), (422 if posted.errors else 200)
+        return _new_case_page(posted.values, posted.shown()), (422 if posted.errors else 200)
     try:
-        started = engine.start_case(procedure.process_id, posted.values, me)
+        started = engine.start_case(procedure.process_id, posted.values, me, uploads=posted.uploads)
     except FormErrors as invalid:
-        return _new_case_page(posted.values, invalid.errors), 422
+        return _new_case_page(posted.values, posted.shown(invalid.errors)), 422
     flash(f"Caso registrado con el ticket {started.ticket}.", "exito")
     return redirect(url_for("cases.caso", case_id=started.case_id))
 
@@ -169,13 +170,38 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
     return render_template("cases/caso.html", **page)
 
 
-def _process_id() -> str:
-    return request.args.get("procedimiento") or PROCESS_ID
+def startable() -> list[Procedure]:
+    """The procedures the signed-in person may start by hand (``Atiende.startable``), once per request:
+    the menu, the bandeja and the capture screens all ask."""
+    if "atiende_startable" not in g:
+        engine = atiende()
+        with engine.store.read() as s:
+            g.atiende_startable = engine.startable(s, actor())
+    return g.atiende_startable
+
+
+def _chosen(session) -> tuple[Procedure, list[Procedure]]:
+    """The procedure ``?procedimiento=`` names (else the e-mail/web one, else the first the person may
+    start) and every one they may start; 403 with the engine's reason for one they may not."""
+    engine, me = atiende(), actor()
+    if not startable():
+        abort(403, NO_PROCEDURE)
+    requested = request.args.get("procedimiento")
+    if not requested:
+        return next((p for p in startable() if p.process_id == PROCESS_ID), startable()[0]), startable()
+    procedure = engine.latest_procedure(session, requested)
+    engine.check_start(session, me, procedure)
+    return procedure, startable()
+
+
+@bp.app_template_global("inicia_casos")
+def inicia_casos() -> bool:
+    """For the menu and the bandeja: whether the signed-in person may start any procedure by hand."""
+    return bool(startable())
 
 
 def _new_case_page(values: dict | None = None, errors: dict | None = None):
-    engine = atiende()
-    with engine.store.read() as s:
-        procedure = engine.latest_procedure(s, _process_id())
+    with atiende().store.read() as s:
+        procedure, choices = _chosen(s)
         form = forms_render.build(s, forms_render.start_schema(procedure), values, errors)
-    return render_template("cases/nuevo.html", form=form, procedure=procedure)
+    return render_template("cases/nuevo.html", form=form, procedure=procedure, startable=choices)

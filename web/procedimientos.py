@@ -22,6 +22,7 @@ from engine.procedures import case_migration, publishing
 from engine.procedures import drafts as procedure_drafts
 from engine.procedures import history as procedure_history
 from web.ui.context import actor, atiende
+from web.ui.guards import number
 from web.vendor import bpmn_js_installed
 
 if TYPE_CHECKING:
@@ -220,7 +221,7 @@ def migrar(process_id: str):
     chosen = (
         waiting
         if request.form.get("accion") == "todos"
-        else [int(v) for v in request.form.getlist("caso") if v.isdigit() and int(v) in offered]
+        else [n for n in map(number, request.form.getlist("caso")) if n in offered]
     )
     if not chosen:
         flash("Seleccione al menos un caso.", "error")

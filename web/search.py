@@ -8,6 +8,7 @@ from engine.access.permissions import CASE_READERS
 from engine.cases import search as case_search
 from web.auth import role_required
 from web.ui.context import actor, atiende
+from web.ui.guards import number
 from web.ui.record import NO_DIRECCION, Labels
 
 bp = Blueprint("search", __name__, url_prefix="/buscar")
@@ -27,7 +28,7 @@ def buscar():
     before = request.args.get("antes", "")
     engine = atiende()
     with engine.store.read() as s:
-        results = case_search.search(s, actor(), query, int(before) if before.isdigit() else None)
+        results = case_search.search(s, actor(), query, number(before))
         labels = Labels(s)
         rows = [
             {

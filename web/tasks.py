@@ -16,9 +16,10 @@ from engine.audit import trail as audit
 from engine.cases import assignment, queries
 from engine.errors import AssignmentRefused, Forbidden, FormErrors, TaskAlreadyDone
 from engine.forms import drafts
-from web.auth import role_required, safe_next
+from web.auth import role_required
 from web.ui import forms_render, history, record, submission
 from web.ui.context import actor, atiende
+from web.ui.redirects import safe_next
 
 bp = Blueprint("tasks", __name__, url_prefix="/tareas")
 
@@ -39,17 +40,17 @@ def completar(task_id: str):
     try:
         # The schema (a read, with the permission check) is needed before storing files; without
         # files the posted names alone give the values, and the engine checks the rest.
-        posted = submission.read(request, _schema(task_id) if submission.has_files(request) else None, engine, me)
+        posted = submission.read(request, _schema(task_id) if submission.has_files(request) else None)
         if posted.changes_rows or posted.errors:
-            return _page(task_id, posted.values, posted.errors), (422 if posted.errors else 200)
+            return _page(task_id, posted.values, posted.shown()), (422 if posted.errors else 200)
         if posted.action == submission.DRAFT:
-            drafts.save(engine, task_id, posted.values, me)
+            drafts.save(engine, task_id, posted.values, me, posted.uploads)
             flash("Borrador guardado. Solo usted lo ve; se borra al completar la tarea.", "exito")
             return redirect(url_for("tasks.tarea", task_id=task_id))
         try:
-            result = engine.complete_task(task_id, posted.values, me)
+            result = engine.complete_task(task_id, posted.values, me, posted.uploads)
         except FormErrors as invalid:
-            return _page(task_id, posted.values, invalid.errors), 422
+            return _page(task_id, posted.values, posted.shown(invalid.errors)), 422
     except TaskAlreadyDone as done:
         return _already_done(done)
     flash(f"Tarea completada (caso {result.ticket}).", "exito")

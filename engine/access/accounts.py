@@ -1,20 +1,31 @@
-"""People who sign in: their password hashes (scrypt), roles and dirección."""
+"""People who sign in: their password hashes (Argon2id), roles, dirección and session generation."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
-import os
+import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access.roles import ROLES
 from engine.db.models import User, UserRole
 
-_N, _R, _P = 2**14, 8, 1
+if TYPE_CHECKING:
+    from engine.db.store import Store
+    from engine.facade import Atiende
+
+# Argon2id at argon2-cffi's defaults (RFC 9106's low-memory profile); the tests swap in a cheaper one.
+# A hash names the parameters it was made with, so a change here still verifies every stored hash.
+hasher = PasswordHasher()
+_LEGACY_SCRYPT = "scrypt$"
 
 
 @dataclass(frozen=True)
@@ -24,24 +35,45 @@ class Actor:
     username: str
     roles: frozenset[str]
     direccion: str | None = None
+    # The office itself (a public channel, the scenario runner), never a signed-in person: it starts
+    # whatever procedure its code names (``engine.access.permissions.start_refusal``).
+    system: bool = False
 
     def has(self, role: str) -> bool:
         return role in self.roles
 
 
 def hash_password(password: str) -> str:
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    return hasher.hash(password)
 
 
 def verify_password(stored: str, password: str) -> bool:
+    """Whether ``password`` is the one ``stored`` was made from; a broken hash never verifies."""
+    if stored.startswith(_LEGACY_SCRYPT):
+        return _verify_scrypt(stored, password)
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _verify_scrypt(stored: str, password: str) -> bool:
+    """Hashes made before Argon2 (``scrypt$n$r$p$salt$digest``): kept until their owner's next sign-in replaces them."""
     try:
         _scheme, n, r, p, salt, digest = stored.split("$")
         candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+@functools.cache
+def _hash_of_nobody(current: PasswordHasher) -> str:
+    """A hash at ``current``'s cost that no one's password matches: what an unknown username is checked against."""
+    return current.hash(secrets.token_urlsafe(32))
+
+
+_hash_of_nobody(hasher)  # made now, so no sign-in pays for it
 
 
 def create_user(
@@ -69,12 +101,46 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+def authenticate(store: Store, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None: one password hash checked either way.
+
+    An unknown or deactivated username is checked against a hash of nobody's password at
+    today's cost, so how long a refusal takes does not tell which usernames exist. A hash
+    made before Argon2 or with other parameters is replaced on a successful sign-in, the only
+    moment the password is at hand. No connection is held while a hash is computed.
+    """
+    with store.read() as s:
+        user: User | None = s.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        verify_password(hash_password("x"), password)  # same cost whether or not the user exists
+        verify_password(_hash_of_nobody(hasher), password)
         return None
-    return user if verify_password(user.password_hash, password) else None
+    if not verify_password(user.password_hash, password):
+        return None
+    if user.password_hash.startswith(_LEGACY_SCRYPT) or hasher.check_needs_rehash(user.password_hash):
+        rehashed = hash_password(password)
+        with store.unit_of_work() as s:  # unless the password was changed meanwhile: that one stands
+            s.execute(
+                update(User)
+                .where(User.id == user.id, User.password_hash == user.password_hash)
+                .values(password_hash=rehashed)
+            )
+    return user
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every session of this user, in every browser.
+
+    A session carries the generation it began in (``web.auth``) and counts only while the
+    user's is the same, so moving it on ends them all, cookies copied elsewhere included.
+    Done in SQL, so two changes at once both move it on.
+    """
+    session.execute(update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1))
+
+
+def sign_out(atiende: Atiende, user_id: int) -> None:
+    """Sign a person out everywhere: a sign-out that left a session open elsewhere would be no sign-out."""
+    with atiende.unit_of_work() as s:
+        end_sessions(s, user_id)
 
 
 def actor_of(user: User) -> Actor:

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import Actor, create_user, hash_password
+from engine.access.accounts import Actor, create_user, end_sessions, hash_password
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
@@ -23,6 +23,7 @@ from engine.db.models import CatalogItem, User, UserRole
 from engine.errors import Forbidden, FormErrors, NotFound
 from engine.facade import Atiende
 from engine.forms import catalogs
+from engine.mail import addresses
 
 MIN_PASSWORD = 10
 CATALOG_TITLES = {
@@ -33,7 +34,6 @@ CATALOG_TITLES = {
 }
 _USERNAME = re.compile(r"^[a-z0-9._-]{3,50}$")
 _CODE = re.compile(r"^[a-z0-9_]{2,100}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _require_admin(actor: Actor) -> None:
@@ -67,8 +67,8 @@ def _profile(session: Session, values: dict[str, Any]) -> tuple[_Profile, dict[s
     elif len(full_name) > 200:
         errors["nombre"] = "No puede superar 200 caracteres."
     email = (values.get("correo") or "").strip() or None
-    if email and not _EMAIL.match(email):
-        errors["correo"] = "Correo electrónico inválido."
+    if email and (wrong := addresses.problem(email)):
+        errors["correo"] = wrong
     roles = sorted(set(values.get("roles") or []))
     if not roles:
         errors["roles"] = "Elija al menos un rol."
@@ -158,7 +158,10 @@ def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> in
             return 0
         now = atiende.now()
         user.active = active
-        released = 0 if active else assignment.release_all_of(s, user.username, actor.username, now)
+        released = 0
+        if not active:
+            end_sessions(s, user.id)  # ended, not suspended: reactivating does not bring them back
+            released = assignment.release_all_of(s, user.username, actor.username, now)
         audit.record(
             s,
             now,
@@ -170,7 +173,7 @@ def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> in
 
 
 def reset_password(atiende: Atiende, user_id: int, password: str, actor: Actor) -> None:
-    """Give a person a new password (the admin tells it to them; they should change it)."""
+    """Give a person a new password (the admin tells it to them); the sessions opened with the old one end."""
     _require_admin(actor)
     problem = _password_error(password)
     if problem:
@@ -178,6 +181,7 @@ def reset_password(atiende: Atiende, user_id: int, password: str, actor: Actor) 
     with atiende.unit_of_work() as s:
         user = _user(s, user_id)
         user.password_hash = hash_password(password)
+        end_sessions(s, user.id)
         audit.record(s, atiende.now(), actor.username, "contrasena_restablecida", detail={"usuario": user.username})
 
 

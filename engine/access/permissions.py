@@ -17,14 +17,15 @@ from engine.db.models import HumanTask
 
 # -- working a task ---------------------------------------------------------------------------
 def may_work(actor: Actor, task: Any) -> bool:
-    """Whether a task is for this person: a lane of one of their roles; for an enlace, their own dirección.
+    """Whether a task is for this person: a lane of one of their roles; an enlace's task, or any task of
+    a person limited to a dirección (``direccion_scope``), of their own dirección's cases only.
 
     ``task``: a human_task row, mapped (``HumanTask``) or read as a named tuple (``engine.db.statements``).
     """
     if not actor.has(task.lane):
         return False
-    if task.lane == "enlace":
-        return actor.direccion is not None and actor.direccion == task.direccion
+    if task.lane == "enlace" or direccion_scope(actor) is not None:
+        return bool(actor.direccion) and actor.direccion == task.direccion
     return True
 
 
@@ -50,7 +51,38 @@ def workable(actor: Actor) -> ColumnElement[bool]:
     allowed: list[ColumnElement[bool]] = [HumanTask.lane.in_(roles)] if roles else []
     if "enlace" in actor.roles and actor.direccion:
         allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == actor.direccion))
-    return or_(*allowed) if allowed else false()
+    lanes = or_(*allowed) if allowed else false()
+    scope = direccion_scope(actor)
+    if scope is None:
+        return lanes
+    return and_(lanes, HumanTask.direccion == scope) if scope else false()
+
+
+# -- starting a case ---------------------------------------------------------------------------
+def start_refusal(actor: Actor, procedure: Any, called: frozenset[str]) -> str | None:
+    """Why this actor may not start ``procedure`` (Spanish), or None when they may.
+
+    Who starts a procedure is declared in its diagram: the lane its start event sits in
+    (``procedure.starters``, ``engine.bpm.start_events.starters``). A procedure another one in
+    force calls (``called``) is started by its callers, and one with only a calendar by the
+    scheduler: by hand, by nobody. The office itself (``actor.system``: the public channels,
+    the scenario runner) starts what its code names; the scheduler and call activities do not
+    come this way at all. ``procedure``: an ``engine.procedures.versions.Procedure``.
+    """
+    if actor.system:
+        return None
+    if procedure.process_id in called:
+        return f"«{procedure.name}» lo inicia otro procedimiento; no se registra a mano"
+    if not procedure.starters:
+        return f"«{procedure.name}» lo inicia su calendario; no se registra a mano"
+    if not actor.roles & procedure.starters:
+        names = ", ".join(sorted(ROLES.get(role, role) for role in procedure.starters))
+        return f"su rol no permite iniciar «{procedure.name}»; lo inicia: {names}"
+    return None
+
+
+def may_start(actor: Actor, procedure: Any, called: frozenset[str]) -> bool:
+    return start_refusal(actor, procedure, called) is None
 
 
 # -- reading and managing ------------------------------------------------------------------------
@@ -81,15 +113,29 @@ def may_administer(actor: Actor) -> bool:
     return bool(actor.roles & ADMINISTRATORS)
 
 
-def direccion_scope(actor: Actor) -> str | None:
-    """The only dirección whose cases the actor may read, or None when not limited to one.
+# Who sees the cases of every dirección. An enlace is limited to their own dirección's cases, whatever
+# other role they also hold (an operador, an analyst, Defensa del Usuario...): in every case they reach
+# (case page, attachments, documents and consolidado, search, bandeja and tasks, history, acuse).
+# Only one of these roles, granted on purpose, lifts the limit: the coordinator watches the whole desk
+# and the auditor inspects every case. (The administrator and the analyst read no case at all.)
+SEES_ALL_DIRECCIONES = frozenset({"coordinador", "auditor"})
 
-    An enlace reads only their own dirección's cases (the same rule as ``Atiende.case_for``);
-    an enlace without a dirección reads none, which the empty string expresses.
+
+def direccion_scope(actor: Actor) -> str | None:
+    """The only dirección whose cases the actor may reach, or None when not limited to one.
+
+    An enlace without a role of ``SEES_ALL_DIRECCIONES`` is limited to their own dirección;
+    one without a dirección reaches none, which the empty string expresses.
     """
-    if actor.roles and actor.roles <= {"enlace"}:
+    if "enlace" in actor.roles and not actor.roles & SEES_ALL_DIRECCIONES:
         return actor.direccion or ""
     return None
+
+
+def may_reach(actor: Actor, direccion: str | None) -> bool:
+    """Whether the actor's dirección scope lets them reach a case (or document) of ``direccion``."""
+    scope = direccion_scope(actor)
+    return scope is None or (bool(scope) and direccion == scope)
 
 
 # Procedures and audit (issue 7). The analyst edits, tests and deploys diagrams and moves

@@ -4,7 +4,9 @@ The database already refuses UPDATE and DELETE on ``audit_event`` (migration 000
 someone with direct access to the database can drop a trigger. The chain makes such an
 edit visible: each event's hash covers its content and the previous event's hash, so
 changing, removing or inserting a row breaks every link after it, and ``verify`` names the
-first broken one. Appends are serialized (SQLite writers already are, by ``BEGIN
+first broken one. Someone who recomputes every hash after an edit, or deletes the newest
+events, leaves a whole chain: the seals signed outside the database catch that
+(``engine.audit.seals``). Appends are serialized (SQLite writers already are, by ``BEGIN
 IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow chain order.
 
 A transaction's events wait in its session until it commits, and are chained and inserted
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
@@ -109,6 +111,22 @@ def write_pending(session: Session) -> None:
     session.info[_HEAD] = head
 
 
+def locked_head(session: Session) -> tuple[int, str, int] | None:
+    """(id, hash, how many events up to it) of the newest stored event, or None when there is none.
+
+    Taken with the chain's lock, held to the end of the transaction, so nothing is appended
+    meanwhile (SQLite's writers queue already); for a seal of the head (``engine.audit.seals``).
+    """
+    events = cast(Table, AuditEvent.__table__)
+    if session.connection().dialect.name == "postgresql":
+        session.execute(_PG_LOCK)
+    newest = session.execute(select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1)).first()
+    if newest is None:
+        return None
+    count = session.scalar(select(func.count()).select_from(events).where(events.c.id <= newest.id))
+    return newest.id, newest.hash or "", count or 0
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _write_at_commit(session: Session) -> None:
     write_pending(session)
@@ -170,11 +188,13 @@ class Verdict:
         )
 
 
-def verify(session: Session) -> Verdict:
-    """Walk every event in id order, recompute its hash and its link; stop at the first break."""
-    previous = GENESIS
+def verify(session: Session, since: tuple[int, str] | None = None) -> Verdict:
+    """Walk every event in id order, recompute its hash and its link; stop at the first break.
+
+    ``since`` (an event's id and hash, e.g. a seal's) walks only the events after it.
+    """
+    last_id, previous = since or (0, GENESIS)
     checked = 0
-    last_id = 0
     while True:
         batch = list(
             session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(_BATCH))

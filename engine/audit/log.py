@@ -103,6 +103,18 @@ def export(session: Session, filters: Filters) -> Iterator[LogRow]:
         session.expunge_all()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value):
+    """A CSV cell a spreadsheet shows as text: a string that starts like a formula gets a leading ``'``.
+
+    OWASP's defence against CSV injection: the log holds what people and citizens typed, and a
+    spreadsheet program would run ``=HYPERLINK(...)`` opened from a CSV. Numbers are left as they are.
+    """
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def kinds(session: Session) -> list[str]:
     """The event types present in the log."""
     return sorted(session.scalars(select(AuditEvent.kind).distinct()))

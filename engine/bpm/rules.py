@@ -1,4 +1,5 @@
-"""Deploy checks beyond ``engine.bpm.parsing.lint``: call activities, task forms, loop and event expressions.
+"""Deploy checks beyond ``engine.bpm.parsing.lint``: call activities, task forms, loop and event expressions,
+and who starts a procedure.
 
 Each rule is its own function returning Spanish problems pinned to an element (id and
 name), so an analyst sees in the editor which shape to fix; ``engine.procedures.versions.check``
@@ -10,8 +11,9 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 
+from engine.access.roles import role_of_lane
 from engine.bpm import parsing as bpmn
-from engine.bpm import sandbox
+from engine.bpm import sandbox, start_events
 from engine.forms import schemas as form_schemas
 
 
@@ -73,4 +75,27 @@ def unchecked_expressions(filename_of, specs) -> list[bpmn.Problem]:
                             filename_of(spec), f"{what} no permitida: {reason}", task_spec.bpmn_id, task_spec.bpmn_name
                         )
                     )
+    return problems
+
+
+def unnamed_starters(spec) -> list[bpmn.Problem]:
+    """Every start event a person triggers that sits in no lane, or in a lane that names no role.
+
+    The lane of a process's start event says who may start it by hand (``start_events.starters``),
+    as a task's lane says who works it: without one, nobody could. Only the process's own start
+    events: an embedded subprocess starts when its parent reaches it.
+    """
+    problems = []
+    for event in start_events.of(spec):
+        if not event.by_hand or role_of_lane(event.lane) is not None:
+            continue
+        message = (
+            f"el evento de inicio está en el carril «{event.lane}», que no es un rol conocido: nadie podría "
+            "iniciar el procedimiento"
+            if event.lane
+            else "el evento de inicio no está en ningún carril: póngalo en el carril del rol que inicia el "
+            "procedimiento"
+        )
+        name = event.name if event.name != event.bpmn_id else None
+        problems.append(bpmn.Problem(spec.file or "", message, event.bpmn_id, name))
     return problems

@@ -5,6 +5,7 @@ first step runs: ``formulario`` (the start form), ``prefijo_ticket`` (``AC`` unl
 ``canal`` and ``tipo_caso`` (copied into the case record, so that a channel's diagram says
 which channel it is), and, on a timer start event, ``selector`` (which runs the scheduler
 starts, see ``engine.cases.selectors``). A timer start event's ``timeCycle`` is its calendar.
+The lane a plain start event sits in names the role that starts the procedure by hand (``starters``).
 
 The scheduler starts a new run of a procedure each time one of its timer start events comes
 due. SpiffWorkflow's timer start events do not create instances (docs/architecture.md), so each
@@ -26,11 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventSpec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.access.roles import role_of_lane
 from engine.bpm import sandbox
 from engine.db.models import Schedule
 
@@ -47,6 +50,8 @@ class StartEvent:
     properties: dict
     timer: str | None  # the timer expression as written (a cycle: '"R/2026-01-05T08:00:00-05:00/P7D"')
     is_cycle: bool
+    lane: str | None = None  # the lane it sits in: who starts the procedure by hand (``starters``)
+    by_hand: bool = False  # a plain start event (no timer, no message): a person starts the procedure there
 
     @property
     def ticket_prefix(self) -> str:
@@ -76,6 +81,8 @@ def of(spec) -> list[StartEvent]:
                     dict(getattr(task_spec, "extensions", {}).get("properties", {})),
                     timer,
                     isinstance(definition, CycleTimerEventDefinition),
+                    task_spec.lane,
+                    isinstance(definition, NoneEventDefinition),
                 )
             )
     return found
@@ -87,6 +94,15 @@ def named(spec, bpmn_id: str | None = None) -> StartEvent | None:
     if bpmn_id is None:
         return events[0] if events else None
     return next((e for e in events if e.bpmn_id == bpmn_id), None)
+
+
+def starters(spec) -> frozenset[str]:
+    """The roles that may start the procedure by hand: those of the lanes its start events sit in.
+
+    The diagram says it, as it says who works each task; a procedure started only by its
+    calendar has none. ``engine.access.permissions.start_refusal`` applies it.
+    """
+    return frozenset(role for role in (role_of_lane(e.lane) for e in of(spec) if e.by_hand) if role is not None)
 
 
 def scheduled(spec) -> list[StartEvent]:

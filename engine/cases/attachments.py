@@ -8,18 +8,20 @@ caller's transaction, or not at all):
   browser's word (``ACCEPTED``: PDF, JPEG/PNG/GIF/WebP images, Word/Excel/PowerPoint and
   OpenDocument files, plain text); raises ``FileRefused`` with a Spanish message. The bytes are
   kept once per SHA-256; each upload gets its own random id.
-- ``upload(database, [(filename, data), ...], uploaded_by, now)`` → ids: ``store`` for several
-  files in a transaction of their own (all or none), as a form's files arrive before the form
-  is accepted.
+- ``check(data, filename)`` → ``Kind``: the same checks without storing, so a form's files are
+  refused beside their field before anything is written; at most ``MAX_FILES`` per form.
+- ``with_uploads(session, submitted, uploads, uploaded_by, now)`` → the submission with the ids
+  of its new files (by field) appended: called inside the unit of work that accepts the form
+  (a case started, a task completed, a draft saved), so a refused form stores none of its files.
 - ``attach(session, ids, case_id)``: the uploads join the case; an id that is unknown or
   already belongs to another case raises ``FileRefused``. ``Atiende`` calls it for every form
   field marked ``"x-widget": "adjuntos"`` when a case starts or a task completes.
 - ``get(session, id)``, ``content(session, attachment)``, ``of_case(session, case_id)``.
 
 An id is a random 128-bit token and is the capability: whoever may read a case may fetch its
-attachments, and an upload that joined no case yet only by its uploader (``web.cases``).
-Uploads that never joined a case are removed after ``UNCLAIMED_DAYS`` (``purge_unclaimed``,
-run on every upload). Why the database and not files: one transaction for the case and its
+attachments, and an upload that joined no case yet (a draft's, a mail's) only by its uploader
+(``web.cases``). Uploads that never joined a case are removed after ``UNCLAIMED_DAYS``
+(``purge_unclaimed``, run on every upload). Why the database and not files: one transaction for the case and its
 files, one backup, and several server processes (or machines) see the same files.
 """
 
@@ -37,10 +39,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attachment, StoredFile
-from engine.db.store import Store
 from engine.errors import FileRefused, FormErrors
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_FILES = 20  # per form sent: more is a flood, not a case's papers
+TOO_MANY_FILES = f"Puede adjuntar hasta {MAX_FILES} archivos a la vez."
+Uploads = dict[str, list[tuple[str, bytes]]]  # a form's new files (name, bytes) by field
 UNCLAIMED_DAYS = 30
 WIDGET = "adjuntos"  # the form widget whose values are attachment ids
 
@@ -139,8 +143,8 @@ def _clean_name(filename: str) -> str:
     return name[-200:]
 
 
-def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: datetime) -> Attachment:
-    """Check one uploaded file and keep it; raises FileRefused (in Spanish) if it is not acceptable."""
+def check(data: bytes, filename: str) -> Kind:
+    """The kind of an acceptable upload; raises FileRefused (in Spanish) if it is empty, too big or not accepted."""
     name = _clean_name(filename)
     if not data:
         raise FileRefused(f"«{name}» está vacío.")
@@ -148,7 +152,13 @@ def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: d
         raise FileRefused(
             f"«{name}» pesa {len(data) / 1024 / 1024:.1f} MB; el máximo es {MAX_BYTES // 1024 // 1024} MB."
         )
-    kind = kind_of(data, name)
+    return kind_of(data, name)
+
+
+def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: datetime) -> Attachment:
+    """Check one uploaded file and keep it; raises FileRefused (in Spanish) if it is not acceptable."""
+    name = _clean_name(filename)
+    kind = check(data, name)
     digest = hashlib.sha256(data).hexdigest()
     if session.get(StoredFile, digest) is None:
         session.add(StoredFile(sha256=digest, size=len(data), content=data))
@@ -169,10 +179,25 @@ def store(session: Session, data: bytes, filename: str, uploaded_by: str, now: d
     return attachment
 
 
-def upload(database: Store, files: list[tuple[str, bytes]], uploaded_by: str, now: datetime) -> list[str]:
-    """Store several uploads (name, bytes) in one transaction, all or none; returns their ids in order."""
-    with database.unit_of_work() as s:
-        return [store(s, data, name, uploaded_by, now).id for name, data in files]
+def with_uploads(session: Session, submitted: dict, uploads: Uploads | None, uploaded_by: str, now: datetime) -> dict:
+    """``submitted`` with the new files of each field (name, bytes) stored and their ids appended to it.
+
+    Run in the unit of work that accepts the form: if the form is refused the files go with the
+    rollback, so a refused form leaves no file behind. A refused file raises FormErrors by field.
+    """
+    if not uploads:
+        return submitted
+    if sum(len(files) for files in uploads.values()) > MAX_FILES:
+        raise FormErrors({next(iter(uploads)): TOO_MANY_FILES})
+    result = dict(submitted)
+    for field, files in uploads.items():
+        try:
+            ids = [store(session, data, name, uploaded_by, now).id for name, data in files]
+        except FileRefused as refused:
+            raise FormErrors({field: str(refused)}) from None
+        kept = result.get(field) or []
+        result[field] = (kept if isinstance(kept, list) else [kept]) + ids
+    return result
 
 
 def attach(session: Session, ids: Iterable[str], case_id: int) -> None:

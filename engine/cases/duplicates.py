@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.db.models import Case, CaseLink
@@ -171,14 +172,15 @@ def linked(session: Session, case_id: int) -> list[Case]:
 
 
 def link(store: Store, case_id: int, other_id: int, actor: Actor, now: datetime, note: str = "") -> None:
-    """Record that two cases are the same matter; audited on both."""
+    """Record that two cases are the same matter; audited on both. A case beyond the actor's dirección
+    scope (``permissions.may_reach``) is as good as missing."""
     if case_id == other_id:
         raise LinkError("Un caso no puede vincularse consigo mismo.")
     low, high = sorted((case_id, other_id))
     try:
         with store.unit_of_work() as s:
             cases = {c.id: c for c in s.scalars(select(Case).where(Case.id.in_((low, high))))}
-            if len(cases) != 2:
+            if len(cases) != 2 or not all(permissions.may_reach(actor, c.direccion) for c in cases.values()):
                 raise LinkError("Uno de los casos no existe.")
             s.add(
                 CaseLink(

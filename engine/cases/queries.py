@@ -19,15 +19,16 @@ from engine.db.models import Case, CatalogItem, Document, HumanTask, OutboxMessa
 from engine.db.statements import Statement
 
 
-def active_actor(session: Session, user_id: int) -> tuple[str, str, Actor] | None:
-    """(username, full name, Actor) of the active user with this id, or None if missing or deactivated.
+def active_actor(session: Session, user_id: int, generation: int) -> tuple[str, str, Actor] | None:
+    """(username, full name, Actor) of the active user with this id, or None if missing, deactivated,
+    or if ``generation`` (the session's) is no longer the user's: that session has been ended.
 
     One query of plain columns, no ORM objects: it runs on every request of a signed-in person.
     """
     rows = session.execute(
         select(User.username, User.full_name, User.direccion, UserRole.role)
         .outerjoin(UserRole, UserRole.user_id == User.id)
-        .where(User.id == user_id, User.active.is_(True))
+        .where(User.id == user_id, User.active.is_(True), User.session_generation == generation)
     ).all()
     if not rows:
         return None

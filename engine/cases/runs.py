@@ -19,6 +19,7 @@ from engine.bpm import messages, start_events
 from engine.bpm.runtime import Advanced
 from engine.cases import selectors, tickets
 from engine.db.models import Case, Schedule
+from engine.db.statements import savepoint
 from engine.errors import Undeliverable
 from engine.procedures.versions import Procedure
 
@@ -90,7 +91,7 @@ def deliver_or_record(atiende, session: Session, sender: Case, advanced: Advance
     reached are not kept in memory: a sweep keeps none (``Atiende.run_timer_sweep``).
     """
     try:
-        with session.begin_nested():
+        with savepoint(session):
             deliver(atiende, session, sender.ticket, advanced, now)
     except Undeliverable as exc:
         audit.record(session, now, audit.SYSTEM, "mensaje_no_entregado", case_id=sender.id, detail={"error": str(exc)})

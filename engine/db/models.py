@@ -139,6 +139,26 @@ class AuditEvent(Base):
     hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class AuditSeal(Base):
+    """A signed seal of the audit chain's head (``engine.audit.seals``): listed and printed; its signature is its proof.
+
+    No foreign key to ``audit_event``: a sealed event that disappears must be found missing by
+    ``atiende audit verify``, not kept by a constraint an intruder can drop.
+    """
+
+    __tablename__ = "audit_seal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)  # 1, 2, 3…: a gap is a deleted seal
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_event_id: Mapped[int] = mapped_column(Integer)  # the newest event sealed
+    head_hash: Mapped[str] = mapped_column(String(64))  # its hash
+    event_count: Mapped[int] = mapped_column(Integer)  # events with an id up to it
+    key_id: Mapped[str] = mapped_column(String(16))  # which key signed (start of its public key's SHA-256)
+    signature: Mapped[str] = mapped_column(String(100))  # Ed25519, base64
+    sealed_by: Mapped[str] = mapped_column(String(100))
+
+
 class TicketSequence(Base):
     """The last ticket number issued per prefix and year; numbers are never reused."""
 
@@ -159,6 +179,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     direccion: Mapped[str | None] = mapped_column(String(100))  # an enlace's dirección
     active: Mapped[bool] = mapped_column(default=True)
+    # Moved on by sign-out, password reset and deactivation: a session counts only while it names this one.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property

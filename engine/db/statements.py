@@ -14,9 +14,10 @@ Rows inserted or read this way that callers want as mapped objects are given to 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 from sqlalchemy import ReturnsRows, Table
@@ -49,6 +50,19 @@ def _driver_connection(session: Session) -> tuple[Dialect, Any]:
 def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the connection goes back to the pool with the outermost transaction
         session.info.pop(_DRIVER, None)
+
+
+@contextlib.contextmanager
+def savepoint(session: Session) -> Iterator[SessionTransaction]:
+    """A SAVEPOINT set now, rolled back whole if the block raises; what ran before it stays.
+
+    ``Session.begin_nested`` sets its SAVEPOINT only when the ORM next asks for the
+    connection, and the statements run here never ask: without this their writes would come
+    before the SAVEPOINT and outlive its rollback.
+    """
+    with session.begin_nested() as nested:
+        session.connection()
+        yield nested
 
 
 class _Compiled:

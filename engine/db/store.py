@@ -8,16 +8,20 @@ through ``DATABASE_URL`` with psycopg 3, and writers lock the rows they change.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from engine.db import checkpoints
+from engine.errors import SchemaOutdated
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_SQLITE = "instance/atiende.sqlite3"
@@ -87,16 +91,42 @@ class Store:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revisions (every branch head)."""
+        """Bring the schema to the newest Alembic revisions (every branch head).
+
+        Only ``atiende migrate`` and ``python -m web`` do: web processes and workers starting at
+        once would race on the schema (they call ``check_schema``).
+        """
         with self.engine.begin() as conn:
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
 
+    def check_schema(self) -> None:
+        """Raise ``SchemaOutdated`` unless the database is at every head of this release's migrations.
+
+        One read of ``alembic_version``; a database with no schema is left without one (a process
+        that starts on it fails at once, with the command that fixes it, not in its first request).
+        """
+        with self.engine.connect() as conn:
+            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+        expected = migration_heads()
+        if current != expected:
+            raise SchemaOutdated(
+                "La base de datos no tiene el esquema de esta versión de Atiende "
+                f"(tiene {', '.join(sorted(current)) or 'ninguno'}; se espera {', '.join(sorted(expected))}). "
+                "Ejecute «atiende migrate» y vuelva a iniciar."
+            )
+
     def dispose(self) -> None:
         if self._stop_checkpoints is not None:
             self._stop_checkpoints()
         self.engine.dispose()
+
+
+@functools.cache
+def migration_heads() -> frozenset[str]:
+    """The newest revision of every branch of this release's migrations (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("")).get_heads())
 
 
 def alembic_config(url: str) -> Config:

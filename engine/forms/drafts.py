@@ -13,19 +13,23 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor
 from engine.access.permissions import may_work_now
 from engine.audit import trail as audit
+from engine.cases import attachments
 from engine.cases.assignment import locked_task
 from engine.db.models import TaskDraft
 from engine.errors import Forbidden
 from engine.facade import Atiende
 
 
-def save(atiende: Atiende, task_id: str, values: dict, actor: Actor) -> None:
-    """Keep ``values`` as the actor's draft of the task (replacing their previous one)."""
+def save(
+    atiende: Atiende, task_id: str, values: dict, actor: Actor, uploads: attachments.Uploads | None = None
+) -> None:
+    """Keep ``values`` as the actor's draft of the task (replacing their previous one), its new files with it."""
     with atiende.unit_of_work() as s:
         task = locked_task(atiende, s, task_id)
         if not may_work_now(actor, task):
             raise Forbidden("no tiene permiso para esta tarea")
         now = atiende.now()
+        values = attachments.with_uploads(s, values, uploads, actor.username, now)
         draft = s.get(TaskDraft, (task_id, actor.username))
         if draft is None:
             s.add(TaskDraft(task_id=task_id, author=actor.username, form_values=values, saved_at=now))

@@ -12,10 +12,11 @@ import re
 from datetime import date
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from engine.errors import FormErrors
+from engine.mail import addresses
 
 # Keys the engine or the diagram's scripts own; a form may never declare or send them.
 RESERVED_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite", "canal_registro"})
@@ -108,7 +109,11 @@ _MESSAGES = {
     "oneOf": "Elija una opción de la lista.",
     "const": "Elija una opción de la lista.",
 }
-_FORMAT_MESSAGES = {"date": "Fecha inválida; use dd/mm/aaaa.", "email": "Correo electrónico inválido."}
+_FORMAT_MESSAGES = {"date": "Fecha inválida; use dd/mm/aaaa."}
+# jsonschema's own "email" format asks only for an "@": an address is checked by the office's one rule.
+_FORMATS = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
+for _name in ("email", "idn-email"):
+    _FORMATS.checks(_name)(lambda value: not isinstance(value, str) or addresses.problem(value) is None)
 
 
 def _message(error) -> str:
@@ -117,6 +122,8 @@ def _message(error) -> str:
         return custom
     if error.validator == "type":
         return f"Debe ser {_TYPE_NAMES.get(str(error.validator_value), 'del tipo correcto')}."
+    if error.validator == "format" and error.validator_value in ("email", "idn-email"):
+        return addresses.problem(error.instance) or addresses.INVALID
     if error.validator == "format":
         return _FORMAT_MESSAGES.get(error.validator_value, "Formato inválido.")
     return _MESSAGES.get(error.validator, "Valor inválido.").format(error.validator_value)
@@ -137,7 +144,7 @@ def _validator_for(schema: dict) -> Draft202012Validator:
     """A validator per schema object; deployed schemas live as long as their procedure version."""
     kept = _validators.get(id(schema))
     if kept is None or kept[0] is not schema:
-        kept = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        kept = (schema, Draft202012Validator(schema, format_checker=_FORMATS))
         _validators[id(schema)] = kept
     return kept[1]
 

@@ -16,6 +16,7 @@ from email.utils import getaddresses
 from typing import cast
 
 from engine.intake import html_text
+from engine.mail import addresses
 
 MAX_BODY = 20_000  # characters kept of a body; the case form takes the first 4,000
 MAX_SUBJECT = 300
@@ -94,11 +95,17 @@ def _header(message: EmailMessage, name: str) -> str:
 
 
 def _sender(message: EmailMessage) -> tuple[str, str]:
+    """Who wrote (name, address to answer); an address that does not validate is no address to answer.
+
+    It stays in the name, as the header said it, for the operator to read.
+    """
     source = _header(message, "Reply-To") or _header(message, "From")
     for name, email in getaddresses([source]):
         if "@" in email:
-            return " ".join(name.split())[:200], email.strip().lower()[:254]
-    return "", ""
+            email = email.strip().lower()
+            if addresses.problem(email) is None:
+                return " ".join(name.split())[:200], email
+    return " ".join(source.split())[:200], ""
 
 
 def _body(message: EmailMessage) -> str:

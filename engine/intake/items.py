@@ -180,8 +180,16 @@ def start_form_values(item: IntakeItem) -> dict:
     }
 
 
-def convert(atiende: Atiende, item_id: int, submitted: dict, actor: Actor, status_url: str | None = None) -> Started:
-    """Start the e-mail procedure from an item; the item, the case and the ticket message commit together."""
+def convert(
+    atiende: Atiende,
+    item_id: int,
+    submitted: dict,
+    actor: Actor,
+    status_url: str | None = None,
+    uploads: attachments.Uploads | None = None,
+) -> Started:
+    """Start the e-mail procedure from an item; the item, the case, the files the operator added
+    (``uploads``) and the ticket message commit together."""
 
     def mark_converted(session: Session, case: Case) -> None:
         item = _lock_pending(session, item_id)
@@ -206,7 +214,7 @@ def convert(atiende: Atiende, item_id: int, submitted: dict, actor: Actor, statu
 
     with atiende.store.read() as s:
         _check_pending(s.get(IntakeItem, item_id))  # say so before the form is checked; again under lock below
-    return atiende.start_case(MAIL_PROCESS, submitted, actor, then=mark_converted)
+    return atiende.start_case(MAIL_PROCESS, submitted, actor, then=mark_converted, uploads=uploads)
 
 
 def discard(store: Store, item_id: int, reason: str, actor: Actor, now: datetime) -> None:

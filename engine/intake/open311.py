@@ -9,6 +9,12 @@ key, with its location kept beside the case.
 Privacy: GET lists every case of the services, but a case shows its description, address
 and coordinates only when it came through Open311 itself (the client published them);
 cases from the other channels show the service, status, dates and corregimiento only.
+
+Limits (``engine.access.ratelimit``, counted and checked in one statement): a key posts at most
+10 requests a minute and 300 an hour (each makes a case and may send an e-mail; a client
+relaying citizens stays well under, a runaway loop stops at 10); an address reads at most 60
+times a minute. A list comes in pages (GeoReport's ``page`` and ``page_size`` extension, the
+one most servers implement): 100 requests by default, 200 at most, within the spec's 90 days.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
+from engine.access import ratelimit
 from engine.access.accounts import Actor
+from engine.access.ratelimit import Limit
 from engine.audit import trail as audit
 from engine.cases import queries
-from engine.clock import PANAMA
+from engine.clock import PANAMA, YEARS
 from engine.db.models import AuditEvent, Case, Open311Key, Open311Request
 from engine.db.store import Store
 from engine.errors import FormErrors, Open311Error
@@ -39,7 +47,14 @@ PROCESS = "atencion_correo_web"
 JURISDICTION = "municipio-pma.gob.pa"
 CHANNEL = "pagina_web"
 SPAN = timedelta(days=90)
-MAX_RESULTS = 1000
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 200
+MAX_PAGE = 10_000
+PER_KEY = (
+    Limit("open311_clave_minuto", hits=10, window=timedelta(minutes=1)),
+    Limit("open311_clave_hora", hits=300, window=timedelta(hours=1)),
+)
+READS_PER_ADDRESS = Limit("open311_lectura", hits=60, window=timedelta(minutes=1))
 SERVICE_NOTICE = (
     "Su petición será atendida por la Dirección de Atención al Ciudadano y respondida dentro de los "
     "30 días siguientes a su presentación (Ley 36 de 1998)."
@@ -239,7 +254,11 @@ def post_request(
     media_url = _media_url(params.get("media_url"))
     values = _form_values(form, code, params, attributes)
     token = secrets.token_urlsafe(16)
-    actor = Actor(f"open311:{client.name}"[:100], frozenset())
+    counted = [(limit, str(client.id)) for limit in PER_KEY]
+    taken_at = atiende.now()
+    if ratelimit.take(atiende.store, taken_at, counted) is not None:
+        raise Open311Error(429, "demasiadas solicitudes con esta api_key; espere unos minutos antes de enviar más")
+    actor = Actor(f"open311:{client.name}"[:100], frozenset(), system=True)  # a public channel
 
     def record(session: Session, case: Case) -> None:
         now = atiende.now()
@@ -266,8 +285,11 @@ def post_request(
 
     try:
         started = atiende.start_case(PROCESS, values, actor, then=record)
-    except FormErrors as invalid:
-        raise Open311Error(400, _describe(invalid.errors)) from None
+    except Exception as failed:
+        ratelimit.give_back(atiende.store, taken_at, counted)  # nothing was filed
+        if isinstance(failed, FormErrors):
+            raise Open311Error(400, _describe(failed.errors)) from None
+        raise
     return Posted(started.ticket, token, SERVICE_NOTICE)
 
 
@@ -324,22 +346,48 @@ def _describe(errors: dict[str, str]) -> str:
 
 
 def _moment(text: str, name: str) -> datetime:
+    """An ISO 8601 moment within ``clock.YEARS`` (at datetime's ends, 90 days before it would overflow)."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
+        moment = None
+    if moment is None or moment.year not in YEARS:
         raise Open311Error(
-            400, f"{name} debe ser una fecha y hora ISO 8601 (p. ej. 2026-03-02T09:00:00-05:00)"
-        ) from None
+            400,
+            f"{name} debe ser una fecha y hora ISO 8601 (p. ej. 2026-03-02T09:00:00-05:00) "
+            f"de los años {YEARS[0]} a {YEARS[-1]}",
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=PANAMA)
 
 
+def throttle_reading(store: Store, address: str, now: datetime) -> None:
+    """Count one read from ``address``; raises Open311Error (429) past ``READS_PER_ADDRESS``."""
+    if ratelimit.take(store, now, [(READS_PER_ADDRESS, address)]) is not None:
+        raise Open311Error(429, "demasiadas consultas desde su dirección; espere un minuto antes de seguir")
+
+
+def _whole(text: str | None, name: str, default: int, highest: int) -> int:
+    if text in (None, ""):
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= highest:
+        raise Open311Error(400, f"{name} debe ser un número entero entre 1 y {highest}")
+    return value
+
+
 def query(atiende: Atiende, session: Session, args: dict[str, str], now: datetime) -> list[dict]:
-    """GET requests: by ids (which overrides every other filter), or by service, dates and status."""
+    """GET requests: by ids (which overrides every other filter), or by service, dates and status;
+    one page of them, the newest first."""
     check_jurisdiction(args.get("jurisdiction_id"))
+    size = _whole(args.get("page_size"), "page_size", PAGE_SIZE, MAX_PAGE_SIZE)
+    page = _whole(args.get("page"), "page", 1, MAX_PAGE)
     codes = set(_start_form(atiende, session).labels)
     statement = select(Case).options(defer(Case.workflow)).where(Case.case_type.in_(codes))
     if args.get("service_request_id"):
-        ids = [i.strip() for i in args["service_request_id"].split(",") if i.strip()][:MAX_RESULTS]
+        ids = [i.strip() for i in args["service_request_id"].split(",") if i.strip()][:MAX_PAGE_SIZE]
         statement = statement.where(Case.ticket.in_(ids))
     else:
         if args.get("service_code"):
@@ -357,7 +405,8 @@ def query(atiende: Atiende, session: Session, args: dict[str, str], now: datetim
                 {"cerrado"} if "closed" in wanted else set()
             )
             statement = statement.where(Case.status.in_(statuses))
-    cases = list(session.scalars(statement.order_by(Case.opened_at.desc()).limit(MAX_RESULTS)))
+    statement = statement.order_by(Case.opened_at.desc(), Case.id.desc()).limit(size).offset((page - 1) * size)
+    cases = list(session.scalars(statement))
     return _requests(session, cases, _start_form(atiende, session).labels)
 
 

@@ -1,8 +1,9 @@
 """Photos citizens upload with a Reporte Ciudadano: images only, few, and not too big.
 
 The type is the attachment store's reading of the bytes (``engine.cases.attachments.kind_of``),
-never the name or the browser's word; on top of its rules a public form takes only
-images, at most ``MAX_PHOTOS`` of at most ``MAX_BYTES`` each.
+never the name or the browser's word; on top of its rules a public form takes only the
+photo formats ``KINDS`` (JPG, PNG, WebP), at most ``MAX_PHOTOS`` of at most ``MAX_BYTES`` each.
+The page's file input and its help text are made from ``KINDS`` too, so they say what the check does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from engine.errors import FileRefused, PhotoError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PHOTOS = 5
-ACCEPT = ".jpg,.jpeg,.png,.webp"  # for the file input; the server decides by content
+_FORMATS = {"image/jpeg": "JPG", "image/png": "PNG", "image/webp": "WebP"}  # what a phone takes, by name
+KINDS = tuple(kind for kind in attachments.ACCEPTED if kind.content_type in _FORMATS)
+ACCEPT = ",".join(ext for kind in KINDS for ext in kind.extensions)  # for the file input; the server decides by content
+NAMES = ", ".join(_FORMATS[k.content_type] for k in KINDS[:-1]) + f" o {_FORMATS[KINDS[-1].content_type]}"
 
 
 def check(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
@@ -27,6 +31,6 @@ def check(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
             kind = attachments.kind_of(data, name)
         except FileRefused:
             kind = None
-        if not data or kind is None or not kind.content_type.startswith("image/"):
-            raise PhotoError(f"«{name}» no es una foto en formato JPG, PNG o WebP.")
+        if not data or kind not in KINDS:
+            raise PhotoError(f"«{name}» no es una foto en formato {NAMES}.")
     return chosen

@@ -2,9 +2,14 @@
 
 The proof is the e-mail or the cédula the case was opened with. What is shown is chosen
 here, field by field (never the record, the tasks, the notes or who worked the case).
-A wrong guess costs the same as a right one up to the comparison, the answer to «no such
-ticket» and to «wrong e-mail» is the same, and wrong guesses are limited per address and
-per ticket in the database.
+A wrong guess costs the same as a right one up to the comparison, and the answer to «no such
+ticket» and to «wrong e-mail» is the same.
+
+Wrong guesses are limited per address (``engine.access.ratelimit``: a guess is counted before
+it is compared, in one statement with the check; a right answer gives it back). Not per
+ticket: wrong guesses from anywhere would then lock a ticket for its own citizen. Guessing
+an e-mail or a cédula from a ticket number is slow from one address, and the ticket alone
+shows nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import cast
 
 from sqlalchemy import select
 
+from engine.access import ratelimit
 from engine.access.ratelimit import Limit
 from engine.audit import trail as audit
 from engine.db.models import Case
@@ -26,7 +32,6 @@ from engine.errors import TooManyGuesses
 from engine.forms import catalogs
 
 PER_ADDRESS = Limit("consulta_estado", hits=10, window=timedelta(minutes=15))
-PER_TICKET = Limit("consulta_estado_ticket", hits=10, window=timedelta(hours=1))
 TOO_MANY = "Demasiados intentos fallidos. Espere unos minutos antes de volver a intentar, o llame a la Línea 311."
 STATUS_NAMES = {
     "abierto": "Abierto",
@@ -67,9 +72,10 @@ def _proof(text: str) -> str:
 def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) -> PublicCase | None:
     """The public view of the case, or None for any mismatch; raises TooManyGuesses."""
     ticket, proof = normalise_ticket(ticket), _proof(contact)
-    with store.unit_of_work() as s:
-        if PER_ADDRESS.exceeded(s, client, now) or PER_TICKET.exceeded(s, ticket, now):
-            raise TooManyGuesses(TOO_MANY)
+    counted = [(PER_ADDRESS, client)]
+    if ratelimit.take(store, now, counted) is not None:
+        raise TooManyGuesses(TOO_MANY)
+    with store.read() as s:
         case = s.scalar(select(Case).where(Case.ticket == ticket)) if ticket else None
         email = (case.citizen_email or "").strip().lower() if case else _NOT_A_VALUE
         cedula = re.sub(r"\s+", "", case.citizen_cedula or "").upper() if case else _NOT_A_VALUE
@@ -77,10 +83,10 @@ def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) 
         by_email = hmac.compare_digest(proof.encode(), (email or _NOT_A_VALUE).encode())
         by_cedula = hmac.compare_digest(proof.encode(), (cedula or _NOT_A_VALUE).encode())
         if case is None or not proof or not (by_email or by_cedula):
-            PER_ADDRESS.record(s, client, now)
-            PER_TICKET.record(s, ticket, now)
             return None
-        return _public(s, case)
+        found = _public(s, case)
+    ratelimit.give_back(store, now, counted)
+    return found
 
 
 def _public(session, case: Case) -> PublicCase:

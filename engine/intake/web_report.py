@@ -2,28 +2,45 @@
 
 The case starts in the e-mail/web procedure (canal ``pagina_web``) as the actor
 «ciudadano (web)»; the consent to the processing of personal data (Ley 81 de 2019) is
-recorded with the case, the photos are stored with it, the ticket number is queued by
-e-mail, and the submission counts against its address's limit — all in one transaction.
+recorded with the case, the photos are stored with it and the ticket number is queued by
+e-mail, all in one transaction.
+
+A valid report is counted against its limits (``engine.access.ratelimit``) before any of
+that work, in one statement with their check, so parallel posts cannot slip past them; if
+filing then fails, its hits are given back. The limits, and why:
+
+- per address, a burst of 10 in 10 minutes: a person takes minutes to write a report, so a
+  kiosk or an office behind one address files fewer, while a script posting as fast as it can
+  is stopped at 10;
+- per address, 60 an hour: a kiosk in use all day or an office of several people stays under
+  it; a script pacing itself under the burst still gets no more from one address;
+- per citizen, 5 an hour for one e-mail and for one cédula, from any address: one person
+  rarely has more to report, and the ticket is e-mailed to the address given, so no one can
+  bury someone else's mailbox in acknowledgements;
+- all reports together, 300 an hour: far above what the page brings in a busy hour; a flood
+  from many addresses stops there instead of filling the queue and the outbox (the citizen is
+  told to call the Línea 311).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import cast
 
 from sqlalchemy.orm import Session
 
+from engine.access import ratelimit
 from engine.access.accounts import Actor
 from engine.access.ratelimit import Limit
 from engine.audit import trail as audit
-from engine.cases import attachments
 from engine.db.models import Case
 from engine.errors import FormErrors, TooManyReports
 from engine.facade import Atiende, Started
 from engine.intake import capture, notify
 
 PROCESS = "atencion_correo_web"
-ACTOR = Actor("ciudadano (web)", frozenset())
+ACTOR = Actor("ciudadano (web)", frozenset(), system=True)  # a public channel: the office starts the case
 CHANNEL = "pagina_web"
 FIELDS = [
     "tipo_caso",
@@ -49,6 +66,7 @@ WORDING = {  # the start form's help speaks to the operator; here it speaks to t
     "descripcion": {"description": "Cuéntenos qué ocurre, dónde y desde cuándo."},
 }
 REQUIRED = ("ciudadano_email", "corregimiento")  # the ticket goes by e-mail; the place finds duplicates
+PHOTOS_FIELD = "adjuntos"  # the start form's attachments field
 FIXED = {"canal": CHANNEL, "respuesta_inmediata_enviada": True}  # the acknowledgement is sent at once
 TITLE = "Reporte Ciudadano"
 DESCRIPTION = (
@@ -62,10 +80,13 @@ CONSENT_TEXT = (
     "y oposición ante la Dirección de Atención al Ciudadano."
 )
 CONSENT_MISSING = "Debe autorizar el tratamiento de sus datos personales para presentar el reporte."
-SUBMISSIONS = Limit("reporte_ciudadano", hits=5, window=timedelta(hours=1))
-TOO_MANY = (
-    "Se recibieron demasiados reportes desde su conexión en la última hora. Intente más tarde o llame a la Línea 311."
+PER_ADDRESS = (
+    Limit("reporte_direccion_rafaga", hits=10, window=timedelta(minutes=10)),
+    Limit("reporte_direccion", hits=60, window=timedelta(hours=1)),
 )
+PER_CITIZEN = Limit("reporte_persona", hits=5, window=timedelta(hours=1))  # by e-mail and by cédula
+ALL = Limit("reporte_todos", hits=300, window=timedelta(hours=1))
+TOO_MANY = "Se recibieron demasiados reportes en poco tiempo. Intente más tarde o llame a la Línea 311."
 
 
 def schema(start_form: dict) -> dict:
@@ -82,16 +103,34 @@ def submit(
     status_url: str | None = None,
 ) -> Started:
     """File the report; raises FormErrors (Spanish, by field) or TooManyReports."""
-    errors = problems(atiende, values, consent, client)
+    errors = problems(atiende, values, consent)
     if errors:
         raise FormErrors(errors)
+    counted = _counted(values, client)
+    taken_at = atiende.now()
+    if ratelimit.take(atiende.store, taken_at, counted) is not None:
+        raise TooManyReports(TOO_MANY)
+    try:
+        return _file(atiende, values, photos, status_url)
+    except Exception:
+        ratelimit.give_back(atiende.store, taken_at, counted)  # nothing was filed
+        raise
 
-    # The photos are stored first, in their own transaction; the case takes them when it starts.
-    ids = attachments.upload(atiende.store, photos, ACTOR.username, atiende.now()) if photos else []
+
+def _counted(values: dict, client: str) -> list[tuple[Limit, str]]:
+    """The limits a report counts against, each with its key (see the module's docstring)."""
+    counted = [(limit, client) for limit in PER_ADDRESS] + [(ALL, "todos")]
+    email = str(values.get("ciudadano_email") or "").strip().lower()
+    cedula = re.sub(r"\s+", "", str(values.get("ciudadano_cedula") or "")).upper()
+    counted += [(PER_CITIZEN, f"{kind}:{value}") for kind, value in (("correo", email), ("cedula", cedula)) if value]
+    return counted
+
+
+def _file(atiende: Atiende, values: dict, photos: list[tuple[str, bytes]], status_url: str | None) -> Started:
+    """Start the case with its photos, its consent and its acknowledgement, in one transaction."""
 
     def record(session: Session, case: Case) -> None:
         now = atiende.now()
-        SUBMISSIONS.record(session, client, now)
         audit.record(
             session,
             now,
@@ -111,15 +150,13 @@ def submit(
             case_id=case.id,
         )
 
-    submitted = {**values, **FIXED, "adjuntos": ids}
-    return atiende.start_case(PROCESS, submitted, ACTOR, then=record)
+    submitted = {**values, **FIXED, PHOTOS_FIELD: []}  # only the photos sent now, never an id typed in
+    return atiende.start_case(PROCESS, submitted, ACTOR, then=record, uploads={PHOTOS_FIELD: photos})
 
 
-def problems(atiende: Atiende, values: dict, consent: bool, client: str) -> dict[str, str]:
-    """What is wrong with a report, by field (empty when it may be filed); raises TooManyReports."""
+def problems(atiende: Atiende, values: dict, consent: bool) -> dict[str, str]:
+    """What is wrong with a report, by field (empty when it may be filed)."""
     with atiende.store.read() as s:
-        if SUBMISSIONS.exceeded(s, client, atiende.now()):
-            raise TooManyReports(TOO_MANY)
         procedure = atiende.latest_procedure(s, PROCESS)
         try:
             capture.validate(s, schema(procedure.forms[cast(str, procedure.start_form)]), values)  # it has one

@@ -24,6 +24,7 @@ from engine.db.models import OutboxAttachment, OutboxMessage
 from engine.db.statements import NewRow, Statement
 from engine.db.store import Store
 from engine.errors import MailError
+from engine.mail import addresses
 
 STATES = {
     "pendiente": "Pendiente de envío",
@@ -38,6 +39,11 @@ def _single_line(text: str, what: str) -> str:
     if "\r" in text or "\n" in text:
         raise MailError(f"{what} no puede contener saltos de línea")
     return text.strip()
+
+
+def _shown(address: str) -> str:
+    """An address as the outbox page and the trail may show it: on one line, not too long."""
+    return " ".join(address.split())[:254]
 
 
 _NEW_MESSAGE = NewRow(OutboxMessage)
@@ -63,11 +69,22 @@ def enqueue(
 
     ``sender`` is the office's address (``MailSettings.sender``); ``attachments`` are Document
     rows. With nobody to send it to, the message is still written, as ``fallido`` with the
-    reason, so the outbox page shows what could not go out and why.
+    reason, so the outbox page shows what could not go out and why. An address that is not
+    valid (``engine.mail.addresses``: a stored one from before addresses were checked) is left
+    out and named, with why, in ``last_error`` and in the audit trail: a mail never blocks a step.
     Inserted with plain statements: through the ORM's flush it cost as much as a workflow step.
     """
     sender = _single_line(sender, "el remitente")
-    recipients = sorted({_single_line(address, "un destinatario") for address in to if address and address.strip()})
+    given = sorted({address.strip() for address in to if address and address.strip()})
+    left_out = {address: said for address in given if (said := addresses.problem(address))}
+    recipients = [address for address in given if address not in left_out]
+    notes = "; ".join(f"No se envía a «{_shown(address)}»: {said}" for address, said in left_out.items())
+    if recipients:
+        last_error = notes or None
+    elif left_out:
+        last_error = f"Sin destinatario válido. {notes}"
+    else:
+        last_error = f"Sin destinatario: {no_recipient_reason or 'no se indicó ninguna'}"
     values = {
         "message_id": make_msgid(idstring=uuid.uuid4().hex, domain=sender.rsplit("@", 1)[-1]),
         "kind": kind,
@@ -85,9 +102,18 @@ def enqueue(
         "claimed_at": None,
         "handed_over_at": None,
         "sent_at": None,
-        "last_error": None if recipients else f"Sin destinatario: {no_recipient_reason or 'no se indicó ninguna'}",
+        "last_error": last_error,
     }
     message = _NEW_MESSAGE.detached(session, values)
+    if left_out:
+        audit.record(
+            session,
+            now,
+            audit.SYSTEM,
+            "correo_direccion_invalida",
+            case_id=case_id,
+            detail={"mensaje": message.id, "tipo": kind, "no_enviado_a": {_shown(a): r for a, r in left_out.items()}},
+        )
     if attachments:
         rows = [
             {"message_id": message.id, "document_id": document.id, "position": position}

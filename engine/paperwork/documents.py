@@ -170,9 +170,10 @@ def consolidado_xlsx(consolidado: Consolidado) -> bytes:
     sheet.freeze_panes = "A4"
     bold = Font(bold=True)
     sheet.append([_cell(sheet, f"Consolidado de seguimiento de casos — {consolidado.direccion}", bold)])
-    sheet.append(
-        [f"Generado el {fecha_hora(consolidado.generado_el)} · {consolidado.periodo} · {len(consolidado.filas)} casos"]
+    generated = (
+        f"Generado el {fecha_hora(consolidado.generado_el)} · {consolidado.periodo} · {len(consolidado.filas)} casos"
     )
+    sheet.append([_cell(sheet, generated)])
     fill = PatternFill("solid", fgColor="DCE6F2")
     sheet.append([_cell(sheet, header, bold, fill) for header, _, _ in COLUMNS])
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -184,7 +185,15 @@ def consolidado_xlsx(consolidado: Consolidado) -> bytes:
 
 
 def _cell(sheet, value, font=None, fill=None, alignment=None):
+    """A cell of the spreadsheet; text is always stored as text.
+
+    openpyxl writes a string that starts with ``=`` as a formula, and a spreadsheet program may run
+    one that starts with ``+``, ``-``, ``@``, tab or CR: a resumen or an asunto is the citizen's
+    words, so it is typed as a string, unchanged and never a formula (OWASP's CSV injection).
+    """
     cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
     if font is not None:
         cell.font = font
     if fill is not None:

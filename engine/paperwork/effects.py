@@ -31,9 +31,9 @@ from engine.paperwork import consolidado, documents, rendering
 from engine.settings import Settings
 
 
-def acuse_url(base_url: str, ticket: str) -> str:
+def acuse_url(settings: Settings, ticket: str) -> str:
     """The page the hoja's QR code opens: the enlace confirms the acuse de recibo there."""
-    return f"{base_url}/acuse/{ticket}"
+    return settings.absolute_url(f"/acuse/{ticket}")
 
 
 _ENLACE_USERS = Statement(
@@ -138,7 +138,7 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
         aprobada_por=approval[0] if approval else None,
         aprobada_el=approval[1] if approval else None,
         comentarios_aprobacion=approval[2] if approval else "",
-        acuse_url=acuse_url(step.settings.base_url, case.ticket),
+        acuse_url=acuse_url(step.settings, case.ticket),
     )
     return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
@@ -269,7 +269,7 @@ def _write(step: _Step, effect: Correo) -> None:
         "direccion": step.label("direcciones", effect.direccion),
         "fecha": documents.fecha(step.now),
         "fecha_limite": documents.fecha(case.due_at),
-        "acuse_url": acuse_url(step.settings.base_url, case.ticket),
+        "acuse_url": acuse_url(step.settings, case.ticket),
         "texto": datos.get("texto", ""),
         "periodo": datos.get("periodo", ""),
         "fecha_remision": documents.fecha(hoja.created_at) if hoja is not None else "",

@@ -13,6 +13,7 @@ own transaction, with an audit event that says from which version to which.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,8 @@ from engine.bpm.runtime import timer_due, waiting_timers
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
 from engine.procedures.versions import Procedure
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,15 @@ def preview(atiende, session, case: Case, target: Procedure) -> CasePlan:
 
 
 def migrate(atiende, case_ids: list[int], target_version_id: int, actor: str) -> list[Outcome]:
-    """Migrate each case in its own transaction; a case that cannot move is left as it was."""
-    return [_migrate_one(atiende, case_id, target_version_id, actor) for case_id in case_ids]
+    """Migrate each case in its own transaction; a case that cannot move, or fails moving, is left as it was."""
+    outcomes = []
+    for case_id in case_ids:
+        try:
+            outcomes.append(_migrate_one(atiende, case_id, target_version_id, actor))
+        except Exception:  # noqa: BLE001 - reported; its transaction rolled back; the others go on
+            log.exception("migration of case %s failed", case_id)
+            outcomes.append(Outcome(case_id, "", False, "no se pudo migrar por un error del sistema; sigue igual"))
+    return outcomes
 
 
 def _migrate_one(atiende, case_id: int, target_version_id: int, actor: str) -> Outcome:

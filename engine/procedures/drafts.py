@@ -157,6 +157,9 @@ def _json(text: str, errors: dict, key: str):
     except json.JSONDecodeError as exc:
         errors[key] = f"JSON inválido: {exc.msg} (línea {exc.lineno}, columna {exc.colno})"
         return None
+    except ValueError:  # a number of more digits than Python converts (sys.get_int_max_str_digits)
+        errors[key] = "JSON inválido: un número tiene demasiados dígitos"
+        return None
 
 
 def _store(session: Session, draft: Draft, actor: str, now) -> ProcedureDraft:

@@ -154,7 +154,7 @@ def run(candidates: list[procedures.Candidate], sets: dict[str, ScenarioSet]) ->
 
 def _play(atiende, process_id: str, item: dict) -> None:
     try:
-        case_id = atiende.start_case(process_id, item["inicio"], Actor(TESTER, frozenset({"operador"}))).case_id
+        case_id = atiende.start_case(process_id, item["inicio"], Actor(TESTER, frozenset(), system=True)).case_id
     except FormErrors as invalid:
         raise ScenarioFailure(f"los datos de inicio no son válidos: {invalid}") from None
     for n, step in enumerate(item.get("pasos", []), 1):

@@ -42,6 +42,7 @@ class Procedure:
     forms: dict[str, dict]
     start_form: str | None
     steps: dict[str, bpmn.StepInfo] = field(default_factory=dict)
+    starters: frozenset[str] = frozenset()  # who starts it by hand: its start event's lane (start_events.starters)
 
 
 def _start_form(spec) -> str | None:
@@ -89,6 +90,7 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
             continue
         specs = [spec, *subprocess_specs.values()]
         problems.extend(bpmn.lint(lambda s: s.file or "", specs, forms))
+        problems.extend(diagram_rules.unnamed_starters(spec))
         problems.extend(diagram_rules.unusable_task_forms(lambda s: s.file or "", specs, forms))
         problems.extend(diagram_rules.unchecked_expressions(lambda s: s.file or "", specs))
         used_forms = cast(
@@ -205,6 +207,30 @@ class ProcedureCache:
             forms=row.forms,
             start_form=_start_form(spec),
             steps=bpmn.user_steps([spec, *subprocess_specs.values()]),
+            starters=start_events.starters(spec),
         )
         with self._lock:
             return self._by_id.setdefault(version_id, procedure)
+
+
+def in_force(session: Session, cache: ProcedureCache) -> list[Procedure]:
+    """The latest version of every procedure, parsed (the cache keeps each once)."""
+    newest = (
+        select(ProcedureVersion.process_id, func.max(ProcedureVersion.version).label("version"))
+        .group_by(ProcedureVersion.process_id)
+        .subquery()
+    )
+    ids = session.scalars(
+        select(ProcedureVersion.id)
+        .join(
+            newest,
+            (newest.c.process_id == ProcedureVersion.process_id) & (newest.c.version == ProcedureVersion.version),
+        )
+        .order_by(ProcedureVersion.process_id)
+    )
+    return [cache.get(session, version_id) for version_id in ids]
+
+
+def called(procedures: list[Procedure]) -> frozenset[str]:
+    """The procedures another one in force calls (a call activity): their callers start them, nobody by hand."""
+    return frozenset(name for p in procedures for name in p.subprocess_specs if name != p.process_id)

@@ -3,7 +3,6 @@ database (past the append-only triggers, as an attacker with database access wou
 
 import json
 import threading
-import uuid
 
 import pytest
 from alembic import command
@@ -14,7 +13,7 @@ from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
 from engine.db.models import AuditEvent
 from engine.db.store import Store, alembic_config
-from tests.conftest import PG_MISSING, PG_URL, START
+from tests.conftest import START
 
 
 def events(store):
@@ -185,24 +184,6 @@ def test_on_postgresql_a_writer_holds_the_chain_only_while_it_commits(store):
         thread.join(30)
     assert kinds(store) == ["segundo_registrado", "primero_registrado"]  # chained in commit order
     assert verdict(store).intact
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def bare_url(request, tmp_path):
-    """An empty database (no schema), to run the migrations step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'bare.sqlite3'}"
-        return
-    if not PG_URL:
-        pytest.skip(PG_MISSING)
-    schema = f"atiende_chain_{uuid.uuid4().hex[:10]}"
-    admin = Store(PG_URL)
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    with admin.engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migration_0007_chains_the_events_written_before_it(bare_url):

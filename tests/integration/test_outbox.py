@@ -17,13 +17,14 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine.db.models import AuditEvent, Document, OutboxMessage
+from engine.db.models import AuditEvent, Case, Document, OutboxMessage
 from engine.errors import MailError
 from engine.mail import outbox as mail
 from engine.mail import smtp as sending
 from engine.paperwork import documents, rendering
 from engine.paperwork.effects import store_document
 from engine.settings import MailSettings
+from tests.fixtures import paperwork as pw
 from tests.fixtures.smtp import Inbox, SmtpServer
 from tests.unit.test_paperwork_units import hoja
 
@@ -314,8 +315,8 @@ def test_without_recipients_or_without_a_server_nothing_is_lost(store, frozen_cl
 
 
 def test_a_header_cannot_be_injected(store, frozen_clock):
-    with store.unit_of_work() as s, pytest.raises(MailError):
-        mail.enqueue(
+    with store.unit_of_work() as s:
+        refused = mail.enqueue(
             s,
             kind="x",
             to=["a@b.example\r\nBcc: todos@b.example"],
@@ -324,6 +325,8 @@ def test_a_header_cannot_be_injected(store, frozen_clock):
             now=frozen_clock.now(),
             sender=SENDER,
         )
+    assert refused.recipients == [] and refused.state == "fallido"
+    assert "La dirección de correo no es válida" in refused.last_error
     with store.unit_of_work() as s:
         message = mail.enqueue(
             s,
@@ -335,3 +338,32 @@ def test_a_header_cannot_be_injected(store, frozen_clock):
             sender=SENDER,
         )
     assert "\n" not in message.subject
+
+
+def test_a_wrong_address_is_left_out_and_the_outbox_says_why(store, frozen_clock):
+    [both] = write(store, frozen_clock, to=("elena@planificacion.example", "a@b.comBcc: x@evil.example"))
+    [none] = write(store, frozen_clock, to=("a@b",))
+    assert row(store, both).recipients == ["elena@planificacion.example"] and row(store, both).state == "pendiente"
+    assert "«a@b.comBcc: x@evil.example»" in row(store, both).last_error
+    assert row(store, none).recipients == [] and row(store, none).state == "fallido"
+    assert row(store, none).last_error.startswith("Sin destinatario válido")
+    assert "La dirección de correo no es válida" in row(store, none).last_error
+
+
+def test_a_case_whose_stored_address_is_wrong_still_gets_its_final_answer(office, store):
+    """Old data (kept before addresses were checked) must not block a step: the mail fails, the case goes on.
+
+    The fixture's start form has no e-mail format, so the address is stored as it was typed.
+    """
+    case_id = office.start(ciudadano_email="maria@example.com\r\nBcc: x@evil.example")
+    office.remit(case_id)
+    office.do(case_id, "acuse", pw.ACUSE, pw.ENLACE)
+    with store.read() as s:
+        assert "\r\n" in s.get(Case, case_id).citizen_email
+
+    office.do(case_id, "respuesta", {"respuesta_final": "Resuelto."}, pw.OPERADOR)
+
+    assert office.task(case_id, "respuesta") is None  # the step was done
+    answer = office.rows(OutboxMessage)[-1]
+    assert answer.kind == "respuesta_ciudadano" and answer.state == "fallido" and answer.recipients == []
+    assert "La dirección de correo no es válida" in answer.last_error

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from engine.access.accounts import Actor
-from engine.access.permissions import may_work, may_work_now, refusal, workable
+from engine.access.permissions import (
+    SEES_ALL_DIRECCIONES,
+    direccion_scope,
+    may_reach,
+    may_work,
+    may_work_now,
+    refusal,
+    workable,
+)
 from engine.db.models import HumanTask
 
 PEOPLE = [
@@ -16,6 +24,8 @@ PEOPLE = [
     Actor("sin_direccion", frozenset({"enlace"})),
     Actor("varios", frozenset({"operador", "enlace"}), "gestion_ambiental"),
     Actor("auditor", frozenset({"auditor"})),
+    Actor("enlace_coordinador", frozenset({"coordinador", "enlace"}), "gestion_ambiental"),
+    Actor("enlace_operador_sin_direccion", frozenset({"operador", "enlace"})),
 ]
 
 
@@ -35,6 +45,14 @@ def test_the_query_and_the_row_check_agree_on_every_task_and_person(desk, store)
             by_query = set(s.scalars(select(HumanTask.id).where(workable(person))))
             assert by_query == {t.id for t in rows if may_work(person, t)}, person.username
     assert any(may_work(PEOPLE[2], t) for t in rows) and not any(may_work(PEOPLE[4], t) for t in rows)
+    # An enlace who is also an operador works the operador's tasks of their own dirección's cases only.
+    varios = {t.direccion for t in rows if may_work(PEOPLE[5], t)}
+    assert varios == {"gestion_ambiental"}, varios
+    assert not any(may_work(PEOPLE[8], t) for t in rows)
+    # A coordinator who is also an enlace approves for every dirección (coordinador sees all).
+    assert {t.direccion for t in rows if t.lane == "coordinador"} <= {
+        t.direccion for t in rows if may_work(PEOPLE[7], t)
+    }
 
 
 def test_a_task_claimed_by_someone_else_may_not_be_worked_now(desk, store):
@@ -49,3 +67,17 @@ def test_a_task_claimed_by_someone_else_may_not_be_worked_now(desk, store):
     assert refusal(operador, claimed) == "la tarea está asignada a otro"
     assert may_work_now(otro, claimed)
     assert refusal(PEOPLE[6], claimed) == "no tiene permiso para esta tarea"
+
+
+def test_the_direccion_scope_of_combined_roles():
+    """An enlace's dirección limits them whatever else they are, unless a role that sees all was granted."""
+    for extra in ("operador", "analista", "defensa_usuario", "inspector", "call_center", "admin"):
+        assert direccion_scope(Actor("x", frozenset({"enlace", extra}), "gestion_ambiental")) == "gestion_ambiental"
+    for extra in sorted(SEES_ALL_DIRECCIONES):
+        assert direccion_scope(Actor("x", frozenset({"enlace", extra}), "gestion_ambiental")) is None
+    assert direccion_scope(Actor("x", frozenset({"operador"}))) is None
+    assert direccion_scope(Actor("x", frozenset({"enlace", "operador"}))) == ""  # no dirección: no case
+    assert may_reach(Actor("x", frozenset({"enlace", "operador"}), "gestion_ambiental"), "gestion_ambiental")
+    assert not may_reach(Actor("x", frozenset({"enlace", "operador"}), "gestion_ambiental"), None)
+    assert not may_reach(Actor("x", frozenset({"enlace", "operador"})), None)
+    assert {"coordinador", "auditor"} == SEES_ALL_DIRECCIONES

@@ -4,7 +4,7 @@ import pytest
 
 from engine.demo.procedures import STARTS
 from engine.errors import FormErrors
-from tests.fixtures.desk import OPERADOR
+from tests.fixtures.desk import BY_ROLE
 
 PROCESS = "atencion_directa"
 
@@ -26,7 +26,9 @@ def test_each_type_captured_in_person_goes_to_its_template(desk, case_type, temp
 
 def test_a_solicitud_de_informacion_is_not_taken_at_the_counter(atiende):
     with pytest.raises(FormErrors) as exc:
-        atiende.start_case(PROCESS, {**STARTS[PROCESS], "tipo_caso": "solicitud_informacion"}, OPERADOR)
+        atiende.start_case(
+            PROCESS, {**STARTS[PROCESS], "tipo_caso": "solicitud_informacion"}, BY_ROLE["operador_gestion_ciudadano"]
+        )
     assert exc.value.errors == {"tipo_caso": "Elija una opción de la lista."}
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import FormErrors
 from tests.conftest import START
-from tests.fixtures.desk import BY_ROLE, OPERADOR
+from tests.fixtures.desk import BY_ROLE
 
 PROCESS = "atencion_llamadas"
 
@@ -39,7 +39,9 @@ def test_the_back_office_confirms_the_type_and_the_common_tramitacion_follows(de
 def test_a_call_needs_the_phone_and_the_place_for_notifications(atiende):
     with pytest.raises(FormErrors) as exc:
         atiende.start_case(
-            PROCESS, {"tipo_caso": "sugerencia", "ciudadano_nombre": "Ana", "asunto": "x", "descripcion": "y"}, OPERADOR
+            PROCESS,
+            {"tipo_caso": "sugerencia", "ciudadano_nombre": "Ana", "asunto": "x", "descripcion": "y"},
+            BY_ROLE["operador_front"],
         )
     assert set(exc.value.errors) == {"ciudadano_telefono", "lugar_notificaciones"}
 

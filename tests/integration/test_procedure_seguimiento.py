@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine.cases import runs, selectors
 from engine.db.models import AuditEvent, Case, Schedule
-from engine.errors import ProcedureError
+from engine.errors import Forbidden
 from tests.conftest import START
 from tests.fixtures.desk import COORDINADOR, ENLACE
 from tests.integration.test_concurrency import run_together, second_server
@@ -124,7 +124,7 @@ def test_two_sweeps_at_once_start_each_run_exactly_once(desk, store):
 
 
 def test_a_scheduled_procedure_cannot_be_started_by_hand(atiende, store):
-    with pytest.raises(ProcedureError) as exc:
+    with pytest.raises(Forbidden) as exc:
         atiende.start_case(PROCESS, {}, COORDINADOR)
     assert "calendario" in str(exc.value)
     assert runs_of(store) == []

@@ -1,13 +1,9 @@
-"""The citizen's public view of a case across its whole life, and the limits on wrong guesses."""
+"""The citizen's public view of a case across its whole life (its limits: tests/integration/test_rate_limits.py)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-import pytest
-
-from engine.access.ratelimit import Limit
-from engine.errors import TooManyGuesses
 from engine.intake import public_status
 
 
@@ -36,30 +32,3 @@ def test_a_case_without_email_or_cedula_cannot_be_opened_with_an_empty_proof(des
     ticket = desk.case(case_id).ticket
     for proof in ("", "   "):
         assert public_status.lookup(desk.atiende.store, ticket, proof, "1.2.3.4", desk.clock.now()) is None
-
-
-def test_guesses_are_limited_per_ticket_from_any_address_and_the_window_passes(desk):
-    case_id = desk.start()
-    ticket = desk.case(case_id).ticket
-    for n in range(public_status.PER_TICKET.hits):
-        assert (
-            public_status.lookup(desk.atiende.store, ticket, "x@example.com", f"10.0.0.{n}", desk.clock.now()) is None
-        )
-    with pytest.raises(TooManyGuesses):
-        public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9", desk.clock.now())
-    desk.clock.advance(hours=1)
-    assert (
-        public_status.lookup(desk.atiende.store, ticket, "maria.perez@example.com", "10.9.9.9", desk.clock.now())
-        is not None
-    )
-
-
-def test_fixed_windows_count_per_key_and_forget_old_windows(store, frozen_clock):
-    limit = Limit("prueba", hits=2, window=timedelta(minutes=10))
-    now = frozen_clock.now()
-    with store.unit_of_work() as s:
-        assert [limit.record(s, "a", now) for _ in range(3)] == [1, 2, 3]
-        assert limit.record(s, "b", now) == 1
-    with store.read() as s:
-        assert limit.exceeded(s, "a", now) and not limit.exceeded(s, "b", now)
-        assert not limit.exceeded(s, "a", now + timedelta(minutes=10))

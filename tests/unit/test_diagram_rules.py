@@ -12,6 +12,8 @@ CALLER = (
     HEADER.format(doctype="")
     + """
   <bpmn:process id="llamador" name="Llamador" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Operador"><bpmn:flowNodeRef>s</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
     <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:callActivity id="llamada" name="Tramitar" calledElement="{called}">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>

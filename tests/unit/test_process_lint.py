@@ -27,7 +27,8 @@ def subprocess_diagram(subprocess_in_lane: bool) -> str:
   <bpmn:process id="prueba" isExecutable="true">
     <bpmn:laneSet id="ls">
       <bpmn:lane id="l1" name="Coordinador">{refs}</bpmn:lane>
-      <bpmn:lane id="l2" name="Operador"><bpmn:flowNodeRef>ut</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="l2" name="Operador"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>ut</bpmn:flowNodeRef></bpmn:lane>
     </bpmn:laneSet>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:subProcess id="sp" name="Tramitación"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>

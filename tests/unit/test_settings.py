@@ -83,8 +83,45 @@ def test_imap_settings():
         ({"ATIENDE_SMTP_HOST": "h", "ATIENDE_SMTP_PORT": "x"}, "ATIENDE_SMTP_PORT debe ser un número entero"),
         ({"ATIENDE_SMTP_TIMEOUT": "pronto"}, "ATIENDE_SMTP_TIMEOUT debe ser un número"),
         ({"ATIENDE_IMAP_HOST": "h", "ATIENDE_IMAP_TLS": "ninguno"}, "ATIENDE_IMAP_TLS debe ser uno de"),
+        ({"ATIENDE_MAIL_FROM": "311@pma.gob.pa\r\nBcc: x@evil.example"}, "ATIENDE_MAIL_FROM: La dirección de correo"),
+        ({"ATIENDE_MAIL_FROM": "atencion@municipio"}, "ATIENDE_MAIL_FROM: La dirección de correo no es válida"),
     ],
 )
 def test_a_wrong_value_is_refused_naming_the_variable(environ, named):
     with pytest.raises(SettingsError, match=named):
         Settings.from_environ(environ)
+
+
+def test_in_development_links_follow_the_port():
+    """Without ATIENDE_BASE_URL the QR code and the e-mails point where `python -m web` serves."""
+    assert Settings.from_environ({"PORT": "8080"}).base_url == "http://127.0.0.1:8080"
+    assert Settings().base_url == DEFAULT_BASE_URL == "http://127.0.0.1:5000"
+
+
+def test_trusted_hosts_default_to_the_base_url_and_in_development_this_machine():
+    assert set(Settings.from_environ({}).trusted_hosts) == {"127.0.0.1", "localhost"}
+    production = Settings.from_environ({"ATIENDE_BASE_URL": "https://atiende.municipio-pma.gob.pa"})
+    assert production.trusted_hosts == ("atiende.municipio-pma.gob.pa",)
+
+
+def test_trusted_hosts_listed_keep_the_base_urls_host():
+    settings = Settings.from_environ(
+        {
+            "ATIENDE_BASE_URL": "https://atiende.municipio-pma.gob.pa/",
+            "ATIENDE_TRUSTED_HOSTS": " Atiende.Interno , 10.0.0.5,,",
+        }
+    )
+    assert settings.trusted_hosts == ("atiende.municipio-pma.gob.pa", "atiende.interno", "10.0.0.5")
+
+
+def test_an_absolute_url_is_the_base_url_and_the_path():
+    settings = Settings.from_environ({"ATIENDE_BASE_URL": "https://pma.example/atiende/"})
+    assert settings.absolute_url("/consulta") == "https://pma.example/atiende/consulta"
+
+
+@pytest.mark.parametrize(
+    "wrong", ["atiende.municipio-pma.gob.pa", "ftp://pma.example", "https://", "https://pma.example/?a=1"]
+)
+def test_a_base_url_that_is_not_a_web_address_is_refused(wrong):
+    with pytest.raises(SettingsError, match="ATIENDE_BASE_URL debe ser"):
+        Settings.from_environ({"ATIENDE_BASE_URL": wrong})

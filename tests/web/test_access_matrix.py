@@ -22,14 +22,15 @@ PLANIFICACION = READERS - {"enlace_ambiental"}  # the case was sent to Planifica
 WRITERS = PLANIFICACION - {"auditor"}
 COORDINATOR = {"coordinador"}
 ADMIN = {"admin"}
+STARTERS = {"operador", "defensa", "lotes"}  # the roles of the start events' lanes (processes/*.bpmn)
 PAPER_STAFF = {"operador", "coordinador", "auditor"}  # web.paperwork.documentos: outbox, archive, consolidado
 PAPER_READERS = PAPER_STAFF | {"enlace", "enlace_ambiental"}  # an enlace: their own dirección only
 
 ROUTES = [
     ("GET", "/", {}, EVERYONE),
     ("GET", "/buscar/?q=rosa", {}, READERS),
-    ("GET", "/casos/nuevo", {}, {"operador"}),
-    ("POST", "/casos/nuevo", {"asunto": ""}, {"operador"}),
+    ("GET", "/casos/nuevo", {}, STARTERS),
+    ("POST", "/casos/nuevo", {"asunto": ""}, STARTERS),
     ("GET", "/casos/{case}", {}, PLANIFICACION),
     ("POST", "/casos/{case}/notas", {"texto": ""}, WRITERS),
     ("GET", "/casos/adjuntos/{attachment}", {}, PLANIFICACION),

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import inspect, select, text
 from werkzeug.routing import IntegerConverter
 
+from engine.audit import log as audit_log
 from engine.cases import queries
 from engine.db.models import Case, CatalogItem, User
 from tests.web.conftest import html, start_case
 
-AUDIT_PAGES = ["/auditoria/", "/auditoria/cadena", "/auditoria/registro.csv"]
+AUDIT_PAGES = ["/auditoria/", "/auditoria/cadena", "/auditoria/sellos", "/auditoria/registro.csv"]
 PROCEDURE_PAGES = ["/procedimientos/", "/procedimientos/atencion_correo_web/", "/procedimientos/atencion_correo_web/v1"]
 # Signing in and out changes no record of the office; they are the same for every role.
 NOT_WRITES = {"auth.ingresar", "auth.salir"}
@@ -77,13 +78,41 @@ def test_the_log_filters_and_exports_csv(browser, app):
         and "Procedimiento desplegado" not in page.split("<tbody>")[1]
     )
     bad = auditor.get("/auditoria/?desde=31/02/2026")
-    assert "Fecha inválida; escríbala como dd/mm/aaaa." in html(bad)
+    assert "Fecha inválida; escríbala como dd/mm/aaaa, con un año de 1900 a 2999." in html(bad)
     export = auditor.get("/auditoria/registro.csv?tipo=caso_creado&usuario=operador")
     assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:4] == ["evento", "fecha_hora", "usuario", "tipo"]
     assert len(rows) == 4 and {r[3] for r in rows[1:]} == {"caso_creado"} and {r[2] for r in rows[1:]} == {"operador"}
     assert all(re.match(r"\d\d/\d\d/\d{4} \d\d:\d\d$", r[1]) and len(r[8]) == 64 for r in rows[1:])
+
+
+@pytest.mark.parametrize("query", ["hasta=31/12/9999", "desde=01/01/0001", "hasta=9999-12-31", "antes=" + "9" * 25])
+def test_extreme_filters_are_refused_not_crashed(browser, app, query):
+    """A year at datetime's ends would overflow the day after «hasta»: 400 with the reason, never a cut download."""
+    auditor = browser("auditor")
+    for url in (f"/auditoria/?{query}", f"/auditoria/registro.csv?{query}"):
+        response = auditor.get(url)
+        body = response.get_data(as_text=True)  # a streamed CSV runs its query here
+        if "antes" in query:  # an id no event has: the first page
+            assert response.status_code == 200, url
+        else:  # the page shows the filter form again with the reason; the CSV is not started
+            assert response.status_code == 400 and "con un año de 1900 a 2999" in body, url
+
+
+def test_a_csv_whose_query_fails_is_an_error_page_not_a_cut_download(browser, app, monkeypatch):
+    """The query runs before the first byte is sent: a failure is a 500 page, never a 200 CSV cut short."""
+
+    def failing(session, filters):
+        raise RuntimeError("la base de datos no responde")
+        yield  # a generator, as the real export is
+
+    auditor = browser("auditor")
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the production path: the error page
+    monkeypatch.setattr(audit_log, "export", failing)
+    response = auditor.get("/auditoria/registro.csv")
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "Ocurrió un error inesperado" in html(response)
 
 
 def test_the_chain_page_names_the_first_broken_link(browser, app, store):

@@ -1,7 +1,11 @@
 """Signing in and out, login required everywhere, and CSRF refusal."""
 
 import pytest
+from sqlalchemy import select
 
+from engine.db.models import User
+from engine.demo import seed as demo
+from tests.unit.test_accounts import scrypt_hash
 from tests.web.conftest import CAPTURA, html
 
 BAD = "Usuario o contraseña incorrectos."
@@ -30,7 +34,7 @@ def test_sign_out_ends_the_session(browser):
     b = browser("operador")
     response = b.logout()
     assert response.status_code == 302 and response.headers["Location"] == "/ingresar"
-    assert b.get("/").headers["Location"].startswith("/ingresar")
+    assert _signed_out(b)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +89,72 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(browser):
     b.login("operador")
     cookie = b.client.get_cookie("session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+
+
+def _signed_out(b) -> bool:
+    response = b.get("/")
+    return response.status_code == 302 and response.headers["Location"].startswith("/ingresar")
+
+
+def _user_id(store, username: str) -> int:
+    with store.read() as s:
+        return s.scalar(select(User.id).where(User.username == username))
+
+
+def test_a_session_cookie_replayed_after_sign_out_no_longer_signs_in(browser):
+    """The session lives in a signed cookie the server cannot take back, so a copy kept by
+    anyone (a shared computer, a proxy log) would outlive the sign-out; the cookie names a
+    session generation that sign-out retires."""
+    b = browser("operador")
+    copied = b.client.get_cookie("session").value
+    b.logout()
+    b.client.set_cookie("session", copied)
+    assert _signed_out(b)
+
+
+def test_signing_out_in_one_browser_ends_the_sessions_of_every_other_browser(browser):
+    """Sign-out ends every session of that user, not just this browser's: someone who signs
+    out because they fear a session was left open elsewhere must be able to end it."""
+    office, home = browser("operador"), browser("operador")
+    home.logout()
+    assert _signed_out(office)
+    assert browser("operador").get("/").status_code == 200  # signing in again works
+
+
+def test_a_password_reset_by_the_administrator_ends_the_sessions_the_person_had_open(store, browser):
+    """A reset is what an administrator does when a password may be known to someone else:
+    the sessions opened with the old one must not survive it."""
+    operador, admin = browser("operador"), browser("admin")
+    user_id = _user_id(store, "operador")
+    page = f"/admin/usuarios/{user_id}"
+    assert admin.post(f"{page}/contrasena", {"contrasena": "otra-clave-larga"}, page=page).status_code == 302
+    assert _signed_out(operador)
+    assert admin.get("/").status_code == 200  # the administrator's own session goes on
+    assert browser().login("operador", "otra-clave-larga").status_code == 302
+
+
+def test_deactivating_a_person_ends_their_sessions_for_good_even_once_reactivated(store, browser):
+    operador, admin = browser("operador"), browser("admin")
+    user_id = _user_id(store, "operador")
+    page = f"/admin/usuarios/{user_id}"
+    for active in ("0", "1"):
+        assert admin.post(f"{page}/activo", {"activo": active}, page=page).status_code == 302
+    assert _signed_out(operador)
+    assert browser("operador").get("/").status_code == 200
+
+
+def test_a_cookie_from_before_session_generations_is_treated_as_signed_out(app, store, browser):
+    """A session that names the user id alone (as cookies did before generations) is not honoured."""
+    b = browser()
+    with b.client.session_transaction() as cookie:
+        cookie["_user_id"] = str(_user_id(store, "operador"))
+        cookie["_fresh"] = True
+    assert _signed_out(b)
+
+
+def test_signing_in_through_the_form_turns_a_legacy_scrypt_hash_into_argon2id(store, browser):
+    with store.unit_of_work() as s:
+        s.scalar(select(User).where(User.username == "operador")).password_hash = scrypt_hash(demo.DEMO_PASSWORD)
+    assert browser("operador").get("/").status_code == 200
+    with store.read() as s:
+        assert s.scalar(select(User.password_hash).where(User.username == "operador")).startswith("$argon2id$")

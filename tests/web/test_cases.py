@@ -6,13 +6,13 @@ from engine.db.models import Case
 from tests.web.conftest import CAPTURA, html, start_case, task_id, to_approval
 
 
-def test_only_operators_may_register_a_case(browser):
+def test_only_who_starts_a_procedure_may_register_a_case(browser):
     for username in ("coordinador", "enlace", "auditor"):
         b = browser(username)
         assert b.get("/casos/nuevo").status_code == 403
         response = b.post("/casos/nuevo", CAPTURA, page="/")
         assert response.status_code == 403
-        assert "Solo los operadores pueden registrar casos." in html(response)
+        assert "Su rol no inicia ningún procedimiento a mano." in html(response)
     assert "Nuevo caso" not in html(browser("coordinador").get("/"))
 
 

@@ -173,3 +173,11 @@ def test_repeating_rows_render_one_group_per_row_with_errors_beside_their_cell(s
     with store.read() as s:
         empty = forms_render.build(s, ROWS_SCHEMA)
     assert len(empty.fields[0].rows) == 1  # an empty group still offers one row to fill
+
+
+@pytest.mark.parametrize("index", ["9" * 5000, "²"])
+def test_a_row_index_no_integer_holds_is_an_ordinary_field(index):
+    """``campo.N.sub`` and «quitar:campo:N» with an N int() cannot read (too many digits, a superscript)."""
+    posted = MultiDict([(f"campo.{index}.x", "1"), ("otro", "2")])
+    assert forms_render.submitted(posted) == {f"campo.{index}.x": "1", "otro": "2"}
+    assert forms_render.change_rows({"campo": [{}]}, f"quitar:campo:{index}") == {"campo": [{}]}

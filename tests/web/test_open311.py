@@ -158,6 +158,8 @@ def test_a_request_posted_and_read_back_in_xml(client, api_key):
         ({"attribute[no_existe]": "x"}, "no_existe"),
         ({"service_code": None}, "service_code es obligatorio"),
         ({"email": "no-es-correo"}, "email"),
+        ({"email": "a@b"}, "La dirección de correo no es válida"),
+        ({"email": "a@b.comBcc: x@evil.example"}, "La dirección de correo no es válida"),
     ],
 )
 def test_an_invalid_request_is_400_and_says_why(app, client, api_key, changes, mentions):
@@ -198,6 +200,22 @@ def test_get_requests_filters(app, client, api_key):
     assert [r.findtext("service_request_id") for r in root.findall("request")] == [second]
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [
+        "end_date=0001-01-01T00:00:00",
+        "start_date=0001-01-01T00:00:00",
+        "end_date=9999-12-31T23:59:59",
+        "start_date=9999-12-31T23:00:00&end_date=9999-12-31T23:59:59-05:00",
+    ],
+)
+def test_dates_at_the_ends_of_the_calendar_are_refused(app, client, dates):
+    """90 days before year 1 (or year 9999 moved to UTC) overflows: a 400 that says which years, never a 500."""
+    refused = client.get(f"{BASE}/requests.json?{dates}")
+    assert refused.status_code == 400
+    assert "de los años 1900 a 2999" in as_json(refused)[0]["description"]
+
+
 def test_cases_of_other_channels_show_no_personal_details(app, client):
     demo_case = next(r for r in as_json(client.get(f"{BASE}/requests.json")) if r["service_code"] == "queja_reclamo")
     assert demo_case["description"] is None and demo_case["lat"] is None
@@ -218,3 +236,64 @@ def test_discovery_in_both_formats(client):
     root = xml(client.get(f"{BASE}/discovery.xml"))
     assert root.tag == "discovery"
     assert [f.text for f in root.iterfind("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
+
+
+# -- keys, limits and pages -----------------------------------------------------------------------
+
+
+def count_cases(app) -> int:
+    with app.extensions["atiende"].store.read() as s:
+        return len(list(s.scalars(select(Case.id))))
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_key_in_the_query_string_is_refused_and_the_error_says_where_it_goes(app, client, api_key, fmt):
+    before = count_cases(app)
+    response = client.post(f"{BASE}/requests.{fmt}?api_key={api_key}", data=REQUEST)
+    assert response.status_code == 400
+    description = as_json(response)[0]["description"] if fmt == "json" else xml(response).findtext("error/description")
+    assert "X-Api-Key" in description and "cuerpo" in description
+    assert count_cases(app) == before
+    assert client.get(f"{BASE}/requests.json?api_key={api_key}").status_code == 400  # nor on a read
+
+
+def test_the_key_may_come_in_a_header(client, api_key):
+    response = client.post(f"{BASE}/requests.json", data=REQUEST, headers={"X-Api-Key": api_key})
+    assert response.status_code == 200, response.data
+    assert client.post(f"{BASE}/requests.json", data=REQUEST, headers={"X-Api-Key": "otra"}).status_code == 403
+
+
+def test_posts_are_limited_per_key(app, client, api_key):
+    before = count_cases(app)
+    answers = [post(client, api_key).status_code for _ in range(15)]
+    allowed = open311.PER_KEY[0].hits
+    assert answers == [200] * allowed + [429] * (15 - allowed)
+    assert count_cases(app) == before + allowed
+    [error] = as_json(post(client, api_key))
+    assert error["code"] == 429 and "api_key" in error["description"]
+    other = open311.create_key(app.extensions["atiende"].store, "Otra app", "admin", app.extensions["atiende"].now())
+    assert post(client, other).status_code == 200  # another key is not held back
+
+
+def test_request_lists_come_in_pages(app, client, api_key, monkeypatch):
+    tickets = {as_json(post(client, api_key))[0]["service_request_id"] for _ in range(3)}
+    newest = [r["service_request_id"] for r in as_json(client.get(f"{BASE}/requests.json?page_size=2"))]
+    second = [r["service_request_id"] for r in as_json(client.get(f"{BASE}/requests.json?page_size=2&page=2"))]
+    assert len(newest) == 2 and set(newest) < tickets and not set(newest) & set(second)
+    assert tickets <= set(newest + second)
+    monkeypatch.setattr(open311, "PAGE_SIZE", 2)
+    assert len(as_json(client.get(f"{BASE}/requests.json"))) == 2  # the default page size
+    assert len(as_json(client.get(f"{BASE}/requests.json?page_size={open311.MAX_PAGE_SIZE}"))) > 2
+    for bad in (f"page_size={open311.MAX_PAGE_SIZE + 1}", "page_size=0", "page_size=mil", "page=0", "page=10**9"):
+        response = client.get(f"{BASE}/requests.json?{bad}")
+        assert response.status_code == 400, bad
+        assert "page" in as_json(response)[0]["description"]
+
+
+def test_anonymous_reads_are_limited_per_address(client):
+    for _ in range(open311.READS_PER_ADDRESS.hits):
+        assert client.get(f"{BASE}/services.json").status_code == 200
+    refused = client.get(f"{BASE}/requests.json")
+    assert refused.status_code == 429 and as_json(refused)[0]["code"] == 429
+    assert xml(client.get(f"{BASE}/services.xml")).findtext("error/code") == "429"
+    assert client.get(f"{BASE}/services.json", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from engine.audit import trail as audit
 from engine.cases import attachments, notes, queries
-from engine.db.models import Case, OutboxMessage
-from engine.intake import web_report
+from engine.db.models import Attachment, Case, OutboxMessage, StoredFile
+from engine.intake import photos, web_report
 from engine.intake.public_status import PER_ADDRESS
 from tests.fixtures.desk import OPERADOR
 from tests.web.conftest import html
@@ -106,6 +106,17 @@ def test_an_incomplete_report_is_refused_beside_its_field(app, citizen, change, 
     assert "Luminaria apagada" in html(response)  # what was typed is kept
 
 
+@pytest.mark.parametrize("address", ["a@b", "a@b.comBcc: x@evil.example", "jose@example.com\r\nBcc: x@evil.example"])
+def test_a_wrong_email_address_is_refused_beside_its_field(app, citizen, address):
+    store = app.extensions["atiende"].store
+    before = len(cases(store))
+    response = submit(citizen, {**REPORTE, "ciudadano_email": address})
+    assert response.status_code == 422
+    assert "La dirección de correo no es válida: " in html(response)
+    assert 'id="campo-ciudadano_email-error"' in html(response)
+    assert len(cases(store)) == before
+
+
 def test_a_file_that_is_not_a_photo_is_refused_by_its_content(app, citizen):
     store = app.extensions["atiende"].store
     before = len(cases(store))
@@ -113,6 +124,40 @@ def test_a_file_that_is_not_a_photo_is_refused_by_its_content(app, citizen):
     assert response.status_code == 422 and "no es una foto" in html(response)
     assert 'id="campo-asunto-error"' in html(response)  # said together, not one round after the other
     assert len(cases(store)) == before
+
+
+def test_a_refused_report_keeps_none_of_its_photos(app, citizen):
+    store = app.extensions["atiende"].store
+    photos_sent = [(io.BytesIO(JPEG + bytes([i])), f"foto{i}.jpg") for i in range(3)]
+    response = citizen.post("/reporte", {**REPORTE, "corregimiento": "no_existe", "fotos": photos_sent})
+    assert response.status_code == 422
+    with store.read() as s:
+        assert s.scalars(select(Attachment)).all() == [] and s.scalars(select(StoredFile)).all() == []
+
+
+GIF = b"GIF89a" + b"\x00" * 64
+
+
+def test_a_gif_is_refused_as_the_page_says(app, citizen):
+    store = app.extensions["atiende"].store
+    before = len(cases(store))
+    response = submit(citizen, files={"fotos": (GIF, "animada.gif")})
+    assert response.status_code == 422
+    assert f"«animada.gif» no es una foto en formato {photos.NAMES}." in html(response)
+    assert len(cases(store)) == before
+
+
+def test_the_page_names_exactly_the_photo_formats_the_check_accepts(citizen):
+    page = html(citizen.get("/reporte"))
+    assert f"fotos {photos.NAMES} de hasta" in page and f'accept="{photos.ACCEPT}"' in page
+    assert photos.NAMES == "JPG, PNG o WebP" and ".gif" not in photos.ACCEPT
+    samples = {
+        "image/jpeg": JPEG,
+        "image/png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 8,
+        "image/webp": b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    }
+    for kind in photos.KINDS:  # every kind the page names passes the check
+        assert photos.check([(f"foto{kind.extensions[0]}", samples[kind.content_type])])
 
 
 def test_the_honeypot_stops_a_bot(app, citizen):
@@ -127,9 +172,13 @@ def test_the_public_form_needs_its_csrf_token(citizen):
 
 
 def test_reports_are_limited_per_address(app, citizen):
-    for _ in range(web_report.SUBMISSIONS.hits):
-        assert submit(citizen).status_code == 302
-    response = submit(citizen)
+    def someone(n):
+        email = f"ciudadano{n}@example.com"
+        return {**REPORTE, "ciudadano_email": email, "lugar_notificaciones": email, "ciudadano_cedula": f"8-{n}-1"}
+
+    for n in range(web_report.PER_ADDRESS[0].hits):
+        assert submit(citizen, someone(n)).status_code == 302
+    response = submit(citizen, someone(99))
     assert response.status_code == 429 and "demasiados reportes" in html(response).lower()
     other = app.test_client()  # another address is not held back
     other_page = other.get("/reporte", environ_base={"REMOTE_ADDR": "10.0.0.9"})

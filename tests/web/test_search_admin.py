@@ -88,7 +88,7 @@ def test_the_administrator_edits_catalogues(store, browser):
 
 def test_sign_in_is_refused_for_a_while_after_repeated_failures(browser):
     visitor = browser()
-    for _ in range(signin.PER_USERNAME.hits):
+    for _ in range(signin.PER_ACCOUNT_AT_ADDRESS[0].hits):
         assert visitor.login("operador", "no-es-la-clave").status_code == 200
     refused = visitor.login("operador", "atiende2026")
     assert refused.status_code == 429

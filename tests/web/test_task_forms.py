@@ -147,11 +147,18 @@ def test_a_draft_keeps_invalid_input_for_its_author_only_and_goes_away_with_the_
         assert s.scalars(select(TaskDraft)).all() == []  # the completed task took its drafts with it
 
 
-def test_a_file_sent_with_an_invalid_form_is_kept_and_joins_the_case_on_completion(store, browser, task):
+def drafted(operador, task: str, data: bytes, name: str) -> str:
+    """Save a draft of the task with one file; the id of the file, as the task page shows it again."""
+    saved = operador.post(f"/tareas/{task}", {"accion": "borrador", "evidencias": (BytesIO(data), name)})
+    assert saved.status_code == 302
+    return re.search(r'name="evidencias" value="([0-9a-f]{32})"', html(operador.get(f"/tareas/{task}"))).group(1)
+
+
+def test_a_file_kept_with_a_draft_joins_the_case_on_completion(store, browser, task):
     operador = browser("operador")
-    first = operador.post(f"/tareas/{task}", {"evidencias": (BytesIO(PDF), "acta de visita.pdf")})
-    assert first.status_code == 422  # the rows were missing; the file was kept all the same
-    page = html(first)
+    saved = operador.post(f"/tareas/{task}", {"accion": "borrador", "evidencias": (BytesIO(PDF), "acta de visita.pdf")})
+    assert saved.status_code == 302  # the rows are missing, but a draft keeps what it is given
+    page = html(operador.get(f"/tareas/{task}"))
     [(attachment_id, label)] = re.findall(
         r'name="evidencias" value="([0-9a-f]{32})" checked>\s*<label[^>]*>([^<]+)<', page
     )
@@ -207,8 +214,7 @@ def test_files_of_other_types_are_refused_beside_the_field_and_not_stored(store,
 
 def test_an_upload_not_yet_in_a_case_is_visible_to_its_uploader_only(store, browser, task):
     operador = browser("operador")
-    page = html(operador.post(f"/tareas/{task}", {"evidencias": (BytesIO(PNG), "foto.png")}))
-    attachment_id = re.search(r'name="evidencias" value="([0-9a-f]{32})"', page).group(1)
+    attachment_id = drafted(operador, task, PNG, "foto.png")
     assert operador.get(f"/casos/adjuntos/{attachment_id}").status_code == 200
     assert browser("coordinador").get(f"/casos/adjuntos/{attachment_id}").status_code == 404
 
@@ -216,8 +222,7 @@ def test_an_upload_not_yet_in_a_case_is_visible_to_its_uploader_only(store, brow
 def test_a_file_whose_bytes_are_gone_is_a_404_not_an_empty_download(browser, task, monkeypatch):
     """The bytes may be purged between reading the attachment and reading its content."""
     operador = browser("operador")
-    page = html(operador.post(f"/tareas/{task}", {"evidencias": (BytesIO(PNG), "foto.png")}))
-    attachment_id = re.search(r'name="evidencias" value="([0-9a-f]{32})"', page).group(1)
+    attachment_id = drafted(operador, task, PNG, "foto.png")
     monkeypatch.setattr(attachments, "content", lambda _session, _attachment: None)  # purged meanwhile
     response = operador.get(f"/casos/adjuntos/{attachment_id}")
     assert response.status_code == 404 and "El archivo ya no está disponible." in html(response)

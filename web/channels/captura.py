@@ -4,6 +4,9 @@ Each is made from its procedure's start form (``engine.intake.capture``). The ph
 quick capture: only what the form requires, one line per field so Enter registers, the
 first field focused, and an empty form again at once for the next call, the new ticket
 on top to read out to the caller. The others show the whole start form.
+
+Who may use a screen is who may start its procedure: the lane of the diagram's start event
+(``Atiende.startable``), checked again by the engine when the case starts.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 
 from engine.errors import FormErrors
 from engine.intake import capture
+from web.cases import startable
 from web.ui import forms_render, submission
 from web.ui.context import actor, atiende
 
@@ -25,7 +29,6 @@ bp = Blueprint("captura", __name__, url_prefix="/captura")
 class Screen:
     slug: str
     process_id: str
-    roles: frozenset[str]
     title: str
     quick: bool
     done: str  # the flash after registering: {ticket}
@@ -37,7 +40,6 @@ SCREENS = {
         Screen(
             "llamada",
             "atencion_llamadas",
-            frozenset({"operador_front", "operador"}),
             "Llamada telefónica",
             True,
             "Ticket {ticket} creado; léaselo al ciudadano. El caso pasa al back office.",
@@ -45,7 +47,6 @@ SCREENS = {
         Screen(
             "presencial",
             "atencion_directa",
-            frozenset({"operador_gestion_ciudadano", "operador"}),
             "Atención directa (presencial)",
             False,
             "Caso registrado con el ticket {ticket}; entrégueselo al ciudadano.",
@@ -53,7 +54,6 @@ SCREENS = {
         Screen(
             "311",
             "defensa_usuario_311",
-            frozenset({"defensa_usuario"}),
             "Defensa del Usuario – 311",
             False,
             "Caso registrado con el ticket {ticket}.",
@@ -64,15 +64,18 @@ FORBIDDEN = "Su rol no permite registrar casos por este canal."
 LAST_TICKET = "captura_ticket"
 
 
-def screens_for(roles) -> list[Screen]:
-    return [s for s in SCREENS.values() if s.roles & roles]
+@bp.app_template_global("pantallas_de_captura")
+def screens_for_me() -> list[Screen]:
+    """The capture screens of the procedures the signed-in person may start (also for the menu)."""
+    mine = {p.process_id for p in startable()}
+    return [screen for screen in SCREENS.values() if screen.process_id in mine]
 
 
 def _screen(slug: str) -> Screen:
     screen = SCREENS.get(slug)
     if screen is None:
         abort(404)
-    if not screen.roles & actor().roles:
+    if screen not in screens_for_me():
         abort(403, FORBIDDEN)
     return screen
 
@@ -80,7 +83,7 @@ def _screen(slug: str) -> Screen:
 @bp.get("/")
 def index():
     """The capture screens the signed-in person may use."""
-    available = screens_for(actor().roles)
+    available = screens_for_me()
     if not available:
         abort(403, FORBIDDEN)
     return render_template("captura/index.html", screens=available)
@@ -98,13 +101,13 @@ def registrar(slug: str):
     screen = _screen(slug)
     engine, me = atiende(), actor()
     schema = _schema(screen)
-    posted = submission.read(request, schema, engine, me)
+    posted = submission.read(request, schema)
     if posted.changes_rows or posted.errors:
-        return _page(screen, posted.values, posted.errors), 422 if posted.errors else 200
+        return _page(screen, posted.values, posted.shown()), 422 if posted.errors else 200
     try:
-        started = engine.start_case(screen.process_id, posted.values, me)
+        started = engine.start_case(screen.process_id, posted.values, me, uploads=posted.uploads)
     except FormErrors as invalid:
-        return _page(screen, posted.values, invalid.errors), 422
+        return _page(screen, posted.values, posted.shown(invalid.errors)), 422
     flash(screen.done.format(ticket=started.ticket), "exito")
     if screen.quick:
         session[LAST_TICKET] = started.ticket

@@ -1,7 +1,9 @@
 """Possible duplicates on the case and task pages, and linking two cases as the same matter.
 
 The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case)``
-(a template global) for what to show; only operators and coordinators see it and link.
+(a template global) for what to show; only operators and coordinators see it and link, and not
+one limited to a dirección (``engine.access.permissions.direccion_scope``): the matches may be any
+dirección's.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
+from engine.access.permissions import direccion_scope
 from engine.cases import duplicates
 from engine.errors import LinkError
 from web.auth import role_required
 from web.ui.context import actor, atiende
+from web.ui.guards import number
+from web.ui.redirects import safe_next
 
 bp = Blueprint("duplicados", __name__)
 
@@ -23,7 +28,11 @@ ONLY = "Solo operadores y coordinadores vinculan casos."
 @bp.app_template_global()
 def duplicados_de(case) -> dict:
     """The possible duplicates of ``case`` and the cases already linked to it, for those who may link."""
-    if not current_user.is_authenticated or not current_user.actor.roles & ROLES:
+    if (
+        not current_user.is_authenticated
+        or not current_user.actor.roles & ROLES
+        or direccion_scope(current_user.actor) is not None
+    ):
         return {"possible": [], "linked": []}
     with atiende().store.read() as s:
         return {"possible": duplicates.possible(s, case), "linked": duplicates.linked(s, case.id)}
@@ -34,14 +43,14 @@ def duplicados_de(case) -> dict:
 def vincular(case_id: int):
     """Link the case with another one as duplicates; back to the page the operator came from."""
     engine = atiende()
-    try:
-        other = int(request.form.get("otro_caso", ""))
-        duplicates.link(engine.store, case_id, other, actor(), engine.now(), request.form.get("nota", ""))
-    except ValueError as refused:  # LinkError, or a form that names no case
-        flash(str(refused) if isinstance(refused, LinkError) else "Indique el caso a vincular.", "error")
+    other = number(request.form.get("otro_caso"))
+    if other is None:
+        flash("Indique el caso a vincular.", "error")
     else:
-        flash("Casos vinculados como duplicados.", "exito")
-    back = request.form.get("volver", "")
-    return redirect(
-        back if back.startswith("/") and not back.startswith("//") else url_for("cases.caso", case_id=case_id)
-    )
+        try:
+            duplicates.link(engine.store, case_id, other, actor(), engine.now(), request.form.get("nota", ""))
+        except LinkError as refused:
+            flash(str(refused), "error")
+        else:
+            flash("Casos vinculados como duplicados.", "exito")
+    return redirect(safe_next(request.form.get("volver")) or url_for("cases.caso", case_id=case_id))

@@ -9,7 +9,7 @@ from engine.errors import FormErrors, IntakeError
 from engine.intake import items
 from web.auth import role_required
 from web.ui import forms_render, submission
-from web.ui.context import actor, atiende, download
+from web.ui.context import actor, atiende, download, external_url
 
 bp = Blueprint("entrada", __name__, url_prefix="/entrada")
 
@@ -40,13 +40,13 @@ def registrar(item_id: int):
     with engine.store.read() as s:
         procedure = engine.latest_procedure(s, items.MAIL_PROCESS)
         schema = forms_render.start_schema(procedure)
-    sent = submission.read(request, schema, engine, me)
+    sent = submission.read(request, schema)
     if sent.errors or sent.action != submission.COMPLETE:
-        return _page(item_id, sent.values, sent.errors), 422 if sent.errors else 200
+        return _page(item_id, sent.values, sent.shown()), 422 if sent.errors else 200
     try:
-        started = items.convert(engine, item_id, sent.values, me, url_for("publico.consulta", _external=True))
+        started = items.convert(engine, item_id, sent.values, me, external_url("publico.consulta"), sent.uploads)
     except FormErrors as invalid:
-        return _page(item_id, sent.values, invalid.errors), 422
+        return _page(item_id, sent.values, sent.shown(invalid.errors)), 422
     except IntakeError as refused:
         flash(str(refused), "error")
         return redirect(url_for("entrada.mensaje", item_id=item_id))

@@ -1,8 +1,11 @@
 """Open311 GeoReport v2 at /open311/v2/, in JSON and XML (``engine.intake.open311`` does the work).
 
 A public API: no sign-in and no CSRF token (clients are programs, not browsers holding a
-session); posting a request needs an ``api_key``. Errors follow the spec: a list of
-``{code, description}`` with the HTTP status 400, 403 or 404.
+session); posting a request needs an ``api_key``, in the POST body (as the spec has it) or in
+the ``X-Api-Key`` header. Never in the URL, which servers and proxies write to their logs: a
+key there is refused on every route. Reads are limited per address, posts per key
+(``engine.intake.open311``). Errors follow the spec: a list of ``{code, description}`` with
+the HTTP status 400, 403, 404 or 429.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from collections.abc import Iterable
 from typing import cast
 from xml.etree import ElementTree
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, request
 
 from engine.errors import Open311Error
 from engine.intake import open311
 from web.auth import public
-from web.ui.context import atiende
+from web.ui.context import atiende, external_url
 
 bp = Blueprint("open311", __name__, url_prefix="/open311")
 
@@ -35,6 +38,11 @@ ITEM_NAMES = {
 }
 CHANGESET = "2026-03-02T00:00:00-05:00"
 CONTACT = "Dirección de Atención al Ciudadano, Alcaldía de Panamá · Línea 311 · atencionciudadana@municipio-pma.gob.pa"
+KEY_HEADER = "X-Api-Key"
+KEY_IN_URL = (
+    "api_key no se acepta en la dirección (URL), que queda escrita en los registros: "
+    f"envíela en el cuerpo del POST o en la cabecera {KEY_HEADER}"
+)
 KEY_SERVICE = "Solicite una api_key a la Dirección de Atención al Ciudadano (atencionciudadana@municipio-pma.gob.pa)."
 
 
@@ -78,6 +86,23 @@ def _answer(fmt: str, root: str, produce) -> Response:
         return _error(error, fmt)
 
 
+@bp.before_request
+def guard():
+    """Before every route here: no api_key in the URL, and reads counted against the address."""
+    fmt = (request.view_args or {}).get("fmt")
+    if fmt is None:
+        return None  # no route matched: the 404 needs no guard
+    try:
+        if "api_key" in request.args:
+            raise Open311Error(400, KEY_IN_URL)
+        if request.method in ("GET", "HEAD"):
+            engine = atiende()
+            open311.throttle_reading(engine.store, request.remote_addr or "desconocida", engine.now())
+    except Open311Error as error:
+        return _error(error, fmt)
+    return None
+
+
 @bp.get(f"/discovery.{FORMAT}")
 @bp.get(f"/v2/discovery.{FORMAT}")
 @public
@@ -90,7 +115,7 @@ def discovery(fmt: str):
         "endpoints": [
             {
                 "specification": "http://wiki.open311.org/GeoReport_v2",
-                "url": request.url_root + "open311/v2/",
+                "url": atiende().settings.absolute_url(f"{bp.url_prefix}/v2/"),
                 "changeset": CHANGESET,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
@@ -139,7 +164,11 @@ def post_request(fmt: str):
 
     def produce():
         posted = open311.post_request(
-            atiende(), params.get("api_key"), params, attributes, url_for("publico.consulta", _external=True)
+            atiende(),
+            request.headers.get(KEY_HEADER) or request.form.get("api_key"),
+            params,
+            attributes,
+            external_url("publico.consulta"),
         )
         return [
             {

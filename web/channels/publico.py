@@ -1,7 +1,8 @@
 """The citizen's pages, open to anyone: file a Reporte Ciudadano, and look up a case's status.
 
 No sign-in (``@public``), CSRF on every form all the same; abuse is held off by a honeypot
-field and by limits per address kept in the database (``engine.access.ratelimit``).
+field and by limits kept in the database (``engine.intake.web_report`` and
+``engine.intake.public_status`` say which).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from engine.errors import FormErrors, PhotoError, TooManyGuesses, TooManyReports
 from engine.intake import photos, public_status, web_report
 from web.auth import public
 from web.ui import forms_render
-from web.ui.context import atiende
+from web.ui.context import atiende, external_url
 
 bp = Blueprint("publico", __name__)
 
@@ -61,11 +62,9 @@ def enviar_reporte():
                 [(f.filename or "", f.read(photos.MAX_BYTES + 1)) for f in request.files.getlist("fotos")]
             )
         except PhotoError as refused:  # said together with whatever else is wrong
-            errors = {**web_report.problems(atiende(), values, consent, _client()), "fotos": str(refused)}
+            errors = {**web_report.problems(atiende(), values, consent), "fotos": str(refused)}
             return _report_page(values, errors, consent), 422
-        started = web_report.submit(
-            atiende(), values, consent, chosen, _client(), url_for("publico.consulta", _external=True)
-        )
+        started = web_report.submit(atiende(), values, consent, chosen, _client(), external_url("publico.consulta"))
     except FormErrors as invalid:
         return _report_page(values, invalid.errors, consent), 422
     except TooManyReports as limited:
@@ -126,5 +125,6 @@ def _report_page(values: dict | None = None, errors: dict | None = None, consent
         max_photos=photos.MAX_PHOTOS,
         max_mb=photos.MAX_BYTES // (1024 * 1024),
         accept=photos.ACCEPT,
+        photo_formats=photos.NAMES,
         honeypot=HONEYPOT,
     )

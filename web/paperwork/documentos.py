@@ -1,20 +1,21 @@
 """Paperwork pages: the outbox, the archive of hojas, the consolidado, approving many, the paper acuse.
 
 Who may do what (each route checks it):
-- Outbox (every message and its state): operador, coordinador, auditor (read only). Sending
-  an uncertain or failed message again: coordinador.
-- Archive of hojas and consolidado downloads: operador, coordinador, auditor; an enlace only
-  their own dirección's.
+- Outbox (every message and its state): operador, coordinador, auditor (read only), unless
+  limited to a dirección (``engine.access.permissions.direccion_scope``: the outbox holds every
+  dirección's mail). Sending an uncertain or failed message again: coordinador.
+- Archive of hojas and consolidado downloads: operador, coordinador, auditor; an enlace (whatever
+  other role they hold, unless one that sees every dirección) only their own dirección's.
 - Approving hojas from a list: coordinador. Recording a signed paper acuse: operador.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from engine.access.permissions import direccion_scope
 from engine.cases import queries
 from engine.clock import PANAMA
 from engine.errors import FormErrors, MailError, NotFound, NotRendered
@@ -22,7 +23,7 @@ from engine.forms import catalogs
 from engine.mail import outbox as mail
 from engine.paperwork import acuse, aprobacion, archivo, consolidado, documents, rendering
 from web.auth import role_required
-from web.ui import forms_render, record
+from web.ui import filters, forms_render, record
 from web.ui.context import actor, atiende, download
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ RESENDERS = frozenset({"coordinador"})
 PAPER_READERS = OUTBOX_READERS | {"enlace"}
 APPROVERS = frozenset({"coordinador"})
 ONLY_STAFF = "Solo operadores, coordinadores y auditores ven la bandeja de salida."
+ONLY_UNLIMITED = "Su acceso está limitado a su dirección; la bandeja de salida reúne el correo de todas."
 ONLY_PAPER = "No tiene permiso para ver los documentos."
 ONLY_COORDINATORS = "Solo un coordinador puede hacer esto."
 ONLY_OPERATORS = "Solo un operador registra el acuse firmado en papel."
@@ -42,22 +44,27 @@ NOT_READY = "El documento todavía se está preparando. Intente de nuevo en unos
 
 
 def _direccion_for(requested: str | None) -> str | None:
-    """The dirección a page shows: an enlace always sees their own, whatever was asked."""
-    me = actor()
-    if me.roles <= {"enlace"}:
-        if not me.direccion:
-            abort(403, ONLY_PAPER)
-        return me.direccion
-    return requested or None
+    """The dirección a page shows: someone limited to one always sees their own, whatever was asked."""
+    scope = direccion_scope(actor())
+    if scope is None:
+        return requested or None
+    if not scope:
+        abort(403, ONLY_PAPER)
+    return scope
+
+
+def _whole_office_only() -> None:
+    """The outbox shows every dirección's mail: not for someone limited to one."""
+    if direccion_scope(actor()) is not None:
+        abort(403, ONLY_UNLIMITED)
 
 
 def _month(value: str | None) -> tuple[int, int]:
     if value:
-        try:
-            moment = datetime.strptime(value, "%Y-%m")
-            return moment.year, moment.month
-        except ValueError:
-            abort(400, "El mes debe tener la forma aaaa-mm.")
+        found = filters.month(value)
+        if found is None:
+            abort(400, filters.MONTH_ERROR)
+        return found
     today = atiende().now().astimezone(PANAMA)
     return today.year, today.month
 
@@ -67,6 +74,7 @@ def _month(value: str | None) -> tuple[int, int]:
 @role_required(OUTBOX_READERS, ONLY_STAFF)
 def correo():
     """Every message written to the outbox, newest first, with its state."""
+    _whole_office_only()
     state = request.args.get("estado") or None
     if state is not None and state not in mail.STATES:
         abort(400, "Estado desconocido.")
@@ -87,6 +95,7 @@ def correo():
 @role_required(OUTBOX_READERS, ONLY_STAFF)
 def mensaje(outbox_id: int):
     """One message as it goes out: headers, text, attachments, state and last error."""
+    _whole_office_only()
     with atiende().store.read() as s:
         message = queries.outbox_message(s, outbox_id)
         if message is None:
@@ -162,7 +171,7 @@ def archivo_mes():
         label=label,
         mes=f"{year:04d}-{month:02d}",
         entries=entries,
-        only_own=actor().roles <= {"enlace"},
+        only_own=direccion_scope(actor()) is not None,
     )
 
 
@@ -197,7 +206,7 @@ def consolidado_pagina():
         direcciones=direcciones,
         direccion=direccion,
         consolidado=built,
-        only_own=actor().roles <= {"enlace"},
+        only_own=direccion_scope(actor()) is not None,
     )
 
 

@@ -1,10 +1,11 @@
-"""What every view needs from the request's surroundings: the engine facade, the actor, a download."""
+"""What every view needs from the request's surroundings: the engine facade, the actor, a download,
+the address of a page for a link that leaves the application."""
 
 from __future__ import annotations
 
 import io
 
-from flask import current_app, send_file
+from flask import current_app, request, send_file, url_for
 from flask_login import current_user
 
 from engine.access.accounts import Actor
@@ -14,6 +15,12 @@ from engine.facade import Atiende
 def atiende() -> Atiende:
     """The engine facade the app factory built for this application."""
     return current_app.extensions["atiende"]
+
+
+def external_url(endpoint: str, **values) -> str:
+    """The address of a page for a link that leaves the application (an e-mail, Open311 discovery):
+    ATIENDE_BASE_URL and the page's path in the application, never the request's Host header."""
+    return atiende().settings.absolute_url(url_for(endpoint, **values).removeprefix(request.script_root))
 
 
 def actor() -> Actor:

@@ -1,4 +1,4 @@
-"""Dates as the office writes them: dd/mm/aaaa (and HH:MM), in Panamá time.
+"""Dates as the office writes them: dd/mm/aaaa (and HH:MM), in Panamá time; and read back from a query.
 
 Babel's es_PA default patterns are month-first, so every format here is an explicit
 pattern; values may be datetimes, dates or the ISO strings a case record keeps. The
@@ -10,10 +10,38 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from engine.clock import PANAMA
+from engine.clock import PANAMA, YEARS
 
 DATE_PATTERN = "%d/%m/%Y"
 DATETIME_PATTERN = "%d/%m/%Y %H:%M"
+DAY_ERROR = f"Fecha inválida; escríbala como dd/mm/aaaa, con un año de {YEARS[0]} a {YEARS[-1]}."
+MONTH_ERROR = f"El mes debe tener la forma aaaa-mm, con un año de {YEARS[0]} a {YEARS[-1]}."
+
+
+def day(text: str) -> date | None:
+    """A day typed as dd/mm/aaaa (as the office writes it) or sent as aaaa-mm-dd by a date picker.
+
+    None for anything else, and for a year outside ``engine.clock.YEARS``: a filter «hasta
+    31/12/9999» would overflow the moment the day after it is computed.
+    """
+    try:
+        if "/" in text:
+            day_, month, year = (int(p) for p in text.split("/"))
+            found = date(year, month, day_)
+        else:
+            found = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if found.year in YEARS else None
+
+
+def month(text: str) -> tuple[int, int] | None:
+    """(year, month) of aaaa-mm, or None (also for a year outside ``engine.clock.YEARS``)."""
+    try:
+        found = datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        return None
+    return (found.year, found.month) if found.year in YEARS else None
 
 
 def init_app(app) -> None:

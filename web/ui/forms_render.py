@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import attachments
 from engine.forms import catalogs
+from web.ui.guards import number
 
 if TYPE_CHECKING:
     from engine.procedures.versions import Procedure
@@ -151,12 +152,13 @@ def submitted(form, schema: dict | None = None, keep_blank_rows: bool = False) -
         if name in (CSRF_FIELD, ACTION_FIELD):
             continue
         parts = name.split(".")
-        if len(parts) in (2, 3) and parts[1].isdigit() and (not properties or parts[0] in arrays):
+        index = number(parts[1]) if len(parts) in (2, 3) else None
+        if index is not None and (not properties or parts[0] in arrays):
             group = rows.setdefault(parts[0], {})
             if len(parts) == 3:
-                group.setdefault(int(parts[1]), {})[parts[2]] = items[0]
+                group.setdefault(index, {})[parts[2]] = items[0]
             else:
-                group[int(parts[1])] = items[0]
+                group[index] = items[0]
             continue
         values[name] = items if len(items) > 1 or name in arrays else items[0]
     for name, by_index in rows.items():
@@ -169,10 +171,11 @@ def change_rows(values: dict, action: str) -> dict:
     verb, _, rest = action.partition(":")
     name, _, index = rest.partition(":")
     rows = list(values.get(name) or [])
+    position = number(index)
     if verb == "agregar":
         rows.append({})
-    elif verb == "quitar" and index.isdigit() and int(index) < len(rows):
-        del rows[int(index)]
+    elif verb == "quitar" and position is not None and position < len(rows):
+        del rows[position]
     return {**values, name: rows}
 
 
@@ -242,7 +245,13 @@ def _array_field(session, name, prop, required, value, errors, base) -> Field:
     if prop.get("x-widget") == attachments.WIDGET:
         found = attachments.by_ids(session, present)
         files = tuple(FileRef(i, found[i].filename, found[i].size) for i in present if i in found)
-        return Field(widget="adjuntos", files=files, attrs={"accept": attachments.ACCEPT_ATTRIBUTE}, **base)
+        limits = (
+            f"Hasta {attachments.MAX_FILES} archivos a la vez, de hasta {attachments.MAX_BYTES // 1024 // 1024} MB "
+            f"cada uno: {attachments.ACCEPTED_NAMES}."
+        )
+        return Field(
+            widget="adjuntos", files=files, attrs={"accept": attachments.ACCEPT_ATTRIBUTE, "limits": limits}, **base
+        )
     options = _options(session, items)
     if options is not None:
         return Field(widget="checkboxes", options=tuple(options), values=tuple(_text(v) for v in present), **base)

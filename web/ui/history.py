@@ -19,6 +19,7 @@ EVENT_NAMES = {
     "plazo_fijado": "Plazo fijado",
     "temporizador_disparado": "Temporizador",
     "error_temporizador": "Error de temporizador",
+    "cadena_sellada": "Cadena de auditoría sellada",
     "caso_migrado": "Caso migrado de versión",
     "procedimiento_desplegado": "Procedimiento desplegado",
     "tarea_tomada": "Tarea tomada",
@@ -31,6 +32,7 @@ EVENT_NAMES = {
     "consentimiento_datos": "Consentimiento de datos personales",
     "caso_vinculado": "Vinculado como duplicado",
     "documento_renderizado": "Documento listo para descargar",
+    "correo_direccion_invalida": "Correo no enviado: dirección no válida",
 }
 SYSTEM_NAME = "Sistema"
 
