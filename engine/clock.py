@@ -18,6 +18,7 @@ PANAMA = ZoneInfo("America/Panama")
 # typing mistake or a probe, and near datetime's own ends (years 1 and 9999) adding a day or
 # moving to UTC overflows.
 YEARS = range(1900, 3000)
+DATE_ERROR = f"Fecha inválida; escríbala como dd/mm/aaaa, con un año de {YEARS[0]} a {YEARS[-1]}."
 
 
 class Clock(Protocol):

@@ -21,10 +21,11 @@ from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.audit import seals as audit_seals
 from engine.cases import queries
+from engine.clock import DATE_ERROR
 from engine.errors import SealError
 from engine.procedures import drafts as procedure_drafts
 from web.ui.context import actor, atiende
-from web.ui.filters import DAY_ERROR, day, fecha, fecha_hora
+from web.ui.filters import day, fecha, fecha_hora
 from web.ui.guards import number
 from web.ui.history import EVENT_NAMES
 from web.vendor import bpmn_js_installed
@@ -206,7 +207,7 @@ def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
         if text:
             found = day(text)
             if found is None:
-                errors[key] = DAY_ERROR
+                errors[key] = DATE_ERROR
             else:
                 days[key] = found
     fields = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}

@@ -15,6 +15,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from engine.clock import DATE_ERROR, YEARS
 from engine.errors import FormErrors
 from engine.mail import addresses
 
@@ -109,11 +110,23 @@ _MESSAGES = {
     "oneOf": "Elija una opción de la lista.",
     "const": "Elija una opción de la lista.",
 }
-_FORMAT_MESSAGES = {"date": "Fecha inválida; use dd/mm/aaaa."}
+_FORMAT_MESSAGES = {"date": DATE_ERROR}
 # jsonschema's own "email" format asks only for an "@": an address is checked by the office's one rule.
 _FORMATS = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
 for _name in ("email", "idn-email"):
     _FORMATS.checks(_name)(lambda value: not isinstance(value, str) or addresses.problem(value) is None)
+
+
+@_FORMATS.checks("date")
+def _date_in_range(value) -> bool:
+    """An ISO date in the years a case can name (``engine.clock.YEARS``): a date near datetime's own
+    ends would overflow a deadline or a filter computed from it."""
+    if not isinstance(value, str):
+        return True
+    try:
+        return date.fromisoformat(value).year in YEARS and len(value) == len("aaaa-mm-dd")
+    except ValueError:
+        return False
 
 
 def _message(error) -> str:

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from engine.clock import DATE_ERROR
 from engine.db.models import AuditEvent, HumanTask
 from engine.errors import Forbidden, FormErrors
 from tests.conftest import START
@@ -164,7 +165,7 @@ def test_invalid_data_changes_nothing(desk, store):
         desk.do(case_id, "Task_plantilla_queja_reclamo", hechos="", fecha_hechos="31/02/2026")
     assert exc.value.errors == {
         "hechos": "Este campo es obligatorio.",
-        "fecha_hechos": "Fecha inválida; use dd/mm/aaaa.",
+        "fecha_hechos": DATE_ERROR,
     }
     after = desk.case(case_id)
     assert (after.revision, after.workflow) == (before.revision, before.workflow)

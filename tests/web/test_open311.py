@@ -297,3 +297,15 @@ def test_anonymous_reads_are_limited_per_address(client):
     assert refused.status_code == 429 and as_json(refused)[0]["code"] == 429
     assert xml(client.get(f"{BASE}/services.xml")).findtext("error/code") == "429"
     assert client.get(f"{BASE}/services.json", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_request_the_whole_app_refuses_is_answered_as_the_specs_error_list(client, fmt):
+    """A NUL character is refused before any view runs; a program still reads why, in the format it asked for."""
+    response = client.get(f"/open311/v2/requests.{fmt}?service_code=reporte%00")
+    assert response.status_code == 400
+    if fmt == "json":
+        assert response.json[0]["code"] == 400 and "carácter nulo" in response.json[0]["description"]
+    else:
+        root = etree.fromstring(response.data)
+        assert root.tag == "errors" and "carácter nulo" in root.findtext("error/description")

@@ -5,6 +5,7 @@ import re
 from sqlalchemy import select
 
 from engine.access.accounts import create_user
+from engine.clock import DATE_ERROR
 from engine.db.models import AuditEvent, Case, HumanTask
 from tests.web.conftest import CAPTURA, PLANTILLA_QUEJA, html, start_case, task_id, to_approval
 from tests.web.conftest import HOJA as HOJA_DATA
@@ -52,7 +53,7 @@ def test_the_operator_creates_a_case_then_works_its_template_and_gets_the_hoja(s
     page = html(invalid)
     assert error_beside(page, "hechos") == "Este campo es obligatorio."
     assert error_beside(page, "pretension") == "Este campo es obligatorio."
-    assert error_beside(page, "fecha_hechos") == "Fecha inválida; use dd/mm/aaaa."
+    assert error_beside(page, "fecha_hechos") == DATE_ERROR
     assert 'value="Dirección de Obras"' in page and 'value="31/02/2026"' in page  # what was typed is kept
     with store.read() as s:
         assert s.get(HumanTask, tid) is not None

@@ -16,6 +16,7 @@ from typing import cast
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
 
 from engine.errors import Open311Error
 from engine.intake import open311
@@ -101,6 +102,15 @@ def guard():
     except Open311Error as error:
         return _error(error, fmt)
     return None
+
+
+@bp.errorhandler(HTTPException)
+def refused(exc: HTTPException):
+    """A request the whole app refuses (a NUL character, a body too large) answered as the spec's error list,
+    in the format asked for; the client is a program, not a person reading the HTML error page."""
+    fmt = (request.view_args or {}).get("fmt", "json")
+    custom = exc.description if exc.description != type(exc).description else None
+    return _error(Open311Error(exc.code or 400, custom or exc.name), fmt)
 
 
 @bp.get(f"/discovery.{FORMAT}")

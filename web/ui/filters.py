@@ -14,7 +14,6 @@ from engine.clock import PANAMA, YEARS
 
 DATE_PATTERN = "%d/%m/%Y"
 DATETIME_PATTERN = "%d/%m/%Y %H:%M"
-DAY_ERROR = f"Fecha inválida; escríbala como dd/mm/aaaa, con un año de {YEARS[0]} a {YEARS[-1]}."
 MONTH_ERROR = f"El mes debe tener la forma aaaa-mm, con un año de {YEARS[0]} a {YEARS[-1]}."
 
 
