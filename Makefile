@@ -16,14 +16,20 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# Browser libraries (bpmn-js) from the npm registry, exactly as package-lock.json pins them; never committed.
+# Browser libraries (bpmn-js, bpmnlint) from the npm registry, exactly as package-lock.json pins them; then
+# esbuild bundles the editor's lint (web/assets/src, the rules in web/assets/bpmnlint-plugin-atiende) into
+# web/assets/dist. Neither node_modules nor dist is committed.
 ASSETS := web/assets
 $(ASSETS)/node_modules/.installed: $(ASSETS)/package.json $(ASSETS)/package-lock.json
 	cd $(ASSETS) && npm ci --no-audit --no-fund
 	touch $@
 
+$(ASSETS)/dist/atiende-lint.js: $(ASSETS)/node_modules/.installed $(wildcard $(ASSETS)/src/*) \
+		$(wildcard $(ASSETS)/bpmnlint-plugin-atiende/*.js $(ASSETS)/bpmnlint-plugin-atiende/rules/*.js)
+	cd $(ASSETS) && npm run --silent build
+
 # Debian packages first (WeasyPrint's libraries, chromium, dovecot, PostgreSQL, npm): a no-op once they are there.
-install: debian-packages $(VENV)/.installed $(ASSETS)/node_modules/.installed
+install: debian-packages $(VENV)/.installed $(ASSETS)/dist/atiende-lint.js
 
 debian-packages:
 	bash .ci/debian-packages
@@ -57,4 +63,4 @@ bench: install
 	$(BIN)/python bench/http_cases.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache $(ASSETS)/node_modules
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache $(ASSETS)/node_modules $(ASSETS)/dist

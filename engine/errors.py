@@ -89,8 +89,41 @@ class ProcedureError(RuntimeError):
     """The diagram did something the engine cannot accept (e.g. an unknown status)."""
 
 
+class StepOverBudget(ProcedureError):
+    """A step went over a budget of ``engine.bpm.budget`` (CPU time, a value's size, automatic steps, a
+    helper's argument) and was stopped; the message says which budget, and which step once the engine knows it."""
+
+    def __init__(self, reason: str, element_id: str | None = None, element_name: str | None = None):
+        self.reason = reason  # a Spanish verb phrase: «superó su presupuesto de 1 s de CPU»
+        self.element_id = element_id
+        self.element_name = element_name
+        super().__init__(f"el paso «{element_name}» {reason}" if element_name else reason)
+
+    def at(self, element_id: str, element_name: str | None) -> StepOverBudget:
+        """The same failure, naming the diagram element whose step it was."""
+        return StepOverBudget(self.reason, element_id, element_name or element_id)
+
+
 class Undeliverable(ValueError):
     """A thrown message names a case that cannot receive it; the message says which, in Spanish."""
+
+
+class StepFailed(RuntimeError):
+    """A step of the procedure failed at run time: it was rolled back and recorded as incident
+    ``incident_id`` (``engine.cases.incidents``); the message says which step, why, and the number."""
+
+    def __init__(self, incident_id: int, element_name: str, reason: str):
+        self.incident_id = incident_id
+        self.element_name = element_name
+        self.reason = reason
+        super().__init__(
+            f'El paso "{element_name}" del procedimiento no pudo completarse: {reason}. '
+            f"Se registró la incidencia {incident_id}."
+        )
+
+
+class IncidentRefused(ValueError):
+    """An incident cannot be retried or resolved as asked (already resolved, a case never created); Spanish."""
 
 
 # -- Procedures --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.bpm.runtime import CasePath, Runtime, path_of
 from engine.bpm.serializer import InstanceSerializer
-from engine.cases import attachments, runs
+from engine.cases import attachments, incidents, runs
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.db.statements import savepoint
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES_DIR = ROOT / "processes"
 FORMS_DIR = ROOT / "forms"
-TIMER_RETRY_AFTER = timedelta(minutes=15)  # a case whose timer failed is tried again after this
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,9 @@ class Atiende:
         """Check a diagram set and store its new versions; raises DiagramError with every problem."""
         candidates = procedures.check(files, forms, self.serializer)
         with self.store.unit_of_work() as s:
-            return procedures.deploy(s, candidates, actor, self.now(), note)
+            return procedures.deploy(
+                s, procedures.with_callers(s, candidates, self.serializer), actor, self.now(), note
+            )
 
     def deploy_directory(
         self, actor: str, note: str = "", processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_DIR
@@ -175,17 +176,25 @@ class Atiende:
         Forbidden unless the actor may start the procedure (``permissions.start_refusal``): every
         path that starts a case comes here.
         """
-        with self.unit_of_work() as s:
-            procedure = self.latest_procedure(s, process_id)
-            self.check_start(s, actor, procedure)
-            submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
-            data = self._clean(s, procedure, procedure.start_form, submitted)
-            now = self.now()
-            case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
-            start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
-            attachments.attach_fields(s, start_schema, data, case.id)
-            if then is not None:
-                then(s, case)
+        try:
+            with self.unit_of_work() as s:
+                procedure = self.latest_procedure(s, process_id)
+                self.check_start(s, actor, procedure)
+                submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
+                data = self.clean_form(s, procedure, procedure.start_form, submitted)
+                now = self.now()
+                step = incidents.Step.of(incidents.START, procedure, actor.username, "", "Inicio del caso")
+                with incidents.guard(step):
+                    try:
+                        case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
+                    except Undeliverable as exc:  # a message naming a case that cannot take it: the data's
+                        raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
+                start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
+                attachments.attach_fields(s, start_schema, data, case.id)
+                if then is not None:
+                    then(s, case)
+        except incidents.Failed as failed:
+            raise incidents.record(self, failed) from failed
         for advanced in moved:
             self.runtime.remember(advanced)
         return Started(case.id, case.ticket)
@@ -194,27 +203,43 @@ class Atiende:
         self, task_id: str, submitted: dict, actor: Actor, uploads: attachments.Uploads | None = None
     ) -> Completed:
         """Complete a task with a form submission (its new files stored only if it is accepted);
-        exactly one of two simultaneous attempts wins."""
-        with self.unit_of_work() as s:
-            found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
-            if found is None:
-                raise self.missing_task(s, task_id)
-            task, case = found
-            refused = permissions.refusal(actor, task)
-            if refused:
-                raise Forbidden(refused)
-            procedure = self.procedure(s, case.procedure_version_id)
-            submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
-            data = self._clean(s, procedure, task.form, submitted)
-            schema = procedure.forms.get(task.form) if task.form is not None else None
-            attachments.attach_fields(s, schema, data, case.id)
-            advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
-            try:
-                delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
-            except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
-                raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
-            next_task = next((t.id for t in advanced.new_tasks if permissions.may_work(actor, t)), None)
-            result = Completed(case.id, case.ticket, next_task)
+        exactly one of two simultaneous attempts wins. A step of the procedure that fails is rolled
+        back and recorded as an incident (``engine.cases.incidents``): raises ``StepFailed``."""
+        try:
+            with self.unit_of_work() as s:
+                found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
+                if found is None:
+                    raise self.missing_task(s, task_id)
+                task, case = found
+                refused = permissions.refusal(actor, task)
+                if refused:
+                    raise Forbidden(refused)
+                procedure = self.procedure(s, case.procedure_version_id)
+                submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
+                data = self.clean_form(s, procedure, task.form, submitted)
+                schema = procedure.forms.get(task.form) if task.form is not None else None
+                attachments.attach_fields(s, schema, data, case.id)
+                step = incidents.Step.of(
+                    incidents.TASK,
+                    procedure,
+                    actor.username,
+                    task.bpmn_id,
+                    task.name,
+                    case_id=case.id,
+                    task_id=task_id,
+                    data=data,
+                )
+                with incidents.guard(step):
+                    advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
+                    try:
+                        delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
+                    except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
+                        raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
+                incidents.passed(s, case.id, incidents.TASK, actor.username, self.now(), task_id=task_id)
+                next_task = next((t.id for t in advanced.new_tasks if permissions.may_work(actor, t)), None)
+                result = Completed(case.id, case.ticket, next_task)
+        except incidents.Failed as failed:
+            raise incidents.record(self, failed) from failed
         for moved in (advanced, *delivered):
             self.runtime.remember(moved)
         return result
@@ -234,30 +259,35 @@ class Atiende:
                     if not self.store.is_sqlite:
                         query = query.with_for_update(skip_locked=True)
                     due_cases = list(s.scalars(query))
+                    with_incident = incidents.open_case_ids(s, incidents.TIMER, [c.id for c in due_cases])
                     for case in due_cases:
                         loaded += 1
                         try:
                             # Each case is a savepoint: a firing that fails after writing its status,
                             # documents or mail leaves none of them, and its retry does it all once.
                             with savepoint(s):
-                                result, _names = self.runtime.fire_timers(
-                                    s, case, self.procedure(s, case.procedure_version_id), now
-                                )
+                                procedure = self.procedure(s, case.procedure_version_id)
+                                result, _names = self.runtime.fire_timers(s, case, procedure, now)
                                 if result.messages:
                                     runs.deliver_or_record(self, s, case, result, now)
                             fired += 1
+                            if case.id in with_incident:  # re-armed by a migration, and now it went through
+                                incidents.passed(s, case.id, incidents.TIMER, audit.SYSTEM, now)
                         except Exception as exc:  # noqa: BLE001 - one broken case must not stop the sweep
                             failed += 1
                             log.exception("timer of case %s failed", case.ticket)
-                            case.timer_due_at = now + TIMER_RETRY_AFTER
-                            audit.record(
-                                s,
-                                now,
+                            # An incident, and the case left alone until someone retries or resolves it
+                            # (engine.cases.incidents), instead of failing again every few minutes.
+                            case.timer_due_at = None
+                            step = incidents.Step.of(
+                                incidents.TIMER,
+                                self.procedure(s, case.procedure_version_id),
                                 audit.SYSTEM,
-                                "error_temporizador",
+                                "",
+                                "Temporizador",
                                 case_id=case.id,
-                                detail={"error": str(exc)[:500]},
                             )
+                            incidents.note_error(s, step, exc, now)
                 # Swept workflows are not remembered: a sweep touches up to thousands of cold cases,
                 # which would push the ones people are working on out of memory; and every garbage
                 # collection of the sweep walked those it kept (2.24 → 2.06 s without, bench/timers.py).
@@ -308,7 +338,8 @@ class Atiende:
         """The procedures others call, when it matters: the office's own channels start what they name."""
         return frozenset() if actor.system else procedures.called(procedures.in_force(session, self.procedures))
 
-    def _clean(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
+    def clean_form(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
+        """A submission of ``form`` typed and checked (``FormErrors`` otherwise); {} for a step with no form."""
         if not form:
             return {}
         schema = procedure.forms[form]

@@ -17,7 +17,7 @@ from werkzeug.exceptions import SecurityError
 
 from engine.facade import Atiende
 from engine.settings import Settings
-from web import admin, auditoria, auth, bandeja, cases, errors, procedimientos, search, tasks, vendor
+from web import admin, auditoria, auth, bandeja, cases, errors, incidencias, procedimientos, search, tasks, vendor
 from web.channels import captura, duplicados, entrada, open311, publico
 from web.paperwork import acuse, documentos
 from web.ui import filters, guards
@@ -35,6 +35,7 @@ BLUEPRINTS = (
     duplicados,
     captura,
     procedimientos,
+    incidencias,
     auditoria,
     vendor,
     documentos,
@@ -46,7 +47,8 @@ HOST_REFUSED = (
     "Solicitud no válida: se dirigió a un nombre de servidor que esta aplicación no atiende. "
     "Use la dirección oficial de Atiende."
 )
-ASSETS = ("static", "vendor.static")  # the endpoints of files that are the same for everyone: cacheable
+# The endpoints of files that are the same for everyone: cacheable.
+ASSETS = ("static", "vendor.static", "vendor.lint.static")
 HSTS = "max-age=31536000"  # a year: once a browser has seen HTTPS, it never asks over HTTP
 
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from engine.access.permissions import CASE_READERS, may_work_now, may_write_notes
+from engine.access.permissions import CASE_READERS, may_read_incidents, may_work_now, may_write_notes
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
-from engine.cases import attachments, notes, queries
+from engine.cases import attachments, incidents, notes, queries
 from engine.clock import PANAMA
-from engine.errors import FormErrors
+from engine.errors import FormErrors, StepFailed
 from engine.procedures.versions import Procedure
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
@@ -86,6 +86,8 @@ def crear():
         started = engine.start_case(procedure.process_id, posted.values, me, uploads=posted.uploads)
     except FormErrors as invalid:
         return _new_case_page(posted.values, posted.shown(invalid.errors)), 422
+    except StepFailed as failed:  # no case was created; the form stays filled in for a new attempt after the fix
+        return _new_case_page(posted.values, posted.shown(), failure=str(failed)), 422
     flash(f"Caso registrado con el ticket {started.ticket}.", "exito")
     return redirect(url_for("cases.caso", case_id=started.case_id))
 
@@ -166,6 +168,8 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
+            "incident": incidents.open_of_case(s, case.id),
+            "may_read_incidents": may_read_incidents(me),
         }
     return render_template("cases/caso.html", **page)
 
@@ -200,8 +204,8 @@ def inicia_casos() -> bool:
     return bool(startable())
 
 
-def _new_case_page(values: dict | None = None, errors: dict | None = None):
+def _new_case_page(values: dict | None = None, errors: dict | None = None, failure: str | None = None):
     with atiende().store.read() as s:
         procedure, choices = _chosen(s)
         form = forms_render.build(s, forms_render.start_schema(procedure), values, errors)
-    return render_template("cases/nuevo.html", form=form, procedure=procedure, startable=choices)
+    return render_template("cases/nuevo.html", form=form, procedure=procedure, startable=choices, failure=failure)

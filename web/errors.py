@@ -10,7 +10,7 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Forbidden, NotFound
+from engine.errors import Forbidden, NotFound, StepFailed
 
 TITLES = {
     400: "Solicitud no válida",
@@ -18,6 +18,7 @@ TITLES = {
     404: "No encontrado",
     405: "Método no permitido",
     409: "Conflicto",
+    422: "No se pudo completar",
     413: "Archivos demasiado grandes",
     500: "Error del sistema",
 }
@@ -39,8 +40,11 @@ def init_app(app) -> None:
     """Register the handlers."""
     app.register_error_handler(CSRFError, lambda e: error_page(400, CSRF_MESSAGE))
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(NotFound, lambda e: error_page(404, _sentence(str(e))))
-    app.register_error_handler(Forbidden, lambda e: error_page(403, _sentence(str(e))))
+    app.register_error_handler(NotFound, lambda e: error_page(404, sentence(str(e))))
+    app.register_error_handler(Forbidden, lambda e: error_page(403, sentence(str(e))))
+    # A step of the procedure failed and was recorded as an incident: its message, never a bare 500.
+    # Pages with a form catch it first and show it over the person's input (web.tasks, web.cases).
+    app.register_error_handler(StepFailed, lambda e: error_page(422, str(e)))
 
 
 def error_page(status: int, message: str | None = None):
@@ -57,7 +61,7 @@ def _http_error(exc: HTTPException):
     return error_page(exc.code or 500, custom)
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
     """The engine's lowercase messages as a sentence: «no tiene permiso» → «No tiene permiso.»"""
     text = text.strip()
     if not text:

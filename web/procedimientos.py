@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from engine.access import permissions
-from engine.errors import DiagramError, DraftErrors
+from engine.access.roles import ROLES
+from engine.errors import DiagramError, DraftErrors, FormErrors
 from engine.facade import FORMS_DIR, PROCESSES_DIR
 from engine.forms import schemas as form_schemas
-from engine.procedures import case_migration, publishing
+from engine.procedures import case_migration, publishing, replay
 from engine.procedures import drafts as procedure_drafts
 from engine.procedures import history as procedure_history
 from web.ui.context import actor, atiende
 from web.ui.guards import number
-from web.vendor import bpmn_js_installed
+from web.vendor import bpmn_js_installed, lint_installed
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,9 +60,45 @@ def lista():
     """Every procedure with its versions (who, when, why) and the cases running on each."""
     with atiende().store.read() as s:
         rows = procedure_history.overview(s)
+        new_drafts = procedure_drafts.unpublished(s)
     return render_template(
-        "procedimientos/lista.html", procedures=rows, may_edit=permissions.may_edit_procedures(actor())
+        "procedimientos/lista.html",
+        procedures=rows,
+        new_drafts=new_drafts,
+        may_edit=permissions.may_edit_procedures(actor()),
     )
+
+
+@bp.get("/nuevo")
+@editors_only
+def nuevo():
+    """The form that creates a new procedure: a name, a process id, and an empty diagram or a copy."""
+    return _new_page()
+
+
+@bp.post("/nuevo")
+@editors_only
+def crear():
+    """Create the new procedure's draft and open it in the editor; its first deploy makes it a procedure."""
+    engine = atiende()
+    name = request.form.get("nombre", "")
+    process_id = request.form.get("identificador", "").strip() or procedure_drafts.derived_id(name)
+    try:
+        with engine.store.unit_of_work() as s:
+            procedure_drafts.create(
+                s,
+                process_id,
+                name,
+                actor().username,
+                engine.now(),
+                starter=request.form.get("rol") or None,
+                copy_of=request.form.get("copia") or None,
+                scenario_dir=PROCESSES_DIR,
+            )
+    except DraftErrors as invalid:
+        return _new_page(invalid.errors), 422
+    flash(f"Procedimiento nuevo «{process_id}» creado como borrador: despliéguelo para que pueda iniciarse.", "exito")
+    return redirect(url_for(".editor", process_id=process_id))
 
 
 @bp.get("/<process_id>/")
@@ -132,13 +169,13 @@ def guardar(process_id: str):
     """Save the draft; then, as the button asked, validate it or deploy it (or discard it)."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
-        _latest(s, process_id)  # 404 for a procedure that was never deployed
+        is_new = _draft(s, process_id).is_new  # 404 for a procedure with neither a version nor a draft
     action = request.form.get("accion", "guardar")
     if action == "descartar":
         with engine.store.unit_of_work() as s:
             procedure_drafts.discard(s, process_id)
         flash("Borrador descartado.", "info")
-        return redirect(url_for(".editor", process_id=process_id))
+        return redirect(url_for(".lista") if is_new else url_for(".editor", process_id=process_id))
     typed = _typed_parts()
     try:
         with engine.store.unit_of_work() as s:
@@ -160,16 +197,18 @@ def guardar(process_id: str):
                 engine, diagrams, me.username, request.form.get("nota", "").strip(), then=discard_draft
             )
         else:
-            publishing.validate(diagrams, engine.serializer)
+            publishing.validate_with_callers(engine, diagrams)
     except DiagramError as refused:
         return _editor(process_id, problems=refused.problems), 422
     if action != "desplegar":
         flash("El borrador pasa todas las validaciones y todos los escenarios de prueba.", "exito")
         return redirect(url_for(".editor", process_id=process_id, archivo=request.form.get("archivo")))
     mine = next(v for v in versions if v.process_id == process_id)
+    callers = sorted(f"«{v.name}» (versión {v.version})" for v in versions if v.calls.get(process_id) == mine.version)
     flash(
-        f"Desplegado: «{mine.name}», versión {mine.version}. Los casos nuevos usan esta versión; "
-        "los casos en curso siguen en la suya hasta que se migren.",
+        f"Desplegado: «{mine.name}», versión {mine.version}. Los casos nuevos usan esta versión"
+        + (f", también los de {', '.join(callers)}, que la llaman" if callers else "")
+        + "; los casos en curso siguen en la suya hasta que se migren.",
         "exito",
     )
     return redirect(url_for(".historial", process_id=process_id))
@@ -178,28 +217,53 @@ def guardar(process_id: str):
 @bp.post("/<process_id>/borrador/subir")
 @editors_only
 def subir(process_id: str):
-    """Replace one of the draft's diagram files with an uploaded ``.bpmn``."""
+    """Replace one of the draft's diagram files with an uploaded ``.bpmn``, or add it as a new file
+    (``archivo`` empty): a process the procedure calls."""
     engine = atiende()
     upload = request.files.get("bpmn")
     filename = request.form.get("archivo", "")
     if upload is None or not upload.filename:
         return _editor(process_id, errors={"subir": "Elija un archivo .bpmn."}), 422
     try:
-        text = upload.read().decode("utf-8")
-    except UnicodeDecodeError:
-        return _editor(process_id, errors={"subir": "El archivo no está en UTF-8."}), 422
+        text = publishing.diagram_text(upload.read(), upload.filename)
+    except DiagramError as refused:
+        return _editor(process_id, errors={"subir": str(refused.problems[0])}), 422
     with engine.store.read() as s:
-        if filename not in _draft(s, process_id).bpmn:
+        if filename and filename not in _draft(s, process_id).bpmn:
             abort(400, "El archivo a reemplazar no existe en el borrador.")
+    me, now = actor().username, engine.now()
+    added = filename or upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
     try:
         with engine.store.unit_of_work() as s:
-            procedure_drafts.save(
-                s, process_id, actor().username, engine.now(), files={filename: text}, scenario_dir=PROCESSES_DIR
-            )
+            if filename:
+                procedure_drafts.save(s, process_id, me, now, files={filename: text}, scenario_dir=PROCESSES_DIR)
+            else:
+                procedure_drafts.add_file(s, process_id, added, text, me, now, scenario_dir=PROCESSES_DIR)
     except DraftErrors as invalid:
-        return _editor(process_id, errors={"subir": invalid.errors.get("xml", str(invalid))}), 422
-    flash(f"Se cargó «{upload.filename}» en el borrador como {filename}.", "exito")
-    return redirect(url_for(".editor", process_id=process_id, archivo=filename))
+        return _editor(process_id, errors={"subir": invalid.errors.get("subir") or invalid.errors["xml"]}), 422
+    done = f"como {filename}" if filename else "como archivo nuevo"
+    flash(f"Se cargó «{upload.filename}» en el borrador {done}.", "exito")
+    return redirect(url_for(".editor", process_id=process_id, archivo=added))
+
+
+@bp.post("/<process_id>/borrador/quitar")
+@editors_only
+def quitar(process_id: str):
+    """Remove a diagram file from the draft (not its only one, nor the one defining its process)."""
+    engine = atiende()
+    filename = request.form.get("archivo", "")
+    try:
+        with engine.store.unit_of_work() as s:
+            _draft(s, process_id)  # 404 for a procedure that does not exist
+            procedure_drafts.remove_file(
+                s, process_id, filename, actor().username, engine.now(), scenario_dir=PROCESSES_DIR
+            )
+    except LookupError:
+        abort(404, "El archivo no existe en el borrador.")
+    except DraftErrors as invalid:
+        return _editor(process_id, errors=invalid.errors), 422
+    flash(f"Se quitó «{filename}» del borrador.", "exito")
+    return redirect(url_for(".editor", process_id=process_id))
 
 
 @bp.get("/<process_id>/migracion")
@@ -230,6 +294,43 @@ def migrar(process_id: str):
     moved = sum(o.migrated for o in outcomes)
     flash(f"Casos migrados a la versión {target.version}: {moved} de {len(outcomes)}.", "exito" if moved else "error")
     return _migration_page(process_id, outcomes)
+
+
+@bp.post("/<process_id>/simulacion")
+@editors_only
+def simular(process_id: str):
+    """Replay the last N cases on the saved draft, writing nothing, and list those that would change."""
+    engine = atiende()
+    with engine.store.read() as s:
+        draft = _draft(s, process_id)
+        diagrams = procedure_drafts.diagram_set(s, draft, _library_forms(), PROCESSES_DIR)
+    typed = request.form.get("casos", "")
+    wanted = number(typed)
+    try:
+        if wanted is None:
+            raise FormErrors({"casos": f"Indique un número de casos entre 1 y {replay.MAX_CASES}."})
+        outcomes = replay.replay(engine, process_id, diagrams.files, diagrams.forms, wanted)
+    except FormErrors as invalid:
+        return _simulation_page(draft, typed, error=invalid.errors["casos"]), 422
+    except DiagramError as refused:
+        return _simulation_page(draft, typed, problems=refused.problems), 422
+    return _simulation_page(draft, typed, outcomes=outcomes)
+
+
+def _simulation_page(draft, typed: str, outcomes=None, error: str | None = None, problems=None):
+    counts = {kind: sum(o.kind == kind for o in outcomes or []) for kind in replay.KINDS}
+    return render_template(
+        "procedimientos/simulacion.html",
+        draft=draft,
+        typed=typed,
+        outcomes=outcomes,
+        differing=[o for o in outcomes or [] if o.kind != replay.SAME],
+        counts=counts,
+        several=len({o.process_id for o in outcomes or []}) > 1,
+        error=error,
+        problems=problems or [],
+        max_cases=replay.MAX_CASES,
+    )
 
 
 def _migration_page(process_id: str, outcomes):
@@ -321,7 +422,32 @@ def _editor(process_id: str, errors: dict | None = None, problems: list | None =
         errors=errors or {},
         problems=problems or [],
         editor=bpmn_js_installed(),
+        lint=lint_installed(),
+        lint_data=_lint_data(draft, form_texts),
         new_form=typed.get("new_form", ""),
+    )
+
+
+def _lint_data(draft: procedure_drafts.Draft, form_texts: dict[str, str]) -> dict:
+    """What the editor's lint rules check against: the office's roles, the forms a task may name (the
+    library's and the draft's) and the processes the draft's files define (those a call may invoke)."""
+    return {
+        "roles": sorted(ROLES),
+        "forms": sorted(set(_library_forms()) | set(form_texts)),
+        "processes": sorted(procedure_drafts.process_ids(draft.bpmn)),
+    }
+
+
+def _new_page(errors: dict | None = None):
+    """The new-procedure form, with what was typed and each error beside its field."""
+    with atiende().store.read() as s:
+        procedures = procedure_history.overview(s)
+    return render_template(
+        "procedimientos/nuevo.html",
+        procedures=procedures,
+        roles=[(code, ROLES[code]) for code in procedure_drafts.STARTING_ROLES],
+        values=request.form,
+        errors=errors or {},
     )
 
 

@@ -14,7 +14,7 @@ from engine.access.permissions import COORDINATORS, may_work_now
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
 from engine.cases import assignment, queries
-from engine.errors import AssignmentRefused, Forbidden, FormErrors, TaskAlreadyDone
+from engine.errors import AssignmentRefused, Forbidden, FormErrors, StepFailed, TaskAlreadyDone
 from engine.forms import drafts
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
@@ -51,6 +51,8 @@ def completar(task_id: str):
             result = engine.complete_task(task_id, posted.values, me, posted.uploads)
         except FormErrors as invalid:
             return _page(task_id, posted.values, posted.shown(invalid.errors)), 422
+        except StepFailed as failed:  # rolled back and recorded as an incident: say so over the input kept
+            return _page(task_id, posted.values, posted.shown(), failure=str(failed)), 422
     except TaskAlreadyDone as done:
         return _already_done(done)
     flash(f"Tarea completada (caso {result.ticket}).", "exito")
@@ -122,7 +124,8 @@ def _schema(task_id: str) -> dict | None:
         return engine.procedure(s, task.case.procedure_version_id).forms.get(task.form) if task.form else None
 
 
-def _page(task_id: str, values: dict | None = None, errors: dict | None = None):
+def _page(task_id: str, values: dict | None = None, errors: dict | None = None, failure: str | None = None):
+    """The task page; ``failure``: why the procedure's step failed (``StepFailed``), shown over the form."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         task = _workable(s, task_id)
@@ -146,6 +149,7 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None):
             "instructions": step.instructions if step else "",
             "role": ROLES.get(task.lane, task.lane),
             "assignee_name": names.get(task.assignee, task.assignee),
+            "failure": failure,
         }
     return render_template("tasks/tarea.html", **page)
 

@@ -157,3 +157,18 @@ def may_read_procedures(actor: Actor) -> bool:
 
 def may_audit(actor: Actor) -> bool:
     return bool(actor.roles & AUDITORS)
+
+
+# Incidents (issue 16): steps that failed at run time (engine.cases.incidents). The analyst fixes
+# the procedure and the coordinator watches the desk: both retry a step or mark it resolved; the
+# auditor reads them and changes nothing.
+INCIDENT_HANDLERS = frozenset({"analista", "coordinador"})
+INCIDENT_READERS = INCIDENT_HANDLERS | AUDITORS
+
+
+def may_read_incidents(actor: Actor) -> bool:
+    return bool(actor.roles & INCIDENT_READERS)
+
+
+def may_handle_incidents(actor: Actor) -> bool:
+    return bool(actor.roles & INCIDENT_HANDLERS)

@@ -7,12 +7,16 @@ to 45, or calendar to working days, is an edit of the diagram.
 
 from __future__ import annotations
 
+import bisect
 import calendar
+import functools
 from datetime import date, datetime, timedelta
 
 import holidays
 
 from engine import clock
+from engine.bpm import budget
+from engine.errors import StepOverBudget
 
 # Ley 14 de 1995: 15 August (foundation of the city) is a holiday of the Distrito de Panamá
 # only; the national calendar of the `holidays` package does not know it.
@@ -26,35 +30,100 @@ def _as_datetime(value) -> datetime:
     return moment.astimezone(clock.PANAMA)
 
 
+def _bounded(count, most: int, what: str) -> int:
+    """``count`` as an int within ±``most`` (``engine.bpm.budget``), or StepOverBudget; checks the CPU budget too."""
+    budget.check_time()
+    number = int(count)
+    if abs(number) > most:
+        raise StepOverBudget(f"pidió {number} {what}; el máximo es {most}")
+    return number
+
+
 def feriados(year: int) -> dict[date, str]:
     """Public holidays observed by the Alcaldía in ``year``: national plus district."""
+    return dict(_holidays(year))
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays(year: int) -> dict[date, str]:
     days = dict(holidays.country_holidays("PA", years=year))
     for month, day, name in DISTRICT_HOLIDAYS:
         days.setdefault(date(year, month, day), name)
     return days
 
 
+@functools.lru_cache(maxsize=64)
+def _weekday_holidays(year: int) -> tuple[int, ...]:
+    """The ordinals of the holidays of ``year`` that fall on a weekday, sorted: the only ones that move a count."""
+    return tuple(sorted(day.toordinal() for day in _holidays(year) if day.weekday() < 5))
+
+
 def es_dia_habil(day: date) -> bool:
     """True for a weekday that is not a holiday in the Distrito de Panamá."""
-    return day.weekday() < 5 and day not in feriados(day.year)
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+# Weekdays by arithmetic: ordinal 1 (1 January of year 1) is a Monday, so ordinal o is weekday (o - 1) % 7.
+def _weekdays_up_to(ordinal: int) -> int:
+    """How many weekdays there are from ordinal 1 to ``ordinal``, both included."""
+    weeks, weekday = divmod(ordinal - 1, 7)
+    return 5 * weeks + min(weekday + 1, 5)
+
+
+def _nth_weekday(n: int) -> int:
+    """The ordinal of the ``n``-th weekday from ordinal 1 (``n`` >= 1)."""
+    weeks, weekday = divmod(n - 1, 5)
+    return 1 + 7 * weeks + weekday
+
+
+def _holidays_between(first: int, last: int) -> int:
+    """How many weekday holidays fall from ordinal ``first`` to ``last``, both included."""
+    count = 0
+    for year in range(date.fromordinal(first).year, date.fromordinal(last).year + 1):
+        days = _weekday_holidays(year)
+        count += bisect.bisect_right(days, last) - bisect.bisect_left(days, first)
+    return count
+
+
+def _add_working_days(start: date, days: int) -> date:
+    """The ``days``-th working day after ``start`` (before it, if negative); ``start`` itself never counts.
+
+    Whole weeks by arithmetic, then the holidays in the range: the target is the ``days + h``-th weekday,
+    where ``h`` is the number of weekday holidays up to it; ``h`` grows to its least fixed point, at most once
+    per holiday in the range, and that target is a working day (were it a holiday, ``h - 1`` would be a
+    smaller fixed point).
+    """
+    origin = start.toordinal()
+    if days > 0:
+        base, skipped = _weekdays_up_to(origin), 0
+        while True:
+            target = _nth_weekday(base + days + skipped)
+            found = _holidays_between(origin + 1, target)
+            if found == skipped:
+                return date.fromordinal(target)
+            skipped = found
+    base, skipped = _weekdays_up_to(origin - 1) + 1, 0
+    while True:
+        target = _nth_weekday(base + days - skipped)
+        found = _holidays_between(target, origin - 1)
+        if found == skipped:
+            return date.fromordinal(target)
+        skipped = found
 
 
 def sumar_dias(fecha, dias: int, habiles: bool = False) -> str:
     """The ISO-8601 moment ``dias`` calendar (or working) days after ``fecha``, Panamá time.
 
     A negative ``dias`` counts back: ``sumar_dias(fecha_visita, -1, habiles=True)`` is the
-    working day before a visit.
+    working day before a visit. At most ``budget.MAX_HELPER_DAYS`` either way; working days
+    cost the same whatever their number (``_add_working_days``).
     """
+    count = _bounded(dias, budget.MAX_HELPER_DAYS, "días")
     start = _as_datetime(fecha)
-    if not habiles:
-        return (start + timedelta(days=int(dias))).isoformat()
-    moment, left = start, abs(int(dias))
-    step = timedelta(days=1 if int(dias) > 0 else -1)
-    while left > 0:
-        moment += step
-        if es_dia_habil(moment.date()):
-            left -= 1
-    return moment.isoformat()
+    if not habiles or count == 0:
+        return (start + timedelta(days=count)).isoformat()
+    target = _add_working_days(start.date(), count)
+    return (start + timedelta(days=target.toordinal() - start.toordinal())).isoformat()
 
 
 def sumar_meses(fecha, meses: int) -> str:
@@ -63,7 +132,7 @@ def sumar_meses(fecha, meses: int) -> str:
     «Un mes desde el 31 de enero» is 28 (or 29) February: a month never spills into the next.
     """
     start = _as_datetime(fecha)
-    index = start.month - 1 + int(meses)
+    index = start.month - 1 + _bounded(meses, budget.MAX_HELPER_MONTHS, "meses")
     year, month = start.year + index // 12, index % 12 + 1
     return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1])).isoformat()
 

@@ -24,7 +24,8 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
-from engine.bpm import loops, messages, sandbox, start_events
+from engine.bpm import budget, loops, messages, sandbox, start_events
+from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.serializer import InstanceSerializer
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask
@@ -172,15 +173,22 @@ _LONG_AGO, _NEVER = "1970-01-01T00:00:00+00:00", "9999-12-31T00:00:00+00:00"
 
 @dataclass
 class _ScriptWatch:
-    """Collects the status and deadline changes the diagram's script tasks make."""
+    """Collects the status and deadline changes the diagram's script tasks make, and meters the
+    automatic steps of one request (``budget.EngineMeter``): a loop with no wait state or a process
+    that calls itself stops with StepOverBudget instead of spinning."""
 
     changes: list = field(default_factory=list)
+    meter: budget.EngineMeter = field(default_factory=budget.EngineMeter)
+    passed: list = field(default_factory=list)  # the plain and manual tasks run through (engine.bpm.pass_through)
     _before: dict = field(default_factory=dict)
 
     def will(self, task):
+        self.meter.will(task)
         self._before[task.id] = (task.data.get("estado_caso"), task.data.get("fecha_limite"))
 
     def did(self, task):
+        if isinstance(task.task_spec, PassThroughTask):
+            self.passed.append(task.task_spec)
         before = self._before.pop(task.id, (None, None))
         after = (task.data.get("estado_caso"), task.data.get("fecha_limite"))
         if after != before:
@@ -386,6 +394,15 @@ class Runtime:
         """Write the case row, its events and its task projection; ``ready_before`` None means: read it."""
         with session.no_autoflush:
             self._apply_script_changes(session, case, watch, now)
+            for passed in watch.passed:
+                audit.record(
+                    session,
+                    now,
+                    audit.SYSTEM,
+                    "paso_automatico",
+                    case_id=case.id,
+                    detail={"tarea": passed.bpmn_id, "nombre": passed.bpmn_name},
+                )
             # Documents and mail that service tasks asked for go into this same transaction.
             effects.apply(
                 session,

@@ -2,10 +2,14 @@
 
 SpiffWorkflow's default engine hands every script to ``exec`` with the server's full
 Python: a diagram could reach the operating system (docs/architecture.md). Here every
-source is parsed and checked against a whitelist of syntax before it runs, and the
-operations that could exhaust memory or CPU (``*``, ``**``, ``+`` on big values) are
-rewritten into calls that bound their result. What a script sees is the case's data and
-the named helpers of ``engine.bpm.helpers``; nothing else.
+source is parsed and checked against a whitelist of syntax before it runs (no loops, no
+definitions, no changing a value in place: a script is straight-line code over values it
+cannot alter), and everything that makes a value (``*``, ``**``, ``+``, a call, a list, dict
+or f-string) is rewritten into a guard that bounds the value before or as it is made and
+checks the step's CPU budget (``engine.bpm.budget``). So every value a script can name is
+small, every single operation on one is cheap, and the checks between them stop a step that
+runs too long. What a script sees is the case's data and the named helpers of
+``engine.bpm.helpers``; nothing else.
 """
 
 from __future__ import annotations
@@ -13,35 +17,19 @@ from __future__ import annotations
 import ast
 import functools
 import json
+from collections.abc import Callable
+from typing import NoReturn
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.bpm import helpers
-from engine.errors import UnsafeExpression
+from engine.bpm import budget, helpers
+from engine.bpm.budget import MAX_DATA_CHARS, MAX_EXPONENT, MAX_INT_BITS, MAX_ITEMS, MAX_TEXT_CHARS
+from engine.errors import StepOverBudget, UnsafeExpression
 
-MAX_SOURCE_CHARS = 4000
-MAX_SEQUENCE_LEN = 100_000
-MAX_INT_BITS = 4096
+SOURCE_NAME = "<diagrama>"  # the file name every checked source is compiled under (tracebacks name it)
 
-SAFE_BUILTINS = {
-    "len": len,
-    "min": min,
-    "max": max,
-    "sum": sum,
-    "abs": abs,
-    "round": round,
-    "int": int,
-    "float": float,
-    "str": str,
-    "bool": bool,
-    "list": list,
-    "dict": dict,
-    "sorted": sorted,
-    "any": any,
-    "all": all,
-}
 
 # Methods of plain data values a script may call; none of them can grow a value much.
 SAFE_METHODS = frozenset(
@@ -138,41 +126,115 @@ _NODE_NAMES = {
 }
 
 
-def _bounded(value):
-    if isinstance(value, (str, bytes, list, tuple)) and len(value) > MAX_SEQUENCE_LEN:
-        raise UnsafeExpression(f"el resultado supera {MAX_SEQUENCE_LEN} elementos")
-    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise UnsafeExpression("el número resultante es demasiado grande")
+def _value(value):
+    """``value`` if it is within the step's budget (its size as JSON, counted as it is made); checks CPU too."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > MAX_TEXT_CHARS:
+            raise StepOverBudget(f"produciría un texto de más de {MAX_TEXT_CHARS} caracteres")
+    elif kind is int:
+        if value.bit_length() > MAX_INT_BITS:
+            raise StepOverBudget(f"produciría un número de más de {MAX_INT_BITS} bits")
+    elif isinstance(value, (list, tuple, dict, bytes)):
+        if len(value) > MAX_ITEMS:
+            raise StepOverBudget(f"produciría una lista o un diccionario de más de {MAX_ITEMS} elementos")
+        if budget.size(value) > MAX_DATA_CHARS:
+            raise StepOverBudget(f"produciría un valor de más de {MAX_DATA_CHARS} caracteres (escrito como JSON)")
+    budget.check_time()
     return value
 
 
 def _mul(a, b):
     for seq, n in ((a, b), (b, a)):
-        if (
-            isinstance(seq, (str, bytes, list, tuple))
-            and isinstance(n, int)
-            and len(seq) * max(n, 0) > MAX_SEQUENCE_LEN
-        ):
-            raise UnsafeExpression(f"el resultado supera {MAX_SEQUENCE_LEN} elementos")
+        if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int):
+            # Checked before it is made: the repetition's length, then its size as JSON.
+            limit = MAX_TEXT_CHARS if isinstance(seq, (str, bytes)) else MAX_ITEMS
+            if len(seq) * max(n, 0) > limit:
+                raise StepOverBudget(f"produciría una secuencia de más de {limit} elementos")
+            if isinstance(seq, (list, tuple)) and budget.size(seq) * max(n, 0) > MAX_DATA_CHARS:
+                raise StepOverBudget(f"produciría un valor de más de {MAX_DATA_CHARS} caracteres (escrito como JSON)")
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        raise UnsafeExpression("el número resultante es demasiado grande")
-    return a * b
+        raise StepOverBudget(f"produciría un número de más de {MAX_INT_BITS} bits")
+    return _value(a * b)
 
 
 def _pow(a, b):
-    if isinstance(b, (int, float)) and abs(b) > 64:
-        raise UnsafeExpression("exponente demasiado grande (máximo 64)")
+    if isinstance(b, (int, float)) and abs(b) > MAX_EXPONENT:
+        raise StepOverBudget(f"usaría un exponente de más de {MAX_EXPONENT}")
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() * max(b, 0) > MAX_INT_BITS:
-        raise UnsafeExpression("el número resultante es demasiado grande")
-    return _bounded(a**b)
+        raise StepOverBudget(f"produciría un número de más de {MAX_INT_BITS} bits")
+    return _value(a**b)
 
 
 def _add(a, b):
-    return _bounded(a + b)
+    if isinstance(a, (str, bytes, list, tuple)) and isinstance(b, (str, bytes, list, tuple)):
+        limit = MAX_TEXT_CHARS if isinstance(a, (str, bytes)) else MAX_ITEMS
+        if len(a) + len(b) > limit:
+            raise StepOverBudget(f"produciría una secuencia de más de {limit} elementos")
+    return _value(a + b)
 
 
-_GUARDS = {"__mul": _mul, "__pow": _pow, "__add": _add}
-_GUARDED_OPS = {ast.Mult: "__mul", ast.Pow: "__pow", ast.Add: "__add"}
+def _mod(a, b):
+    if isinstance(a, (str, bytes)):  # printf-style formatting pads to any width: '%0999999999d'
+        raise UnsafeExpression("no se permite dar formato con «%»: use un f-string")
+    return a % b
+
+
+def _round(number, ndigits=None):
+    if ndigits is not None and isinstance(ndigits, int) and abs(ndigits) > MAX_EXPONENT:
+        raise StepOverBudget(f"redondearía a más de {MAX_EXPONENT} cifras")
+    return round(number, ndigits)
+
+
+def _sum(values, start=0):
+    if not isinstance(start, (int, float)):  # sum(listas, []) joins lists one by one: quadratic
+        raise UnsafeExpression("«sum» solo suma números")
+    return sum(values, start)
+
+
+SAFE_BUILTINS = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": _sum,
+    "abs": abs,
+    "round": _round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
+}
+
+_CONVERSIONS: dict[int, Callable[[object], str]] = {-1: str, ord("s"): str, ord("r"): repr, ord("a"): ascii}
+
+
+def _text(value, conversion):
+    """One ``{value}`` of an f-string, bounded before it joins the others."""
+    _value(value)
+    return _value(_CONVERSIONS[conversion](value))
+
+
+def _fstring(*parts):
+    if sum(map(len, parts)) > MAX_TEXT_CHARS:
+        raise StepOverBudget(f"produciría un texto de más de {MAX_TEXT_CHARS} caracteres")
+    return "".join(parts)
+
+
+_GUARDS = {
+    "__mul": _mul,
+    "__pow": _pow,
+    "__add": _add,
+    "__mod": _mod,
+    "__value": _value,
+    "__text": _text,
+    "__fstring": _fstring,
+}
+_GUARDED_OPS = {ast.Mult: "__mul", ast.Pow: "__pow", ast.Add: "__add", ast.Mod: "__mod"}
 
 
 class _Checker(ast.NodeVisitor):
@@ -223,10 +285,10 @@ class _Checker(ast.NodeVisitor):
             or (
                 isinstance(exponent, ast.Constant)
                 and isinstance(exponent.value, (int, float))
-                and abs(exponent.value) > 64
+                and abs(exponent.value) > MAX_EXPONENT
             )
         ):
-            raise UnsafeExpression("exponente demasiado grande (máximo 64)")
+            raise UnsafeExpression(f"exponente demasiado grande (máximo {MAX_EXPONENT})")
         self.generic_visit(node)
 
     def visit_AugAssign(self, node):
@@ -234,17 +296,45 @@ class _Checker(ast.NodeVisitor):
             raise UnsafeExpression("«+=» solo se permite sobre un nombre")
         self.generic_visit(node)
 
+    def visit_Subscript(self, node):
+        if isinstance(node.ctx, ast.Store):  # a value changed in place could grow inside others already checked
+            raise UnsafeExpression("no se permite cambiar un elemento (x[...] = ...): asigne un valor nuevo")
+        self.generic_visit(node)
+
+
+def _guard(name: str, args: list, node: ast.AST) -> ast.Call:
+    return ast.copy_location(ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[]), node)
+
 
 class _Guarder(ast.NodeTransformer):
-    """Rewrites ``a * b``, ``a ** b`` and ``a + b`` (also augmented) into bounded calls."""
+    """Rewrites what makes a value into guarded calls: ``*``, ``**``, ``+``, ``%`` (also augmented), calls,
+    list, tuple and dict displays, and f-strings."""
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
         guard = _GUARDED_OPS.get(type(node.op))
         if guard is None:
             return node
-        call = ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
-        return ast.copy_location(call, node)
+        return _guard(guard, [node.left, node.right], node)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        return _guard("__value", [node], node)
+
+    def _display(self, node):
+        self.generic_visit(node)
+        return _guard("__value", [node], node) if isinstance(getattr(node, "ctx", ast.Load()), ast.Load) else node
+
+    visit_List = visit_Tuple = visit_Dict = _display
+
+    def visit_JoinedStr(self, node):
+        parts = [
+            _guard("__text", [self.visit(part.value), ast.Constant(part.conversion)], part)
+            if isinstance(part, ast.FormattedValue)
+            else part
+            for part in node.values
+        ]
+        return _guard("__fstring", parts, node)
 
     def visit_AugAssign(self, node):
         value = ast.BinOp(left=ast.Name(id=node.target.id, ctx=ast.Load()), op=node.op, right=node.value)
@@ -259,12 +349,12 @@ def _callable_names():
 @functools.lru_cache(maxsize=2048)
 def compile_checked(source: str, mode: str):
     """Check ``source`` against the whitelist and compile it; raises UnsafeExpression or SyntaxError."""
-    if len(source) > MAX_SOURCE_CHARS:
-        raise UnsafeExpression(f"el código supera {MAX_SOURCE_CHARS} caracteres")
+    if len(source) > budget.MAX_SOURCE_CHARS:
+        raise UnsafeExpression(f"el código supera {budget.MAX_SOURCE_CHARS} caracteres")
     tree = ast.parse(source, mode=mode)
     _Checker(_callable_names()).visit(tree)
     tree = ast.fix_missing_locations(_Guarder().visit(tree))
-    return compile(tree, "<diagrama>", mode)
+    return compile(tree, SOURCE_NAME, mode)
 
 
 def check(source: str, mode: str) -> str | None:
@@ -296,14 +386,17 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return scope
 
     def evaluate(self, expression, context, external_context=None):
-        return eval(compile_checked(expression, "eval"), self._scope(context, external_context))
+        with budget.metered():
+            return eval(compile_checked(expression, "eval"), self._scope(context, external_context))
 
     def execute(self, script, context, external_context=None):
-        scope = self._scope(context, external_context)
-        exec(compile_checked(script, "exec"), scope)
-        for key, value in scope.items():
-            if key not in self._base and not key.startswith("_"):
-                context[key] = value
+        with budget.metered():
+            scope = self._scope(context, external_context)
+            exec(compile_checked(script, "exec"), scope)
+            for key, value in scope.items():
+                if key not in self._base and not key.startswith("_"):
+                    context[key] = value
+            _within_data_budget(context)
         return True
 
     def call_service(self, context, operation_name, operation_params, **_kwargs):
@@ -311,7 +404,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         from engine.bpm import operators  # imported here: operators check their parameters with this module
 
         values = {name: param["value"] for name, param in operation_params.items()}
-        result, effects = operators.run(operation_name, context, values)
+        with budget.metered():
+            result, effects = operators.run(operation_name, context, values)
+            _value(result)
         self._effects.extend(effects)
         return json.dumps(result)
 
@@ -321,18 +416,47 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return taken
 
 
+def _within_data_budget(data: dict) -> None:
+    if budget.size(data) > MAX_DATA_CHARS:
+        raise StepOverBudget(f"dejaría los datos del caso en más de {MAX_DATA_CHARS} caracteres (escritos como JSON)")
+
+
+def _reraise(task, wrapped: WorkflowTaskException) -> NoReturn:
+    """Raise SpiffWorkflow's error, or StepOverBudget naming the task if that is what it wraps: caused by
+    SpiffWorkflow's error, so the chain keeps the task (for the incident) and the budget's words at its root."""
+    inner = wrapped.__cause__ or wrapped.__context__
+    if isinstance(inner, StepOverBudget):
+        raise inner.at(task.task_spec.bpmn_id, task.task_spec.bpmn_name) from wrapped
+    raise wrapped
+
+
 class _Engine(PythonScriptEngine):
-    """SpiffWorkflow's engine, with a service task's failure reported as such.
+    """SpiffWorkflow's engine, with a service task's failure reported as such, and a step over its budget
+    raised as ``StepOverBudget`` naming the element (caused by SpiffWorkflow's error for the task).
 
     SpiffWorkflow 3.2's own error path for service tasks refers to an undefined name and
     hides the real error behind a NameError (docs/architecture.md).
     """
 
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except WorkflowTaskException as exc:
+            _reraise(task, exc)
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except WorkflowTaskException as exc:
+            _reraise(task, exc)
+
     def call_service(self, task, **kwargs):
         try:
             return self.environment.call_service(task.data, **kwargs)
-        except Exception as exc:
-            raise WorkflowTaskException(f"la tarea de servicio falló: {exc}", task=task, exception=exc) from exc
+        except Exception as exc:  # noqa: BLE001 - raised again, with the task that failed
+            wrapped = WorkflowTaskException(f"la tarea de servicio falló: {exc}", task=task, exception=exc)
+            wrapped.__cause__ = exc
+            _reraise(task, wrapped)
 
 
 def script_engine() -> PythonScriptEngine:

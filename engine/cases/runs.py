@@ -17,7 +17,7 @@ from engine import clock
 from engine.audit import trail as audit
 from engine.bpm import messages, start_events
 from engine.bpm.runtime import Advanced
-from engine.cases import selectors, tickets
+from engine.cases import incidents, selectors, tickets
 from engine.db.models import Case, Schedule
 from engine.db.statements import savepoint
 from engine.errors import Undeliverable
@@ -84,17 +84,27 @@ def deliver(atiende, session: Session, sender: str, advanced: Advanced, now: dat
 
 
 def deliver_or_record(atiende, session: Session, sender: Case, advanced: Advanced, now: datetime) -> None:
-    """Deliver what a timer-driven step threw; if it cannot be, record why and let the step stand.
+    """Deliver what a timer-driven step threw; if it cannot be, record an incident and let the step stand.
 
     Nobody is there to correct a timer's step, so instead of refusing it the undelivered
-    message is written to the sender's history for a person to follow up. The cases it
-    reached are not kept in memory: a sweep keeps none (``Atiende.run_timer_sweep``).
+    message becomes an incident of the sender (``engine.cases.incidents``, kind ``mensaje``) for a
+    person to follow up. The cases it reached are not kept in memory: a sweep keeps none
+    (``Atiende.run_timer_sweep``).
     """
     try:
         with savepoint(session):
             deliver(atiende, session, sender.ticket, advanced, now)
     except Undeliverable as exc:
-        audit.record(session, now, audit.SYSTEM, "mensaje_no_entregado", case_id=sender.id, detail={"error": str(exc)})
+        names = ", ".join(sorted({event.event_definition.name for event in advanced.messages}))
+        step = incidents.Step.of(
+            incidents.MESSAGE,
+            atiende.procedure(session, sender.procedure_version_id),
+            audit.SYSTEM,
+            names,
+            f"Enviar el mensaje «{names}»",
+            case_id=sender.id,
+        )
+        incidents.note_error(session, step, exc, now)
 
 
 def start_due_runs(atiende, now: datetime) -> tuple[int, list[Advanced]]:

@@ -68,6 +68,8 @@ class ProcedureVersion(Base):
     deployed_by: Mapped[str] = mapped_column(String(100))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The version of each procedure it calls that it bundles (engine.procedures.versions.with_callers)
+    calls: Mapped[dict] = mapped_column(JSONType, default=dict, server_default="{}")
 
 
 class Case(Base):
@@ -396,7 +398,8 @@ class ProcedureDraft(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), unique=True)
-    base_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    # The version it was copied from; None for a procedure created in the editor, never deployed yet.
+    base_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_version.id"))
     bpmn: Mapped[dict] = mapped_column(OrderedJSON)  # file name -> XML text
     forms: Mapped[dict] = mapped_column(OrderedJSON)  # form name -> JSON Schema
     scenarios: Mapped[dict] = mapped_column(OrderedJSON)  # engine.procedures.scenarios: {"proceso", "escenarios"}
@@ -500,6 +503,37 @@ class Schedule(Base):
     cycle: Mapped[str] = mapped_column(String(200))  # its timeCycle, evaluated: R/2026-01-05T08:00:00-05:00/P7D
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # None: no more runs
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Incident(Base):
+    """A step that failed at run time and was rolled back (``engine.cases.incidents``), as Camunda calls it.
+
+    One open row per case and element (per procedure and element for a start that left no case):
+    ``open_key`` says which and is unique, NULL once resolved, so a second failure of the same step
+    counts an attempt instead of adding a row, even when two fail at once.
+    """
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    open_key: Mapped[str | None] = mapped_column(String(250), unique=True)
+    state: Mapped[str] = mapped_column(String(10), index=True)  # abierta, resuelta
+    kind: Mapped[str] = mapped_column(String(20))  # inicio, tarea, temporizador, mensaje: what a retry does
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)  # None: a start, no case
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    process_id: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(100))
+    element_name: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)  # Spanish
+    original: Mapped[str] = mapped_column(Text)  # the library's message, as it gave it
+    task_id: Mapped[str | None] = mapped_column(String(36))  # a completion: the task a retry completes
+    actor: Mapped[str] = mapped_column(String(100))  # who (or audit.SYSTEM) took the step last
+    data: Mapped[dict | None] = mapped_column(JSONType)  # a completion: the cleaned submission a retry repeats
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
 
 
 # The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),

@@ -38,7 +38,7 @@ from engine.cases import queries
 from engine.clock import PANAMA, YEARS
 from engine.db.models import AuditEvent, Case, Open311Key, Open311Request
 from engine.db.store import Store
-from engine.errors import FormErrors, Open311Error
+from engine.errors import FormErrors, Open311Error, StepFailed
 from engine.facade import Atiende
 from engine.forms import catalogs
 from engine.intake import notify
@@ -60,6 +60,10 @@ SERVICE_NOTICE = (
     "30 días siguientes a su presentación (Ley 36 de 1998)."
 )
 AGENCY = "Dirección de Atención al Ciudadano, Alcaldía de Panamá"
+NOT_FILED = (
+    "No se pudo registrar la solicitud por una falla interna, informada a la oficina (incidencia {}); "
+    "reintente más tarde."
+)
 # GeoReport's own request fields → the start form's fields.
 STANDARD = {
     "first_name": "ciudadano_nombre",
@@ -289,6 +293,8 @@ def post_request(
         ratelimit.give_back(atiende.store, taken_at, counted)  # nothing was filed
         if isinstance(failed, FormErrors):
             raise Open311Error(400, _describe(failed.errors)) from None
+        if isinstance(failed, StepFailed):
+            raise Open311Error(422, NOT_FILED.format(failed.incident_id)) from None
         raise
     return Posted(started.ticket, token, SERVICE_NOTICE)
 

@@ -65,6 +65,10 @@ WORDING = {  # the start form's help speaks to the operator; here it speaks to t
     "corregimiento": {"description": "Corregimiento del Distrito de Panamá donde ocurre lo que presenta."},
     "descripcion": {"description": "Cuéntenos qué ocurre, dónde y desde cuándo."},
 }
+NOT_FILED = (
+    "No pudimos registrar su reporte por una falla interna, que quedó informada a la oficina (incidencia {}). "
+    "Sus datos siguen en el formulario: intente de nuevo más tarde."
+)  # a citizen is not shown the procedure's inner names (StepFailed's message is for staff)
 REQUIRED = ("ciudadano_email", "corregimiento")  # the ticket goes by e-mail; the place finds duplicates
 PHOTOS_FIELD = "adjuntos"  # the start form's attachments field
 FIXED = {"canal": CHANNEL, "respuesta_inmediata_enviada": True}  # the acknowledgement is sent at once

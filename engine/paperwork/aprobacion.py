@@ -19,7 +19,7 @@ from engine.access.accounts import Actor
 from engine.access.permissions import may_work_now
 from engine.audit import trail as audit
 from engine.db.models import Case, HumanTask
-from engine.errors import Forbidden, FormErrors, NotFound, TaskAlreadyDone
+from engine.errors import Forbidden, FormErrors, NotFound, StepFailed, TaskAlreadyDone
 from engine.facade import Atiende
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,8 @@ def approve_many(atiende: Atiende, task_ids: list[str], actor: Actor, comment: s
             outcomes.append(Outcome(task_id, ticket, False, _sentence(str(exc))))
         except FormErrors as invalid:
             outcomes.append(Outcome(task_id, ticket, False, "; ".join(invalid.errors.values())))
+        except StepFailed as failed:  # rolled back and recorded as an incident: its message names it
+            outcomes.append(Outcome(task_id, ticket, False, str(failed)))
         except Exception:  # noqa: BLE001 - one case's failure is reported, the others go on
             log.exception("approval of task %s failed", task_id)
             outcomes.append(

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.audit import trail as audit
+from engine.bpm import budget, sandbox
 from engine.bpm import diff as procedure_diff
-from engine.bpm import sandbox
 from engine.bpm.runtime import timer_due, waiting_timers
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
@@ -175,7 +175,7 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
             return plan, None
         procedure_diff.restore_timers(workflow, armed)
         if run_steps:
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(budget.EngineMeter().will)
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow's migration is new; any failure blocks this case
         plan.blockers.append(f"no se pudo migrar: {exc}")
         return plan, None

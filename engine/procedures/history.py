@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import case as when
 from sqlalchemy import func, select
@@ -17,9 +17,22 @@ from engine.bpm import diff as procedure_diff
 from engine.db.models import Case, ProcedureDraft, ProcedureVersion
 
 
+class VersionRef(NamedTuple):
+    """A version of a procedure, as the history names it."""
+
+    process_id: str
+    name: str
+    version: int
+
+
 @dataclass(frozen=True)
 class VersionRow:
-    """One version: who deployed it, when, why, and how many cases run on it."""
+    """One version: who deployed it, when, why, and how many cases run on it.
+
+    A version bundles the procedures it calls (``engine.procedures.versions.with_callers``):
+    ``uses`` are those, ``affects`` the callers whose latest version bundles this one (their new
+    cases run it), ``used_by`` their older versions that did.
+    """
 
     id: int
     version: int
@@ -28,6 +41,9 @@ class VersionRow:
     note: str
     open_cases: int
     all_cases: int
+    uses: tuple[VersionRef, ...] = ()
+    affects: tuple[VersionRef, ...] = ()
+    used_by: tuple[VersionRef, ...] = ()
 
 
 @dataclass
@@ -79,19 +95,63 @@ def overview(session: Session, process_id: str | None = None) -> list[ProcedureR
     )
     if process_id is not None:
         query = query.where(ProcedureVersion.process_id == process_id)
+    uses, callers = _calls(session)
     procedures: dict[str, ProcedureRow] = {}
     for vid, pid, name, number, by, at, note in session.execute(
         query.order_by(ProcedureVersion.process_id, ProcedureVersion.version.desc())
     ):
         row = procedures.setdefault(pid, ProcedureRow(pid, name))
         open_, all_ = counts.get(vid, (0, 0))
-        row.versions.append(VersionRow(vid, number, by, at, note or "", int(open_ or 0), all_))
+        mine = callers.get((pid, number), [])
+        row.versions.append(
+            VersionRow(
+                vid,
+                number,
+                by,
+                at,
+                note or "",
+                int(open_ or 0),
+                all_,
+                uses=tuple(uses.get(vid, ())),
+                affects=tuple(ref for ref, current in mine if current),
+                used_by=tuple(ref for ref, current in mine if not current),
+            )
+        )
     for draft in session.scalars(select(ProcedureDraft).where(ProcedureDraft.process_id.in_(procedures))):
         procedures[draft.process_id].draft_by, procedures[draft.process_id].draft_at = (
             draft.updated_by,
             draft.updated_at,
         )
     return sorted(procedures.values(), key=lambda p: p.name)
+
+
+def _calls(
+    session: Session,
+) -> tuple[dict[int, list[VersionRef]], dict[tuple[str, int], list[tuple[VersionRef, bool]]]]:
+    """What each version calls (by version id), and the callers of each called version: (caller, is it
+    its procedure's latest version)."""
+    rows = session.execute(
+        select(
+            ProcedureVersion.id,
+            ProcedureVersion.process_id,
+            ProcedureVersion.name,
+            ProcedureVersion.version,
+            ProcedureVersion.calls,
+        ).order_by(ProcedureVersion.process_id, ProcedureVersion.version)
+    ).all()
+    names = {(pid, number): name for _vid, pid, name, number, _calls in rows}
+    newest = {pid: number for _vid, pid, _name, number, _calls in rows}  # ordered by version: the last wins
+    uses: dict[int, list[VersionRef]] = {}
+    callers: dict[tuple[str, int], list[tuple[VersionRef, bool]]] = {}
+    for vid, pid, name, number, calls in rows:
+        for called, called_number in sorted((calls or {}).items()):
+            uses.setdefault(vid, []).append(
+                VersionRef(called, names.get((called, called_number), called), called_number)
+            )
+            callers.setdefault((called, called_number), []).append(
+                (VersionRef(pid, name, number), newest[pid] == number)
+            )
+    return uses, callers
 
 
 def version(session: Session, process_id: str, number: int) -> ProcedureVersion | None:

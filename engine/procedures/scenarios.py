@@ -29,11 +29,11 @@ from sqlalchemy import select
 
 from engine.access.accounts import Actor
 from engine.bpm import runtime
-from engine.bpm.parsing import Problem
+from engine.bpm.parsing import Problem, decode
 from engine.clock import FrozenClock
 from engine.db.models import Base, Case, HumanTask
 from engine.db.store import Store
-from engine.errors import FormErrors, ScenarioFailure
+from engine.errors import DiagramError, FormErrors, ScenarioFailure
 from engine.facade import Atiende
 from engine.forms import catalogs
 from engine.procedures import versions as procedures
@@ -114,7 +114,10 @@ def load_directory(processes_dir: Path) -> tuple[dict[str, ScenarioSet], list[Pr
     sets, problems = {}, []
     for path in sorted(Path(processes_dir).glob(f"*{SUFFIX}")):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = json.loads(decode(path.read_bytes(), path.name))
+        except DiagramError as exc:  # not UTF-8
+            problems.extend(exc.problems)
+            continue
         except json.JSONDecodeError as exc:
             problems.append(Problem(path.name, f"JSON inválido: {exc.msg} (línea {exc.lineno})"))
             continue

@@ -19,9 +19,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
+from engine.bpm import budget, start_events
 from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
-from engine.bpm import start_events
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.models import ProcedureVersion
 from engine.db.statements import Statement
@@ -51,9 +51,24 @@ def _start_form(spec) -> str | None:
 
 
 def read_directory(processes_dir: Path, forms_dir: Path) -> tuple[dict[str, str], dict[str, dict]]:
-    """The diagrams (file name → XML) and forms (name → schema) of two directories."""
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(processes_dir).glob("*.bpmn"))}
-    return files, form_schemas.load_directory(forms_dir)
+    """The diagrams (file name → XML) and forms (name → schema) of two directories; DiagramError naming
+    every file that is not UTF-8 (or, for a form, not JSON) instead of a traceback."""
+    files, forms, problems = {}, {}, []
+    for path in sorted(Path(processes_dir).glob("*.bpmn")):
+        try:
+            files[path.name] = bpmn.decode(path.read_bytes(), path.name)
+        except DiagramError as exc:
+            problems.extend(exc.problems)
+    for path in sorted(Path(forms_dir).glob("*.json")):  # as form_schemas.load_directory, each file's fault said
+        try:
+            forms[path.stem] = json.loads(bpmn.decode(path.read_bytes(), path.name))
+        except DiagramError as exc:
+            problems.extend(exc.problems)
+        except json.JSONDecodeError as exc:
+            problems.append(bpmn.Problem(path.name, f"JSON inválido: {exc.msg}", line=exc.lineno, original=str(exc)))
+    if problems:
+        raise DiagramError(problems)
+    return files, forms
 
 
 @dataclass
@@ -67,8 +82,13 @@ class Candidate:
     spec: dict
     content_hash: str
     schedules: dict[str, str] = field(default_factory=dict)  # timer start event → calendar (engine.bpm.start_events)
+    # Set by with_callers: rebuilt to bundle the procedures it calls as deployed now; ``because`` names the
+    # called procedures that changed when the caller itself was not in the diagram set.
+    rebuilt: bool = False
+    because: tuple[str, ...] = ()
 
 
+@budget.metered(budget.VALIDATION_CPU_SECONDS)  # every expression evaluated here, together
 def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSerializer) -> list[Candidate]:
     """Parse, validate and lint a diagram set; raise DiagramError listing every problem."""
     parser = bpmn.parser_for(files)
@@ -77,7 +97,7 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
         for name, schema in forms.items()
         for msg in form_schemas.schema_problems(name, schema)
     ]
-    calls = diagram_rules.unresolved_calls(parser)
+    calls = diagram_rules.unresolved_calls(parser) + diagram_rules.recursive_calls(parser)
     problems.extend(calls)
     candidates = []
     for process_id in parser.get_process_ids():
@@ -85,14 +105,16 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
             spec = parser.get_spec(process_id)
             subprocess_specs = parser.get_subprocess_specs(process_id)
         except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises several kinds here
-            if not any(p.file == parser.process_parsers[process_id].filename for p in calls):
-                problems.append(bpmn.Problem(file=process_id, message=f"no se pudo construir el proceso: {exc}"))
+            filename = parser.process_parsers[process_id].filename or process_id
+            if not any(p.file == filename for p in calls):
+                problems.append(bpmn.library_problem(exc, filename))
             continue
         specs = [spec, *subprocess_specs.values()]
         problems.extend(bpmn.lint(lambda s: s.file or "", specs, forms))
         problems.extend(diagram_rules.unnamed_starters(spec))
         problems.extend(diagram_rules.unusable_task_forms(lambda s: s.file or "", specs, forms))
         problems.extend(diagram_rules.unchecked_expressions(lambda s: s.file or "", specs))
+        problems.extend(diagram_rules.loops_without_wait(lambda s: s.file or "", specs))
         used_forms = cast(
             "set[str]", {s.form for s in bpmn.user_steps(specs).values() if s.form} | {_start_form(spec)} - {None}
         )
@@ -112,9 +134,14 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
 def deploy(
     session: Session, candidates: list[Candidate], actor: str, at: datetime, note: str = ""
 ) -> list[ProcedureVersion]:
-    """Store each candidate as a new version unless the same content is already deployed."""
+    """Store each candidate as a new version unless the same content is already deployed.
+
+    Called procedures are stored before their callers, so each new version records the version of
+    every procedure it calls (``calls``), and a caller re-versioned for them says so in its note.
+    """
     stored = []
-    for c in candidates:
+    # A caller's subprocess specs hold every procedure it calls, and theirs: always more than each callee's.
+    for c in sorted(candidates, key=lambda c: len(c.spec["subprocess_specs"])):
         existing = session.scalar(
             select(ProcedureVersion).where(
                 ProcedureVersion.process_id == c.process_id, ProcedureVersion.content_hash == c.content_hash
@@ -126,6 +153,11 @@ def deploy(
         last = session.scalar(
             select(func.max(ProcedureVersion.version)).where(ProcedureVersion.process_id == c.process_id)
         )
+        called = {
+            name: found
+            for name in c.spec["subprocess_specs"]
+            if name != c.process_id and (found := latest_version(session, name)) is not None
+        }
         row = ProcedureVersion(
             process_id=c.process_id,
             name=c.name,
@@ -136,7 +168,8 @@ def deploy(
             spec=c.spec,
             deployed_by=actor,
             deployed_at=at,
-            note=note,
+            note=_note(note, [called[name] for name in c.because if name in called]),
+            calls={name: found.version for name, found in called.items()},
         )
         session.add(row)
         session.flush()
@@ -145,11 +178,102 @@ def deploy(
             at,
             actor,
             "procedimiento_desplegado",
-            detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": note},
+            detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": row.note},
         )
         start_events.sync(session, c.process_id, c.schedules, at)
         stored.append(row)
     return stored
+
+
+def _note(note: str, changed: list[ProcedureVersion]) -> str:
+    """A re-versioned caller's note: which called versions it takes, then the deploy's own note."""
+    if not changed:
+        return note
+    cause = "Por cambio en " + ", ".join(f"{v.name} v{v.version}" for v in changed)
+    return f"{cause}: {note}" if note else cause
+
+
+def _canonical(value) -> str:
+    """A spec as comparable text: the same whether it was just serialized or read back from the database."""
+    return json.dumps(value, sort_keys=True)
+
+
+def with_callers(session: Session, candidates: list[Candidate], serializer: InstanceSerializer) -> list[Candidate]:
+    """The candidates, plus a new candidate of every procedure in force that calls one of them that changed.
+
+    A version bundles the specs of the procedures it calls, so that a case runs on a fixed set
+    of diagrams. A called procedure is changed once, though: every caller must bundle its newest
+    version. So each caller — in the set or in force — whose bundled copy of a called procedure
+    differs from what that procedure will be after this deploy (the set's copy when it is new
+    content, else the version in force) is rebuilt from its own diagrams and the called ones, and
+    checked again. A set's unchanged copy of a called procedure (a draft made before it changed)
+    thus never brings back older common steps.
+    """
+    in_force = {row.process_id: row for row in _latest_rows(session)}
+    changed = {c.process_id: c for c in candidates if not _deployed(session, c)}
+    sources: dict[str, Candidate | ProcedureVersion] = {**in_force, **changed}
+    in_set = {c.process_id for c in candidates}
+    callers: list[Candidate | ProcedureVersion] = [
+        *candidates,
+        *(row for pid, row in sorted(in_force.items()) if pid not in in_set),
+    ]
+    result = {c.process_id: c for c in candidates}
+    for caller in callers:
+        bundled = caller.spec["subprocess_specs"]
+        stale = [
+            name
+            for name in bundled
+            if name != caller.process_id
+            and name in sources
+            and _canonical(bundled[name]) != _canonical(sources[name].spec["spec"])
+        ]
+        if stale:
+            rebuilt = _rebuild(caller, [sources[name] for name in bundled if name in sources], serializer)
+            rebuilt.because = () if caller.process_id in in_set else tuple(stale)
+            result[caller.process_id] = rebuilt
+    return list(result.values())
+
+
+def _deployed(session: Session, candidate: Candidate) -> bool:
+    return (
+        session.scalar(
+            select(ProcedureVersion.id).where(
+                ProcedureVersion.process_id == candidate.process_id,
+                ProcedureVersion.content_hash == candidate.content_hash,
+            )
+        )
+        is not None
+    )
+
+
+def _rebuild(caller: Candidate | ProcedureVersion, called: list, serializer: InstanceSerializer) -> Candidate:
+    """The caller checked again on its own diagrams and the given versions of the procedures it calls."""
+    theirs = {name for source in called for name in source.bpmn}
+    files = {name: text for name, text in caller.bpmn.items() if name not in theirs}
+    forms = dict(caller.forms)
+    for source in called:  # each called procedure's own file: a version's other files are its own copies
+        own = source.spec["spec"]["file"]
+        files[own] = source.bpmn[own]
+        forms.update(source.forms)
+    [found] = [c for c in check(files, forms, serializer) if c.process_id == caller.process_id]
+    found.rebuilt = True
+    return found
+
+
+def _latest_rows(session: Session) -> list[ProcedureVersion]:
+    return list(session.scalars(_newest(ProcedureVersion)))
+
+
+def _newest(*columns):
+    """``columns`` of the latest version of every procedure."""
+    newest = (
+        select(ProcedureVersion.process_id, func.max(ProcedureVersion.version).label("version"))
+        .group_by(ProcedureVersion.process_id)
+        .subquery()
+    )
+    return select(*columns).join(
+        newest, (newest.c.process_id == ProcedureVersion.process_id) & (newest.c.version == ProcedureVersion.version)
+    )
 
 
 def _schedules(spec) -> dict[str, str]:
@@ -215,19 +339,7 @@ class ProcedureCache:
 
 def in_force(session: Session, cache: ProcedureCache) -> list[Procedure]:
     """The latest version of every procedure, parsed (the cache keeps each once)."""
-    newest = (
-        select(ProcedureVersion.process_id, func.max(ProcedureVersion.version).label("version"))
-        .group_by(ProcedureVersion.process_id)
-        .subquery()
-    )
-    ids = session.scalars(
-        select(ProcedureVersion.id)
-        .join(
-            newest,
-            (newest.c.process_id == ProcedureVersion.process_id) & (newest.c.version == ProcedureVersion.version),
-        )
-        .order_by(ProcedureVersion.process_id)
-    )
+    ids = session.scalars(_newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id))
     return [cache.get(session, version_id) for version_id in ids]
 
 

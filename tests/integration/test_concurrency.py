@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from engine.access.accounts import Actor
 from engine.bpm.runtime import Runtime
+from engine.cases import incidents
 from engine.clock import FrozenClock
 from engine.db.models import AuditEvent, Case, HumanTask
 from engine.db.store import Store
@@ -156,7 +157,7 @@ def test_a_process_killed_mid_way_leaves_nothing_half_written(desk, store):
 
 
 @pytest.mark.parametrize("broken", ["{not json", '{"tasks": {}}'])
-def test_a_broken_case_does_not_stop_the_sweep_and_is_retried_later(desk, store, broken):
+def test_a_broken_case_does_not_stop_the_sweep_and_becomes_an_incident(desk, store, broken):
     good, bad = desk.start(), desk.start()
     with store.unit_of_work() as s:
         s.get(Case, bad).workflow = broken
@@ -164,6 +165,8 @@ def test_a_broken_case_does_not_stop_the_sweep_and_is_retried_later(desk, store,
     result = desk.wait(days=30, seconds=1)
     assert (result.loaded, result.fired, result.failed) == (2, 1, 1)
     assert desk.case(good).status == "escalado a la unidad"
-    [error] = desk.history(bad, "error_temporizador")
-    assert error.detail["error"]
-    assert desk.case(bad).timer_due_at > desk.clock.now()
+    [error] = desk.history(bad, "incidencia_registrada")
+    assert error.detail["motivo"]
+    assert desk.case(bad).timer_due_at is None  # no silent retry: «Reintentar» on the Incidencias page
+    incidents.resolve(desk.atiende, error.detail["incidencia"], Actor("analista", frozenset({"analista"})))
+    assert desk.case(bad).timer_due_at == desk.clock.now()  # unreadable: the next sweep records it again

@@ -1,4 +1,5 @@
-"""A timer firing that fails after writing its effects leaves nothing of them; the batch's other cases commit.
+"""A timer firing that fails after writing its effects leaves nothing of them but an incident; the batch's
+other cases commit.
 
 The diagram (deployed by the test): a capture, a review with an interrupting three-day timer
 that escalates the case and remits the hoja (a document and an e-mail) to the dirección.
@@ -10,7 +11,9 @@ import shutil
 
 import pytest
 
-from engine.db.models import AuditEvent, Case, Document, OutboxMessage
+from engine.access.accounts import Actor
+from engine.cases import incidents
+from engine.db.models import AuditEvent, Case, Document, Incident, OutboxMessage
 from engine.facade import PROCESSES_DIR
 from engine.paperwork import effects
 from engine.procedures import case_migration
@@ -90,15 +93,15 @@ def test_a_firing_that_fails_after_writing_rolls_back_alone_and_its_retry_mails_
     assert office.task(good, "atender") is not None
     assert office.task(bad, "revisar") is not None and office.task(bad, "atender") is None
     kinds = [e.kind for e in office.rows(AuditEvent, case_id=bad)]
-    assert kinds == ["caso_creado", "error_temporizador"]
-    [error] = office.rows(AuditEvent, case_id=bad, kind="error_temporizador")
-    assert error.detail["error"] == "falla después de escribir"
-    bad_case = office.rows(Case, id=bad)[0]
-    assert bad_case.timer_due_at > office.clock.now()
+    assert kinds == ["caso_creado", "incidencia_registrada"]
+    [incident] = office.rows(Incident, case_id=bad)
+    assert incident.original == "RuntimeError: falla después de escribir"
+    assert office.rows(Case, id=bad)[0].timer_due_at is None  # left alone while its incident is open
 
-    monkeypatch.undo()  # the cause is fixed; the retry comes after the wait
+    monkeypatch.undo()  # the cause is fixed; «Reintentar» fires it
     office.clock.advance(minutes=16)
-    assert office.atiende.run_timer_sweep().fired == 1
+    assert office.atiende.run_timer_sweep().loaded == 0
+    incidents.retry(office.atiende, incident.id, Actor("analista", frozenset({"analista"})))
 
     assert sorted(m.case_id for m in office.rows(OutboxMessage)) == [good, bad]
     assert sorted(d.case_id for d in office.rows(Document)) == [good, bad]
@@ -125,7 +128,7 @@ def test_a_database_error_in_one_firing_does_not_abort_the_batch(office, two_cas
     assert (result.fired, result.failed) == (1, 1)
     assert [m.case_id for m in office.rows(OutboxMessage)] == [good]
     assert [c.status for c in office.rows(Case)] == ["escalado a la unidad", "abierto"]
-    assert [e.kind for e in office.rows(AuditEvent, case_id=bad)] == ["caso_creado", "error_temporizador"]
+    assert [e.kind for e in office.rows(AuditEvent, case_id=bad)] == ["caso_creado", "incidencia_registrada"]
 
 
 def test_a_migration_that_fails_for_one_case_leaves_it_as_it_was_and_moves_the_others(

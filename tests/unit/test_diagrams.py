@@ -61,7 +61,7 @@ def test_xsd_violations_are_reported_with_the_file():
     with pytest.raises(DiagramError) as exc:
         check(broken)
     problem = exc.value.problems[0]
-    assert problem.file == "prueba.bpmn" and "esquema BPMN" in problem.message
+    assert problem.file == "prueba.bpmn" and problem.element_id == "end_a" and "«bogus» no se admite" in problem.message
 
 
 def test_malformed_xml_is_reported_with_its_line():

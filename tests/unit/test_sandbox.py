@@ -3,7 +3,8 @@
 import pytest
 
 from engine.bpm import sandbox
-from engine.errors import UnsafeExpression
+from engine.errors import StepOverBudget, UnsafeExpression
+from tests.fixtures import probes
 
 ESCAPES = {
     "import statement": ("import os", "exec"),
@@ -62,13 +63,13 @@ def test_private_keys_of_the_data_are_invisible_to_scripts():
 
 @pytest.mark.parametrize("source", ["'a' * 10 ** 9", "[0] * 10000000", " * ".join(["9 ** 60"] * 30)])
 def test_memory_bombs_are_stopped_while_running(source):
-    with pytest.raises(UnsafeExpression):
+    with pytest.raises(StepOverBudget):
         sandbox.RestrictedEnvironment().evaluate(source, {})
 
 
 def test_doubling_a_string_in_a_script_is_bounded():
     script = "s = 'xxxxxxxxxx'\n" + "s = s + s\n" * 30
-    with pytest.raises(UnsafeExpression):
+    with pytest.raises(StepOverBudget):
         sandbox.RestrictedEnvironment().execute(script, {}, {})
 
 
@@ -85,3 +86,53 @@ def test_only_harmless_methods_may_be_called():
     env = sandbox.RestrictedEnvironment()
     assert env.evaluate("tipo.upper()", {"tipo": "queja"}) == "QUEJA"
     assert sandbox.check("tipo.ljust(1000000000)", "eval") is not None
+
+
+# -- Budgets (engine.bpm.budget): each probe ends in StepOverBudget within about a second of CPU, in a
+# child process with a memory and CPU ceiling (tests.fixtures.probes), so an unbounded one fails, not hangs.
+_A = "a = 'a' * 100000\n"
+OVER_BUDGET = {
+    "list of a long string, repeated (the issue's probe)": _A + "b = [a] * 100000",
+    "a list display of long strings": _A + "b = [" + ", ".join(["a"] * 11) + "]",
+    "a dict display of long strings": _A + "b = {" + ", ".join(f"'k{i}': a" for i in range(11)) + "}",
+    "an f-string joining long strings": _A + "b = f'{a}{a}'",
+    "a long string turned into text of its list": _A + "b = str(list(a))",
+    "rounding to a huge number of digits": "b = round(5, -10000000)",
+    "CPU spent by many bounded operations": "a = list('0123456789' * 10000)\n" + "b = sorted(a)\n" * 280,
+    "a quadratic sum of lists": "b = sum([[0]] * 100000, [])",
+    "printf-style padding": "b = '%0200000d' % 1",
+    "working days far ahead": "b = sumar_dias(ahora(), 200000, habiles=True)",
+    "months far ahead": "b = sumar_meses(ahora(), 100000000)",
+}
+
+
+@pytest.mark.parametrize("script", OVER_BUDGET.values(), ids=OVER_BUDGET.keys())
+def test_a_script_over_budget_stops_within_its_cpu_budget(script):
+    outcome = probes.run(
+        f"""
+        from engine.bpm import sandbox
+        def call():
+            sandbox.RestrictedEnvironment().execute({script!r}, {{}}, {{}})
+        """
+    )
+    assert outcome["error"] in ("StepOverBudget", "UnsafeExpression"), outcome
+    assert outcome["cpu"] < 1.5, outcome
+
+
+def test_the_whole_case_data_is_bounded_after_a_script():
+    data = {f"campo{i}": "x" * 90_000 for i in range(12)}  # each value allowed; together over 1 MB
+    with pytest.raises(StepOverBudget, match="datos del caso"):
+        sandbox.RestrictedEnvironment().execute("copia = 1", data, {})
+
+
+def test_assigning_into_an_item_is_refused_before_running():
+    # Changing a list or dict in place would grow values already checked (``x[0] = x``).
+    assert "elemento" in sandbox.check("x = [0]\nx[0] = x", "exec")
+    assert "elemento" in sandbox.check("d = {}\nd['k'] = 1", "exec")
+
+
+def test_small_values_and_everyday_scripts_still_run():
+    env = sandbox.RestrictedEnvironment()
+    data = {"nombre": "Ana", "items": [1, 2, 3]}
+    env.execute("saludo = f'Hola {nombre}!'\ntotal = sum(items) + round(2.567, 2)\nd = {'a': [nombre] * 3}", data, {})
+    assert data["saludo"] == "Hola Ana!" and data["total"] == 8.57 and data["d"] == {"a": ["Ana"] * 3}

@@ -67,6 +67,10 @@ ROUTES = [
     ("POST", "/casos/{case}/vincular", {"otro_caso": ""}, {"operador", "coordinador"}),
     # Procedures and audit (issue 7): the analyst edits; the auditor reads. The posts are refused
     # drafts (invalid JSON, no file, no case chosen), so an analyst changes nothing either.
+    # Incidents (issue 16): incident 0 does not exist, so whoever may retry or resolve gets 404.
+    ("GET", "/incidencias/", {}, {"analista", "coordinador", "auditor"}),
+    ("POST", "/incidencias/0/reintentar", {}, {"analista", "coordinador"}),
+    ("POST", "/incidencias/0/resolver", {}, {"analista", "coordinador"}),
     ("GET", "/procedimientos/", {}, {"analista", "auditor"}),
     ("GET", "/procedimientos/atencion_correo_web/", {}, {"analista", "auditor"}),
     ("GET", "/procedimientos/atencion_correo_web/v1", {}, {"analista", "auditor"}),

@@ -131,3 +131,20 @@ def test_the_capture_list_shows_what_the_role_may_use(browser):
     assert "Llamada telefónica" in html(browser("operador").get("/captura/"))
     assert browser("coordinador").get("/captura/").status_code == 403
     assert browser("operador").get("/captura/no-existe").status_code == 404
+
+
+def test_a_capture_whose_first_step_fails_stays_filled_in_and_names_the_incident(app, browser, monkeypatch):
+    def failing_step(*args, **kwargs):
+        raise ValueError("falla de prueba")
+
+    store = app.extensions["atiende"].store
+    with store.read() as s:
+        before = len(s.scalars(select(Case)).all())
+    monkeypatch.setattr("engine.cases.runs.open_case", failing_step)
+    response = browser("operador").post("/captura/llamada", CALL)
+    page = html(response)
+    assert response.status_code == 422
+    assert "no pudo completarse" in page and "Se registró la incidencia 1" in page
+    assert CALL["descripcion"] in page
+    with store.read() as s:
+        assert len(s.scalars(select(Case)).all()) == before

@@ -309,3 +309,17 @@ def test_a_request_the_whole_app_refuses_is_answered_as_the_specs_error_list(cli
     else:
         root = etree.fromstring(response.data)
         assert root.tag == "errors" and "carácter nulo" in root.findtext("error/description")
+
+
+def test_a_request_whose_first_step_fails_is_an_error_in_the_specs_format_naming_the_incident(
+    client, api_key, monkeypatch
+):
+    def failing_step(*args, **kwargs):
+        raise ValueError("falla de prueba")
+
+    monkeypatch.setattr("engine.cases.runs.open_case", failing_step)
+    response = post(client, api_key)
+    assert response.status_code == 422
+    [error] = as_json(response)
+    assert error["code"] == 422 and "(incidencia 1)" in error["description"]
+    assert "falla de prueba" not in error["description"]

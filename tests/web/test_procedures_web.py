@@ -9,6 +9,7 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
+from engine.access.roles import role_of_lane
 from engine.db.models import AuditEvent, Case, ProcedureDraft, ProcedureVersion
 from engine.facade import PROCESSES_DIR
 from engine.procedures import drafts as procedure_drafts
@@ -193,3 +194,163 @@ def test_the_editor_warns_when_a_draft_is_older_than_the_version_in_force(browse
     atiende.deploy({**latest.bpmn, name: xml.replace('"R/P14D"', '"R/P13D"')}, latest.forms, "otra_analista")
     page = html(analista.get(EDITOR))
     assert "este borrador parte de la versión 1, pero ya se desplegó la\n  versión 2" in page
+
+
+# -- new procedures, diagram files, process ids --------------------------------------------------
+
+NEW = "/procedimientos/nuevo"
+
+
+def main_file(app) -> tuple[str, str]:
+    draft = current_draft(app)
+    name = procedure_drafts.main_file(draft.bpmn, PROCESS)
+    return name, draft.bpmn[name]
+
+
+def versions_of(app, process_id: str) -> list[int]:
+    with app.extensions["atiende"].store.read() as s:
+        return list(s.scalars(select(ProcedureVersion.version).where(ProcedureVersion.process_id == process_id)))
+
+
+def upload(analista, process_id: str, content: bytes, filename: str, archivo: str = ""):
+    page = f"/procedimientos/{process_id}/editor"
+    return analista.client.post(
+        f"/procedimientos/{process_id}/borrador/subir",
+        data={"csrf_token": analista.token(page), "archivo": archivo, "bpmn": (BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_draft_whose_process_id_changed_is_refused_and_nothing_is_stored(browser, app):
+    analista = browser("analista")
+    name, xml = main_file(app)
+    renamed = xml.replace(f'id="{PROCESS}"', 'id="correo_renombrado"').replace(
+        f'processRef="{PROCESS}"', 'processRef="correo_renombrado"'
+    )
+    response = post_draft(analista, "desplegar", archivo=name, xml=renamed, nota="renombrado")
+    assert response.status_code == 422
+    assert f"ya no define el proceso «{PROCESS}»" in html(response) and "correo_renombrado" in html(response)
+    assert versions_of(app, "correo_renombrado") == [] and versions_of(app, PROCESS) == [1]
+    assert current_draft(app).saved  # what the analyst typed is kept, to fix
+
+
+def test_a_new_procedure_from_an_empty_diagram_is_deployed_and_started_by_its_lane(browser, app):
+    analista = browser("analista")
+    refused = analista.post(NEW, {"nombre": "Poda de árboles", "identificador": "Poda!", "rol": "operador"})
+    assert refused.status_code == 422 and 'id="identificador-error"' in html(refused)
+    control = analista.post(NEW, {"nombre": "Poda\x01", "identificador": "poda", "rol": "operador"})
+    assert control.status_code == 422 and "caracteres de control" in html(control)
+    taken = analista.post(NEW, {"nombre": "Otro", "identificador": PROCESS, "rol": "operador"})
+    assert (
+        taken.status_code == 422
+        and f"Ya existe un procedimiento o un borrador con el identificador «{PROCESS}»" in (html(taken))
+    )
+    created = analista.post(NEW, {"nombre": "Poda de árboles", "identificador": "", "rol": "inspector"})
+    assert created.status_code == 302 and created.headers["Location"].endswith("/procedimientos/poda_de_arboles/editor")
+    assert "Poda de árboles" in html(analista.get("/procedimientos/"))  # listed before its first deploy
+    editor = html(analista.get("/procedimientos/poda_de_arboles/editor"))
+    assert "Procedimiento nuevo" in editor and 'name="Inspector"' in unescape(editor)
+    deployed = analista.post(
+        "/procedimientos/poda_de_arboles/borrador",
+        {"accion": "desplegar", "nota": "primera versión"},
+        page="/procedimientos/poda_de_arboles/editor",
+    )
+    assert deployed.status_code == 302, html(deployed)
+    assert versions_of(app, "poda_de_arboles") == [1]
+    inspector, operador = browser("defensa"), browser("operador")  # defensa is an inspector
+    assert "Poda de árboles" in html(inspector.get("/casos/nuevo?procedimiento=poda_de_arboles"))
+    assert operador.get("/casos/nuevo?procedimiento=poda_de_arboles").status_code == 403
+    started = inspector.post("/casos/nuevo?procedimiento=poda_de_arboles", {})
+    assert started.status_code == 302, html(started)
+    with app.extensions["atiende"].store.read() as s:
+        case = s.scalar(select(Case).order_by(Case.id.desc()))
+        assert (case.version.process_id, case.status) == ("poda_de_arboles", "cerrado")  # start, then end
+
+
+def test_a_new_procedure_copied_from_another_gets_its_own_id_and_name(browser, app):
+    analista = browser("analista")
+    response = analista.post(NEW, {"nombre": "Correo de prueba", "identificador": "correo_prueba", "copia": PROCESS})
+    assert response.status_code == 302, html(response)
+    with app.extensions["atiende"].store.read() as s:
+        draft = procedure_drafts.current(s, "correo_prueba")
+    assert draft.is_new and draft.name == "Correo de prueba" and draft.scenarios["proceso"] == "correo_prueba"
+    assert set(procedure_drafts.process_ids(draft.bpmn)) == {"correo_prueba", "tramitacion_comun"}
+    assert f'id="{PROCESS}"' not in "".join(draft.bpmn.values())
+    deployed = analista.post(
+        "/procedimientos/correo_prueba/borrador", {"accion": "desplegar"}, page="/procedimientos/correo_prueba/editor"
+    )
+    assert deployed.status_code == 302, html(deployed)
+    assert versions_of(app, "correo_prueba") == [1] and versions_of(app, PROCESS) == [1]
+    assert versions_of(app, "tramitacion_comun") == [1]  # the called process is unchanged: not deployed again
+
+
+def test_a_new_procedure_discarded_before_its_first_deploy_is_gone(browser, app):
+    analista = browser("analista")
+    assert analista.post(NEW, {"nombre": "Efímero", "rol": "operador"}).status_code == 302
+    discarded = analista.post(
+        "/procedimientos/efimero/borrador", {"accion": "descartar"}, page="/procedimientos/efimero/editor"
+    )
+    assert discarded.status_code == 302 and discarded.headers["Location"].endswith("/procedimientos/")
+    assert analista.get("/procedimientos/efimero/editor").status_code == 404
+
+
+def test_a_diagram_file_is_added_to_a_draft_and_removed_again(browser, app):
+    analista = browser("analista")
+    assert analista.post(NEW, {"nombre": "Llamado", "identificador": "llamado", "rol": "operador"}).status_code == 302
+    with app.extensions["atiende"].store.read() as s:
+        [called] = procedure_drafts.current(s, "llamado").bpmn.values()
+    assert upload(analista, PROCESS, called.encode(), "llamado.bpmn").status_code == 302
+    assert set(procedure_drafts.process_ids(current_draft(app).bpmn)) == {PROCESS, "tramitacion_comun", "llamado"}
+    assert current_draft(app).scenarios["escenarios"]  # the draft kept the procedure's scenarios
+    assert "llamado.bpmn" in html(analista.get(EDITOR))
+    removed = analista.post(f"/procedimientos/{PROCESS}/borrador/quitar", {"archivo": "llamado.bpmn"}, page=EDITOR)
+    assert removed.status_code == 302
+    assert "llamado.bpmn" not in current_draft(app).bpmn
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "message"),
+    [
+        (b"esto no es XML", "nuevo.bpmn", "XML mal formado"),
+        ("<?xml version='1.0' encoding='latin-1'?><a>ñ</a>".encode("latin-1"), "nuevo.bpmn", "no está en UTF-8"),
+        (b"<definitions/>", "nuevo.bpmn", "no define ningún proceso BPMN"),
+        (None, "copia.bpmn", "ya está definido en"),
+        (None, "mi diagrama.txt", "debe terminar en .bpmn"),
+    ],
+)
+def test_a_bad_diagram_file_is_refused_with_a_spanish_message_and_the_draft_is_untouched(
+    browser, app, content, filename, message
+):
+    analista = browser("analista")
+    content = content if content is not None else main_file(app)[1].encode()
+    response = upload(analista, PROCESS, content, filename)
+    assert response.status_code == 422 and message in html(response), html(response)
+    assert not current_draft(app).saved
+
+
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [("atencion_correo_web.bpmn", "define el proceso «atencion_correo_web» del procedimiento")],
+)
+def test_the_file_defining_the_procedure_cannot_be_removed(browser, app, filename, message):
+    analista = browser("analista")
+    response = analista.post(f"/procedimientos/{PROCESS}/borrador/quitar", {"archivo": filename}, page=EDITOR)
+    assert response.status_code == 422 and message in html(response)
+    assert (
+        analista.post(f"/procedimientos/{PROCESS}/borrador/quitar", {"archivo": "no.bpmn"}, page=EDITOR).status_code
+        == 404
+    )
+
+
+def test_the_only_diagram_of_a_draft_cannot_be_removed(browser, app):
+    analista = browser("analista")
+    assert analista.post(NEW, {"nombre": "Solo uno", "identificador": "solo_uno", "rol": "operador"}).status_code == 302
+    response = analista.post(
+        "/procedimientos/solo_uno/borrador/quitar", {"archivo": "solo_uno.bpmn"}, page="/procedimientos/solo_uno/editor"
+    )
+    assert response.status_code == 422 and "no se puede quitar el único" in html(response)
+
+
+@pytest.mark.parametrize("role", procedure_drafts.STARTING_ROLES)
+def test_the_lane_of_a_new_procedure_stands_for_the_role_chosen(role):
+    assert role_of_lane(procedure_drafts.lane_name(role)) == role

@@ -262,3 +262,20 @@ def test_an_oversized_upload_is_refused_before_it_is_read(app, citizen, monkeypa
     before = len(cases(store))
     assert submit(citizen, files={"fotos": (JPEG + bytes(8192), "grande.jpg")}).status_code == 413
     assert len(cases(store)) == before
+
+
+def test_a_report_whose_first_step_fails_keeps_the_citizens_words_and_names_the_incident(app, citizen, monkeypatch):
+    """An incident on a public form: the citizen reads that the office knows, not the procedure's inner names."""
+    before = len(cases(app.extensions["atiende"].store))  # the demo's
+    monkeypatch.setattr("engine.cases.runs.open_case", _failing_step)
+    response = submit(citizen)
+    page = html(response)
+    assert response.status_code == 422
+    assert "No pudimos registrar su reporte por una falla interna" in page and "(incidencia 1)" in page
+    assert "falla de prueba" not in page  # the reason is for staff, on the Incidencias page
+    assert REPORTE["descripcion"] in page
+    assert len(cases(app.extensions["atiende"].store)) == before
+
+
+def _failing_step(*args, **kwargs):
+    raise ValueError("falla de prueba")

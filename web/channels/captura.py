@@ -16,7 +16,7 @@ from typing import cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from engine.errors import FormErrors
+from engine.errors import FormErrors, StepFailed
 from engine.intake import capture
 from web.cases import startable
 from web.ui import forms_render, submission
@@ -108,6 +108,9 @@ def registrar(slug: str):
         started = engine.start_case(screen.process_id, posted.values, me, uploads=posted.uploads)
     except FormErrors as invalid:
         return _page(screen, posted.values, posted.shown(invalid.errors)), 422
+    except StepFailed as failed:  # no case was created; the capture stays filled in for a new attempt after the fix
+        flash(str(failed), "error")
+        return _page(screen, posted.values, posted.shown()), 422
     flash(screen.done.format(ticket=started.ticket), "exito")
     if screen.quick:
         session[LAST_TICKET] = started.ticket

@@ -11,7 +11,7 @@ from typing import cast
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from engine.errors import FormErrors, PhotoError, TooManyGuesses, TooManyReports
+from engine.errors import FormErrors, PhotoError, StepFailed, TooManyGuesses, TooManyReports
 from engine.intake import photos, public_status, web_report
 from web.auth import public
 from web.ui import forms_render
@@ -69,6 +69,8 @@ def enviar_reporte():
         return _report_page(values, invalid.errors, consent), 422
     except TooManyReports as limited:
         return _report_page(values, {"_formulario": str(limited)}, consent), 429
+    except StepFailed as failed:  # rolled back, recorded as an incident; the citizen keeps what they typed
+        return _report_page(values, {"_formulario": web_report.NOT_FILED.format(failed.incident_id)}, consent), 422
     session[LAST_TICKET] = started.ticket
     return redirect(url_for("publico.reporte_recibido"))
 

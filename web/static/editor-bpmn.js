@@ -4,7 +4,8 @@
    back there just before the form is sent, so saving, validating and deploying are plain form
    posts with their CSRF token. The side panel edits what an analyst changes most: name,
    instructions, script, condition, timer expression and the task's «formulario» and «plazo»
-   properties (spiffworkflow:property, kept as bpmn-js reads unknown extensions). */
+   properties (spiffworkflow:property, kept as bpmn-js reads unknown extensions). Atiende's lint
+   rules mark each element the engine would refuse on the canvas, as it is drawn. */
 (function () {
   "use strict";
   var lienzo = document.getElementById("lienzo");
@@ -14,7 +15,15 @@
   var estado = document.getElementById("editor-estado");
   if (!lienzo || !fuente || !formulario || typeof BpmnJS === "undefined") { return; }
 
-  var modeler = new BpmnJS({ container: lienzo });
+  // Lint as the analyst draws: bpmn-js-bpmnlint's overlays with Atiende's rules (web/assets/src), fed
+  // with the page's roles, forms and processes; without the bundle the editor still edits.
+  var datosLint = document.getElementById("datos-lint");
+  var opciones = { container: lienzo };
+  if (window.AtiendeLint && datosLint) {
+    opciones.additionalModules = window.AtiendeLint.modules;
+    opciones.linting = { active: true, bpmnlint: window.AtiendeLint.bpmnlint(JSON.parse(datosLint.textContent)) };
+  }
+  var modeler = new BpmnJS(opciones);
   window.atiendeModeler = modeler;
   var TIMER_KINDS = [["timeDate", "Fecha (timeDate)"], ["timeDuration", "Duración (timeDuration)"], ["timeCycle", "Ciclo (timeCycle)"]];
   var SPIFF_PROPERTIES = "spiffworkflow:properties";

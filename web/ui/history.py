@@ -15,10 +15,14 @@ if TYPE_CHECKING:
 EVENT_NAMES = {
     "caso_creado": "Caso creado",
     "tarea_completada": "Tarea completada",
+    "paso_automatico": "Paso sin acción del sistema (tarea simple o manual)",
     "estado_cambiado": "Cambio de estado",
     "plazo_fijado": "Plazo fijado",
     "temporizador_disparado": "Temporizador",
     "error_temporizador": "Error de temporizador",
+    "incidencia_registrada": "Incidencia registrada",
+    "incidencia_reintentada": "Incidencia reintentada",
+    "incidencia_resuelta": "Incidencia resuelta",
     "cadena_sellada": "Cadena de auditoría sellada",
     "caso_migrado": "Caso migrado de versión",
     "procedimiento_desplegado": "Procedimiento desplegado",
@@ -63,7 +67,7 @@ def _detail(event: AuditEvent) -> str:
     detail = event.detail or {}
     if event.kind == "caso_creado":
         return f"Ticket {detail.get('ticket', '')}"
-    if event.kind in ("tarea_completada", "tarea_tomada", "borrador_guardado"):
+    if event.kind in ("tarea_completada", "tarea_tomada", "borrador_guardado", "paso_automatico"):
         return detail.get("nombre") or detail.get("tarea") or ""
     if event.kind in ("tarea_liberada", "tarea_reasignada"):
         moved = f"{detail.get('antes') or 'nadie'} → {detail.get('despues') or 'disponible'}"
@@ -87,7 +91,21 @@ def _detail(event: AuditEvent) -> str:
         return f"Con el caso {detail.get('con', '')}" + (f": {detail['nota']}" if detail.get("nota") else "")
     if event.kind in ("documento_generado", "documento_renderizado"):
         return detail.get("archivo", "")
+    if event.kind.startswith("incidencia_"):
+        return _incident(event.kind, detail)
     if event.kind == "error_temporizador":
         # The exception text is for the logs and the auditor, not for every reader of the case.
         return "Se reintentará automáticamente."
     return ""
+
+
+def _incident(kind: str, detail: dict) -> str:
+    """«N.º 3: "Decidir" no pudo completarse: …», «N.º 3: resuelta», «N.º 3: marcada resuelta»."""
+    number, reason = detail.get("incidencia"), detail.get("motivo") or ""
+    if kind == "incidencia_registrada":
+        return f'N.º {number}: "{detail.get("nombre") or ""}" no pudo completarse: {reason}'
+    if kind == "incidencia_reintentada":
+        return f"N.º {number}: " + (
+            "resuelta" if detail.get("resultado") == "resuelta" else f"volvió a fallar: {reason}"
+        )
+    return f"N.º {number}: {detail.get('como') or ''}"

@@ -1,0 +1,123 @@
+"""What one step of a diagram may spend, in one place, and the meter that enforces it.
+
+An analyst's script, condition, helper call or timer expression runs inside a request that
+holds the case's row (on SQLite, the whole database's writer lock) and a server thread. So
+every step has a budget the engine enforces, not the expression's good manners: CPU time,
+the size of every value it makes and of the case's whole data, the arguments of the date
+helpers, and the number of automatic steps one request may run. A step over its budget
+raises ``StepOverBudget`` and its transaction is rolled back. docs/architecture.md («Budgets»)
+lists the figures.
+
+The CPU meter is per thread (``time.thread_time``): the web serves requests on threads, where
+signals cannot interrupt a step, so the sandbox's guards and the helpers check the meter
+cooperatively; every single operation between two checks is bounded by the size limits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from engine.errors import StepOverBudget
+
+STEP_CPU_SECONDS = 0.5  # CPU time of one script, condition, timer expression or service task
+VALIDATION_CPU_SECONDS = 5.0  # CPU time of every expression evaluated while validating a diagram set
+MAX_SOURCE_CHARS = 4000  # length of one script or expression
+MAX_TEXT_CHARS = 100_000  # length of one string a step makes
+MAX_ITEMS = 100_000  # entries of one list, tuple or dict a step makes
+MAX_DATA_CHARS = 1_000_000  # size (as JSON, about) of any value a step makes and of the case's whole data
+MAX_INT_BITS = 4096  # size of an integer
+MAX_EXPONENT = 64  # of ``**``, and the digits of ``round``
+MAX_ENGINE_STEPS = 500  # automatic steps (scripts, gateways, events) one request may run
+MAX_CALL_DEPTH = 20  # call activities nested in one another
+ENGINE_CPU_SECONDS = 0.5  # CPU time of one request's automatic steps, checked before each; with a last step's
+# script, a request spends at most about 1 s, so others wait for the database at most that long
+MAX_HELPER_DAYS = 3660  # days ``sumar_dias`` may add or take (ten years)
+MAX_HELPER_MONTHS = 120  # months ``sumar_meses`` may add or take
+
+_meter = threading.local()
+
+
+@contextmanager
+def metered(seconds: float = STEP_CPU_SECONDS) -> Iterator[None]:
+    """Run the block under a CPU budget of ``seconds`` of this thread; an enclosing budget still applies."""
+    outer = getattr(_meter, "limit", None)
+    limit = (time.thread_time() + seconds, seconds)
+    if outer is not None and outer[0] < limit[0]:
+        limit = outer
+    _meter.limit = limit
+    try:
+        yield
+    finally:
+        _meter.limit = outer
+
+
+def check_time() -> None:
+    """Raise ``StepOverBudget`` if the running step has spent its CPU budget (nothing outside a step)."""
+    limit = getattr(_meter, "limit", None)
+    if limit is not None and time.thread_time() > limit[0]:
+        raise StepOverBudget(f"superó su presupuesto de {limit[1]:g} s de CPU")
+
+
+def size(value: object, limit: int = MAX_DATA_CHARS) -> int:
+    """About how many characters ``value`` takes as JSON, counted only until it passes ``limit``.
+
+    A value shared several times (``[a] * 1000``) counts every time, as serializing writes it
+    every time; so the count, not the memory the value holds, is what is bounded. The walk
+    stops past ``limit``, so it costs at most that many steps whatever the value.
+    """
+    total, seen = 0, 0
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 2 + 2 * len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            total += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, int):
+            total += 1 + item.bit_length() // 3
+        else:
+            total += 8
+        if total > limit:
+            return total
+        seen += 1
+        if not seen & 0xFFF:
+            check_time()
+    return total
+
+
+@dataclass
+class EngineMeter:
+    """The automatic steps of one request (scripts, gateways, events, call activities), counted as they run.
+
+    SpiffWorkflow runs them until the case waits; a loop with no wait state would never wait, and a
+    process that calls itself nests a subprocess per step, each slower than the last. So the request
+    stops at ``MAX_ENGINE_STEPS`` steps, ``MAX_CALL_DEPTH`` nested calls or ``ENGINE_CPU_SECONDS`` of CPU.
+    """
+
+    steps: int = 0
+    until: float = field(default_factory=lambda: time.thread_time() + ENGINE_CPU_SECONDS)
+
+    def will(self, task) -> None:
+        """Count the step about to run (SpiffWorkflow's ``will_complete_task`` callback); StepOverBudget past a
+        budget, naming the step's element."""
+        self.steps += 1
+        if self.steps > MAX_ENGINE_STEPS:
+            reason = f"superó {MAX_ENGINE_STEPS} pasos automáticos seguidos sin esperar a una persona, un "
+            reason += "temporizador o un mensaje (¿un ciclo sin espera?)"
+        elif task.workflow.depth > MAX_CALL_DEPTH:
+            reason = f"superó {MAX_CALL_DEPTH} actividades de llamada anidadas (¿un proceso que se llama a sí mismo?)"
+        elif time.thread_time() > self.until:
+            reason = f"superó su presupuesto de {ENGINE_CPU_SECONDS:g} s de CPU para los pasos automáticos"
+        else:
+            return
+        spec = task.task_spec
+        raise StepOverBudget(reason, spec.bpmn_id, spec.bpmn_name or spec.bpmn_id)
