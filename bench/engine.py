@@ -214,7 +214,7 @@ def same_routes(reference: Run, other: Run) -> None:
 FOCUS = [  # (label, file suffix, function name): inclusive time of the engine's main steps
     ("Atiende.start_case", "engine/facade.py", "start_case"),
     ("Atiende.complete_task", "engine/facade.py", "complete_task"),
-    ("  Atiende._clean (form validation)", "engine/facade.py", "_clean"),
+    ("  Atiende.clean_form (form validation)", "engine/facade.py", "clean_form"),
     ("    forms.clean", "engine/forms/schemas.py", "clean"),
     ("    catalogs.codes (query)", "engine/forms/catalogs.py", "codes"),
     ("  tickets.next_ticket", "engine/cases/tickets.py", "next_ticket"),
@@ -258,7 +258,7 @@ def profile_engine(atiende: Atiende, indexes, label: str) -> dict:
 WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer during the breakdown
     ("Atiende.start_case", "engine.facade:Atiende", "start_case"),
     ("Atiende.complete_task", "engine.facade:Atiende", "complete_task"),
-    ("  Atiende._clean (form validation + catalogue query)", "engine.facade:Atiende", "_clean"),
+    ("  Atiende.clean_form (form validation + catalogue query)", "engine.facade:Atiende", "clean_form"),
     ("  tickets.next_ticket", "engine.cases.tickets", "next_ticket"),
     ("  Runtime.complete (set_data, run, audit, advance)", "engine.bpm.runtime:Runtime", "complete"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "do_engine_steps"),
@@ -267,6 +267,8 @@ WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer dur
     ("    Runtime._project_tasks", "engine.bpm.runtime:Runtime", "_project_tasks"),
     ("    effects.apply (documents and mail)", "engine.paperwork.effects", "apply"),
     ("    audit_chain.append", "engine.audit.chain", "append"),
+    ("  Atiende.check_start (who may start)", "engine.facade:Atiende", "check_start"),
+    ("  incidents.passed (resolve the task's incident)", "engine.cases.incidents", "passed"),
     ("  Session.flush (every flush, autoflush included)", "sqlalchemy.orm.session:Session", "flush"),
     ("  SessionTransaction.commit (flush + COMMIT)", "sqlalchemy.orm.session:SessionTransaction", "commit"),
 ]
