@@ -26,13 +26,16 @@ from engine.errors import StepOverBudget
 STEP_CPU_SECONDS = 0.5  # CPU time of one script, condition, timer expression or service task
 VALIDATION_CPU_SECONDS = 5.0  # CPU time of every expression evaluated while validating a diagram set
 MAX_SOURCE_CHARS = 4000  # length of one script or expression
+MAX_NESTING = 64  # levels of syntax one script or expression nests (checking and compiling recurse)
 MAX_TEXT_CHARS = 100_000  # length of one string a step makes
 MAX_ITEMS = 100_000  # entries of one list, tuple or dict a step makes
 MAX_DATA_CHARS = 1_000_000  # size (as JSON, about) of any value a step makes and of the case's whole data
+MAX_DATA_DEPTH = 100  # levels a value nests (writing JSON recurses; orjson refuses past 255)
 MAX_INT_BITS = 4096  # size of an integer
 MAX_EXPONENT = 64  # of ``**``, and the digits of ``round``
 MAX_ENGINE_STEPS = 500  # automatic steps (scripts, gateways, events) one request may run
 MAX_CALL_DEPTH = 20  # call activities nested in one another
+MAX_INSTANCES = 1000  # instances of one multi-instance task (made at once, when the task is reached)
 ENGINE_CPU_SECONDS = 0.5  # CPU time of one request's automatic steps, checked before each; with a last step's
 # script, a request spends at most about 1 s, so others wait for the database at most that long
 MAX_HELPER_DAYS = 3660  # days ``sumar_dias`` may add or take (ten years)
@@ -67,21 +70,25 @@ def size(value: object, limit: int = MAX_DATA_CHARS) -> int:
 
     A value shared several times (``[a] * 1000``) counts every time, as serializing writes it
     every time; so the count, not the memory the value holds, is what is bounded. The walk
-    stops past ``limit``, so it costs at most that many steps whatever the value.
+    stops past ``limit``, so it costs at most that many steps whatever the value. A value nested
+    deeper than ``MAX_DATA_DEPTH`` raises ``StepOverBudget``: writing it as JSON would recurse
+    past what the writers allow.
     """
     total, seen = 0, 0
-    stack: list[object] = [value]
+    stack: list[tuple[object, int]] = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)) and depth >= MAX_DATA_DEPTH:
+            raise StepOverBudget(f"produciría un valor anidado en más de {MAX_DATA_DEPTH} niveles")
         if isinstance(item, str):
             total += len(item) + 2
         elif isinstance(item, dict):
             total += 2 + 2 * len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((entry, depth + 1) for entry in item.values())
         elif isinstance(item, (list, tuple)):
             total += 2 + len(item)
-            stack.extend(item)
+            stack.extend((entry, depth + 1) for entry in item)
         elif isinstance(item, int):
             total += 1 + item.bit_length() // 3
         else:

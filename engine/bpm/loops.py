@@ -8,6 +8,10 @@ submission becomes that instance's output item, with the input item beside it
 output list, and the case record keeps the same list, one entry per item, in input order.
 A step may name a ``rotulo``, an expression on the instance's data (``lote['ubicacion']``),
 that tells its instances apart in the task list.
+
+Atiende parses every multi-instance task as a bounded one: it counts its instances (the
+cardinality's value, the input list's length) before SpiffWorkflow makes them, and stops the
+step past ``budget.MAX_INSTANCES`` with StepOverBudget naming the task.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.spiff.serializer.task_spec import SpiffMultiInstanceConverter
+from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 
-from engine.bpm import sandbox
+from engine.bpm import budget, sandbox
+from engine.errors import StepOverBudget
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,65 @@ def label(task, rotulo: str | None) -> str | None:
     except Exception:  # noqa: BLE001 - a label must never stop a case; the plain name is shown
         return None
     return str(value)[:120] if value not in (None, "") else None
+
+
+def looped_name(loop, specs) -> str | None:
+    """The name of a task spec, or of the task a loop spec repeats (the loop's own carries only its id)."""
+    inner = specs.get(getattr(loop, "task_spec", None))
+    return loop.bpmn_name or (inner.bpmn_name if inner is not None else None)
+
+
+def _within_bound(spec, my_task, instances: object) -> None:
+    """StepOverBudget naming the task if it would make more than ``MAX_INSTANCES`` instances."""
+    if isinstance(instances, int) and instances > budget.MAX_INSTANCES:
+        reason = f"crearía {instances} instancias, más de {budget.MAX_INSTANCES} instancias por tarea múltiple"
+        raise StepOverBudget(reason, spec.bpmn_id, looped_name(spec, my_task.workflow.spec.task_specs))
+
+
+def _input_length(spec, my_task) -> object:
+    data = spec.data_input.get(my_task) if spec.data_input.exists(my_task) else None
+    return len(data) if isinstance(data, (list, tuple, dict, str)) else None
+
+
+class BoundedParallelMultiInstanceTask(ParallelMultiInstanceTask):
+    """A parallel multi-instance task that counts its instances before SpiffWorkflow makes them all at once,
+    in one call no step meter can interrupt."""
+
+    def create_children(self, my_task):
+        if self.data_input is not None:
+            instances = _input_length(self, my_task)
+        else:
+            instances = my_task.workflow.script_engine.evaluate(my_task, self.cardinality)
+        _within_bound(self, my_task, instances)
+        super().create_children(my_task)
+
+
+class BoundedSequentialMultiInstanceTask(SequentialMultiInstanceTask):
+    """A sequential multi-instance task bounded like the parallel one, checked before its first instance."""
+
+    def add_next_child(self, my_task):
+        if not self._merged_children(my_task):
+            if self.data_input is not None:
+                _within_bound(self, my_task, len(my_task.internal_data.get("remaining", [])))
+            else:
+                _within_bound(self, my_task, my_task.internal_data.get("cardinality"))
+        super().add_next_child(my_task)
+
+
+def bounded(parser_class: type) -> type:
+    """``parser_class``, making bounded multi-instance specs (``engine.bpm.parsing`` parses with these)."""
+    return type(
+        parser_class.__name__,
+        (parser_class,),
+        {
+            "PARALLEL_MI_CLASS": BoundedParallelMultiInstanceTask,
+            "SEQUENTIAL_MI_CLASS": BoundedSequentialMultiInstanceTask,
+        },
+    )
+
+
+# What the serializer adds to SpiffWorkflow's configuration to store and restore them.
+CONVERTERS = {
+    BoundedParallelMultiInstanceTask: SpiffMultiInstanceConverter,
+    BoundedSequentialMultiInstanceTask: SpiffMultiInstanceConverter,
+}

@@ -17,12 +17,13 @@ from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinitio
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins import CallActivityMixin, SubWorkflowTaskMixin, UserTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
 from engine.access.roles import role_of_lane
-from engine.bpm import operators, sandbox
+from engine.bpm import loops, operators, sandbox
 from engine.bpm.pass_through import PassThroughTask
 from engine.cases import selectors
 from engine.errors import DiagramError
@@ -98,12 +99,16 @@ def parse_xml(data: bytes | str, filename: str) -> etree._ElementTree:
 
 
 class _Parser(SpiffBpmnParser):
-    """SpiffWorkflow's parser, with plain and manual tasks passing through (``engine.bpm.pass_through``)."""
+    """SpiffWorkflow's parser, with plain and manual tasks passing through (``engine.bpm.pass_through``) and
+    multi-instance tasks bounded (``engine.bpm.loops``)."""
 
     OVERRIDE_PARSER_CLASSES = {
-        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("task"): (SpiffTaskParser, PassThroughTask),
-        full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
+        tag: (loops.bounded(parser), spec)
+        for tag, (parser, spec) in {
+            **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("task"): (SpiffTaskParser, PassThroughTask),
+            full_tag("manualTask"): (SpiffTaskParser, PassThroughTask),
+        }.items()
     }
 
 
@@ -467,6 +472,9 @@ def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
                 reason = sandbox.check(source, mode)
                 if reason:
                     problems.append(Problem(message=f"{what} no permitida: {reason}", **where))
+            if isinstance(task_spec, ScriptTask) and not (task_spec.script or "").strip():
+                # every case reaching it would fail there: refused now, as the canvas lint says
+                problems.append(Problem(message="la tarea de script no tiene script", **where))
             timer_problem = _check_timer(task_spec)
             if timer_problem:
                 problems.append(Problem(message=timer_problem, **where))

@@ -19,8 +19,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.specs.defaults import StandardLoopTask
 
 from engine.access.roles import role_of_lane
+from engine.bpm import budget, loops, sandbox, start_events
 from engine.bpm import parsing as bpmn
-from engine.bpm import sandbox, start_events
 from engine.forms import schemas as form_schemas
 
 
@@ -69,19 +69,34 @@ def _expressions(task_spec):
         yield definition.expression, "condición del evento"
 
 
+def _constant(source: str) -> int | None:
+    """The whole number a cardinality names outright (``100000``), or None for an expression."""
+    try:
+        return int(source.strip())
+    except ValueError:
+        return None
+
+
 def unchecked_expressions(filename_of, specs) -> list[bpmn.Problem]:
-    """Loop conditions, cardinalities and conditional events the restricted environment would refuse."""
+    """Loop conditions, cardinalities and conditional events the restricted environment would refuse, and
+    constant cardinalities above ``budget.MAX_INSTANCES`` (an expression's value is checked when it runs,
+    ``engine.bpm.loops``)."""
     problems = []
     for spec in specs:
         for task_spec in spec.task_specs.values():
+            name = loops.looped_name(task_spec, spec.task_specs)
             for source, what in _expressions(task_spec):
+                constant = _constant(source) if what == "cardinalidad" else None
+                if constant is not None and constant > budget.MAX_INSTANCES:
+                    message = (
+                        f"crearía {constant} instancias, más de {budget.MAX_INSTANCES} instancias por tarea múltiple"
+                    )
+                    problems.append(bpmn.Problem(filename_of(spec), message, task_spec.bpmn_id, name))
+                    continue
                 reason = sandbox.check(source, "eval")
                 if reason:
-                    problems.append(
-                        bpmn.Problem(
-                            filename_of(spec), f"{what} no permitida: {reason}", task_spec.bpmn_id, task_spec.bpmn_name
-                        )
-                    )
+                    message = f"{what} no permitida: {reason}"
+                    problems.append(bpmn.Problem(filename_of(spec), message, task_spec.bpmn_id, name))
     return problems
 
 

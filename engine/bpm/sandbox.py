@@ -237,9 +237,28 @@ _GUARDS = {
 _GUARDED_OPS = {ast.Mult: "__mul", ast.Pow: "__pow", ast.Add: "__add", ast.Mod: "__mod"}
 
 
+_TOO_DEEP = (
+    f"la expresión está anidada demasiado profundo (más de {budget.MAX_NESTING} niveles): "
+    "divídala en pasos con resultados intermedios"
+)
+
+
 class _Checker(ast.NodeVisitor):
+    """Refuses what the whitelist does not allow; counts the nesting as it descends, so that checking,
+    rewriting and compiling a source recurse at most ``MAX_NESTING`` levels."""
+
     def __init__(self, callables):
         self.callables = callables
+        self.depth = 0
+
+    def visit(self, node):
+        self.depth += 1
+        if self.depth > budget.MAX_NESTING:
+            raise UnsafeExpression(_TOO_DEEP)
+        try:
+            return super().visit(node)
+        finally:
+            self.depth -= 1
 
     def generic_visit(self, node):
         if not isinstance(node, _ALLOWED_NODES):
@@ -351,10 +370,13 @@ def compile_checked(source: str, mode: str):
     """Check ``source`` against the whitelist and compile it; raises UnsafeExpression or SyntaxError."""
     if len(source) > budget.MAX_SOURCE_CHARS:
         raise UnsafeExpression(f"el código supera {budget.MAX_SOURCE_CHARS} caracteres")
-    tree = ast.parse(source, mode=mode)
-    _Checker(_callable_names()).visit(tree)
-    tree = ast.fix_missing_locations(_Guarder().visit(tree))
-    return compile(tree, SOURCE_NAME, mode)
+    try:
+        tree = ast.parse(source, mode=mode)
+        _Checker(_callable_names()).visit(tree)
+        tree = ast.fix_missing_locations(_Guarder().visit(tree))
+        return compile(tree, SOURCE_NAME, mode)
+    except (RecursionError, MemoryError) as exc:  # the parser's own recursion, before the checker counts
+        raise UnsafeExpression(_TOO_DEEP) from exc
 
 
 def check(source: str, mode: str) -> str | None:

@@ -31,7 +31,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpm import pass_through
+from engine.bpm import loops, pass_through
 from engine.errors import StoredStateError
 
 
@@ -205,14 +205,14 @@ class InstanceSerializer:
     """Dumps a workflow's instance state to JSON and restores it onto given specs."""
 
     def __init__(self):
-        config = {**SPIFF_CONFIG, **pass_through.CONVERTERS}
+        config = {**SPIFF_CONFIG, **pass_through.CONVERTERS, **loops.CONVERTERS}
         config[BpmnWorkflow] = _InstanceConverter
         config[BpmnSubWorkflow] = _SubWorkflowConverter
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
         self._encode_other = create_encoder(self._serializer.registry)().default
         # The full serializer, for specs (stored once per version as plain JSON).
         self._specs = BpmnWorkflowSerializer(
-            BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **pass_through.CONVERTERS})
+            BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **pass_through.CONVERTERS, **loops.CONVERTERS})
         )
 
     @property

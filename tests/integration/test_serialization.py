@@ -18,11 +18,13 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine import bpm
+from engine.bpm import loops
 from engine.bpm.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
 from engine.errors import StoredStateError, UnsupportedLibrary
 from tests.fixtures.desk import BY_ROLE
 
-LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+# The library's serializer, knowing the spec classes Atiende parses with (bounded multi-instance tasks).
+LIBRARY = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, **loops.CONVERTERS}))
 
 
 def library_dump(workflow: BpmnWorkflow) -> dict:

@@ -276,3 +276,18 @@ def test_atiende_validate_names_a_form_or_scenario_file_it_cannot_read(tmp_path,
     assert cli.main(["validate", "--processes", str(processes), "--forms", str(forms)]) == 1
     said = capsys.readouterr().err
     assert f"  - {name}" in said and expected in said, said
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        f'<bpmn:scriptTask id="st" name="Marcar">{FLOWS}<bpmn:script></bpmn:script></bpmn:scriptTask>',
+        f'<bpmn:scriptTask id="st" name="Marcar">{FLOWS}<bpmn:script>   </bpmn:script></bpmn:scriptTask>',
+        f'<bpmn:scriptTask id="st" name="Marcar">{FLOWS}</bpmn:scriptTask>',
+    ],
+    ids=["empty", "blank", "none"],
+)
+def test_a_script_task_without_a_script_is_refused_naming_it(script):
+    """A script task with nothing to run fails every case that reaches it: refused at validation instead."""
+    found = pinned(problems({"uno.bpmn": with_step(script)}), "st")
+    assert found.element_name == "Marcar" and "no tiene script" in found.message

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.bpm import sandbox
+from engine.bpm import budget, sandbox
 from engine.errors import StepOverBudget, UnsafeExpression
 from tests.fixtures import probes
 
@@ -136,3 +136,28 @@ def test_small_values_and_everyday_scripts_still_run():
     data = {"nombre": "Ana", "items": [1, 2, 3]}
     env.execute("saludo = f'Hola {nombre}!'\ntotal = sum(items) + round(2.567, 2)\nd = {'a': [nombre] * 3}", data, {})
     assert data["saludo"] == "Hola Ana!" and data["total"] == 8.57 and data["d"] == {"a": ["Ana"] * 3}
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 3000])
+def test_deep_nesting_is_refused_as_unsafe_not_a_recursion_error(depth):
+    """Within the length limit, past Python's recursion: refused in Spanish, whatever the depth."""
+    source = "x = " + "-" * depth + "1"
+    reason = sandbox.check(source, "exec")
+    assert reason is not None and "anidada demasiado profundo" in reason
+    with pytest.raises(UnsafeExpression):
+        sandbox.compile_checked(source, "exec")
+
+
+def test_nesting_within_the_limit_still_runs():
+    env = sandbox.RestrictedEnvironment()
+    assert env.evaluate("-" * 20 + "1", {}) == 1
+    assert env.evaluate(" + ".join(["1"] * 30), {}) == 30
+
+
+def test_a_value_nested_past_the_data_depth_is_stopped_as_it_is_made():
+    """Each line is shallow, the value is not: JSON writers recurse (orjson stops at 255 levels)."""
+    script = "x = []\n" + "x = [x]\n" * (budget.MAX_DATA_DEPTH + 1)
+    with pytest.raises(StepOverBudget, match="niveles"):
+        sandbox.RestrictedEnvironment().execute(script, {})
+    context: dict = {}
+    sandbox.RestrictedEnvironment().execute("x = []\n" + "x = [x]\n" * (budget.MAX_DATA_DEPTH - 2), context)

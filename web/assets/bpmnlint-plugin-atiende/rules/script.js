@@ -1,4 +1,4 @@
-/* A script task carries its script: SpiffWorkflow refuses one without it at deploy. */
+/* A script task carries its script: the engine's lint refuses one without it at deploy, in the same words. */
 const { is } = require("bpmnlint-utils");
 
 module.exports = function () {
