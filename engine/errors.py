@@ -5,6 +5,7 @@ on the page). They are grouped by the package that raises them."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -158,20 +159,29 @@ class MailError(ValueError):
 
 
 # -- Access ------------------------------------------------------------------------------------
-class Throttled(Exception):
-    """Too many failures; at most ``minutes`` until attempts are considered again."""
+class RateLimited(Exception):
+    """A limit of ``engine.access.ratelimit`` refused the attempt: ``seconds`` until it may be made again
+    (what the web answers as ``Retry-After``, so a program waits instead of hammering)."""
 
-    def __init__(self, minutes: int):
-        super().__init__(f"demasiados intentos fallidos; espere hasta {minutes} minutos")
-        self.minutes = minutes
+    def __init__(self, message: str, seconds: int):
+        super().__init__(message)
+        self.seconds = max(1, seconds)
+
+
+class Throttled(RateLimited):
+    """Too many failed sign-ins; at most ``minutes`` until attempts are considered again."""
+
+    def __init__(self, seconds: int):
+        self.minutes = math.ceil(max(1, seconds) / 60)
+        super().__init__(f"demasiados intentos fallidos; espere hasta {self.minutes} minutos", seconds)
 
 
 # -- Intake ------------------------------------------------------------------------------------
-class TooManyGuesses(RuntimeError):
+class TooManyGuesses(RateLimited):
     pass
 
 
-class TooManyReports(RuntimeError):
+class TooManyReports(RateLimited):
     pass
 
 
@@ -194,7 +204,8 @@ class IntakeError(ValueError):
 class Open311Error(Exception):
     """An error in the spec's terms: an HTTP status and a description."""
 
-    def __init__(self, code: int, description: str):
+    def __init__(self, code: int, description: str, retry_after: int | None = None):
         super().__init__(description)
         self.code = code
         self.description = description
+        self.retry_after = retry_after  # seconds, with a 429

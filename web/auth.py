@@ -132,7 +132,8 @@ def ingresar():
             )
         except Throttled as throttled:
             error = THROTTLED.format(throttled.minutes)
-            return render_template("auth/ingresar.html", error=error, username=username), 429
+            page = render_template("auth/ingresar.html", error=error, username=username)
+            return page, 429, {"Retry-After": str(throttled.seconds)}
         person = Person.of(user) if user is not None else None
         if person is not None:
             session.clear()  # a fresh session for the signed-in person

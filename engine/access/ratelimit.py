@@ -15,6 +15,7 @@ it closed; an attempt that turns out harmless (a right password) is given back.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -100,6 +101,11 @@ def take(store: Store, now: datetime, counted: Counted) -> datetime | None:
     except _Refused as refused:
         return refused.until
     return None
+
+
+def seconds_until(until: datetime, now: datetime) -> int:
+    """Whole seconds from ``now`` to ``until`` (what ``take`` returned), at least one: a Retry-After."""
+    return max(1, math.ceil((until - now).total_seconds()))
 
 
 def give_back(store: Store, now: datetime, counted: Counted) -> None:

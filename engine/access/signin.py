@@ -17,7 +17,6 @@ per address, and the password rules do the rest.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 from engine.access import ratelimit
@@ -48,7 +47,7 @@ def authenticate(atiende: Atiende, username: str, password: str, address: str) -
     now = atiende.now()
     until = ratelimit.take(atiende.store, now, counted)
     if until is not None:
-        raise Throttled(math.ceil((until - now).total_seconds() / 60))
+        raise Throttled(ratelimit.seconds_until(until, now))
     user = check_password(atiende.store, username, password)
     if user is not None:
         ratelimit.give_back(atiende.store, now, counted)

@@ -260,8 +260,13 @@ def post_request(
     token = secrets.token_urlsafe(16)
     counted = [(limit, str(client.id)) for limit in PER_KEY]
     taken_at = atiende.now()
-    if ratelimit.take(atiende.store, taken_at, counted) is not None:
-        raise Open311Error(429, "demasiadas solicitudes con esta api_key; espere unos minutos antes de enviar más")
+    until = ratelimit.take(atiende.store, taken_at, counted)
+    if until is not None:
+        raise Open311Error(
+            429,
+            "demasiadas solicitudes con esta api_key; espere unos minutos antes de enviar más",
+            ratelimit.seconds_until(until, taken_at),
+        )
     actor = Actor(f"open311:{client.name}"[:100], frozenset(), system=True)  # a public channel
 
     def record(session: Session, case: Case) -> None:
@@ -368,8 +373,13 @@ def _moment(text: str, name: str) -> datetime:
 
 def throttle_reading(store: Store, address: str, now: datetime) -> None:
     """Count one read from ``address``; raises Open311Error (429) past ``READS_PER_ADDRESS``."""
-    if ratelimit.take(store, now, [(READS_PER_ADDRESS, address)]) is not None:
-        raise Open311Error(429, "demasiadas consultas desde su dirección; espere un minuto antes de seguir")
+    until = ratelimit.take(store, now, [(READS_PER_ADDRESS, address)])
+    if until is not None:
+        raise Open311Error(
+            429,
+            "demasiadas consultas desde su dirección; espere un minuto antes de seguir",
+            ratelimit.seconds_until(until, now),
+        )
 
 
 def _whole(text: str | None, name: str, default: int, highest: int) -> int:

@@ -73,8 +73,9 @@ def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) 
     """The public view of the case, or None for any mismatch; raises TooManyGuesses."""
     ticket, proof = normalise_ticket(ticket), _proof(contact)
     counted = [(PER_ADDRESS, client)]
-    if ratelimit.take(store, now, counted) is not None:
-        raise TooManyGuesses(TOO_MANY)
+    until = ratelimit.take(store, now, counted)
+    if until is not None:
+        raise TooManyGuesses(TOO_MANY, ratelimit.seconds_until(until, now))
     with store.read() as s:
         case = s.scalar(select(Case).where(Case.ticket == ticket)) if ticket else None
         email = (case.citizen_email or "").strip().lower() if case else _NOT_A_VALUE

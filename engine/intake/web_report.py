@@ -112,8 +112,9 @@ def submit(
         raise FormErrors(errors)
     counted = _counted(values, client)
     taken_at = atiende.now()
-    if ratelimit.take(atiende.store, taken_at, counted) is not None:
-        raise TooManyReports(TOO_MANY)
+    until = ratelimit.take(atiende.store, taken_at, counted)
+    if until is not None:
+        raise TooManyReports(TOO_MANY, ratelimit.seconds_until(until, taken_at))
     try:
         return _file(atiende, values, photos, status_url)
     except Exception:

@@ -269,8 +269,11 @@ def test_posts_are_limited_per_key(app, client, api_key):
     allowed = open311.PER_KEY[0].hits
     assert answers == [200] * allowed + [429] * (15 - allowed)
     assert count_cases(app) == before + allowed
-    [error] = as_json(post(client, api_key))
+    refused = post(client, api_key)
+    [error] = as_json(refused)
     assert error["code"] == 429 and "api_key" in error["description"]
+    # the frozen clock stands at the start of a minute: the whole window is left to wait
+    assert refused.headers["Retry-After"] == str(int(open311.PER_KEY[0].window.total_seconds()))
     other = open311.create_key(app.extensions["atiende"].store, "Otra app", "admin", app.extensions["atiende"].now())
     assert post(client, other).status_code == 200  # another key is not held back
 
@@ -295,6 +298,7 @@ def test_anonymous_reads_are_limited_per_address(client):
         assert client.get(f"{BASE}/services.json").status_code == 200
     refused = client.get(f"{BASE}/requests.json")
     assert refused.status_code == 429 and as_json(refused)[0]["code"] == 429
+    assert refused.headers["Retry-After"] == str(int(open311.READS_PER_ADDRESS.window.total_seconds()))
     assert xml(client.get(f"{BASE}/services.xml")).findtext("error/code") == "429"
     assert client.get(f"{BASE}/services.json", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
 

@@ -180,6 +180,7 @@ def test_reports_are_limited_per_address(app, citizen):
         assert submit(citizen, someone(n)).status_code == 302
     response = submit(citizen, someone(99))
     assert response.status_code == 429 and "demasiados reportes" in html(response).lower()
+    assert response.headers["Retry-After"] == str(int(web_report.PER_ADDRESS[0].window.total_seconds()))
     other = app.test_client()  # another address is not held back
     other_page = other.get("/reporte", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     token = re.search(r'name="csrf_token" value="([^"]+)"', html(other_page)).group(1)
@@ -251,6 +252,7 @@ def test_wrong_guesses_are_rate_limited(app, browser, filed):
         assert lookup(guesser, filed.ticket, f"intento{n}@example.com").status_code == 404
     blocked = lookup(guesser, filed.ticket, "jose.r@example.com")  # even the right answer now waits
     assert blocked.status_code == 429 and "Demasiados intentos" in html(blocked)
+    assert blocked.headers["Retry-After"] == str(int(PER_ADDRESS.window.total_seconds()))
     assert "Caso registrado" not in html(blocked)
 
 

@@ -92,5 +92,6 @@ def test_sign_in_is_refused_for_a_while_after_repeated_failures(browser):
         assert visitor.login("operador", "no-es-la-clave").status_code == 200
     refused = visitor.login("operador", "atiende2026")
     assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == str(int(signin.PER_ACCOUNT_AT_ADDRESS[0].window.total_seconds()))
     assert "Demasiados intentos fallidos de ingreso" in html(refused) and "15 minuto(s)" in html(refused)
     assert browser().login("coordinador").status_code == 302  # others are not locked out

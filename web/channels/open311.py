@@ -77,7 +77,10 @@ def _respond(data, fmt: str, root: str, status: int = 200) -> Response:
 
 
 def _error(error: Open311Error, fmt: str) -> Response:
-    return _respond([{"code": error.code, "description": error.description}], fmt, "errors", error.code)
+    response = _respond([{"code": error.code, "description": error.description}], fmt, "errors", error.code)
+    if error.retry_after is not None:  # a 429: when a program may try again, as HTTP says it
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _answer(fmt: str, root: str, produce) -> Response:

@@ -68,7 +68,7 @@ def enviar_reporte():
     except FormErrors as invalid:
         return _report_page(values, invalid.errors, consent), 422
     except TooManyReports as limited:
-        return _report_page(values, {"_formulario": str(limited)}, consent), 429
+        return _report_page(values, {"_formulario": str(limited)}, consent), 429, {"Retry-After": str(limited.seconds)}
     except StepFailed as failed:  # rolled back, recorded as an incident; the citizen keeps what they typed
         return _report_page(values, {"_formulario": web_report.NOT_FILED.format(failed.incident_id)}, consent), 422
     session[LAST_TICKET] = started.ticket
@@ -89,7 +89,7 @@ def reporte_recibido():
 @public
 def consulta():
     """Status and public timeline of a case, for whoever knows its ticket and the citizen's e-mail or cédula."""
-    found, error, status = None, None, 200
+    found, error, status, headers = None, None, 200, {}
     ticket = request.form.get("ticket", "") if request.method == "POST" else request.args.get("ticket", "")
     if request.method == "POST":
         engine = atiende()
@@ -98,11 +98,11 @@ def consulta():
                 engine.store, ticket, request.form.get("contacto", ""), _client(), engine.now()
             )
         except TooManyGuesses as limited:
-            error, status = str(limited), 429
+            error, status, headers = str(limited), 429, {"Retry-After": str(limited.seconds)}
         else:
             if found is None:
                 error, status = NOT_FOUND, 404
-    return render_template("publico/consulta.html", found=found, error=error, ticket=ticket), status
+    return render_template("publico/consulta.html", found=found, error=error, ticket=ticket), status, headers
 
 
 def _report_page(values: dict | None = None, errors: dict | None = None, consent: bool = False):
