@@ -408,12 +408,16 @@ def _editor(process_id: str, errors: dict | None = None, problems: list | None =
         draft = _draft(s, process_id)
     typed = typed or {}
     filename = _pick(draft.bpmn, request.values.get("archivo"), process_id)
+    # The processes this file defines besides the procedure's own: called ones, shared with their other callers.
+    defined = procedure_drafts.process_ids(draft.bpmn)
+    called_here = [called for called, file in defined.items() if file == filename and called != process_id]
     form_texts = {name: _json_text(schema) for name, schema in sorted(draft.forms.items())}
     form_texts.update(typed.get("form_texts", {}))
     return render_template(
         "procedimientos/editor.html",
         draft=draft,
         filename=filename,
+        called_here=called_here,
         files=sorted(draft.bpmn),
         xml=typed.get("files", {}).get(filename, draft.bpmn[filename]),
         form_texts=form_texts,

@@ -354,3 +354,12 @@ def test_the_only_diagram_of_a_draft_cannot_be_removed(browser, app):
 @pytest.mark.parametrize("role", procedure_drafts.STARTING_ROLES)
 def test_the_lane_of_a_new_procedure_stands_for_the_role_chosen(role):
     assert role_of_lane(procedure_drafts.lane_name(role)) == role
+
+
+def test_the_file_of_a_called_procedure_says_its_change_reaches_every_caller(browser, app):
+    """The channel's editor shows its copy of the common steps: a change there reaches every channel on deploy."""
+    analista = browser("analista")
+    common = html(analista.get(f"{EDITOR}?archivo=tramitacion_comun.bpmn"))
+    assert "llega a los casos nuevos de todos los procedimientos que lo llaman" in common
+    assert "tramitacion_comun" in common.split("llega a los casos nuevos")[0]
+    assert "llega a los casos nuevos de todos" not in html(analista.get(EDITOR))  # the channel's own file
