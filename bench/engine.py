@@ -45,7 +45,7 @@ from sqlalchemy import event, select  # noqa: E402
 
 from engine import clock
 from engine.bpm import parsing as bpmn  # noqa: E402
-from engine.bpm import sandbox
+from engine.bpm.scripting import sandbox
 from engine.bpm.serializer import InstanceSerializer  # noqa: E402
 from engine.cases import queries
 from engine.clock import FrozenClock  # noqa: E402

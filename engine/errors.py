@@ -91,7 +91,7 @@ class ProcedureError(RuntimeError):
 
 
 class StepOverBudget(ProcedureError):
-    """A step went over a budget of ``engine.bpm.budget`` (CPU time, a value's size, automatic steps, a
+    """A step went over a budget of ``engine.bpm.scripting.budget`` (CPU time, a value's size, automatic steps, a
     helper's argument) and was stopped; the message says which budget, and which step once the engine knows it."""
 
     def __init__(self, reason: str, element_id: str | None = None, element_name: str | None = None):

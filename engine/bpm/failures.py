@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from SpiffWorkflow.exceptions import WorkflowException
 
-from engine.bpm.sandbox import SOURCE_NAME
+from engine.bpm.scripting.sandbox import SOURCE_NAME
 from engine.errors import StepOverBudget
 
 _EXPRESSION = "Error evaluating expression"

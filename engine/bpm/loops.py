@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.spiff.serializer.task_spec import SpiffMultiInstanceConverter
 from SpiffWorkflow.spiff.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask
 
-from engine.bpm import budget, sandbox
+from engine.bpm.scripting import budget, sandbox
 from engine.errors import StepOverBudget
 
 

@@ -23,8 +23,9 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
 from engine.access.roles import role_of_lane
-from engine.bpm import loops, operators, sandbox
+from engine.bpm import loops
 from engine.bpm.pass_through import PassThroughTask
+from engine.bpm.scripting import operators, sandbox
 from engine.cases import selectors
 from engine.errors import DiagramError
 

@@ -19,8 +19,9 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.spiff.specs.defaults import StandardLoopTask
 
 from engine.access.roles import role_of_lane
-from engine.bpm import budget, loops, sandbox, start_events
+from engine.bpm import loops, start_events
 from engine.bpm import parsing as bpmn
+from engine.bpm.scripting import budget, sandbox
 from engine.forms import schemas as form_schemas
 
 

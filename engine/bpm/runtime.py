@@ -24,8 +24,9 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
-from engine.bpm import budget, loops, messages, sandbox, start_events
+from engine.bpm import loops, messages, start_events
 from engine.bpm.pass_through import PassThroughTask
+from engine.bpm.scripting import budget, sandbox
 from engine.bpm.serializer import InstanceSerializer
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask

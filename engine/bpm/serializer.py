@@ -226,7 +226,7 @@ class InstanceSerializer:
         Values JSON has no type for go to the library's encoder, as before (datetimes included,
         passed through). Only a ``UUID`` would differ (orjson writes it as text), and none is
         in an instance: task ids are written as text above, and case data is form and script
-        values (``engine.forms.schemas``, ``engine.bpm.sandbox``).
+        values (``engine.forms.schemas``, ``engine.bpm.scripting.sandbox``).
         """
         serializer = self._serializer
         # private part of SpiffWorkflow (registry._encoder_mode): what serialize_json sets, to convert for an encoder

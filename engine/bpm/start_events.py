@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.access.roles import role_of_lane
-from engine.bpm import sandbox
+from engine.bpm.scripting import sandbox
 from engine.db.models import Schedule
 
 DEFAULT_TICKET_PREFIX = "AC"

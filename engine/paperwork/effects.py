@@ -1,6 +1,6 @@
 """Carrying out, inside the engine step's transaction, what its service tasks asked for.
 
-``engine.bpm.operators`` only describe what should happen (a ``Documento`` to make, a
+``engine.bpm.scripting.operators`` only describe what should happen (a ``Documento`` to make, a
 ``Correo`` to write); here the runtime gathers each document's facts as of the step and
 stores them as the document's snapshot, writes the messages into the outbox and records
 both in the audit trail, all in the session of the step. If the step fails, none of it
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
-from engine.bpm.operators import Correo, Documento
+from engine.bpm.scripting.operators import Correo, Documento
 from engine.cases import queries
 from engine.db.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.db.statements import NewRow, Statement

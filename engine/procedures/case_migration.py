@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.audit import trail as audit
-from engine.bpm import budget, sandbox
 from engine.bpm import diff as procedure_diff
 from engine.bpm.runtime import timer_due, waiting_timers
+from engine.bpm.scripting import budget, sandbox
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
 from engine.procedures.versions import Procedure

@@ -19,9 +19,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
-from engine.bpm import budget, start_events
 from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
+from engine.bpm import start_events
+from engine.bpm.scripting import budget
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.models import ProcedureVersion
 from engine.db.statements import Statement

@@ -1,4 +1,4 @@
-"""A step over its budget (engine.bpm.budget) fails cleanly: a Spanish error naming the step, nothing
+"""A step over its budget (engine.bpm.scripting.budget) fails cleanly: a Spanish error naming the step, nothing
 written, no lock left on other people's work; and a diagram set's validation is bounded in time."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.access.accounts import Actor
-from engine.bpm import budget
+from engine.bpm.scripting import budget
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.models import Case
 from engine.errors import DiagramError, StepFailed, StepOverBudget
@@ -163,7 +163,8 @@ def test_a_request_stops_after_its_budget_of_automatic_steps(xml, expected):
     outcome = probes.run(
         f"""
         from SpiffWorkflow.bpmn import BpmnWorkflow
-        from engine.bpm import parsing, sandbox
+        from engine.bpm import parsing
+        from engine.bpm.scripting import sandbox
         from engine.bpm.runtime import _ScriptWatch
         parser = parsing.parser_for({{"bucle.bpmn": {xml!r}}})
         workflow = BpmnWorkflow(

@@ -36,7 +36,7 @@ from sqlalchemy import select
 
 from engine import cli
 from engine.access.accounts import Actor
-from engine.bpm import budget, sandbox
+from engine.bpm.scripting import budget, sandbox
 from engine.cases import notes
 from engine.clock import FrozenClock
 from engine.db.models import AuditEvent, Case, HumanTask, Incident
@@ -53,7 +53,7 @@ from tests.fixtures.hostile_diagrams import INCIDENT, PROBES, RAN, REFUSED, Prob
 # clock: CPU first, so that a child starved by a loaded machine is not taken for a runaway one.
 GUARD_CPU_S = 8.0
 GUARD_WALL_S = 60.0
-STEP_CPU_S = 1.0  # the issue's bound on one step (the engine's own is engine.bpm.budget.STEP_CPU_SECONDS)
+STEP_CPU_S = 1.0  # the issue's bound on one step (the engine's own is engine.bpm.scripting.budget.STEP_CPU_SECONDS)
 # A request (start, completion, sweep): its automatic steps' budget, a last step's own, and its bookkeeping.
 REQUEST_CPU_S = budget.ENGINE_CPU_SECONDS + budget.STEP_CPU_SECONDS + 0.25
 VALIDATION_CPU_S = budget.VALIDATION_CPU_SECONDS + 0.5  # a whole diagram set's expressions, plus parsing

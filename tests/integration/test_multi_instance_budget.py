@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import Actor
-from engine.bpm import budget
+from engine.bpm.scripting import budget
 from engine.db.models import HumanTask
 from engine.errors import StepFailed, StepOverBudget
 from tests.fixtures.diagrams import NOTE_FORM, one_task

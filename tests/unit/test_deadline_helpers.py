@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.bpm import helpers, sandbox
+from engine.bpm.scripting import helpers, sandbox
 
 
 @pytest.mark.parametrize(

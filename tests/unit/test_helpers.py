@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from engine import clock
-from engine.bpm import budget, helpers
+from engine.bpm.scripting import budget, helpers
 from engine.errors import StepOverBudget
 
 

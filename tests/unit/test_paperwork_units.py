@@ -12,7 +12,7 @@ from jinja2.sandbox import SecurityError
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.bpm import operators
+from engine.bpm.scripting import operators
 from engine.errors import MailTemplateError, OperatorError
 from engine.mail import texts as mail_templates
 from engine.paperwork import documents

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.bpm import budget, sandbox
+from engine.bpm.scripting import budget, sandbox
 from engine.errors import StepOverBudget, UnsafeExpression
 from tests.fixtures import probes
 
@@ -88,7 +88,7 @@ def test_only_harmless_methods_may_be_called():
     assert sandbox.check("tipo.ljust(1000000000)", "eval") is not None
 
 
-# -- Budgets (engine.bpm.budget): each probe ends in StepOverBudget within about a second of CPU, in a
+# -- Budgets (engine.bpm.scripting.budget): each probe ends in StepOverBudget within about a second of CPU, in a
 # child process with a memory and CPU ceiling (tests.fixtures.probes), so an unbounded one fails, not hangs.
 _A = "a = 'a' * 100000\n"
 OVER_BUDGET = {
@@ -110,7 +110,7 @@ OVER_BUDGET = {
 def test_a_script_over_budget_stops_within_its_cpu_budget(script):
     outcome = probes.run(
         f"""
-        from engine.bpm import sandbox
+        from engine.bpm.scripting import sandbox
         def call():
             sandbox.RestrictedEnvironment().execute({script!r}, {{}}, {{}})
         """

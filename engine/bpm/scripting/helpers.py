@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import holidays
 
 from engine import clock
-from engine.bpm import budget
+from engine.bpm.scripting import budget
 from engine.errors import StepOverBudget
 
 # Ley 14 de 1995: 15 August (foundation of the city) is a holiday of the Distrito de Panamá
@@ -31,7 +31,7 @@ def _as_datetime(value) -> datetime:
 
 
 def _bounded(count, most: int, what: str) -> int:
-    """``count`` as an int within ±``most`` (``engine.bpm.budget``), or StepOverBudget; checks the CPU budget too."""
+    """``count`` as an int within ±``most`` (``budget``), or StepOverBudget; checks the CPU budget too."""
     budget.check_time()
     number = int(count)
     if abs(number) > most:

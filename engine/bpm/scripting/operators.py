@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.bpm import sandbox
+from engine.bpm.scripting import sandbox
 from engine.errors import OperatorError
 from engine.mail.texts import problem as mail_template_problem
 

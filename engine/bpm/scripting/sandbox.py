@@ -6,10 +6,10 @@ source is parsed and checked against a whitelist of syntax before it runs (no lo
 definitions, no changing a value in place: a script is straight-line code over values it
 cannot alter), and everything that makes a value (``*``, ``**``, ``+``, a call, a list, dict
 or f-string) is rewritten into a guard that bounds the value before or as it is made and
-checks the step's CPU budget (``engine.bpm.budget``). So every value a script can name is
+checks the step's CPU budget (``engine.bpm.scripting.budget``). So every value a script can name is
 small, every single operation on one is cheap, and the checks between them stop a step that
 runs too long. What a script sees is the case's data and the named helpers of
-``engine.bpm.helpers``; nothing else.
+``engine.bpm.scripting.helpers``; nothing else.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.bpm import budget, helpers
-from engine.bpm.budget import MAX_DATA_CHARS, MAX_EXPONENT, MAX_INT_BITS, MAX_ITEMS, MAX_TEXT_CHARS
+from engine.bpm.scripting import budget, helpers
+from engine.bpm.scripting.budget import MAX_DATA_CHARS, MAX_EXPONENT, MAX_INT_BITS, MAX_ITEMS, MAX_TEXT_CHARS
 from engine.errors import StepOverBudget, UnsafeExpression
 
 SOURCE_NAME = "<diagrama>"  # the file name every checked source is compiled under (tracebacks name it)
@@ -422,8 +422,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
     def call_service(self, context, operation_name, operation_params, **_kwargs):
-        """Run a named operator of ``engine.bpm.operators``; keep its effects for the runtime to write."""
-        from engine.bpm import operators  # imported here: operators check their parameters with this module
+        """Run a named operator of ``engine.bpm.scripting.operators``; keep its effects for the runtime to write."""
+        from engine.bpm.scripting import operators  # imported here: operators check their parameters with this module
 
         values = {name: param["value"] for name, param in operation_params.items()}
         with budget.metered():
