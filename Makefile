@@ -16,9 +16,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-# Browser libraries (bpmn-js, bpmnlint) from the npm registry, exactly as package-lock.json pins them; then
-# esbuild bundles the editor's lint (web/assets/src, the rules in web/assets/bpmnlint-plugin-atiende) into
-# web/assets/dist. Neither node_modules nor dist is committed.
+# Browser libraries (bpmn-js, bpmnlint; axe-core, which the browser tests run on every page) from the npm
+# registry, exactly as package-lock.json pins them; then esbuild bundles the editor's lint (web/assets/src,
+# the rules in web/assets/bpmnlint-plugin-atiende) into web/assets/dist. Neither node_modules nor dist is
+# committed.
 ASSETS := web/assets
 $(ASSETS)/node_modules/.installed: $(ASSETS)/package.json $(ASSETS)/package-lock.json
 	cd $(ASSETS) && npm ci --no-audit --no-fund

@@ -352,7 +352,7 @@ BANDEJA = [
     ("operador", "vence=pronto"),
     ("operador", "alcance=mias"),
     ("operador", "alcance=disponibles&orden=vence_desc"),
-    ("operador", "direccion=gestion_ambiental&orden=recientes"),
+    ("operador", "direccion=gestion_ambiental&orden=recibido_desc"),
     ("coordinador", ""),
     ("coordinador", "alcance=equipo"),
     ("coordinador", "alcance=equipo&pagina=300"),

@@ -13,6 +13,7 @@ from engine.audit import reconcile
 from engine.audit import seals as audit_seals
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.store import Store
+from engine.demo import desk as demo_desk
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
 from engine.errors import DiagramError, SchemaOutdated, SealError, SettingsError
@@ -135,7 +136,7 @@ def _run(args, atiende: Atiende) -> int:
     elif args.command == "demo":
         if demo.seed(atiende):
             demo_procedures.seed(atiende)
-            print("datos de demostración cargados")
+            print(f"datos de demostración cargados: {demo_desk.summary(demo_desk.seed(atiende))}")
         else:
             print("la base ya tenía datos")
     elif args.command == "audit":

@@ -2,8 +2,9 @@
 
 A first look is one command: SQLite under instance/ unless DATABASE_URL says otherwise, its
 schema migrated first (this is the only process of a first look; an installation runs
-``atiende migrate`` before starting its processes), demo users and cases when the database is
-empty, timers swept every 30 seconds, the outbox sent every 30 seconds when an SMTP server is
+``atiende migrate`` before starting its processes), demo users and a desk of a few hundred cases
+(``engine.demo.desk``) when the database is empty, timers swept every 30 seconds, the outbox sent
+every 30 seconds when an SMTP server is
 configured (without one, the documents steps ask for are still made, every 10 seconds).
 Waitress is a production WSGI server: whole cases through it ran 1.7 times as fast as through
 Werkzeug's development server (bench/http_cases.py). ATIENDE_THREADS sets its worker threads.
@@ -19,6 +20,7 @@ import threading
 import waitress
 
 from engine.cli import timer_worker
+from engine.demo import desk as demo_desk
 from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
 from engine.facade import migrate
@@ -45,8 +47,11 @@ def main() -> None:
     atiende = app.extensions["atiende"]
     if demo.seed(atiende):
         demo_procedures.seed(atiende)
+        print("Cargando la oficina de demostración (unos segundos)…", flush=True)
+        made = demo_desk.seed(atiende)  # a few hundred cases of the last weeks: a desk at work
+        users = [u[0] for u in demo.DEMO_USERS + demo_desk.DESK_USERS]
         print(
-            f"Datos de demostración cargados. Usuarios: {', '.join(u[0] for u in demo.DEMO_USERS)}; "
+            f"Datos de demostración cargados: {demo_desk.summary(made)}. Usuarios: {', '.join(users)}; "
             f"contraseña: {demo.DEMO_PASSWORD}"
         )
     stop = threading.Event()

@@ -24,6 +24,7 @@ from engine.cases import queries
 from engine.clock import DATE_ERROR
 from engine.errors import SealError
 from engine.procedures import drafts as procedure_drafts
+from web.ui import history, record
 from web.ui.context import actor, atiende
 from web.ui.filters import day, fecha, fecha_hora
 from web.ui.guards import number
@@ -170,6 +171,8 @@ def caso(case_id: int):
                 version.bpmn, version.process_id
             )
         titles = _field_titles(procedure.forms)
+        labels = record.Labels(s, tuple(history.RECORD_CATALOGS.values()))
+        label = record.choice_labels(procedure, labels)
         files = sorted(version.bpmn)
     return render_template(
         "auditoria/caso.html",
@@ -180,7 +183,7 @@ def caso(case_id: int):
         path=path,
         titles=titles,
         event_name=event_name,
-        show=_show,
+        show=lambda field, value: label(field, value) or history.record_label(labels, field, value) or _show(value),
         viewer=bpmn_js_installed(),
         files=files,
         filename=filename,
@@ -217,6 +220,7 @@ def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
 def _field_titles(forms: dict[str, dict]) -> dict[str, str]:
     """Field name → the title its form gives it (the first form that names it)."""
     titles = {
+        **history.RECORD_TITLES,
         "estado_caso": "Estado",
         "fecha_limite": "Fecha límite",
         "version": "Versión del procedimiento",

@@ -1,5 +1,10 @@
-"""Cases: register a new one from a procedure's start form; the case page (record, deadline,
-documents, timeline, internal notes); and the download of a case's attachments.
+"""Cases: register a new one from a procedure's start form; the case page, one view of the case for
+staff (status and deadline, the conversation with the citizen and the internal notes, documents,
+open tasks, the current task's form inline when it is the reader's, the record, the timeline); the
+preview of the e-mail a task will send the citizen; and the download of a case's attachments.
+
+The inline form is the task page's (``web.ui.forms_render``, the same defaults and draft) and posts
+to the task's own route (``tasks.completar``), which completes it and goes on to the next task.
 
 Who may start which procedure is the engine's rule (``Atiende.startable``, ``Atiende.check_start``:
 the lane of the procedure's start event). Who may read a case is the engine's too
@@ -13,14 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from engine.access.permissions import CASE_READERS, may_read_incidents, may_work_now, may_write_notes
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
-from engine.cases import attachments, incidents, notes, queries
+from engine.cases import attachments, conversation, incidents, notes, queries
 from engine.clock import PANAMA
-from engine.errors import FormErrors, StepFailed
+from engine.errors import Forbidden, FormErrors, StepFailed, TaskAlreadyDone
+from engine.forms import defaults as form_defaults
+from engine.forms import drafts
 from engine.procedures.versions import Procedure
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
@@ -111,6 +118,30 @@ def nota(case_id: int):
     return redirect(url_for("cases.caso", case_id=case_id) + "#notas")
 
 
+@bp.post("/tareas/<task_id>/vista-previa")
+def vista_previa(task_id: str):
+    """The e-mail completing the task will send the citizen, with the text typed so far: JSON for the
+    page's script (``Accept: application/json``), else the case page with the form kept and the preview."""
+    engine, me = atiende(), actor()
+    wants_json = request.accept_mimetypes.best == "application/json"
+    values = submission.read(request, None).values
+    try:
+        with engine.store.read() as s:
+            task = engine.task_for(s, task_id, me)  # Forbidden unless it is this person's to do
+            if not may_work_now(me, task):
+                raise Forbidden("la tarea está asignada a otra persona")
+            shown = conversation.preview(engine, s, task, values)
+            case_id = task.case_id
+    except TaskAlreadyDone as done:
+        if wants_json:
+            return jsonify(aviso=str(done)), 409
+        return render_template("tasks/ya_completada.html", message=str(done)), 409
+    if wants_json:
+        shown = shown or conversation.Preview(notice="Esta tarea no envía correo al ciudadano.")
+        return jsonify(para=shown.to, asunto=shown.subject, cuerpo=shown.body, aviso=shown.notice)
+    return _case_page(case_id, form_values=values, task_id=task_id)
+
+
 @bp.get("/adjuntos/<attachment_id>")
 def adjunto(attachment_id: str):
     """A file: for whoever may read its case, or (not yet part of a case) for its uploader only."""
@@ -131,7 +162,15 @@ def adjunto(attachment_id: str):
     return download(data, found.content_type, found.filename)
 
 
-def _case_page(case_id: int, note_text: str = "", note_error: str | None = None):
+def _case_page(
+    case_id: int,
+    note_text: str = "",
+    note_error: str | None = None,
+    form_values: dict | None = None,
+    task_id: str | None = None,
+):
+    """The inline form is of the reader's first task, or of ``task_id`` (the one previewed), with
+    ``form_values`` (what was typed, kept when the page comes back with its preview)."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         case = engine.case_for(s, case_id, me)
@@ -139,12 +178,16 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
         labels = record.Labels(s)
         open_tasks: list[Any] = queries.open_tasks(s, case.id)  # human_task rows as named tuples
         events = audit.case_history(s, case.id)
-        case_notes = notes.of_case(s, case.id)
+        talk = conversation.entries(s, case, events)
         files = attachments.of_case(s, case.id)
         names = queries.full_names(
             s,
-            {e.actor for e in events} | {n.author for n in case_notes} | {t.assignee for t in open_tasks if t.assignee},
+            {e.actor for e in events}
+            | {e.who for e in talk if e.direction == conversation.NOTE}
+            | {t.assignee for t in open_tasks if t.assignee},
         )
+        mine = [t for t in open_tasks if may_work_now(me, t)]
+        current = next((t for t in mine if t.id == task_id), mine[0] if mine else None)
         page = {
             "case": case,
             "procedure": procedure,
@@ -164,7 +207,8 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
             ],
             "files": files,
             "history": history.entries(events, names),
-            "notes": [(n, names.get(n.author, n.author)) for n in case_notes],
+            "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
+            "inline": _inline(s, current.id, form_values if current.id == task_id else None) if current else None,
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
@@ -172,6 +216,35 @@ def _case_page(case_id: int, note_text: str = "", note_error: str | None = None)
             "may_read_incidents": may_read_incidents(me),
         }
     return render_template("cases/caso.html", **page)
+
+
+@dataclass(frozen=True)
+class InlineTask:
+    """The reader's current task of the case, to work from the case page."""
+
+    task: Any  # the HumanTask
+    instructions: str
+    form: forms_render.Form
+    preview: conversation.Preview | None  # the e-mail it will send the citizen, if one follows it
+
+
+def _inline(session, task_id: str, form_values: dict | None) -> InlineTask:
+    """The task's form as its own page shows it (the person's draft, else the declared defaults)."""
+    engine, me = atiende(), actor()
+    task = engine.task_for(session, task_id, me)
+    procedure = engine.procedure(session, task.case.procedure_version_id)
+    values = form_values
+    if values is None:
+        draft = drafts.load(session, task.id, me.username)
+        values = draft.form_values if draft is not None else form_defaults.for_task(engine, session, task, me)
+    schema = procedure.forms.get(task.form) if task.form else None
+    step = procedure.steps.get(task.bpmn_id)
+    return InlineTask(
+        task,
+        step.instructions if step else "",
+        forms_render.build(session, schema, values),
+        conversation.preview(engine, session, task, values),
+    )
 
 
 def startable() -> list[Procedure]:

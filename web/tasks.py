@@ -1,36 +1,87 @@
-"""A task page: the step's instructions, the case and its history, the form; and what one does
-with a task — complete it, save a draft, claim it, release it, or (a coordinator) reassign it.
+"""A task page: what to act on (the citizen's words and files, the hoja de trámite where the diagram
+says so, a returned hoja's comment), the step's instructions, the case and its history, the form;
+and what one does with a task — complete it, save a draft, claim it, release it, or (a coordinator)
+reassign it.
 
-Every action asks the engine, which refuses what the person may not do (``Forbidden`` → 403).
+Every action asks the engine, which refuses what the person may not do (``Forbidden`` → 403). A
+coordinator, who hands tasks to people, also opens a task they may not work (another role's, or
+one someone else took): read only, with the buttons they can use (release, reassign), never «Tomar».
 """
 
 from __future__ import annotations
 
 from typing import cast
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from engine.access.permissions import COORDINATORS, may_work_now
+from engine.access.permissions import COORDINATORS, may_coordinate, may_work_now
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
-from engine.cases import assignment, queries
-from engine.errors import AssignmentRefused, Forbidden, FormErrors, StepFailed, TaskAlreadyDone
+from engine.cases import assignment, material, queries
+from engine.errors import AssignmentRefused, Forbidden, FormErrors, NotRendered, StepFailed, TaskAlreadyDone
+from engine.forms import defaults as form_defaults
 from engine.forms import drafts
+from engine.paperwork import devolucion, documents, hoja_inline
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
-from web.ui.context import actor, atiende
+from web.ui.context import actor, atiende, download
 from web.ui.redirects import safe_next
 
 bp = Blueprint("tasks", __name__, url_prefix="/tareas")
 
+NO_HOJA = "Esta tarea no muestra la hoja de trámite."
+HOJA_NOT_READY = "La hoja de trámite todavía se está preparando. Intente de nuevo en unos minutos."
+# The hoja is a page of its own (its styles inline, its QR code a data: image) framed by the task page:
+# nothing else may load, nothing runs, and only this application may frame it.
+HOJA_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+    "base-uri 'none'; form-action 'none'; sandbox"
+)
+
 
 @bp.get("/<task_id>")
 def tarea(task_id: str):
-    """Show the task with the person's draft, or the form's defaults."""
+    """Show the task with the person's draft, or the form's defaults; a coordinator's view of another's task."""
     try:
-        return _page(task_id)
+        try:
+            return _page(task_id)
+        except Forbidden:
+            if not may_coordinate(actor()):
+                raise
+            return _overview(task_id)
     except TaskAlreadyDone as done:
         return _already_done(done)
+
+
+@bp.get("/<task_id>/hoja")
+def hoja(task_id: str):
+    """The case's hoja de trámite as the page its PDF is made from, framed by the task page."""
+    engine = atiende()
+    try:
+        with engine.store.read() as s:
+            found = _hoja(s, task_id)
+            page = hoja_inline.html(found)
+    except TaskAlreadyDone as done:
+        return _already_done(done)
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = HOJA_POLICY
+    return response
+
+
+@bp.get("/<task_id>/hoja.pdf")
+def hoja_pdf(task_id: str):
+    """The case's hoja de trámite as a PDF: the one remitted to the dirección, or the one to approve."""
+    engine = atiende()
+    try:
+        with engine.store.read() as s:
+            found = _hoja(s, task_id)
+    except TaskAlreadyDone as done:
+        return _already_done(done)
+    try:
+        content = hoja_inline.pdf(engine.store, found, engine.now)  # laid out with no transaction open
+    except NotRendered:
+        abort(503, HOJA_NOT_READY)
+    return download(content, documents.PDF, found.filename)
 
 
 @bp.post("/<task_id>")
@@ -117,6 +168,26 @@ def _workable(session, task_id: str):
     return task
 
 
+def _shown(session, task_id: str):
+    """The task, if the person may open its page: work it now, or coordinate (read only)."""
+    try:
+        return _workable(session, task_id)
+    except Forbidden:
+        if not may_coordinate(actor()):
+            raise
+    return assignment.task_to_reassign(atiende(), session, task_id, actor())
+
+
+def _hoja(session, task_id: str) -> hoja_inline.Hoja:
+    """The hoja of the task's case, when the task's step shows it (its ``muestra`` property); else 404."""
+    engine = atiende()
+    task = _shown(session, task_id)
+    case = task.case
+    if not hoja_inline.shows_hoja(engine.procedure(session, case.procedure_version_id).steps.get(task.bpmn_id)):
+        abort(404, NO_HOJA)
+    return hoja_inline.of_case(session, case, engine.now(), engine.catalog_cache, engine.settings)
+
+
 def _schema(task_id: str) -> dict | None:
     engine = atiende()
     with engine.store.read() as s:
@@ -135,23 +206,48 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
         draft = drafts.load(s, task_id, me.username)
         if values is None and draft is not None:
             values = draft.form_values
+        elif values is None:  # shown for the first time: what its fields declare they start with (x-desde)
+            values = form_defaults.for_task(engine, s, task, me)
         form = forms_render.build(s, procedure.forms.get(task.form) if task.form else None, values, errors)
-        labels = record.Labels(s)
-        events = audit.case_history(s, case.id)
-        names = queries.full_names(s, {e.actor for e in events} | {task.assignee or ""})
-        page = {
-            "task": task,
-            "case": case,
-            "form": form,
-            "draft": draft,
-            "summary": record.summary(case, labels),
-            "history": history.entries(events, names),
-            "instructions": step.instructions if step else "",
-            "role": ROLES.get(task.lane, task.lane),
-            "assignee_name": names.get(task.assignee, task.assignee),
-            "failure": failure,
-        }
+        page = {**_material(s, task, step), "form": form, "draft": draft, "failure": failure, "workable": True}
     return render_template("tasks/tarea.html", **page)
+
+
+def _overview(task_id: str):
+    """A coordinator's read-only page of a task they may not work: its material, who has it, no form."""
+    engine = atiende()
+    with engine.store.read() as s:
+        task = assignment.task_to_reassign(engine, s, task_id, actor())
+        step = engine.procedure(s, task.case.procedure_version_id).steps.get(task.bpmn_id)
+        page = {**_material(s, task, step), "form": None, "draft": None, "failure": None, "workable": False}
+    return render_template("tasks/tarea.html", **page)
+
+
+def _material(session, task, step) -> dict:
+    """What the task page shows besides the form: the case, what to act on, the history, who has it."""
+    case = task.case
+    events = audit.case_history(session, case.id)
+    names = queries.full_names(session, {e.actor for e in events} | {task.assignee or ""})
+    returned = devolucion.to_answer(events, task)
+    last = devolucion.latest(events)
+    me = actor()
+    return {
+        "task": task,
+        "case": case,
+        "summary": record.summary(case, record.Labels(session)),
+        "citizen": material.of_case(session, case),
+        "returned": returned,
+        "returned_by": names.get(returned.actor, returned.actor) if returned else None,
+        "returned_comment": devolucion.comment(returned) if returned else "",
+        "shows_hoja": hoja_inline.shows_hoja(step),
+        "hoja_remitted": last is not None and devolucion.decision(last) == devolucion.APPROVED,
+        "history": history.entries(events, names),
+        "instructions": step.instructions if step else "",
+        "role": ROLES.get(task.lane, task.lane),
+        "assignee_name": names.get(task.assignee, task.assignee),
+        "mine": task.assignee == me.username,
+        "coordinating": may_coordinate(me),
+    }
 
 
 def _reassign_page(task_id: str, error: str | None = None):

@@ -23,7 +23,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 
 from engine.access.roles import role_of_lane
-from engine.bpm import loops
+from engine.bpm import loops, repeats
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import operators, sandbox
 from engine.cases import selectors
@@ -312,6 +312,10 @@ def parser_for(files: dict[str, str]) -> SpiffBpmnParser:
     return parser
 
 
+HOJA_DE_TRAMITE = "hoja_de_tramite"
+PAPERS = (HOJA_DE_TRAMITE,)  # what a user task's ``muestra`` may name: the papers a task page can show
+
+
 @dataclass(frozen=True)
 class StepInfo:
     """What the task list needs to know of one user task of a diagram."""
@@ -323,6 +327,7 @@ class StepInfo:
     instructions: str
     plazo: str | None
     rotulo: str | None = None  # what tells the instances of a multi-instance task apart (engine.bpm.loops)
+    muestra: str | None = None  # a paper its task page shows beside the form (engine.paperwork.hoja_inline)
 
 
 def user_steps(specs) -> dict[str, StepInfo]:
@@ -340,6 +345,7 @@ def user_steps(specs) -> dict[str, StepInfo]:
                     instructions=(task_spec.documentation or "").strip(),
                     plazo=props.get("plazo"),
                     rotulo=props.get("rotulo"),
+                    muestra=props.get("muestra"),
                 )
     return steps
 
@@ -458,7 +464,8 @@ def _start_problems(spec) -> list[tuple[StartEvent, str]]:
 
 
 def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
-    """Problems a parse does not catch: scripts, conditions, timers, lanes, forms and service operators."""
+    """Problems a parse does not catch: scripts, conditions, timers, lanes, forms, a task's ``repeticion``
+    and service operators."""
     problems = []
     specs_by_name = {spec.name: spec for spec in specs}
     for spec in specs:
@@ -498,6 +505,13 @@ def lint(filename_of, specs, forms: dict[str, dict]) -> list[Problem]:
             lane_problem = _lane_of_subprocess(task_spec, specs_by_name)
             if lane_problem:
                 problems.append(Problem(message=lane_problem, **where))
+            repeat_problem = repeats.problem(task_spec)
+            if repeat_problem:
+                problems.append(Problem(message=repeat_problem, **where))
+            shown = getattr(task_spec, "extensions", {}).get("properties", {}).get("muestra")
+            if shown is not None and shown not in PAPERS:
+                papers = ", ".join(f"«{paper}»" for paper in PAPERS)
+                problems.append(Problem(message=f"la propiedad «muestra» vale {papers}, no «{shown}»", **where))
             rotulo = getattr(task_spec, "extensions", {}).get("properties", {}).get("rotulo")
             if rotulo and sandbox.check(rotulo, "eval"):
                 problems.append(Problem(message=f"rótulo no permitido: {sandbox.check(rotulo, 'eval')}", **where))

@@ -24,7 +24,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit import trail as audit
-from engine.bpm import loops, messages, start_events
+from engine.bpm import loops, messages, repeats, start_events
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
 from engine.bpm.serializer import InstanceSerializer
@@ -144,6 +144,13 @@ def duration(text: object, start: datetime) -> timedelta | None:
 
 def _timedelta(text: str, start: datetime) -> timedelta:
     return TimerEventDefinition.get_timedelta_from_start(TimerEventDefinition.parse_iso_duration(text), start)
+
+
+def _task_due(step, case: Case, now: datetime) -> datetime | None:
+    """When a task made now is due: its step's ``plazo`` from now, else the case's deadline."""
+    if step.plazo:
+        return now + _timedelta(step.plazo, now)  # checked at deploy: it reads
+    return case.due_at
 
 
 def _begin_at(workflow: BpmnWorkflow, spec, start_event: str | None) -> None:
@@ -394,6 +401,9 @@ class Runtime:
     ) -> Advanced:
         """Write the case row, its events and its task projection; ``ready_before`` None means: read it."""
         with session.no_autoflush:
+            if ready_before is None:
+                ready_before = set(session.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
+            ready = self._renew_open_tasks(session, case, procedure, ready_user_tasks(workflow), now, ready_before)
             self._apply_script_changes(session, case, watch, now)
             for passed in watch.passed:
                 audit.record(
@@ -418,9 +428,36 @@ class Runtime:
             case.workflow = self.serializer.dumps(workflow)
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
-            new_tasks = self._project_tasks(session, case, procedure, workflow, now, ready_before)
+            new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
             case_rows.save(session, case)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown)
+
+    @staticmethod
+    def _renew_open_tasks(session, case, procedure, ready: list, now, ready_before: set[str]) -> list:
+        """A token that reached a ``renovar`` task already open ends there; the open task's due date is
+        refreshed and the trail says so (``engine.bpm.repeats``). Returns the READY user tasks left."""
+        renewals = repeats.collapse(ready, ready_before)
+        for renewal in renewals:
+            due = _task_due(procedure.steps[renewal.bpmn_id], case, now)
+            row = session.get(HumanTask, renewal.kept) if renewal.kept in ready_before else None
+            before = row.due_at if row is not None else due
+            if row is not None:
+                row.due_at = due
+            audit.record(
+                session,
+                now,
+                audit.SYSTEM,
+                "tarea_renovada",
+                case_id=case.id,
+                task_id=renewal.kept,
+                detail={
+                    "tarea": renewal.bpmn_id,
+                    "nombre": renewal.name,
+                    "antes": before.isoformat() if before else None,
+                    "despues": due.isoformat() if due else None,
+                },
+            )
+        return [t for t in ready if t.state == TaskState.READY] if renewals else ready
 
     @staticmethod
     def _mirror_columns(case: Case, data: dict) -> None:
@@ -464,11 +501,11 @@ class Runtime:
                     case.data = {**case.data, "fecha_limite": moment.isoformat()}
 
     @staticmethod
-    def _project_tasks(session, case, procedure, workflow, now, ready_before) -> list[case_rows.TaskRow]:
+    def _project_tasks(
+        session, case, procedure, ready_tasks: list, now, ready_before: set[str]
+    ) -> list[case_rows.TaskRow]:
         """Bring human_task in line with the READY user tasks: delete the gone, insert the new."""
-        ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-        if ready_before is None:
-            ready_before = set(session.scalars(select(HumanTask.id).where(HumanTask.case_id == case.id)))
+        ready = {str(t.id): t for t in ready_tasks}
         gone = ready_before - ready.keys()
         if gone:
             case_rows.delete_tasks(session, gone)
@@ -483,9 +520,7 @@ class Runtime:
             if task_id in ready_before:
                 continue
             step = procedure.steps[task.task_spec.bpmn_id]
-            due = case.due_at
-            if step.plazo:
-                due = now + _timedelta(step.plazo, now)  # checked at deploy: it reads
+            due = _task_due(step, case, now)
             label = loops.label(task, step.rotulo)
             rows.append(
                 {

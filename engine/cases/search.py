@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor
 from engine.access.permissions import direccion_scope
 from engine.db.models import Case
+from engine.forms import cedula
 
 if TYPE_CHECKING:
     from alembic.runtime.environment import NameFilterParentNames, NameFilterType
@@ -120,11 +121,11 @@ def _statement(session: Session, query: str):
     if ticket and ticket.group(3):
         prefix, year, number = ticket.groups()
         return base.where(Case.ticket == f"{prefix.upper()}-{year}-{int(number):06d}"), Case.id
+    written = cedula.normalized(query)
+    if cedula.valid(written):  # a whole cédula however it was typed («8 123 4567», «8–123–4567»)
+        return base.where(Case.citizen_cedula == written), Case.id
     if _CEDULA.match(query):  # before a ticket's beginning: «PE-12» is a cédula, not a ticket prefix
-        cedula = query.upper()
-        if re.match(r".*-\d+-\d+$", cedula):
-            return base.where(Case.citizen_cedula == cedula), Case.id
-        return base.where(*_starts_with(Case.citizen_cedula, cedula)), Case.id
+        return base.where(*_starts_with(Case.citizen_cedula, query.upper())), Case.id
     if ticket or _TICKET_START.match(query):
         return base.where(*_starts_with(Case.ticket, query.upper())), Case.id
     terms = words(query)

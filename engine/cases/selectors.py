@@ -14,7 +14,8 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import Case, ProcedureVersion
+from engine.cases import options
+from engine.db.models import Case
 
 # Cases a dirección still owes a follow-up on: remitted to it and not closed.
 FOLLOW_UP_STATUSES = ("en seguimiento", "escalado a la unidad")
@@ -32,18 +33,9 @@ def direcciones_con_casos_abiertos(session: Session) -> list[dict]:
 
 
 def sugerencias_pendientes(session: Session) -> list[dict]:
-    """One meeting if any Defensa del Usuario sugerencia waits for one; its agenda lists them (ticket · asunto)."""
-    rows = session.execute(
-        select(Case.ticket, Case.subject)
-        .join(ProcedureVersion, Case.procedure_version_id == ProcedureVersion.id)
-        .where(
-            ProcedureVersion.process_id == "defensa_usuario_311",
-            Case.case_type == "sugerencia",
-            Case.status == "en seguimiento",
-        )
-        .order_by(Case.opened_at, Case.id)
-    )
-    agenda = [f"{ticket} · {subject or 'Sin asunto'}" for ticket, subject in rows]
+    """One meeting if any Defensa del Usuario sugerencia waits for one; its agenda lists them (ticket · asunto),
+    as the acta's form lists them to tick (``engine.cases.options``)."""
+    agenda = [options.label(ticket, subject) for ticket, subject in options.waiting_sugerencias(session)]
     return [{"agenda": agenda}] if agenda else []
 
 

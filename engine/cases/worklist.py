@@ -10,6 +10,15 @@ reads index pages, never a case row; only the page's 25 rows are joined to their
 Scopes: ``mias`` (claimed by me), ``disponibles`` (unclaimed, of my roles), ``todas`` (both;
 the default), and ``equipo`` — every open task of every lane and person, for coordinators,
 who hand tasks to people (``engine.cases.assignment``).
+
+Saved views (``VIEWS``) are named sets of these filters — «Mis vencidas» is ``mias`` and
+``vencidas`` — and the roles each is offered to. «Por aprobar» lists the approvals: the tasks
+whose form's name begins with ``aprobacion_`` (``forms/aprobacion_hoja.json``), so an analyst
+who adds an approval step to a diagram, with a form so named, adds it to the view.
+
+Sorting (``ORDERS``): one of a fixed set of columns, each either way (``ticket``,
+``ticket_desc``…); an unknown order is the default, due date first. The id breaks ties, so a
+task is never on two pages.
 """
 
 from __future__ import annotations
@@ -19,18 +28,65 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.access.permissions import may_coordinate, workable
-from engine.db.models import Case, HumanTask
+from engine.access.permissions import COORDINATORS, may_coordinate, may_work, workable
+from engine.db.models import Case, HumanTask, User
 
 PAGE_SIZE = 25
 DUE_SOON = timedelta(days=2)
 SCOPES = ("todas", "mias", "disponibles", "equipo")
 DUE_FILTERS = ("vencidas", "pronto", "a_tiempo")
-ORDERS = ("vence", "vence_desc", "recientes")
+APPROVAL_FORMS = "aprobacion_"  # the beginning of an approval task's form name
+KINDS = {"aprobacion": HumanTask.form.startswith(APPROVAL_FORMS, autoescape=True)}
+# The columns the bandeja sorts by. A ticket's number grows with its case's id, so ``ticket`` is
+# the order cases were opened in, read from the task row; ``asignada`` joins the person's full
+# name, only when sorting by it.
+SORT_KEYS: dict[str, Any] = {
+    "ticket": HumanTask.case_id,
+    "tarea": HumanTask.name,
+    "caso": HumanTask.case_type,
+    "direccion": HumanTask.direccion,
+    "vence": HumanTask.due_at,
+    "asignada": func.coalesce(User.full_name, HumanTask.assignee),
+    "recibido": HumanTask.created_at,
+}
+ORDERS = tuple(name for key in SORT_KEYS for name in (key, f"{key}_desc"))
+DEFAULT_ORDER = "vence"
+
+
+@dataclass(frozen=True)
+class View:
+    """A saved view: a name, the filters it sets, and the roles it is offered to (None: everyone)."""
+
+    name: str
+    scope: str
+    due: str | None = None
+    kind: str | None = None
+    roles: frozenset[str] | None = None
+
+    def offered_to(self, actor: Actor) -> bool:
+        return self.roles is None or bool(actor.roles & self.roles)
+
+    def shown_by(self, filters: Filters) -> bool:
+        return (filters.scope, filters.due, filters.kind) == (self.scope, self.due, self.kind)
+
+
+VIEWS = (
+    View("todas", "todas"),
+    View("mias", "mias"),
+    View("sin_asignar", "disponibles"),
+    View("mis_vencidas", "mias", due="vencidas"),
+    View("por_aprobar", "todas", kind="aprobacion", roles=COORDINATORS),
+    View("equipo", "equipo", roles=COORDINATORS),
+)
+
+
+def views_for(actor: Actor) -> list[View]:
+    """The saved views a person is offered: by their roles."""
+    return [view for view in VIEWS if view.offered_to(actor)]
 
 
 @dataclass(frozen=True)
@@ -43,7 +99,8 @@ class Filters:
     direccion: str | None = None
     corregimiento: str | None = None
     due: str | None = None
-    order: str = "vence"
+    kind: str | None = None
+    order: str = DEFAULT_ORDER
     page: int = 1
 
     def normalized(self, actor: Actor) -> Filters:
@@ -57,7 +114,8 @@ class Filters:
             direccion=self.direccion or None,
             corregimiento=self.corregimiento or None,
             due=self.due if self.due in DUE_FILTERS else None,
-            order=self.order if self.order in ORDERS else "vence",
+            kind=self.kind if self.kind in KINDS else None,
+            order=self.order if self.order in ORDERS else DEFAULT_ORDER,
             page=max(1, self.page),
         )
 
@@ -79,6 +137,10 @@ class Row:
     direccion: str | None
     corregimiento: str | None
     case_due_at: datetime | None
+    workable: bool  # the person may work it (their role's lane, their dirección): may take or open it
+
+
+_ROW = cast(Any, Row)  # built from a row of sixteen columns, which mypy cannot spread into its fields
 
 
 @dataclass(frozen=True)
@@ -129,7 +191,17 @@ def _conditions(actor: Actor, filters: Filters, now: datetime) -> list:
         (HumanTask.channel, filters.channel),
         (HumanTask.corregimiento, filters.corregimiento),
     ]
+    if filters.kind:
+        conditions.append(KINDS[filters.kind])
     return conditions + [col == value for col, value in mirrored if value]
+
+
+@dataclass(frozen=True)
+class TaskLane:
+    """The two columns ``may_work`` reads of a task, for rows that are not a mapped task."""
+
+    lane: str
+    direccion: str | None
 
 
 def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: int = PAGE_SIZE) -> Page:
@@ -148,16 +220,17 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     current = min(filters.page, pages)
     if current != filters.page:
         filters = Filters(**{**filters.__dict__, "page": current})
-    order = {
-        "vence": (HumanTask.due_at, HumanTask.id),
-        "vence_desc": (HumanTask.due_at.desc(), HumanTask.id),
-        "recientes": (HumanTask.created_at.desc(), HumanTask.id),
-    }[filters.order]
-    # The page's task ids first, from the index alone; then the columns of those rows only (a
-    # deep page does not look up every case it skips).
-    chosen = (
-        select(HumanTask.id).where(*conditions).order_by(*order).limit(size).offset((current - 1) * size).subquery()
-    )
+    key, descending = filters.order.removesuffix("_desc"), filters.order.endswith("_desc")
+    keys: list[Any] = [SORT_KEYS[key]] + ([] if key == "vence" else [HumanTask.due_at])
+    # The page's task ids first, from the task rows alone (the person joined only when sorting by
+    # them); then the columns of those rows only (a deep page does not look up every case it skips).
+    picking: Select[Any] = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys))).where(*conditions)
+    if key == "asignada":
+        picking = picking.outerjoin(User, User.username == HumanTask.assignee)
+    first = keys[0].desc() if descending else keys[0]
+    chosen = picking.order_by(first, *keys[1:], HumanTask.id).limit(size).offset((current - 1) * size).subquery()
+    sorted_keys = [chosen.c[f"k{i}"] for i in range(len(keys))]
+    order = [sorted_keys[0].desc() if descending else sorted_keys[0], *sorted_keys[1:], HumanTask.id]
     rows = session.execute(
         select(
             HumanTask.id,
@@ -175,10 +248,16 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
             Case.direccion,
             Case.corregimiento,
             Case.due_at,
+            HumanTask.direccion,
         )
         .join(chosen, chosen.c.id == HumanTask.id)
         .join(Case, Case.id == HumanTask.case_id)
         .order_by(*order)
     )
-    # Each row holds Row's fields in order (mypy cannot spread a row of fifteen columns into them).
-    return Page(filters, [Row(*r) for r in cast("Iterable[tuple[Any, ...]]", rows)], counts, pages)
+    # Each row holds Row's fields in order, then the task's dirección (for ``workable``).
+    return Page(
+        filters,
+        [_ROW(*r[:-1], may_work(actor, TaskLane(r[2], r[-1]))) for r in cast("Iterable[tuple[Any, ...]]", rows)],
+        counts,
+        pages,
+    )

@@ -17,10 +17,13 @@ from jsonschema.exceptions import SchemaError
 
 from engine.clock import DATE_ERROR, YEARS
 from engine.errors import FormErrors
+from engine.forms import cedula, sources
 from engine.mail import addresses
 
 # Keys the engine or the diagram's scripts own; a form may never declare or send them.
 RESERVED_KEYS = frozenset({"ticket", "fecha_inicio", "estado_caso", "fecha_limite", "canal_registro"})
+# A one-of field shown as one submit button per option: the decision is the click (web.ui.forms_render).
+BUTTONS_WIDGET = "botones"
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _TYPE_NAMES = {
@@ -47,10 +50,27 @@ def schema_problems(name: str, schema: dict) -> list[str]:
     problems = []
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         problems.append(f"formulario «{name}»: debe ser un objeto con «properties»")
-    for field in schema.get("properties", {}):
+    for field, prop in schema.get("properties", {}).items():
         if field in RESERVED_KEYS or field.startswith("_"):
             problems.append(f"formulario «{name}»: el campo «{field}» está reservado al procedimiento")
-    return problems
+        if isinstance(prop, dict) and prop.get("x-widget") == BUTTONS_WIDGET and not _one_of(prop):
+            problems.append(
+                f"formulario «{name}», campo «{field}»: «x-widget»: «{BUTTONS_WIDGET}» pide una lista de opciones "
+                "(«oneOf» con «const» y «title», o «enum»)"
+            )
+    return problems + sources.problems(name, schema)
+
+
+def set_problems(forms: dict[str, dict]) -> list[tuple[str, str]]:
+    """(form, problem) across a set of forms deployed together: ``x-desde`` sources naming nothing they write."""
+    return sources.unknown_names(forms, RESERVED_KEYS)
+
+
+def _one_of(prop: dict) -> bool:
+    choices = prop.get("oneOf")
+    if isinstance(choices, list) and choices:
+        return all(isinstance(c, dict) and "const" in c for c in choices)
+    return isinstance(prop.get("enum"), list) and bool(prop["enum"])
 
 
 def _coerce(prop: dict, value):
@@ -73,6 +93,8 @@ def _coerce(prop: dict, value):
             return int(text) if kind == "integer" else float(text.replace(",", "."))
         except ValueError:
             return text  # the validator names the type error
+    if prop.get("format") == "cedula":
+        return cedula.normalized(text)  # «8 123 4567», «8–123–4567» are kept as 8-123-4567
     if prop.get("format") == "date":
         match = _DMY.match(text)
         if match:
@@ -110,14 +132,15 @@ _MESSAGES = {
     "oneOf": "Elija una opción de la lista.",
     "const": "Elija una opción de la lista.",
 }
-_FORMAT_MESSAGES = {"date": DATE_ERROR}
+_FORMAT_MESSAGES = {"date": DATE_ERROR, "cedula": cedula.ERROR}
 # jsonschema's own "email" format asks only for an "@": an address is checked by the office's one rule.
-_FORMATS = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
+FORMATS = FormatChecker(Draft202012Validator.FORMAT_CHECKER.checkers)
 for _name in ("email", "idn-email"):
-    _FORMATS.checks(_name)(lambda value: not isinstance(value, str) or addresses.problem(value) is None)
+    FORMATS.checks(_name)(lambda value: not isinstance(value, str) or addresses.problem(value) is None)
+FORMATS.checks("cedula")(lambda value: not isinstance(value, str) or cedula.valid(value))
 
 
-@_FORMATS.checks("date")
+@FORMATS.checks("date")
 def _date_in_range(value) -> bool:
     """An ISO date in the years a case can name (``engine.clock.YEARS``): a date near datetime's own
     ends would overflow a deadline or a filter computed from it."""
@@ -157,13 +180,13 @@ def _validator_for(schema: dict) -> Draft202012Validator:
     """A validator per schema object; deployed schemas live as long as their procedure version."""
     kept = _validators.get(id(schema))
     if kept is None or kept[0] is not schema:
-        kept = (schema, Draft202012Validator(schema, format_checker=_FORMATS))
+        kept = (schema, Draft202012Validator(schema, format_checker=FORMATS))
         _validators[id(schema)] = kept
     return kept[1]
 
 
-def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = None) -> dict:
-    """The declared fields of ``submitted``, typed and validated; raises FormErrors in Spanish."""
+def _typed(schema: dict, submitted: dict) -> dict:
+    """The declared, non-blank fields of ``submitted``, typed as the schema says (an unticked box: False)."""
     properties = schema.get("properties", {})
     data = {}
     for field, prop in properties.items():
@@ -178,6 +201,32 @@ def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = 
         value = _coerce(prop, value)
         if value != []:  # every row of a repeating group left blank: as if the field were empty
             data[field] = value
+    return data
+
+
+def required_fields(schema: dict, values: dict) -> set[str]:
+    """The fields that would be refused empty with the other ``values`` as they are: the schema's
+    ``required``, and those an ``if``/``then`` (or any other rule) requires given those values.
+
+    The form marks each with an asterisk: the corregimiento of a reporte is required only because
+    of the case's type, and was refused without one ever being shown (issue 18).
+    """
+    required = set(schema.get("required", []))
+    data = _typed(schema, values)
+    validator = _validator_for(schema)
+    for field in schema.get("properties", {}):
+        if field in required:
+            continue
+        without = {k: v for k, v in data.items() if k != field}
+        if any(e.validator == "required" and field in _fields_of(e) for e in validator.iter_errors(without)):
+            required.add(field)
+    return required
+
+
+def clean(schema: dict, submitted: dict, catalogs: dict[str, set[str]] | None = None) -> dict:
+    """The declared fields of ``submitted``, typed and validated; raises FormErrors in Spanish."""
+    properties = schema.get("properties", {})
+    data = _typed(schema, submitted)
     errors: dict[str, str] = {}
     validator = _validator_for(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: e.path):

@@ -1,7 +1,9 @@
 """The citizen's view of their case: its status and public timeline, behind the ticket and a proof.
 
 The proof is the e-mail or the cédula the case was opened with. What is shown is chosen
-here, field by field (never the record, the tasks, the notes or who worked the case).
+here, field by field (never the record, the tasks, the notes or who worked the case). The final
+answer is shown once the citizen has it: its e-mail sent (the outbox says «enviado»), or, for a
+case answered by telephone, in person or by letter (no e-mail written), once the case is closed.
 A wrong guess costs the same as a right one up to the comparison, and the answer to «no such
 ticket» and to «wrong e-mail» is the same.
 
@@ -26,10 +28,10 @@ from sqlalchemy import select
 from engine.access import ratelimit
 from engine.access.ratelimit import Limit
 from engine.audit import trail as audit
-from engine.db.models import Case
+from engine.db.models import Case, OutboxMessage
 from engine.db.store import Store
 from engine.errors import TooManyGuesses
-from engine.forms import catalogs
+from engine.forms import catalogs, cedula
 
 PER_ADDRESS = Limit("consulta_estado", hits=10, window=timedelta(minutes=15))
 TOO_MANY = "Demasiados intentos fallidos. Espere unos minutos antes de volver a intentar, o llame a la Línea 311."
@@ -49,6 +51,12 @@ class PublicEvent:
 
 
 @dataclass(frozen=True)
+class PublicAnswer:
+    text: str
+    at: datetime | date | None  # when it was sent, or the date the office recorded it was given
+
+
+@dataclass(frozen=True)
 class PublicCase:
     ticket: str
     case_type: str
@@ -57,6 +65,7 @@ class PublicCase:
     due_at: datetime | None
     closed_at: datetime | None
     timeline: tuple[PublicEvent, ...]
+    answer: PublicAnswer | None = None
 
 
 def normalise_ticket(text: str) -> str:
@@ -64,9 +73,13 @@ def normalise_ticket(text: str) -> str:
 
 
 def _proof(text: str) -> str:
-    """An e-mail compares without case; a cédula without spaces, in capitals."""
+    """An e-mail compares without case; a cédula in its canonical form, however it was written."""
     text = (text or "").strip()
-    return text.lower() if "@" in text else re.sub(r"\s+", "", text).upper()
+    return text.lower() if "@" in text else _cedula(text)
+
+
+def _cedula(text: str) -> str:
+    return re.sub(r"\s+", "", cedula.normalized(text)).upper()
 
 
 def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) -> PublicCase | None:
@@ -79,10 +92,10 @@ def lookup(store: Store, ticket: str, contact: str, client: str, now: datetime) 
     with store.read() as s:
         case = s.scalar(select(Case).where(Case.ticket == ticket)) if ticket else None
         email = (case.citizen_email or "").strip().lower() if case else _NOT_A_VALUE
-        cedula = re.sub(r"\s+", "", case.citizen_cedula or "").upper() if case else _NOT_A_VALUE
+        on_file = _cedula(case.citizen_cedula or "") if case else _NOT_A_VALUE
         # Both comparisons always run: the time taken does not tell which one could have matched.
         by_email = hmac.compare_digest(proof.encode(), (email or _NOT_A_VALUE).encode())
-        by_cedula = hmac.compare_digest(proof.encode(), (cedula or _NOT_A_VALUE).encode())
+        by_cedula = hmac.compare_digest(proof.encode(), (on_file or _NOT_A_VALUE).encode())
         if case is None or not proof or not (by_email or by_cedula):
             return None
         found = _public(s, case)
@@ -99,10 +112,9 @@ def _public(session, case: Case) -> PublicCase:
             after = cast(str, event.detail.get("despues"))  # the runtime records the new status, always a name
             status = STATUS_NAMES.get(after, after)
             timeline.append(PublicEvent(event.at, f"Estado: {status}"))
-    answered = case.data.get("fecha_respuesta")
+    answered = _answered_on(case)
     if answered and case.status == "cerrado":
-        with contextlib.suppress(ValueError):
-            timeline.append(PublicEvent(date.fromisoformat(str(answered)[:10]), "Respuesta final emitida"))
+        timeline.append(PublicEvent(answered, "Respuesta final emitida"))
     return PublicCase(
         ticket=case.ticket,
         case_type=catalogs.label(session, "tipos_caso", case.case_type) or "",
@@ -111,4 +123,36 @@ def _public(session, case: Case) -> PublicCase:
         due_at=case.due_at,
         closed_at=case.closed_at,
         timeline=tuple(timeline),
+        answer=_answer(session, case),
     )
+
+
+ANSWER_TEXT = "respuesta_final"  # the final answer's form field: the text the citizen was given
+ANSWER_MAIL = "respuesta_ciudadano"  # the outbox kind of its e-mail (operator «responder_ciudadano»)
+
+
+def _answer(session, case: Case) -> PublicAnswer | None:
+    """The final answer, once the citizen has it (see the module's docstring); None before."""
+    text = str(case.data.get(ANSWER_TEXT) or "").strip()
+    if not text:
+        return None
+    mails = list(
+        session.execute(
+            select(OutboxMessage.state, OutboxMessage.sent_at).where(
+                OutboxMessage.case_id == case.id, OutboxMessage.kind == ANSWER_MAIL
+            )
+        )
+    )
+    sent = [at for state, at in mails if state == "enviado" and at is not None]
+    if sent:
+        return PublicAnswer(text, max(sent))
+    if mails or case.status != "cerrado":
+        return None  # its e-mail is still on its way (or failed): not the citizen's yet
+    return PublicAnswer(text, _answered_on(case) or case.closed_at)
+
+
+def _answered_on(case: Case) -> date | None:
+    """The date the office recorded it gave the answer (the final answer's form), if it is one."""
+    with contextlib.suppress(ValueError):
+        return date.fromisoformat(str(case.data.get("fecha_respuesta") or "")[:10])
+    return None

@@ -37,6 +37,7 @@ from engine.audit import trail as audit
 from engine.db.models import Case
 from engine.errors import FormErrors, TooManyReports
 from engine.facade import Atiende, Started
+from engine.forms import cedula as cedula_rule
 from engine.intake import capture, notify
 
 PROCESS = "atencion_correo_web"
@@ -126,7 +127,7 @@ def _counted(values: dict, client: str) -> list[tuple[Limit, str]]:
     """The limits a report counts against, each with its key (see the module's docstring)."""
     counted = [(limit, client) for limit in PER_ADDRESS] + [(ALL, "todos")]
     email = str(values.get("ciudadano_email") or "").strip().lower()
-    cedula = re.sub(r"\s+", "", str(values.get("ciudadano_cedula") or "")).upper()
+    cedula = re.sub(r"\s+", "", cedula_rule.normalized(str(values.get("ciudadano_cedula") or ""))).upper()
     counted += [(PER_CITIZEN, f"{kind}:{value}") for kind, value in (("correo", email), ("cedula", cedula)) if value]
     return counted
 

@@ -46,6 +46,11 @@ def _shown(address: str) -> str:
     return " ".join(address.split())[:254]
 
 
+def subject_line(subject: str) -> str:
+    """A subject as the outbox stores and sends it: on one line, not too long (previews show it so too)."""
+    return " ".join(subject.split())[:300]
+
+
 _NEW_MESSAGE = NewRow(OutboxMessage)
 _INSERT_ATTACHMENT = Statement(cast(Table, OutboxAttachment.__table__).insert())
 _ATTACHMENT_WRITTEN = ("message_id", "document_id", "position")
@@ -92,7 +97,7 @@ def enqueue(
         "direccion": direccion,
         "sender": sender,
         "recipients": recipients,
-        "subject": " ".join(subject.split())[:300],
+        "subject": subject_line(subject),
         "body": body,
         "attempts": 0,
         "created_at": now,

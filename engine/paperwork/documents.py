@@ -122,6 +122,11 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=4, border=2)
 
 
+def hoja_de_tramite_html(hoja: HojaDeTramite) -> str:
+    """The hoja de trámite as the HTML its PDF is laid out from: a task page shows this very page."""
+    return _env.get_template("hoja_de_tramite.html").render(hoja=hoja, qr=qr_data_uri(hoja.acuse_url))
+
+
 def hoja_de_tramite_pdf(hoja: HojaDeTramite) -> bytes:
     """The hoja de trámite as a one-page letter-size PDF, with the acuse box and the QR code."""
     return render_pdf("hoja_de_tramite.html", hoja=hoja, qr=qr_data_uri(hoja.acuse_url))
@@ -170,9 +175,13 @@ def consolidado_xlsx(consolidado: Consolidado) -> bytes:
     sheet.freeze_panes = "A4"
     bold = Font(bold=True)
     sheet.append([_cell(sheet, f"Consolidado de seguimiento de casos — {consolidado.direccion}", bold)])
-    generated = (
-        f"Generado el {fecha_hora(consolidado.generado_el)} · {consolidado.periodo} · {len(consolidado.filas)} casos"
-    )
+    count = len(consolidado.filas)
+    parts = [
+        f"Generado el {fecha_hora(consolidado.generado_el)}",
+        consolidado.periodo,
+        f"{count} caso{'' if count == 1 else 's'}",
+    ]
+    generated = " · ".join(part for part in parts if part)  # no period on a consolidado asked for by hand
     sheet.append([_cell(sheet, generated)])
     fill = PatternFill("solid", fgColor="DCE6F2")
     sheet.append([_cell(sheet, header, bold, fill) for header, _, _ in COLUMNS])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
-from engine.bpm.scripting.operators import Correo, Documento
+from engine.bpm.scripting.operators import HOJA_KEYS, Correo, Documento
 from engine.cases import queries
 from engine.db.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.db.statements import NewRow, Statement
@@ -143,6 +144,16 @@ def _hoja(step: _Step, effect: Documento) -> tuple[str, documents.HojaDeTramite]
     return f"hoja_de_tramite_{case.ticket}.pdf", hoja
 
 
+def hoja_preview(
+    session: Session, case: Case, now: datetime, catalog_cache: CatalogCache, settings: Settings
+) -> documents.HojaDeTramite:
+    """The hoja an approval would remit now, made from the case as it stands, as the remission's
+    operator (``remitir_hoja_de_tramite``) would make it: what the coordinator reads before approving."""
+    datos = {key: case.data[key] for key in HOJA_KEYS if case.data.get(key) not in (None, "")}
+    step = _Step(session, case, audit.SYSTEM, now, catalog_cache, settings)
+    return _hoja(step, Documento("hoja_de_tramite", datos.get("direccion"), datos))[1]
+
+
 _EVENTS = AuditEvent.__table__
 _COMPLETIONS = Statement(
     select(_EVENTS.c.actor, _EVENTS.c.at, _EVENTS.c.detail)
@@ -256,7 +267,59 @@ _NEW_DOCUMENT = NewRow(Document)
 
 
 # -- mail ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Draft:
+    """A message as a step would write it: to whom, and its text."""
+
+    to: list[str]
+    subject: str
+    body: str
+    no_recipient_reason: str | None
+    attachments: list[Document]
+
+
+def drafts(
+    session: Session, case: Case, effects: list, now: datetime, catalog_cache: CatalogCache, settings: Settings
+) -> list[Draft]:
+    """The messages ``effects`` would write, written by the same code as a step's, but nowhere: a preview
+    of what a task's completion will send (``engine.cases.conversation.preview``). Makes no document."""
+    step = _Step(session, case, audit.SYSTEM, now, catalog_cache, settings)
+    return [_compose(step, effect) for effect in effects if isinstance(effect, Correo)]
+
+
 def _write(step: _Step, effect: Correo) -> None:
+    draft = _compose(step, effect)
+    message = mail.enqueue(
+        step.session,
+        kind=effect.tipo,
+        to=draft.to,
+        subject=draft.subject,
+        body=draft.body,
+        now=step.now,
+        sender=step.settings.smtp.sender,
+        case_id=step.case.id,
+        direccion=effect.direccion,
+        attachments=draft.attachments,
+        no_recipient_reason=draft.no_recipient_reason,
+    )
+    audit.record(
+        step.session,
+        step.now,
+        step.actor,
+        "correo_en_cola",
+        case_id=step.case.id,
+        detail={
+            "tipo": effect.tipo,
+            "para": message.recipients,
+            "asunto": draft.subject,
+            "message_id": message.message_id,
+            "adjuntos": [d.filename for d in draft.attachments],
+            "estado": message.state,
+        },
+    )
+
+
+def _compose(step: _Step, effect: Correo) -> Draft:
     case, datos = step.case, effect.datos
     found = (step.made.get(kind) or _latest(step.session, case.id, kind) for kind in effect.adjuntos)
     attachments = [document for document in found if document is not None]
@@ -285,34 +348,7 @@ def _write(step: _Step, effect: Correo) -> None:
         people = step.enlaces(effect.direccion)
         to = [p.correo for p in people if p.correo]
         why = f"la {context['direccion'] or 'dirección'} no tiene coordinador de enlace con correo registrado"
-    message = mail.enqueue(
-        step.session,
-        kind=effect.tipo,
-        to=to,
-        subject=subject,
-        body=body,
-        now=step.now,
-        sender=step.settings.smtp.sender,
-        case_id=case.id,
-        direccion=effect.direccion,
-        attachments=attachments,
-        no_recipient_reason=why,
-    )
-    audit.record(
-        step.session,
-        step.now,
-        step.actor,
-        "correo_en_cola",
-        case_id=case.id,
-        detail={
-            "tipo": effect.tipo,
-            "para": message.recipients,
-            "asunto": subject,
-            "message_id": message.message_id,
-            "adjuntos": [d.filename for d in attachments],
-            "estado": message.state,
-        },
-    )
+    return Draft(to, subject, body, why, attachments)
 
 
 def _latest(session: Session, case_id: int, kind: str) -> Document | None:

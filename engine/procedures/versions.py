@@ -98,6 +98,7 @@ def check(files: dict[str, str], forms: dict[str, dict], serializer: InstanceSer
         for name, schema in forms.items()
         for msg in form_schemas.schema_problems(name, schema)
     ]
+    problems.extend(bpmn.Problem(file=name, message=msg) for name, msg in form_schemas.set_problems(forms))
     calls = diagram_rules.unresolved_calls(parser) + diagram_rules.recursive_calls(parser)
     problems.extend(calls)
     candidates = []

@@ -3,8 +3,6 @@ a coordinator approves it, the enlace acknowledges it. Screenshots go to test-ar
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -15,7 +13,7 @@ from tests.fixtures.diagrams import one_task
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = live.ARTIFACTS
 PHONE = {"width": 390, "height": 844}
 TICKET = "AC-2026-000004"  # the case the operator registers (the demo has three before it)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -94,9 +92,8 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
         live.sign_in(page, url, "coordinador")
         assert "Aprobar hoja de trámite" in page.inner_text("tr:has-text('AC-2026-000004')")
         open_task(page, "Aprobar hoja de trámite", TICKET)
-        page.check("label:has-text('Aprobar y remitir') >> xpath=preceding-sibling::input")
         shot(page, "05_aprobacion")
-        page.click("button:has-text('Completar tarea') >> nth=-1")
+        page.click("button[name='decision_hoja'][value='aprobar']")  # the decision is the button (x-widget botones)
         page.wait_for_selector("h1:has-text('Bandeja de tareas')")
         sign_out(page, url)
 
@@ -116,7 +113,7 @@ def test_a_case_goes_from_capture_to_the_acknowledged_hoja_de_tramite(served, tm
             "Borrador guardado",
             "Llenar plantilla de queja o reclamo",
             "Confeccionar hoja de trámite",
-            "Aprobar hoja de trámite",
+            "Hoja de trámite aprobada",
             "Confirmar acuse de recibo",
         ):
             assert step in timeline, step

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -21,7 +20,7 @@ from tests.fixtures import live
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = live.ARTIFACTS
 STEP = "Registrar ticket y plazo legal"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 

@@ -5,7 +5,6 @@ the case and retries: the case moves on and the incident is resolved."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from tests.fixtures.diagrams import NOTE_FORM, one_task
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = live.ARTIFACTS
 MISSING = "urgencia == 'alta'"
 
 

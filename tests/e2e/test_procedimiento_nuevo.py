@@ -5,7 +5,6 @@ starts a case on it and works it to the end."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from tests.fixtures import live
 
 pytestmark = pytest.mark.skipif(not live.chromium_available(), reason=live.CHROMIUM_MISSING)
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = live.ARTIFACTS
 TASK = "Registrar la sugerencia"
 
 # Draw a user task between the start event and the closing script, as the palette would: the new task

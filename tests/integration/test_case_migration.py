@@ -102,7 +102,9 @@ def test_the_preview_shows_what_changes_and_the_migration_keeps_every_armed_dead
     desk.wait(days=12, hours=1)  # day 14: the biweekly review fires when it was armed to
     assert "Task_revision_quincenal" in desk.ready(case_id)
     desk.wait(days=10)  # then the new rhythm: every 10 days
-    assert desk.ready(case_id).count("Task_revision_quincenal") == 2
+    assert desk.ready(case_id).count("Task_revision_quincenal") == 1  # renewed, not piled up
+    renewed = desk.history(case_id, "tarea_renovada")
+    assert [e.detail["tarea"] for e in renewed if e.detail["tarea"] == "Task_revision_quincenal"]
     desk.wait(days=7)  # day 31: the legal term of the case's own version, not 45 days
     assert desk.case(case_id).status == "escalado a la unidad"
 

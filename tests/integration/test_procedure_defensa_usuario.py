@@ -95,14 +95,9 @@ def test_a_sugerencia_waits_for_the_meeting_whose_acta_closes_it_with_what_was_d
     desk.do(
         acta.id,
         task.bpmn_id,
-        acuerdos=[
-            {
-                "ticket": "DU-2026-000001",
-                "decision_reunion": "tomada_en_cuenta",
-                "acuerdo_reunion": "Se abrirá un piloto.",
-            },
-            {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No hay espacio."},
-        ],
+        tomadas_en_cuenta=["DU-2026-000001"],
+        descartadas=["DU-2026-000002"],
+        acuerdo_reunion="Se abrirá un piloto; no hay espacio para más bancas.",
     )
     assert desk.case(acta.id).status == "cerrado"
     for case_id, decision in ((first, "tomada_en_cuenta"), (second, "descartada")):
@@ -118,13 +113,7 @@ def test_a_postponed_sugerencia_goes_to_the_next_meetings_agenda(desk, store):
     desk.wait(seconds=MEETING_DAY.total_seconds())
     acta = meeting(store)
     [task] = desk.tasks(acta.id)
-    desk.do(
-        acta.id,
-        task.bpmn_id,
-        acuerdos=[
-            {"ticket": "DU-2026-000001", "decision_reunion": "pospuesta", "acuerdo_reunion": "Falta el presupuesto."}
-        ],
-    )
+    desk.do(acta.id, task.bpmn_id, acuerdo_reunion="Falta el presupuesto.")  # not ticked: postponed
     assert desk.case(case_id).status == "en seguimiento"
     desk.wait(days=28)
     assert meeting(store).ticket == "RS-2026-000002"
@@ -138,24 +127,13 @@ def test_an_acta_naming_a_case_that_awaits_no_meeting_is_refused_and_changes_not
     [task] = desk.tasks(acta.id)
     before = desk.case(waiting).workflow
     with pytest.raises(FormErrors) as exc:
-        desk.do(
-            acta.id,
-            task.bpmn_id,
-            acuerdos=[
-                {"ticket": "DU-2026-000001", "decision_reunion": "tomada_en_cuenta", "acuerdo_reunion": "Sí."},
-                {"ticket": "DU-2026-000002", "decision_reunion": "descartada", "acuerdo_reunion": "No."},
-            ],
-        )
-    assert "DU-2026-000002" in exc.value.errors["_formulario"]
+        desk.do(acta.id, task.bpmn_id, tomadas_en_cuenta=["DU-2026-000001"], descartadas=["DU-2026-000002"])
+    assert "DU-2026-000002" in exc.value.errors["descartadas"]  # beside the field: tests/.../test_acta_lista.py
     assert desk.case(waiting).workflow == before and desk.case(waiting).status == "en seguimiento"
     assert desk.ready(acta.id) == [task.bpmn_id] and desk.ready(other) == ["Task_evaluar_denuncia"]
     with pytest.raises(FormErrors) as exc:
-        desk.do(
-            acta.id,
-            task.bpmn_id,
-            acuerdos=[{"ticket": "AC-1", "decision_reunion": "descartada", "acuerdo_reunion": "No."}],
-        )
-    assert "acuerdos.0.ticket" in exc.value.errors
+        desk.do(acta.id, task.bpmn_id, descartadas=["AC-1"])
+    assert "AC-1" in exc.value.errors["descartadas"]
 
 
 def test_no_meeting_is_convened_without_pending_sugerencias(desk, store):

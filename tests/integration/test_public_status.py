@@ -32,3 +32,11 @@ def test_a_case_without_email_or_cedula_cannot_be_opened_with_an_empty_proof(des
     ticket = desk.case(case_id).ticket
     for proof in ("", "   "):
         assert public_status.lookup(desk.atiende.store, ticket, proof, "1.2.3.4", desk.clock.now()) is None
+
+
+def test_the_citizen_may_write_the_cedula_as_on_the_card(desk):
+    case_id = desk.start(ciudadano_cedula="8-123-4567")
+    ticket = desk.case(case_id).ticket
+    for written in ("8 123 4567", "8–123–4567", "08-0123-04567"):
+        found = public_status.lookup(desk.atiende.store, ticket, written, "1.2.3.4", desk.clock.now())
+        assert found is not None, written

@@ -200,8 +200,7 @@ def test_cases_moved_by_a_message_by_loop_items_and_by_timers_replay_the_same(at
     acta = meeting(store)
     [task] = desk.tasks(acta.id)
     ticket = desk.case(sugerencia).ticket
-    acuerdo = {"ticket": ticket, "decision_reunion": "tomada_en_cuenta", "acuerdo_reunion": "Se abrirá un piloto."}
-    desk.do(acta.id, task.bpmn_id, acuerdos=[acuerdo])
+    desk.do(acta.id, task.bpmn_id, tomadas_en_cuenta=[ticket], acuerdo_reunion="Se abrirá un piloto.")
     operativo = desk.start("lotes_baldios", fecha_visita=VISIT)
     desk.do(operativo, "Task_preparar_informe")
     to_the_lots(desk, operativo)

@@ -72,3 +72,9 @@ def test_an_enlace_finds_only_cases_of_their_direccion(atiende, desk):
     assert found(atiende, "basura", Actor("x", frozenset({"enlace"}))).hits == []  # no dirección: nothing
     assert len(found(atiende, "basura", AUDITOR).hits) == 2
     assert tickets(atiende, "AC-2026-000002", ENLACE) == []
+
+
+def test_a_cedula_is_found_however_it_was_written(atiende, desk):
+    desk.start()  # DEMO_CASES[0]: 8-123-4567
+    for written in ("8 123 4567", "8–123–4567", "08.123.4567"):
+        assert tickets(atiende, written) == ["AC-2026-000001"], written

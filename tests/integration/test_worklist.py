@@ -36,7 +36,7 @@ def test_counts_filters_and_paging(atiende, desk, frozen_clock):
     )
     assert page(atiende, OPERADOR, corregimiento="tocumen").counts.total == 0
 
-    paged = page(atiende, OPERADOR, page=2, order="recientes")
+    paged = page(atiende, OPERADOR, page=2, order="recibido_desc")
     assert paged.pages == 1 and paged.filters.page == 1  # a page past the end shows the last one
     with atiende.store.read() as s:
         pages = [worklist.page(s, OPERADOR, worklist.Filters(page=n), atiende.now(), size=2) for n in (1, 2, 3)]

@@ -81,3 +81,20 @@ def test_a_safe_cardinality_passes():
         "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>",
     )
     assert check({"prueba.bpmn": xml})
+
+
+def _showing(value: str) -> str:
+    """The one-task diagram, its user task showing a paper beside the form (``muestra``)."""
+    form = '<spiffworkflow:property name="formulario" value="nota"/>'
+    return one_task().replace(form, form + f'<spiffworkflow:property name="muestra" value="{value}"/>')
+
+
+def test_a_task_may_show_the_hoja_de_tramite():
+    procedures.check({"prueba.bpmn": _showing("hoja_de_tramite")}, {"nota": NOTE_FORM}, InstanceSerializer())
+
+
+def test_a_paper_the_task_page_cannot_show_is_refused_in_spanish():
+    with pytest.raises(DiagramError) as refused:
+        procedures.check({"prueba.bpmn": _showing("hoja")}, {"nota": NOTE_FORM}, InstanceSerializer())
+    [problem] = refused.value.problems
+    assert "«muestra»" in problem.message and "«hoja_de_tramite»" in problem.message and "«hoja»" in problem.message

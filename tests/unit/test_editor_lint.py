@@ -29,6 +29,10 @@ USER_TASK = """<bpmn:userTask id="Task_revisar" name="Revisar">{form}
 FORM = """<bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="formulario" value="{name}" />
       </spiffworkflow:properties></bpmn:extensionElements>"""
+REPETICION = """<bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formulario" value="seguimiento_semanal" />
+        <spiffworkflow:property name="repeticion" value="{value}" />
+      </spiffworkflow:properties></bpmn:extensionElements>"""
 CALL = """<bpmn:callActivity id="Call_otro" name="Llamar a otro"{called}>
       <bpmn:incoming>Flow_inicio_cerrar</bpmn:incoming>
       <bpmn:outgoing>Flow_llamada_cerrar</bpmn:outgoing>
@@ -85,13 +89,27 @@ def diagram(lane: str = "Operador", task: str | None = None) -> str:
         (diagram(task=USER_TASK.format(form=FORM.format(name="no_existe"))), "Task_revisar"),
         (diagram(task=CALL.format(called=' calledElement="otro_proceso"')), "Call_otro"),
         (diagram(task=CALL.format(called="")), "Call_otro"),
+        (diagram(task=USER_TASK.format(form=REPETICION.format(value="renueva"))), "Task_revisar"),
     ],
-    ids=["carril-desconocido", "tarea-sin-formulario", "formulario-inexistente", "llamada-fuera", "llamada-vacia"],
+    ids=[
+        "carril-desconocido",
+        "tarea-sin-formulario",
+        "formulario-inexistente",
+        "llamada-fuera",
+        "llamada-vacia",
+        "repeticion-desconocida",
+    ],
 )
 def test_what_the_canvas_flags_the_engine_refuses_with_the_same_message(xml, flagged):
     found = lint(xml, ["nuevo"])
     assert {element for element, _message in found} == {flagged}
     assert found <= engine_problems(xml)
+
+
+def test_the_documented_repeticion_values_are_not_flagged():
+    for value in ("renovar", "acumular"):
+        xml = diagram(task=USER_TASK.format(form=REPETICION.format(value=value)))
+        assert lint(xml, ["nuevo"]) == set() and engine_problems(xml) == set()
 
 
 def test_a_script_task_without_its_script_is_flagged():

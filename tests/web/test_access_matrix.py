@@ -29,6 +29,9 @@ PAPER_READERS = PAPER_STAFF | {"enlace", "enlace_ambiental"}  # an enlace: their
 ROUTES = [
     ("GET", "/", {}, EVERYONE),
     ("GET", "/buscar/?q=rosa", {}, READERS),
+    ("GET", "/bandeja/filas", {}, EVERYONE),
+    ("POST", "/bandeja/lote", {"accion": "tomar"}, EVERYONE),  # nothing marked: nothing changes
+    ("POST", "/bandeja/lote", {"accion": "reasignar"}, COORDINATOR),
     ("GET", "/casos/nuevo", {}, STARTERS),
     ("POST", "/casos/nuevo", {"asunto": ""}, STARTERS),
     ("GET", "/casos/{case}", {}, PLANIFICACION),
@@ -41,7 +44,9 @@ ROUTES = [
     ("POST", "/tareas/{approval}/liberar", {}, COORDINATOR),
     ("GET", "/tareas/{approval}/reasignar", {}, COORDINATOR),
     ("POST", "/tareas/{approval}/reasignar", {"usuario": "nadie"}, COORDINATOR),
-    ("GET", "/tareas/{template}", {}, {"operador"}),
+    ("GET", "/tareas/{template}", {}, {"operador", "coordinador"}),  # a coordinator's view: read only
+    ("GET", "/tareas/{approval}/hoja", {}, COORDINATOR),
+    ("GET", "/tareas/{approval}/hoja.pdf", {}, COORDINATOR),
     ("POST", "/tareas/{template}/tomar", {}, {"operador"}),
     ("GET", "/admin/usuarios", {}, ADMIN),
     ("GET", "/admin/usuarios/nuevo", {}, ADMIN),

@@ -66,7 +66,7 @@ def test_a_claimed_task_leaves_the_others_bandejas_and_can_be_released(store, br
     refused = olga.get(f"/tareas/{tid}")
     assert refused.status_code == 403 and "La tarea está asignada a Ana Operadora." in html(refused)
     again = olga.post(f"/tareas/{tid}/tomar", {}, page="/")
-    assert "La tarea ya la tomó operador." in html(olga.get(again.headers["Location"]))
+    assert "La tarea ya la tomó Ana Operadora." in html(olga.get(again.headers["Location"]))
 
     operador.post(f"/tareas/{tid}/liberar", {}, page="/")
     assert "AC-2026-000004" in rows(html(olga.get("/?alcance=disponibles")))

@@ -25,7 +25,7 @@ def test_the_case_page_shows_the_deadline_and_internal_notes(store, browser, fro
     case_id = start_case(operador)
     page = html(operador.get(f"/casos/{case_id}"))
     assert "Quedan 30 días" in page and "(fecha límite 01/04/2026)" in page
-    assert "No hay notas internas." in page and "No hay archivos adjuntos." in page
+    assert "mensaje-nota" not in page and "No hay archivos adjuntos." in page  # notes: in the conversation
 
     empty = operador.post(f"/casos/{case_id}/notas", {"texto": "  "}, page=f"/casos/{case_id}")
     assert empty.status_code == 422

@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 
 from engine.db.models import Case
+from engine.forms import cedula
 from tests.web.conftest import CAPTURA, html, start_case, task_id, to_approval
 
 
@@ -25,7 +26,7 @@ def test_an_invalid_new_case_shows_spanish_errors_and_registers_nothing(store, b
     page = html(response)
     assert "Revise el formulario" in page
     assert 'id="campo-ciudadano_email-error"><span class="sr">Error:</span> Este campo es obligatorio.' in page
-    assert 'id="campo-ciudadano_cedula-error"><span class="sr">Error:</span> No tiene el formato esperado.' in page
+    assert f'id="campo-ciudadano_cedula-error"><span class="sr">Error:</span> {cedula.ERROR}' in page
     assert 'value="Rosa Batista"' in page and 'value="correo_electronico" checked' in page
     assert 'name="respuesta_inmediata_enviada" value="on" checked' in page
     with store.read() as s:

@@ -10,18 +10,25 @@ from web.ui import forms_render
 
 
 class Inputs(HTMLParser):
-    """The visible form controls of a page, in order, and the ids labels point at."""
+    """The visible form controls of a page's main content (not the header's search), in order, and
+    the ids labels point at."""
 
     def __init__(self):
         super().__init__()
-        self.controls, self.labelled = [], set()
+        self.controls, self.labelled, self.in_main = [], set(), False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "label" and "for" in attrs:
+        if tag == "main":
+            self.in_main = True
+        elif tag == "label" and "for" in attrs:
             self.labelled.add(attrs["for"])
-        elif tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
+        elif self.in_main and tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
             self.controls.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        if tag == "main":
+            self.in_main = False
 
 
 @pytest.fixture

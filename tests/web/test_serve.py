@@ -26,6 +26,7 @@ def test_the_server_starts_its_workers_with_or_without_smtp(tmp_path, monkeypatc
         app.extensions["atiende"].store.dispose()
 
     monkeypatch.setattr(waitress, "serve", serve)
+    monkeypatch.setattr(served.demo_desk, "CASES", 4)  # the whole desk is tests/integration/test_demo_desk.py's
     served.main()
     assert (served_on["port"], served_on["threads"]) == (5000, 8)
     worker = "atiende-correo" if smtp_host else "atiende-documentos"

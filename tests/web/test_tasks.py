@@ -80,12 +80,13 @@ def test_with_no_next_task_of_mine_completion_returns_to_the_bandeja(store, brow
     assert "Tarea completada (caso AC-2026-000004)." in html(operador.get("/"))
 
 
-def test_the_coordinator_cannot_open_the_operators_task_nor_the_operator_the_coordinators(store, browser):
+def test_the_coordinator_cannot_work_the_operators_task_nor_the_operator_open_the_coordinators(store, browser):
     operador, coordinador = browser("operador"), browser("coordinador")
     case_id = start_case(operador)
     plantilla = task_id(store, case_id, PLANTILLA)
-    response = coordinador.get(f"/tareas/{plantilla}")
-    assert response.status_code == 403 and "No tiene permiso para esta tarea." in html(response)
+    response = coordinador.get(f"/tareas/{plantilla}")  # read only, to hand it over: no form, no «Tomar»
+    assert response.status_code == 200 and "Completar tarea" not in html(response)
+    assert "Tomar tarea" not in html(response)
     refused = coordinador.post(f"/tareas/{plantilla}", PLANTILLA_QUEJA, page="/")
     assert refused.status_code == 403
     with store.read() as s:

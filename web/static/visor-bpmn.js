@@ -17,6 +17,9 @@
     .then(function (xml) { return viewer.importXML(xml); })
     .then(function () {
       var canvas = viewer.get("canvas");
+      // The drawing is one image, named; the SVG (focusable, for moving it with the keys) carries the name.
+      var svg = visor.querySelector("svg");
+      if (svg) { svg.setAttribute("role", "img"); svg.setAttribute("aria-label", visor.dataset.nombre); }
       var registry = viewer.get("elementRegistry");
       var marked = {};
       [["recorrido", ids("recorrido")], ["actual", ids("actual")], ["espera", ids("espera")]].forEach(function (pair) {

@@ -8,6 +8,7 @@ list of 25 rows no longer spends milliseconds in Babel's locale lookups.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 from engine.clock import PANAMA, YEARS
@@ -47,6 +48,7 @@ def init_app(app) -> None:
     """Register the date filters with the app's templates."""
     app.add_template_filter(fecha, "fecha")
     app.add_template_filter(fecha_hora, "fecha_hora")
+    app.add_template_filter(detalle, "detalle")
 
 
 def _moment(value) -> date | datetime | None:
@@ -77,3 +79,17 @@ def fecha_hora(value) -> str:
     if not isinstance(moment, datetime):
         return fecha(value)
     return moment.astimezone(PANAMA).strftime(DATETIME_PATTERN)
+
+
+def detalle(value) -> str:
+    """A recorded detail as a reader takes it in: «clave: valor; …», accents as written (never \\u00f3).
+
+    Nested values stay JSON, without ASCII escapes; the page escapes the text as any other.
+    """
+    if not isinstance(value, dict):
+        return "" if value is None else _plain(value)
+    return "; ".join(f"{key}: {_plain(item)}" for key, item in value.items())
+
+
+def _plain(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -12,7 +12,13 @@ Repeating items (an array of objects, or of plain values) are rows of inputs nam
 «Agregar» and a «Quitar» button per group: plain submit buttons (``accion=agregar:campo``,
 ``accion=quitar:campo:0``), so rows are added and removed without JavaScript. Attachment
 fields (``"x-widget": "adjuntos"``) list the files already sent as ticked boxes (untick to
-remove) beside a file input; ``web.ui.submission`` stores new uploads.
+remove) beside a file input; ``web.ui.submission`` stores new uploads. A one-of field with
+``"x-widget": "botones"`` is a decision: one submit button per option, named after the field,
+at the foot of the form where the single submit button would be, so the decision and the
+sending are one click (the other fields, e.g. a comment, stay above).
+
+Every field that the server would refuse empty, given the other values shown, carries the
+required mark (``engine.forms.schemas.required_fields``): a rule's ``if``/``then`` included.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from engine.cases import attachments
+from engine.cases import attachments, options
 from engine.forms import catalogs
+from engine.forms.schemas import BUTTONS_WIDGET, required_fields
 from web.ui.guards import number
 
 if TYPE_CHECKING:
@@ -64,7 +71,9 @@ class Field:
 
     name: str
     label: str
-    widget: str  # text, email, date, number, textarea, select, radios, checkbox, checkboxes, grupo, adjuntos, note
+    widget: (
+        str  # text, email, date, number, textarea, select, radios, botones, checkbox, checkboxes, grupo, adjuntos, note
+    )
     required: bool = False
     description: str = ""
     value: str = ""
@@ -112,6 +121,20 @@ class Form:
     @property
     def has_rows(self) -> bool:
         return any(f.widget == "grupo" for f in self.fields)
+
+    @property
+    def decision(self) -> Field | None:
+        """The field shown as the form's submit buttons (``"x-widget": "botones"``), if any."""
+        return next((f for f in self.fields if f.widget == BUTTONS_WIDGET), None)
+
+    @property
+    def shown_fields(self) -> tuple[Field, ...]:
+        """The fields written above the buttons: all but the decision."""
+        return tuple(f for f in self.fields if f.widget != BUTTONS_WIDGET)
+
+    @property
+    def has_required(self) -> bool:
+        return any(f.required for f in self.fields)
 
 
 def field_order(schema: dict) -> list[str]:
@@ -187,7 +210,7 @@ def build(
         return Form("", "", ())
     values = initial_values(schema) if values is None else values
     errors = errors or {}
-    required = set(schema.get("required", []))
+    required = required_fields(schema, values)
     properties = schema.get("properties", {})
     fields = tuple(
         _field(session, name, properties[name], name in required, values.get(name), errors)
@@ -220,6 +243,8 @@ def _field(session: Session, name: str, prop: dict, required: bool, value, error
         return Field(widget="checkbox", checked=value in (True, CHECKED), **base)
     base.update(required=required, value=_text(value))
     options = _options(session, prop)
+    if options is not None and prop.get("x-widget") == BUTTONS_WIDGET:
+        return Field(widget=BUTTONS_WIDGET, options=tuple(options), **base)
     if options is not None:
         widget = "radios" if len(options) <= RADIOS_MAX and "x-catalogo" not in prop else "select"
         return Field(widget=widget, options=tuple(options), **base)
@@ -283,6 +308,8 @@ def _array_field(session, name, prop, required, value, errors, base) -> Field:
 
 
 def _options(session: Session, prop: dict) -> list[Option] | None:
+    if options.KEY in prop:  # choices the engine lists from the cases (H5: engine.cases.options)
+        return [Option(choice.value, choice.label) for choice in options.choices(session, prop[options.KEY])]
     if "x-catalogo" in prop:
         return [Option(item.code, item.label) for item in catalogs.entries(session, prop["x-catalogo"])]
     if "oneOf" in prop and all("const" in choice for choice in prop["oneOf"]):

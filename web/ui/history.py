@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from engine.audit.trail import SYSTEM
+from engine.paperwork import devolucion
 from web.ui.filters import fecha
 
 if TYPE_CHECKING:
     from engine.db.models import AuditEvent
+    from web.ui.record import Labels
 
 EVENT_NAMES = {
     "caso_creado": "Caso creado",
@@ -19,6 +21,7 @@ EVENT_NAMES = {
     "estado_cambiado": "Cambio de estado",
     "plazo_fijado": "Plazo fijado",
     "temporizador_disparado": "Temporizador",
+    "tarea_renovada": "Tarea renovada",
     "error_temporizador": "Error de temporizador",
     "incidencia_registrada": "Incidencia registrada",
     "incidencia_reintentada": "Incidencia reintentada",
@@ -39,6 +42,30 @@ EVENT_NAMES = {
     "correo_direccion_invalida": "Correo no enviado: dirección no válida",
 }
 SYSTEM_NAME = "Sistema"
+# A completion that decided on a hoja de trámite reads as the decision, with the coordinator's comment.
+HOJA_DECISIONS = {
+    devolucion.APPROVED: "Hoja de trámite aprobada",
+    devolucion.RETURNED: "Hoja de trámite devuelta para corrección",
+}
+
+
+# Fields of the case record whose values are catalogue codes whoever set them: a form's field, or a
+# start event's property (``canal``, ``tipo_caso``: engine.bpm.start_events.RECORD_PROPERTIES), which
+# no form titles. People read the catalogue's label, never the code.
+RECORD_CATALOGS = {
+    "canal": "canales",
+    "tipo_caso": "tipos_caso",
+    "corregimiento": "corregimientos",
+    "direccion": "direcciones",
+}
+RECORD_TITLES = {"canal": "Canal de recepción"}
+
+
+def record_label(labels: Labels, field: str, value) -> str | None:
+    """The catalogue label of a code of the case record (``presencial`` → «Atención directa (presencial)»);
+    None for a field no catalogue holds, or a value that is not a code."""
+    catalog = RECORD_CATALOGS.get(field)
+    return labels(catalog, value) if catalog and isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -51,10 +78,14 @@ class Entry:
 
 def entries(events: list[AuditEvent], names: dict[str, str]) -> list[Entry]:
     """One entry per event, the actor by full name when known."""
-    return [
-        Entry(e.at, _who(e.actor, names), EVENT_NAMES.get(e.kind) or e.kind.replace("_", " ").capitalize(), _detail(e))
-        for e in events
-    ]
+    return [Entry(e.at, _who(e.actor, names), _what(e), _detail(e)) for e in events]
+
+
+def _what(event: AuditEvent) -> str:
+    decided = devolucion.decision(event)
+    if decided is not None:
+        return HOJA_DECISIONS[decided]
+    return EVENT_NAMES.get(event.kind) or event.kind.replace("_", " ").capitalize()
 
 
 def _who(actor: str, names: dict[str, str]) -> str:
@@ -65,6 +96,8 @@ def _who(actor: str, names: dict[str, str]) -> str:
 
 def _detail(event: AuditEvent) -> str:
     detail = event.detail or {}
+    if devolucion.decision(event) is not None:
+        return devolucion.comment(event)
     if event.kind == "caso_creado":
         return f"Ticket {detail.get('ticket', '')}"
     if event.kind in ("tarea_completada", "tarea_tomada", "borrador_guardado", "paso_automatico"):
@@ -78,6 +111,9 @@ def _detail(event: AuditEvent) -> str:
         return f"Fecha límite: {fecha(detail.get('despues'))}"
     if event.kind == "temporizador_disparado":
         return ", ".join(detail.get("temporizadores") or [])
+    if event.kind == "tarea_renovada":  # H5: a follow-up renewed instead of piled up (engine.bpm.repeats)
+        name = detail.get("nombre") or detail.get("tarea") or ""
+        return f"{name}: sigue abierta, ahora vence el {fecha(detail.get('despues'))}"
     if event.kind == "caso_migrado":
         return f"Versión {detail.get('antes', {}).get('version')} → {detail.get('despues', {}).get('version')}"
     if event.kind == "correo_recibido":

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import queries
 from engine.procedures.versions import Procedure
+from web.ui import history
 from web.ui.filters import fecha, fecha_hora
 from web.ui.forms_render import field_order
 
@@ -94,16 +95,36 @@ def record(procedure: Procedure, data: dict, labels: Labels, files: dict[str, st
         if key in SUMMARY_KEYS:
             continue
         prop = properties.get(key, {})
-        value = _display(prop, data[key], labels, files or {})
+        # A value no form titles (``canal``, set by a diagram's start event) may still be a catalogue's code.
+        value = (None if prop else history.record_label(labels, key, data[key])) or _display(
+            prop, data[key], labels, files or {}
+        )
         if value:
             rows.append(
                 Row(
-                    prop.get("title") or key.replace("_", " ").capitalize(),
+                    prop.get("title") or history.RECORD_TITLES.get(key) or key.replace("_", " ").capitalize(),
                     value,
                     prop.get("x-widget") == "textarea" or "\n" in value,
                 )
             )
     return rows
+
+
+def choice_labels(procedure: Procedure, labels: Labels):
+    """``label(field, value)``: the name people read for a value of a choice field (a catalogue or a
+    list of options) of the procedure's forms, and None for any other field or value, so a caller
+    that shows raw values (the auditor's trail of changes) keeps its own formatting for the rest."""
+    properties = _properties(procedure)
+    for catalog in {p["x-catalogo"] for p in properties.values() if "x-catalogo" in p}:
+        labels(catalog, "")  # loaded now: the page is rendered after its session closes
+
+    def label(field: str, value) -> str | None:
+        prop = properties.get(field, {})
+        if not isinstance(value, str) or not ("x-catalogo" in prop or "oneOf" in prop):
+            return None
+        return _display(prop, value, labels, {})
+
+    return label
 
 
 def _properties(procedure: Procedure) -> dict[str, dict]:

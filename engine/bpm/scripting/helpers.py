@@ -159,6 +159,18 @@ def dias_entre(desde, hasta) -> int:
     return (_as_datetime(hasta).date() - _as_datetime(desde).date()).days
 
 
+def uno_por_ticket(tickets, **valores) -> list[dict]:
+    """One record per ticket, each ``{"ticket": t, **valores}``: what a message to several cases carries.
+
+    Scripts have no loops; the acta of a meeting turns the sugerencias it ticked into one
+    acuerdo each (``acuerdos = uno_por_ticket(tomadas_en_cuenta, decision_reunion='tomada_en_cuenta')``).
+    """
+    if isinstance(tickets, str) or not isinstance(tickets, (list, tuple)):
+        raise TypeError("uno_por_ticket espera una lista de tickets")
+    _bounded(len(tickets), budget.MAX_ITEMS, "tickets")
+    return [{"ticket": ticket, **valores} for ticket in tickets]
+
+
 HELPERS = {
     "sumar_dias": sumar_dias,
     "sumar_meses": sumar_meses,
@@ -166,5 +178,6 @@ HELPERS = {
     "primero": primero,
     "ahora": ahora,
     "dias_entre": dias_entre,
+    "uno_por_ticket": uno_por_ticket,
     "es_dia_habil": lambda fecha: es_dia_habil(_as_datetime(fecha).date()),
 }

@@ -5,5 +5,5 @@
    tasks need no rule: the engine runs them through (engine/bpm/pass_through.py). */
 module.exports = {
   configs: {},
-  rules: ["carril-de-rol", "formulario", "script", "llamada"]
+  rules: ["carril-de-rol", "formulario", "script", "llamada", "repeticion"]
 };

@@ -9,9 +9,10 @@ import carrilDeRol from "bpmnlint-plugin-atiende/rules/carril-de-rol";
 import formulario from "bpmnlint-plugin-atiende/rules/formulario";
 import script from "bpmnlint-plugin-atiende/rules/script";
 import llamada from "bpmnlint-plugin-atiende/rules/llamada";
+import repeticion from "bpmnlint-plugin-atiende/rules/repeticion";
 
 const PLUGIN = "bpmnlint-plugin-atiende";
-const factories = { "carril-de-rol": carrilDeRol, formulario, script, llamada };
+const factories = { "carril-de-rol": carrilDeRol, formulario, script, llamada, repeticion };
 const cache = {};
 plugin.rules.forEach((name) => { cache["rule:" + PLUGIN + "/" + name] = factories[name]; });
 
@@ -37,7 +38,8 @@ window.AtiendeLint = {
           "atiende/carril-de-rol": ["error", { roles: data.roles }],
           "atiende/formulario": ["error", { forms: data.forms }],
           "atiende/script": "error",
-          "atiende/llamada": ["error", { processes: data.processes }]
+          "atiende/llamada": ["error", { processes: data.processes }],
+          "atiende/repeticion": "error"
         }
       },
       resolver: new StaticResolver(cache)

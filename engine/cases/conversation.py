@@ -1,0 +1,172 @@
+"""A case's conversation, as staff read it on the case page: what the citizen wrote (entrante), what
+the office sent (saliente, with its delivery state) and the internal notes (never shown to the
+citizen), in time order; and the preview of the e-mail a task will send the citizen.
+
+Nothing is stored twice for this page: it is read from where each part already lives. The
+citizen's first words are the e-mail the case was made from (``IntakeItem``) or, for a case typed in
+by staff or filed on the web, the start form's description; later e-mails the mailbox joined to the
+case are its «correo_recibido» events (``engine.intake.items``); messages out are the outbox's rows,
+plus the acknowledgement the mailbox sent before the case existed; notes are ``engine.cases.notes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.bpm import following_mail
+from engine.cases import notes
+from engine.db.models import AuditEvent, Case, HumanTask, IntakeItem, OutboxMessage
+from engine.errors import FormErrors
+from engine.facade import Atiende
+from engine.forms import catalogs
+from engine.mail import outbox
+from engine.paperwork import effects
+
+IN, OUT, NOTE = "entrante", "saliente", "nota"
+_ORDER = {IN: 0, OUT: 1, NOTE: 2}  # at the same instant: the message, then its acknowledgement, then notes
+DESCRIPTION = "descripcion"  # the start forms' field for the citizen's own words
+RECEIVED = "correo_recibido"  # the event of an e-mail the mailbox joined to its case
+RECEIPT = "acuse_recepcion"  # the mailbox's «we have your message», written before the case existed
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message or note. ``who``: the sender (in), the recipients (out) or the author's username (note)."""
+
+    at: datetime
+    direction: str  # entrante, saliente, nota
+    who: str
+    text: str
+    subject: str = ""
+    via: str = ""  # how it arrived: the channel's name, «correo electrónico»
+    state: str | None = None  # an outgoing message's outbox state
+    state_label: str = ""
+    error: str | None = None  # why it failed, or what was left out
+    files: tuple[tuple[str, str], ...] = field(default=())  # (attachment id, name) of a message in
+
+
+def entries(session: Session, case: Case, events: Iterable[AuditEvent]) -> list[Entry]:
+    """The case's conversation, oldest first; ``events`` are its audit events, already read by the page."""
+    found = [*_first_words(session, case), *_joined(events), *_sent(session, case.id)]
+    found += [Entry(n.written_at, NOTE, n.author, n.text) for n in notes.of_case(session, case.id)]
+    return sorted(found, key=lambda e: (e.at, _ORDER[e.direction]))
+
+
+def _first_words(session: Session, case: Case) -> list[Entry]:
+    item = session.scalar(select(IntakeItem).where(IntakeItem.case_id == case.id).order_by(IntakeItem.id).limit(1))
+    if item is None:
+        words = str(case.data.get(DESCRIPTION) or "").strip()
+        if not words:
+            return []
+        via = catalogs.label(session, "canales", case.channel) or ""
+        return [Entry(case.opened_at, IN, case.citizen_name or "", words, case.subject or "", via)]
+    found = [
+        Entry(
+            item.received_at,
+            IN,
+            _sender(item.sender_name, item.sender_email),
+            item.body,
+            item.subject,
+            "Correo electrónico",
+            files=tuple((a["id"], a["nombre"]) for a in item.attachments if "id" in a),
+        )
+    ]
+    receipts = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == RECEIPT, OutboxMessage.case_id.is_(None), OutboxMessage.created_at == item.received_at
+        )
+    )
+    found += [_out(m) for m in receipts if item.sender_email in m.recipients]
+    return found
+
+
+def _joined(events: Iterable[AuditEvent]) -> list[Entry]:
+    return [
+        Entry(
+            e.at,
+            IN,
+            str(e.detail.get("de", "")),
+            str(e.detail.get("cuerpo", "")),
+            str(e.detail.get("asunto", "")),
+            "Correo electrónico",
+            files=tuple((f["id"], f["nombre"]) for f in e.detail.get("adjuntos", []) if "id" in f),
+        )
+        for e in events
+        if e.kind == RECEIVED
+    ]
+
+
+def _sent(session: Session, case_id: int) -> list[Entry]:
+    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id))
+    return [_out(m) for m in rows]
+
+
+def _out(message: OutboxMessage) -> Entry:
+    return Entry(
+        message.created_at,
+        OUT,
+        ", ".join(message.recipients) or "sin destinatario",
+        message.body,
+        message.subject,
+        state=message.state,
+        state_label=outbox.STATES.get(message.state, message.state),
+        error=message.last_error,
+    )
+
+
+def _sender(name: str | None, email: str) -> str:
+    return f"{name} <{email}>" if name else email
+
+
+# -- the preview of the answer ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The e-mail a task's completion will send the citizen, or why none will go (``notice``)."""
+
+    to: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    notice: str | None = None
+
+
+def preview(atiende: Atiende, session: Session, task: HumanTask, submitted: dict) -> Preview | None:
+    """The message to the citizen that completing ``task`` with ``submitted`` would write, made by the
+    code the step runs (``engine.bpm.following_mail``, ``engine.paperwork.effects.drafts``); None when
+    no operator writing to the citizen follows the task. The caller checks the person may work it."""
+    case = task.case
+    procedure = atiende.procedure(session, case.procedure_version_id)
+    schema = procedure.forms.get(task.form) if task.form else None
+    data = {**case.data, **_typed(atiende, session, procedure, task.form, schema, submitted)}
+    try:
+        following = following_mail.to_citizen(procedure, task.bpmn_id, data)
+        if not following:
+            return None
+        for step in following:
+            drafts = effects.drafts(session, case, step.effects, atiende.now(), atiende.catalog_cache, atiende.settings)
+            if drafts:
+                draft = drafts[0]
+                return Preview(", ".join(draft.to), outbox.subject_line(draft.subject), draft.body)
+        why = next((str(s.result["motivo"]) for s in following if s.result.get("motivo")), "")
+        return Preview(notice=f"Esta respuesta no se envía por correo: {why}." if why else "No se envía correo.")
+    except Exception as exc:  # noqa: BLE001 - a preview that cannot be made says why; completing the task will too
+        return Preview(notice=f"No se pudo preparar la vista previa: {exc}")
+
+
+def _typed(atiende: Atiende, session: Session, procedure, form: str | None, schema: dict | None, submitted: dict):
+    """The form's values as the step would get them; while the form is incomplete, the text typed so far
+    (trimmed, as the form's check trims it) and every other field of the form blank."""
+    if schema is None:
+        return {}
+    try:
+        return atiende.clean_form(session, procedure, form, submitted)
+    except FormErrors:
+        blank = dict.fromkeys(schema.get("properties", {}), "")
+        typed = {k: v.strip() for k, v in submitted.items() if k in blank and isinstance(v, str)}
+        return {**blank, **typed}
