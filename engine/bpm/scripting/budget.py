@@ -10,11 +10,15 @@ lists the figures.
 
 The CPU meter is per thread (``time.thread_time``): the web serves requests on threads, where
 signals cannot interrupt a step, so the sandbox's guards and the helpers check the meter
-cooperatively; every single operation between two checks is bounded by the size limits.
+cooperatively; every single operation between two checks is bounded by the size limits. It
+leaves out the time the garbage collector runs in the thread: a full collection walks what the
+whole process holds, at a moment the step does not choose, and could otherwise fail an innocent
+step on a busy server.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
@@ -42,13 +46,30 @@ MAX_HELPER_DAYS = 3660  # days ``sumar_dias`` may add or take (ten years)
 MAX_HELPER_MONTHS = 120  # months ``sumar_meses`` may add or take
 
 _meter = threading.local()
+_collector = threading.local()  # per thread: CPU seconds spent collecting, and when the running collection began
+
+
+def _on_collection(phase: str, _info: dict) -> None:
+    if phase == "start":
+        _collector.began = time.thread_time()
+    elif getattr(_collector, "began", None) is not None:
+        _collector.spent = getattr(_collector, "spent", 0.0) + time.thread_time() - _collector.began
+        _collector.began = None
+
+
+gc.callbacks.append(_on_collection)
+
+
+def cpu() -> float:
+    """This thread's CPU seconds, less those the garbage collector spent in it: what the meter reads."""
+    return time.thread_time() - getattr(_collector, "spent", 0.0)
 
 
 @contextmanager
 def metered(seconds: float = STEP_CPU_SECONDS) -> Iterator[None]:
     """Run the block under a CPU budget of ``seconds`` of this thread; an enclosing budget still applies."""
     outer = getattr(_meter, "limit", None)
-    limit = (time.thread_time() + seconds, seconds)
+    limit = (cpu() + seconds, seconds)
     if outer is not None and outer[0] < limit[0]:
         limit = outer
     _meter.limit = limit
@@ -61,7 +82,7 @@ def metered(seconds: float = STEP_CPU_SECONDS) -> Iterator[None]:
 def check_time() -> None:
     """Raise ``StepOverBudget`` if the running step has spent its CPU budget (nothing outside a step)."""
     limit = getattr(_meter, "limit", None)
-    if limit is not None and time.thread_time() > limit[0]:
+    if limit is not None and cpu() > limit[0]:
         raise StepOverBudget(f"superó su presupuesto de {limit[1]:g} s de CPU")
 
 
@@ -111,7 +132,7 @@ class EngineMeter:
     """
 
     steps: int = 0
-    until: float = field(default_factory=lambda: time.thread_time() + ENGINE_CPU_SECONDS)
+    until: float = field(default_factory=lambda: cpu() + ENGINE_CPU_SECONDS)
 
     def will(self, task) -> None:
         """Count the step about to run (SpiffWorkflow's ``will_complete_task`` callback); StepOverBudget past a
@@ -122,7 +143,7 @@ class EngineMeter:
             reason += "temporizador o un mensaje (¿un ciclo sin espera?)"
         elif task.workflow.depth > MAX_CALL_DEPTH:
             reason = f"superó {MAX_CALL_DEPTH} actividades de llamada anidadas (¿un proceso que se llama a sí mismo?)"
-        elif time.thread_time() > self.until:
+        elif cpu() > self.until:
             reason = f"superó su presupuesto de {ENGINE_CPU_SECONDS:g} s de CPU para los pasos automáticos"
         else:
             return
