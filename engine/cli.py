@@ -18,6 +18,7 @@ from engine.demo import procedures as demo_procedures
 from engine.demo import seed as demo
 from engine.errors import DiagramError, SchemaOutdated, SealError, SettingsError
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
+from engine.indicators import cli as indicators_cli
 from engine.intake import cli as intake_cli
 from engine.mail import smtp
 from engine.procedures import publishing
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     mai.add_argument("--once", action="store_true")
     sub.add_parser("demo", help="cargar datos de demostración")
     intake_cli.add_commands(sub)
+    indicators_cli.add_commands(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
@@ -133,6 +135,8 @@ def _run(args, atiende: Atiende) -> int:
         return _send_mail(atiende, args)
     elif args.command in intake_cli.COMMANDS:
         return intake_cli.run(args, atiende)
+    elif args.command in indicators_cli.COMMANDS:
+        return indicators_cli.run(args, atiende)
     elif args.command == "demo":
         if demo.seed(atiende):
             demo_procedures.seed(atiende)

@@ -107,6 +107,7 @@ class Settings:
     # ATIENDE_AUDIT_PUBLIC_KEY: its public half, for checking them where the private key is not kept.
     audit_key: Path | None = None
     audit_public_key: Path | None = None
+    survey_days: int = 60  # ATIENDE_SURVEY_DAYS: how long the link to the citizen's survey is valid
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +127,7 @@ class Settings:
             imap=ImapSettings.from_environ(env),
             audit_key=_path(env, "ATIENDE_AUDIT_KEY"),
             audit_public_key=_path(env, "ATIENDE_AUDIT_PUBLIC_KEY"),
+            survey_days=_integer(env, "ATIENDE_SURVEY_DAYS", 60),
         )
 
     def absolute_url(self, path: str) -> str:

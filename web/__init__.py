@@ -17,8 +17,32 @@ from werkzeug.exceptions import SecurityError
 
 from engine.facade import Atiende
 from engine.settings import Settings
-from web import admin, auditoria, auth, bandeja, cases, errors, incidencias, procedimientos, search, tasks, vendor
-from web.channels import captura, duplicados, entrada, open311, publico
+from web import (
+    admin,
+    auditoria,
+    auth,
+    bandeja,
+    calendario,  # issue 19: the business calendar
+    cases,
+    encuestas,  # issue 19: the survey's comments, for the coordination
+    errors,
+    incidencias,
+    indicadores,
+    mapa,  # issue 19: the heatmap on the diagram
+    procedimientos,
+    search,
+    tasks,
+    transparencia,
+    vendor,
+)
+from web.channels import (
+    captura,
+    duplicados,
+    encuesta,  # issue 19: the citizen's survey
+    entrada,
+    open311,
+    publico,
+)
 from web.paperwork import acuse, documentos
 from web.ui import filters, guards
 
@@ -40,6 +64,12 @@ BLUEPRINTS = (
     vendor,
     documentos,
     acuse,
+    calendario,
+    encuesta,
+    encuestas,
+    indicadores,
+    transparencia,
+    mapa,
 )
 
 csrf = CSRFProtect()
@@ -141,7 +171,8 @@ def _security_headers(response):
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.endpoint not in ASSETS:
+    # A view may declare its answer public (/transparencia: aggregates, for someone not signed in).
+    if request.endpoint not in ASSETS and not response.cache_control.public:
         response.headers["Cache-Control"] = "no-store"  # also over send_file's no-cache, which lets a copy be kept
     if current_app.config["SESSION_COOKIE_SECURE"]:
         response.headers.setdefault("Strict-Transport-Security", HSTS)

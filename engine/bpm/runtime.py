@@ -23,8 +23,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
+from engine import calendar as business_calendar
 from engine.audit import trail as audit
-from engine.bpm import loops, messages, repeats, start_events
+from engine.bpm import drawn, loops, messages, repeats, start_events
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
 from engine.bpm.serializer import InstanceSerializer
@@ -32,6 +33,7 @@ from engine.db import case_rows
 from engine.db.models import Case, HumanTask
 from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
+from engine.indicators import rollup, steps
 from engine.paperwork import effects
 from engine.procedures.versions import Procedure
 from engine.settings import Settings
@@ -233,6 +235,7 @@ class Runtime:
         self.serializer = serializer
         self.catalog_cache = catalog_cache
         self.settings = settings  # the base URL and sender that documents and mail carry
+        self.calendar = business_calendar.CalendarCache()  # the days off the helpers count (engine.calendar)
         self._live: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._live_max = live_cases
         self._lock = threading.Lock()
@@ -277,7 +280,8 @@ class Runtime:
         workflow.task_tree.data.update(data)
         _begin_at(workflow, procedure.spec, start_event)
         watch = _ScriptWatch()
-        workflow.do_engine_steps(watch.will, watch.did)
+        with self.calendar.in_effect(session):
+            workflow.do_engine_steps(watch.will, watch.did)
         case.data = dict(data)
         self._mirror_columns(case, data)
         case.workflow = ""
@@ -313,6 +317,11 @@ class Runtime:
             item = loops.output_item(task, instance, data)
             task.set_data(**{instance.item: item})
         task.run()
+        # When the task opened: the trail keeps it, and the heatmap counts the time spent (issue 19).
+        opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
+        drawn_in = drawn.drawing_process(task)
+        if opened is not None:
+            steps.record_completion(session, drawn_in, task.task_spec.bpmn_id, opened, now)
         # What the submission overwrote, so the audit trail says before and after (issue 7).
         overwritten = {k: case.data[k] for k, v in data.items() if k in case.data and case.data[k] != v}
         case.data = {**case.data, **data} if instance is None else loops.recorded(case.data, instance, item)
@@ -329,6 +338,8 @@ class Runtime:
                 "nombre": task.task_spec.bpmn_name,
                 "datos": data,
                 "antes": overwritten,
+                "proceso": drawn_in,
+                **({"creada": opened.isoformat()} if opened is not None else {}),
             },
         )
         return self._advance(session, case, procedure, workflow, actor, now, ready_before)
@@ -342,12 +353,13 @@ class Runtime:
         before = {t.id: (t.state, repr(t.internal_data.get("event_value"))) for t in waiting_timers(workflow)}
         names = {t.id: t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in waiting_timers(workflow)}
         watch = _ScriptWatch()
-        for _ in range(1000):  # a cycle fires one period per refresh
-            workflow.refresh_timers()
-            workflow.do_engine_steps(watch.will, watch.did)
-            due = next_timer_due(workflow)
-            if due is None or due >= now:  # SpiffWorkflow fires what is strictly past
-                break
+        with self.calendar.in_effect(session):
+            for _ in range(1000):  # a cycle fires one period per refresh
+                workflow.refresh_timers()
+                workflow.do_engine_steps(watch.will, watch.did)
+                due = next_timer_due(workflow)
+                if due is None or due >= now:  # SpiffWorkflow fires what is strictly past
+                    break
         fired = []
         for task_id, (state, value) in before.items():
             task = workflow.get_task_from_id(task_id)
@@ -393,7 +405,8 @@ class Runtime:
     # -- persistence ----------------------------------------------------------------------
     def _advance(self, session, case, procedure, workflow, actor, now, ready_before=None) -> Advanced:
         watch = _ScriptWatch()
-        workflow.do_engine_steps(watch.will, watch.did)
+        with self.calendar.in_effect(session):
+            workflow.do_engine_steps(watch.will, watch.did)
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before)
 
     def _persist(
@@ -429,6 +442,7 @@ class Runtime:
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
             new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
+            rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
             case_rows.save(session, case)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown)
 

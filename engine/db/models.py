@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -534,6 +535,202 @@ class Incident(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# -- The business calendar (issue 19): the days off the admin keeps, national and decreed ------------
+
+
+class DayOff(Base):
+    """A day the Alcaldía does not work: a national holiday, the district's, or one a decree declared.
+
+    ``engine.calendar`` reads them into the helpers' working-day arithmetic (``sumar_dias(.., habiles=True)``).
+    """
+
+    __tablename__ = "day_off"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # ley (national or district, seeded), decreto
+    decree: Mapped[str | None] = mapped_column(String(200))  # «Decreto Ejecutivo N.º 12 de 2026»
+    added_by: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarYear(Base):
+    """A year the table holds: its days off are the rows of ``day_off``, not the law's defaults."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class CalendarVersion(Base):
+    """One row, counted up by every edit of the calendar, in the edit's transaction: each process
+    compares it with the copy it caches, so an edit reaches every process's next step."""
+
+    __tablename__ = "calendar_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+# -- The citizen's verdict (issue 19): a one-use survey link, and answers without personal data --------
+
+
+class SurveyInvitation(Base):
+    """A link to the survey given for a case: its token's SHA-256 only, one use, until ``expires_at``.
+
+    Every invitation of a case is spent when one is answered: a case is judged once.
+    """
+
+    __tablename__ = "survey_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    origin: Mapped[str] = mapped_column(String(10))  # correo (the final answer), consulta (/consulta)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used: Mapped[bool] = mapped_column(default=False)  # no time: it would tie the answer to the case
+
+
+class SurveyAnswer(Base):
+    """One citizen's answers, with no way back to the case: no ticket, no name, no address, no time
+    finer than the month its case was answered in."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (Index("ix_survey_answer_month", "month", "direccion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)  # the first day of the month the case was answered in
+    direccion: Mapped[str | None] = mapped_column(String(100))
+    case_type: Mapped[str | None] = mapped_column(String(100))
+    satisfaction: Mapped[int] = mapped_column(Integer)  # 1 to 5
+    on_time: Mapped[bool] = mapped_column()  # «¿Le respondimos dentro del plazo?»
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class SurveyTally(Base):
+    """The answers counted per month, dirección and case type, kept with each answer: what the
+    indicators read (``engine.indicators.surveys``) instead of the answers themselves."""
+
+    __tablename__ = "survey_tally"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    direccion: Mapped[str] = mapped_column(String(100), primary_key=True)  # "" when the case had none
+    case_type: Mapped[str] = mapped_column(String(100), primary_key=True)
+    answers: Mapped[int] = mapped_column(Integer)
+    satisfaction_sum: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)  # answers that said «sí»
+
+
+# -- Indicators (issue 19, engine.indicators.rollup) ---------------------------------------------
+ANSWER_DAYS = 60  # the histogram of time to answer is exact up to this many days, then one overflow
+INDICATOR_DIMENSIONS = ("direccion", "case_type", "channel", "corregimiento", "process_id")
+
+
+class IndicatorCase(Base):
+    """What a case last counted for in the indicator roll-ups: the diff of a move, and the drill-down.
+
+    Dimensions hold "" for none, so that the roll-ups' unique keys hold (NULL never equals NULL).
+    ``outcome`` is "open", "on_time" or "late"; days are Panamá days.
+    """
+
+    __tablename__ = "indicator_case"
+    __table_args__ = (
+        Index("ix_indicator_case_closed", "outcome", "closed_day", "case_id"),
+        Index("ix_indicator_case_opened", "opened_day", "case_id"),
+        Index("ix_indicator_case_outcome_id", "outcome", "case_id"),
+    )
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    process_id: Mapped[str] = mapped_column(String(100))
+    direccion: Mapped[str] = mapped_column(String(100))
+    case_type: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(50))
+    corregimiento: Mapped[str] = mapped_column(String(100))
+    opened_day: Mapped[date] = mapped_column(Date)
+    due_day: Mapped[date | None] = mapped_column(Date)
+    closed_day: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(10))
+    # Derived, so that a rebuild can group in SQL alike on both databases (no date arithmetic there).
+    opened_month: Mapped[date] = mapped_column(Date)
+    closed_month: Mapped[date | None] = mapped_column(Date)
+    answer_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class IndicatorCount(Base):
+    """Cases received (by opening day) and answered on time / late (by closing day), per day and
+    grouping: ``grain`` names which dimensions a row keeps (engine.indicators.rollup.GRAINS), the
+    others hold ""; ``a0`` … ``a60`` and ``a_mas`` count the answered by days taken."""
+
+    __tablename__ = "indicator_count"
+    __table_args__ = (
+        UniqueConstraint("grain", "day", *INDICATOR_DIMENSIONS, name="uq_indicator_count_key"),
+        Index("ix_indicator_count_direccion", "grain", "direccion", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    day: Mapped[date] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)  # the first day of day's month
+    direccion: Mapped[str] = mapped_column(String(100))
+    case_type: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(50))
+    corregimiento: Mapped[str] = mapped_column(String(100))
+    process_id: Mapped[str] = mapped_column(String(100))
+    received: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    late: Mapped[int] = mapped_column(Integer)
+    for _days in range(ANSWER_DAYS + 1):
+        vars()[f"a{_days}"] = mapped_column(Integer, nullable=False)
+    del _days
+    a_mas: Mapped[int] = mapped_column(Integer)
+
+
+class IndicatorOpen(Base):
+    """Cases open now per opening day, due day and grouping (as ``IndicatorCount``), kept +1/−1.
+
+    ``due_day`` is NO_TERM (9999-12-31) for a case without a term: never past it.
+    """
+
+    __tablename__ = "indicator_open"
+    __table_args__ = (
+        UniqueConstraint("grain", "opened_day", "due_day", *INDICATOR_DIMENSIONS, name="uq_indicator_open_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    opened_day: Mapped[date] = mapped_column(Date)
+    month: Mapped[date] = mapped_column(Date)  # the first day of opened_day's month
+    due_day: Mapped[date] = mapped_column(Date)
+    direccion: Mapped[str] = mapped_column(String(100))
+    case_type: Mapped[str] = mapped_column(String(50))
+    channel: Mapped[str] = mapped_column(String(50))
+    corregimiento: Mapped[str] = mapped_column(String(100))
+    process_id: Mapped[str] = mapped_column(String(100))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+# -- Time per step (issue 19, the heatmap on the diagram: engine.indicators.steps) -------------------
+
+
+class StepTime(Base):
+    """Completions of one diagram element of a procedure, per Panamá month of completion (AAAAMM) and
+    duration bucket (engine.indicators.steps.bucket_of), counted in the completion's transaction so
+    the heatmap's median and 90th percentile never scan the audit trail (migration 0018)."""
+
+    __tablename__ = "step_time"
+
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    completions: Mapped[int] = mapped_column(Integer)
+
+
+# The heatmap's waiting counts read only the open tasks of the diagram's elements.
+Index("ix_human_task_bpmn", HumanTask.bpmn_id, HumanTask.case_id)
 
 
 # The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),

@@ -26,6 +26,7 @@ from engine.cases import queries
 from engine.db.models import AuditEvent, Case, CatalogItem, Document, User, UserRole
 from engine.db.statements import NewRow, Statement
 from engine.forms.catalogs import CatalogCache
+from engine.intake import survey
 from engine.mail import outbox as mail
 from engine.mail import texts as mail_templates
 from engine.paperwork import consolidado, documents, rendering
@@ -284,11 +285,22 @@ def drafts(
     """The messages ``effects`` would write, written by the same code as a step's, but nowhere: a preview
     of what a task's completion will send (``engine.cases.conversation.preview``). Makes no document."""
     step = _Step(session, case, audit.SYSTEM, now, catalog_cache, settings)
-    return [_compose(step, effect) for effect in effects if isinstance(effect, Correo)]
+    preview_link = settings.absolute_url(SURVEY_LINK_PREVIEW)  # the real one is made when the step writes it
+    return [
+        _compose(step, effect, preview_link if effect.datos.get("encuesta") else None)
+        for effect in effects
+        if isinstance(effect, Correo)
+    ]
+
+
+SURVEY_LINK_PREVIEW = "/encuesta/(enlace de un solo uso)"
 
 
 def _write(step: _Step, effect: Correo) -> None:
-    draft = _compose(step, effect)
+    survey_link = None
+    if effect.datos.get("encuesta"):  # a new one-use link, stored (hashed) with the message it goes in
+        survey_link = survey.invite(step.session, step.case.id, step.now, step.settings)
+    draft = _compose(step, effect, survey_link)
     message = mail.enqueue(
         step.session,
         kind=effect.tipo,
@@ -319,7 +331,7 @@ def _write(step: _Step, effect: Correo) -> None:
     )
 
 
-def _compose(step: _Step, effect: Correo) -> Draft:
+def _compose(step: _Step, effect: Correo, survey_link: str | None = None) -> Draft:
     case, datos = step.case, effect.datos
     found = (step.made.get(kind) or _latest(step.session, case.id, kind) for kind in effect.adjuntos)
     attachments = [document for document in found if document is not None]
@@ -334,6 +346,8 @@ def _compose(step: _Step, effect: Correo) -> Draft:
         "fecha_limite": documents.fecha(case.due_at),
         "acuse_url": acuse_url(step.settings, case.ticket),
         "texto": datos.get("texto", ""),
+        "encuesta_url": survey_link or "",
+        "encuesta_dias": step.settings.survey_days,
         "periodo": datos.get("periodo", ""),
         "fecha_remision": documents.fecha(hoja.created_at) if hoja is not None else "",
         # Only a consolidado's message has a periodo, and it always names its dirección (operators._direccion).

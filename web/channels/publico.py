@@ -12,7 +12,7 @@ from typing import cast
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from engine.errors import FormErrors, PhotoError, StepFailed, TooManyGuesses, TooManyReports
-from engine.intake import photos, public_status, web_report
+from engine.intake import photos, public_status, survey, web_report
 from web.auth import public
 from web.ui import forms_render
 from web.ui.context import atiende, external_url
@@ -89,7 +89,7 @@ def reporte_recibido():
 @public
 def consulta():
     """Status and public timeline of a case, for whoever knows its ticket and the citizen's e-mail or cédula."""
-    found, error, status, headers = None, None, 200, {}
+    found, error, status, headers, survey_link = None, None, 200, {}, None
     ticket = request.form.get("ticket", "") if request.method == "POST" else request.args.get("ticket", "")
     if request.method == "POST":
         engine = atiende()
@@ -102,7 +102,10 @@ def consulta():
         else:
             if found is None:
                 error, status = NOT_FOUND, 404
-    return render_template("publico/consulta.html", found=found, error=error, ticket=ticket), status, headers
+            else:  # the citizen proved who they are: once the case is closed, its survey (one use)
+                survey_link = survey.for_consulta(engine, found.ticket)
+    page = render_template("publico/consulta.html", found=found, error=error, ticket=ticket, encuesta=survey_link)
+    return page, status, headers
 
 
 def _report_page(values: dict | None = None, errors: dict | None = None, consent: bool = False):

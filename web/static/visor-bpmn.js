@@ -33,6 +33,7 @@
       });
       canvas.zoom("fit-viewport");
       visor.dataset.listo = "1";
+      visor.dispatchEvent(new CustomEvent("visor-listo"));  // for pages that add to the drawing (mapa-calor.js)
     })
     .catch(function (error) {
       if (estado) { estado.textContent = "No se pudo mostrar el diagrama: " + error.message; }

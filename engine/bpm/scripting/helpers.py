@@ -7,20 +7,13 @@ to 45, or calendar to working days, is an edit of the diagram.
 
 from __future__ import annotations
 
-import bisect
 import calendar
-import functools
 from datetime import date, datetime, timedelta
 
-import holidays
-
+from engine import calendar as business_calendar
 from engine import clock
 from engine.bpm.scripting import budget
 from engine.errors import StepOverBudget
-
-# Ley 14 de 1995: 15 August (foundation of the city) is a holiday of the Distrito de Panamá
-# only; the national calendar of the `holidays` package does not know it.
-DISTRICT_HOLIDAYS = ((8, 15, "Fundación de la Ciudad de Panamá"),)
 
 
 def _as_datetime(value) -> datetime:
@@ -40,27 +33,13 @@ def _bounded(count, most: int, what: str) -> int:
 
 
 def feriados(year: int) -> dict[date, str]:
-    """Public holidays observed by the Alcaldía in ``year``: national plus district."""
-    return dict(_holidays(year))
-
-
-@functools.lru_cache(maxsize=64)
-def _holidays(year: int) -> dict[date, str]:
-    days = dict(holidays.country_holidays("PA", years=year))
-    for month, day, name in DISTRICT_HOLIDAYS:
-        days.setdefault(date(year, month, day), name)
-    return days
-
-
-@functools.lru_cache(maxsize=64)
-def _weekday_holidays(year: int) -> tuple[int, ...]:
-    """The ordinals of the holidays of ``year`` that fall on a weekday, sorted: the only ones that move a count."""
-    return tuple(sorted(day.toordinal() for day in _holidays(year) if day.weekday() < 5))
+    """The days off of ``year`` in the business calendar of the step (``engine.calendar``)."""
+    return dict(business_calendar.current().of_year(year))
 
 
 def es_dia_habil(day: date) -> bool:
-    """True for a weekday that is not a holiday in the Distrito de Panamá."""
-    return day.weekday() < 5 and day not in _holidays(day.year)
+    """True for a weekday that is not a day off of the business calendar (holiday or decree)."""
+    return business_calendar.current().is_working_day(day)
 
 
 # Weekdays by arithmetic: ordinal 1 (1 January of year 1) is a Monday, so ordinal o is weekday (o - 1) % 7.
@@ -77,12 +56,8 @@ def _nth_weekday(n: int) -> int:
 
 
 def _holidays_between(first: int, last: int) -> int:
-    """How many weekday holidays fall from ordinal ``first`` to ``last``, both included."""
-    count = 0
-    for year in range(date.fromordinal(first).year, date.fromordinal(last).year + 1):
-        days = _weekday_holidays(year)
-        count += bisect.bisect_right(days, last) - bisect.bisect_left(days, first)
-    return count
+    """How many weekday days off fall from ordinal ``first`` to ``last``, both included."""
+    return business_calendar.current().weekday_days_off_between(date.fromordinal(first), date.fromordinal(last))
 
 
 def _add_working_days(start: date, days: int) -> date:

@@ -130,6 +130,7 @@ def _responder(data: dict, params: dict):
         **_snapshot(data, ("ticket", "ciudadano_nombre", "asunto", "canal")),
         "correo": correo,
         "texto": texto or "",
+        "encuesta": bool(params.get("encuesta")),
     }
     return (
         {"enviada_por_correo": True, "correo": correo},
@@ -185,6 +186,12 @@ OPERATORS = {
                     "canales",
                     "Lista de canales que se responden por correo, p. ej. "
                     "['correo_electronico', 'pagina_web']; sin ella, todo caso con correo.",
+                ),
+                Parameter(
+                    "encuesta",
+                    "Si el correo lleva el enlace de un solo uso a la encuesta de satisfacción del ciudadano "
+                    "(True o False).",
+                    default=True,
                 ),
             ),
             _responder,

@@ -2,7 +2,17 @@
 
 Revision ID: 0018
 Revises: 0017
+
+``step_time`` counts the completions of each element of a procedure per month and duration
+bucket (engine.indicators.steps), back-filled here from the audit trail's completions; an index
+on the open tasks by element serves the heatmap's waiting counts.
 """
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.orm import Session
+
+from engine.indicators import steps
 
 revision = "0018"
 down_revision = "0017"
@@ -11,8 +21,24 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "step_time",
+        sa.Column("process_id", sa.String(length=100), nullable=False),
+        sa.Column("bpmn_id", sa.String(length=100), nullable=False),
+        sa.Column("month", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("completions", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("process_id", "bpmn_id", "month", "bucket"),
+    )
+    op.create_index("ix_human_task_bpmn", "human_task", ["bpmn_id", "case_id"])
+    session = Session(bind=op.get_bind())
+    try:
+        steps.rebuild(session)
+        session.flush()
+    finally:
+        session.close()
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_human_task_bpmn", table_name="human_task")
+    op.drop_table("step_time")
