@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
+from engine.access import permissions
 from engine.clock import PANAMA
 from engine.errors import FormErrors
 from engine.indicators import surveys
@@ -17,12 +18,11 @@ from engine.intake.survey import SATISFACTION
 from web.ui.context import actor, atiende
 
 bp = Blueprint("encuestas", __name__, url_prefix="/encuestas")
-READERS = frozenset({"coordinador"})
 
 
 @bp.before_request
 def _coordinators_only():
-    if not actor().roles & READERS:
+    if not permissions.may_read_survey_comments(actor()):
         abort(403, "Solo la coordinación lee los comentarios de la encuesta.")
 
 

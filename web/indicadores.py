@@ -30,7 +30,6 @@ from web.ui.guards import number
 
 bp = Blueprint("indicadores", __name__, url_prefix="/indicadores")
 
-READERS = frozenset({"coordinador", "auditor", "admin", "enlace"})
 REFUSED = "Solo la coordinación, la auditoría, la administración y los enlaces pueden ver los indicadores."
 CATALOGS = {
     "direccion": "direcciones",
@@ -80,9 +79,15 @@ class Table:
     rows: list[list[Cell]]
 
 
+@bp.app_context_processor
+def _indicator_readers():
+    """The roles that read the indicators, for the menu (base.html) to show the entry to them alone."""
+    return {"INDICATOR_READERS": sorted(permissions.INDICATOR_READERS)}
+
+
 @bp.before_request
 def _readers_only():
-    if not actor().roles & READERS:
+    if not permissions.may_read_indicators(actor()):
         abort(403, REFUSED)
 
 
@@ -112,6 +117,7 @@ def index():
         link=_linker(f),
         export_args=_filter_args(f),
         scope_label=shown["direccion"][0][1] if scope is not None else None,
+        may_see_steps=permissions.may_read_step_times(actor()),
     )
 
 

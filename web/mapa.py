@@ -5,7 +5,7 @@ The page draws the newest version's diagram in the bpmn-js viewer and lays the f
 (web/static/mapa-calor.js, from the JSON of ``cifras``); the same figures are a table beside it,
 and the slowest steps are named in words as well as in colour. Coordinators, auditors and the
 administrator watch the office's figures; the analyst, who changes the procedures, sees where
-cases wait. An enlace does not: a step's times are the whole office's (``steps.READERS``).
+cases wait. An enlace does not: a step's times are the whole office's (``permissions.may_read_step_times``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
+from engine.access import permissions
 from engine.clock import DATE_ERROR
 from engine.errors import NotFound
 from engine.indicators import steps
@@ -31,7 +32,7 @@ HEAT_NAMES = {3: "Más lento", 2: "Intermedio", 1: "Más rápido", 0: "Sin tarea
 
 @bp.before_request
 def _readers_only():
-    if not steps.may_read(actor()):
+    if not permissions.may_read_step_times(actor()):
         abort(403, READERS_ONLY)
 
 

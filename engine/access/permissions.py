@@ -172,3 +172,24 @@ def may_read_incidents(actor: Actor) -> bool:
 
 def may_handle_incidents(actor: Actor) -> bool:
     return bool(actor.roles & INCIDENT_HANDLERS)
+
+
+# Indicators (issue 19): those who watch the office's figures; an enlace too, limited to their own
+# dirección by ``direccion_scope``. The time per step on the diagram is the whole office's, so an
+# enlace does not see it, and the analyst, who changes the procedures, does. The citizens' survey
+# comments are read by the coordination only, never linked to a case.
+INDICATOR_READERS = frozenset({"coordinador", "auditor", "admin", "enlace"})
+STEP_TIME_READERS = frozenset({"coordinador", "auditor", "admin", "analista"})
+SURVEY_COMMENT_READERS = COORDINATORS
+
+
+def may_read_indicators(actor: Actor) -> bool:
+    return bool(actor.roles & INDICATOR_READERS)
+
+
+def may_read_step_times(actor: Actor) -> bool:
+    return bool(actor.roles & STEP_TIME_READERS)
+
+
+def may_read_survey_comments(actor: Actor) -> bool:
+    return bool(actor.roles & SURVEY_COMMENT_READERS)

@@ -29,7 +29,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import Actor
 from engine.clock import PANAMA
 from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, StepTime
 
@@ -40,19 +39,10 @@ DAILY_DAYS = 365  # then day buckets up to a year
 LAST_BUCKET = HOURLY_DAYS * 24 + DAILY_DAYS - HOURLY_DAYS  # «a year or more»
 HEAT_LEVELS = 3  # the slowest third of the slowest element's median is level 3
 
-# Who sees the heatmap: those who watch the office's figures, and the analyst, who changes the
-# procedures. An enlace does not (a step's times are the whole office's, not one dirección's):
-# the indicators pages give the enlace their own dirección's figures.
-READERS = frozenset({"coordinador", "auditor", "admin", "analista"})
-
 # The moves of a case that may open tasks: a completion without ``creada`` (written before
 # migration 0018) is taken to have opened at the case's latest move before it.
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _MOVES = ("caso_creado", "tarea_completada", "temporizador_disparado", "mensaje_recibido", "caso_migrado")
-
-
-def may_read(actor: Actor) -> bool:
-    return bool(actor.roles & READERS)
 
 
 def bucket_of(seconds: float) -> int:
