@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/tasklist.py
 	$(BIN)/python bench/http_cases.py
+	$(BIN)/python bench/indicators.py --cases 100000
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache $(ASSETS)/node_modules $(ASSETS)/dist

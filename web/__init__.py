@@ -22,27 +22,24 @@ from web import (
     auditoria,
     auth,
     bandeja,
-    calendario,  # issue 19: the business calendar
+    calendario,
     cases,
-    encuestas,  # issue 19: the survey's comments, for the coordination
     errors,
     incidencias,
-    indicadores,
-    mapa,  # issue 19: the heatmap on the diagram
     procedimientos,
     search,
     tasks,
-    transparencia,
     vendor,
 )
 from web.channels import (
     captura,
     duplicados,
-    encuesta,  # issue 19: the citizen's survey
+    encuesta,
     entrada,
     open311,
     publico,
 )
+from web.indicators import encuestas, indicadores, mapa, transparencia
 from web.paperwork import acuse, documentos
 from web.ui import filters, guards
 

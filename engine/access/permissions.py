@@ -159,7 +159,7 @@ def may_audit(actor: Actor) -> bool:
     return bool(actor.roles & AUDITORS)
 
 
-# Incidents (issue 16): steps that failed at run time (engine.cases.incidents). The analyst fixes
+# Incidents: steps that failed at run time (engine.cases.incidents). The analyst fixes
 # the procedure and the coordinator watches the desk: both retry a step or mark it resolved; the
 # auditor reads them and changes nothing.
 INCIDENT_HANDLERS = frozenset({"analista", "coordinador"})
@@ -174,7 +174,7 @@ def may_handle_incidents(actor: Actor) -> bool:
     return bool(actor.roles & INCIDENT_HANDLERS)
 
 
-# Indicators (issue 19): those who watch the office's figures; an enlace too, limited to their own
+# Indicators: those who watch the office's figures; an enlace too, limited to their own
 # dirección by ``direccion_scope``. The time per step on the diagram is the whole office's, so an
 # enlace does not see it, and the analyst, who changes the procedures, does. The citizens' survey
 # comments are read by the coordination only, never linked to a case.

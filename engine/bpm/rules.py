@@ -158,7 +158,7 @@ def _path(graph, start: str, goal: str) -> list[str] | None:
 def recursive_calls(parser) -> list[bpmn.Problem]:
     """Every call activity that reaches its own process again, directly or through other called processes.
 
-    SpiffWorkflow would start a subprocess inside itself without end (issue 16): refused, with the chain.
+    SpiffWorkflow would start a subprocess inside itself without end: refused, with the chain.
     The diagram set holds every process it calls (``unresolved_calls``), so the chain is all here.
     """
     graph = _call_graph(parser)

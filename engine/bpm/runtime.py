@@ -317,7 +317,7 @@ class Runtime:
             item = loops.output_item(task, instance, data)
             task.set_data(**{instance.item: item})
         task.run()
-        # When the task opened: the trail keeps it, and the heatmap counts the time spent (issue 19).
+        # When the task opened: the trail keeps it, and the heatmap counts the time spent.
         opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
         drawn_in = drawn.drawing_process(task)
         if opened is not None:

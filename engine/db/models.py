@@ -537,7 +537,7 @@ class Incident(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(100))
 
 
-# -- The business calendar (issue 19): the days off the admin keeps, national and decreed ------------
+# -- The business calendar: the days off the admin keeps, national and decreed ------------
 
 
 class DayOff(Base):
@@ -574,7 +574,7 @@ class CalendarVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
-# -- The citizen's verdict (issue 19): a one-use survey link, and answers without personal data --------
+# -- The citizen's verdict: a one-use survey link, and answers without personal data --------
 
 
 class SurveyInvitation(Base):
@@ -624,7 +624,7 @@ class SurveyTally(Base):
     on_time: Mapped[int] = mapped_column(Integer)  # answers that said «sí»
 
 
-# -- Indicators (issue 19, engine.indicators.rollup) ---------------------------------------------
+# -- Indicators (engine.indicators.rollup) ------------------------------------------------------
 ANSWER_DAYS = 60  # the histogram of time to answer is exact up to this many days, then one overflow
 INDICATOR_DIMENSIONS = ("direccion", "case_type", "channel", "corregimiento", "process_id")
 
@@ -712,7 +712,7 @@ class IndicatorOpen(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
-# -- Time per step (issue 19, the heatmap on the diagram: engine.indicators.steps) -------------------
+# -- Time per step (the heatmap on the diagram: engine.indicators.steps) -----------------------------
 
 
 class StepTime(Base):

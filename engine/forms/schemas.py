@@ -209,7 +209,7 @@ def required_fields(schema: dict, values: dict) -> set[str]:
     ``required``, and those an ``if``/``then`` (or any other rule) requires given those values.
 
     The form marks each with an asterisk: the corregimiento of a reporte is required only because
-    of the case's type, and was refused without one ever being shown (issue 18).
+    of the case's type, and was refused without one ever being shown.
     """
     required = set(schema.get("required", []))
     data = _typed(schema, values)

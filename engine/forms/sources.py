@@ -1,7 +1,7 @@
 """Where a form field's default comes from: the ``x-desde`` vocabulary of ``forms/*.json``.
 
 An analyst declares in the form, not in Python, what a field starts with, so that nothing the
-case already knows is typed twice (issue 18). ``x-desde`` is one source or a list of sources
+case already knows is typed twice. ``x-desde`` is one source or a list of sources
 tried in order; the first that gives a value the field accepts wins, else the schema's
 ``default`` applies:
 

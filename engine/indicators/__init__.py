@@ -1,1 +1,1 @@
-"""The figures the office is judged by (issue 19): read from roll-ups kept as cases move."""
+"""The figures the office is judged by: read from roll-ups kept as cases move."""

@@ -1,4 +1,4 @@
-"""The indicators of issue 19, read from roll-up tables (``engine.indicators.rollup``).
+"""The indicators the office is judged by, read from roll-up tables (``engine.indicators.rollup``).
 
 Definitions (also in docs/indicators.md):
 

@@ -1,4 +1,4 @@
-/* The heatmap over the read-only diagram (issue 19): fetches the figures per step (data-cifras-url
+/* The heatmap over the read-only diagram: fetches the figures per step (data-cifras-url
    of #mapa-calor) and, once visor-bpmn.js has drawn the diagram ("visor-listo"), colours each step
    by its heat (a bpmn-js marker) and lays its numbers over it as text (a bpmn-js overlay), so the
    colour is never the only cue. The table below the diagram holds the same figures. */

@@ -1,4 +1,4 @@
-"""The heatmap on a procedure's diagram (issue 19): per step, the cases waiting there now and the
+"""The heatmap on a procedure's diagram: per step, the cases waiting there now and the
 median and 90th percentile of the time tasks spent there (``engine.indicators.steps``).
 
 The page draws the newest version's diagram in the bpmn-js viewer and lays the figures over it
