@@ -182,6 +182,8 @@ TASK_COLUMNS = (
     "assignee",
     "created_at",
     "due_at",
+    "procedure_version_id",
+    "opened_at",
 )
 TABLES: dict[str, tuple[Table, tuple[str, ...]]] = {
     "cases": (Case.__table__, CASE_COLUMNS),  # type: ignore[dict-item]
@@ -295,6 +297,8 @@ class Generator:
                     None,
                     stamp(at),
                     stamp(due),
+                    self.versions[process],
+                    stamp(opened),
                 )
                 break
             opened_at, at = at, at + took * step[4] * rng.uniform(0.6, 1.0)

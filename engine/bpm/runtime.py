@@ -57,8 +57,8 @@ CASE_COLUMNS = {
 }
 
 
-# Case columns copied onto its task rows, so the bandeja filters and counts without a join.
-TASK_MIRRORED = ("direccion", "case_type", "channel", "corregimiento")
+# Case columns copied onto its task rows, so the bandeja and the figures filter and count without a join.
+TASK_MIRRORED = ("direccion", "case_type", "channel", "corregimiento", "procedure_version_id", "opened_at")
 
 
 def _parse_moment(value) -> datetime:

@@ -63,6 +63,8 @@ if TYPE_CHECKING:
         assignee: str | None
         created_at: datetime
         due_at: datetime | None
+        procedure_version_id: int | None
+        opened_at: datetime | None
 
 else:
     TaskRow = namedtuple("TaskRow", _TASK_COLUMNS)  # a human_task row, to read

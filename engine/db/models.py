@@ -122,6 +122,10 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Also mirrored, so that the figures count open tasks without a join (migration 0019): the
+    # procedure version (the time per step's «waiting now») and the opening (the enlaces' backlog by age).
+    procedure_version_id: Mapped[int | None] = mapped_column(Integer)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship()
 
@@ -730,7 +734,7 @@ class StepTime(Base):
 
 
 # The heatmap's waiting counts read only the open tasks of the diagram's elements.
-Index("ix_human_task_bpmn", HumanTask.bpmn_id, HumanTask.case_id)
+Index("ix_human_task_bpmn", HumanTask.bpmn_id, HumanTask.procedure_version_id)
 
 
 # The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),

@@ -33,17 +33,17 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, case, false, func, select, true
 from sqlalchemy.orm import Session
 
 from engine.cases.queries import catalog_labels
-from engine.clock import DATE_ERROR, YEARS
-from engine.db.models import ANSWER_DAYS, Case, HumanTask, User
+from engine.clock import DATE_ERROR, PANAMA, YEARS
+from engine.db.models import ANSWER_DAYS, Case, HumanTask, ProcedureVersion, User
 from engine.errors import FormErrors
 from engine.indicators import rollup
 
@@ -250,12 +250,13 @@ def _dimension_filters(f: Filters) -> dict[str, str]:
     return {column: getattr(f, arg) for arg, column in _DIMENSION_ARGS.items() if getattr(f, arg) is not None}
 
 
-def _direccion_condition(table: Table, f: Filters, scope: str | None) -> ColumnElement[bool]:
-    """The dirección filter and the enlace's scope (an enlace with no dirección reaches nothing)."""
+def _direccion_condition(table: Table, f: Filters, scope: str | None, column: Any = None) -> ColumnElement[bool]:
+    """The dirección filter and the enlace's scope (an enlace with no dirección reaches nothing);
+    ``column``: the dirección as the roll-ups keep it («» for none), when the table's own is not."""
     wanted = {"" if d == SIN_DIRECCION_CODE else d for d in (f.direccion, scope) if d is not None}
     if scope == "" or len(wanted) > 1:
         return false()
-    return table.c.direccion == wanted.pop() if wanted else true()
+    return (table.c.direccion if column is None else column) == wanted.pop() if wanted else true()
 
 
 def _conditions(table: Table, f: Filters, scope: str | None) -> list[ColumnElement[bool]]:
@@ -384,14 +385,20 @@ def answer_times(s: Session, f: Filters, scope: str | None) -> AnswerTimes:
     return AnswerTimes(answered, median, p90, _days_label(median, answered), _days_label(p90, answered), bars)
 
 
-def _age_buckets(opened_day: Any, today: date) -> Any:
-    """The backlog bucket (0–3, an index of BUCKETS) of a case opened on ``opened_day``."""
+def _age_buckets(opened: Any, today: date, bound: Callable[[date], Any] = lambda day: day) -> Any:
+    """The backlog bucket (0–3, an index of BUCKETS) of a case opened on the day ``opened`` holds, or at
+    the moment it holds (``bound``: a day's first moment, to compare moments)."""
     return case(
-        (opened_day >= today - timedelta(days=7), 0),
-        (opened_day >= today - timedelta(days=15), 1),
-        (opened_day >= today - timedelta(days=30), 2),
+        (opened >= bound(today - timedelta(days=7)), 0),
+        (opened >= bound(today - timedelta(days=15)), 1),
+        (opened >= bound(today - timedelta(days=30)), 2),
         else_=3,
     )
+
+
+def _start_of_day(day: date) -> datetime:
+    """The first moment of a Panamá day."""
+    return datetime.combine(day, time(), PANAMA)
 
 
 def backlog(s: Session, f: Filters, scope: str | None, today: date) -> list[BacklogRow]:
@@ -431,18 +438,26 @@ def _case_conditions(f: Filters, scope: str | None) -> list[ColumnElement[bool]]
 
 
 def _enlace_backlog(s: Session, f: Filters, scope: str | None, today: date, labels: dict[str, str]) -> list[BacklogRow]:
-    cases = rollup.CASES
-    tasks = HumanTask.__table__
-    bucket = _age_buckets(cases.c.opened_day, today)
+    """From the open Enlace-lane task rows alone: each mirrors its case's dirección, dimensions, procedure
+    version and opening, so the count joins nothing (a case open at two of them counts once per enlace)."""
+    tasks = cast(Table, HumanTask.__table__)
+    direccion = func.coalesce(tasks.c.direccion, "")
     assignee = func.coalesce(tasks.c.assignee, "")
+    bucket = _age_buckets(tasks.c.opened_at, today, _start_of_day)
+    conditions = [tasks.c.lane == "enlace", _direccion_condition(tasks, f, scope, direccion)]
+    for column, value in _dimension_filters(f).items():
+        if column == "process_id":
+            versions = select(ProcedureVersion.id).where(ProcedureVersion.process_id == value)
+            conditions.append(tasks.c.procedure_version_id.in_(versions.scalar_subquery()))
+        else:
+            conditions.append(tasks.c[column] == value)
     per: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 4)
-    for who, direccion, index, n in s.execute(
-        select(assignee, cases.c.direccion, bucket, func.count(func.distinct(cases.c.case_id)))
-        .join_from(tasks, cases, tasks.c.case_id == cases.c.case_id)
-        .where(tasks.c.lane == "enlace", cases.c.outcome == "open", *_case_conditions(f, scope))
-        .group_by(assignee, cases.c.direccion, bucket)
+    for who, code, index, n in s.execute(
+        select(assignee, direccion, bucket, func.count(func.distinct(tasks.c.case_id)))
+        .where(*conditions)
+        .group_by(assignee, direccion, bucket)
     ):
-        per[who, direccion][index] += int(n)
+        per[who, code][index] += int(n)
     names = dict(
         s.execute(select(User.username, User.full_name).where(User.username.in_({w for w, _ in per if w}))).all()
     )

@@ -2,8 +2,8 @@
 tasks spent there (median and 90th percentile), so the step that holds cases longest shows.
 
 *Waiting now* counts the open human tasks (``human_task``: one row per READY user task) of the
-procedure's cases, every version, by element; the ``ix_human_task_bpmn`` index (migration 0018)
-reads only the rows of the diagram's own elements.
+procedure's cases, every version, by element, from the task rows alone (each mirrors its case's
+procedure version): the ``ix_human_task_bpmn`` index (element, version; migration 0019) answers it.
 
 *Time spent* runs from the moment a task opened (its ``human_task.created_at``, which the
 completion's audit event keeps as ``creada``) to its completion (``tarea_completada``). The page
@@ -207,8 +207,7 @@ def figures(
     waiting = dict(
         session.execute(
             select(HumanTask.bpmn_id, func.count())
-            .join(Case, Case.id == HumanTask.case_id)
-            .where(HumanTask.bpmn_id.in_(list(elements)), Case.procedure_version_id.in_(versions))
+            .where(HumanTask.bpmn_id.in_(list(elements)), HumanTask.procedure_version_id.in_(versions))
             .group_by(HumanTask.bpmn_id)
         ).all()
     )

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from engine.audit import trail as audit
-from engine.db.models import StepTime
+from engine.db.models import Case, HumanTask, StepTime
 from engine.indicators import steps
 from tests.conftest import START
 from tests.fixtures.desk import PROCESS
@@ -182,3 +182,14 @@ def test_a_completion_written_before_0018_counts_on_its_diagram_from_the_cases_p
         7,  # 7 h 05 min after the case was created
         1,
     )
+
+
+def test_open_tasks_mirror_their_cases_version_and_opening(desk, atiende):
+    """The figures count open tasks without joining their cases: each task row carries what they need."""
+    case_id = desk.start()
+    with atiende.store.read() as s:
+        case = s.get(Case, case_id)
+        rows = s.scalars(select(HumanTask).where(HumanTask.case_id == case_id)).all()
+        assert rows and {(t.procedure_version_id, t.opened_at) for t in rows} == {
+            (case.procedure_version_id, case.opened_at)
+        }
