@@ -11,9 +11,10 @@ lists the figures.
 The CPU meter is per thread (``time.thread_time``): the web serves requests on threads, where
 signals cannot interrupt a step, so the sandbox's guards and the helpers check the meter
 cooperatively; every single operation between two checks is bounded by the size limits. It
-leaves out the time the garbage collector runs in the thread: a full collection walks what the
-whole process holds, at a moment the step does not choose, and could otherwise fail an innocent
-step on a busy server.
+forgives up to ``GC_FORGIVEN`` of the time the garbage collector runs in the thread: a full
+collection walks what the whole process holds, at a moment the step does not choose, and could
+otherwise fail an innocent step on a busy server; the bound keeps a step that makes garbage on
+purpose from holding its thread much past its budget.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ ENGINE_CPU_SECONDS = 0.5  # CPU time of one request's automatic steps, checked b
 # script, a request spends at most about 1 s, so others wait for the database at most that long
 MAX_HELPER_DAYS = 3660  # days ``sumar_dias`` may add or take (ten years)
 MAX_HELPER_MONTHS = 120  # months ``sumar_meses`` may add or take
+GC_FORGIVEN = 0.25  # seconds of the garbage collector's time in a step's thread not charged to the step, at most
 
 _meter = threading.local()
 _collector = threading.local()  # per thread: CPU seconds spent collecting, and when the running collection began
@@ -60,30 +62,39 @@ def _on_collection(phase: str, _info: dict) -> None:
 gc.callbacks.append(_on_collection)
 
 
-def cpu() -> float:
-    """This thread's CPU seconds, less those the garbage collector spent in it: what the meter reads."""
-    return time.thread_time() - getattr(_collector, "spent", 0.0)
+def _collected() -> float:
+    return getattr(_collector, "spent", 0.0)
+
+
+@dataclass(frozen=True)
+class CpuBudget:
+    """``seconds`` of this thread's CPU from now, the collector's time forgiven up to ``GC_FORGIVEN``."""
+
+    seconds: float
+    started: float = field(default_factory=time.thread_time)
+    collected: float = field(default_factory=_collected)
+
+    def over(self) -> bool:
+        forgiven = min(_collected() - self.collected, GC_FORGIVEN)
+        return time.thread_time() - self.started - forgiven > self.seconds
 
 
 @contextmanager
 def metered(seconds: float = STEP_CPU_SECONDS) -> Iterator[None]:
     """Run the block under a CPU budget of ``seconds`` of this thread; an enclosing budget still applies."""
-    outer = getattr(_meter, "limit", None)
-    limit = (cpu() + seconds, seconds)
-    if outer is not None and outer[0] < limit[0]:
-        limit = outer
-    _meter.limit = limit
+    outer = getattr(_meter, "budgets", ())
+    _meter.budgets = (*outer, CpuBudget(seconds))
     try:
         yield
     finally:
-        _meter.limit = outer
+        _meter.budgets = outer
 
 
 def check_time() -> None:
     """Raise ``StepOverBudget`` if the running step has spent its CPU budget (nothing outside a step)."""
-    limit = getattr(_meter, "limit", None)
-    if limit is not None and cpu() > limit[0]:
-        raise StepOverBudget(f"superó su presupuesto de {limit[1]:g} s de CPU")
+    for budget in getattr(_meter, "budgets", ()):
+        if budget.over():
+            raise StepOverBudget(f"superó su presupuesto de {budget.seconds:g} s de CPU")
 
 
 def size(value: object, limit: int = MAX_DATA_CHARS) -> int:
@@ -132,7 +143,7 @@ class EngineMeter:
     """
 
     steps: int = 0
-    until: float = field(default_factory=lambda: cpu() + ENGINE_CPU_SECONDS)
+    cpu: CpuBudget = field(default_factory=lambda: CpuBudget(ENGINE_CPU_SECONDS))
 
     def will(self, task) -> None:
         """Count the step about to run (SpiffWorkflow's ``will_complete_task`` callback); StepOverBudget past a
@@ -143,7 +154,7 @@ class EngineMeter:
             reason += "temporizador o un mensaje (¿un ciclo sin espera?)"
         elif task.workflow.depth > MAX_CALL_DEPTH:
             reason = f"superó {MAX_CALL_DEPTH} actividades de llamada anidadas (¿un proceso que se llama a sí mismo?)"
-        elif cpu() > self.until:
+        elif self.cpu.over():
             reason = f"superó su presupuesto de {ENGINE_CPU_SECONDS:g} s de CPU para los pasos automáticos"
         else:
             return
