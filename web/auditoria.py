@@ -21,12 +21,11 @@ from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.audit import seals as audit_seals
 from engine.cases import queries
-from engine.clock import DATE_ERROR
 from engine.errors import SealError
 from engine.procedures import drafts as procedure_drafts
 from web.ui import history, record
 from web.ui.context import actor, atiende
-from web.ui.filters import day, fecha, fecha_hora
+from web.ui.filters import days_of, fecha, fecha_hora
 from web.ui.guards import number
 from web.ui.history import EVENT_NAMES
 from web.vendor import bpmn_js_installed
@@ -203,16 +202,7 @@ def _file_of(files: dict[str, str], element_ids) -> str | None:
 
 
 def _filters() -> tuple[audit_log.Filters, dict[str, str]]:
-    errors = {}
-    days = {}
-    for key in ("desde", "hasta"):
-        text = request.args.get(key, "").strip()
-        if text:
-            found = day(text)
-            if found is None:
-                errors[key] = DATE_ERROR
-            else:
-                days[key] = found
+    days, errors = days_of(request.args)
     fields = {k: request.args.get(k, "").strip() or None for k in ("usuario", "ticket", "direccion", "tipo")}
     return audit_log.Filters(days.get("desde"), days.get("hasta"), **fields), errors
 

@@ -16,11 +16,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from engine.access import permissions
-from engine.clock import DATE_ERROR
 from engine.errors import NotFound
 from engine.indicators import steps
 from web.ui.context import actor, atiende
-from web.ui.filters import day, fecha
+from web.ui.filters import days_of, fecha
 from web.vendor import bpmn_js_installed
 
 bp = Blueprint("mapa", __name__, url_prefix="/indicadores/mapa")
@@ -38,15 +37,7 @@ def _readers_only():
 
 def _period() -> tuple[dict[str, date], dict[str, str]]:
     """The optional «desde»/«hasta» days of the query (dd/mm/aaaa), and a Spanish error per bad one."""
-    days, errors = {}, {}
-    for key in ("desde", "hasta"):
-        text = request.args.get(key, "").strip()
-        if text:
-            found = day(text)
-            if found is None:
-                errors[key] = DATE_ERROR
-            else:
-                days[key] = found
+    days, errors = days_of(request.args)
     if not errors and "desde" in days and "hasta" in days and days["desde"] > days["hasta"]:
         errors["hasta"] = "«Hasta» no puede ser anterior a «Desde»."
     return days, errors

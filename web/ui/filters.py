@@ -9,9 +9,10 @@ list of 25 rows no longer spends milliseconds in Babel's locale lookups.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
-from engine.clock import PANAMA, YEARS
+from engine.clock import DATE_ERROR, PANAMA, YEARS
 
 DATE_PATTERN = "%d/%m/%Y"
 DATETIME_PATTERN = "%d/%m/%Y %H:%M"
@@ -33,6 +34,22 @@ def day(text: str) -> date | None:
     except ValueError:
         return None
     return found if found.year in YEARS else None
+
+
+def days_of(args: Mapping[str, str], keys: tuple[str, ...] = ("desde", "hasta")) -> tuple[dict, dict]:
+    """The days a query gives under ``keys`` (each optional, as ``day`` reads it), and ``DATE_ERROR``
+    beside each one that is not a day."""
+    days: dict[str, date] = {}
+    errors: dict[str, str] = {}
+    for key in keys:
+        text = args.get(key, "").strip()
+        if text:
+            found = day(text)
+            if found is None:
+                errors[key] = DATE_ERROR
+            else:
+                days[key] = found
+    return days, errors
 
 
 def month(text: str) -> tuple[int, int] | None:
