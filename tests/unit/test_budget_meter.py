@@ -31,11 +31,12 @@ def _collect_for(seconds: float) -> float:
     return time.thread_time() - started
 
 
-def test_a_collection_during_a_step_is_not_charged_to_it(big_heap):
+def test_a_collection_during_a_step_is_not_charged_to_it(big_heap, monkeypatch):
+    # One full collection of a large test process may cost more than the real allowance on its own.
+    monkeypatch.setattr(budget, "GC_FORGIVEN", 60.0)
     with budget.metered(0.05):
-        spent = _collect_for(0.1)  # twice the budget, all of it the collector's
+        _collect_for(0.1)  # twice the budget, all of it the collector's
         budget.check_time()  # raises StepOverBudget if the collector's time counted
-    assert spent < budget.GC_FORGIVEN
 
 
 def test_the_collectors_time_past_what_is_forgiven_is_charged(big_heap, monkeypatch):
