@@ -27,7 +27,7 @@ from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.bpm.runtime import CasePath, Runtime, path_of
 from engine.bpm.serializer import InstanceSerializer
-from engine.cases import attachments, incidents, options, runs
+from engine.cases import attachments, incidents, runs, selectors
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.db.statements import savepoint
@@ -218,7 +218,7 @@ class Atiende:
                 submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
                 data = self.clean_form(s, procedure, task.form, submitted)
                 schema = procedure.forms.get(task.form) if task.form is not None else None
-                options.check(s, schema, data)  # choices taken from the cases, offered now (x-opciones)
+                selectors.check(s, schema, data)  # choices taken from the cases, offered now (x-opciones)
                 attachments.attach_fields(s, schema, data, case.id)
                 step = incidents.Step.of(
                     incidents.TASK,

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from engine.access.permissions import COORDINATORS, may_coordinate, may_work_now
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
-from engine.cases import assignment, material, queries
+from engine.cases import assignment, conversation, queries
 from engine.errors import AssignmentRefused, Forbidden, FormErrors, NotRendered, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
 from engine.forms import drafts
@@ -235,7 +235,7 @@ def _material(session, task, step) -> dict:
         "task": task,
         "case": case,
         "summary": record.summary(case, record.Labels(session)),
-        "citizen": material.of_case(session, case),
+        "citizen": conversation.material(session, case),
         "returned": returned,
         "returned_by": names.get(returned.actor, returned.actor) if returned else None,
         "returned_comment": devolucion.comment(returned) if returned else "",

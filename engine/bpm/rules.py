@@ -22,7 +22,7 @@ from engine.access.roles import role_of_lane
 from engine.bpm import loops, start_events
 from engine.bpm import parsing as bpmn
 from engine.bpm.scripting import budget, sandbox
-from engine.cases import options
+from engine.cases import selectors
 from engine.forms import schemas as form_schemas
 
 
@@ -49,14 +49,14 @@ def unresolved_calls(parser) -> list[bpmn.Problem]:
 
 def unusable_task_forms(filename_of, specs, forms: dict[str, dict]) -> list[bpmn.Problem]:
     """Every task whose named form exists but is not a valid JSON Schema the task page can render, or takes
-    its options from a source the engine does not have (``engine.cases.options``)."""
+    its options from a source the engine does not have (``engine.cases.selectors``)."""
     problems = []
     for spec in specs:
         for task_spec in spec.task_specs.values():
             form = bpmn.form_of(task_spec)
             if not form or form not in forms:
                 continue  # a missing form is bpmn.lint's problem
-            for message in form_schemas.schema_problems(form, forms[form]) + options.problems(form, forms[form]):
+            for message in form_schemas.schema_problems(form, forms[form]) + selectors.problems(form, forms[form]):
                 problems.append(bpmn.Problem(filename_of(spec), message, task_spec.bpmn_id, task_spec.bpmn_name))
     return problems
 

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import inspect, select, update
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import calendar as business_calendar
 from engine.audit import trail as audit
-from engine.bpm import drawn, loops, messages, repeats, start_events
+from engine.bpm import loops, messages, repeats, start_events
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
 from engine.bpm.serializer import InstanceSerializer
@@ -319,7 +320,7 @@ class Runtime:
         task.run()
         # When the task opened: the trail keeps it, and the heatmap counts the time spent.
         opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
-        drawn_in = drawn.drawing_process(task)
+        drawn_in = _drawing_process(task)
         if opened is not None:
             steps.record_completion(session, drawn_in, task.task_spec.bpmn_id, opened, now)
         # What the submission overwrote, so the audit trail says before and after (issue 7).
@@ -551,3 +552,17 @@ class Runtime:
                 }
             )
         return case_rows.insert_tasks(session, rows)
+
+
+def _drawing_process(task) -> str:
+    """The id of the ``bpmn:process`` whose diagram draws ``task``: through embedded subprocesses (drawn
+    inside their process) but not through call activities (the called procedure draws its own tasks).
+    The time per step (``engine.indicators.steps``) counts by it, so a shared procedure's tasks count
+    once, on its own diagram, whichever procedure called it."""
+    workflow = task.workflow
+    while workflow.parent_task_id is not None:
+        parent = workflow.top_workflow.get_task_from_id(workflow.parent_task_id)
+        if isinstance(parent.task_spec, CallActivity):
+            break
+        workflow = parent.workflow
+    return workflow.spec.name

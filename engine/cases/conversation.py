@@ -1,6 +1,11 @@
 """A case's conversation, as staff read it on the case page: what the citizen wrote (entrante), what
 the office sent (saliente, with its delivery state) and the internal notes (never shown to the
-citizen), in time order; and the preview of the e-mail a task will send the citizen.
+citizen), in time order; the preview of the e-mail a task will send the citizen; and what the
+citizen brought (their words and the case's files), shown on every task of the case.
+
+Every channel keeps the citizen's text under the same key, ``descripcion``: the start forms of the
+desk, the public report (``engine.intake.web_report``), the mailbox (the message's body) and
+Open311 (``description``). Whoever works a step reads it beside the form.
 
 Nothing is stored twice for this page: it is read from where each part already lives. The
 citizen's first words are the e-mail the case was made from (``IntakeItem``) or, for a case typed in
@@ -19,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpm import following_mail
-from engine.cases import notes
-from engine.db.models import AuditEvent, Case, HumanTask, IntakeItem, OutboxMessage
+from engine.cases import attachments, notes
+from engine.db.models import Attachment, AuditEvent, Case, HumanTask, IntakeItem, OutboxMessage
 from engine.errors import FormErrors
 from engine.facade import Atiende
 from engine.forms import catalogs
@@ -170,3 +175,23 @@ def _typed(atiende: Atiende, session: Session, procedure, form: str | None, sche
         blank = dict.fromkeys(schema.get("properties", {}), "")
         typed = {k: v.strip() for k, v in submitted.items() if k in blank and isinstance(v, str)}
         return {**blank, **typed}
+
+
+@dataclass(frozen=True)
+class CitizenMaterial:
+    """The citizen's subject and text, as received, and the case's attachments, oldest first."""
+
+    subject: str
+    text: str
+    files: list[Attachment] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.text or self.files)
+
+
+def material(session: Session, case: Case) -> CitizenMaterial:
+    """What the citizen brought; false when it has neither text nor files (an operativo, a meeting)."""
+    text = case.data.get(DESCRIPTION)
+    return CitizenMaterial(
+        case.subject or "", text.strip() if isinstance(text, str) else "", attachments.of_case(session, case.id)
+    )

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from engine.bpm.serializer import InstanceSerializer
-from engine.cases import options
+from engine.cases import selectors
 from engine.demo.procedures import SUGERENCIA_311
 from engine.errors import DiagramError, FormErrors
 from engine.facade import FORMS_DIR, PROCESSES_DIR
@@ -18,7 +18,7 @@ SOURCE = "sugerencias_en_espera"
 
 def listed(store) -> list[tuple[str, str]]:
     with store.read() as s:
-        return [(c.value, c.label) for c in options.choices(s, SOURCE)]
+        return [(c.value, c.label) for c in selectors.choices(s, SOURCE)]
 
 
 def acta_task(desk, store):
@@ -40,7 +40,7 @@ def test_the_acta_lists_exactly_the_sugerencias_waiting_for_the_meeting(desk, st
     ]
     with store.read() as s:  # the form itself declares the source its checkboxes come from
         schema = atiende.procedure(s, acta.procedure_version_id).forms[task.form]
-    assert options.fields_of(schema) == {"tomadas_en_cuenta": SOURCE, "descartadas": SOURCE}
+    assert selectors.fields_of(schema) == {"tomadas_en_cuenta": SOURCE, "descartadas": SOURCE}
     assert acta.data["agenda"] == [label for _ticket, label in listed(store)]  # the agenda says the same
 
 

@@ -1,5 +1,5 @@
 """The acta's task page lists the sugerencias waiting for the meeting as checkboxes (ticket · asunto),
-from the engine (``engine.cases.options``); ticking them closes them; a stale ticket is refused beside
+from the engine (``engine.cases.selectors``); ticking them closes them; a stale ticket is refused beside
 its field."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from html import unescape
 
 from sqlalchemy import select
 
-from engine.cases import options, runs
+from engine.cases import runs, selectors
 from engine.db.models import Case, HumanTask
 from engine.demo.procedures import DEFENSA, SUGERENCIA_311
 from tests.web.conftest import html
@@ -27,7 +27,7 @@ def acta_and_waiting(app) -> tuple[str, list[tuple[str, str]]]:
     with atiende.store.read() as s:
         case_id = s.scalar(select(Case.id).where(Case.ticket == acta))
         task = s.scalar(select(HumanTask).where(HumanTask.case_id == case_id))
-        waiting = [(c.value, c.label) for c in options.choices(s, "sugerencias_en_espera")]
+        waiting = [(c.value, c.label) for c in selectors.choices(s, "sugerencias_en_espera")]
     assert len(waiting) >= 2
     return task.id, waiting
 

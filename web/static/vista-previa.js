@@ -1,4 +1,4 @@
-// The preview of the e-mail to the citizen on the case page (slice H3): as the operator types, the
+// The preview of the e-mail to the citizen on the case page: as the operator types, the
 // form is posted to the preview route (Accept: application/json) a moment after the last key, and
 // the text the server rendered with the approved template replaces the preview. Without this
 // script the «Vista previa» button posts the form and the page comes back with the preview.

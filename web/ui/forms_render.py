@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from engine.cases import attachments, options
+from engine.cases import attachments, selectors
 from engine.forms import catalogs
 from engine.forms.schemas import BUTTONS_WIDGET, required_fields
 from web.ui.guards import number
@@ -308,8 +308,8 @@ def _array_field(session, name, prop, required, value, errors, base) -> Field:
 
 
 def _options(session: Session, prop: dict) -> list[Option] | None:
-    if options.KEY in prop:  # choices the engine lists from the cases (H5: engine.cases.options)
-        return [Option(choice.value, choice.label) for choice in options.choices(session, prop[options.KEY])]
+    if selectors.KEY in prop:  # choices the engine lists from the cases
+        return [Option(choice.value, choice.label) for choice in selectors.choices(session, prop[selectors.KEY])]
     if "x-catalogo" in prop:
         return [Option(item.code, item.label) for item in catalogs.entries(session, prop["x-catalogo"])]
     if "oneOf" in prop and all("const" in choice for choice in prop["oneOf"]):

@@ -111,7 +111,7 @@ def _detail(event: AuditEvent) -> str:
         return f"Fecha límite: {fecha(detail.get('despues'))}"
     if event.kind == "temporizador_disparado":
         return ", ".join(detail.get("temporizadores") or [])
-    if event.kind == "tarea_renovada":  # H5: a follow-up renewed instead of piled up (engine.bpm.repeats)
+    if event.kind == "tarea_renovada":  # a follow-up renewed instead of piled up (engine.bpm.repeats)
         name = detail.get("nombre") or detail.get("tarea") or ""
         return f"{name}: sigue abierta, ahora vence el {fecha(detail.get('despues'))}"
     if event.kind == "caso_migrado":
