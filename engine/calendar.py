@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import holidays
@@ -50,12 +51,14 @@ MAX_TEXT = 200
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=64)
 def law(year: int) -> Mapping[date, str]:
-    """The days off the law gives in ``year``: national holidays (``holidays``) plus the district's."""
+    """The days off the law gives in ``year``: national holidays (``holidays``) plus the district's.
+    Computed once per year and process: a step's working-day count asks for it, inside its CPU budget."""
     days = {day: str(name) for day, name in holidays.country_holidays("PA", years=year, language="es").items()}
     for month, day, name in DISTRICT_HOLIDAYS:
         days.setdefault(date(year, month, day), name)
-    return days
+    return MappingProxyType(days)  # shared by every caller: read-only
 
 
 @dataclass(frozen=True)

@@ -280,8 +280,8 @@ class Runtime:
         workflow = BpmnWorkflow(procedure.spec, procedure.subprocess_specs, script_engine=sandbox.script_engine())
         workflow.task_tree.data.update(data)
         _begin_at(workflow, procedure.spec, start_event)
-        watch = _ScriptWatch()
-        with self.calendar.in_effect(session):
+        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
+            watch = _ScriptWatch()
             workflow.do_engine_steps(watch.will, watch.did)
         case.data = dict(data)
         self._mirror_columns(case, data)
@@ -353,8 +353,8 @@ class Runtime:
         ready_before = ready_task_ids(workflow)
         before = {t.id: (t.state, repr(t.internal_data.get("event_value"))) for t in waiting_timers(workflow)}
         names = {t.id: t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in waiting_timers(workflow)}
-        watch = _ScriptWatch()
-        with self.calendar.in_effect(session):
+        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
+            watch = _ScriptWatch()
             for _ in range(1000):  # a cycle fires one period per refresh
                 workflow.refresh_timers()
                 workflow.do_engine_steps(watch.will, watch.did)
@@ -405,8 +405,8 @@ class Runtime:
 
     # -- persistence ----------------------------------------------------------------------
     def _advance(self, session, case, procedure, workflow, actor, now, ready_before=None) -> Advanced:
-        watch = _ScriptWatch()
-        with self.calendar.in_effect(session):
+        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
+            watch = _ScriptWatch()
             workflow.do_engine_steps(watch.will, watch.did)
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before)
 
