@@ -10,11 +10,19 @@ lists the figures.
 
 The CPU meter is per thread (``time.thread_time``): the web serves requests on threads, where
 signals cannot interrupt a step, so the sandbox's guards and the helpers check the meter
-cooperatively; every single operation between two checks is bounded by the size limits. It
-forgives up to ``GC_FORGIVEN`` of the time the garbage collector runs in the thread: a full
-collection walks what the whole process holds, at a moment the step does not choose, and could
-otherwise fail an innocent step on a busy server; the bound keeps a step that makes garbage on
-purpose from holding its thread much past its budget.
+cooperatively; every single operation between two checks is bounded by the size limits.
+
+The garbage collector runs in whichever thread happens to allocate, so part of its time is not
+the step's work:
+- a full collection (generation 2) walks everything the whole process holds, at a moment the
+  step does not choose: in a large process one costs more than a step's budget. It is never
+  charged. A step cannot buy many of them: the interpreter starts one only when the objects
+  that survived younger collections since the last one exceed a quarter of the whole heap, and
+  what a step keeps alive is bounded by the size limits.
+- young collections (generations 0 and 1) walk what was allocated recently, mostly the step's
+  own garbage: up to ``GC_FORGIVEN`` of their time is forgiven (another thread's allocations
+  share the generations), and the rest is charged, so that a step that makes garbage on purpose
+  does not hold its thread much past its budget.
 """
 
 from __future__ import annotations
@@ -45,37 +53,44 @@ ENGINE_CPU_SECONDS = 0.5  # CPU time of one request's automatic steps, checked b
 # script, a request spends at most about 1 s, so others wait for the database at most that long
 MAX_HELPER_DAYS = 3660  # days ``sumar_dias`` may add or take (ten years)
 MAX_HELPER_MONTHS = 120  # months ``sumar_meses`` may add or take
-GC_FORGIVEN = 0.25  # seconds of the garbage collector's time in a step's thread not charged to the step, at most
+GC_FORGIVEN = 0.25  # seconds of young collections' time in a step's thread not charged to the step, at most
 
 _meter = threading.local()
 _collector = threading.local()  # per thread: CPU seconds spent collecting, and when the running collection began
+_FULL = 2  # the oldest generation: a collection of it walks the whole heap
 
 
-def _on_collection(phase: str, _info: dict) -> None:
+def _on_collection(phase: str, info: dict) -> None:
     if phase == "start":
         _collector.began = time.thread_time()
     elif getattr(_collector, "began", None) is not None:
-        _collector.spent = getattr(_collector, "spent", 0.0) + time.thread_time() - _collector.began
+        spent = time.thread_time() - _collector.began
+        if info.get("generation") == _FULL:
+            _collector.full = getattr(_collector, "full", 0.0) + spent
+        else:
+            _collector.young = getattr(_collector, "young", 0.0) + spent
         _collector.began = None
 
 
 gc.callbacks.append(_on_collection)
 
 
-def _collected() -> float:
-    return getattr(_collector, "spent", 0.0)
+def _collected() -> tuple[float, float]:
+    """This thread's CPU seconds in young and in full collections, so far."""
+    return getattr(_collector, "young", 0.0), getattr(_collector, "full", 0.0)
 
 
 @dataclass(frozen=True)
 class CpuBudget:
-    """``seconds`` of this thread's CPU from now, the collector's time forgiven up to ``GC_FORGIVEN``."""
+    """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``."""
 
     seconds: float
     started: float = field(default_factory=time.thread_time)
-    collected: float = field(default_factory=_collected)
+    collected: tuple[float, float] = field(default_factory=_collected)
 
     def over(self) -> bool:
-        forgiven = min(_collected() - self.collected, GC_FORGIVEN)
+        young, full = _collected()
+        forgiven = min(young - self.collected[0], GC_FORGIVEN) + full - self.collected[1]
         return time.thread_time() - self.started - forgiven > self.seconds
 
 
