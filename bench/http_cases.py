@@ -1,16 +1,20 @@
-"""Whole cases through the real server over HTTP: how many per second, and what one completion costs.
+"""Whole cases through the real server over HTTP: how many per second, what one completion costs, and
+the server's memory.
 
-One client — a person holding every role, so every task of the case is theirs — signs in to
+Each client — a person holding every role, so every task of the case is theirs — signs in to
 ``python -m web`` (Waitress, as ``make run`` serves it, in a subprocess, on a fresh SQLite
-file) and, case after case, does what a person does in the browser: posts the start form
-(``/casos/nuevo?procedimiento=…``), opens the case page and its first task, then for every
-task opens the task page and posts its form with valid data; completing a task leads straight
-to the next one of the same case, until the case has none. Every request is timed at the
-client; the server's peak memory is read from /proc. The procedure is whatever is given:
+file or a PostgreSQL schema) and, case after case, does what a person does in the browser: posts
+the start form (``/casos/nuevo?procedimiento=…``), opens the case page and its first task, then
+for every task opens the task page and posts its form with valid data; completing a task leads
+straight to the next one of the same case, until the case has none. With ``--clients N``, N
+people do so at once, each on a thread and a connection of their own, sharing the cases out.
+Every request is timed at the client; the server's resident memory is read from /proc when it
+is up (idle), after the warm-up, and at the end, with its peak. The procedure is whatever is given:
 
-    .venv/bin/python bench/http_cases.py [--cases 200] [--warmup 20]
+    .venv/bin/python bench/http_cases.py [--cases 200] [--warmup 20] [--clients 1] [--flows posts pages]
+        [--database-url postgresql://…] [--profile]
         [--diagrams processes/*.bpmn --forms forms --process atencion_correo_web]
-        [--start start.json] [--submissions forms.json] [--direccion planificacion_urbana] [--profile]
+        [--start start.json] [--submissions forms.json] [--direccion planificacion_urbana]
 
 By default: every diagram of processes/ and every form of forms/, the e-mail/web procedure,
 the start form of the first demo case (a queja by e-mail) and ``engine.demo.seed.SAMPLE_SUBMISSIONS``
@@ -28,6 +32,7 @@ import json
 import re
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,14 +72,20 @@ def encode(values: dict) -> dict:
     return posted
 
 
-def prepare(db, diagrams: list[Path], forms_dir: Path, direccion: str) -> None:
-    """A fresh database with the procedure deployed and one person holding every role."""
+def people(clients: int) -> list[str]:
+    """The usernames of the clients: «bench», or «bench1» … «benchN»."""
+    return [USER] if clients == 1 else [f"{USER}{n}" for n in range(1, clients + 1)]
+
+
+def prepare(db, diagrams: list[Path], forms_dir: Path, direccion: str, clients: int) -> None:
+    """A fresh database with the procedure deployed and one person holding every role per client."""
     store = common.prepared_store(db)
     atiende = Atiende(store)
     files = {path.name: path.read_text(encoding="utf-8") for path in diagrams}
     atiende.deploy(files, form_schemas.load_directory(forms_dir), "sistema", note="bench/http_cases.py")
     with store.unit_of_work() as s:
-        create_user(s, USER, "Persona de prueba", PASSWORD, sorted(ROLES), direccion=direccion)
+        for username in people(clients):
+            create_user(s, username, "Persona de prueba", PASSWORD, sorted(ROLES), direccion=direccion)
     store.dispose()
 
 
@@ -87,10 +98,10 @@ class Desk:
     the database (read-only, not timed as a request).
     """
 
-    def __init__(self, client, process: str, start: dict, submissions: dict[str, dict], pages: bool, database_url: str):
+    def __init__(self, client, process: str, start: dict, submissions: dict[str, dict], pages: bool, store: Store):
         self.client, self.process, self.start, self.submissions = client, process, start, submissions
         self.pages = pages
-        self.store = Store(database_url)
+        self.store = store
         self.times: dict[str, list[float]] = {"start": [], "case_page": [], "task_page": [], "complete": []}
         self.tasks = 0
 
@@ -134,6 +145,34 @@ def run(desk: Desk, cases: int) -> float:
     return time.perf_counter() - began
 
 
+def run_together(desks: list[Desk], cases: int) -> float:
+    """``cases`` shared out among the desks, each on a thread of its own; the seconds until the last ends."""
+    failures: list[BaseException] = []
+
+    def work(desk: Desk, share: int) -> None:
+        try:
+            run(desk, share)
+        except BaseException as exc:  # noqa: BLE001 - reported after every thread ended
+            failures.append(exc)
+
+    shares = [cases // len(desks) + (1 if n < cases % len(desks) else 0) for n in range(len(desks))]
+    threads = [threading.Thread(target=work, args=(d, share)) for d, share in zip(desks, shares, strict=True)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return time.perf_counter() - began
+
+
+def memory(server) -> dict:
+    """The server's resident memory now and its peak, in MB."""
+    now, _peaks = live_server.tree_rss_mb(server.pid)
+    return {"rss_mb": round(now, 1), "peak_mb": round(live_server.peak_rss_mb(server.pid), 1)}
+
+
 def profile_in_process(db_url: str, args, start, submissions) -> dict:
     """The same flow through Flask's test client in this process, under cProfile."""
     from web import create_app
@@ -163,7 +202,7 @@ def profile_in_process(db_url: str, args, start, submissions) -> dict:
     client.token = live_server.TOKEN.search(client.get("/ingresar").body).group(1)
     client.post("/ingresar", {"usuario": USER, "contrasena": PASSWORD})
     client.token = live_server.TOKEN.search(client.get("/").body).group(1)
-    desk = Desk(client, args.process, start, submissions, True, db_url)
+    desk = Desk(client, args.process, start, submissions, True, app.extensions["atiende"].store)
     run(desk, 5)
     profiler = cProfile.Profile()
     profiler.enable()
@@ -195,46 +234,61 @@ def main(argv=None) -> dict:
     parser.add_argument("--start", type=Path, help="JSON file: the start form's values")
     parser.add_argument("--submissions", type=Path, help="JSON file: form name → valid values")
     parser.add_argument("--direccion", default="planificacion_urbana", help="the dirección of the person (an enlace)")
+    parser.add_argument("--clients", type=int, default=1, help="people working at once, each on a connection")
+    parser.add_argument("--flows", nargs="+", choices=("posts", "pages"), default=["posts", "pages"])
+    parser.add_argument("--database-url", help="a PostgreSQL server to run on (a schema of its own), not SQLite")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     start = json.loads(args.start.read_text()) if args.start else demo.DEMO_CASES[0]
     submissions = {**demo.SAMPLE_SUBMISSIONS, **(json.loads(args.submissions.read_text()) if args.submissions else {})}
+    postgres = common.postgres_url(args.database_url)
     result: dict = {
         "bench": "http_cases",
         "process": args.process,
         "cases": args.cases,
-        "server": "python -m web (Waitress, 1 process), SQLite",
+        "clients": args.clients,
+        "server": f"python -m web (Waitress, 1 process), {'PostgreSQL' if postgres else 'SQLite'}",
     }
-    with common.sqlite_database() as db:
-        prepare(db, args.diagrams, args.forms, args.direccion)
+    with common.postgres_database(postgres) if postgres else common.sqlite_database() as db:
+        prepare(db, args.diagrams, args.forms, args.direccion, args.clients)
+        store = Store(db.url)
         with live_server.web_server(db.url) as server:
-            client = live_server.Client(server)
-            client.sign_in(USER, PASSWORD)
-            for flow, pages in (("posts", False), ("pages", True)):
-                run(Desk(client, args.process, start, submissions, pages, db.url), args.warmup)
-                desk = Desk(client, args.process, start, submissions, pages, db.url)
-                seconds = run(desk, args.cases)
-                per_case = desk.tasks / args.cases
+            result["memory_idle"] = memory(server)
+            clients = []
+            for username in people(args.clients):
+                clients.append(live_server.Client(server))
+                clients[-1].sign_in(username, PASSWORD)
+            for flow in args.flows:
+                pages = flow == "pages"
+                run_together([Desk(c, args.process, start, submissions, pages, store) for c in clients], args.warmup)
+                result.setdefault("memory_after_warmup", memory(server))
+                desks = [Desk(c, args.process, start, submissions, pages, store) for c in clients]
+                seconds = run_together(desks, args.cases)
+                times = {kind: [t for d in desks for t in d.times[kind]] for kind in desks[0].times}
+                per_case = sum(d.tasks for d in desks) / args.cases
                 result[flow] = {
                     "requests_per_case": round(2 + (2 if pages else 1) * per_case, 2),
                     "cases_per_s": round(args.cases / seconds, 2),
                     **{
-                        f"{kind}_{name}_ms": round(1000 * value(times), 2)
-                        for kind, times in desk.times.items()
-                        if times
+                        f"{kind}_{name}_ms": round(1000 * value(values), 2)
+                        for kind, values in times.items()
+                        if values
                         for name, value in (
                             ("median", statistics.median),
                             ("p95", lambda v: live_server.percentile(v, 0.95)),
                         )
                     },
                 }
-            result["server_peak_rss_mb"] = round(live_server.peak_rss_mb(server.pid), 1)
-            client.close()
+            result["memory_end"] = memory(server)
+            result["server_peak_rss_mb"] = result["memory_end"]["peak_mb"]
+            for client in clients:
+                client.close()
+        store.dispose()
         result["tasks_per_case"] = round(per_case, 2)
         result.update(
             {
                 f"{key}": value
-                for key, value in result["posts"].items()
+                for key, value in result[args.flows[0]].items()
                 if key in ("cases_per_s", "complete_median_ms", "complete_p95_ms")
             }
         )
@@ -244,12 +298,14 @@ def main(argv=None) -> dict:
     result["targets_met"] = result["cases_per_s"] >= 30 and result["complete_median_ms"] <= 10
     print(
         f"{args.process}: {args.cases} cases per flow after {args.warmup} warm-up, {per_case:g} user tasks per case, "
-        f"one client, {result['server']}."
+        f"{args.clients} client(s), {result['server']}."
     )
     for flow, title in (
         ("posts", "start, case page, then each form posted"),
         ("pages", "the same, opening each task page first"),
     ):
+        if flow not in result:
+            continue
         figures = result[flow]
         print(
             f"{flow}: {title}; {figures['requests_per_case']:g} requests per case; "
@@ -261,7 +317,14 @@ def main(argv=None) -> dict:
                     f"  {kind:10s} median {figures[f'{kind}_median_ms']:7.2f} ms   "
                     f"p95 {figures[f'{kind}_p95_ms']:7.2f} ms" + ("   (target ≤ 10 ms)" if kind == "complete" else "")
                 )
-    print(f"server peak memory {result['server_peak_rss_mb']} MB")
+    print(
+        "server memory (resident, MB): idle {idle}, after the warm-up {warm}, at the end {end}; peak {peak}".format(
+            idle=result["memory_idle"]["rss_mb"],
+            warm=result["memory_after_warmup"]["rss_mb"],
+            end=result["memory_end"]["rss_mb"],
+            peak=result["server_peak_rss_mb"],
+        )
+    )
     if args.profile:
         print("In-process profile of 20 cases (Flask test client, cProfile):")
         common.print_summary(summary, 20, "case")

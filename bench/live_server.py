@@ -2,9 +2,11 @@
 
 ``web_server`` starts ``python -m web`` — the server of ``make run``: Waitress, one
 process — in a subprocess on a free loopback port against a given database,
-waits until it answers, and stops it afterwards; ``peak_rss_mb`` reads the process's peak
-resident memory (``VmHWM``) from /proc. ``Client`` keeps one HTTP/1.1 connection alive and
-the session cookie, signs in with the CSRF token of the sign-in page, and times requests.
+waits until it answers, and stops it afterwards; ``gunicorn_server`` does the same with the
+production shape, N gunicorn processes. ``peak_rss_mb`` reads the process's peak resident
+memory (``VmHWM``) from /proc, ``tree_rss_mb`` the memory of a server and its workers.
+``Client`` keeps one HTTP/1.1 connection alive and the session cookie, signs in with the
+CSRF token of the sign-in page, and times requests.
 """
 
 from __future__ import annotations
@@ -44,12 +46,42 @@ def _free_port() -> int:
 def web_server(database_url: str, timeout_s: float = 120.0):
     """``python -m web`` on ``database_url``, serving on 127.0.0.1:<free port> until the block ends."""
     port = _free_port()
+    with _serving([sys.executable, "-m", "web"], database_url, port, timeout_s) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def gunicorn_server(database_url: str, workers: int, threads: int = 4, timeout_s: float = 120.0):
+    """The production shape: ``gunicorn`` with ``workers`` processes of ``threads`` threads each
+    serving ``web:create_app()`` on an already migrated ``database_url`` (docs/operations.md)."""
+    port = _free_port()
+    command = [
+        *(
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:web.gunicorn_conf",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ),
+        *("--bind", f"127.0.0.1:{port}", "--log-level", "warning", "web:create_app()"),
+    ]
+    with _serving(command, database_url, port, timeout_s) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _serving(command: list[str], database_url: str, port: int, timeout_s: float):
+    """Run ``command`` with the database and port in its environment until it answers; stop it afterwards."""
     log = Path(tempfile.mkstemp(prefix="atiende-bench-server-", suffix=".log")[1])
     env = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), "ATIENDE_SECRET_KEY": "bench-" + "x" * 32}
     env.pop("ATIENDE_IMAP_HOST", None)
     env.pop("ATIENDE_SMTP_HOST", None)
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "web"], cwd=ROOT, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -74,6 +106,29 @@ def web_server(database_url: str, timeout_s: float = 120.0):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (gunicorn's workers), from /proc."""
+    found, waiting = [], [pid]
+    while waiting:
+        current = waiting.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            waiting += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(resident now, sum of each process's peak) in MB over ``pid`` and its descendants (Linux /proc)."""
+    now = peak = 0.0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                now += int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                peak += int(line.split()[1]) / 1024
+    return now, peak
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -1,7 +1,7 @@
 """One timer sweep over 100,000 waiting cases of which 1 % are due.
 
 Building 100,000 cases with start_case would take most of an hour, so the benchmark makes
-16 real cases through the engine and bulk-inserts copies of their rows with SQLAlchemy core
+20 real cases through the engine and bulk-inserts copies of their rows with SQLAlchemy core
 ``executemany``:
 
 * 8 "due" templates, one per case type × kind of timer, so that at the sweep moment S each
@@ -11,6 +11,10 @@ Building 100,000 cases with start_case would take most of an hour, so the benchm
     - seguimiento semanal: started at S − 7 d − 1 h and worked up to "Registrar respuesta
       final"; the weekly cycle is due at S − 1 h (the 14-day one and the 30-day one later).
 * 8 "waiting" templates: the same two stages, started at S − 1 d; nothing due before S + 6 d.
+  Those at the second stage, like the due ones, are en seguimiento: their copies are as many
+  as ``--follow-up`` asks, the cases the calendar's consolidados list.
+* 4 closed templates, copied as ``--closed-percent`` asks: finished work of the same
+  direcciones, which no calendar run should read.
 
 Each copy gets a new case id, a new ticket (also replaced inside its data and workflow
 JSON) and its template's human_task rows under new ids. ``timer_due_at`` is the template's,
@@ -53,14 +57,16 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the package)
-from sqlalchemy import func, insert, select, text, update  # noqa: E402
+from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 
 from engine import clock  # noqa: E402
-from engine.cases import runs
+from engine.bpm import serializer  # noqa: E402
+from engine.cases import runs  # noqa: E402
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
-from engine.db.models import AuditEvent, Case, HumanTask, TicketSequence  # noqa: E402
+from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende, SweepResult  # noqa: E402
+from engine.paperwork import consolidado  # noqa: E402
 
 SWEEP_AT = common.START + timedelta(days=40)  # S: the moment of the sweep
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -111,27 +117,45 @@ def work_to_follow_up(atiende: Atiende, case_id: int, i: int) -> None:
     assert ready == ["Task_respuesta_final"], ready
 
 
+def close(atiende: Atiende, case_id: int, i: int) -> None:
+    """The final answer: the case is closed, its dirección's finished work."""
+    work_to_follow_up(atiende, case_id, i)
+    with atiende.store.read() as s:
+        task = s.scalars(select(HumanTask).where(HumanTask.case_id == case_id)).one()
+    atiende.complete_task(task.id, common.task_form(task.form, i), common.actor_for(task.lane, i))
+
+
 def make_templates(atiende: Atiende, frozen: FrozenClock) -> dict[str, list[int]]:
-    """16 real cases: 8 with one timer due before S, 8 with none due before S + 6 days."""
+    """20 real cases: 8 with one timer due before S, 8 with none due before S + 6 days (4 of them, like
+    4 of the due ones, en seguimiento: in their dirección's consolidado), and 4 closed."""
     kinds = {
-        "due": [("plazo legal", SWEEP_AT - 30 * DAY - HOUR, False), ("semanal", SWEEP_AT - 7 * DAY - HOUR, True)],
-        "waiting": [("plantilla", SWEEP_AT - DAY, False), ("respuesta final", SWEEP_AT - DAY, True)],
+        "due": [
+            ("plazo legal", SWEEP_AT - 30 * DAY - HOUR, None),
+            ("semanal", SWEEP_AT - 7 * DAY - HOUR, work_to_follow_up),
+        ],
+        "waiting": [("plantilla", SWEEP_AT - DAY, None)],
+        "following": [("respuesta final", SWEEP_AT - DAY, work_to_follow_up)],
+        "closed": [("cerrado", SWEEP_AT - 20 * DAY, close)],
     }
-    made: dict[str, list[int]] = {"due": [], "waiting": []}
+    made: dict[str, list[int]] = {group: [] for group in kinds}
     i = 0
     for group, variants in kinds.items():
-        for _name, opened, follow_up in variants:
+        for _name, opened, work in variants:
             for _tipo in common.TIPOS:
                 frozen.set(opened)
                 case_id = atiende.start_case(common.PROCESS, common.start_form(i), common.OPERADOR).case_id
-                if follow_up:
-                    work_to_follow_up(atiende, case_id, i)
+                if work is not None:
+                    work(atiende, case_id, i)
                 made[group].append(case_id)
                 i += 1
     with atiende.store.read() as s:
         for group, ids in made.items():
             for case_id in ids:
-                due = s.get(Case, case_id).timer_due_at
+                case = s.get(Case, case_id)
+                if group == "closed":
+                    assert case.status == "cerrado" and case.timer_due_at is None, (case_id, case.status)
+                    continue
+                due = case.timer_due_at
                 assert due is not None and (due <= SWEEP_AT) == (group == "due"), (group, case_id, due)
     return made
 
@@ -179,7 +203,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                 template_tasks = snap["tasks"][template["id"]]
                 number += 1
                 ticket = f"{seq.prefix}-{seq.year}-{number:06d}"
-                workflow = template["workflow"].replace(template["ticket"], ticket)
+                workflow = serializer.unpack(template["workflow"]).decode().replace(template["ticket"], ticket)
                 if group == "due":  # the sweep will load it: its task ids must be its own
                     renamed: dict[str, str] = {}
                     workflow = UUID_RE.sub(
@@ -193,7 +217,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                         **template,
                         "id": next_id,
                         "ticket": ticket,
-                        "workflow": workflow,
+                        "workflow": serializer.pack(workflow.encode()),
                         "data": {**template["data"], "ticket": ticket},
                     }
                 )
@@ -213,8 +237,9 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
         if store.engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"))
     build_s = time.perf_counter() - began
-    with store.engine.begin() as conn:  # fresh statistics, as a long-lived table would have
-        conn.execute(text("ANALYZE"))
+    if not store.is_sqlite:  # fresh statistics, as autovacuum keeps them; the engine never runs SQLite's ANALYZE
+        with store.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
     if store.is_sqlite:  # no bulk-load WAL left for the sweep's first commit to checkpoint
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -256,6 +281,35 @@ def _sweeper(url: str, version_id: int, ready, go, results) -> None:
     store.dispose()
 
 
+def calendar_rounds(store, worker: Atiende, frozen: FrozenClock, rounds: int) -> list[tuple[int, float, int]]:
+    """(runs started, seconds, statements sent) of ``rounds`` passes of the calendars due at S.
+
+    Before each pass after the first, the schedules are put back where they were, so each pass
+    starts the same runs: the consolidados list the same cases (a run waits «abierto» for its
+    enlace, so it is in none), and the median is that of passes over the same work.
+    """
+    with store.read() as s:
+        planned = dict(s.execute(select(Schedule.id, Schedule.next_run_at)).all())
+    made = []
+    for _ in range(rounds):
+        with store.unit_of_work() as s:
+            for schedule in s.scalars(select(Schedule)):
+                schedule.next_run_at = planned[schedule.id]
+        statements = 0
+
+        def sent(*_args):
+            nonlocal statements
+            statements += 1
+
+        event.listen(store.engine, "before_cursor_execute", sent)
+        t0 = time.perf_counter()
+        with clock.using(frozen):
+            started, _moved = runs.start_due_runs(worker, SWEEP_AT)
+        made.append((started, time.perf_counter() - t0, statements))
+        event.remove(store.engine, "before_cursor_execute", sent)
+    return made
+
+
 def due_query_plan(store) -> str:
     sql = "SELECT * FROM cases WHERE timer_due_at < :now ORDER BY timer_due_at LIMIT 200"
     now = SWEEP_AT.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
@@ -280,6 +334,24 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=100_000, help="cases in the database (default 100000)")
     ap.add_argument("--due-percent", type=float, default=1.0, help="percentage due at the sweep (default 1)")
+    ap.add_argument(
+        "--follow-up",
+        type=int,
+        default=1000,
+        help="cases en seguimiento, listed in their dirección's consolidado, whatever --cases (default 1000)",
+    )
+    ap.add_argument(
+        "--closed-percent",
+        type=float,
+        default=0.0,
+        help="percentage of the cases closed, with their dirección: work no calendar run should read (default 0)",
+    )
+    ap.add_argument(
+        "--calendar-rounds",
+        type=int,
+        default=3,
+        help="passes of the calendars due at the sweep moment, the same runs each time; the median is reported",
+    )
     ap.add_argument("--database-url", help="PostgreSQL server to run on (default: a SQLite file)")
     ap.add_argument(
         "--workers",
@@ -309,10 +381,19 @@ def main(argv=None) -> dict:
         templates_s = time.perf_counter() - t0
         snap = snapshot(store, templates)
         due_copies = due_total - len(templates["due"])
-        waiting_copies = args.cases - len(snap["rows"]) - due_copies
+        # Already en seguimiento: the follow-up templates, due and waiting, and the due copies of the
+        # former (the second four of every eight, round robin).
+        following = len(templates["due"]) // 2 + len(templates["following"])
+        following_copies = max(args.follow_up - following - sum(1 for n in range(due_copies) if n % 8 >= 4), 0)
+        closed_copies = max(round(args.cases * args.closed_percent / 100) - len(templates["closed"]), 0)
+        waiting_copies = args.cases - len(snap["rows"]) - due_copies - following_copies - closed_copies
         if due_copies < 0 or waiting_copies < 0:
             raise SystemExit(f"--cases and --due-percent leave no room for the {len(snap['rows'])} template cases")
-        built = bulk_copy(store, snap, {"due": due_copies, "waiting": waiting_copies})
+        built = bulk_copy(
+            store,
+            snap,
+            {"due": due_copies, "waiting": waiting_copies, "following": following_copies, "closed": closed_copies},
+        )
         with store.read() as s:
             total = s.scalar(select(func.count()).select_from(Case))
             tasks = s.scalar(select(func.count()).select_from(HumanTask))
@@ -346,12 +427,14 @@ def main(argv=None) -> dict:
             version_id = s.scalar(select(Case.procedure_version_id).limit(1))
             worker.procedure(s, version_id)  # a running worker has the parsed spec already
         spec_load_ms = 1000 * (time.perf_counter() - t0)
-        # The calendars (engine.bpm.start_events) due by then start their runs first, timed apart: the
-        # consolidado of a dirección with thousands of open cases is a document, not a timer.
-        t0 = time.perf_counter()
-        with clock.using(frozen):
-            scheduled_runs, _moved = runs.start_due_runs(worker, SWEEP_AT)
-        scheduled_s = time.perf_counter() - t0
+        # The calendars (engine.bpm.start_events) due by then start their runs first, timed apart.
+        calendar = calendar_rounds(store, worker, frozen, args.calendar_rounds)
+        scheduled_runs, scheduled_s, statements = (
+            calendar[0][0],
+            common.median([c[1] for c in calendar]),
+            calendar[0][2],
+        )
+        in_consolidados = sum(before.get(status, 0) for status in consolidado.OPEN_STATUSES)
         gc.collect()
         if args.workers == 1:
             t0 = time.perf_counter()
@@ -398,8 +481,9 @@ def main(argv=None) -> dict:
         f"{size_mb:.0f} MB; workflow JSON {avg_json:.0f} characters on average."
     )
     print(
-        f"Built in {templates_s:.1f} s (16 real cases through the engine) + {built['build_s']:.1f} s bulk insert "
-        f"of {built['copied_cases']} case copies and {built['copied_tasks']} task rows "
+        f"Built in {templates_s:.1f} s ({len(snap['rows'])} real cases through the engine) "
+        f"+ {built['build_s']:.1f} s bulk insert of {built['copied_cases']} case copies "
+        f"and {built['copied_tasks']} task rows "
         f"+ {built['analyze_s']:.1f} s ANALYZE."
     )
     print(
@@ -418,7 +502,11 @@ def main(argv=None) -> dict:
     )
     print(f"{'fired / failed':28s} {result.fired:8d} / {result.failed}")
     print(f"{'per loaded case':28s} {1000 * sweep_s / max(result.loaded, 1):8.2f} ms")
-    print(f"{'scheduled runs, before':28s} {scheduled_runs:8d}     in {scheduled_s:.2f} s (the calendars due by then)")
+    print(
+        f"{'calendar runs, before':28s} {scheduled_runs:8d}     in {scheduled_s:.3f} s (median of "
+        f"{', '.join(f'{c[1]:.3f}' for c in calendar)}), {statements} statements; the calendars due by then, "
+        f"with {in_consolidados} cases in the consolidados"
+    )
     print(f"{'one batch query alone':28s} {batch_query_ms:8.1f} ms  ({batch_rows} full case rows by timer_due_at, ORM)")
     print(f"{'due after the sweep':28s} {due_after:8d}     statuses after: {after}; timer audit events: {fired_events}")
     if prof:
@@ -451,6 +539,9 @@ def main(argv=None) -> dict:
         "db_mb": round(size_mb),
         "scheduled_runs": scheduled_runs,
         "scheduled_runs_s": round(scheduled_s, 3),
+        "scheduled_runs_all_s": [round(c[1], 3) for c in calendar],
+        "scheduled_statements": statements,
+        "in_consolidados": in_consolidados,
     }
     print(json.dumps(figures))
     return figures

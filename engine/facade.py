@@ -231,7 +231,9 @@ class Atiende:
                     data=data,
                 )
                 with incidents.guard(step):
-                    advanced = self.runtime.complete(s, case, procedure, task_id, data, actor.username, self.now())
+                    advanced = self.runtime.complete(
+                        s, case, procedure, task_id, data, actor.username, self.now(), opened=task.created_at
+                    )
                     try:
                         delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
                     except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting

@@ -108,6 +108,9 @@ class Settings:
     audit_key: Path | None = None
     audit_public_key: Path | None = None
     survey_days: int = 60  # ATIENDE_SURVEY_DAYS: how long the link to the citizen's survey is valid
+    # ATIENDE_LIVE_WORKFLOWS_MB: the stored state of the case workflows a process keeps in memory
+    # (engine.bpm.runtime.Runtime); 4 MB is about 250 cases midway, some 18 MB as objects.
+    live_workflows_mb: int = 4
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +131,7 @@ class Settings:
             audit_key=_path(env, "ATIENDE_AUDIT_KEY"),
             audit_public_key=_path(env, "ATIENDE_AUDIT_PUBLIC_KEY"),
             survey_days=_integer(env, "ATIENDE_SURVEY_DAYS", 60),
+            live_workflows_mb=_integer(env, "ATIENDE_LIVE_WORKFLOWS_MB", 4),
         )
 
     def absolute_url(self, path: str) -> str:

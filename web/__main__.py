@@ -10,11 +10,20 @@ Waitress is a production WSGI server: whole cases through it ran 1.7 times as fa
 Werkzeug's development server (bench/http_cases.py). ATIENDE_THREADS sets its worker threads.
 A larger installation runs the same ``web:create_app()`` under any WSGI server, with
 ``atiende timers`` as its own process.
+
+glibc gives each thread that allocates its own memory arena, up to eight per core, and an
+arena keeps what it once held: a threaded server's resident memory grows with its threads.
+``main`` caps them at two (``MALLOC_ARENA_MAX``, when the environment does not set it) before
+any thread starts; under gunicorn, set ``MALLOC_ARENA_MAX=2`` in its environment
+(docs/operations.md).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
 import threading
 
 import waitress
@@ -35,9 +44,21 @@ TIMER_INTERVAL = 30.0
 MAILBOX_INTERVAL = 60.0
 OUTBOX_INTERVAL = 30.0
 DOCUMENTS_INTERVAL = 10.0
+ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _cap_memory_arenas() -> None:
+    """At most ``ARENAS`` glibc arenas for the threads started next, unless MALLOC_ARENA_MAX says otherwise;
+    nothing where the C library is not glibc."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, ARENAS)
 
 
 def main() -> None:
+    _cap_memory_arenas()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one line per task state change otherwise
     logging.getLogger("weasyprint").setLevel(logging.WARNING)  # one line per layout stage otherwise

@@ -1,4 +1,9 @@
-"""People who sign in: their password hashes (Argon2id), roles, dirección and session generation."""
+"""People who sign in: their password hashes (Argon2id), roles, dirección and session generation.
+
+Every change to who a person is counts up ``access_version`` in its own transaction
+(``access_changed``): the web processes keep the signed-in people they read (``web.auth``) and
+read one again only when that row moved, so nothing changes behind a kept person's back.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +21,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access.roles import ROLES
-from engine.db.models import User, UserRole
+from engine.db.models import AccessVersion, User, UserRole
 
 if TYPE_CHECKING:
     from engine.db.store import Store
     from engine.facade import Atiende
+
+_VERSION_ROW = 1  # the only row of access_version (migration 0022)
 
 # Argon2id at argon2-cffi's defaults (RFC 9106's low-memory profile); the tests swap in a cheaper one.
 # A hash names the parameters it was made with, so a change here still verifies every stored hash.
@@ -135,6 +142,26 @@ def end_sessions(session: Session, user_id: int) -> None:
     Done in SQL, so two changes at once both move it on.
     """
     session.execute(update(User).where(User.id == user_id).values(session_generation=User.session_generation + 1))
+    access_changed(session)
+
+
+def access_changed(session: Session) -> None:
+    """Count a change to a person (roles, dirección, name, active, sessions) in ``access_version``, in the
+    change's transaction; in SQL, so two changes at once both count."""
+    counted = session.execute(
+        update(AccessVersion).where(AccessVersion.id == _VERSION_ROW).values(version=AccessVersion.version + 1)
+    )
+    if not counted.rowcount:  # type: ignore[attr-defined]
+        session.add(AccessVersion(id=_VERSION_ROW, version=1))
+
+
+_ACCESS_VERSION = select(AccessVersion.version).where(AccessVersion.id == _VERSION_ROW)
+
+
+def access_version(store: Store) -> int:
+    """The number of changes to people so far: one read by key, on a connection of its own (no session)."""
+    with store.engine.connect() as connection:
+        return connection.execute(_ACCESS_VERSION).scalar() or 0
 
 
 def sign_out(atiende: Atiende, user_id: int) -> None:

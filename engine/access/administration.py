@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.access.accounts import Actor, create_user, end_sessions, hash_password
+from engine.access.accounts import Actor, access_changed, create_user, end_sessions, hash_password
 from engine.access.permissions import may_administer
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
@@ -138,6 +138,7 @@ def update_user(atiende: Atiende, user_id: int, values: dict[str, Any], actor: A
         s.flush()
         after = _snapshot(user)
         if after != before:
+            access_changed(s)
             audit.record(
                 s,
                 atiende.now(),
@@ -158,6 +159,7 @@ def set_active(atiende: Atiende, user_id: int, active: bool, actor: Actor) -> in
             return 0
         now = atiende.now()
         user.active = active
+        access_changed(s)
         released = 0
         if not active:
             end_sessions(s, user.id)  # ended, not suspended: reactivating does not bring them back

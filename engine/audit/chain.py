@@ -33,7 +33,8 @@ from engine.db.statements import Statement
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(1096041541)")
+_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(1096041541)"
+_PG_LOCK = text(_PG_LOCK_SQL)
 _BATCH = 2000
 _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
@@ -96,10 +97,10 @@ def write_pending(session: Session) -> None:
     # On the session's connection: the ORM would flush whatever is pending first, for nothing.
     head = session.info.get(_HEAD)
     if head is None:
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":
-            connection.execute(_PG_LOCK)
-        head = _HEAD_QUERY.scalar(session, {}) or GENESIS
+        if session.connection().dialect.name == "postgresql":  # the lock, then the head: one round trip
+            head = _HEAD_QUERY.scalar_after(session, _PG_LOCK_SQL, {}) or GENESIS
+        else:
+            head = _HEAD_QUERY.scalar(session, {}) or GENESIS
     for event in pending:
         event["prev_hash"] = head
         head = event["hash"] = digest(

@@ -29,7 +29,7 @@ from engine.audit import trail as audit
 from engine.bpm import loops, messages, repeats, start_events
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.serializer import InstanceSerializer, unpacked_size
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask
 from engine.errors import ProcedureError, Undeliverable
@@ -220,6 +220,7 @@ class Advanced:
     workflow: BpmnWorkflow
     new_tasks: list[case_rows.TaskRow] = field(default_factory=list)  # the user tasks this step made READY
     messages: list = field(default_factory=list)  # what it threw for other cases (engine.bpm.messages)
+    size: int = 0  # the length of its stored state: what keeping it in memory is reckoned by
 
 
 def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
@@ -228,7 +229,14 @@ def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
 
 
 class Runtime:
-    """Loads, advances and persists case workflows; keeps recently used ones in memory."""
+    """Loads, advances and persists case workflows; keeps recently used ones in memory.
+
+    The workflows kept are the last ones advanced, at most ``live_cases`` of them and at most
+    ``settings.live_workflows_mb`` of stored state (``Advanced.size``, the length of the state the
+    step wrote; a workflow held as objects takes about four to five times that). A finished
+    workflow is never kept: nothing will advance it again. Each is kept with its revision and used
+    only while the case row still has that revision, so a case another process moved is read again.
+    """
 
     def __init__(
         self, serializer: InstanceSerializer, catalog_cache: CatalogCache, settings: Settings, live_cases: int = 512
@@ -238,26 +246,44 @@ class Runtime:
         self.settings = settings  # the base URL and sender that documents and mail carry
         self.calendar = business_calendar.CalendarCache()  # the days off the helpers count (engine.calendar)
         self._live: OrderedDict[int, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._live_sizes: dict[int, int] = {}
+        self._live_bytes = 0
         self._live_max = live_cases
+        self._live_max_bytes = settings.live_workflows_mb * 1024 * 1024
         self._lock = threading.Lock()
 
     # -- memory of live workflows -------------------------------------------------------
     def remember(self, advanced: Advanced) -> None:
-        """Keep a committed workflow, so the next step of its case need not deserialize it."""
+        """Keep a committed workflow, so the next step of its case need not deserialize it; not a
+        finished one, nor one larger than the whole budget."""
         with self._lock:
+            self._forget(advanced.case_id)
+            if advanced.workflow.completed or advanced.size > self._live_max_bytes:
+                return
             self._live[advanced.case_id] = (advanced.revision, advanced.workflow)
-            self._live.move_to_end(advanced.case_id)
-            while len(self._live) > self._live_max:
-                self._live.popitem(last=False)
+            self._live_sizes[advanced.case_id] = advanced.size
+            self._live_bytes += advanced.size
+            while len(self._live) > self._live_max or self._live_bytes > self._live_max_bytes:
+                self._forget(next(iter(self._live)))
+
+    def _forget(self, case_id: int) -> tuple[int, BpmnWorkflow] | None:
+        """Take a case's workflow out of memory (the lock held), with its share of the budget."""
+        self._live_bytes -= self._live_sizes.pop(case_id, 0)
+        return self._live.pop(case_id, None)
+
+    def live_bytes(self) -> int:
+        """The stored-state length of the workflows kept in memory now."""
+        with self._lock:
+            return self._live_bytes
 
     def load(self, session: Session, case: Case, procedure: Procedure) -> BpmnWorkflow:
         """The case's workflow at its current revision; taken out of memory until remembered again."""
         with self._lock:
-            kept = self._live.pop(case.id, None)
+            kept = self._forget(case.id)
         if kept is not None and kept[0] == case.revision:
             return kept[1]
         workflow = self.serializer.loads(
-            case_rows.workflow_text(session, case), procedure.spec, procedure.subprocess_specs
+            case_rows.stored_workflow(session, case), procedure.spec, procedure.subprocess_specs
         )
         workflow.script_engine = sandbox.script_engine()
         return workflow
@@ -285,7 +311,7 @@ class Runtime:
             workflow.do_engine_steps(watch.will, watch.did)
         case.data = dict(data)
         self._mirror_columns(case, data)
-        case.workflow = ""
+        case.workflow = b""
         case_rows.insert_case(session, case)  # the case's id, for its events and tasks
         audit.record(
             session,
@@ -303,9 +329,18 @@ class Runtime:
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before=set())
 
     def complete(
-        self, session: Session, case: Case, procedure: Procedure, task_id: str, data: dict, actor: str, now: datetime
+        self,
+        session: Session,
+        case: Case,
+        procedure: Procedure,
+        task_id: str,
+        data: dict,
+        actor: str,
+        now: datetime,
+        opened: datetime | None = None,
     ) -> Advanced:
-        """Complete one READY user task with already-validated form data."""
+        """Complete one READY user task with already-validated form data; ``opened``: its task row's
+        ``created_at``, when the caller has read the row (else it is read here)."""
         workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         task = workflow.get_task_from_id(UUID(task_id))
@@ -319,7 +354,8 @@ class Runtime:
             task.set_data(**{instance.item: item})
         task.run()
         # When the task opened: the trail keeps it, and the heatmap counts the time spent.
-        opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
+        if opened is None:
+            opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
         drawn_in = _drawing_process(task)
         if opened is not None:
             steps.record_completion(session, drawn_in, task.task_spec.bpmn_id, opened, now)
@@ -445,7 +481,7 @@ class Runtime:
             new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
             rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
             case_rows.save(session, case)
-        return Advanced(case.id, case.revision, workflow, new_tasks, thrown)
+        return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(case.workflow))
 
     @staticmethod
     def _renew_open_tasks(session, case, procedure, ready: list, now, ready_before: set[str]) -> list:

@@ -51,7 +51,7 @@ def open_case(
         opened_at=now,
         created_by=actor,
         data={},
-        workflow="",
+        workflow=b"",
         revision=0,
     )
     data = {

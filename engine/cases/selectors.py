@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Case, ProcedureVersion
@@ -37,14 +37,24 @@ FOLLOW_UP_STATUSES = ("en seguimiento", "escalado a la unidad")
 
 
 def direcciones_con_casos_abiertos(session: Session) -> list[dict]:
-    """One run per dirección with cases remitted to it that are en seguimiento or escalado a la unidad."""
-    rows = session.scalars(
-        select(Case.direccion)
-        .where(Case.direccion.is_not(None), Case.status.in_(FOLLOW_UP_STATUSES))
-        .distinct()
-        .order_by(Case.direccion)
-    )
-    return [{"direccion": direccion} for direccion in rows]
+    """One run per dirección with cases remitted to it that are en seguimiento or escalado a la unidad.
+
+    The calendar asks this every week for a handful of direcciones, whatever the cases they hold:
+    so it walks the index on (status, dirección) from one dirección to the next, one seek each
+    (``min`` of the next greater value), instead of reading every open case to keep the distinct.
+    """
+    found: set[str] = set()
+    for status in FOLLOW_UP_STATUSES:
+        last = None
+        while True:
+            query = select(func.min(Case.direccion)).where(Case.status == status)
+            if last is not None:
+                query = query.where(Case.direccion > last)
+            last = session.scalar(query)
+            if last is None:
+                break
+            found.add(last)
+    return [{"direccion": direccion} for direccion in sorted(found)]
 
 
 def sugerencias_pendientes(session: Session) -> list[dict]:

@@ -1,11 +1,17 @@
 """The bandeja's query: the open tasks a person may see, filtered, counted, sorted and paged.
 
-Two statements per page, whatever the size of the desk: one aggregate for the counts the
-page shows (total, mine, unclaimed, overdue, due soon) and one for the page's rows, LIMIT /
-OFFSET over covering indexes of migration 0004 (``ix_human_task_worklist`` for a person's
-lanes, ``ix_human_task_due`` for the whole team). The case's columns the filters need are
-mirrored on its task rows (``runtime.TASK_MIRRORED``), so counting and paging 20,000 open tasks
-reads index pages, never a case row; only the page's 25 rows are joined to their cases.
+Two statements per page, whatever the size of the desk: one for the counts the page shows
+(total, mine, unclaimed, overdue, due soon) and one for the page's rows. The case's columns the
+filters need are mirrored on its task rows (``runtime.TASK_MIRRORED``), so counting and paging
+read index pages, never a case row; only the page's 25 rows are joined to their cases.
+
+At a million cases a desk holds a couple of hundred thousand open tasks, and counting them all
+on every page was most of the page's time: each count stops at ``COUNT_CAP`` (the page says «más
+de 10 000»), and so do the pages (400 of them: a deeper one is the last, and a person narrows
+the filters or sorts the other way to reach the rest). Every sort has an index that gives its
+order (migrations 0004 and 0023: a person's lane first, then the sort's columns; the same
+without the lane for the whole team), so a page reads as many index entries as it skips and
+shows, never a sort of the whole desk.
 
 Scopes: ``mias`` (claimed by me), ``disponibles`` (unclaimed, of my roles), ``todas`` (both;
 the default), and ``equipo`` — every open task of every lane and person, for coordinators,
@@ -17,8 +23,9 @@ whose form's name begins with ``aprobacion_`` (``forms/aprobacion_hoja.json``), 
 who adds an approval step to a diagram, with a form so named, adds it to the view.
 
 Sorting (``ORDERS``): one of a fixed set of columns, each either way (``ticket``,
-``ticket_desc``…); an unknown order is the default, due date first. The id breaks ties, so a
-task is never on two pages.
+``ticket_desc``…); an unknown order is the default, due date first. The due date, then the id,
+break ties, so a task is never on two pages; sorting the other way reverses the whole order, ties
+included (so one index serves both ways).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,6 +43,7 @@ from engine.access.permissions import COORDINATORS, may_coordinate, may_work, wo
 from engine.db.models import Case, HumanTask, User
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000  # counts stop here: above it the page says «más de 10 000», and pages go this deep
 DUE_SOON = timedelta(days=2)
 SCOPES = ("todas", "mias", "disponibles", "equipo")
 DUE_FILTERS = ("vencidas", "pronto", "a_tiempo")
@@ -145,6 +153,10 @@ _ROW = cast(Any, Row)  # built from a row of sixteen columns, which mypy cannot 
 
 @dataclass(frozen=True)
 class Counts:
+    """Each count up to ``CAP``, or ``CAP + 1`` for «more than ``CAP``»."""
+
+    CAP: ClassVar[int] = COUNT_CAP
+
     total: int  # matching the filters, in the scope
     mine: int
     unclaimed: int
@@ -196,6 +208,17 @@ def _conditions(actor: Actor, filters: Filters, now: datetime) -> list:
     return conditions + [col == value for col, value in mirrored if value]
 
 
+def _capped(conditions: list):
+    """How many tasks match, counted up to ``COUNT_CAP + 1``: a scalar subquery that stops there."""
+    matching = select(HumanTask.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(matching).scalar_subquery()
+
+
+def _ordered(columns: list, descending: bool) -> list:
+    """The sort's columns, every one the same way: the order an index gives read forwards or backwards."""
+    return [c.desc() for c in columns] if descending else columns
+
+
 @dataclass(frozen=True)
 class TaskLane:
     """The two columns ``may_work`` reads of a task, for rows that are not a mapped task."""
@@ -208,15 +231,18 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     """One page of the bandeja for ``actor``, with the counts of everything the filters match."""
     filters = filters.normalized(actor)
     conditions = _conditions(actor, filters, now)
-    counting = select(
-        func.count(),
-        func.count().filter(HumanTask.assignee == actor.username),
-        func.count().filter(HumanTask.assignee.is_(None)),
-        func.count().filter(HumanTask.due_at < now),
-        func.count().filter(HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON),
-    ).select_from(HumanTask)
-    counts = Counts(*session.execute(counting.where(*conditions)).one())
-    pages = max(1, -(-counts.total // size))
+    counts = Counts(
+        *session.execute(
+            select(
+                _capped(conditions),
+                _capped([*conditions, HumanTask.assignee == actor.username]),
+                _capped([*conditions, HumanTask.assignee.is_(None)]),
+                _capped([*conditions, HumanTask.due_at < now]),
+                _capped([*conditions, HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON]),
+            )
+        ).one()
+    )
+    pages = max(1, -(-min(counts.total, COUNT_CAP) // size))
     current = min(filters.page, pages)
     if current != filters.page:
         filters = Filters(**{**filters.__dict__, "page": current})
@@ -227,10 +253,9 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     picking: Select[Any] = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys))).where(*conditions)
     if key == "asignada":
         picking = picking.outerjoin(User, User.username == HumanTask.assignee)
-    first = keys[0].desc() if descending else keys[0]
-    chosen = picking.order_by(first, *keys[1:], HumanTask.id).limit(size).offset((current - 1) * size).subquery()
-    sorted_keys = [chosen.c[f"k{i}"] for i in range(len(keys))]
-    order = [sorted_keys[0].desc() if descending else sorted_keys[0], *sorted_keys[1:], HumanTask.id]
+    picking = picking.order_by(*_ordered([*keys, HumanTask.id], descending))
+    chosen = picking.limit(size).offset((current - 1) * size).subquery()
+    order = _ordered([*(chosen.c[f"k{i}"] for i in range(len(keys))), HumanTask.id], descending)
     rows = session.execute(
         select(
             HumanTask.id,

@@ -96,7 +96,8 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict] = mapped_column(JSONType)  # the case record people read
-    workflow: Mapped[str] = mapped_column(Text)  # SpiffWorkflow instance state, without the spec
+    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.serializer.pack)
+    workflow: Mapped[bytes] = mapped_column(LargeBinary)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -578,6 +579,17 @@ class CalendarVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class AccessVersion(Base):
+    """One row, counted up by every change to who a signed-in person is (roles, dirección, name, active,
+    session generation), in the change's transaction: each web process compares it with the people it
+    keeps (``web.auth``), so a change reaches every process's next request."""
+
+    __tablename__ = "access_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 # -- The citizen's verdict: a one-use survey link, and answers without personal data --------
 
 
@@ -735,6 +747,36 @@ class StepTime(Base):
 
 # The heatmap's waiting counts read only the open tasks of the diagram's elements.
 Index("ix_human_task_bpmn", HumanTask.bpmn_id, HumanTask.procedure_version_id)
+# A calendar run reads only what it reports (migration 0021): the open cases of a status by dirección
+# (engine.cases.selectors, engine.paperwork.consolidado), the sugerencias waiting for a meeting, and
+# the follow-up reports among the events of those cases.
+Index("ix_cases_status_direccion", Case.status, Case.direccion, Case.opened_at)
+Index("ix_cases_status_type", Case.status, Case.case_type, Case.procedure_version_id)
+Index("ix_audit_event_case_kind", AuditEvent.case_id, AuditEvent.kind)
+# At a million cases (migration 0023): the bandeja's order by each column, for a person's lane and for the
+# whole team, covering as the two above (engine.cases.worklist; by due date: ix_human_task_worklist,
+# ix_human_task_due; by ticket for the team: ix_human_task_case_id), a person's own tasks (their count and
+# «Mías»), and the possible duplicates of a case (engine.cases.duplicates).
+for _name, _column in (
+    ("name", HumanTask.name),
+    ("type", HumanTask.case_type),
+    ("direccion", HumanTask.direccion),
+    ("created", HumanTask.created_at),
+    ("case", HumanTask.case_id),
+):
+    _covered = [c for c in _WORKLIST_FILTERS if c is not _column]
+    Index(f"ix_human_task_lane_{_name}", HumanTask.lane, _column, HumanTask.due_at, HumanTask.id, *_covered)
+    if _name != "case":
+        Index(f"ix_human_task_{_name}_due", _column, HumanTask.due_at, HumanTask.id, HumanTask.lane, *_covered)
+Index(
+    "ix_human_task_mine",
+    HumanTask.assignee,
+    HumanTask.lane,
+    HumanTask.due_at,
+    HumanTask.id,
+    *[c for c in _WORKLIST_FILTERS if c is not HumanTask.assignee],
+)
+Index("ix_cases_duplicates", Case.corregimiento, Case.case_type, Case.opened_at, Case.status)
 
 
 # The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),

@@ -150,6 +150,21 @@ class Statement:
         row = self.first(session, values, column_keys)
         return None if row is None else row[0]
 
+    def scalar_after(self, session: Session, first: str, values: dict[str, Any]) -> Any:
+        """``scalar``, run on PostgreSQL once ``first`` (SQL with no parameters, e.g. taking a lock) has run.
+
+        Both go in one round trip (psycopg's pipeline). The server runs them one after the other
+        and this one takes its snapshot when it starts, so it sees whatever committed while
+        ``first`` waited.
+        """
+        compiled, cursor = self._for(session, None)
+        with cursor.connection.pipeline():
+            cursor.connection.cursor().execute(first)
+            cursor.execute(compiled.sql, compiled.parameters(values))
+        raw = cursor.fetchone()
+        cursor.close()
+        return None if raw is None else compiled.read(raw)[0]
+
 
 def detached(cls: type[_M], values: dict[str, Any]) -> _M:
     """A mapped object holding ``values`` as if loaded, in no session: nothing flushes it by accident.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import select
 import weakref
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 from engine.db import checkpoints
@@ -57,20 +59,45 @@ def _sqlite_pragmas(engine: Engine) -> None:
         )
 
 
+def _postgres_liveness(engine: Engine) -> None:
+    """A pooled connection the server has closed is replaced at checkout, with no round trip.
+
+    SQLAlchemy's ``pool_pre_ping`` sent a ``SELECT 1`` at every checkout: a request's two or
+    three sessions paid as many round trips. An idle connection receives nothing unless the
+    server is leaving (a restart, ``pg_terminate_backend``, an idle timeout): its goodbye or the
+    closed socket makes the socket readable, which ``poll`` sees at once. Such a connection, or
+    one libpq already knows is broken, is discarded and the pool connects anew.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, _record, _proxy):
+        if dbapi_conn.closed or dbapi_conn.broken:
+            raise DisconnectionError("the connection is closed")
+        idle = select.poll()
+        idle.register(dbapi_conn.pgconn.socket, select.POLLIN)
+        if idle.poll(0):
+            raise DisconnectionError("the server has closed the connection")
+
+
 class Store:
     """One database: its engine, sessions for reading and units of work for writing."""
 
     def __init__(self, url: str | None = None):
         self.url = database_url(url)
-        self.engine = create_engine(self.url, pool_pre_ping=not self.url.startswith("sqlite"))
         self._stop_checkpoints = None
-        if self.is_sqlite:
+        if self.url.startswith("sqlite"):
+            self.engine = create_engine(self.url)
             _sqlite_pragmas(self.engine)
             file = self.engine.url.database
             if file and file != ":memory:":
                 Path(file).parent.mkdir(parents=True, exist_ok=True)
                 registration = checkpoints.register(file)
                 self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
+        else:
+            # No statement is prepared: psycopg forgets them at every ROLLBACK (every read session
+            # ends so) and then sends DEALLOCATE ALL, one more round trip, for nothing.
+            self.engine = create_engine(self.url, connect_args={"prepare_threshold": None})
+            _postgres_liveness(self.engine)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
 

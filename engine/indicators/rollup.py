@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, case, delete, func, insert, literal_column, select, union_all
+from sqlalchemy import Integer, String, Table, case, delete, func, insert, inspect, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -201,11 +201,23 @@ def _store(session: Session, case_id: int, before: Facts | None, after: Facts) -
         session.execute(CASES.update().where(CASES.c.case_id == case_id).values(**values))
 
 
+# The columns of ``cases`` that a case's facts are made of.
+_FACT_COLUMNS = frozenset(
+    ("direccion", "case_type", "channel", "corregimiento", "status", "opened_at", "due_at", "closed_at")
+)
+
+
 def recount(session: Session, case: Case, process_id: str) -> None:
     """Bring the roll-ups in line with ``case`` as it is now: called in the transaction that moves it.
 
-    A step that changes none of the case's counted facts (most steps) costs one read by key.
+    A step that changes none of the case's counted facts (most steps) costs one read by key, or
+    nothing when the case row was read for the step (a detached ``Case``, ``engine.db.case_rows``)
+    and none of its counted columns was set since: every step that moved the case before this
+    one counted it then. Its first step (``revision`` 1) has nothing stored yet.
     """
+    state = inspect(case)
+    if state.detached and case.revision > 1 and state.unmodified >= _FACT_COLUMNS:
+        return
     after = facts(
         process_id,
         case.direccion,

@@ -1,15 +1,17 @@
 """The office's papers as files: the hoja de trámite and the consolidado (PDF, letter size; XLSX).
 
 Rendering only: callers gather the facts (``HojaDeTramite``, ``Consolidado``) and store the
-bytes. HTML templates under ``engine/paperwork/documentos`` are rendered with Jinja2
+bytes. The hoja's HTML template under ``engine/paperwork/documentos`` is rendered with Jinja2
 (autoescaped: case text is the citizen's) and laid out by WeasyPrint with DejaVu fonts,
 which cover á é í ó ú ñ ¿ ¡. Styles are inlined and WeasyPrint may fetch ``data:`` URIs only
-(the QR code), so no text in a case can make the server read a file or open a URL.
+(the QR code), so no text in a case can make the server read a file or open a URL. The
+consolidado's long table is laid out by ``tabla_pdf`` (ReportLab) in the same fonts, as plain text.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,14 +23,14 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from pypdf import PdfWriter
+from weasyprint.text.fonts import FontConfiguration
 
 from engine.clock import PANAMA
+from engine.paperwork import tabla_pdf
 
 TEMPLATES = Path(__file__).parent / "documentos"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ROWS_PER_PART = 250  # rows of a consolidado laid out at once
 
 
 def fecha(value: date | datetime | None) -> str:
@@ -106,10 +108,23 @@ _env.filters["fecha"] = fecha
 _env.filters["fecha_hora"] = fecha_hora
 
 
+_fonts = threading.local()
+
+
+def _font_config() -> FontConfiguration:
+    """This thread's fonts for WeasyPrint, made once: one made per document (WeasyPrint's default)
+    is never given back, and a server grew by about 0.2 MB a hoja; one kept stays about 18 MB.
+    One per thread, as Pango's font maps are not shared between threads."""
+    config = getattr(_fonts, "config", None)
+    if config is None:
+        config = _fonts.config = FontConfiguration()
+    return config
+
+
 def _layout(template: str, **context) -> weasyprint.Document:
     html = _env.get_template(template).render(**context)
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
-    return weasyprint.HTML(string=html, url_fetcher=fetcher).render()
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).render(font_config=_font_config())
 
 
 def render_pdf(template: str, **context) -> bytes:
@@ -133,24 +148,54 @@ def hoja_de_tramite_pdf(hoja: HojaDeTramite) -> bytes:
 
 
 def consolidado_pdf(consolidado: Consolidado) -> bytes:
-    """The consolidado as a landscape letter-size PDF table, its pages numbered throughout.
+    """The consolidado as a landscape letter-size PDF table, the header row on every page.
 
-    It is laid out in parts of ``ROWS_PER_PART`` rows and the parts joined: WeasyPrint keeps a
-    whole layout in memory (10,000 rows in one layout took 1.6 GB), a part's stays small.
+    Laid out by ``tabla_pdf``, not WeasyPrint: 10,000 cases in seconds instead of minutes.
     """
-    rows = consolidado.filas
-    parts, first_page = [], 1
-    for start in range(0, max(len(rows), 1), ROWS_PER_PART):
-        layout = _layout(
-            "consolidado.html",
-            c=consolidado,
-            filas=rows[start : start + ROWS_PER_PART],
-            first=start == 0,
-            first_page=first_page,
-        )
-        first_page += len(layout.pages)
-        parts.append(layout.write_pdf())
-    return parts[0] if len(parts) == 1 else merge_pdfs(parts)
+    count = len(consolidado.filas)
+    line = [consolidado.direccion, consolidado.periodo, f"generado el {fecha_hora(consolidado.generado_el)}"]
+    heading = tabla_pdf.Heading(
+        "Alcaldía de Panamá · Dirección de Atención al Ciudadano",
+        "CONSOLIDADO DE SEGUIMIENTO DE CASOS",
+        " · ".join([*filter(None, line), f"{count} {'caso' if count == 1 else 'casos'}"]),
+    )
+    return tabla_pdf.table_pdf(
+        f"Consolidado de seguimiento · {consolidado.direccion}",
+        heading,
+        PDF_COLUMNS,
+        map(_pdf_row, consolidado.filas),
+        "La dirección no tiene casos abiertos en seguimiento.",
+        "Alcaldía de Panamá · Dirección de Atención al Ciudadano · Línea 311",
+    )
+
+
+PDF_COLUMNS = [
+    tabla_pdf.Column("Ticket", 11),
+    tabla_pdf.Column("Fecha", 7.5),
+    tabla_pdf.Column("Tipo de caso", 10),
+    tabla_pdf.Column("Resumen", 21),
+    tabla_pdf.Column("Estado", 9.5),
+    tabla_pdf.Column("Días transcurridos", 9, numeric=True),
+    tabla_pdf.Column("Días restantes", 9, numeric=True),
+    tabla_pdf.Column("Último seguimiento", 18),
+]
+
+
+def _pdf_row(f: FilaConsolidado) -> list[str]:
+    restantes = "—" if f.dias_restantes is None else str(f.dias_restantes)
+    seguimiento = f.ultimo_seguimiento or "Sin seguimiento"
+    if f.fecha_ultimo_seguimiento:
+        seguimiento = f"{fecha(f.fecha_ultimo_seguimiento)}: {seguimiento}"
+    return [
+        f.ticket,
+        fecha(f.fecha),
+        f.tipo_caso,
+        f.resumen,
+        f.estado,
+        str(f.dias_transcurridos),
+        tabla_pdf.Flagged(restantes) if f.dias_restantes is not None and f.dias_restantes < 0 else restantes,
+        seguimiento,
+    ]
 
 
 COLUMNS = [  # (header, width, value of a row)
@@ -213,7 +258,12 @@ def _cell(sheet, value, font=None, fill=None, alignment=None):
 
 
 def merge_pdfs(pdfs: list[bytes]) -> bytes:
-    """One PDF with the pages of every PDF given, in order."""
+    """One PDF with the pages of every PDF given, in order.
+
+    pypdf is imported here, by the archive's downloads alone: with its cryptography it was
+    about 12 MB of every process that never merges a PDF."""
+    from pypdf import PdfWriter
+
     writer = PdfWriter()
     for content in pdfs:
         writer.append(io.BytesIO(content))

@@ -1,8 +1,8 @@
 """Documents made after the step that asked for them, from the facts that step kept.
 
-A step must not hold the database's write lock (SQLite has a single one) while WeasyPrint
-lays out a PDF: a hoja de trámite takes hundreds of milliseconds under load, a large
-consolidado minutes. So the step stores the document's row with a snapshot of its facts
+A step must not hold the database's write lock (SQLite has a single one) while a PDF is
+laid out: a hoja de trámite takes hundreds of milliseconds under load, a consolidado of
+10,000 cases seconds. So the step stores the document's row with a snapshot of its facts
 (``documents.HojaDeTramite`` or ``documents.Consolidado`` as JSON) and no bytes, and the
 bytes are made here, later, outside any write transaction: by the outbox worker before it
 sends a message that carries the document, by its background pass, or by whoever needs
@@ -92,7 +92,7 @@ def content_type(kind: str) -> str:
 
 
 def render(kind: str, taken: dict[str, Any]) -> bytes:
-    """The bytes of a ``kind`` document made from its snapshot (Jinja and WeasyPrint, or openpyxl)."""
+    """The bytes of a ``kind`` document made from its snapshot (WeasyPrint, ``tabla_pdf`` or openpyxl)."""
     return KINDS[kind][1](facts(kind, taken))
 
 

@@ -156,7 +156,7 @@ def test_a_process_killed_mid_way_leaves_nothing_half_written(desk, store):
     assert desk.ready(case_id) == ["Task_confeccionar_hoja"]
 
 
-@pytest.mark.parametrize("broken", ["{not json", '{"tasks": {}}'])
+@pytest.mark.parametrize("broken", [b"{not json", b'{"tasks": {}}'])
 def test_a_broken_case_does_not_stop_the_sweep_and_becomes_an_incident(desk, store, broken):
     good, bad = desk.start(), desk.start()
     with store.unit_of_work() as s:

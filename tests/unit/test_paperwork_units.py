@@ -106,8 +106,7 @@ def test_the_consolidado_xlsx_reads_back_row_by_row():
     assert rows[-1][6] == -4 and len(rows) == 33
 
 
-def test_the_consolidado_pdf_is_laid_out_in_parts_yet_reads_as_one_document(monkeypatch):
-    monkeypatch.setattr(documents, "ROWS_PER_PART", 30)
+def test_the_consolidado_pdf_reads_as_one_document_over_many_pages():
     reader = PdfReader(io.BytesIO(documents.consolidado_pdf(consolidado(100))))
     texts = [" ".join(p.extract_text().split()) for p in reader.pages]
     assert len(texts) >= 4 and all(round(float(p.mediabox.width)) == 792 for p in reader.pages)  # landscape

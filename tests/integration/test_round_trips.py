@@ -1,0 +1,110 @@
+"""A case's steps stay within the statements (SQLite) and round trips (PostgreSQL) stated here.
+
+Every statement a step adds is paid on every step of every case, and on PostgreSQL each
+round trip waits for the server. The counts are the database's own: SQLite's trace callback
+sees every statement, BEGIN and COMMIT included (and once more each trigger a statement
+fires); libpq's trace sees every message psycopg sends, and each ``Query`` or ``Sync`` is one
+wait for the server. A change that adds one fails here, and says which step: lower the bound
+when a step needs fewer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import event, text
+
+from engine.db.store import Store
+from engine.demo.seed import SAMPLE_SUBMISSIONS
+from tests.fixtures.desk import BY_ROLE, Desk
+
+# The most each step of one e-mail/web case may cost: statements on SQLite, round trips on PostgreSQL
+# (a checkout's liveness check costs none). The start, the hoja (which sends the case to its
+# dirección) and the closing move the indicators' roll-ups; the approval writes a document and mail.
+BOUNDS = {
+    "sqlite": {
+        "start": 34,
+        "Task_plantilla_queja_reclamo": 13,
+        "Task_confeccionar_hoja": 40,
+        "Task_aprobar_hoja": 24,
+        "Task_acuse_recibo": 13,
+        "Task_respuesta_final": 30,
+    },
+    "postgresql": {
+        "start": 21,
+        "Task_plantilla_queja_reclamo": 15,
+        "Task_confeccionar_hoja": 20,
+        "Task_aprobar_hoja": 23,
+        "Task_acuse_recibo": 15,
+        "Task_respuesta_final": 20,
+    },
+}
+ROUTE = ["Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar_hoja", "Task_acuse_recibo"]
+
+
+@contextlib.contextmanager
+def counted(store: Store, tmp_path) -> Iterator[Callable[[], int]]:
+    """Yields the count so far, over every connection the store opens from now on."""
+    store.engine.dispose()  # connections already pooled would go untraced
+    statements: list[int] = []
+    trace_file = tmp_path / "libpq.trace"
+    fd = os.open(trace_file, os.O_CREAT | os.O_WRONLY | os.O_APPEND)
+
+    def trace(dbapi_connection, _record):
+        if store.is_sqlite:
+            dbapi_connection.set_trace_callback(lambda sql: sql.startswith("--") or statements.append(1))
+        else:
+            dbapi_connection.pgconn.trace(fd)
+            dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    def count() -> int:
+        if store.is_sqlite:
+            return len(statements)
+        messages = (line.split("\t") for line in trace_file.read_text(errors="replace").splitlines())
+        return sum(1 for parts in messages if parts[0] == "F" and parts[2:3] in (["Query"], ["Sync"]))
+
+    event.listen(store.engine, "connect", trace)
+    try:
+        yield count
+    finally:
+        event.remove(store.engine, "connect", trace)
+        store.engine.dispose()
+        os.close(fd)
+
+
+def test_each_step_of_a_case_stays_within_its_bound(atiende, tmp_path):
+    desk = Desk(atiende, atiende.clock)
+    desk.start()  # the first case warms the caches (procedures, catalogs, calendar) as a running process has
+    spent = {}
+    with counted(atiende.store, tmp_path) as count:
+        before = count()
+        case_id = desk.start()
+        spent["start"] = count() - before
+        for bpmn_id in [*ROUTE, "Task_respuesta_final"]:
+            task = desk.task(case_id, bpmn_id)  # read outside the count, as the task page did
+            before = count()
+            atiende.complete_task(task.id, dict(SAMPLE_SUBMISSIONS[task.form]), BY_ROLE[task.lane])
+            spent[bpmn_id] = count() - before
+    assert desk.case(case_id).status == "cerrado"
+    bounds = BOUNDS[atiende.store.engine.dialect.name]
+    over = {step: (spent[step], bound) for step, bound in bounds.items() if spent[step] > bound}
+    assert not over, f"steps over their bound (spent, bound): {over}; all: {spent}"
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_closed_is_replaced_at_checkout(pg_url):
+    store = Store(pg_url)
+    try:
+        with store.read() as s:
+            pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            admin.execute("SELECT pg_sleep(0.2)")  # the server's goodbye reaches the pooled connection
+        with store.read() as s:
+            assert s.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        store.dispose()

@@ -1,0 +1,68 @@
+"""The bandeja's counts stop at a cap, and each sort reads in one order both ways, on SQLite and PostgreSQL."""
+
+import pytest
+
+from engine.cases import worklist
+from tests.fixtures.desk import OPERADOR
+
+
+def page(atiende, actor, size=worklist.PAGE_SIZE, **filters):
+    with atiende.store.read() as s:
+        return worklist.page(s, actor, worklist.Filters(**filters), atiende.now(), size=size)
+
+
+def every_page(atiende, order: str, size: int = 2) -> list[str]:
+    """The task ids of every page of the operador's bandeja in ``order``, page after page."""
+    first = page(atiende, OPERADOR, size=size, order=order)
+    ids = [r.task_id for r in first.rows]
+    for number in range(2, first.pages + 1):
+        ids += [r.task_id for r in page(atiende, OPERADOR, size=size, order=order, page=number).rows]
+    return ids
+
+
+@pytest.fixture
+def cap_of_three(monkeypatch):
+    monkeypatch.setattr(worklist, "COUNT_CAP", 3)
+    monkeypatch.setattr(worklist.Counts, "CAP", 3)
+
+
+def test_counts_stop_past_the_cap_and_so_do_the_pages(atiende, desk, frozen_clock, cap_of_three):
+    cases = [desk.start() for _ in range(5)]
+    frozen_clock.advance(hours=25)  # the templates' one-day plazo has passed
+    result = page(atiende, OPERADOR, size=1)
+    assert (result.counts.total, result.counts.unclaimed, result.counts.overdue) == (4, 4, 4)  # «más de 3»
+    assert (result.counts.mine, result.counts.due_soon) == (0, 0)
+    assert result.pages == 3  # as many pages as the cap holds
+    deep = page(atiende, OPERADOR, size=1, page=5)
+    assert deep.filters.page == 3 and len(deep.rows) == 1  # a deeper page is the last one
+    narrowed = page(atiende, OPERADOR, size=1, case_type="reporte")
+    assert narrowed.counts.total == 0  # under the cap, counts are exact
+    both_ways = {r.case_id for n in (1, 2, 3) for r in page(atiende, OPERADOR, size=1, page=n).rows}
+    both_ways |= {
+        r.case_id for n in (1, 2, 3) for r in page(atiende, OPERADOR, size=1, page=n, order="vence_desc").rows
+    }
+    assert both_ways == set(cases)  # the ones past the cap one way are first the other way
+
+
+@pytest.mark.parametrize("order", [o for o in worklist.ORDERS if not o.endswith("_desc")])
+def test_each_sort_the_other_way_is_the_same_order_reversed_ties_included(atiende, desk, frozen_clock, order):
+    for tipo in ("queja_reclamo", "queja_reclamo", "reporte", "queja_reclamo", "reporte"):
+        desk.start(tipo_caso=tipo)  # same task names, case types and direcciones: ties for every column
+    up, down = every_page(atiende, order), every_page(atiende, f"{order}_desc")
+    assert len(up) == 5 and len(set(up)) == 5  # each task on one page
+    assert down == list(reversed(up))
+
+
+def test_the_rows_come_in_the_order_of_the_column_then_due_date_then_id(atiende, desk, frozen_clock):
+    for tipo in ("reporte", "queja_reclamo", "sugerencia", "queja_reclamo"):
+        desk.start(tipo_caso=tipo)
+        frozen_clock.advance(minutes=5)
+    rows = page(atiende, OPERADOR).rows
+    by_type = page(atiende, OPERADOR, order="caso").rows
+    assert [r.task_id for r in by_type] == [
+        r.task_id for r in sorted(rows, key=lambda r: (r.case_type, r.due_at, r.task_id))
+    ]
+    by_received = page(atiende, OPERADOR, order="recibido_desc").rows
+    assert [r.task_id for r in by_received] == [
+        r.task_id for r in sorted(rows, key=lambda r: (r.created_at, r.due_at, r.task_id), reverse=True)
+    ]

@@ -1,0 +1,53 @@
+"""Gunicorn's settings for Atiende's web processes: the production shape (docs/operations.md).
+
+Gunicorn reads it as a module, from anywhere Atiende is installed:
+``WEB_CONCURRENCY=2 .venv/bin/gunicorn -c python:web.gunicorn_conf`` serves ``web:create_app()`` with two processes of
+``ATIENDE_THREADS`` threads on 127.0.0.1:``PORT``; any option given on the command line wins.
+Each process builds its own application after the fork, so each has its own database
+connections (a pool inherited over a fork would mix two processes' statements on one socket):
+``preload_app`` stays off.
+"""
+
+import ipaddress
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from engine.settings import Settings
+
+_settings = Settings.from_environ()  # a wrong variable stops the start, naming it
+if not _settings.secret_key:
+    # Without it each process would sign sessions with the key file of its own machine's instance/
+    # folder, which processes starting together may each try to create.
+    raise SystemExit("ATIENDE_SECRET_KEY: póngala, la misma en todos los procesos web.")
+wsgi_app = "web:create_app()"
+bind = [f"127.0.0.1:{_settings.port}"]
+worker_class = "gthread"  # a slow download (a consolidado's PDF) holds a thread, not the process
+threads = _settings.threads
+preload_app = False
+
+
+def post_worker_init(worker):
+    """Take the citizen's address from the reverse proxy's ``X-Forwarded-For``, as Waitress's
+    ``--trusted-proxy`` does: the limits per address (docs/operations.md) must not count every
+    citizen as the proxy. Only a request that comes from an address of ``--forwarded-allow-ips``
+    (``FORWARDED_ALLOW_IPS``: addresses or networks, 127.0.0.1 by default) is believed; anyone
+    else's header is ignored.
+    """
+    everyone = "*" in worker.cfg.forwarded_allow_ips
+    networks = [ipaddress.ip_network(allowed) for allowed in worker.cfg.forwarded_allow_ips if allowed != "*"]
+    direct = worker.wsgi
+    proxied = ProxyFix(direct, x_for=1)
+
+    def believed(address: str) -> bool:
+        try:
+            peer = ipaddress.ip_address(address)
+        except ValueError:  # a UNIX socket: only the proxy on this machine can reach it
+            return True
+        return everyone or any(peer in network for network in networks)
+
+    def app(environ, start_response):
+        if believed(environ.get("REMOTE_ADDR", "")):
+            return proxied(environ, start_response)
+        return direct(environ, start_response)
+
+    worker.wsgi = app
