@@ -63,6 +63,8 @@ bench: install
 	$(BIN)/python bench/tasklist.py
 	$(BIN)/python bench/http_cases.py
 	$(BIN)/python bench/indicators.py --cases 100000
+	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/load.py --config sqlite1  # pg1 pg2 pg4 with DATABASE_URL=postgresql://…
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .import_linter_cache $(ASSETS)/node_modules $(ASSETS)/dist
