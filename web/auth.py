@@ -80,9 +80,9 @@ class SignedIn:
     it moved, every kept person is dropped and read again. So a change takes effect at the very
     next request in every process, and a person is read once between changes. A time-to-live
     instead would read nothing, but would let a deactivated person or a removed role act for as
-    long elsewhere. The version is read before
-    the person, so a person read while a change commits is kept under the older number and read
-    again at the next request. At most one entry per active person: any change drops them all.
+    long elsewhere. The version is read before the person, so a person read while a change commits
+    is kept under the older number and read again at the next request. At most one entry per
+    active person: any change drops them all.
     """
 
     def __init__(self):
