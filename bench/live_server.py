@@ -61,7 +61,7 @@ def gunicorn_server(database_url: str, workers: int, threads: int = 4, timeout_s
             "-m",
             "gunicorn",
             "-c",
-            "python:web.gunicorn_conf",
+            "python:web.serving.gunicorn_conf",
             "--workers",
             str(workers),
             "--threads",

@@ -85,7 +85,7 @@ def test_gunicorn_processes_share_sessions_and_see_the_citizens_address(pg_schem
     log = tmp_path / "gunicorn.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf"],
+            [sys.executable, "-m", "gunicorn", "-c", "python:web.serving.gunicorn_conf"],
             cwd=ROOT,
             env=env,
             stdout=out,

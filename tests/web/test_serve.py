@@ -7,7 +7,7 @@ import threading
 import pytest
 import waitress
 
-from web import __main__ as served
+from web.serving import embedded as served
 
 
 @pytest.mark.parametrize("smtp_host", ["", "127.0.0.1"], ids=["sin SMTP", "con SMTP"])

@@ -1,8 +1,9 @@
 """Gunicorn's settings for Atiende's web processes: the production shape (docs/operations.md).
 
 Gunicorn reads it as a module, from anywhere Atiende is installed:
-``WEB_CONCURRENCY=2 .venv/bin/gunicorn -c python:web.gunicorn_conf`` serves ``web:create_app()`` with two processes of
-``ATIENDE_THREADS`` threads on 127.0.0.1:``PORT``; any option given on the command line wins.
+``WEB_CONCURRENCY=2 .venv/bin/gunicorn -c python:web.serving.gunicorn_conf`` serves
+``web:create_app()`` with two processes of ``ATIENDE_THREADS`` threads on 127.0.0.1:``PORT``;
+any option given on the command line wins.
 Each process builds its own application after the fork, so each has its own database
 connections (a pool inherited over a fork would mix two processes' statements on one socket):
 ``preload_app`` stays off.
@@ -13,6 +14,7 @@ import ipaddress
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.settings import Settings
+from web.serving import arenas
 
 _settings = Settings.from_environ()  # a wrong variable stops the start, naming it
 if not _settings.secret_key:
@@ -24,6 +26,11 @@ bind = [f"127.0.0.1:{_settings.port}"]
 worker_class = "gthread"  # a slow download (a consolidado's PDF) holds a thread, not the process
 threads = _settings.threads
 preload_app = False
+
+
+def post_fork(server, worker):
+    """Cap the new web process's memory arenas before its threads start (``web.serving.arenas``)."""
+    arenas.cap()
 
 
 def post_worker_init(worker):
