@@ -166,7 +166,7 @@ def _audit(args, atiende: Atiende) -> int:
     if args.sellos and not outside:
         print(f"{args.sellos} no contiene ninguna línea de sello (SELLO-ATIENDE …).", file=sys.stderr)
         return 1
-    with atiende.store.read() as s:
+    with atiende.store.snapshot() as s:  # the chain, the seals and the cases at one moment
         verdict = audit_chain.verify(s)
         report = audit_seals.check(s, key, outside)
         cases = reconcile.mismatches(s)

@@ -3,6 +3,13 @@
 SQLite is the embedded default (WAL mode; write transactions start with ``BEGIN
 IMMEDIATE`` so two writers queue instead of failing half-way); PostgreSQL is reached
 through ``DATABASE_URL`` with psycopg 3, and writers lock the rows they change.
+
+Reads and writes take different sessions. A read session never writes, flushes or locks a row
+(``ReadSessionMisuse`` otherwise), so on PostgreSQL it runs in autocommit: each SELECT is its
+own transaction, as it already was under READ COMMITTED (every statement there sees its own
+snapshot), without the BEGIN and ROLLBACK that cost two of a page's ten round trips. A report
+that must agree with itself, or a scan that streams rows through a server-side cursor (which
+PostgreSQL keeps only inside a transaction), reads in ``Store.snapshot`` instead.
 """
 
 from __future__ import annotations
@@ -59,6 +66,36 @@ def _sqlite_pragmas(engine: Engine) -> None:
         )
 
 
+class ReadSessionMisuse(RuntimeError):
+    """Code in a read session tried to write, lock rows or stream outside a snapshot: a programming
+    error, never a person's. In autocommit a write would be kept at once, a lock released at once
+    and a server-side cursor refused; writes belong in ``Store.unit_of_work``, streams in
+    ``Store.snapshot``. Refused on every database, so the tests on SQLite find it too.
+    """
+
+
+def _read_only(sessions: sessionmaker, streams: bool) -> None:
+    """Refuse, in every session ``sessions`` makes, a flush that would write, DML, SELECT … FOR UPDATE,
+    and, unless ``streams``, a read through a server-side cursor. Its sessions do not autoflush:
+    an object changed for display is simply forgotten.
+    """
+
+    @event.listens_for(sessions, "before_flush")
+    def _flush(session, _context, _instances):
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            raise ReadSessionMisuse("a read session does not write: use Store.unit_of_work")
+
+    @event.listens_for(sessions, "do_orm_execute")
+    def _execute(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            raise ReadSessionMisuse("a read session does not write: use Store.unit_of_work")
+        if getattr(state.statement, "_for_update_arg", None) is not None:
+            raise ReadSessionMisuse("a read session does not lock rows: use Store.unit_of_work")
+        options = state.execution_options
+        if not streams and (options.get("yield_per") or options.get("stream_results")):
+            raise ReadSessionMisuse("rows are streamed inside a transaction: use Store.snapshot")
+
+
 def _postgres_liveness(engine: Engine) -> None:
     """A pooled connection the server has closed is replaced at checkout, with no round trip.
 
@@ -98,7 +135,19 @@ class Store:
             # ends so) and then sends DEALLOCATE ALL, one more round trip, for nothing.
             self.engine = create_engine(self.url, connect_args={"prepare_threshold": None})
             _postgres_liveness(self.engine)
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite's read transaction is a snapshot from its first read already.
+        reading, one_moment = (
+            (self.engine, self.engine)
+            if self.is_sqlite
+            else (
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True),
+            )
+        )
+        self._reader = sessionmaker(reading, expire_on_commit=False, autoflush=False)
+        _read_only(self._reader, streams=False)
+        self._snapshot_reader = sessionmaker(one_moment, expire_on_commit=False, autoflush=False)
+        _read_only(self._snapshot_reader, streams=True)
         self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
 
     @property
@@ -107,8 +156,15 @@ class Store:
 
     @contextlib.contextmanager
     def read(self):
-        """A session for reading; nothing it does is committed."""
+        """A session for reading: it refuses to write or lock (``ReadSessionMisuse``)."""
         with self._reader() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """A read session that sees the database at one moment, in one read-only transaction: for a
+        report that must agree with itself (the audit's verification) and for streamed scans."""
+        with self._snapshot_reader() as session:
             yield session
 
     @contextlib.contextmanager

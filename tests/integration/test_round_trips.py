@@ -108,3 +108,14 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(pg_url):
             assert s.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     finally:
         store.dispose()
+
+
+def test_a_read_is_one_round_trip_on_postgresql(store, tmp_path):
+    """A read session's SELECT goes alone: on PostgreSQL no BEGIN before it nor ROLLBACK after it."""
+    with store.read() as s:  # a pooled connection, as a running process has
+        s.execute(text("SELECT 1"))
+    with counted(store, tmp_path) as count:
+        with store.read() as s:
+            assert s.execute(text("SELECT 1")).scalar() == 1
+        spent = count()
+    assert spent == {"sqlite": 3, "postgresql": 1}[store.engine.dialect.name]  # SQLite: BEGIN, SELECT, ROLLBACK

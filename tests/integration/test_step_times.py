@@ -40,7 +40,7 @@ def rollup(atiende) -> Counter:
 
 def trail_scan(atiende) -> Counter:
     counts: Counter = Counter()
-    with atiende.store.read() as s:
+    with atiende.store.snapshot() as s:
         for process_id, bpmn_id, opened, completed in steps.scan_trail(s):
             key = (
                 process_id,
