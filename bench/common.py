@@ -164,30 +164,35 @@ class Database:
 
 
 @contextlib.contextmanager
-def sqlite_database(keep: bool = False):
-    """A fresh SQLite file in a temporary directory, removed afterwards (unless ``keep``)."""
-    tmp = tempfile.mkdtemp(prefix="atiende-bench-")
-    path = Path(tmp) / "atiende.sqlite3"
+def sqlite_database(keep: bool = False, directory: Path | None = None):
+    """A SQLite file in a fresh temporary directory, removed afterwards (unless ``keep``); or the file
+    ``atiende.sqlite3`` in ``directory``, created if missing and always kept (the caller's to delete)."""
+    tmp = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="atiende-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "atiende.sqlite3"
     try:
         yield Database("sqlite", f"sqlite:///{path}", str(path))
     finally:
-        if not keep:
+        if not keep and not directory:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def postgres_database(base_url: str):
-    """A fresh schema on the PostgreSQL server of ``base_url``, dropped afterwards."""
-    schema = f"atiende_bench_{uuid.uuid4().hex[:10]}"
+def postgres_database(base_url: str, schema: str | None = None):
+    """A fresh schema on the PostgreSQL server of ``base_url``, dropped afterwards; or the schema named
+    ``schema``, created if missing and always kept (the caller's to drop)."""
+    kept = schema is not None
+    schema = schema or f"atiende_bench_{uuid.uuid4().hex[:10]}"
     admin = Store(base_url)
     with admin.engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     sep = "&" if "?" in base_url else "?"
     try:
         yield Database("postgresql", f"{base_url}{sep}options={quote(f'-csearch_path={schema}')}", schema)
     finally:
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        if not kept:
+            with admin.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
@@ -304,8 +309,14 @@ class BulkLoader:
                 sequence = self.raw.execute("SELECT pg_get_serial_sequence(%s, 'id')", (name,)).fetchone()[0]
                 if sequence:
                     self.raw.execute(f"SELECT setval('{sequence}', (SELECT max(id) FROM {name}))")
-            self.raw.execute("ANALYZE")
             self.raw.commit()
+            # VACUUM, not only ANALYZE: a table written by COPY has no page marked all-visible until
+            # autovacuum comes by, and until then every index-only scan reads the table's rows too.
+            self.raw.autocommit = True
+            for name in self.tables:
+                self.raw.execute(f"VACUUM ANALYZE {name}")
+            self.raw.execute("ANALYZE")
+            self.raw.autocommit = False
         else:
             self.raw.execute("ANALYZE")
             self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")

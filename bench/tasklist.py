@@ -19,8 +19,14 @@ queries are timed in-process (no HTTP) on SQLite, and on PostgreSQL with --datab
 
     .venv/bin/python bench/tasklist.py [--cases 100000] [--open 20000]
                       [--requests 300] [--database-url postgresql://root@127.0.0.1:5432/test]
+                      [--keep DIR | --reuse DIR]
 
-The last line printed is one JSON object with every figure. Target: p95 ≤ 50 ms over HTTP.
+Seeding a million cases takes minutes: ``--keep DIR`` keeps what was seeded (SQLite's file in DIR,
+PostgreSQL's schema, named in DIR) and ``--reuse DIR`` times it again without seeding, after
+migrating it to the newest revision; the kept data is the caller's to remove (``rm -r DIR``, and
+``DROP SCHEMA <schema> CASCADE`` of the schema DIR/postgresql.json names). The slowest requests
+are printed by name (person and path) before the figures. The last line printed is one JSON
+object with every figure. Target: p95 ≤ 50 ms over HTTP.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from engine.access.accounts import Actor, create_user  # noqa: E402
 from engine.cases import search, worklist  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime  # noqa: E402
+from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.paperwork import rendering  # noqa: E402
 from web import bandeja, create_app  # noqa: E402
@@ -594,18 +601,21 @@ def _get(client, person: str, path: str):
     return response.seconds
 
 
-def over_http(server, plan: dict[str, list[tuple[str, str]]], requests: int, warmup: int):
-    """Each kind in turn, as its person, over one kept-alive connection each; seconds per kind."""
+Timings = dict[str, list[tuple[str, float]]]  # kind → (request's name: person and path, seconds) of each
+
+
+def over_http(server, plan: dict[str, list[tuple[str, str]]], requests: int, warmup: int) -> Timings:
+    """Each kind in turn, as its person, over one kept-alive connection each; the requests' seconds by kind."""
     clients = {name: live_server.Client(server) for name in PEOPLE}
     for name, client in clients.items():
         client.sign_in(name, PASSWORD)
-    timings: dict[str, list[float]] = {kind: [] for kind in plan}
+    timings: Timings = {kind: [] for kind in plan}
     for n in range(warmup + requests):
         for kind, mix in plan.items():
             person, path = mix[n % len(mix)]
             seconds = _get(clients[person], person, path)
             if n >= warmup:
-                timings[kind].append(seconds)
+                timings[kind].append((f"{person} {path}", seconds))
     for client in clients.values():
         client.close()
     return timings
@@ -630,29 +640,29 @@ class _TestClient:
             raise RuntimeError(f"{username} could not sign in ({answer.status_code})")
 
 
-def in_process(store, url: str, plan: dict[str, list[tuple[str, str]]], requests: int, now: datetime) -> dict:
+def in_process(store, url: str, plan: dict[str, list[tuple[str, str]]], requests: int, now: datetime) -> Timings:
     """The bandeja and search through engine.cases.worklist and engine.cases.search, and the case page
     through the application's test client (the page's queries and its template): no HTTP."""
     app = create_app({"TESTING": True, "SECRET_KEY": "bench-" + "x" * 32, "DATABASE_URL": url})
     pages = {name: _TestClient(app) for name in PEOPLE}
     for name, client in pages.items():
         client.sign_in(name)
-    timings: dict[str, list[float]] = {kind: [] for kind in plan}
+    timings: Timings = {kind: [] for kind in plan}
     for n in range(requests):
         person, query = plan["bandeja"][n % len(plan["bandeja"])]
         filters = bandeja.filters_from(MultiDict(parse_qsl(query.partition("?")[2])))
         began = time.perf_counter()
         with store.read() as s:
             worklist.page(s, ACTORS[person], filters, now)
-        timings["bandeja"].append(time.perf_counter() - began)
+        timings["bandeja"].append((f"{person} {query}", time.perf_counter() - began))
         person, query = plan["search"][n % len(plan["search"])]
         args = dict(parse_qsl(query.partition("?")[2]))
         began = time.perf_counter()
         with store.read() as s:
             search.search(s, ACTORS[person], args.get("q", ""), int(args["antes"]) if "antes" in args else None)
-        timings["search"].append(time.perf_counter() - began)
+        timings["search"].append((f"{person} {query}", time.perf_counter() - began))
         person, path = plan["caso"][n % len(plan["caso"])]
-        timings["caso"].append(_get(pages[person], person, path))
+        timings["caso"].append((f"{person} {path}", _get(pages[person], person, path)))
     app.extensions["atiende"].store.dispose()
     return timings
 
@@ -670,23 +680,68 @@ def requests_plan(store) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def summary(timings: dict[str, list[float]]) -> dict:
+def summary(timings: Timings) -> dict:
     return {
-        f"{kind}_{p}_ms": round(1000 * live_server.percentile(values, q), 2)
-        for kind, values in timings.items()
+        f"{kind}_{p}_ms": round(1000 * live_server.percentile([seconds for _name, seconds in done], q), 2)
+        for kind, done in timings.items()
         for p, q in (("p50", 0.5), ("p95", 0.95))
     }
+
+
+def slowest(timings: Timings, label: str, top: int = 10) -> list[dict]:
+    """The ``top`` requests by their slowest time, each with its median, printed under ``label``."""
+    by_name: dict[tuple[str, str], list[float]] = {}
+    for kind, done in timings.items():
+        for name, seconds in done:
+            by_name.setdefault((kind, name), []).append(seconds)
+    found = sorted(
+        (
+            {
+                "kind": kind,
+                "request": name,
+                "n": len(seconds),
+                "p50_ms": round(1000 * live_server.percentile(seconds, 0.5), 2),
+                "max_ms": round(1000 * max(seconds), 2),
+            }
+            for (kind, name), seconds in by_name.items()
+        ),
+        key=lambda row: -row["max_ms"],
+    )[:top]
+    print(f"{label}: the {top} slowest requests (median and slowest of each, ms)")
+    for row in found:
+        print(f"  {row['kind']:8s}{row['p50_ms']:9.1f}{row['max_ms']:9.1f}  {row['request']}")
+    return found
 
 
 TARGETS_MS = {"bandeja": 50, "search": 100, "caso": 50}
 
 
-def run_on(db, args, now: datetime) -> dict:
-    """Seed ``db``, then time each kind in-process and (on SQLite) over HTTP; the figures, keyed by where."""
+def _seeded(db, args, now: datetime) -> tuple:
+    """The store of ``db``, what seeding it wrote and the instant it was seeded at: seeded now, or by an
+    earlier run kept in ``args.reuse`` (migrated to the newest revision first); kept if ``args.keep``."""
     label = db.label
+    kept = Path(args.keep or args.reuse or ".", f"{label}.json")
+    if args.reuse:
+        seed = json.loads(kept.read_text(encoding="utf-8"))
+        args.cases, args.open = seed["cases"], seed["open"]
+        print(f"{label} ({db.where}): reusing {seed['cases']:,} cases seeded at {seed['now']}", flush=True)
+        store = Store(db.url)
+        store.migrate()
+        return store, seed["built"], datetime.fromisoformat(seed["now"])
     print(f"{label} ({db.where}): seeding {args.cases:,} cases, {args.open:,} open", flush=True)
     store = common.prepared_store(db)
     built = prepare(store, args.cases, args.open, now)
+    if args.keep:
+        seed = {"now": now.isoformat(), "cases": args.cases, "open": args.open, "where": db.where, "built": built}
+        kept.write_text(json.dumps(seed), encoding="utf-8")
+    return store, built, now
+
+
+def run_on(db, args, now: datetime) -> dict:
+    """Seed ``db`` (or reuse it), then time each kind in-process and (on SQLite) over HTTP; the figures,
+    keyed by where."""
+    label = db.label
+    store, built, now = _seeded(db, args, now)
     disk = common.disk_bytes(store, db)
     print(
         f"{label}: {built['cases']:,} copies, {built['human_task']:,} open tasks, {built['audit_event']:,} events, "
@@ -705,16 +760,28 @@ def run_on(db, args, now: datetime) -> dict:
         f"{label}_peak_wal_mb": round(built["peak_wal_mb"]),
         f"{label}_rows": {k: v for k, v in built.items() if isinstance(v, int)},
     }
-    figures.update(
-        {f"{label}_inprocess_{k}": v for k, v in summary(in_process(store, db.url, plan, args.requests, now)).items()}
-    )
+    timed = in_process(store, db.url, plan, args.requests, now)
+    figures.update({f"{label}_inprocess_{k}": v for k, v in summary(timed).items()})
+    figures[f"{label}_inprocess_slowest"] = slowest(timed, f"in-process, {label}")
     store.dispose()
     if label == "sqlite":
         with live_server.web_server(db.url) as server:
-            http = summary(over_http(server, plan, args.requests, args.warmup))
+            timed = over_http(server, plan, args.requests, args.warmup)
             figures["server_peak_rss_mb"] = round(live_server.peak_rss_mb(server.pid), 1)
-        figures.update({f"http_{k}": v for k, v in http.items()})
+        figures.update({f"http_{k}": v for k, v in summary(timed).items()})
+        figures["http_slowest"] = slowest(timed, "HTTP, sqlite")
     return figures
+
+
+def _kept_schema(directory: str | None) -> str | None:
+    """The PostgreSQL schema kept in ``directory``: the one an earlier --keep named, else a new name."""
+    if not directory:
+        return None
+    kept = Path(directory, "postgresql.json")
+    if kept.exists():
+        return json.loads(kept.read_text(encoding="utf-8"))["where"]
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return f"atiende_bench_kept_{uuid.uuid4().hex[:10]}"
 
 
 def main(argv=None) -> dict:
@@ -725,6 +792,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--warmup", type=int, default=32)
     parser.add_argument("--database-url", help="also seed and time on this PostgreSQL server (a schema of its own)")
     parser.add_argument("--skip-sqlite", action="store_true", help="with --database-url: PostgreSQL only")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--keep", metavar="DIR", help="keep the seeded databases (SQLite: in DIR)")
+    kept.add_argument("--reuse", metavar="DIR", help="time the databases kept in DIR by --keep, without seeding")
     args = parser.parse_args(argv)
     args.open = args.cases // 5 if args.open is None else args.open
     now = datetime.now(UTC).replace(microsecond=0)
@@ -737,11 +807,13 @@ def main(argv=None) -> dict:
         "targets_p95_ms": TARGETS_MS,
     }
     pg_url = common.postgres_url(args.database_url) if args.database_url else None
-    databases = [] if args.skip_sqlite and pg_url else [common.sqlite_database]
-    databases += [lambda: common.postgres_database(pg_url)] if pg_url else []
+    kept = args.keep or args.reuse
+    databases = [] if args.skip_sqlite and pg_url else [lambda: common.sqlite_database(directory=kept)]
+    databases += [lambda: common.postgres_database(pg_url, _kept_schema(kept))] if pg_url else []
     for database in databases:
         with database() as db:
             result.update(run_on(db, args, now))
+    result.update(cases=args.cases, open=args.open)  # as seeded, when reused
     rows = [
         ("HTTP, SQLite", "http_"),
         ("in-process, SQLite", "sqlite_inprocess_"),

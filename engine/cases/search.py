@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import column, select, table, text
+from sqlalchemy import column, func, select, table, text
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
 from engine.access.permissions import direccion_scope
-from engine.db.models import Case
+from engine.db.models import Case, TicketSequence
 from engine.forms import cedula
 
 if TYPE_CHECKING:
     from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 PAGE = 25
+NEWEST, NEWEST_AT_MOST = 2_000, 20_000  # PostgreSQL: the newest documents several words are tested on first
 MAX_WORDS = 8
 _TICKET = re.compile(r"^([A-Za-z]{1,10})-(\d{4})(?:-(\d{1,6}))?$")
 _TICKET_START = re.compile(r"^[A-Za-z]{1,10}-\d{0,4}$")
@@ -101,48 +102,83 @@ def search(session: Session, actor: Actor, query: str, before: int | None = None
     scope = direccion_scope(actor)
     if not query or scope == "":
         return Results([], None)
-    found = _statement(session, query)
-    if found is None:
+    # The newest documents first, then as many more as their matches promise a page. A dirección's
+    # cases are rarer among them, and the newest not yet remitted to any: none found is no promise.
+    newest, rows = NEWEST, None
+    while newest <= NEWEST_AT_MOST:
+        rows = _rows(session, _statement(session, query, newest, before), before, scope, limit)
+        if rows is None or len(rows) > limit or newest == NEWEST_AT_MOST or not (rows or scope):
+            break
+        newest = min(NEWEST_AT_MOST, 2 * newest * (limit + 1) // len(rows)) if rows else NEWEST_AT_MOST
+    if rows is None or len(rows) <= limit:
+        rows = _rows(session, _statement(session, query), before, scope, limit)
+    if rows is None:
         return Results([], None)
+    hits = [Hit(*row) for row in rows[:limit]]
+    return Results(hits, hits[-1].case_id if len(rows) > limit else None)
+
+
+def _rows(session: Session, found, before: int | None, scope: str | None, limit: int) -> list | None:
+    """A page of the statement ``_statement`` found (and one row more, if there is one), or None if none."""
+    if found is None:
+        return None
     statement, id_column = found
     if before is not None:
         statement = statement.where(id_column < before)
     if scope is not None:
         statement = statement.where(Case.direccion == scope)
-    rows = session.execute(statement.limit(limit + 1)).all()
-    hits = [Hit(*row) for row in rows[:limit]]
-    return Results(hits, hits[-1].case_id if len(rows) > limit else None)
+    return list(session.execute(statement.limit(limit + 1)).all())
 
 
-def _statement(session: Session, query: str):
-    """The select for ``query`` and the id column its keyset walks (the FTS rowid, so FTS5 seeks)."""
-    base = select(*_COLUMNS).order_by(Case.id.desc())
-    ticket = _TICKET.match(query)
-    if ticket and ticket.group(3):
-        prefix, year, number = ticket.groups()
-        return base.where(Case.ticket == f"{prefix.upper()}-{year}-{int(number):06d}"), Case.id
-    written = cedula.normalized(query)
-    if cedula.valid(written):  # a whole cédula however it was typed («8 123 4567», «8–123–4567»)
-        return base.where(Case.citizen_cedula == written), Case.id
-    if _CEDULA.match(query):  # before a ticket's beginning: «PE-12» is a cédula, not a ticket prefix
-        return base.where(*_starts_with(Case.citizen_cedula, query.upper())), Case.id
-    if ticket or _TICKET_START.match(query):
-        return base.where(*_starts_with(Case.ticket, query.upper())), Case.id
+def _statement(session: Session, query: str, newest: int = 0, before: int | None = None):
+    """The select for ``query`` and the id column its keyset walks (the FTS rowid, so FTS5 seeks).
+
+    ``newest``: on PostgreSQL, for several words, the select among that many of the newest documents
+    older than ``before`` alone, tested one by one; None for any other query.
+    """
+    found = _by_column(query)
+    if found is not None:
+        return None if newest else found
+    postgres = session.get_bind().dialect.name == "postgresql"
     terms = words(query)
-    if not terms:
+    if not terms or (newest and not (postgres and len(terms) > 1)):
         return None
     number = f"{int(query):06d}" if _NUMBER.match(query) else None  # a ticket's number, as tickets write it
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres and number:
+        # The tickets of that number of every prefix and year issued, by the ticket's index: the
+        # documents' GIN index knows a number only as a word of the text, and the planner, unable
+        # to tell a rare one, walked every document at a million cases.
+        issued = select(TicketSequence.prefix, TicketSequence.year).where(TicketSequence.last >= int(query))
+        tickets = [f"{prefix}-{year}-{number}" for prefix, year in session.execute(issued)]
+        return select(*_COLUMNS).where(Case.ticket.in_(tickets)).order_by(Case.id.desc()), Case.id
+    if postgres:
         # The documents are a stored column with statistics, so for one word the planner knows a
         # common one (walk the documents backwards by id, testing each) from a rare one (the GIN
         # index). For several it multiplies their frequencies and may walk 100,000 documents to
-        # find nothing; the GIN index intersects them at once, so the matches come from it first.
-        tsquery = number or " & ".join(f"{w}:*" for w in terms)
+        # find nothing; the GIN index intersects them at once, so the matches come from it first. But
+        # common words together («fuga de agua») match tens of thousands of documents, all read from
+        # the table to be sorted: so the newest ``NEWEST`` documents are tested first (``search``), then,
+        # if their matches were too few for a page but promise one among up to ``NEWEST_AT_MOST``, that
+        # many; the GIN index is asked when they hold less than a page.
+        tsquery = " & ".join(f"{w}:*" for w in terms)
         matching = select(_DOCUMENTS.c.case_id).where(
             text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
         )
+        if newest:
+            older = [] if before is None else [_DOCUMENTS.c.case_id < before]
+            oldest = (
+                select(_DOCUMENTS.c.case_id)
+                .where(*older)
+                .order_by(_DOCUMENTS.c.case_id.desc())
+                .offset(newest - 1)
+                .limit(1)
+                .scalar_subquery()
+            )
+            matching = matching.where(_DOCUMENTS.c.case_id >= func.coalesce(oldest, 0))
         matches = (
-            matching.cte("matches").prefix_with("MATERIALIZED") if len(terms) > 1 else matching.subquery("matches")
+            matching.cte("matches").prefix_with("MATERIALIZED")
+            if len(terms) > 1 and not newest
+            else matching.subquery("matches")
         )
         statement = (
             select(*_COLUMNS)
@@ -160,6 +196,23 @@ def _statement(session: Session, query: str):
         .order_by(_FTS.c.rowid.desc())
     )
     return statement, _FTS.c.rowid
+
+
+def _by_column(query: str):
+    """The select for a ticket, a cédula or the beginning of either, by its column's index; else None."""
+    base = select(*_COLUMNS).order_by(Case.id.desc())
+    ticket = _TICKET.match(query)
+    if ticket and ticket.group(3):
+        prefix, year, number = ticket.groups()
+        return base.where(Case.ticket == f"{prefix.upper()}-{year}-{int(number):06d}"), Case.id
+    written = cedula.normalized(query)
+    if cedula.valid(written):  # a whole cédula however it was typed («8 123 4567», «8–123–4567»)
+        return base.where(Case.citizen_cedula == written), Case.id
+    if _CEDULA.match(query):  # before a ticket's beginning: «PE-12» is a cédula, not a ticket prefix
+        return base.where(*_starts_with(Case.citizen_cedula, query.upper())), Case.id
+    if ticket or _TICKET_START.match(query):
+        return base.where(*_starts_with(Case.ticket, query.upper())), Case.id
+    return None
 
 
 def _starts_with(col, prefix: str):

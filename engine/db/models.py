@@ -756,13 +756,16 @@ Index("ix_audit_event_case_kind", AuditEvent.case_id, AuditEvent.kind)
 # At a million cases (migration 0023): the bandeja's order by each column, for a person's lane and for the
 # whole team, covering as the two above (engine.cases.worklist; by due date: ix_human_task_worklist,
 # ix_human_task_due; by ticket for the team: ix_human_task_case_id), a person's own tasks (their count and
-# «Mías»), and the possible duplicates of a case (engine.cases.duplicates).
+# «Mías»), and the possible duplicates of a case (engine.cases.duplicates). Then (migration 0024) the same
+# two for the corregimiento, a filter too narrow for the capped counts to stop early, and the duplicates'
+# index of the open cases alone.
 for _name, _column in (
     ("name", HumanTask.name),
     ("type", HumanTask.case_type),
     ("direccion", HumanTask.direccion),
     ("created", HumanTask.created_at),
     ("case", HumanTask.case_id),
+    ("corregimiento", HumanTask.corregimiento),
 ):
     _covered = [c for c in _WORKLIST_FILTERS if c is not _column]
     Index(f"ix_human_task_lane_{_name}", HumanTask.lane, _column, HumanTask.due_at, HumanTask.id, *_covered)
@@ -776,7 +779,14 @@ Index(
     HumanTask.id,
     *[c for c in _WORKLIST_FILTERS if c is not HumanTask.assignee],
 )
-Index("ix_cases_duplicates", Case.corregimiento, Case.case_type, Case.opened_at, Case.status)
+Index(
+    "ix_cases_duplicates_open",  # migration 0024: the open cases alone, so their rows are the only ones read
+    Case.corregimiento,
+    Case.case_type,
+    Case.opened_at,
+    sqlite_where=text("status <> 'cerrado'"),
+    postgresql_where=text("status <> 'cerrado'"),
+)
 
 
 # The hot path builds rows without the ORM's query machinery (engine.db.statements.detached),

@@ -78,3 +78,36 @@ def test_a_cedula_is_found_however_it_was_written(atiende, desk):
     desk.start()  # DEMO_CASES[0]: 8-123-4567
     for written in ("8 123 4567", "8–123–4567", "08.123.4567"):
         assert tickets(atiende, written) == ["AC-2026-000001"], written
+
+
+def test_several_words_page_the_same_within_the_newest_documents_and_past_them(atiende, desk, monkeypatch):
+    """On PostgreSQL the newest documents are tested first (``search.NEWEST``, then up to
+    ``NEWEST_AT_MOST``) and the GIN index asked when they hold less than a page: pages are the same
+    either way, and so is a dirección's."""
+    subjects = ["Basura sin recoger", "Luminaria apagada", "Basura sin recoger", "Basura sin recoger", "Acera rota"]
+    ids = [desk.start(asunto=subject) for subject in subjects]
+    with atiende.store.unit_of_work() as s:
+        s.execute(update(Case).where(Case.id.in_(ids[:2])).values(direccion=ENLACE.direccion))
+
+    def pages(actor, limit):
+        seen, before = [], None
+        while True:
+            page = found(atiende, "basura recoger", actor, before, limit)
+            seen += [h.case_id for h in page.hits]
+            if page.next_before is None:
+                return seen
+            before = page.next_before
+
+    for newest, at_most in ((1, 1), (2, 3), (1, 100), (100, 100)):
+        monkeypatch.setattr(search, "NEWEST", newest)
+        monkeypatch.setattr(search, "NEWEST_AT_MOST", at_most)
+        assert pages(COORDINADOR, 1) == pages(COORDINADOR, 5) == [ids[3], ids[2], ids[0]]
+        assert pages(ENLACE, 1) == [ids[0]]
+
+
+def test_a_bare_number_is_a_tickets_number_of_any_year_never_a_number_in_the_text(atiende, desk):
+    desk.start()
+    desk.start(descripcion="Pagué el recibo 000001 y me lo volvieron a cobrar.")
+    assert tickets(atiende, "1") == ["AC-2026-000001"]  # not the second case, whose text holds «000001»
+    assert tickets(atiende, "000002") == ["AC-2026-000002"]
+    assert tickets(atiende, "3") == []

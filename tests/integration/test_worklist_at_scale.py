@@ -1,9 +1,12 @@
 """The bandeja's counts stop at a cap, and each sort reads in one order both ways, on SQLite and PostgreSQL."""
 
 import pytest
+from sqlalchemy import select
 
+from engine.access.accounts import create_user
 from engine.cases import worklist
-from tests.fixtures.desk import OPERADOR
+from engine.db.models import HumanTask
+from tests.fixtures.desk import COORDINADOR, OPERADOR
 
 
 def page(atiende, actor, size=worklist.PAGE_SIZE, **filters):
@@ -66,3 +69,60 @@ def test_the_rows_come_in_the_order_of_the_column_then_due_date_then_id(atiende,
     assert [r.task_id for r in by_received] == [
         r.task_id for r in sorted(rows, key=lambda r: (r.created_at, r.due_at, r.task_id), reverse=True)
     ]
+
+
+def test_sorted_by_person_every_page_follows_the_names_then_due_date(atiende, desk, frozen_clock):
+    """The unclaimed tasks (no name) come where the database puts an empty value — first in ascending
+    order on SQLite, last on PostgreSQL — and a person's tasks by their full name, or their username
+    when they have no account, then by due date and id, page after page, both ways."""
+    for _ in range(7):
+        desk.start()
+        frozen_clock.advance(minutes=5)
+    with atiende.store.unit_of_work() as s:
+        create_user(s, "zoila", "Ana Zoila", "clave-de-prueba-1", ["operador"])
+        create_user(s, "operador", "Olga Operadora", "clave-de-prueba-2", ["operador"])
+        tasks = list(s.scalars(select(HumanTask).order_by(HumanTask.created_at)))
+        for task, assignee in zip(tasks, ["zoila", None, "beto", "operador", None, "zoila", "operador"], strict=True):
+            task.assignee = assignee
+    names = {"zoila": "Ana Zoila", "operador": "Olga Operadora", "beto": "beto"}
+    empty_first = atiende.store.engine.dialect.name == "sqlite"
+    for actor, scope in ((COORDINADOR, "equipo"), (OPERADOR, "todas")):
+        rows = page(atiende, actor, size=50, scope=scope).rows
+        expected = [
+            r.task_id
+            for r in sorted(
+                rows,
+                key=lambda r: (
+                    (r.assignee is None) != empty_first,
+                    names.get(r.assignee, ""),
+                    r.due_at,
+                    r.task_id,
+                ),
+            )
+        ]
+        for size in (1, 2, 3):
+            up = _pages(atiende, actor, size, scope=scope, order="asignada")
+            assert up == expected
+            assert _pages(atiende, actor, size, scope=scope, order="asignada_desc") == list(reversed(up))
+
+
+def _pages(atiende, actor, size: int, **filters) -> list[str]:
+    first = page(atiende, actor, size=size, **filters)
+    ids = [r.task_id for r in first.rows]
+    for number in range(2, first.pages + 1):
+        ids += [r.task_id for r in page(atiende, actor, size=size, page=number, **filters).rows]
+    return ids
+
+
+def test_the_counts_under_the_cap_are_exact_each_one(atiende, desk, frozen_clock):
+    for tipo in ("reporte", "queja_reclamo", "reporte", "reporte"):
+        desk.start(tipo_caso=tipo)
+    frozen_clock.advance(hours=25)
+    desk.start(tipo_caso="reporte")  # not yet overdue: due within the next two days
+    with atiende.store.unit_of_work() as s:
+        s.scalars(select(HumanTask).where(HumanTask.case_type == "queja_reclamo")).one().assignee = "operador"
+        s.scalars(select(HumanTask).where(HumanTask.case_type == "reporte")).first().assignee = "operador"
+    counts = page(atiende, OPERADOR, case_type="reporte").counts
+    assert (counts.total, counts.mine, counts.unclaimed, counts.overdue, counts.due_soon) == (4, 1, 3, 3, 1)
+    everything = page(atiende, OPERADOR).counts
+    assert (everything.total, everything.mine, everything.unclaimed) == (5, 2, 3)
