@@ -90,7 +90,7 @@ class Case(Base):
     subject: Mapped[str | None] = mapped_column(String(300))
     direccion: Mapped[str | None] = mapped_column(String(100), index=True)
     corregimiento: Mapped[str | None] = mapped_column(String(100), index=True)
-    status: Mapped[str] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(30))  # ix_cases_status_direccion, ix_cases_status_type
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -115,12 +115,12 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     lane: Mapped[str] = mapped_column(String(50))
     form: Mapped[str | None] = mapped_column(String(100))
-    direccion: Mapped[str | None] = mapped_column(String(100), index=True)
+    direccion: Mapped[str | None] = mapped_column(String(100))  # ix_human_task_direccion_due
     # The case's columns the bandeja filters by, mirrored so counting needs no join (migration 0004).
     case_type: Mapped[str | None] = mapped_column(String(50))
     channel: Mapped[str | None] = mapped_column(String(50))
     corregimiento: Mapped[str | None] = mapped_column(String(100))
-    assignee: Mapped[str | None] = mapped_column(String(100), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(100))  # ix_human_task_mine
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Also mirrored, so that the figures count open tasks without a join (migration 0019): the
@@ -140,7 +140,7 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(50), index=True)
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # ix_audit_event_case_kind (0021, 0025)
     task_id: Mapped[str | None] = mapped_column(String(36), index=True)
     detail: Mapped[dict] = mapped_column(JSONType)
     prev_hash: Mapped[str | None] = mapped_column(String(64))  # engine.audit.chain (migration 0007)

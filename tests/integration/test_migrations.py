@@ -22,6 +22,26 @@ def test_models_and_migrations_agree(store):
         )
 
 
+def test_no_index_is_the_beginning_of_another(store):
+    """An index whose columns begin another index of its table answers nothing that one does not,
+    and costs every insert an entry (0025 dropped the audit trail's index by case alone)."""
+    inspector = inspect(store.engine)
+    redundant = []
+    for table in inspector.get_table_names():
+        indexes = {
+            i["name"]: tuple(i["column_names"])
+            for i in inspector.get_indexes(table)
+            if not i.get("unique") and i.get("dialect_options", {}).get(f"{store.engine.dialect.name}_where") is None
+        }
+        redundant += [
+            f"{table}.{name} {columns} begins {other} {longer}"
+            for name, columns in indexes.items()
+            for other, longer in indexes.items()
+            if other != name and len(longer) > len(columns) and longer[: len(columns)] == columns
+        ]
+    assert not redundant
+
+
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     store.migrate()
