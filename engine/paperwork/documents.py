@@ -6,27 +6,32 @@ bytes. The hoja's HTML template under ``engine/paperwork/documentos`` is rendere
 which cover á é í ó ú ñ ¿ ¡. Styles are inlined and WeasyPrint may fetch ``data:`` URIs only
 (the QR code), so no text in a case can make the server read a file or open a URL. The
 consolidado's long table is laid out by ``tabla_pdf`` (ReportLab) in the same fonts, as plain text.
+
+The facts and the hoja's HTML need none of the layout libraries, and most processes that import
+this module never lay out a document: the web server's are made in a child process
+(``engine.paperwork.rendering.render_pending_apart``). So WeasyPrint, ReportLab and openpyxl are
+imported by the functions that lay out with them, the first time one is called: imported here,
+they made the web server's resident memory at rest a quarter larger (139 MB instead of 107).
 """
 
 from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
-import weasyprint
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from weasyprint.text.fonts import FontConfiguration
 
 from engine.clock import PANAMA
-from engine.paperwork import tabla_pdf
+
+if TYPE_CHECKING:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
 
 TEMPLATES = Path(__file__).parent / "documentos"
 PDF = "application/pdf"
@@ -117,11 +122,15 @@ def _font_config() -> FontConfiguration:
     One per thread, as Pango's font maps are not shared between threads."""
     config = getattr(_fonts, "config", None)
     if config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
         config = _fonts.config = FontConfiguration()
     return config
 
 
 def _layout(template: str, **context) -> weasyprint.Document:
+    import weasyprint
+
     html = _env.get_template(template).render(**context)
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
     return weasyprint.HTML(string=html, url_fetcher=fetcher).render(font_config=_font_config())
@@ -152,6 +161,8 @@ def consolidado_pdf(consolidado: Consolidado) -> bytes:
 
     Laid out by ``tabla_pdf``, not WeasyPrint: 10,000 cases in seconds instead of minutes.
     """
+    from engine.paperwork import tabla_pdf
+
     count = len(consolidado.filas)
     line = [consolidado.direccion, consolidado.periodo, f"generado el {fecha_hora(consolidado.generado_el)}"]
     heading = tabla_pdf.Heading(
@@ -162,26 +173,26 @@ def consolidado_pdf(consolidado: Consolidado) -> bytes:
     return tabla_pdf.table_pdf(
         f"Consolidado de seguimiento · {consolidado.direccion}",
         heading,
-        PDF_COLUMNS,
-        map(_pdf_row, consolidado.filas),
+        [tabla_pdf.Column(*column) for column in PDF_COLUMNS],
+        (_pdf_row(fila, tabla_pdf.Flagged) for fila in consolidado.filas),
         "La dirección no tiene casos abiertos en seguimiento.",
         "Alcaldía de Panamá · Dirección de Atención al Ciudadano · Línea 311",
     )
 
 
-PDF_COLUMNS = [
-    tabla_pdf.Column("Ticket", 11),
-    tabla_pdf.Column("Fecha", 7.5),
-    tabla_pdf.Column("Tipo de caso", 10),
-    tabla_pdf.Column("Resumen", 21),
-    tabla_pdf.Column("Estado", 9.5),
-    tabla_pdf.Column("Días transcurridos", 9, numeric=True),
-    tabla_pdf.Column("Días restantes", 9, numeric=True),
-    tabla_pdf.Column("Último seguimiento", 18),
+PDF_COLUMNS = [  # (header, share of the width, numeric) of each ``tabla_pdf.Column``
+    ("Ticket", 11, False),
+    ("Fecha", 7.5, False),
+    ("Tipo de caso", 10, False),
+    ("Resumen", 21, False),
+    ("Estado", 9.5, False),
+    ("Días transcurridos", 9, True),
+    ("Días restantes", 9, True),
+    ("Último seguimiento", 18, False),
 ]
 
 
-def _pdf_row(f: FilaConsolidado) -> list[str]:
+def _pdf_row(f: FilaConsolidado, flagged: Callable[[str], str]) -> list[str]:
     restantes = "—" if f.dias_restantes is None else str(f.dias_restantes)
     seguimiento = f.ultimo_seguimiento or "Sin seguimiento"
     if f.fecha_ultimo_seguimiento:
@@ -193,7 +204,7 @@ def _pdf_row(f: FilaConsolidado) -> list[str]:
         f.resumen,
         f.estado,
         str(f.dias_transcurridos),
-        tabla_pdf.Flagged(restantes) if f.dias_restantes is not None and f.dias_restantes < 0 else restantes,
+        flagged(restantes) if f.dias_restantes is not None and f.dias_restantes < 0 else restantes,
         seguimiento,
     ]
 
@@ -213,6 +224,10 @@ COLUMNS = [  # (header, width, value of a row)
 
 def consolidado_xlsx(consolidado: Consolidado) -> bytes:
     """The consolidado as a spreadsheet; written row by row, so 10,000 cases stay small in memory."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Consolidado")
     for index, (_, width, _) in enumerate(COLUMNS, start=1):
@@ -245,6 +260,8 @@ def _cell(sheet, value, font=None, fill=None, alignment=None):
     one that starts with ``+``, ``-``, ``@``, tab or CR: a resumen or an asunto is the citizen's
     words, so it is typed as a string, unchanged and never a formula (OWASP's CSV injection).
     """
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"

@@ -12,6 +12,15 @@ document rendered an hour later says what it would have said then.
 Two renderers may race on one document: each renders, and only the first to store its
 bytes (``... WHERE content IS NULL``) records ``documento_renderizado``; the other's bytes
 are dropped, so a document has one content and one such event.
+
+The one-process server (``python -m web``) renders in a short-lived child process instead of a
+thread of its own (``render_pending_apart``): laying out a hoja loads WeasyPrint, Pango,
+fontconfig and their fonts, about 55 MB, and leaves the heap it used larger, all of which a
+long-lived server would otherwise hold for as long as it runs; and a crash in a native layout
+library takes down the child, not the server and its requests. The child opens its own
+connection from the database's URL (no pooled connection crosses a process boundary) and exits
+when its pass is done, giving its memory back. The outbox worker, a process of its own, and a
+download of a document not yet made still render in the process that asks.
 """
 
 from __future__ import annotations
@@ -19,7 +28,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
+import subprocess
+import sys
 import threading
+import time
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -45,6 +58,8 @@ KINDS: dict[str, tuple[type, Callable[[Any], bytes], str]] = {
 }
 PENDING = Document.content.is_(None)
 BATCH = 20  # documents a background pass renders (beyond the attachments of messages due)
+CHILD_SECONDS = 60.0  # a child renders batch after batch while they come full, for about this long
+CHILD_TIMEOUT = 600.0  # a child still at work after this is killed; its documents wait for the next pass
 
 
 def snapshot(facts: Any) -> Any:
@@ -118,15 +133,45 @@ def render_pending(store: Store, limit: int, now: Callable[[], datetime] = clock
     return sum(_render(store, document_id, now) for document_id in pending)
 
 
-def rendering_worker(store: Store, batch: int, interval: float, stop: threading.Event) -> None:
-    """Render pending documents every ``interval`` seconds until ``stop`` is set.
+def render_pending_apart(store: Store, limit: int) -> int:
+    """One background pass in a child process, if any document is pending; how many it stored.
+
+    The child is ``python -m engine.paperwork.rendering LIMIT`` on the same database (its URL in
+    DATABASE_URL, not on the command line, which any user of the machine can read). It renders
+    batches of ``limit`` while they come full, for about ``CHILD_SECONDS``, so a desk that makes
+    documents faster than a batch per pass does not leave them waiting behind a child's start.
+    Raises ``subprocess.CalledProcessError`` if the child fails or dies, and
+    ``subprocess.TimeoutExpired`` (the child killed) after ``CHILD_TIMEOUT``.
+    """
+    with store.read() as s:
+        if s.scalar(select(Document.id).where(PENDING).limit(1)) is None:
+            return 0  # no child started for nothing
+    child = subprocess.run(
+        [sys.executable, "-m", __name__, str(limit)],
+        env={**os.environ, "DATABASE_URL": store.url},
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    return int(child.stdout)
+
+
+def rendering_worker(
+    store: Store,
+    batch: int,
+    interval: float,
+    stop: threading.Event,
+    render_pass: Callable[[Store, int], int] = render_pending,
+) -> None:
+    """Render pending documents every ``interval`` seconds until ``stop`` is set, each pass by ``render_pass``.
 
     For an installation with no outbox worker (the demo without SMTP), whose pass does this
     too: without it, documents would wait for their first download.
     """
     while not stop.is_set():
         try:
-            rendered = render_pending(store, batch)
+            rendered = render_pass(store, batch)
             if rendered:
                 log.info("documentos: %d preparados", rendered)
         except Exception:  # noqa: BLE001 - the worker must outlive a bad pass
@@ -180,3 +225,25 @@ def _render(store: Store, document_id: int, now: Callable[[], datetime]) -> bool
                 detail={"documento": document_id, "archivo": filename, "sha256": digest, "bytes": len(content)},
             )
     return stored
+
+
+def _main(limit: int) -> None:
+    """The child of ``render_pending_apart`` on DATABASE_URL: batches of ``limit`` while they come full,
+    for about ``CHILD_SECONDS``; prints how many documents it stored."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # one line per layout stage otherwise
+    store = Store(os.environ["DATABASE_URL"])
+    stored, until = 0, time.monotonic() + CHILD_SECONDS
+    try:
+        while True:
+            batch = render_pending(store, limit)
+            stored += batch
+            if batch < limit or time.monotonic() > until:
+                break
+        print(stored)
+    finally:
+        store.dispose()
+
+
+if __name__ == "__main__":
+    _main(int(sys.argv[1]))

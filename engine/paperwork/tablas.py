@@ -12,10 +12,6 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-
 from engine.audit.log import csv_text
 from engine.paperwork.documents import _cell
 
@@ -23,7 +19,13 @@ Value = str | int | float | None
 
 
 def table_xlsx(title: str, subtitle: str, headers: Sequence[str], rows: Iterable[Sequence[Value]]) -> bytes:
-    """One sheet: the title, a line saying what was asked (period, filters), the headers, the rows."""
+    """One sheet: the title, a line saying what was asked (period, filters), the headers, the rows.
+
+    openpyxl is imported here, by the exports alone (``engine.paperwork.documents`` says why)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_sheet_name(title))
     for index, header in enumerate(headers, start=1):

@@ -77,10 +77,10 @@ def main() -> None:
             name="atiende-correo",
             daemon=True,
         ).start()
-    else:  # the demo: messages stay readable in the outbox page; documents are still made
+    else:  # the demo: messages stay readable in the outbox page; documents are still made, in a child
         threading.Thread(
             target=rendering.rendering_worker,
-            args=(atiende.store, rendering.BATCH, DOCUMENTS_INTERVAL, stop),
+            args=(atiende.store, rendering.BATCH, DOCUMENTS_INTERVAL, stop, rendering.render_pending_apart),
             name="atiende-documentos",
             daemon=True,
         ).start()
