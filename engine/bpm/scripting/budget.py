@@ -88,10 +88,14 @@ class CpuBudget:
     started: float = field(default_factory=time.thread_time)
     collected: tuple[float, float] = field(default_factory=_collected)
 
-    def over(self) -> bool:
+    def charged(self) -> float:
+        """This thread's CPU seconds since the budget began, less the collections it forgives."""
         young, full = _collected()
         forgiven = min(young - self.collected[0], GC_FORGIVEN) + full - self.collected[1]
-        return time.thread_time() - self.started - forgiven > self.seconds
+        return time.thread_time() - self.started - forgiven
+
+    def over(self) -> bool:
+        return self.charged() > self.seconds
 
 
 @contextmanager
