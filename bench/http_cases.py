@@ -171,11 +171,9 @@ def memory(server) -> dict:
     """The server's resident memory now and its peak, in MB: of its process tree, with the child that
     lays out documents when one is at work, and of the server process alone."""
     now, _peaks = live_server.tree_rss_mb(server.pid)
-    status = Path(f"/proc/{server.pid}/status").read_text()
-    alone = int(re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE)[1]) / 1024
     return {
         "rss_mb": round(now, 1),
-        "process_rss_mb": round(alone, 1),
+        "process_rss_mb": round(live_server.rss_mb(server.pid), 1),
         "peak_mb": round(live_server.peak_rss_mb(server.pid), 1),
     }
 

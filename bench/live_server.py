@@ -119,24 +119,28 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def _status_mb(pid: int, field: str) -> float:
+    """A memory figure of /proc/<pid>/status (``VmRSS``, ``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc status")
+
+
 def tree_rss_mb(pid: int) -> tuple[float, float]:
     """(resident now, sum of each process's peak) in MB over ``pid`` and its descendants (Linux /proc)."""
-    now = peak = 0.0
-    for member in process_tree(pid):
-        for line in Path(f"/proc/{member}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                now += int(line.split()[1]) / 1024
-            elif line.startswith("VmHWM:"):
-                peak += int(line.split()[1]) / 1024
-    return now, peak
+    members = process_tree(pid)
+    return sum(_status_mb(m, "VmRSS") for m in members), sum(_status_mb(m, "VmHWM") for m in members)
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident set size now, its children apart, in MB (Linux /proc)."""
+    return _status_mb(pid, "VmRSS")
 
 
 def peak_rss_mb(pid: int) -> float:
     """The process's peak resident set size so far, in MB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc status")
+    return _status_mb(pid, "VmHWM")
 
 
 @dataclass
