@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from engine.audit import trail as audit
 from engine.clock import YEARS
 from engine.db.models import CalendarVersion, CalendarYear, DayOff
+from engine.db.statements import Statement
 from engine.errors import Forbidden, FormErrors
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ DISTRICT_HOLIDAYS = ((8, 15, "Fundación de la Ciudad de Panamá"),)
 LAW, DECREE = "ley", "decreto"
 KINDS = {LAW: "Feriado de ley", DECREE: "Declarado por decreto"}
 _VERSION_ROW = 1
+_VERSION = Statement(select(CalendarVersion.version).where(CalendarVersion.id == _VERSION_ROW))
 MAX_TEXT = 200
 
 
@@ -121,7 +123,8 @@ def using(days_off: DaysOff) -> Iterator[DaysOff]:
 
 
 def version(session: Session) -> int:
-    return session.scalar(select(CalendarVersion.version).where(CalendarVersion.id == _VERSION_ROW)) or 0
+    """The number of edits to the calendar so far: read before every step (``CalendarCache.get``)."""
+    return _VERSION.scalar(session, {}) or 0
 
 
 def read(session: Session) -> DaysOff:
@@ -267,3 +270,4 @@ def _count_edit(session: Session) -> None:
     )
     if moved.rowcount == 0:  # type: ignore[attr-defined]
         session.add(CalendarVersion(id=_VERSION_ROW, version=1))
+        session.flush()  # ``version`` reads on the driver's cursor, which sees only what was written

@@ -25,12 +25,25 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, case, delete, func, insert, inspect, literal_column, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from engine.clock import PANAMA
 from engine.db.models import ANSWER_DAYS, Case, IndicatorCase, IndicatorCount, IndicatorOpen, ProcedureVersion
+from engine.db.statements import Statement, Tally
 
 CASES = cast(Table, IndicatorCase.__table__)
 COUNTS = cast(Table, IndicatorCount.__table__)
@@ -50,6 +63,8 @@ HISTOGRAM = [f"a{d}" for d in range(ANSWER_DAYS + 1)] + ["a_mas"]
 COUNT_MEASURES = ("received", "on_time", "late", *HISTOGRAM)
 _COUNT_KEY = ("grain", "day", "direccion", *DIMENSIONS)
 _OPEN_KEY = ("grain", "opened_day", "due_day", "direccion", *DIMENSIONS)
+_COUNTED = Tally(COUNTS, _COUNT_KEY, COUNT_MEASURES, others=("month",))
+_OPENED = Tally(OPEN, _OPEN_KEY, ("n",), others=("month",))
 
 
 def grain_for(filtered: Iterable[str]) -> str:
@@ -144,19 +159,6 @@ def _deltas(before: Facts | None, after: Facts | None) -> dict[tuple[str, tuple]
     return {k: Counter({m: v for m, v in c.items() if v}) for k, c in deltas.items() if any(c.values())}
 
 
-def _upsert(session: Session, table: Table, keys: tuple[str, ...], measures: Iterable[str], rows: list[dict]) -> None:
-    """Add each row's measures to the row of its key, creating it when missing; one execution."""
-    if not rows:
-        return
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = make(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c[k] for k in keys],
-        set_={m: table.c[m] + stmt.excluded[m] for m in measures},
-    )
-    session.execute(stmt, rows)
-
-
 def _apply(session: Session, deltas: dict[tuple[str, tuple], Counter]) -> None:
     counts, opens = [], []
     # A fixed order, so that two transactions never take the same rows' locks in opposite orders.
@@ -171,8 +173,8 @@ def _apply(session: Session, deltas: dict[tuple[str, tuple], Counter]) -> None:
             row["month"] = month_of(row["opened_day"])
             row["n"] = changes["n"]
             opens.append(row)
-    _upsert(session, COUNTS, _COUNT_KEY, COUNT_MEASURES, counts)
-    _upsert(session, OPEN, _OPEN_KEY, ("n",), opens)
+    _COUNTED.add(session, counts)
+    _OPENED.add(session, opens)
 
 
 _FACT_FIELDS = tuple(field.name for field in fields(Facts))
@@ -188,17 +190,23 @@ def _case_values(f: Facts) -> dict:
     }
 
 
+_STORED = Statement(select(*(CASES.c[name] for name in _FACT_FIELDS)).where(CASES.c.case_id == bindparam("case")))
+_CASE_COLUMNS = (*_FACT_FIELDS, "opened_month", "closed_month", "answer_days")
+_INSERT_CASE = Statement(insert(CASES))
+_UPDATE_CASE = Statement(CASES.update().where(CASES.c.case_id == bindparam("case")))
+
+
 def _stored(session: Session, case_id: int) -> Facts | None:
-    row = session.execute(select(*(CASES.c[name] for name in _FACT_FIELDS)).where(CASES.c.case_id == case_id)).first()
+    row = _STORED.first(session, {"case": case_id})
     return Facts(*row) if row is not None else None
 
 
 def _store(session: Session, case_id: int, before: Facts | None, after: Facts) -> None:
     values = _case_values(after)
     if before is None:
-        session.execute(insert(CASES).values(case_id=case_id, **values))
+        _INSERT_CASE.execute(session, {"case_id": case_id, **values}, column_keys=("case_id", *_CASE_COLUMNS))
     else:
-        session.execute(CASES.update().where(CASES.c.case_id == case_id).values(**values))
+        _UPDATE_CASE.execute(session, {"case": case_id, **values}, column_keys=_CASE_COLUMNS)
 
 
 # The columns of ``cases`` that a case's facts are made of.

@@ -23,14 +23,14 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import PANAMA
 from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, StepTime
+from engine.db.statements import Tally
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -42,6 +42,7 @@ HEAT_LEVELS = 3  # the slowest third of the slowest element's median is level 3
 # The moves of a case that may open tasks: a completion without ``creada`` (written before
 # migration 0018) is taken to have opened at the case's latest move before it.
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_COMPLETIONS = Tally(cast(Table, StepTime.__table__), ("process_id", "bpmn_id", "month", "bucket"), ("completions",))
 _MOVES = ("caso_creado", "tarea_completada", "temporizador_disparado", "mensaje_recibido", "caso_migrado")
 
 
@@ -102,15 +103,9 @@ def record_completion(session: Session, process_id: str, bpmn_id: str, opened: d
 
 
 def _add(session: Session, rows: Iterable[tuple[str, str, int, int, int]]) -> None:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = [{"process_id": p, "bpmn_id": b, "month": m, "bucket": k, "completions": n} for p, b, m, k, n in rows]
-    if not values:
-        return
-    statement = insert(StepTime).on_conflict_do_update(
-        index_elements=["process_id", "bpmn_id", "month", "bucket"],
-        set_={"completions": StepTime.completions + insert(StepTime).excluded.completions},
+    _COMPLETIONS.add(
+        session, [{"process_id": p, "bpmn_id": b, "month": m, "bucket": k, "completions": n} for p, b, m, k, n in rows]
     )
-    session.execute(statement, values)
 
 
 def scan_trail(session: Session, batch: int = 5000) -> Iterator[tuple[str, str, datetime, datetime]]:
