@@ -167,16 +167,16 @@ class PgSchema:
         store.dispose()
         self._restore: dict[str, str] = {}
         self._templates: list[str] = []
-
-    def _empty_sql(self) -> str:
-        tables = ", ".join(f'"{self.name}"."{t.name}"' for t in Base.metadata.sorted_tables)
-        return f"SET LOCAL lock_timeout = '10s'; TRUNCATE {tables} RESTART IDENTITY CASCADE;"
+        # What the migrations wrote (the business calendar, the access and calendar version rows), as
+        # a SQLite template file and a production database hold it: every template starts from it.
+        self._migrated = self._snapshot("migrated")
 
     def _snapshot(self, kind: str) -> str:
-        """Copy the schema's rows into a template schema; the SQL that puts them back."""
+        """Copy the schema's rows into a template schema; the SQL that empties the schema and puts them back."""
         template = f"{self.name}_{kind}"
         self._templates.append(template)
-        statements = [self._empty_sql()]
+        tables = ", ".join(f'"{self.name}"."{t.name}"' for t in Base.metadata.sorted_tables)
+        statements = [f"SET LOCAL lock_timeout = '10s'; TRUNCATE {tables} RESTART IDENTITY CASCADE;"]
         with self.admin.engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{template}"'))
             for table in Base.metadata.sorted_tables:
@@ -200,7 +200,7 @@ class PgSchema:
         """A store on the schema, holding exactly what template ``kind`` holds."""
         store = Store(self.url)
         if kind not in self._restore:
-            _run(store, self._empty_sql())
+            _run(store, self._migrated)
             fill_template(kind, store)
             self._restore[kind] = self._snapshot(kind)
         else:
