@@ -278,6 +278,10 @@ def _newest(*columns):
     )
 
 
+# Built once: every start asks (who may start what), and building it cost more than running it.
+_IN_FORCE = _newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id)
+
+
 def _schedules(spec) -> dict[str, str]:
     try:
         return start_events.cycles_of(spec)
@@ -341,7 +345,7 @@ class ProcedureCache:
 
 def in_force(session: Session, cache: ProcedureCache) -> list[Procedure]:
     """The latest version of every procedure, parsed (the cache keeps each once)."""
-    ids = session.scalars(_newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id))
+    ids = session.scalars(_IN_FORCE)
     return [cache.get(session, version_id) for version_id in ids]
 
 
