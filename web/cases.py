@@ -25,7 +25,7 @@ from engine.access.roles import ROLES
 from engine.audit import trail as audit
 from engine.cases import attachments, conversation, incidents, notes, queries
 from engine.clock import PANAMA
-from engine.errors import Forbidden, FormErrors, StepFailed, TaskAlreadyDone
+from engine.errors import Forbidden, FormErrors, NotFound, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
 from engine.forms import drafts
 from engine.procedures.versions import Procedure
@@ -208,7 +208,7 @@ def _case_page(
             "files": files,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
-            "inline": _inline(s, current.id, form_values if current.id == task_id else None) if current else None,
+            "inline": _current_form(s, current, task_id, form_values),
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
@@ -216,6 +216,17 @@ def _case_page(
             "may_read_incidents": may_read_incidents(me),
         }
     return render_template("cases/caso.html", **page)
+
+
+def _current_form(session, current, task_id: str | None, form_values: dict | None) -> InlineTask | None:
+    """The reader's current task's form, unless it ended since the page listed it: on PostgreSQL each
+    read sees what has committed by then, and someone else may have completed it in between."""
+    if current is None:
+        return None
+    try:
+        return _inline(session, current.id, form_values if current.id == task_id else None)
+    except (TaskAlreadyDone, NotFound):
+        return None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.cases import notes
+from engine.cases import notes, queries
 from engine.db.models import OutboxMessage
 from engine.intake import items
 from engine.intake.emails import ParsedMail
@@ -181,3 +181,24 @@ def test_only_who_may_work_the_task_previews_it(store, browser, desk):
         assert refused.status_code == 403, other
     missing = browser("operador").post("/casos/tareas/no-existe/vista-previa", {"respuesta_final": "x"}, page="/")
     assert missing.status_code == 404
+
+
+def test_a_task_completed_while_the_page_is_read_leaves_the_page_without_its_form(store, browser, desk, monkeypatch):
+    """On PostgreSQL each read of the page sees what has committed by then: the task listed open may
+    be completed by someone else before its form is read. The page still answers, without the form
+    (on SQLite the page's reads are one snapshot: the form of the task as it was)."""
+    case_id = at_final_answer(browser, desk)
+    tid = task_id(store, case_id, FINAL_TASK)
+    listed = queries.open_tasks
+
+    def listed_then_completed(session, case):
+        tasks = listed(session, case)
+        desk.do(case_id, "Task_respuesta_final")  # another person, in a transaction of their own
+        return tasks
+
+    monkeypatch.setattr(queries, "open_tasks", listed_then_completed)
+    answer = browser("operador").get(f"/casos/{case_id}")
+    assert answer.status_code == 200
+    assert desk.case(case_id).status == "cerrado"
+    page = html(answer)
+    assert (f'action="/tareas/{tid}"' in page) == store.is_sqlite
