@@ -32,6 +32,7 @@ from engine.bpm.scripting import budget, sandbox
 from engine.bpm.serializer import InstanceSerializer, unpacked_size
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask
+from engine.db.statements import pipelined
 from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
 from engine.indicators import rollup, steps
@@ -478,9 +479,10 @@ class Runtime:
             case.workflow = self.serializer.dumps(workflow)
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
-            new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
-            rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
-            case_rows.save(session, case)
+            with pipelined(session):  # on PostgreSQL, one round trip for the writes that follow
+                new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
+                rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
+                case_rows.save(session, case)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(case.workflow))
 
     @staticmethod

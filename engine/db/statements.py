@@ -66,6 +66,23 @@ def savepoint(session: Session) -> Iterator[SessionTransaction]:
         yield nested
 
 
+@contextlib.contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """On PostgreSQL, the statements run in the block go to the server together (psycopg's pipeline).
+
+    Writes whose results nobody reads wait for no answer one by one: a step's task projection,
+    roll-ups and case row cost one round trip instead of one each. A read inside the block still
+    gets its rows (psycopg waits for the answers then); an error is raised at the latest when the
+    block ends, and the transaction is rolled back as for any other. On SQLite, nothing changes.
+    """
+    dialect, driver_connection = _driver_connection(session)
+    if dialect.name != "postgresql":
+        yield
+        return
+    with driver_connection.pipeline():
+        yield
+
+
 class _Compiled:
     """One statement's SQL for one dialect, with how to pass its parameters and read its rows."""
 

@@ -221,7 +221,7 @@ def recount(session: Session, case: Case, process_id: str) -> None:
     A step that changes none of the case's counted facts (most steps) costs one read by key, or
     nothing when the case row was read for the step (a detached ``Case``, ``engine.db.case_rows``)
     and none of its counted columns was set since: every step that moved the case before this
-    one counted it then. Its first step (``revision`` 1) has nothing stored yet.
+    one counted it then. Its first step (``revision`` 1) has nothing stored yet: nothing is read.
     """
     state = inspect(case)
     if state.detached and case.revision > 1 and state.unmodified >= _FACT_COLUMNS:
@@ -237,7 +237,7 @@ def recount(session: Session, case: Case, process_id: str) -> None:
         case.due_at,
         case.closed_at,
     )
-    before = _stored(session, case.id)
+    before = _stored(session, case.id) if case.revision > 1 else None
     if before == after:
         return
     _apply(session, _deltas(before, after))

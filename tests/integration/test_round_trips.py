@@ -28,7 +28,7 @@ from tests.fixtures.desk import BY_ROLE, Desk
 # dirección) and the closing move the indicators' roll-ups; the approval writes a document and mail.
 BOUNDS = {
     "sqlite": {
-        "start": 34,
+        "start": 33,
         "Task_plantilla_queja_reclamo": 13,
         "Task_confeccionar_hoja": 40,
         "Task_aprobar_hoja": 24,
@@ -36,12 +36,12 @@ BOUNDS = {
         "Task_respuesta_final": 30,
     },
     "postgresql": {
-        "start": 16,
-        "Task_plantilla_queja_reclamo": 12,
-        "Task_confeccionar_hoja": 17,
-        "Task_aprobar_hoja": 20,
-        "Task_acuse_recibo": 12,
-        "Task_respuesta_final": 17,
+        "start": 11,
+        "Task_plantilla_queja_reclamo": 10,
+        "Task_confeccionar_hoja": 11,
+        "Task_aprobar_hoja": 17,
+        "Task_acuse_recibo": 10,
+        "Task_respuesta_final": 12,
     },
 }
 ROUTE = ["Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar_hoja", "Task_acuse_recibo"]
