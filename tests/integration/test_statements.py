@@ -6,8 +6,10 @@ layer; here the same rows are written and read both ways, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pytest
 from sqlalchemy import bindparam, insert, select
 
@@ -111,3 +113,35 @@ def test_a_session_used_for_two_transactions_runs_each_on_its_own_connection(sto
             assert statements._driver_connection(s)[1] is s.connection().connection.driver_connection
     with store.read() as s:
         assert _NEWEST.scalar(s, {}) == "ana"
+
+
+_INSERT_DOCUMENT = Statement(insert(_DOCUMENTS))
+_DOCUMENT_COLUMNS = ("id", "kind", "filename", "content_type", "created_at", "created_by")
+
+
+def document(document_id: int) -> dict:
+    return {
+        "id": document_id,
+        "kind": "hoja_de_tramite",
+        "filename": f"{document_id}.pdf",
+        "content_type": "application/pdf",
+        "created_at": AT,
+        "created_by": "ana",
+    }
+
+
+def test_pipelined_writes_are_all_kept_and_a_refused_one_undoes_its_transaction(store):
+    """``pipelined`` sends its writes together on PostgreSQL: they land as written one by one; a write
+    the database refuses fails the block and the whole unit of work, on both databases."""
+    with store.unit_of_work() as s, statements.pipelined(s):
+        _INSERT_DOCUMENT.execute(s, document(9001), column_keys=_DOCUMENT_COLUMNS)
+        _RENAME.execute(s, {"document_id": 9001, "filename": "renamed.pdf"}, column_keys=("filename",))
+        _INSERT_DOCUMENT.execute(s, document(9002), column_keys=_DOCUMENT_COLUMNS)
+    refused = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+    with pytest.raises(refused), store.unit_of_work() as s, statements.pipelined(s):
+        _INSERT_DOCUMENT.execute(s, document(9003), column_keys=_DOCUMENT_COLUMNS)
+        _INSERT_DOCUMENT.execute(s, document(9001), column_keys=_DOCUMENT_COLUMNS)  # its id is taken
+        _INSERT_DOCUMENT.execute(s, document(9004), column_keys=_DOCUMENT_COLUMNS)
+    with store.read() as s:
+        kept = dict(s.execute(select(_DOCUMENTS.c.id, _DOCUMENTS.c.filename).where(_DOCUMENTS.c.id > 9000)).all())
+    assert kept == {9001: "renamed.pdf", 9002: "9002.pdf"}
