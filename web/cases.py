@@ -135,7 +135,7 @@ def vista_previa(task_id: str):
     except TaskAlreadyDone as done:
         if wants_json:
             return jsonify(aviso=str(done)), 409
-        return render_template("tasks/ya_completada.html", message=str(done)), 409
+        raise  # the page that says so (web.errors)
     if wants_json:
         shown = shown or conversation.Preview(notice="Esta tarea no envía correo al ciudadano.")
         return jsonify(para=shown.to, asunto=shown.subject, cuerpo=shown.body, aviso=shown.notice)

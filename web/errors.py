@@ -1,7 +1,7 @@
 """Error pages in Spanish, and the engine's domain errors mapped to HTTP statuses.
 
-Views let ``engine.errors.NotFound`` and ``Forbidden`` propagate; this module turns
-them into 404 and 403 pages, so no view repeats the mapping.
+Views let ``engine.errors.NotFound``, ``Forbidden`` and ``TaskAlreadyDone`` propagate; this
+module turns them into 404, 403 and 409 pages, so no view repeats the mapping.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Forbidden, NotFound, StepFailed
+from engine.errors import Forbidden, NotFound, StepFailed, TaskAlreadyDone
 
 TITLES = {
     400: "Solicitud no válida",
@@ -45,6 +45,10 @@ def init_app(app) -> None:
     # A step of the procedure failed and was recorded as an incident: its message, never a bare 500.
     # Pages with a form catch it first and show it over the person's input (web.tasks, web.cases).
     app.register_error_handler(StepFailed, lambda e: error_page(422, str(e)))
+    # A task someone else completed first (who and when), on whichever page reached for it.
+    app.register_error_handler(
+        TaskAlreadyDone, lambda e: (render_template("tasks/ya_completada.html", message=str(e)), 409)
+    )
 
 
 def error_page(status: int, message: str | None = None):

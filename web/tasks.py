@@ -18,7 +18,7 @@ from engine.access.permissions import COORDINATORS, may_coordinate, may_work_now
 from engine.access.roles import ROLES
 from engine.audit import trail as audit
 from engine.cases import assignment, conversation, queries
-from engine.errors import AssignmentRefused, Forbidden, FormErrors, NotRendered, StepFailed, TaskAlreadyDone
+from engine.errors import AssignmentRefused, Forbidden, FormErrors, NotRendered, StepFailed
 from engine.forms import defaults as form_defaults
 from engine.forms import drafts
 from engine.paperwork import devolucion, documents, hoja_inline
@@ -43,26 +43,20 @@ HOJA_POLICY = (
 def tarea(task_id: str):
     """Show the task with the person's draft, or the form's defaults; a coordinator's view of another's task."""
     try:
-        try:
-            return _page(task_id)
-        except Forbidden:
-            if not may_coordinate(actor()):
-                raise
-            return _overview(task_id)
-    except TaskAlreadyDone as done:
-        return _already_done(done)
+        return _page(task_id)
+    except Forbidden:
+        if not may_coordinate(actor()):
+            raise
+        return _overview(task_id)
 
 
 @bp.get("/<task_id>/hoja")
 def hoja(task_id: str):
     """The case's hoja de trámite as the page its PDF is made from, framed by the task page."""
     engine = atiende()
-    try:
-        with engine.store.read() as s:
-            found = _hoja(s, task_id)
-            page = hoja_inline.html(found)
-    except TaskAlreadyDone as done:
-        return _already_done(done)
+    with engine.store.read() as s:
+        found = _hoja(s, task_id)
+        page = hoja_inline.html(found)
     response = make_response(page)
     response.headers["Content-Security-Policy"] = HOJA_POLICY
     return response
@@ -72,11 +66,8 @@ def hoja(task_id: str):
 def hoja_pdf(task_id: str):
     """The case's hoja de trámite as a PDF: the one remitted to the dirección, or the one to approve."""
     engine = atiende()
-    try:
-        with engine.store.read() as s:
-            found = _hoja(s, task_id)
-    except TaskAlreadyDone as done:
-        return _already_done(done)
+    with engine.store.read() as s:
+        found = _hoja(s, task_id)
     try:
         content = hoja_inline.pdf(engine.store, found, engine.now)  # laid out with no transaction open
     except NotRendered:
@@ -88,24 +79,21 @@ def hoja_pdf(task_id: str):
 def completar(task_id: str):
     """Complete the task, save a draft, or add/remove a row; errors beside the fields, input kept."""
     engine, me = atiende(), actor()
+    # The schema (a read, with the permission check) is needed before storing files; without
+    # files the posted names alone give the values, and the engine checks the rest.
+    posted = submission.read(request, _schema(task_id) if submission.has_files(request) else None)
+    if posted.changes_rows or posted.errors:
+        return _page(task_id, posted.values, posted.shown()), (422 if posted.errors else 200)
+    if posted.action == submission.DRAFT:
+        drafts.save(engine, task_id, posted.values, me, posted.uploads)
+        flash("Borrador guardado. Solo usted lo ve; se borra al completar la tarea.", "exito")
+        return redirect(url_for("tasks.tarea", task_id=task_id))
     try:
-        # The schema (a read, with the permission check) is needed before storing files; without
-        # files the posted names alone give the values, and the engine checks the rest.
-        posted = submission.read(request, _schema(task_id) if submission.has_files(request) else None)
-        if posted.changes_rows or posted.errors:
-            return _page(task_id, posted.values, posted.shown()), (422 if posted.errors else 200)
-        if posted.action == submission.DRAFT:
-            drafts.save(engine, task_id, posted.values, me, posted.uploads)
-            flash("Borrador guardado. Solo usted lo ve; se borra al completar la tarea.", "exito")
-            return redirect(url_for("tasks.tarea", task_id=task_id))
-        try:
-            result = engine.complete_task(task_id, posted.values, me, posted.uploads)
-        except FormErrors as invalid:
-            return _page(task_id, posted.values, posted.shown(invalid.errors)), 422
-        except StepFailed as failed:  # rolled back and recorded as an incident: say so over the input kept
-            return _page(task_id, posted.values, posted.shown(), failure=str(failed)), 422
-    except TaskAlreadyDone as done:
-        return _already_done(done)
+        result = engine.complete_task(task_id, posted.values, me, posted.uploads)
+    except FormErrors as invalid:
+        return _page(task_id, posted.values, posted.shown(invalid.errors)), 422
+    except StepFailed as failed:  # rolled back and recorded as an incident: say so over the input kept
+        return _page(task_id, posted.values, posted.shown(), failure=str(failed)), 422
     flash(f"Tarea completada (caso {result.ticket}).", "exito")
     if result.next_task_id:
         return redirect(url_for("tasks.tarea", task_id=result.next_task_id))
@@ -139,8 +127,6 @@ def reasignar_a(task_id: str):
         assignment.reassign(atiende(), task_id, username, actor())
     except AssignmentRefused as refused:
         return _reassign_page(task_id, str(refused)), 422
-    except TaskAlreadyDone as done:
-        return _already_done(done)
     flash("Tarea reasignada.", "exito")
     return redirect(safe_next(request.form.get("volver")) or url_for("bandeja.index"))
 
@@ -150,8 +136,6 @@ def _assignment(task_id: str, change, message: str):
         change()
     except AssignmentRefused as refused:
         flash(str(refused), "error")
-    except TaskAlreadyDone as done:
-        return _already_done(done)
     else:
         flash(message, "exito")
     return redirect(safe_next(request.form.get("volver")) or url_for("tasks.tarea", task_id=task_id))
@@ -266,7 +250,3 @@ def _reassign_page(task_id: str, error: str | None = None):
             else None,
         }
     return render_template("tasks/reasignar.html", **page)
-
-
-def _already_done(done: TaskAlreadyDone):
-    return render_template("tasks/ya_completada.html", message=str(done)), 409
