@@ -275,10 +275,13 @@ def _chosen(session) -> tuple[Procedure, list[Procedure]]:
     if not startable():
         abort(403, NO_PROCEDURE)
     requested = request.args.get("procedimiento")
+    chosen = next((p for p in startable() if p.process_id == (requested or PROCESS_ID)), None)
+    if chosen is not None:  # already known to be the person's to start: no second look
+        return chosen, startable()
     if not requested:
-        return next((p for p in startable() if p.process_id == PROCESS_ID), startable()[0]), startable()
-    procedure = engine.latest_procedure(session, requested)
-    engine.check_start(session, me, procedure)
+        return startable()[0], startable()
+    procedure = engine.latest_procedure(session, requested)  # none by that name: 404
+    engine.check_start(session, me, procedure)  # not theirs: 403 with the engine's reason
     return procedure, startable()
 
 
