@@ -17,20 +17,8 @@ from werkzeug.exceptions import SecurityError
 
 from engine.facade import Atiende
 from engine.settings import Settings
-from web import (
-    admin,
-    auditoria,
-    auth,
-    bandeja,
-    calendario,
-    cases,
-    errors,
-    incidencias,
-    procedimientos,
-    search,
-    tasks,
-    vendor,
-)
+from web import auth, bandeja, cases, errors, search, tasks, vendor
+from web.backoffice import admin, auditoria, calendario, incidencias, procedimientos
 from web.channels import (
     captura,
     duplicados,
