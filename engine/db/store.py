@@ -148,10 +148,12 @@ class Store:
                 registration = checkpoints.register(file)
                 self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
         else:
-            # No statement is prepared: psycopg forgets them at every ROLLBACK (a savepoint's too) and
-            # then sends DEALLOCATE ALL; and with reads in autocommit, preparing the steps' short
-            # statements measured no faster (bench/http_cases.py, 4-task, interleaved).
-            self.engine = create_engine(self.url, json_serializer=json_text, connect_args={"prepare_threshold": None})
+            # psycopg prepares a statement at its fifth run on a connection (its default): the steps'
+            # statements, the same on every step, are then neither parsed nor planned again, which the
+            # server's log showed as most of its time. A ROLLBACK (a savepoint's too) makes psycopg
+            # deallocate them all; only failures and the auditor's snapshot roll back. Behind a pooler
+            # in transaction mode the pooler must keep prepared statements (docs/operations.md).
+            self.engine = create_engine(self.url, json_serializer=json_text)
             _postgres_liveness(self.engine)
         # SQLite's read transaction is a snapshot from its first read already.
         reading, one_moment = (

@@ -28,22 +28,23 @@ from tests.fixtures.desk import BY_ROLE, Desk
 # dirección) and the closing move the indicators' roll-ups; the approval writes a document and mail.
 BOUNDS = {
     "sqlite": {
-        "start": 33,
+        "start": 31,
         "Task_plantilla_queja_reclamo": 13,
-        "Task_confeccionar_hoja": 40,
-        "Task_aprobar_hoja": 24,
+        "Task_confeccionar_hoja": 39,
+        "Task_aprobar_hoja": 23,
         "Task_acuse_recibo": 13,
         "Task_respuesta_final": 30,
     },
     "postgresql": {
         "start": 11,
         "Task_plantilla_queja_reclamo": 10,
-        "Task_confeccionar_hoja": 11,
-        "Task_aprobar_hoja": 17,
+        "Task_confeccionar_hoja": 10,
+        "Task_aprobar_hoja": 16,
         "Task_acuse_recibo": 10,
         "Task_respuesta_final": 12,
     },
 }
+WARM_UP_CASES = 8
 ROUTE = ["Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar_hoja", "Task_acuse_recibo"]
 
 
@@ -62,11 +63,11 @@ def counted(store: Store, tmp_path) -> Iterator[Callable[[], int]]:
             dbapi_connection.pgconn.trace(fd)
             dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
 
-    def count() -> int:
+    def count(messages_of: tuple[str, ...] = ("Query", "Sync")) -> int:
         if store.is_sqlite:
             return len(statements)
         messages = (line.split("\t") for line in trace_file.read_text(errors="replace").splitlines())
-        return sum(1 for parts in messages if parts[0] == "F" and parts[2:3] in (["Query"], ["Sync"]))
+        return sum(1 for parts in messages if parts[0] == "F" and parts[2:3] and parts[2] in messages_of)
 
     event.listen(store.engine, "connect", trace)
     try:
@@ -77,23 +78,46 @@ def counted(store: Store, tmp_path) -> Iterator[Callable[[], int]]:
         os.close(fd)
 
 
-def test_each_step_of_a_case_stays_within_its_bound(atiende, tmp_path):
+def one_case(atiende, count: Callable[[], int]) -> tuple[int, dict[str, int]]:
+    """Starts a case and takes it along the route to «cerrado»; its id and what each step cost."""
     desk = Desk(atiende, atiende.clock)
-    desk.start()  # the first case warms the caches (procedures, catalogs, calendar) as a running process has
     spent = {}
-    with counted(atiende.store, tmp_path) as count:
+    before = count()
+    case_id = desk.start()
+    spent["start"] = count() - before
+    for bpmn_id in [*ROUTE, "Task_respuesta_final"]:
+        task = desk.task(case_id, bpmn_id)  # read outside the count, as the task page did
         before = count()
-        case_id = desk.start()
-        spent["start"] = count() - before
-        for bpmn_id in [*ROUTE, "Task_respuesta_final"]:
-            task = desk.task(case_id, bpmn_id)  # read outside the count, as the task page did
-            before = count()
-            atiende.complete_task(task.id, dict(SAMPLE_SUBMISSIONS[task.form]), BY_ROLE[task.lane])
-            spent[bpmn_id] = count() - before
+        atiende.complete_task(task.id, dict(SAMPLE_SUBMISSIONS[task.form]), BY_ROLE[task.lane])
+        spent[bpmn_id] = count() - before
     assert desk.case(case_id).status == "cerrado"
+    return case_id, spent
+
+
+def test_each_step_of_a_case_stays_within_its_bound(atiende, tmp_path):
+    with counted(atiende.store, tmp_path) as count:
+        # The first cases warm the caches (procedures, catalogs, calendar) and, on PostgreSQL, the
+        # connection's prepared statements (psycopg prepares a statement at its fifth run, with a
+        # round trip of its own): the counted case costs what it does in a running process.
+        for _ in range(WARM_UP_CASES):
+            one_case(atiende, count)
+        _, spent = one_case(atiende, count)
     bounds = BOUNDS[atiende.store.engine.dialect.name]
     over = {step: (spent[step], bound) for step, bound in bounds.items() if spent[step] > bound}
     assert not over, f"steps over their bound (spent, bound): {over}; all: {spent}"
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_running_process_sends_its_steps_statements_prepared(atiende, tmp_path):
+    """Once a connection has run a statement a few times psycopg prepares it, and the server parses and
+    plans it no more: a warm process's case sends no statement text (libpq's ``Parse``), only the
+    prepared statements' names and values."""
+    with counted(atiende.store, tmp_path) as count:
+        for _ in range(WARM_UP_CASES):
+            one_case(atiende, count)
+        parsed = count(("Parse",))
+        one_case(atiende, count)
+        assert count(("Parse",)) == parsed
 
 
 @pytest.mark.postgres
