@@ -160,7 +160,7 @@ _ACCESS_VERSION = select(AccessVersion.version).where(AccessVersion.id == _VERSI
 
 def access_version(store: Store) -> int:
     """The number of changes to people so far: one read by key, asked before every signed-in request, so
-    in a read session (one round trip on PostgreSQL, where a connection of its own paid BEGIN and ROLLBACK)."""
+    in a read session (one round trip on PostgreSQL; a connection of its own would add BEGIN and ROLLBACK)."""
     with store.read() as s:
         return s.execute(_ACCESS_VERSION).scalar() or 0
 

@@ -191,7 +191,7 @@ class Tally:
 
     ``INSERT … ON CONFLICT (key) DO UPDATE SET m = m + excluded.m``, in each database's own
     dialect, built and compiled once. Built anew on every call, with an expression per measure
-    (a count of the indicators has 65), it cost about 2 ms of Python a step, more than the
+    (a count of the indicators has 65), it costs about 2 ms of Python a step, more than the
     step's own statements (bench/engine.py).
     """
 

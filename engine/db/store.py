@@ -49,9 +49,9 @@ def json_text(value) -> str:
     """A JSON column's value as stored: compact, with text as typed.
 
     The default escapes every accented letter (``\\u00f3``, six bytes for two) and puts a space
-    after each comma and colon: a Spanish record, an audit event's detail, came out a tenth larger
+    after each comma and colon: a Spanish record, an audit event's detail, comes out a tenth larger
     (bench/storage.py). Text UTF-8 cannot encode (a lone surrogate a broken e-mail header may leave)
-    is escaped as before, since the database would refuse it unescaped.
+    stays escaped, since the database would refuse it unescaped.
     """
     stored = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
@@ -149,8 +149,8 @@ class Store:
                 self._stop_checkpoints = weakref.finalize(self, checkpoints.unregister, registration)
         else:
             # psycopg prepares a statement at its fifth run on a connection (its default): the steps'
-            # statements, the same on every step, are then neither parsed nor planned again, which the
-            # server's log showed as most of its time. A ROLLBACK (a savepoint's too) makes psycopg
+            # statements, the same on every step, are then neither parsed nor planned again (for
+            # statements this short, most of the server's work). A ROLLBACK (a savepoint's too) makes psycopg
             # deallocate them all; only failures and the auditor's snapshot roll back. Behind a pooler
             # in transaction mode the pooler must keep prepared statements (docs/operations.md).
             self.engine = create_engine(self.url, json_serializer=json_text)

@@ -278,7 +278,7 @@ def _newest(*columns):
     )
 
 
-# Built once: every start asks (who may start what), and building it cost more than running it.
+# Built once: every start asks (who may start what), and building it costs more than running it.
 _IN_FORCE = _newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id)
 
 

@@ -1,6 +1,6 @@
 """JSON columns are stored as compact UTF-8 text: a Spanish record is not inflated by ASCII escapes or
 spaces, and text UTF-8 cannot encode (a lone surrogate, as a broken e-mail header may leave) is
-still stored, escaped, as before."""
+stored escaped."""
 
 from __future__ import annotations
 

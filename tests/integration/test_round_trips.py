@@ -159,7 +159,7 @@ def test_the_access_check_of_every_signed_in_request_is_one_round_trip_on_postgr
 def test_a_task_completion_runs_its_statements_on_the_drivers_cursor(atiende):
     """The hot path skips SQLAlchemy's execution layer (``engine.db.statements``): a statement through
     it costs tens of microseconds of Python, and one built on every call (the roll-ups' upsert, with
-    an expression per column) cost milliseconds. Completions that move none of the case's counted
+    an expression per column) costs milliseconds. Completions that move none of the case's counted
     facts run nothing through it; the one that sends the case to its dirección moves the roll-ups
     and the step times on the cursor too."""
     desk = Desk(atiende, atiende.clock)
