@@ -24,17 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from engine.db.models import AuditEvent
-from engine.db.statements import Statement
+from engine.db.statements import Statement, committing, first_rows
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
-_PG_LOCK_SQL = "SELECT pg_advisory_xact_lock(1096041541)"
-_PG_LOCK = text(_PG_LOCK_SQL)
+_PG_LOCK = Statement(select(func.pg_advisory_xact_lock(1096041541)))
 _BATCH = 2000
 _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
@@ -98,9 +97,10 @@ def write_pending(session: Session) -> None:
     head = session.info.get(_HEAD)
     if head is None:
         if session.connection().dialect.name == "postgresql":  # the lock, then the head: one round trip
-            head = _HEAD_QUERY.scalar_after(session, _PG_LOCK_SQL, {}) or GENESIS
+            _locked, newest = first_rows(session, (_PG_LOCK, {}), (_HEAD_QUERY, {}))
         else:
-            head = _HEAD_QUERY.scalar(session, {}) or GENESIS
+            newest = _HEAD_QUERY.first(session, {})
+        head = newest.hash if newest is not None else GENESIS
     for event in pending:
         event["prev_hash"] = head
         head = event["hash"] = digest(
@@ -120,7 +120,7 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
     """
     events = cast(Table, AuditEvent.__table__)
     if session.connection().dialect.name == "postgresql":
-        session.execute(_PG_LOCK)
+        _PG_LOCK.first(session, {})
     newest = session.execute(select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1)).first()
     if newest is None:
         return None
@@ -130,7 +130,15 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_at_commit(session: Session) -> None:
-    write_pending(session)
+    """The transaction's events go in as it commits: on PostgreSQL, in the COMMIT's round trip.
+
+    A savepoint's release writes them in its transaction, to be committed with it.
+    """
+    if pending(session) and not session.in_nested_transaction():
+        with committing(session):
+            write_pending(session)
+    else:
+        write_pending(session)
 
 
 @sa_event.listens_for(Session, "after_transaction_create")

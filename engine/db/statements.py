@@ -83,6 +83,26 @@ def pipelined(session: Session) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def committing(session: Session) -> Iterator[None]:
+    """On PostgreSQL, the statements run in the block and the transaction's COMMIT go to the server together.
+
+    For the last writes of a transaction, from its ``before_commit``: what the ORM holds is
+    flushed first (its statements wait for their answers one by one, and nothing may be left
+    to write after the COMMIT), and the commit SQLAlchemy then asks of the driver finds the
+    transaction ended (psycopg sends nothing). If the block or the COMMIT fails, the error is
+    raised and the transaction is rolled back as for any other. On SQLite, nothing changes.
+    """
+    dialect, driver_connection = _driver_connection(session)
+    if dialect.name != "postgresql":
+        yield
+        return
+    session.flush()
+    with driver_connection.pipeline():
+        yield
+        driver_connection.cursor().execute("COMMIT", prepare=False)  # never prepared: it ends what prepares
+
+
 class _Compiled:
     """One statement's SQL for one dialect, with how to pass its parameters and read its rows."""
 
@@ -170,20 +190,28 @@ class Statement:
         row = self.first(session, values, column_keys)
         return None if row is None else row[0]
 
-    def scalar_after(self, session: Session, first: str, values: dict[str, Any]) -> Any:
-        """``scalar``, run on PostgreSQL once ``first`` (SQL with no parameters, e.g. taking a lock) has run.
 
-        Both go in one round trip (psycopg's pipeline). The server runs them one after the other
-        and this one takes its snapshot when it starts, so it sees whatever committed while
-        ``first`` waited.
-        """
-        compiled, cursor = self._for(session, None)
-        with cursor.connection.pipeline():
-            cursor.connection.cursor().execute(first)
+def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[Any]:
+    """The first row (or None) of each read, all sent together: on PostgreSQL one round trip.
+
+    psycopg's pipeline sends them at once; the server runs them in order, and each takes its
+    snapshot when it starts, so a read sees what committed while one before it waited for a lock.
+    """
+    dialect, _connection = _driver_connection(session)
+    if dialect.name != "postgresql":
+        return [statement.first(session, values) for statement, values in reads]
+    sent = []
+    with pipelined(session):
+        for statement, values in reads:
+            compiled, cursor = statement._for(session, None)
             cursor.execute(compiled.sql, compiled.parameters(values))
+            sent.append((compiled, cursor))
+    rows = []
+    for compiled, cursor in sent:
         raw = cursor.fetchone()
         cursor.close()
-        return None if raw is None else compiled.read(raw)[0]
+        rows.append(None if raw is None else compiled.read(raw))
+    return rows
 
 
 class Tally:

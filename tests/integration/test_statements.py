@@ -145,3 +145,36 @@ def test_pipelined_writes_are_all_kept_and_a_refused_one_undoes_its_transaction(
     with store.read() as s:
         kept = dict(s.execute(select(_DOCUMENTS.c.id, _DOCUMENTS.c.filename).where(_DOCUMENTS.c.id > 9000)).all())
     assert kept == {9001: "renamed.pdf", 9002: "9002.pdf"}
+
+
+def test_first_rows_gives_each_reads_first_row_in_the_sessions_transaction(store):
+    with store.unit_of_work() as s:
+        _INSERT_EVENT.execute(s, event("ana", {}), column_keys=_WRITTEN)
+    with store.unit_of_work() as s:
+        _INSERT_EVENT.execute(s, event("beto", {}), column_keys=_WRITTEN)  # not committed yet: seen here
+        first, newest, none = statements.first_rows(
+            s, (_EVENTS_OF, {"kind": "prueba"}), (_NEWEST, {}), (_EVENTS_OF, {"kind": "ninguno"})
+        )
+    assert (first.actor, newest.actor, none) == ("ana", "beto", None)
+
+
+def test_committing_ends_the_transaction_with_its_block_and_a_refused_write_there_undoes_it_all(store):
+    """``committing`` sends the block's writes with the COMMIT on PostgreSQL: what the ORM held is
+    written first and kept with them; a write refused there leaves nothing of the unit of work."""
+    with store.unit_of_work() as s:
+        s.add(Document(**document(9101), snapshot={}))  # the ORM's: flushed before the block
+        with statements.committing(s):
+            _INSERT_DOCUMENT.execute(s, document(9102), column_keys=_DOCUMENT_COLUMNS)
+        if not store.is_sqlite:  # ended with the block: the unit of work's commit sends nothing more
+            assert (
+                s.connection().connection.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            )
+    refused = (sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
+    with pytest.raises(refused), store.unit_of_work() as s:
+        s.add(Document(**document(9103), snapshot={}))
+        with statements.committing(s):
+            _INSERT_DOCUMENT.execute(s, document(9104), column_keys=_DOCUMENT_COLUMNS)
+            _INSERT_DOCUMENT.execute(s, document(9101), column_keys=_DOCUMENT_COLUMNS)  # its id is taken
+    with store.read() as s:
+        kept = set(s.scalars(select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id > 9100)))
+    assert kept == {9101, 9102}
