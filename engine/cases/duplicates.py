@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -126,11 +127,12 @@ def _text(subject: str | None, descripcion: str | None) -> str:
     return f"{subject or ''} {descripcion or ''}"
 
 
-def possible(session: Session, case: Case) -> list[Similar]:
-    """The open cases most like this one, not yet linked to it, best first."""
+def possible(session: Session, case: Case, linked_ids: Collection[int] | None = None) -> list[Similar]:
+    """The open cases most like this one, not yet linked to it, best first; ``linked_ids``: the
+    cases linked to it, when the caller has read them (``linked``)."""
     if not case.corregimiento or not case.case_type:
         return []
-    linked = set(_linked_ids(session, case.id))
+    linked = set(_linked_ids(session, case.id) if linked_ids is None else linked_ids)
     # Only the columns compared and shown: a case row also carries its whole workflow state, and its
     # data every answer of its forms; decoding that for each of 200 candidates was a third of the work.
     descripcion = Case.data["descripcion"].as_string()

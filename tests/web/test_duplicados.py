@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.audit import trail as audit
 from engine.cases import duplicates, queries
@@ -68,6 +68,25 @@ def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):
             assert event.actor == "operador" and event.detail["con"] == other.ticket
     again = operador.post(f"/casos/{first.id}/vincular", {"otro_caso": second.id}, page=f"/casos/{first.id}")
     assert "ya están vinculados" in html(operador.get(again.headers["Location"]))
+
+
+def test_the_case_page_reads_the_cases_links_once(app, browser):
+    """The links both leave the linked cases out of the possible duplicates and are shown."""
+    first, second = start(app), start(app)
+    third = start(app)
+    engine = app.extensions["atiende"]
+    duplicates.link(engine.store, first.id, second.id, OPERADOR, engine.now())
+    operador = browser("operador")
+    read: list[str] = []
+    listener = lambda _c, _cur, sql, *_: "case_link" in sql and read.append(sql)  # noqa: E731
+    event.listen(engine.store.engine, "before_cursor_execute", listener)
+    try:
+        page = html(operador.get(f"/casos/{second.id}"))
+    finally:
+        event.remove(engine.store.engine, "before_cursor_execute", listener)
+    assert "Vinculado como duplicado con" in page and first.ticket in page
+    assert f"Vincular con {first.ticket}" not in page and f"Vincular con {third.ticket}" in page
+    assert len(read) == 1, read
 
 
 def test_the_task_page_shows_possible_duplicates_too(app, browser):

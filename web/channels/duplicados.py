@@ -35,7 +35,8 @@ def duplicados_de(case) -> dict:
     ):
         return {"possible": [], "linked": []}
     with atiende().store.read() as s:
-        return {"possible": duplicates.possible(s, case), "linked": duplicates.linked(s, case.id)}
+        linked = duplicates.linked(s, case.id)
+        return {"possible": duplicates.possible(s, case, {c.id for c in linked}), "linked": linked}
 
 
 @bp.post("/casos/<int:case_id>/vincular")
