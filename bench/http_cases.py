@@ -12,21 +12,24 @@ Every request is timed at the client; the server's resident memory is read from 
 is up (idle), after the warm-up, and at the end, with its peak. The procedure is whatever is given:
 
     .venv/bin/python bench/http_cases.py [--cases 200] [--warmup 20] [--clients 1] [--flows posts pages]
-        [--database-url postgresql://…] [--profile]
+        [--database-url postgresql://… [--network-delay-ms 0.25]] [--profile]
         [--diagrams processes/*.bpmn --forms forms --process atencion_correo_web]
         [--start start.json] [--submissions forms.json] [--direccion planificacion_urbana]
 
 By default: every diagram of processes/ and every form of forms/, the e-mail/web procedure,
 the start form of the first demo case (a queja by e-mail) and ``engine.demo.seed.SAMPLE_SUBMISSIONS``
 for the task forms (``--start``/``--submissions`` take JSON files that replace or add to them).
-``--profile`` also runs 20 cases in-process with Flask's test client under cProfile and
-prints where the time goes by library. The last line printed is one JSON object.
+``--network-delay-ms`` puts PostgreSQL as if on another machine: every chunk between the
+server and it waits that long each way (``network_delay``). ``--profile`` also runs 20 cases
+in-process with Flask's test client under cProfile and prints where the time goes by library.
+The last line printed is one JSON object.
 Targets: ≥ 30 cases/s for a 4-user-task procedure, ≤ 10 ms per task completion.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import re
@@ -41,6 +44,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 import common  # noqa: E402
 import live_server  # noqa: E402
+import network_delay  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from engine.access.accounts import create_user  # noqa: E402
@@ -242,19 +246,30 @@ def main(argv=None) -> dict:
     parser.add_argument("--clients", type=int, default=1, help="people working at once, each on a connection")
     parser.add_argument("--flows", nargs="+", choices=("posts", "pages"), default=["posts", "pages"])
     parser.add_argument("--database-url", help="a PostgreSQL server to run on (a schema of its own), not SQLite")
+    parser.add_argument("--network-delay-ms", type=float, help="PostgreSQL only: milliseconds added each way")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     start = json.loads(args.start.read_text()) if args.start else demo.DEMO_CASES[0]
     submissions = {**demo.SAMPLE_SUBMISSIONS, **(json.loads(args.submissions.read_text()) if args.submissions else {})}
     postgres = common.postgres_url(args.database_url)
+    if args.network_delay_ms and not postgres:
+        parser.error("--network-delay-ms needs a PostgreSQL server (--database-url)")
+    database = "SQLite"
+    if postgres:
+        database = f"PostgreSQL (+{args.network_delay_ms:g} ms each way)" if args.network_delay_ms else "PostgreSQL"
     result: dict = {
         "bench": "http_cases",
         "process": args.process,
         "cases": args.cases,
         "clients": args.clients,
-        "server": f"python -m web (Waitress, 1 process), {'PostgreSQL' if postgres else 'SQLite'}",
+        "server": f"python -m web (Waitress, 1 process), {database}",
+        "network_delay_ms": args.network_delay_ms or 0,
     }
-    with common.postgres_database(postgres) if postgres else common.sqlite_database() as db:
+    delayed = network_delay.relayed(postgres, args.network_delay_ms) if postgres and args.network_delay_ms else None
+    with (
+        delayed or contextlib.nullcontext(postgres) as postgres,
+        common.postgres_database(postgres) if postgres else common.sqlite_database() as db,
+    ):
         prepare(db, args.diagrams, args.forms, args.direccion, args.clients)
         store = Store(db.url)
         with live_server.web_server(db.url) as server:
