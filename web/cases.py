@@ -175,7 +175,7 @@ def _case_page(
     with engine.store.read() as s:
         case = engine.case_for(s, case_id, me)
         procedure = engine.procedure(s, case.procedure_version_id)
-        labels = record.Labels(s)
+        labels = record.Labels(s, record.SUMMARY_CATALOGS)
         open_tasks: list[Any] = queries.open_tasks(s, case.id)  # human_task rows as named tuples
         events = audit.case_history(s, case.id)
         talk = conversation.entries(s, case, events)

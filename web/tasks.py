@@ -218,7 +218,7 @@ def _material(session, task, step) -> dict:
     return {
         "task": task,
         "case": case,
-        "summary": record.summary(case, record.Labels(session)),
+        "summary": record.summary(case, record.Labels(session, record.SUMMARY_CATALOGS)),
         "citizen": conversation.material(session, case),
         "returned": returned,
         "returned_by": names.get(returned.actor, returned.actor) if returned else None,

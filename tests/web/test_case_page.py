@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from engine.clock import FrozenClock
 from tests.conftest import START
-from tests.web.conftest import html, start_case
+from tests.web.conftest import html, start_case, task_id
 from web.cases import deadline
 
 
@@ -42,3 +44,27 @@ def test_the_case_page_shows_the_deadline_and_internal_notes(store, browser, fro
 
     auditor = html(browser("auditor").get(f"/casos/{case_id}"))
     assert "Llamé al ciudadano" in auditor and 'action="/casos/' not in auditor  # reads, cannot write
+
+
+def test_the_summary_names_its_codes_from_one_read_of_its_catalogues(app, store, browser):
+    """Type, dirección and corregimiento are read together, not a catalogue at a time; on the task page too."""
+    operador = browser("operador")
+    case_id = start_case(operador)
+    task = task_id(store, case_id, "Llenar plantilla de queja o reclamo")
+    read: list[set] = []  # the catalogues each read of catalog_item names
+
+    def listener(_conn, _cursor, sql, parameters, *_):
+        if "FROM catalog_item" in sql:
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            read.append({value for value in values if isinstance(value, str)})
+
+    engine = app.extensions["atiende"].store.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        pages = {url: html(operador.get(url)) for url in (f"/casos/{case_id}", f"/tareas/{task}")}
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    for page in pages.values():
+        assert "Queja o reclamo" in page and "Bella Vista" in page
+    summary_reads = [named for named in read if named & {"tipos_caso", "corregimientos", "direcciones"}]
+    assert len(summary_reads) == len(pages), read

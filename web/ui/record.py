@@ -65,6 +65,10 @@ class Labels:
         return self._active[catalog]
 
 
+# The catalogues the summary names its codes by: a page that shows it preloads them (one query).
+SUMMARY_CATALOGS = ("tipos_caso", "direcciones", "corregimientos")
+
+
 def summary(case: Case, labels: Labels) -> list[Row]:
     """The facts of a case everyone looks for first: ticket, status, type, citizen, dates."""
     rows = [
