@@ -17,8 +17,8 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -46,13 +46,18 @@ THROTTLED = (
 
 @dataclass(frozen=True, eq=False)
 class Person(UserMixin):
-    """The signed-in user as plain values, so no ORM object outlives its database session."""
+    """The signed-in user as plain values, so no ORM object outlives its database session.
+
+    ``kept`` holds what is worked out from the person and the procedures in force (what they may
+    start): it lasts as long as this object, which ``SignedIn`` drops at any access change.
+    """
 
     id: int
     username: str
     full_name: str
     actor: Actor
     session_generation: int
+    kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, user: User) -> Person:
@@ -73,7 +78,7 @@ class SignedIn:
     ``access_version`` stays at the number they were read at.
 
     Every change to a person — roles, dirección, name, deactivation, the end of their sessions
-    (sign-out, a password reset) — counts that row up in the change's own transaction
+    (sign-out, a password reset) — and every deploy counts that row up in the change's own transaction
     (``engine.access.accounts.access_changed``), whichever process makes it: this one, another web
     worker, the ``atiende`` command. Each request reads the row by its key, a tenth of the join of
     the person and their roles on SQLite and a quarter on PostgreSQL (measured side by side); when

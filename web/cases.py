@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from engine.access.permissions import CASE_READERS, may_read_incidents, may_work_now, may_write_notes
 from engine.access.roles import ROLES
@@ -259,13 +260,15 @@ def _inline(session, task_id: str, form_values: dict | None) -> InlineTask:
 
 
 def startable() -> list[Procedure]:
-    """The procedures the signed-in person may start by hand (``Atiende.startable``), once per request:
-    the menu, the bandeja and the capture screens all ask."""
-    if "atiende_startable" not in g:
+    """The procedures the signed-in person may start by hand (``Atiende.startable``): the menu of every
+    page, the bandeja and the capture screens ask. Kept with the person (``web.auth.Person``), whom
+    any access change or deploy has read again by the next request."""
+    kept = current_user.kept
+    if "startable" not in kept:
         engine = atiende()
         with engine.store.read() as s:
-            g.atiende_startable = engine.startable(s, actor())
-    return g.atiende_startable
+            kept["startable"] = engine.startable(s, actor())
+    return kept["startable"]
 
 
 def _chosen(session) -> tuple[Procedure, list[Procedure]]:

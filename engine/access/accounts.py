@@ -1,8 +1,9 @@
 """People who sign in: their password hashes (Argon2id), roles, dirección and session generation.
 
-Every change to who a person is counts up ``access_version`` in its own transaction
-(``access_changed``): the web processes keep the signed-in people they read (``web.auth``) and
-read one again only when that row moved, so nothing changes behind a kept person's back.
+Every change to who a person is, and every deploy (which changes who may start what), counts up
+``access_version`` in its own transaction (``access_changed``): the web processes keep the
+signed-in people they read (``web.auth``), with what each may start, and read one again only when
+that row moved, so nothing changes behind a kept person's back.
 """
 
 from __future__ import annotations
@@ -146,8 +147,9 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 
 def access_changed(session: Session) -> None:
-    """Count a change to a person (roles, dirección, name, active, sessions) in ``access_version``, in the
-    change's transaction; in SQL, so two changes at once both count."""
+    """Count a change to what people may do in ``access_version``, in the change's transaction: to a
+    person (roles, dirección, name, active, sessions) or to the procedures in force (who may start
+    what, ``engine.procedures.versions.deploy``); in SQL, so two changes at once both count."""
     counted = session.execute(
         update(AccessVersion).where(AccessVersion.id == _VERSION_ROW).values(version=AccessVersion.version + 1)
     )

@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from engine.access.accounts import access_changed
 from engine.audit import trail as audit
 from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
@@ -183,6 +184,7 @@ def deploy(
             detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": row.note},
         )
         start_events.sync(session, c.process_id, c.schedules, at)
+        access_changed(session)  # who may start what: every process reads its people again
         stored.append(row)
     return stored
 

@@ -8,12 +8,13 @@ administrator works in one, the person in either.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.access import administration
 from engine.access.accounts import Actor
 from engine.db.models import User
-from engine.facade import Atiende
+from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende
+from engine.procedures import versions as procedures
 from tests.web.conftest import Browser
 from web import auth, create_app
 
@@ -111,3 +112,34 @@ def test_a_change_made_by_another_program_on_the_database_reaches_the_next_reque
     administration.set_active(elsewhere, user_id(store, "analista"), False, ADMIN)
     elsewhere.store.dispose()
     assert signed_out(analista)
+
+
+def test_what_a_person_may_start_is_worked_out_once_while_nothing_changes(app):
+    """The menu's «Nuevo caso» on every page asks what the person may start: the procedures in force
+    are read for the first page only."""
+    operador = signed_in(app, "operador")
+    assert "Nuevo caso" in operador.get("/").get_data(as_text=True)
+    read: list[str] = []
+    listener = lambda _c, _cur, sql, *_: "FROM procedure_version" in sql and read.append(sql)  # noqa: E731
+    engine = app.extensions["atiende"].store.engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(3):
+            assert "Nuevo caso" in operador.get("/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert read == []
+
+
+@pytest.mark.parametrize("where", ["same", "other"])
+def test_a_deploy_changes_what_a_signed_in_person_may_start_at_the_next_request(app, other_app, where):
+    """A new version of the operativo whose start lane is the operadores' own: the operador, signed in
+    before it, finds it in the new-case page at the next request, in every process."""
+    operador = signed_in(app, "operador")
+    assert "Operativo de lotes baldíos" not in operador.get("/casos/nuevo").get_data(as_text=True)
+    files, forms = procedures.read_directory(PROCESSES_DIR, FORMS_DIR)
+    moved = files["lotes_baldios.bpmn"].replace('name="Coordinación de Corregidores"', 'name="Operador"', 1)
+    assert moved != files["lotes_baldios.bpmn"]
+    deploying = (app if where == "same" else other_app).extensions["atiende"]
+    deploying.deploy({"lotes_baldios.bpmn": moved}, forms, "analista")
+    assert "Operativo de lotes baldíos" in operador.get("/casos/nuevo").get_data(as_text=True)
