@@ -143,6 +143,7 @@ def deploy(
     every procedure it calls (``calls``), and a caller re-versioned for them says so in its note.
     """
     stored = []
+    deployed = False
     # A caller's subprocess specs hold every procedure it calls, and theirs: always more than each callee's.
     for c in sorted(candidates, key=lambda c: len(c.spec["subprocess_specs"])):
         existing = session.scalar(
@@ -184,8 +185,10 @@ def deploy(
             detail={"proceso": c.process_id, "version": row.version, "hash": c.content_hash, "nota": row.note},
         )
         start_events.sync(session, c.process_id, c.schedules, at)
-        access_changed(session)  # who may start what: every process reads its people again
+        deployed = True
         stored.append(row)
+    if deployed:
+        access_changed(session)  # who may start what: every process reads its people again
     return stored
 
 
