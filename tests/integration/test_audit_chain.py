@@ -204,3 +204,65 @@ def test_migration_0007_chains_the_events_written_before_it(bare_url):
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET actor = 'otro'"))
     store.dispose()
+
+
+def stored_hashes(url: str) -> list[tuple]:
+    """Each event's (prev_hash, hash) as the database holds them, past the engine's types."""
+    store = Store(url)
+    with store.engine.connect() as conn:
+        found = [tuple(r) for r in conn.execute(text("SELECT prev_hash, hash FROM audit_event ORDER BY id"))]
+    store.dispose()
+    return found
+
+
+def test_an_events_hashes_are_stored_as_their_32_bytes_and_read_as_hexadecimal(desk, store):
+    desk.start()
+    chain = events(store)
+    stored = stored_hashes(store.url)
+    assert len(stored) == len(chain) > 1
+    for event, (prev_hash, hash_) in zip(chain, stored, strict=True):
+        assert isinstance(hash_, bytes | memoryview) and len(bytes(hash_)) == 32
+        assert (bytes(prev_hash).hex(), bytes(hash_).hex()) == (event.prev_hash, event.hash)
+    assert len(event.hash) == 64 and verdict(store).intact
+
+
+def test_migration_0026_stores_every_hash_as_bytes_keeps_the_chain_and_its_downgrade_restores_the_text(bare_url):
+    store = Store(bare_url)
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0025")
+        previous = audit_chain.GENESIS
+        for n in range(3):
+            at, detail = START.replace(day=n + 1), {"n": n, "texto": "acción"}
+            digest = audit_chain.digest(previous, at, "ana", "prueba", None, None, detail)
+            conn.execute(
+                text(
+                    "INSERT INTO audit_event (at, actor, kind, detail, prev_hash, hash) "
+                    "VALUES (:at, 'ana', 'prueba', :d, :p, :h)"
+                ),
+                {"at": at.replace(tzinfo=None), "d": json.dumps(detail), "p": previous, "h": digest},
+            )
+            previous = digest
+    as_text = stored_hashes(bare_url)
+    store.migrate()
+    assert [(bytes(p).hex(), bytes(h).hex()) for p, h in stored_hashes(bare_url)] == as_text
+    assert [(e.prev_hash, e.hash) for e in events(store)] == as_text
+    assert verdict(store).intact and verdict(store).head == previous
+    for statement in ("UPDATE audit_event SET actor = 'otro'", "DELETE FROM audit_event"):
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0025")
+    store.dispose()
+    assert stored_hashes(bare_url) == as_text
+
+
+def test_a_hash_an_intruder_writes_as_text_is_named_not_a_crash(desk, store):
+    desk.start()
+    victim = events(store)[2]
+    tamper(store, "UPDATE audit_event SET hash = :h WHERE id = :id", h="f" * 64, id=victim.id)
+    result = verdict(store)
+    assert result.broken_id == victim.id and "modificado" in result.reason

@@ -64,7 +64,13 @@ def recompute_hashes_from(store, first_id: int) -> None:
         new = audit_chain.digest(
             previous, event.at, event.actor, event.kind, event.case_id, event.task_id, event.detail
         )
-        tamper(store, "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id", p=previous, h=new, id=event.id)
+        tamper(
+            store,
+            "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id",
+            p=bytes.fromhex(previous),
+            h=bytes.fromhex(new),
+            id=event.id,
+        )
         previous = new
 
 
