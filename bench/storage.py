@@ -10,6 +10,12 @@ at the same moment of a frozen clock; their rows are snapshotted along their liv
   after the 30-day legal term;
 * closed: answered right after the acuse, or after 1, 2, 3 or 5 weeks of follow-up.
 
+Before them, as an office that runs ``atiende estados compactar`` would have, three rounds of
+the same real cases are made and a dictionary is learnt from their states' shape
+(``engine.bpm.compaction``); the snapshotted cases' states are written with it. It is learnt
+from other cases than the copied ones, whose task ids every copy repeats byte for byte
+(``--no-dictionary``: plain frames).
+
 A snapshot holds every row of the case in every table that belongs to a case (the case, its
 open tasks, its audit trail, documents, outgoing mail, indicator rows …: every table with a
 foreign key to ``cases``, and the tables hanging from those). ``--cases`` copies of the
@@ -24,7 +30,7 @@ and the workflow state alone (``cases.workflow``: stored bytes; on PostgreSQL al
 TOAST keeps of it). Rendered PDFs are not counted: the document rows are, but their bytes
 are made after the step by the rendering worker, which the benchmark does not run.
 
-    .venv/bin/python bench/storage.py [--cases 100000] [--open 20000]
+    .venv/bin/python bench/storage.py [--cases 100000] [--open 20000] [--no-dictionary]
                       [--database-url postgresql://root@127.0.0.1:5432/test]
 
 SQLite by default (a fresh file in a temporary directory); PostgreSQL with --database-url (a
@@ -49,13 +55,15 @@ if _HERE not in sys.path:
 import common  # noqa: E402
 from sqlalchemy import Integer, String, Table, func, insert, select, text  # noqa: E402
 
+from engine.bpm import compaction  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.db.models import Base, Case, HumanTask  # noqa: E402
+from engine.db.models import Base, Case, HumanTask, StateDictionary  # noqa: E402
 from engine.demo.seed import SAMPLE_SUBMISSIONS  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.indicators import rollup, steps  # noqa: E402
 
 CHUNK = 2000  # copies per executemany round
+PAST_ROUNDS = 3  # rounds of real cases before the copied ones: the states a dictionary learns from
 WEEK = timedelta(days=7)
 CLOSED_AFTER = (0, 1, 2, 3, 5)  # weeks of follow-up before the final answer, one case type each
 WAITING_WEEKS = 5
@@ -280,12 +288,19 @@ def workflow_bytes(store) -> dict[str, float]:
         return {"workflow_bytes": float(stored), "workflow_kept_bytes": float(kept)}
 
 
-def measure(db, cases: int, open_cases: int) -> dict:
+def measure(db, cases: int, open_cases: int, dictionary: bool = True) -> dict:
     store = common.prepared_store(db)
     frozen = FrozenClock(common.START)
     atiende = Atiende(store, frozen)
     atiende.deploy_directory("sistema", note="bench")
     t0 = time.perf_counter()
+    trained_on = 0
+    if dictionary:  # the office's earlier cases, which the dictionary learns from: not the ones copied
+        for _past in range(PAST_ROUNDS):
+            make_templates(atiende, frozen)
+        compaction.train(store, atiende.serializer.codec, frozen.now())
+        with store.read() as s:
+            trained_on = s.scalar(select(StateDictionary.states)) or 0
     templates = make_templates(atiende, frozen)
     templates_s = time.perf_counter() - t0
     with store.read() as s:  # the template cases count among the cases, the open ones among the open
@@ -305,6 +320,7 @@ def measure(db, cases: int, open_cases: int) -> dict:
     return {
         "database": db.label,
         "cases": total_cases,
+        "dictionary_states": trained_on,
         "templates_s": round(templates_s, 1),
         "build_s": round(built["build_s"], 1),
         "rows": built["rows"],
@@ -328,7 +344,9 @@ def report(figures: dict) -> None:
         if parts["data"] + parts["indexes"] >= 1:
             print(f"  {name:28s}{parts['data']:>10,}{parts['indexes']:>10,}")
     kept = f", {figures['workflow_kept_bytes']:,} as TOAST keeps it" if "workflow_kept_bytes" in figures else ""
-    print(f"  workflow state alone: {figures['workflow_bytes']:,} bytes a case{kept}")
+    learnt = figures["dictionary_states"]
+    how = f"with a dictionary learnt from {learnt} earlier states" if learnt else "without a dictionary"
+    print(f"  workflow state alone: {figures['workflow_bytes']:,} bytes a case{kept} ({how})")
 
 
 def main(argv=None) -> dict:
@@ -336,10 +354,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=20_000)
     parser.add_argument("--database-url", help="measure on a schema of its own on this PostgreSQL server")
+    parser.add_argument(
+        "--no-dictionary", action="store_true", help="states in plain frames, as before `atiende estados compactar`"
+    )
     args = parser.parse_args(argv)
     database = common.postgres_database(args.database_url) if args.database_url else common.sqlite_database()
     with database as db:
-        figures = measure(db, args.cases, args.open)
+        figures = measure(db, args.cases, args.open, dictionary=not args.no_dictionary)
     report(figures)
     result = {"bench": "storage", "open": args.open, **figures}
     print(json.dumps(result))

@@ -60,7 +60,7 @@ import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the
 from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 
 from engine import clock  # noqa: E402
-from engine.bpm import serializer  # noqa: E402
+from engine.bpm.state_codec import PLAIN  # noqa: E402
 from engine.cases import runs  # noqa: E402
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
 from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence  # noqa: E402
@@ -203,7 +203,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                 template_tasks = snap["tasks"][template["id"]]
                 number += 1
                 ticket = f"{seq.prefix}-{seq.year}-{number:06d}"
-                workflow = serializer.unpack(template["workflow"]).decode().replace(template["ticket"], ticket)
+                workflow = PLAIN.unpack(template["workflow"]).decode().replace(template["ticket"], ticket)
                 if group == "due":  # the sweep will load it: its task ids must be its own
                     renamed: dict[str, str] = {}
                     workflow = UUID_RE.sub(
@@ -217,7 +217,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                         **template,
                         "id": next_id,
                         "ticket": ticket,
-                        "workflow": serializer.pack(workflow.encode()),
+                        "workflow": PLAIN.pack(workflow.encode()),
                         "data": {**template["data"], "ticket": ticket},
                     }
                 )

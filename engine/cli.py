@@ -1,4 +1,5 @@
-"""The ``atiende`` command: migrate, deploy diagrams, run the timer and mail workers, load demo data."""
+"""The ``atiende`` command: migrate, deploy diagrams, run the timer and mail workers, compact the stored states,
+load demo data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from engine.audit import chain as audit_chain
 from engine.audit import reconcile
 from engine.audit import seals as audit_seals
+from engine.bpm import compaction
 from engine.bpm.serializer import InstanceSerializer
 from engine.db.store import Store
 from engine.demo import desk as demo_desk
@@ -79,6 +81,14 @@ def main(argv: list[str] | None = None) -> int:
     mai = sub.add_parser("mail", help="enviar en bucle la bandeja de salida de correo (SMTP de ATIENDE_SMTP_*)")
     mai.add_argument("--interval", type=float, default=30.0)
     mai.add_argument("--once", action="store_true")
+    est = sub.add_parser("estados", help="estados guardados de los casos").add_subparsers(
+        dest="states_command", required=True
+    )
+    com = est.add_parser(
+        "compactar",
+        help="entrenar un diccionario con la forma de los estados (si no hay ninguno) y reescribirlos con él",
+    )
+    com.add_argument("--nuevo", action="store_true", help="entrenar otro aunque haya uno (cambió un procedimiento)")
     sub.add_parser("demo", help="cargar datos de demostración")
     intake_cli.add_commands(sub)
     indicators_cli.add_commands(sub)
@@ -145,6 +155,25 @@ def _run(args, atiende: Atiende) -> int:
             print("la base ya tenía datos")
     elif args.command == "audit":
         return _audit(args, atiende)
+    elif args.command == "estados":
+        return _compact(atiende, args.nuevo)
+    return 0
+
+
+def _compact(atiende: Atiende, new: bool) -> int:
+    """Train a dictionary of the stored states' shape if there is none (or ``new``), then rewrite the states with it."""
+    codec = atiende.serializer.codec
+    if new or not codec.newest:
+        trained = compaction.train(atiende.store, codec, atiende.now(), compaction.MINIMUM)
+        if trained is None:
+            print(f"Hay menos de {compaction.MINIMUM} estados guardados: aún no hay de qué aprender un diccionario.")
+            return 0
+        print(f"Diccionario {trained} entrenado con la forma de los estados más recientes.")
+    done = compaction.rewrite(atiende.store, codec)
+    print(
+        f"{done.rewritten} de {done.read} estados reescritos con el diccionario {codec.newest}: "
+        f"{done.bytes_before / 1e6:.1f} MB → {done.bytes_after / 1e6:.1f} MB."
+    )
     return 0
 
 

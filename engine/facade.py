@@ -25,8 +25,10 @@ from engine import clock
 from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
+from engine.bpm import compaction
 from engine.bpm.runtime import CasePath, Runtime, path_of
 from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state_codec import StateCodec
 from engine.cases import attachments, incidents, runs, selectors
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
@@ -103,7 +105,7 @@ class Atiende:
         self.store = store
         self.clock = clock_ or clock.SystemClock()
         self.settings = settings or Settings()  # the process's, read at its start (engine.settings)
-        serializer = InstanceSerializer()
+        serializer = InstanceSerializer(StateCodec(compaction.dictionaries(store)))
         self.serializer = serializer
         self.procedures = ProcedureCache(serializer)
         self.catalog_cache = catalogs.CatalogCache()
@@ -130,6 +132,7 @@ class Atiende:
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction, with this engine's clock the time of everything inside it (SpiffWorkflow's too)."""
+        self.serializer.codec.read_once()
         with clock.using(self.clock), self.store.unit_of_work() as session:
             yield session
 

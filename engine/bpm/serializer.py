@@ -10,20 +10,15 @@ converters below read and write SpiffWorkflow's task objects directly, so what a
 is ours to say. A state of another format is refused by name; states written before the
 label carry the library's ``serializer_version`` 1.5 and are the same format.
 
-A state is stored compressed by Zstandard (``pack``): its JSON repeats the same keys, task
-spec names and ids in every task, and compresses about sevenfold, so a case's row holds
-about 4 KB instead of 29 (bench/storage.py). Level 1 adds about a tenth to a dump and a
-sixth of the JSON parse to a load; level 3 saved 1 % more for half as much time again. A state
-stored as plain JSON (before migration 0020) still loads.
+A state is stored compressed by Zstandard, with its database's dictionaries
+(``engine.bpm.state_codec``): a case's row holds about 3 KB instead of 29 (bench/storage.py).
 """
 
 from __future__ import annotations
 
-import threading
 from uuid import UUID
 
 import orjson
-import zstandard
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import (
@@ -40,6 +35,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpm import loops, pass_through
+from engine.bpm.state_codec import PLAIN, StateCodec
 from engine.errors import StoredStateError
 
 
@@ -211,41 +207,11 @@ FORMAT = 1  # raise it, with a migration of the stored states, when what a state
 _BEFORE_THE_LABEL = ("serializer_version", "1.5")  # what SpiffWorkflow 3.2.0's serializer wrote instead
 
 
-_LEVEL = 1
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first bytes of every Zstandard frame
-# One compressor and decompressor per thread: zstandard's objects are not safe to share between threads.
-_codecs = threading.local()
-
-
-def pack(text: bytes) -> bytes:
-    """A state's JSON as stored: one Zstandard frame."""
-    compressor = getattr(_codecs, "compressor", None)
-    if compressor is None:
-        compressor = _codecs.compressor = zstandard.ZstdCompressor(level=_LEVEL)
-    return compressor.compress(text)
-
-
-def unpack(stored: bytes | str) -> bytes | str:
-    """A stored state's JSON: decompressed, or as it is if it was stored uncompressed (before migration 0020)."""
-    if isinstance(stored, str) or not stored.startswith(_ZSTD_MAGIC):
-        return stored
-    decompressor = getattr(_codecs, "decompressor", None)
-    if decompressor is None:
-        decompressor = _codecs.decompressor = zstandard.ZstdDecompressor()
-    return decompressor.decompress(stored)
-
-
-def unpacked_size(stored: bytes | str) -> int:
-    """The length of a stored state's JSON, read from its frame's header: what the state takes to hold."""
-    if isinstance(stored, str) or not stored.startswith(_ZSTD_MAGIC):
-        return len(stored)
-    return zstandard.frame_content_size(stored)
-
-
 class InstanceSerializer:
     """Dumps a workflow's instance state to JSON and restores it onto given specs."""
 
-    def __init__(self):
+    def __init__(self, codec: StateCodec = PLAIN):
+        self.codec = codec
         config = {**SPIFF_CONFIG, **pass_through.CONVERTERS, **loops.CONVERTERS}
         config[BpmnWorkflow] = _InstanceConverter
         config[BpmnSubWorkflow] = _SubWorkflowConverter
@@ -262,7 +228,7 @@ class InstanceSerializer:
         return self._specs.registry
 
     def dumps(self, workflow: BpmnWorkflow) -> bytes:
-        """The library's ``serialize_json``, encoded by orjson (the stdlib encoder was 40 % of a dump), then ``pack``ed.
+        """The library's ``serialize_json``, encoded by orjson (the stdlib encoder was 40 % of a dump), then packed.
 
         Values JSON has no type for go to the library's encoder, as before (datetimes included,
         passed through). Only a ``UUID`` would differ (orjson writes it as text), and none is
@@ -277,11 +243,11 @@ class InstanceSerializer:
         finally:
             serializer.registry._encoder_mode = False  # private part of SpiffWorkflow, as above
         dct[FORMAT_KEY] = FORMAT
-        return pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS))
+        return self.codec.pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS))
 
     def loads(self, stored: bytes | str, spec, subprocess_specs) -> BpmnWorkflow:
         """A stored state restored onto the specs of its version; ``StoredStateError`` if its format is not ours."""
-        dct = orjson.loads(unpack(stored))  # the same objects json.loads makes, in a third of the time
+        dct = orjson.loads(self.codec.unpack(stored))  # the same objects json.loads makes, in a third of the time
         found = dct.pop(FORMAT_KEY, None)
         if found is None and dct.get(_BEFORE_THE_LABEL[0]) == _BEFORE_THE_LABEL[1]:
             del dct[_BEFORE_THE_LABEL[0]]

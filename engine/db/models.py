@@ -115,7 +115,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict] = mapped_column(JSONType)  # the case record people read
-    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.serializer.pack)
+    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.state_codec)
     workflow: Mapped[bytes] = mapped_column(LargeBinary)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -164,6 +164,21 @@ class AuditEvent(Base):
     detail: Mapped[dict] = mapped_column(JSONType)
     prev_hash: Mapped[str | None] = mapped_column(Sha256)  # engine.audit.chain (migrations 0007, 0026)
     hash: Mapped[str | None] = mapped_column(Sha256)
+
+
+class StateDictionary(Base):
+    """A Zstandard dictionary the stored workflow states are compressed with (``engine.bpm.state_codec``).
+
+    Append-only (migration 0027): a state is read with the dictionary its frame names, so one
+    deleted would leave every state written with it unreadable.
+    """
+
+    __tablename__ = "state_dictionary"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the id its frames name
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    states: Mapped[int] = mapped_column(Integer)  # how many states' shapes it was trained on
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuditSeal(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, update
 
-from engine.bpm import serializer
+from engine.bpm.state_codec import PLAIN
 from engine.cases import queries
 from engine.db import case_rows
 from engine.db.models import Case, CatalogItem, ProcedureVersion
@@ -22,7 +22,7 @@ def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(de
         assert inspect(case).detached and "workflow" in inspect(case).unloaded
         assert case.ticket.startswith("AC-") and case.status == "abierto"
         stored = s.scalar(select(Case.workflow).where(Case.id == case_id))
-        assert case_rows.stored_workflow(s, case) == stored and b'"tasks"' in serializer.unpack(stored)
+        assert case_rows.stored_workflow(s, case) == stored and b'"tasks"' in PLAIN.unpack(stored)
 
 
 def test_save_writes_only_what_changed_and_leaves_a_column_someone_else_wrote(desk, atiende):

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import zstandard
 from alembic import command
 
-from engine.bpm import serializer
 from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state_codec import PLAIN, unpacked_size
 from engine.db.models import Case
 from engine.db.store import Store, alembic_config
 from tests.integration.test_migrations import migrate_to
@@ -31,14 +31,14 @@ def test_a_stored_state_is_a_zstandard_frame_a_fraction_of_its_json_and_it_round
     desk.do(case_id, desk.ready(case_id)[0])
     case = desk.case(case_id)
     stored = case.workflow
-    text = serializer.unpack(stored)
+    text = PLAIN.unpack(stored)
     assert isinstance(stored, bytes) and stored.startswith(ZSTD_MAGIC)
     assert json.loads(text)["tasks"] and len(stored) * 4 < len(text)
-    assert serializer.unpacked_size(stored) == len(text)
+    assert unpacked_size(stored) == len(text)
     specs = procedure_of(desk, case)
     ours = InstanceSerializer()
     restored = ours.loads(stored, *specs)
-    assert serializer.unpack(ours.dumps(restored)) == text
+    assert PLAIN.unpack(ours.dumps(restored)) == text
     assert tasks_of(restored) == tasks_of(desk.atiende.runtime._live[case_id][1])
 
 
@@ -46,11 +46,11 @@ def test_a_state_stored_as_plain_json_loads_as_the_same_workflow(desk):
     case_id = desk.start()
     case = desk.case(case_id)
     specs = procedure_of(desk, case)
-    text = serializer.unpack(case.workflow)
+    text = PLAIN.unpack(case.workflow)
     expected = tasks_of(InstanceSerializer().loads(case.workflow, *specs))
     assert tasks_of(InstanceSerializer().loads(text, *specs)) == expected  # bytes of JSON, as read back
     assert tasks_of(InstanceSerializer().loads(text.decode(), *specs)) == expected  # text, as a TEXT column held
-    assert serializer.unpacked_size(text.decode()) == len(text.decode())
+    assert unpacked_size(text.decode()) == len(text.decode())
 
 
 def test_a_completed_case_advances_and_loads_from_its_compressed_state(desk, frozen_clock):
@@ -129,7 +129,7 @@ def test_the_migration_compresses_every_stored_state_and_its_downgrade_restores_
     for case_id in (1, 2):
         assert migrated[case_id].startswith(ZSTD_MAGIC) and len(migrated[case_id]) < len(STATES[case_id])
         assert zstandard.ZstdDecompressor().decompress(migrated[case_id]).decode() == STATES[case_id]
-        assert serializer.unpack(migrated[case_id]) == STATES[case_id].encode()
+        assert PLAIN.unpack(migrated[case_id]) == STATES[case_id].encode()
     with store.engine.begin() as conn:
         cfg = alembic_config(store.url)
         cfg.attributes["connection"] = conn

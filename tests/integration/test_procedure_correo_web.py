@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.bpm import serializer
+from engine.bpm.state_codec import PLAIN
 from engine.clock import DATE_ERROR
 from engine.db.models import AuditEvent, HumanTask
 from engine.errors import Forbidden, FormErrors
@@ -138,10 +138,10 @@ def test_a_form_cannot_set_what_steers_the_procedure(desk, atiende):
     case = desk.case(case_id)
     assert case.status == "abierto" and case.ticket == "AC-2026-000001"
     assert case.due_at == START + timedelta(days=30)
-    assert "rol_asignado" not in case.data and b"rol_asignado" not in serializer.unpack(case.workflow)
+    assert "rol_asignado" not in case.data and b"rol_asignado" not in PLAIN.unpack(case.workflow)
     desk.do(case_id, "Task_plantilla_queja_reclamo", estado_caso="cerrado", _privado="x")
     case = desk.case(case_id)
-    assert case.status == "abierto" and b"_privado" not in serializer.unpack(case.workflow)
+    assert case.status == "abierto" and b"_privado" not in PLAIN.unpack(case.workflow)
     [event] = desk.history(case_id, "tarea_completada")
     assert set(event.detail["datos"]) <= {"hechos", "fecha_hechos", "dependencia_o_funcionario", "pretension"}
 

@@ -19,7 +19,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine import bpm
 from engine.bpm import loops
-from engine.bpm.serializer import FORMAT, FORMAT_KEY, InstanceSerializer, unpack
+from engine.bpm.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
+from engine.bpm.state_codec import PLAIN
 from engine.errors import StoredStateError, UnsupportedLibrary
 from tests.fixtures.desk import BY_ROLE
 
@@ -36,7 +37,7 @@ def library_dump(workflow: BpmnWorkflow) -> dict:
 
 def unlabelled(stored: bytes | str) -> dict:
     """A state we wrote, less Atiende's format label (which it must carry)."""
-    dct = json.loads(unpack(stored))
+    dct = json.loads(PLAIN.unpack(stored))
     assert dct.pop(FORMAT_KEY) == FORMAT
     return dct
 

@@ -1,0 +1,112 @@
+"""Compaction of the stored workflow states: a dictionary learnt from their shape, and the states rewritten with it.
+
+Every state of a procedure repeats what every other holds: the same keys, task spec names
+and structure. ``train`` learns that from the newest states' shapes (every value a case holds
+emptied first, ``state_codec.shape``), stores it in ``state_dictionary`` and writes new states
+with it; ``rewrite`` rewrites every stored state not yet written with it, closed cases and
+long-waiting ones included, a batch of cases a transaction. ``atiende estados compactar``
+does both (docs/operations.md: weekly, and after deploying a changed procedure).
+
+A state is rewritten only if its case has not moved since it was read (its revision): a step
+of the case meanwhile wrote a newer state, with the newest dictionary already. The content
+of a state never changes here, so a process holding the workflow in memory holds the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
+
+from engine.bpm import state_codec
+from engine.bpm.state_codec import StateCodec
+from engine.db.models import Case, StateDictionary
+from engine.db.store import Store
+
+SAMPLE = 2000  # the newest states a dictionary learns from: a few MB of shapes, trained in seconds
+MINIMUM = 50  # fewer states teach a dictionary little that one state's own frame does not find
+BATCH = 500  # cases read and rewritten a transaction: a few MB of states
+
+_REWRITE = (
+    update(Case)
+    .where(Case.id == bindparam("case_id"), Case.revision == bindparam("read_revision"))
+    .values(workflow=bindparam("packed"))
+)
+
+
+def dictionaries(store: Store) -> Callable[[], dict[int, bytes]]:
+    """What a ``StateCodec`` reads its database's dictionaries with: id → content."""
+
+    def read() -> dict[int, bytes]:
+        with store.read() as s:
+            return {i: bytes(c) for i, c in s.execute(select(StateDictionary.id, StateDictionary.content))}
+
+    return read
+
+
+def train(store: Store, codec: StateCodec, now: datetime, minimum: int = MINIMUM) -> int | None:
+    """A new dictionary from the newest states' shapes, stored and written with from now on; its id.
+
+    None, and nothing stored, when the database holds fewer than ``minimum`` states.
+    """
+    with store.read() as s:
+        stored = s.scalars(select(Case.workflow).where(Case.workflow != b"").order_by(Case.id.desc()).limit(SAMPLE))
+        shapes = [state_codec.shape(codec.unpack(state)) for state in stored]
+        newest = s.scalar(select(func.max(StateDictionary.id))) or 0
+    if len(shapes) < minimum:
+        return None
+    content = state_codec.train(shapes, newest + 1)
+    with store.unit_of_work() as s:
+        s.add(StateDictionary(id=newest + 1, trained_at=now, states=len(shapes), content=content))
+    codec.adopt(newest + 1, content)
+    return newest + 1
+
+
+@dataclass
+class Rewritten:
+    """What ``rewrite`` did: states read and rewritten (a case that moved meanwhile is counted, and left as its
+    step wrote it), and the bytes of the rewritten before and after."""
+
+    read: int = 0
+    rewritten: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+
+
+def rewrite(store: Store, codec: StateCodec, batch: int = BATCH) -> Rewritten:
+    """Every stored state not written with the newest dictionary, written with it (none: nothing to do)."""
+    done = Rewritten()
+    if not codec.newest:
+        return done
+    after = 0
+    while True:
+        with store.read() as s:
+            rows = s.execute(
+                select(Case.id, Case.revision, Case.workflow).where(Case.id > after).order_by(Case.id).limit(batch)
+            ).all()
+        if not rows:
+            return done
+        stale = [(case_id, revision, state) for case_id, revision, state in rows if not _current(codec, state)]
+        changed = [
+            {"case_id": case_id, "read_revision": revision, "packed": codec.pack(_as_bytes(codec.unpack(state)))}
+            for case_id, revision, state in stale
+        ]
+        if changed:
+            with store.unit_of_work() as s:
+                s.connection().execute(_REWRITE, changed)
+        done.read += len(rows)
+        done.rewritten += len(changed)
+        done.bytes_before += sum(len(state) for _id, _revision, state in stale)
+        done.bytes_after += sum(len(c["packed"]) for c in changed)
+        after = rows[-1][0]
+
+
+def _current(codec: StateCodec, state: bytes) -> bool:
+    """Nothing to rewrite: written with the newest dictionary, or the placeholder of a case's first step."""
+    return not state or codec.uses_newest(state)
+
+
+def _as_bytes(text: bytes | str) -> bytes:
+    return text.encode() if isinstance(text, str) else text

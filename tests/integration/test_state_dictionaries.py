@@ -1,0 +1,159 @@
+"""Stored states compacted with a dictionary of their shape: trained, stored append-only, written and read
+with it by every process, rewritten in place without changing a byte of what they say, and undone by the
+migration's downgrade; on both databases."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+import zstandard
+from alembic import command
+from sqlalchemy import select, text
+
+from engine import cli
+from engine.bpm import compaction
+from engine.db.models import Case, StateDictionary
+from engine.db.store import Store, alembic_config
+from engine.facade import Atiende
+from engine.forms import catalogs
+from tests.fixtures.desk import Desk
+
+CEDULA = "8-765-4321"  # a value only the cases hold
+
+
+def states(store) -> dict[int, bytes]:
+    with store.read() as s:
+        return {case_id: bytes(w) for case_id, w in s.execute(select(Case.id, Case.workflow))}
+
+
+def named_dictionary(stored: bytes) -> int:
+    return zstandard.get_frame_parameters(stored).dict_id
+
+
+def some_cases(desk: Desk, count: int = 12) -> list[int]:
+    """Cases at several stages, each citizen with the same cédula."""
+    made = []
+    for n in range(count):
+        case_id = desk.start(ciudadano_cedula=CEDULA)
+        if n % 3:
+            desk.to_follow_up(case_id)
+        made.append(case_id)
+    return made
+
+
+def test_compaction_learns_the_states_shape_and_rewrites_each_state_smaller_saying_the_same(desk, atiende, store):
+    cases = some_cases(desk)
+    codec = atiende.serializer.codec
+    before = states(store)
+    json_before = {case_id: codec.unpack(stored) for case_id, stored in before.items()}
+
+    assert compaction.train(store, codec, atiende.now(), minimum=10) == 1
+    done = compaction.rewrite(store, codec)
+
+    after = states(store)
+    assert (done.read, done.rewritten) == (len(before), len(before))
+    assert {named_dictionary(stored) for stored in after.values()} == {1}
+    assert {case_id: codec.unpack(stored) for case_id, stored in after.items()} == json_before
+    assert sum(map(len, after.values())) * 1.15 < sum(map(len, before.values()))
+    assert done.bytes_after == sum(map(len, after.values()))
+    with store.read() as s:
+        dictionary = s.get(StateDictionary, 1)
+    assert dictionary.states == len(before) and CEDULA.encode() not in dictionary.content
+    assert all(CEDULA.encode() in json_before[case_id] for case_id in cases)
+    assert compaction.rewrite(store, codec).rewritten == 0  # nothing left to do
+
+
+def test_a_process_that_never_saw_a_dictionary_reads_and_writes_with_it(desk, atiende, store, frozen_clock):
+    """Another process (its own engine, which has read the dictionaries once: none then) meets states written
+    with one trained since: it reads the new dictionary, loads the case, and writes its next state with it."""
+    some_cases(desk)
+    other = Atiende(store, frozen_clock)
+    other_desk = Desk(other, frozen_clock)
+    case_id = other_desk.start()
+    assert named_dictionary(states(store)[case_id]) == 0
+
+    compaction.train(store, atiende.serializer.codec, atiende.now(), minimum=10)
+    compaction.rewrite(store, atiende.serializer.codec)
+    other.runtime._live.clear()  # nothing in memory: the stored state is read
+    template = next(t for t in other_desk.ready(case_id) if t.startswith("Task_plantilla_"))
+    other_desk.do(case_id, template)
+    assert named_dictionary(states(store)[case_id]) == 1 and other.serializer.codec.newest == 1
+    assert other_desk.ready(case_id) == ["Task_confeccionar_hoja"]
+
+
+def test_a_state_whose_case_moved_during_the_rewrite_keeps_what_its_step_wrote(desk, atiende, store):
+    cases = some_cases(desk)
+    moving = cases[0]
+    codec = atiende.serializer.codec
+    compaction.train(store, codec, atiende.now(), minimum=10)
+    pack = codec.pack
+    moved = []
+
+    def step_first(text):  # the case's step commits between the rewrite's read and its write
+        if not moved:
+            codec.pack = pack  # the step writes its own state
+            desk.do(moving, next(t for t in desk.ready(moving) if t.startswith("Task_plantilla_")))
+            moved.append(states(store)[moving])
+            codec.pack = step_first
+        return pack(text)
+
+    codec.pack = step_first
+    compaction.rewrite(store, codec)
+    codec.pack = pack
+    assert states(store)[moving] == moved[0] and desk.case(moving).revision == 2
+    atiende.runtime._live.clear()  # the stored state goes on
+    desk.do(moving, "Task_confeccionar_hoja")
+    assert desk.ready(moving) == ["Task_aprobar_hoja"]
+
+
+def test_too_few_states_train_nothing(desk, atiende, store):
+    desk.start()
+    assert compaction.train(store, atiende.serializer.codec, atiende.now()) is None
+    assert compaction.rewrite(store, atiende.serializer.codec).read == 0
+    with store.read() as s:
+        assert s.scalar(select(sa.func.count()).select_from(StateDictionary)) == 0
+
+
+def test_the_dictionaries_are_append_only(desk, atiende, store):
+    some_cases(desk)
+    compaction.train(store, atiende.serializer.codec, atiende.now(), minimum=10)
+    for statement in ("UPDATE state_dictionary SET states = 0", "DELETE FROM state_dictionary"):
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
+def test_the_downgrade_writes_every_state_without_a_dictionary_first(bare_url, frozen_clock):
+    store = Store(bare_url)
+    store.migrate()
+    with store.unit_of_work() as s:
+        catalogs.seed(s)
+    atiende = Atiende(store, frozen_clock)
+    atiende.deploy_directory("analista")
+    some_cases(Desk(atiende, frozen_clock))
+    codec = atiende.serializer.codec
+    compaction.train(store, codec, atiende.now(), minimum=10)
+    compaction.rewrite(store, codec)
+    json_before = {case_id: codec.unpack(stored) for case_id, stored in states(store).items()}
+    store.dispose()
+    with store.engine.begin() as conn:
+        cfg = alembic_config(store.url)
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0026")
+    after = states(store)
+    assert {named_dictionary(stored) for stored in after.values()} == {0}
+    assert {case_id: zstandard.ZstdDecompressor().decompress(s) for case_id, s in after.items()} == json_before
+    assert "state_dictionary" not in sa.inspect(store.engine).get_table_names()
+    store.dispose()
+
+
+def test_the_command_trains_once_rewrites_and_trains_again_when_asked(desk, store, capsys, monkeypatch):
+    some_cases(desk)
+    monkeypatch.setattr(compaction, "MINIMUM", 10)
+    assert cli.main(["--database-url", store.url, "estados", "compactar"]) == 0
+    first = capsys.readouterr().out
+    assert "Diccionario 1 entrenado" in first and f"{len(states(store))} de {len(states(store))} estados" in first
+    assert cli.main(["--database-url", store.url, "estados", "compactar"]) == 0
+    assert "entrenado" not in (again := capsys.readouterr().out) and "0 de " in again
+    assert cli.main(["--database-url", store.url, "estados", "compactar", "--nuevo"]) == 0
+    assert "Diccionario 2 entrenado" in capsys.readouterr().out
+    assert {named_dictionary(stored) for stored in states(store).values()} == {2}
