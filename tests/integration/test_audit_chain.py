@@ -14,6 +14,7 @@ from engine.audit import trail as audit
 from engine.db.models import AuditEvent
 from engine.db.store import Store, alembic_config
 from tests.conftest import START
+from tests.integration.test_migrations import migrate_to
 
 
 def events(store):
@@ -227,11 +228,9 @@ def test_an_events_hashes_are_stored_as_their_32_bytes_and_read_as_hexadecimal(d
 
 
 def test_migration_0026_stores_every_hash_as_bytes_keeps_the_chain_and_its_downgrade_restores_the_text(bare_url):
+    migrate_to(bare_url, "0025")
     store = Store(bare_url)
     with store.engine.begin() as conn:
-        cfg = alembic_config(store.url)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0025")
         previous = audit_chain.GENESIS
         for n in range(3):
             at, detail = START.replace(day=n + 1), {"n": n, "texto": "acción"}
@@ -252,11 +251,8 @@ def test_migration_0026_stores_every_hash_as_bytes_keeps_the_chain_and_its_downg
     for statement in ("UPDATE audit_event SET actor = 'otro'", "DELETE FROM audit_event"):
         with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
             conn.execute(text(statement))
-    with store.engine.begin() as conn:
-        cfg = alembic_config(store.url)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0025")
     store.dispose()
+    migrate_to(bare_url, "0025", down=True)
     assert stored_hashes(bare_url) == as_text
 
 

@@ -68,12 +68,13 @@ def revisions(url: str) -> set[str]:
         store.dispose()
 
 
-def migrate_to(url: str, revision: str) -> None:
+def migrate_to(url: str, revision: str, down: bool = False) -> None:
+    """Upgrade the database at ``url`` to ``revision`` (``down``: downgrade to it)."""
     store = Store(url)
     with store.engine.begin() as conn:
         cfg = alembic_config(store.url)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        (command.downgrade if down else command.upgrade)(cfg, revision)
     store.dispose()
 
 

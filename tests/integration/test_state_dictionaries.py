@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 import zstandard
-from alembic import command
 from sqlalchemy import select, text
 
 from engine import cli
 from engine.bpm import compaction
 from engine.db.models import Case, StateDictionary
-from engine.db.store import Store, alembic_config
+from engine.db.store import Store
 from engine.facade import Atiende
 from engine.forms import catalogs
 from tests.fixtures.desk import Desk
+from tests.integration.test_migrations import migrate_to
 
 CEDULA = "8-765-4321"  # a value only the cases hold
 
@@ -135,10 +135,7 @@ def test_the_downgrade_writes_every_state_without_a_dictionary_first(bare_url, f
     compaction.rewrite(store, codec)
     json_before = {case_id: codec.unpack(stored) for case_id, stored in states(store).items()}
     store.dispose()
-    with store.engine.begin() as conn:
-        cfg = alembic_config(store.url)
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0026")
+    migrate_to(bare_url, "0026", down=True)
     after = states(store)
     assert {named_dictionary(stored) for stored in after.values()} == {0}
     assert {case_id: zstandard.ZstdDecompressor().decompress(s) for case_id, s in after.items()} == json_before

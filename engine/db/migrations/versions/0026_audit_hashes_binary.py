@@ -58,21 +58,20 @@ def _replace_columns(kind: str, change) -> None:
         op.execute(sql)
 
 
-def upgrade() -> None:
+def _change_type(sqlite_type: str, change, postgresql_type: str, conversion: str) -> None:
+    """Both hash columns to a new type: on SQLite rebuilt with ``change``; on PostgreSQL ``conversion(column)``."""
     if op.get_bind().dialect.name == "sqlite":
-        _replace_columns("BLOB", _to_bytes)
+        _replace_columns(sqlite_type, change)
         return
     op.execute(
         "ALTER TABLE audit_event "
-        + ", ".join(f"ALTER COLUMN {c} TYPE bytea USING decode({c}, 'hex')" for c in _COLUMNS)
+        + ", ".join(f"ALTER COLUMN {c} TYPE {postgresql_type} USING {conversion}({c}, 'hex')" for c in _COLUMNS)
     )
+
+
+def upgrade() -> None:
+    _change_type("BLOB", _to_bytes, "bytea", "decode")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        _replace_columns("VARCHAR(64)", _to_text)
-        return
-    op.execute(
-        "ALTER TABLE audit_event "
-        + ", ".join(f"ALTER COLUMN {c} TYPE varchar(64) USING encode({c}, 'hex')" for c in _COLUMNS)
-    )
+    _change_type("VARCHAR(64)", _to_text, "varchar(64)", "encode")

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 import zstandard
 from alembic import op
 
+from engine.db.migrations import append_only
+
 revision = "0027"
 down_revision = "0026"
 branch_labels = None
 depends_on = None
 
-MESSAGE = "state_dictionary is append-only"
 _BATCH = 500
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -32,22 +33,7 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""
-            CREATE FUNCTION state_dictionary_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$;
-        """)
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER state_dictionary_no_{action.lower()} BEFORE {action} ON state_dictionary "
-                "FOR EACH ROW EXECUTE FUNCTION state_dictionary_append_only()"
-            )
-    else:
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER state_dictionary_no_{action.lower()} BEFORE {action} ON state_dictionary "
-                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-            )
+    append_only.refuse_changes("state_dictionary")
 
 
 def _plain_frames() -> None:
@@ -78,9 +64,5 @@ def _plain_frames() -> None:
 
 def downgrade() -> None:
     _plain_frames()
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    for action in ("update", "delete"):
-        op.execute(f"DROP TRIGGER state_dictionary_no_{action}" + (" ON state_dictionary" if postgresql else ""))
-    if postgresql:
-        op.execute("DROP FUNCTION state_dictionary_append_only()")
+    append_only.allow_changes("state_dictionary")
     op.drop_table("state_dictionary")
