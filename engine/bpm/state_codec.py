@@ -4,13 +4,13 @@ A state's JSON repeats its keys, task spec names and ids in every task, and one 
 frame of it takes about a seventh of its text. What a frame cannot compress is what every
 state of a procedure shares with every other: the same keys, the same spec names, the same
 shape. A Zstandard dictionary holds that once per database, and a state compressed with it
-takes about a quarter less again (``engine.bpm.compaction`` trains it and rewrites the
-stored states; ``bench/storage.py`` measures it).
+takes about a fifth less again (``engine.bpm.compaction`` trains it and rewrites the stored
+states; ``bench/storage.py`` measures it).
 
 A frame names its dictionary by id in its header, so a state is always read with the
 dictionary it was written with, whichever is newest now; a frame without one is read without.
-The dictionaries are kept in the database (``state_dictionary``, append-only), read at the
-first state this codec writes and again when a frame names one it does not hold (another
+The dictionaries are kept in the database (``state_dictionary``, append-only), read before the
+engine's first transaction and again when a frame names one this codec does not hold (another
 process trained it). A dictionary is trained on the states' shape alone (``shape``): every
 value a case holds is emptied first, so no citizen's words live on in it.
 
@@ -32,7 +32,9 @@ from engine.errors import StoredStateError
 LEVEL = 1
 DICTIONARY_BYTES = 16 * 1024  # 8 KB kept a fifth less of what it saves, 32 KB added 3 %
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first bytes of every Zstandard frame
-_DATA_KEYS = ("data", "delta")  # where a state holds the case's values: the workflow's and each task's
+# Where a state holds what a case carries: its data (the workflow's and each task's, and their
+# changes), and what messages and events carry (correlations, payloads) and tasks keep of them.
+_DATA_KEYS = ("data", "delta", "internal_data", "correlations", "bpmn_events")
 
 
 class StateCodec:

@@ -25,7 +25,7 @@ def test_a_states_shape_keeps_its_keys_and_structure_and_empties_what_the_case_h
     assert shaped["data"] == {"ciudadano_nombre": "", "edad": 0, "acepta": True, "notas": None}
     task = shaped["tasks"]["id-3-0"]
     assert task["data"] == {"detalle": ""} and task["task_spec"] == "Task_3" and task["state"] == 64
-    assert task["internal_data"] == {"event_fired": True} and shaped["completed"] is False
+    assert task["internal_data"] == {"event_fired": True} and shaped["completed"] is False  # a bool says nothing
 
 
 def test_a_frame_is_read_with_the_dictionary_it_names_and_a_plain_one_without():
