@@ -4,7 +4,7 @@ Revision ID: 0026
 Revises: 0025
 
 Each audit event kept its hash and its predecessor's as 64 hexadecimal characters: 128 bytes
-of a row of about 500, on every one of a dozen events a case. Stored as bytes they take half
+of a row of about 390, on each of a case's 19 or so events. Stored as bytes they take half
 (``engine.db.models.Sha256`` still gives the engine their hexadecimal digits, so the chain,
 its seals and what auditors read do not change). Every stored hash is converted here.
 
