@@ -46,7 +46,7 @@ from sqlalchemy import event, select  # noqa: E402
 from engine import clock
 from engine.bpm import parsing as bpmn  # noqa: E402
 from engine.bpm.scripting import sandbox
-from engine.bpm.serializer import InstanceSerializer  # noqa: E402
+from engine.bpm.state.serializer import InstanceSerializer  # noqa: E402
 from engine.cases import queries
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Case  # noqa: E402
@@ -222,7 +222,7 @@ FOCUS = [  # (label, file suffix, function name): inclusive time of the engine's
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow/bpmn/workflow.py", "do_engine_steps"),
     ("    Task.run (all tasks, incl. inside engine steps)", "SpiffWorkflow/task.py", "run"),
     ("    Runtime._persist", "engine/bpm/runtime.py", "_persist"),
-    ("      InstanceSerializer.dumps", "engine/bpm/serializer.py", "dumps"),
+    ("      InstanceSerializer.dumps", "engine/bpm/state/serializer.py", "dumps"),
     ("      next_timer_due", "engine/bpm/runtime.py", "next_timer_due"),
     ("      Runtime._project_tasks", "engine/bpm/runtime.py", "_project_tasks"),
     ("  Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
@@ -262,7 +262,7 @@ WALL_STEPS = [  # (label, owner, attribute): wrapped with a wall-clock timer dur
     ("  tickets.next_ticket", "engine.cases.tickets", "next_ticket"),
     ("  Runtime.complete (set_data, run, audit, advance)", "engine.bpm.runtime:Runtime", "complete"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "do_engine_steps"),
-    ("    InstanceSerializer.dumps", "engine.bpm.serializer:InstanceSerializer", "dumps"),
+    ("    InstanceSerializer.dumps", "engine.bpm.state.serializer:InstanceSerializer", "dumps"),
     ("    runtime.next_timer_due", "engine.bpm.runtime", "next_timer_due"),
     ("    Runtime._project_tasks", "engine.bpm.runtime:Runtime", "_project_tasks"),
     ("    effects.apply (documents and mail)", "engine.paperwork.effects", "apply"),

@@ -12,7 +12,7 @@ at the same moment of a frozen clock; their rows are snapshotted along their liv
 
 Before them, as an office that runs ``atiende estados compactar`` would have, three rounds of
 the same real cases are made and a dictionary is learnt from their states' shape
-(``engine.bpm.compaction``); the snapshotted cases' states are written with it. It is learnt
+(``engine.bpm.state.compaction``); the snapshotted cases' states are written with it. It is learnt
 from other cases than the copied ones, whose task ids every copy repeats byte for byte
 (``--no-dictionary``: plain frames).
 
@@ -55,7 +55,7 @@ if _HERE not in sys.path:
 import common  # noqa: E402
 from sqlalchemy import Integer, String, Table, func, insert, select, text  # noqa: E402
 
-from engine.bpm import compaction  # noqa: E402
+from engine.bpm.state import compaction  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Base, Case, HumanTask, StateDictionary  # noqa: E402
 from engine.demo.seed import SAMPLE_SUBMISSIONS  # noqa: E402

@@ -60,7 +60,7 @@ import common  # noqa: E402  (it also takes bench/ off sys.path: "engine" is the
 from sqlalchemy import event, func, insert, select, text, update  # noqa: E402
 
 from engine import clock  # noqa: E402
-from engine.bpm.state_codec import PLAIN  # noqa: E402
+from engine.bpm.state.codec import PLAIN  # noqa: E402
 from engine.cases import runs  # noqa: E402
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
 from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence  # noqa: E402
@@ -77,11 +77,11 @@ FOCUS = [
     ("Atiende.run_timer_sweep", "engine/facade.py", "run_timer_sweep"),
     ("  Runtime.fire_timers", "engine/bpm/runtime.py", "fire_timers"),
     ("    Runtime.load (deserialize the workflow)", "engine/bpm/runtime.py", "load"),
-    ("      InstanceSerializer.loads", "engine/bpm/serializer.py", "loads"),
+    ("      InstanceSerializer.loads", "engine/bpm/state/serializer.py", "loads"),
     ("    BpmnWorkflow.refresh_timers", "SpiffWorkflow/bpmn/workflow.py", "refresh_timers"),
     ("    BpmnWorkflow.do_engine_steps", "SpiffWorkflow/bpmn/workflow.py", "do_engine_steps"),
     ("    Runtime._persist", "engine/bpm/runtime.py", "_persist"),
-    ("      InstanceSerializer.dumps", "engine/bpm/serializer.py", "dumps"),
+    ("      InstanceSerializer.dumps", "engine/bpm/state/serializer.py", "dumps"),
     ("      Runtime._project_tasks", "engine/bpm/runtime.py", "_project_tasks"),
     ("  Session.begin_nested (savepoints)", "sqlalchemy/orm/session.py", "begin_nested"),
     ("  Session.flush (all)", "sqlalchemy/orm/session.py", "flush"),
@@ -98,7 +98,7 @@ WALL_STEPS = [
     ("  BpmnWorkflow.refresh_timers", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "refresh_timers"),
     ("  BpmnWorkflow.do_engine_steps", "SpiffWorkflow.bpmn.workflow:BpmnWorkflow", "do_engine_steps"),
     ("  runtime.next_timer_due", "engine.bpm.runtime", "next_timer_due"),
-    ("  InstanceSerializer.dumps", "engine.bpm.serializer:InstanceSerializer", "dumps"),
+    ("  InstanceSerializer.dumps", "engine.bpm.state.serializer:InstanceSerializer", "dumps"),
     ("  Runtime._project_tasks", "engine.bpm.runtime:Runtime", "_project_tasks"),
     ("Session.flush (every flush, autoflush included)", "sqlalchemy.orm.session:Session", "flush"),
     ("SessionTransaction.commit (savepoints and batches)", "sqlalchemy.orm.session:SessionTransaction", "commit"),

@@ -12,8 +12,8 @@ from pathlib import Path
 from engine.audit import chain as audit_chain
 from engine.audit import reconcile
 from engine.audit import seals as audit_seals
-from engine.bpm import compaction
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state import compaction
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.store import Store
 from engine.demo import desk as demo_desk
 from engine.demo import procedures as demo_procedures

@@ -25,10 +25,10 @@ from engine import clock
 from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
-from engine.bpm import compaction
 from engine.bpm.runtime import CasePath, Runtime, path_of
-from engine.bpm.serializer import InstanceSerializer
-from engine.bpm.state_codec import StateCodec
+from engine.bpm.state import compaction
+from engine.bpm.state.codec import StateCodec
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.cases import attachments, incidents, runs, selectors
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion

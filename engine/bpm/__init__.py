@@ -30,7 +30,7 @@ def check_library(installed: str | None = None) -> None:
     if installed != SPIFFWORKFLOW:
         raise UnsupportedLibrary(
             f"Atiende está probado con SpiffWorkflow {SPIFFWORKFLOW} y encontró la versión {installed}. "
-            "Instale la versión fijada (make install) o, para actualizar, revise engine/bpm/serializer.py "
+            "Instale la versión fijada (make install) o, para actualizar, revise engine/bpm/state/serializer.py "
             "y engine/bpm/__init__.py (usan partes internas de la biblioteca), pase "
             "tests/integration/test_serialization.py y cambie SPIFFWORKFLOW y pyproject.toml juntos."
         )

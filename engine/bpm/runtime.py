@@ -29,8 +29,8 @@ from engine.audit import trail as audit
 from engine.bpm import loops, messages, repeats, start_events
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
-from engine.bpm.serializer import InstanceSerializer
-from engine.bpm.state_codec import unpacked_size
+from engine.bpm.state.codec import unpacked_size
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask
 from engine.db.statements import pipelined

@@ -102,7 +102,7 @@ def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[
 
 
 def stored_workflow(session: Session, case: Case) -> bytes:
-    """The case's stored workflow state (``engine.bpm.serializer``), read now if the case was loaded without it."""
+    """The case's stored workflow state (``engine.bpm.state``), read now if the case was loaded without it."""
     if "workflow" in inspect(case).unloaded:
         set_committed_value(case, "workflow", _WORKFLOW.scalar(session, {"case_id": case.id}))
     return case.workflow

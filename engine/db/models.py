@@ -115,7 +115,7 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict] = mapped_column(JSONType)  # the case record people read
-    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.state_codec)
+    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.state.codec)
     workflow: Mapped[bytes] = mapped_column(LargeBinary)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -167,7 +167,7 @@ class AuditEvent(Base):
 
 
 class StateDictionary(Base):
-    """A Zstandard dictionary the stored workflow states are compressed with (``engine.bpm.state_codec``).
+    """A Zstandard dictionary the stored workflow states are compressed with (``engine.bpm.state.codec``).
 
     Append-only (migration 0027): a state is read with the dictionary its frame names, so one
     deleted would leave every state written with it unreadable.

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.bpm import parsing as bpmn
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import ProcedureDraft, ProcedureScenarios, ProcedureVersion
 from engine.errors import DiagramError
 from engine.procedures import scenarios

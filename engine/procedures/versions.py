@@ -24,7 +24,7 @@ from engine.bpm import parsing as bpmn
 from engine.bpm import rules as diagram_rules
 from engine.bpm import start_events
 from engine.bpm.scripting import budget
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import ProcedureVersion
 from engine.db.statements import Statement
 from engine.errors import DiagramError

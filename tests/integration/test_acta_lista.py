@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.cases import selectors
 from engine.demo.procedures import SUGERENCIA_311
 from engine.errors import DiagramError, FormErrors

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from engine.access.accounts import Actor
 from engine.bpm.scripting import budget
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import Case
 from engine.errors import DiagramError, StepFailed, StepOverBudget
 from engine.procedures import versions

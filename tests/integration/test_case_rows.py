@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, update
 
-from engine.bpm.state_codec import PLAIN
+from engine.bpm.state.codec import PLAIN
 from engine.cases import queries
 from engine.db import case_rows
 from engine.db.models import Case, CatalogItem, ProcedureVersion

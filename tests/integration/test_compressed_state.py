@@ -9,8 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 import zstandard
 
-from engine.bpm.serializer import InstanceSerializer
-from engine.bpm.state_codec import PLAIN, unpacked_size
+from engine.bpm.state.codec import PLAIN, unpacked_size
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import Case
 from engine.db.store import Store
 from tests.integration.test_migrations import migrate_to

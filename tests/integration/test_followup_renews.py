@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import versions as procedures
 from tests.conftest import START

@@ -1,7 +1,7 @@
 """What the engine keeps in memory of the cases it advanced: each one's workflow, reckoned by its stored
 state, until the case is closed."""
 
-from engine.bpm.state_codec import unpacked_size
+from engine.bpm.state.codec import unpacked_size
 
 
 def test_a_case_in_progress_is_kept_with_its_stored_size_and_a_closed_one_is_not(desk):

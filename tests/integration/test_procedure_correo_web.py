@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.bpm.state_codec import PLAIN
+from engine.bpm.state.codec import PLAIN
 from engine.clock import DATE_ERROR
 from engine.db.models import AuditEvent, HumanTask
 from engine.errors import Forbidden, FormErrors

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from engine import cli
 from engine.bpm import parsing as bpmn
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import ProcedureScenarios, ProcedureVersion
 from engine.errors import DiagramError
 from engine.facade import FORMS_DIR, PROCESSES_DIR

@@ -1,6 +1,6 @@
 """Our instance serializer writes and reads exactly SpiffWorkflow 3.2's task format.
 
-engine/bpm/serializer.py writes and restores tasks itself, without the library's converters
+engine/bpm/state/serializer.py writes and restores tasks itself, without the library's converters
 (parsing and printing each task id once; no dispatch through the registry; no
 ``Task.__init__``). Here ours and the library's own serializer are run on cases stopped at
 several steps — the call activity's subprocess, a multi-instance loop, armed timers — and
@@ -19,8 +19,8 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine import bpm
 from engine.bpm import loops
-from engine.bpm.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
-from engine.bpm.state_codec import PLAIN
+from engine.bpm.state.codec import PLAIN
+from engine.bpm.state.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
 from engine.errors import StoredStateError, UnsupportedLibrary
 from tests.fixtures.desk import BY_ROLE
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import Case, ProcedureVersion
 from engine.db.store import Store
 from engine.errors import DiagramError

@@ -10,7 +10,7 @@ import zstandard
 from sqlalchemy import select, text
 
 from engine import cli
-from engine.bpm import compaction
+from engine.bpm.state import compaction
 from engine.db.models import Case, StateDictionary
 from engine.db.store import Store
 from engine.facade import Atiende

@@ -3,7 +3,7 @@ loop and event expressions pass the restricted environment — each problem pinn
 
 import pytest
 
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import versions as procedures
 from tests.fixtures.diagrams import HEADER, NOTE_FORM, one_task

@@ -6,7 +6,7 @@ import pytest
 
 from engine import cli
 from engine.bpm import parsing as bpmn
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import publishing
 from engine.procedures import versions as procedures

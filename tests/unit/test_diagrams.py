@@ -3,7 +3,7 @@
 import pytest
 
 from engine.bpm import parsing as bpmn
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import versions as procedures
 from tests.fixtures.diagrams import NOTE_FORM, one_task

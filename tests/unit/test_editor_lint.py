@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.access.roles import ROLES
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.facade import FORMS_DIR, PROCESSES_DIR
 from engine.forms import schemas as form_schemas

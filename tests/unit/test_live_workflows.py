@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from engine.bpm.runtime import Advanced, Runtime
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.forms.catalogs import CatalogCache
 from engine.settings import Settings
 

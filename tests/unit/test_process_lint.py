@@ -6,7 +6,7 @@ import pytest
 
 from engine.bpm import parsing as bpmn
 from engine.bpm import start_events
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.errors import DiagramError
 from engine.procedures import versions as procedures
 from tests.fixtures.diagrams import HEADER, NOTE_FORM

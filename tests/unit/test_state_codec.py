@@ -4,8 +4,8 @@ frame whose dictionary is missing."""
 import orjson
 import pytest
 
-from engine.bpm import state_codec
-from engine.bpm.state_codec import PLAIN, StateCodec
+from engine.bpm.state import codec as state_codec
+from engine.bpm.state.codec import PLAIN, StateCodec
 from engine.errors import StoredStateError
 
 

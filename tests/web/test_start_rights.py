@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.access.accounts import Actor
-from engine.bpm.serializer import InstanceSerializer
+from engine.bpm.state.serializer import InstanceSerializer
 from engine.db.models import Case
 from engine.demo.procedures import STARTS
 from engine.errors import DiagramError, Forbidden

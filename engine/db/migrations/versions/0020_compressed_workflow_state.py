@@ -7,7 +7,7 @@ A case's workflow state was its JSON as text, 28 KB a case on average and most o
 database (bench/storage.py). Its keys, task spec names and ids repeat in every task, so
 Zstandard compresses it about sevenfold; ``cases.workflow`` becomes binary and every stored
 state is compressed here, a batch of rows at a time, so that a large database needs no more
-memory than a batch (``engine.bpm.serializer`` reads both forms, and writes the compressed one).
+memory than a batch (``engine.bpm.state.serializer`` reads both forms, and writes the compressed one).
 
 PostgreSQL changes the column's type in place (one rewrite of the table) and then updates the
 rows; the space of their old versions is reused by new rows after VACUUM, and handed back to
@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 _BATCH = 500  # rows read, converted and written at a time: a few MB of states
-_COMPRESSOR = zstandard.ZstdCompressor(level=1)  # at engine.bpm.serializer's level
+_COMPRESSOR = zstandard.ZstdCompressor(level=1)  # at engine.bpm.state.serializer's level
 _DECOMPRESSOR = zstandard.ZstdDecompressor()
 
 

@@ -3,7 +3,7 @@
 Revision ID: 0027
 Revises: 0026
 
-``state_dictionary`` keeps the dictionaries ``engine.bpm.compaction`` trains; a state's frame
+``state_dictionary`` keeps the dictionaries ``engine.bpm.state.compaction`` trains; a state's frame
 names the one it was written with. Like the audit trail, the table refuses UPDATE and DELETE:
 without its dictionary a state cannot be read. The downgrade first rewrites every state
 written with a dictionary as a plain frame, a batch of cases at a time, then drops the table.

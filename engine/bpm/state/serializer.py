@@ -11,7 +11,7 @@ is ours to say. A state of another format is refused by name; states written bef
 label carry the library's ``serializer_version`` 1.5 and are the same format.
 
 A state is stored compressed by Zstandard, with its database's dictionaries
-(``engine.bpm.state_codec``): a case's row holds about 3 KB instead of 29 (bench/storage.py).
+(``engine.bpm.state.codec``): a case's row holds about 3 KB instead of 29 (bench/storage.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpm import loops, pass_through
-from engine.bpm.state_codec import PLAIN, StateCodec
+from engine.bpm.state.codec import PLAIN, StateCodec
 from engine.errors import StoredStateError
 
 

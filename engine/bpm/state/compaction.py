@@ -20,8 +20,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 
-from engine.bpm import state_codec
-from engine.bpm.state_codec import StateCodec
+from engine.bpm.state import codec as state_codec
+from engine.bpm.state.codec import StateCodec
 from engine.db.models import Case, StateDictionary
 from engine.db.store import Store
 

@@ -4,7 +4,7 @@ A state's JSON repeats its keys, task spec names and ids in every task, and one 
 frame of it takes about a seventh of its text. What a frame cannot compress is what every
 state of a procedure shares with every other: the same keys, the same spec names, the same
 shape. A Zstandard dictionary holds that once per database, and a state compressed with it
-takes about a fifth less again (``engine.bpm.compaction`` trains it and rewrites the stored
+takes about a fifth less again (``engine.bpm.state.compaction`` trains it and rewrites the stored
 states; ``bench/storage.py`` measures it).
 
 A frame names its dictionary by id in its header, so a state is always read with the
