@@ -49,10 +49,13 @@ LAW, DECREE = "ley", "decreto"
 KINDS = {LAW: "Feriado de ley", DECREE: "Declarado por decreto"}
 _VERSION_ROW = 1
 _VERSION = Statement(select(CalendarVersion.version).where(CalendarVersion.id == _VERSION_ROW))
+# The version row's read, for a step to send with its own first reads (``statements.together``) and
+# hand over with ``read_ahead``: on PostgreSQL that saves the step a round trip.
+VERSION_READ: tuple[Statement, dict] = (_VERSION, {})
+_READ_AHEAD = "calendar_version_read_ahead"  # session.info key: the version read with the step's first reads
 MAX_TEXT = 200
 
 
-@functools.lru_cache(maxsize=64)
 @functools.lru_cache(maxsize=64)
 def law(year: int) -> Mapping[date, str]:
     """The days off the law gives in ``year``: national holidays (``holidays``) plus the district's.
@@ -127,6 +130,11 @@ def version(session: Session) -> int:
     return _VERSION.scalar(session, {}) or 0
 
 
+def read_ahead(session: Session, rows: list) -> None:
+    """The rows ``VERSION_READ`` gave, in ``session``'s transaction: its next calendar check uses them."""
+    session.info[_READ_AHEAD] = (rows[0][0] if rows else 0) or 0
+
+
 def read(session: Session) -> DaysOff:
     """The calendar as the table holds it now."""
     kept = {day: name for day, name in session.execute(select(DayOff.day, DayOff.name))}
@@ -142,8 +150,10 @@ class CalendarCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> DaysOff:
-        """The calendar now: one read of the version row; the table only when it moved."""
-        number = version(session)
+        """The calendar now: one read of the version row (unless read ahead); the table only when it moved."""
+        number = session.info.pop(_READ_AHEAD, None)
+        if number is None:
+            number = version(session)
         with self._lock:
             if self._kept.version == number and number:
                 return self._kept

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import calendar as business_calendar
 from engine import clock
 from engine.access import permissions
 from engine.access.accounts import Actor
@@ -32,7 +33,7 @@ from engine.bpm.state.serializer import InstanceSerializer
 from engine.cases import attachments, incidents, runs, selectors
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
-from engine.db.statements import savepoint
+from engine.db.statements import savepoint, together
 from engine.db.store import Store
 from engine.errors import Forbidden, FormErrors, NotFound, SchemaOutdated, TaskAlreadyDone, Undeliverable
 from engine.forms import catalogs
@@ -157,7 +158,9 @@ class Atiende:
         return self.procedures.get(session, version_id)
 
     def latest_procedure(self, session: Session, process_id: str) -> Procedure:
-        version_id = procedures.latest_version_id(session, process_id)
+        return self._newest(session, process_id, procedures.latest_version_id(session, process_id))
+
+    def _newest(self, session: Session, process_id: str, version_id: int | None) -> Procedure:
         if version_id is None:
             raise NotFound(f"no hay una versión desplegada de «{process_id}»")
         return self.procedures.get(session, version_id)
@@ -181,8 +184,7 @@ class Atiende:
         """
         try:
             with self.unit_of_work() as s:
-                procedure = self.latest_procedure(s, process_id)
-                self.check_start(s, actor, procedure)
+                procedure = self._to_start(s, actor, process_id)
                 submitted = attachments.with_uploads(s, submitted, uploads, actor.username, self.now())
                 data = self.clean_form(s, procedure, procedure.start_form, submitted)
                 now = self.now()
@@ -210,10 +212,16 @@ class Atiende:
         back and recorded as an incident (``engine.cases.incidents``): raises ``StepFailed``."""
         try:
             with self.unit_of_work() as s:
-                found = case_rows.task_with_case(s, task_id, locked_again=not self.store.is_sqlite)
+                found = case_rows.task_with_case(
+                    s,
+                    task_id,
+                    locked_again=not self.store.is_sqlite,
+                    also=(business_calendar.VERSION_READ, incidents.of_task_read(task_id)),
+                )
                 if found is None:
                     raise self.missing_task(s, task_id)
-                task, case = found
+                task, case, (calendar_version, open_incidents) = found
+                business_calendar.read_ahead(s, calendar_version)
                 refused = permissions.refusal(actor, task)
                 if refused:
                     raise Forbidden(refused)
@@ -241,7 +249,9 @@ class Atiende:
                         delivered = runs.deliver(self, s, case.ticket, advanced, self.now())
                     except Undeliverable as exc:  # e.g. an acta naming a ticket that awaits no meeting
                         raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
-                incidents.passed(s, case.id, incidents.TASK, actor.username, self.now(), task_id=task_id)
+                incidents.passed(
+                    s, case.id, incidents.TASK, actor.username, self.now(), task_id=task_id, open_rows=open_incidents
+                )
                 next_task = next((t.id for t in advanced.new_tasks if permissions.may_work(actor, t)), None)
                 result = Completed(case.id, case.ticket, next_task)
         except incidents.Failed as failed:
@@ -314,9 +324,10 @@ class Atiende:
             raise Forbidden("no tiene permiso para esta tarea")
         return task
 
-    def check_start(self, session: Session, actor: Actor, procedure: Procedure) -> None:
-        """Raise Forbidden, saying why in Spanish, unless the actor may start the procedure."""
-        refused = permissions.start_refusal(actor, procedure, self._called(session, actor))
+    def check_start(self, session: Session, actor: Actor, procedure: Procedure, in_force: list | None = None) -> None:
+        """Raise Forbidden, saying why in Spanish, unless the actor may start the procedure.
+        ``in_force``: the rows ``procedures.IN_FORCE_READ`` gave, when already read."""
+        refused = permissions.start_refusal(actor, procedure, self._called(session, actor, in_force))
         if refused:
             raise Forbidden(refused)
 
@@ -340,9 +351,23 @@ class Atiende:
         return path_of(self.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
 
     # -- helpers --------------------------------------------------------------------------
-    def _called(self, session: Session, actor: Actor) -> frozenset[str]:
+    def _to_start(self, session: Session, actor: Actor, process_id: str) -> Procedure:
+        """The newest version of ``process_id``, if the actor may start it (``check_start``). Its id, the
+        procedures in force (who calls whom) and the calendar's version for the start's step are
+        read together: on PostgreSQL one round trip, not three."""
+        latest, calendar_version, in_force = together(
+            session, procedures.latest_id_read(process_id), business_calendar.VERSION_READ, procedures.IN_FORCE_READ
+        )
+        business_calendar.read_ahead(session, calendar_version)
+        procedure = self._newest(session, process_id, latest[0].id if latest else None)
+        self.check_start(session, actor, procedure, in_force)
+        return procedure
+
+    def _called(self, session: Session, actor: Actor, in_force: list | None = None) -> frozenset[str]:
         """The procedures others call, when it matters: the office's own channels start what they name."""
-        return frozenset() if actor.system else procedures.called(procedures.in_force(session, self.procedures))
+        if actor.system:
+            return frozenset()
+        return procedures.called(procedures.in_force(session, self.procedures, in_force))
 
     def clean_form(self, session: Session, procedure: Procedure, form: str | None, submitted: dict) -> dict:
         """A submission of ``form`` typed and checked (``FormErrors`` otherwise); {} for a step with no form."""

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.db.models import Case, HumanTask
-from engine.db.statements import NewRow, Statement, detached, first_rows
+from engine.db.statements import NewRow, Statement, detached, together
 
 _CASES = cast(Table, Case.__table__)
 _TASKS = cast(Table, HumanTask.__table__)
@@ -80,25 +80,31 @@ def insert_case(session: Session, case: Case) -> None:
     make_transient_to_detached(case)
 
 
-def task_with_case(session: Session, task_id: str, locked_again: bool) -> tuple[TaskRow, Case] | None:
+def task_with_case(
+    session: Session, task_id: str, locked_again: bool, also: tuple[tuple[Statement, dict[str, Any]], ...] = ()
+) -> tuple[TaskRow, Case, list[list[Any]]] | None:
     """The READY task and its case (locked on PostgreSQL), or None when the task is not pending.
 
     ``locked_again``: read the task once more after the case's row lock is held (both reads
     in one round trip: the second starts when the first has the lock). On PostgreSQL, whoever
     held that lock may just have completed the task, and the joined read still shows the row
     as it was when the statement began. The task is a ``TaskRow`` or the joined row, which
-    has the same fields first, by the same names.
+    has the same fields first, by the same names. ``also``: reads the caller's step needs,
+    sent with these (``together``; after the lock, so they see what its holder committed):
+    their rows come third.
     """
     key = {"task_id": task_id}
     if locked_again:
-        row, task = first_rows(session, (_TASK_WITH_CASE, key), (_TASK, key))
+        joined, again, *more = together(session, (_TASK_WITH_CASE, key), (_TASK, key), *also)
+        row, task = (joined or [None])[0], (again or [None])[0]
     else:
-        row = task = _TASK_WITH_CASE.first(session, key)
+        joined, *more = together(session, (_TASK_WITH_CASE, key), *also)
+        row = task = (joined or [None])[0]
     if row is None or task is None:
         return None
     values = row._asdict()
     case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
-    return task, case
+    return task, case, more
 
 
 def stored_workflow(session: Session, case: Case) -> bytes:

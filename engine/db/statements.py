@@ -191,15 +191,16 @@ class Statement:
         return None if row is None else row[0]
 
 
-def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[Any]:
-    """The first row (or None) of each read, all sent together: on PostgreSQL one round trip.
+def together(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[list[Any]]:
+    """Every row of each read, all sent together: on PostgreSQL one round trip.
 
     psycopg's pipeline sends them at once; the server runs them in order, and each takes its
     snapshot when it starts, so a read sees what committed while one before it waited for a lock.
+    On SQLite they run one after the other, as they would alone.
     """
     dialect, _connection = _driver_connection(session)
     if dialect.name != "postgresql":
-        return [statement.first(session, values) for statement, values in reads]
+        return [statement.all(session, values) for statement, values in reads]
     sent = []
     with pipelined(session):
         for statement, values in reads:
@@ -208,10 +209,14 @@ def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> li
             sent.append((compiled, cursor))
     rows = []
     for compiled, cursor in sent:
-        raw = cursor.fetchone()
+        rows.append([compiled.read(raw) for raw in cursor.fetchall()])
         cursor.close()
-        rows.append(None if raw is None else compiled.read(raw))
     return rows
+
+
+def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[Any]:
+    """The first row (or None) of each read, all sent together (``together``)."""
+    return [found[0] if found else None for found in together(session, *reads)]
 
 
 class Tally:

@@ -284,7 +284,9 @@ def _newest(*columns):
 
 
 # Built once: every start asks (who may start what), and building it costs more than running it.
-_IN_FORCE = _newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id)
+_IN_FORCE = Statement(_newest(ProcedureVersion.id).order_by(ProcedureVersion.process_id))
+# Its read, for a start to send with its other first reads (``statements.together``).
+IN_FORCE_READ: tuple[Statement, dict] = (_IN_FORCE, {})
 
 
 def _schedules(spec) -> dict[str, str]:
@@ -315,6 +317,11 @@ _LATEST_ID = Statement(
 def latest_version_id(session: Session, process_id: str) -> int | None:
     """The id of the newest version, without reading its diagrams, forms and spec (every new case asks)."""
     return _LATEST_ID.scalar(session, {"process_id": process_id})
+
+
+def latest_id_read(process_id: str) -> tuple[Statement, dict]:
+    """``latest_version_id``'s read, for a start to send with its other first reads (``statements.together``)."""
+    return _LATEST_ID, {"process_id": process_id}
 
 
 class ProcedureCache:
@@ -348,10 +355,11 @@ class ProcedureCache:
             return self._by_id.setdefault(version_id, procedure)
 
 
-def in_force(session: Session, cache: ProcedureCache) -> list[Procedure]:
-    """The latest version of every procedure, parsed (the cache keeps each once)."""
-    ids = session.scalars(_IN_FORCE)
-    return [cache.get(session, version_id) for version_id in ids]
+def in_force(session: Session, cache: ProcedureCache, rows: list | None = None) -> list[Procedure]:
+    """The latest version of every procedure, parsed (the cache keeps each once); ``rows``: what
+    ``IN_FORCE_READ`` gave, when the caller sent it with other reads."""
+    found = _IN_FORCE.all(session, {}) if rows is None else rows
+    return [cache.get(session, row.id) for row in found]
 
 
 def called(procedures: list[Procedure]) -> frozenset[str]:

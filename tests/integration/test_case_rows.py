@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, update
 
+from engine import calendar as business_calendar
 from engine.bpm.state.codec import PLAIN
-from engine.cases import queries
+from engine.cases import incidents, queries
 from engine.db import case_rows
 from engine.db.models import Case, CatalogItem, ProcedureVersion
 from engine.forms import catalogs
@@ -17,7 +18,8 @@ def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(de
     with atiende.store.unit_of_work() as s:
         found = case_rows.task_with_case(s, task.id, locked_again=True)
         assert case_rows.task_with_case(s, "no-existe", locked_again=False) is None
-        row, case = found
+        row, case, also = found
+        assert also == []
         assert (row.id, row.case_id, row.form) == (task.id, case_id, task.form)
         assert inspect(case).detached and "workflow" in inspect(case).unloaded
         assert case.ticket.startswith("AC-") and case.status == "abierto"
@@ -25,11 +27,22 @@ def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(de
         assert case_rows.stored_workflow(s, case) == stored and b'"tasks"' in PLAIN.unpack(stored)
 
 
+def test_reads_sent_with_the_task_give_their_rows_after_it(desk, atiende):
+    case_id = desk.start()
+    task = desk.task(case_id, desk.ready(case_id)[0])
+    with atiende.store.unit_of_work() as s:
+        for locked_again in (True, False):
+            _row, _case, (calendar_rows, incident_rows) = case_rows.task_with_case(
+                s, task.id, locked_again, also=(business_calendar.VERSION_READ, incidents.of_task_read(task.id))
+            )
+            assert [row.version for row in calendar_rows] == [business_calendar.version(s)] and incident_rows == []
+
+
 def test_save_writes_only_what_changed_and_leaves_a_column_someone_else_wrote(desk, atiende):
     case_id = desk.start()
     task = desk.task(case_id, desk.ready(case_id)[0])
     with atiende.store.unit_of_work() as s:
-        _row, case = case_rows.task_with_case(s, task.id, locked_again=False)
+        _row, case, _also = case_rows.task_with_case(s, task.id, locked_again=False)
     with atiende.store.unit_of_work() as s:  # another writer, after our read
         s.execute(update(Case).where(Case.id == case_id).values(citizen_phone="6000-0000"))
     with atiende.store.unit_of_work() as s:

@@ -36,12 +36,12 @@ BOUNDS = {
         "Task_respuesta_final": 30,
     },
     "postgresql": {
-        "start": 10,
-        "Task_plantilla_queja_reclamo": 7,
-        "Task_confeccionar_hoja": 7,
-        "Task_aprobar_hoja": 13,
-        "Task_acuse_recibo": 7,
-        "Task_respuesta_final": 9,
+        "start": 8,
+        "Task_plantilla_queja_reclamo": 5,
+        "Task_confeccionar_hoja": 5,
+        "Task_aprobar_hoja": 11,
+        "Task_acuse_recibo": 5,
+        "Task_respuesta_final": 7,
     },
 }
 WARM_UP_CASES = 8

@@ -158,6 +158,20 @@ def test_first_rows_gives_each_reads_first_row_in_the_sessions_transaction(store
     assert (first.actor, newest.actor, none) == ("ana", "beto", None)
 
 
+def test_together_gives_every_row_of_each_read_in_order(store):
+    with store.unit_of_work() as s:
+        for actor in ("ana", "beto", "carla"):
+            _INSERT_EVENT.execute(s, event(actor, {}), column_keys=_WRITTEN)
+        every, newest, none = statements.together(
+            s, (_EVENTS_OF, {"kind": "prueba"}), (_NEWEST, {}), (_EVENTS_OF, {"kind": "ninguno"})
+        )
+    assert ([row.actor for row in every], [row.actor for row in newest], none) == (
+        ["ana", "beto", "carla"],
+        ["carla"],
+        [],
+    )
+
+
 def test_committing_ends_the_transaction_with_its_block_and_a_refused_write_there_undoes_it_all(store):
     """``committing`` sends the block's writes with the COMMIT on PostgreSQL: what the ORM held is
     written first and kept with them; a write refused there leaves nothing of the unit of work."""
