@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine import calendar as business_calendar
 from engine import clock
@@ -317,7 +317,8 @@ class Atiende:
         return list(session.scalars(query))
 
     def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
-        task = session.get(HumanTask, task_id)
+        """The task, if the actor may work it; with its case, in the same read (whoever asks reads both)."""
+        task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.case)])
         if task is None:
             raise self.missing_task(session, task_id)
         if not permissions.may_work(actor, task):
@@ -338,7 +339,10 @@ class Atiende:
         return sorted((p for p in in_force if permissions.may_start(actor, p, called)), key=lambda p: p.name)
 
     def case_for(self, session: Session, case_id: int, actor: Actor) -> Case:
-        case = session.get(Case, case_id)
+        return self.reachable(session.get(Case, case_id), actor)
+
+    def reachable(self, case: Case | None, actor: Actor) -> Case:
+        """The case, if there is one and the actor may reach it (NotFound, Forbidden otherwise)."""
         if case is None:
             raise NotFound("el caso no existe")
         if not permissions.may_reach(actor, case.direccion):

@@ -23,8 +23,7 @@ from flask_login import current_user
 
 from engine.access.permissions import CASE_READERS, may_read_incidents, may_work_now, may_write_notes
 from engine.access.roles import ROLES
-from engine.audit import trail as audit
-from engine.cases import attachments, conversation, incidents, notes, queries
+from engine.cases import attachments, conversation, expediente, notes
 from engine.clock import PANAMA
 from engine.errors import Forbidden, FormErrors, NotFound, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
@@ -174,19 +173,11 @@ def _case_page(
     ``form_values`` (what was typed, kept when the page comes back with its preview)."""
     engine, me = atiende(), actor()
     with engine.store.read() as s:
-        case = engine.case_for(s, case_id, me)
+        found = expediente.read(engine, s, case_id, me)
+        case, open_tasks, events, talk = found.case, found.open_tasks, found.events, found.conversation
         procedure = engine.procedure(s, case.procedure_version_id)
         labels = record.Labels(s, record.SUMMARY_CATALOGS)
-        open_tasks: list[Any] = queries.open_tasks(s, case.id)  # human_task rows as named tuples
-        events = audit.case_history(s, case.id)
-        talk = conversation.entries(s, case, events)
-        files = attachments.of_case(s, case.id)
-        names = queries.full_names(
-            s,
-            {e.actor for e in events}
-            | {e.who for e in talk if e.direction == conversation.NOTE}
-            | {t.assignee for t in open_tasks if t.assignee},
-        )
+        names = found.names
         mine = [t for t in open_tasks if may_work_now(me, t)]
         current = next((t for t in mine if t.id == task_id), mine[0] if mine else None)
         page = {
@@ -194,7 +185,7 @@ def _case_page(
             "procedure": procedure,
             "summary": record.summary(case, labels),
             "deadline": deadline(case.due_at, case.status == "cerrado", engine.now()),
-            "record": record.record(procedure, case.data, labels, {f.id: f.filename for f in files}),
+            "record": record.record(procedure, case.data, labels, {f.id: f.filename for f in found.files}),
             "tasks": [
                 OpenTask(
                     t.id,
@@ -206,14 +197,14 @@ def _case_page(
                 )
                 for t in open_tasks
             ],
-            "files": files,
+            "files": found.files,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
             "inline": _current_form(s, current, task_id, form_values),
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
-            "incident": incidents.open_of_case(s, case.id),
+            "incident": found.incident,
             "may_read_incidents": may_read_incidents(me),
         }
     return render_template("cases/caso.html", **page)

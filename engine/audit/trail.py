@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.audit import chain as audit_chain
 from engine.db.models import AuditEvent
+from engine.db.statements import Statement
 
 SYSTEM = "sistema"
 
@@ -37,10 +39,19 @@ def record(
     )
 
 
-def case_history(session: Session, case_id: int) -> list[AuditEvent]:
-    """Every event of a case, oldest first (this transaction's own included)."""
+_EVENTS = cast(Table, AuditEvent.__table__)
+_CASE_HISTORY = Statement(select(*_EVENTS.c).where(_EVENTS.c.case_id == bindparam("case_id")).order_by(_EVENTS.c.id))
+
+
+def case_history(session: Session, case_id: int) -> list[Any]:
+    """Every event of a case (``audit_event`` rows), oldest first (this transaction's own included)."""
     audit_chain.write_pending(session)
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
+    return _CASE_HISTORY.all(session, {"case_id": case_id})
+
+
+def case_history_read(case_id: int) -> tuple[Statement, dict]:
+    """``case_history``'s read, for a read session to send with its others (``statements.together``)."""
+    return _CASE_HISTORY, {"case_id": case_id}
 
 
 def completion_of(session: Session, task_id: str) -> AuditEvent | None:

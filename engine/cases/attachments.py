@@ -34,11 +34,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from engine.db.models import Attachment, StoredFile
+from engine.db.statements import Statement
 from engine.errors import FileRefused, FormErrors
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -241,15 +243,22 @@ def content(session: Session, attachment: Attachment) -> bytes | None:
     return session.scalar(select(StoredFile.content).where(StoredFile.sha256 == attachment.sha256))
 
 
-def of_case(session: Session, case_id: int) -> list[Attachment]:
-    """A case's attachments, oldest first."""
-    return list(
-        session.scalars(
-            select(Attachment)
-            .where(Attachment.case_id == case_id)
-            .order_by(Attachment.uploaded_at, Attachment.filename)
-        )
-    )
+_ATTACHMENTS = cast(Table, Attachment.__table__)
+_OF_CASE = Statement(
+    select(*_ATTACHMENTS.c)
+    .where(_ATTACHMENTS.c.case_id == bindparam("case_id"))
+    .order_by(_ATTACHMENTS.c.uploaded_at, _ATTACHMENTS.c.filename)
+)
+
+
+def of_case(session: Session, case_id: int) -> list[Any]:
+    """A case's attachments (``attachment`` rows), oldest first."""
+    return _OF_CASE.all(session, {"case_id": case_id})
+
+
+def of_case_read(case_id: int) -> tuple[Statement, dict]:
+    """``of_case``'s read, to send with others (``statements.together``)."""
+    return _OF_CASE, {"case_id": case_id}
 
 
 def purge_unclaimed(session: Session, now: datetime) -> None:

@@ -19,13 +19,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpm import following_mail
 from engine.cases import attachments, notes
-from engine.db.models import Attachment, AuditEvent, Case, HumanTask, IntakeItem, OutboxMessage
+from engine.db.models import Case, HumanTask, IntakeItem, OutboxMessage
+from engine.db.statements import Statement
 from engine.errors import FormErrors
 from engine.facade import Atiende
 from engine.forms import catalogs
@@ -37,6 +39,7 @@ _ORDER = {IN: 0, OUT: 1, NOTE: 2}  # at the same instant: the message, then its 
 DESCRIPTION = "descripcion"  # the start forms' field for the citizen's own words
 RECEIVED = "correo_recibido"  # the event of an e-mail the mailbox joined to its case
 RECEIPT = "acuse_recepcion"  # the mailbox's «we have your message», written before the case existed
+CHANNELS = "canales"  # the catalogue that names how a case arrived
 
 
 @dataclass(frozen=True)
@@ -55,20 +58,38 @@ class Entry:
     files: tuple[tuple[str, str], ...] = field(default=())  # (attachment id, name) of a message in
 
 
-def entries(session: Session, case: Case, events: Iterable[AuditEvent]) -> list[Entry]:
-    """The case's conversation, oldest first; ``events`` are its audit events, already read by the page."""
-    found = [*_first_words(session, case), *_joined(events), *_sent(session, case.id)]
-    found += [Entry(n.written_at, NOTE, n.author, n.text) for n in notes.of_case(session, case.id)]
+_ITEMS = cast(Table, IntakeItem.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_FIRST_IN = Statement(select(*_ITEMS.c).where(_ITEMS.c.case_id == bindparam("case_id")).order_by(_ITEMS.c.id).limit(1))
+_SENT = Statement(select(*_OUTBOX.c).where(_OUTBOX.c.case_id == bindparam("case_id")).order_by(_OUTBOX.c.id))
+
+
+def reads(case_id: int) -> tuple[tuple[Statement, dict], ...]:
+    """What a case's conversation is made of, to read with the page's other reads (``statements.together``):
+    the e-mail the case was made from (no row for other cases), the messages out, the notes."""
+    key = {"case_id": case_id}
+    return (_FIRST_IN, key), (_SENT, key), notes.of_case_read(case_id)
+
+
+def entries(
+    session: Session, case: Case, events: Iterable[Any], rows: list[list[Any]], catalog_cache: catalogs.CatalogCache
+) -> list[Entry]:
+    """The case's conversation, oldest first; ``events`` are its audit events and ``rows`` what ``reads``
+    gave, already read by the page."""
+    first_in, sent, written = rows
+    found = [*_first_words(session, case, first_in[0] if first_in else None, catalog_cache), *_joined(events)]
+    found += [_out(m) for m in sent]
+    found += [Entry(n.written_at, NOTE, n.author, n.text) for n in written]
     return sorted(found, key=lambda e: (e.at, _ORDER[e.direction]))
 
 
-def _first_words(session: Session, case: Case) -> list[Entry]:
-    item = session.scalar(select(IntakeItem).where(IntakeItem.case_id == case.id).order_by(IntakeItem.id).limit(1))
+def _first_words(session: Session, case: Case, item: Any | None, catalog_cache: catalogs.CatalogCache) -> list[Entry]:
     if item is None:
         words = str(case.data.get(DESCRIPTION) or "").strip()
         if not words:
             return []
-        via = catalogs.label(session, "canales", case.channel) or ""
+        channels = catalog_cache.labels(session, (CHANNELS,))[CHANNELS]
+        via = channels.get(case.channel, case.channel) if case.channel else ""
         return [Entry(case.opened_at, IN, case.citizen_name or "", words, case.subject or "", via)]
     found = [
         Entry(
@@ -90,7 +111,7 @@ def _first_words(session: Session, case: Case) -> list[Entry]:
     return found
 
 
-def _joined(events: Iterable[AuditEvent]) -> list[Entry]:
+def _joined(events: Iterable[Any]) -> list[Entry]:
     return [
         Entry(
             e.at,
@@ -106,12 +127,7 @@ def _joined(events: Iterable[AuditEvent]) -> list[Entry]:
     ]
 
 
-def _sent(session: Session, case_id: int) -> list[Entry]:
-    rows = session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id))
-    return [_out(m) for m in rows]
-
-
-def _out(message: OutboxMessage) -> Entry:
+def _out(message: Any) -> Entry:
     return Entry(
         message.created_at,
         OUT,
@@ -183,7 +199,7 @@ class CitizenMaterial:
 
     subject: str
     text: str
-    files: list[Attachment] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)  # attachment rows
 
     def __bool__(self) -> bool:
         return bool(self.text or self.files)

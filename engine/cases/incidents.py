@@ -29,8 +29,9 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -288,10 +289,19 @@ def open_groups(session: Session) -> list[Group]:
     return list(groups.values())
 
 
-def open_of_case(session: Session, case_id: int) -> Incident | None:
-    """The case's open incident (the newest, if several elements failed), for its page."""
-    query = select(Incident).where(Incident.case_id == case_id, Incident.state == OPEN)
-    return session.scalar(query.order_by(Incident.last_seen_at.desc()).limit(1))
+_INCIDENTS = cast(Table, Incident.__table__)
+_NEWEST_OPEN_OF_CASE = Statement(
+    select(*_INCIDENTS.c)
+    .where(_INCIDENTS.c.case_id == bindparam("case_id"), _INCIDENTS.c.state == OPEN)
+    .order_by(_INCIDENTS.c.last_seen_at.desc())
+    .limit(1)
+)
+
+
+def open_of_case_read(case_id: int) -> tuple[Statement, dict]:
+    """The read of the case's open incident (the newest, if several elements failed; no row if none),
+    for its page to send with its other reads (``statements.together``)."""
+    return _NEWEST_OPEN_OF_CASE, {"case_id": case_id}
 
 
 # -- retry and resolve -------------------------------------------------------------------------

@@ -6,13 +6,16 @@ its text, so nothing that reads the audit trail for the public can carry it).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
 from engine.access.permissions import may_write_notes
 from engine.audit import trail as audit
 from engine.db.models import CaseNote
+from engine.db.statements import Statement
 from engine.errors import Forbidden, FormErrors
 from engine.facade import Atiende
 
@@ -39,6 +42,15 @@ def add(atiende: Atiende, case_id: int, text: str, actor: Actor) -> int:
         return note.id
 
 
-def of_case(session: Session, case_id: int) -> list[CaseNote]:
-    """The case's notes, oldest first."""
-    return list(session.scalars(select(CaseNote).where(CaseNote.case_id == case_id).order_by(CaseNote.id)))
+_NOTES = cast(Table, CaseNote.__table__)
+_OF_CASE = Statement(select(*_NOTES.c).where(_NOTES.c.case_id == bindparam("case_id")).order_by(_NOTES.c.id))
+
+
+def of_case(session: Session, case_id: int) -> list[Any]:
+    """The case's notes (``case_note`` rows), oldest first."""
+    return _OF_CASE.all(session, {"case_id": case_id})
+
+
+def of_case_read(case_id: int) -> tuple[Statement, dict]:
+    """``of_case``'s read, to send with others (``statements.together``)."""
+    return _OF_CASE, {"case_id": case_id}

@@ -11,11 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select, union
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.db.models import Case, CatalogItem, Document, HumanTask, OutboxMessage, ProcedureVersion, User, UserRole
+from engine.db.models import (
+    AuditEvent,
+    Case,
+    CaseNote,
+    CatalogItem,
+    Document,
+    HumanTask,
+    OutboxMessage,
+    ProcedureVersion,
+    User,
+    UserRole,
+)
 from engine.db.statements import Statement
 
 
@@ -71,6 +82,11 @@ def open_tasks(session: Session, case_id: int) -> list[tuple]:
     return _OPEN_TASKS.all(session, {"case_id": case_id})
 
 
+def open_tasks_read(case_id: int) -> tuple[Statement, dict]:
+    """``open_tasks``' read, to send with others (``statements.together``)."""
+    return _OPEN_TASKS, {"case_id": case_id}
+
+
 def catalog_labels(session: Session, catalog: str) -> dict[str, str]:
     """Code → label of a catalogue, inactive entries included: old records still name them."""
     rows = session.execute(select(CatalogItem.code, CatalogItem.label).where(CatalogItem.catalog == catalog))
@@ -93,6 +109,26 @@ _FULL_NAME = Statement(select(User.full_name).where(User.username == bindparam("
 def full_name(session: Session, username: str) -> str | None:
     """The full name of one user, or None if there is no such user."""
     return _FULL_NAME.scalar(session, {"username": username})
+
+
+_CASE_ID: BindParameter[int] = bindparam("case_id")
+_NAMED_BY_CASE = Statement(
+    select(User.username, User.full_name).where(
+        User.username.in_(
+            union(
+                select(AuditEvent.actor).where(AuditEvent.case_id == _CASE_ID),
+                select(CaseNote.author).where(CaseNote.case_id == _CASE_ID),
+                select(HumanTask.assignee).where(HumanTask.case_id == _CASE_ID),
+            )
+        )
+    )
+)
+
+
+def named_by_case_read(case_id: int) -> tuple[Statement, dict]:
+    """The read of (username, full name) of everyone a case's page names: who acted on it (its events),
+    wrote its notes or holds its tasks; to send with the page's other reads (``statements.together``)."""
+    return _NAMED_BY_CASE, {"case_id": case_id}
 
 
 def full_names(session: Session, usernames: Iterable[str]) -> dict[str, str]:

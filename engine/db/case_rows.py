@@ -40,6 +40,7 @@ _TASK_WITH_CASE = Statement(
     .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
 )
 _TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
+_CASE = Statement(select(*_CASE_READ).where(_CASES.c.id == bindparam("case_id")))
 _WORKFLOW = Statement(select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id")))
 _UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
 _INSERT_CASE = NewRow(Case)
@@ -105,6 +106,17 @@ def task_with_case(
     values = row._asdict()
     case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
     return task, case, more
+
+
+def case_read(case_id: int) -> tuple[Statement, dict[str, Any]]:
+    """The read of a case's row without its workflow state, to send with others (``together``); ``case_of``
+    makes its row a ``Case``."""
+    return _CASE, {"case_id": case_id}
+
+
+def case_of(row: Any) -> Case:
+    """The ``Case`` of a row ``case_read`` gave: detached, its workflow state not loaded (``stored_workflow``)."""
+    return detached(Case, row._asdict())
 
 
 def stored_workflow(session: Session, case: Case) -> bytes:

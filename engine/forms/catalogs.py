@@ -47,13 +47,14 @@ def codes(session: Session, names) -> dict[str, set[str]]:
 
 
 class CatalogCache:
-    """Catalogue entries, for form validation (active codes) and for papers (labels), re-read
+    """Catalogue entries, for form validation (active codes), for papers and pages (labels), re-read
     at most every ``ttl`` seconds.
 
-    Every form submission with a catalogue field checks its value, and every hoja and
-    message names its dirección and case type by label; reading the catalogues each time
-    was a measurable share of a task completion. An edit made through this process calls
-    ``invalidate``; other processes see it within ``ttl`` seconds.
+    Every form submission with a catalogue field checks its value, and every hoja, message
+    and case page names its dirección and case type by label; reading the catalogues each
+    time was a measurable share of a task completion, and a round trip of every case page on
+    PostgreSQL. An edit made through this process calls ``invalidate``; other processes see it
+    within ``ttl`` seconds.
     """
 
     def __init__(self, ttl: float = 10.0):
@@ -62,7 +63,8 @@ class CatalogCache:
         self._read_at: float = 0.0
         self._lock = threading.Lock()
 
-    def _get(self, session: Session, names) -> dict[str, list[tuple[str, str, bool]]]:
+    def items(self, session: Session, names) -> dict[str, list[tuple[str, str, bool]]]:
+        """(code, label, active) of every entry of the named catalogues, by label."""
         names = set(names)
         with self._lock:
             fresh = time.monotonic() - self._read_at < self.ttl
@@ -79,11 +81,13 @@ class CatalogCache:
 
     def codes(self, session: Session, names) -> dict[str, set[str]]:
         """The active codes of the named catalogues."""
-        return {n: {code for code, _label, active in items if active} for n, items in self._get(session, names).items()}
+        found = self.items(session, names)
+        return {n: {code for code, _label, active in items if active} for n, items in found.items()}
 
     def labels(self, session: Session, names) -> dict[str, dict[str, str]]:
         """Code → label of the named catalogues, inactive entries included: old records still name them."""
-        return {n: {code: label for code, label, _active in items} for n, items in self._get(session, names).items()}
+        found = self.items(session, names)
+        return {n: {code: label for code, label, _active in items} for n, items in found.items()}
 
     def invalidate(self) -> None:
         with self._lock:

@@ -243,7 +243,7 @@ def test_marking_a_timer_incident_resolved_arms_the_case_again_for_the_sweep(eng
 
 def _no_open_incident(engine: Atiende, case_id: int) -> bool:
     with engine.store.read() as s:
-        return incidents.open_of_case(s, case_id) is None
+        return s.scalar(select(Incident).where(Incident.case_id == case_id, Incident.state == incidents.OPEN)) is None
 
 
 def with_timer_message(xml: str, ticket: str) -> str:

@@ -6,6 +6,7 @@ from sqlalchemy import event
 
 from engine.clock import FrozenClock
 from tests.conftest import START
+from tests.integration.test_round_trips import counted
 from tests.web.conftest import html, start_case, task_id
 from web.cases import deadline
 
@@ -46,8 +47,9 @@ def test_the_case_page_shows_the_deadline_and_internal_notes(store, browser, fro
     assert "Llamé al ciudadano" in auditor and 'action="/casos/' not in auditor  # reads, cannot write
 
 
-def test_the_summary_names_its_codes_from_one_read_of_its_catalogues(app, store, browser):
-    """Type, dirección and corregimiento are read together, not a catalogue at a time; on the task page too."""
+def test_the_summary_names_its_codes_from_the_engines_catalogue_cache(app, store, browser):
+    """Type, dirección and corregimiento are read together, not a catalogue at a time, into the engine's
+    ``CatalogCache``: the case page and the task page after it read them once."""
     operador = browser("operador")
     case_id = start_case(operador)
     task = task_id(store, case_id, "Llenar plantilla de queja o reclamo")
@@ -66,5 +68,27 @@ def test_the_summary_names_its_codes_from_one_read_of_its_catalogues(app, store,
         event.remove(engine, "before_cursor_execute", listener)
     for page in pages.values():
         assert "Queja o reclamo" in page and "Bella Vista" in page
-    summary_reads = [named for named in read if named & {"tipos_caso", "corregimientos", "direcciones"}]
-    assert len(summary_reads) == len(pages), read
+    summary = {"tipos_caso", "corregimientos", "direcciones"}
+    assert [named for named in read if named & summary] == [summary], read
+
+
+# The most a case page may cost, warm: statements on SQLite, round trips on PostgreSQL (read one after
+# the other: 25 and 17). The access check, the case's file (engine.cases.expediente: one round trip),
+# the reader's task with its case and their draft (the inline form), for an operator the cases linked
+# to it and its possible duplicates (web.channels.duplicados), and its documents (web.paperwork).
+PAGE_BOUNDS = {"sqlite": 23, "postgresql": 7}
+
+
+def test_the_case_page_reads_the_case_file_in_one_round_trip(app, browser, tmp_path):
+    operador = browser("operador")
+    case_id = start_case(operador)
+    operador.post(f"/casos/{case_id}/notas", {"texto": "Llamó el ciudadano."}, page=f"/casos/{case_id}")
+    store = app.extensions["atiende"].store
+    with counted(store, tmp_path) as count:
+        for _ in range(8):  # as in a running process: psycopg prepares what a connection runs often
+            operador.get(f"/casos/{case_id}")
+        before = count()
+        page = html(operador.get(f"/casos/{case_id}"))
+        spent = count() - before
+    assert "Llamó el ciudadano." in page and "Ana Operadora" in page and 'action="/tareas/' in page
+    assert spent <= PAGE_BOUNDS[store.engine.dialect.name], spent

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.cases import notes, queries
+from engine.cases import expediente, notes
 from engine.db.models import OutboxMessage
 from engine.intake import items
 from engine.intake.emails import ParsedMail
@@ -189,14 +189,14 @@ def test_a_task_completed_while_the_page_is_read_leaves_the_page_without_its_for
     (on SQLite the page's reads are one snapshot: the form of the task as it was)."""
     case_id = at_final_answer(browser, desk)
     tid = task_id(store, case_id, FINAL_TASK)
-    listed = queries.open_tasks
+    read = expediente.read
 
-    def listed_then_completed(session, case):
-        tasks = listed(session, case)
+    def listed_then_completed(*args):
+        found = read(*args)  # its open tasks listed
         desk.do(case_id, "Task_respuesta_final")  # another person, in a transaction of their own
-        return tasks
+        return found
 
-    monkeypatch.setattr(queries, "open_tasks", listed_then_completed)
+    monkeypatch.setattr(expediente, "read", listed_then_completed)
     answer = browser("operador").get(f"/casos/{case_id}")
     assert answer.status_code == 200
     assert desk.case(case_id).status == "cerrado"

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from engine.cases import queries
 from engine.procedures.versions import Procedure
 from web.ui import history
+from web.ui.context import atiende
 from web.ui.filters import fecha, fecha_hora
 from web.ui.forms_render import field_order
 
@@ -34,7 +34,8 @@ class Row:
 
 
 class Labels:
-    """Catalogue labels, each catalogue read once per page (those named in ``preload`` in one query)."""
+    """Catalogue labels, each catalogue taken once per page from the engine's ``CatalogCache`` (those
+    named in ``preload`` at once): an edit reaches other processes' pages within its ``ttl``."""
 
     def __init__(self, session: Session, preload: tuple[str, ...] = ()):
         self._session = session
@@ -46,10 +47,11 @@ class Labels:
     def _load(self, catalogs) -> None:
         for catalog in catalogs:
             self._loaded[catalog], self._active[catalog] = {}, []
-        for catalog, code, label, active in queries.catalog_items(self._session, catalogs):
-            self._loaded[catalog][code] = label
-            if active:
-                self._active[catalog].append((code, label))
+        for catalog, items in atiende().catalog_cache.items(self._session, catalogs).items():
+            for code, label, active in items:
+                self._loaded[catalog][code] = label
+                if active:
+                    self._active[catalog].append((code, label))
 
     def __call__(self, catalog: str, code: str | None) -> str | None:
         if code is None:
