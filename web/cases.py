@@ -27,7 +27,6 @@ from engine.cases import attachments, conversation, expediente, notes
 from engine.clock import PANAMA
 from engine.errors import Forbidden, FormErrors, NotFound, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
-from engine.forms import drafts
 from engine.procedures.versions import Procedure
 from web.auth import role_required
 from web.ui import forms_render, history, record, submission
@@ -200,7 +199,7 @@ def _case_page(
             "files": found.files,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
-            "inline": _current_form(s, current, task_id, form_values),
+            "inline": _current_form(s, current, task_id, form_values, found.drafts),
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
@@ -210,13 +209,16 @@ def _case_page(
     return render_template("cases/caso.html", **page)
 
 
-def _current_form(session, current, task_id: str | None, form_values: dict | None) -> InlineTask | None:
+def _current_form(
+    session, current, task_id: str | None, form_values: dict | None, drafts: dict[str, Any]
+) -> InlineTask | None:
     """The reader's current task's form, unless it ended since the page listed it: on PostgreSQL each
-    read sees what has committed by then, and someone else may have completed it in between."""
+    read sees what has committed by then, and someone else may have completed it in between.
+    ``drafts``: the reader's drafts of the case's tasks, by task id."""
     if current is None:
         return None
     try:
-        return _inline(session, current.id, form_values if current.id == task_id else None)
+        return _inline(session, current.id, form_values if current.id == task_id else None, drafts.get(current.id))
     except (TaskAlreadyDone, NotFound):
         return None
 
@@ -231,14 +233,13 @@ class InlineTask:
     preview: conversation.Preview | None  # the e-mail it will send the citizen, if one follows it
 
 
-def _inline(session, task_id: str, form_values: dict | None) -> InlineTask:
-    """The task's form as its own page shows it (the person's draft, else the declared defaults)."""
+def _inline(session, task_id: str, form_values: dict | None, draft: Any | None) -> InlineTask:
+    """The task's form as its own page shows it (the person's ``draft``, else the declared defaults)."""
     engine, me = atiende(), actor()
     task = engine.task_for(session, task_id, me)
     procedure = engine.procedure(session, task.case.procedure_version_id)
     values = form_values
     if values is None:
-        draft = drafts.load(session, task.id, me.username)
         values = draft.form_values if draft is not None else form_defaults.for_task(engine, session, task, me)
     schema = procedure.forms.get(task.form) if task.form else None
     step = procedure.steps.get(task.bpmn_id)

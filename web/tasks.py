@@ -16,8 +16,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from engine.access.permissions import COORDINATORS, may_coordinate, may_work_now
 from engine.access.roles import ROLES
-from engine.audit import trail as audit
-from engine.cases import assignment, conversation, queries
+from engine.cases import assignment, expediente, queries
 from engine.errors import AssignmentRefused, Forbidden, FormErrors, NotRendered, StepFailed
 from engine.forms import defaults as form_defaults
 from engine.forms import drafts
@@ -184,16 +183,16 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
     engine, me = atiende(), actor()
     with engine.store.read() as s:
         task = _workable(s, task_id)
-        case = task.case
-        procedure = engine.procedure(s, case.procedure_version_id)
+        procedure = engine.procedure(s, task.case.procedure_version_id)
         step = procedure.steps.get(task.bpmn_id)
-        draft = drafts.load(s, task_id, me.username)
+        around = expediente.at_task(s, task.case, task_id, me)
+        draft = around.draft
         if values is None and draft is not None:
             values = draft.form_values
         elif values is None:  # shown for the first time: what its fields declare they start with (x-desde)
             values = form_defaults.for_task(engine, s, task, me)
         form = forms_render.build(s, procedure.forms.get(task.form) if task.form else None, values, errors)
-        page = {**_material(s, task, step), "form": form, "draft": draft, "failure": failure, "workable": True}
+        page = {**_material(s, task, step, around), "form": form, "draft": draft, "failure": failure, "workable": True}
     return render_template("tasks/tarea.html", **page)
 
 
@@ -203,15 +202,15 @@ def _overview(task_id: str):
     with engine.store.read() as s:
         task = assignment.task_to_reassign(engine, s, task_id, actor())
         step = engine.procedure(s, task.case.procedure_version_id).steps.get(task.bpmn_id)
-        page = {**_material(s, task, step), "form": None, "draft": None, "failure": None, "workable": False}
+        around = expediente.at_task(s, task.case, task_id, actor())
+        page = {**_material(s, task, step, around), "form": None, "draft": None, "failure": None, "workable": False}
     return render_template("tasks/tarea.html", **page)
 
 
-def _material(session, task, step) -> dict:
+def _material(session, task, step, around: expediente.AtTask) -> dict:
     """What the task page shows besides the form: the case, what to act on, the history, who has it."""
     case = task.case
-    events = audit.case_history(session, case.id)
-    names = queries.full_names(session, {e.actor for e in events} | {task.assignee or ""})
+    events, names = around.events, around.names
     returned = devolucion.to_answer(events, task)
     last = devolucion.latest(events)
     me = actor()
@@ -219,7 +218,7 @@ def _material(session, task, step) -> dict:
         "task": task,
         "case": case,
         "summary": record.summary(case, record.Labels(session, record.SUMMARY_CATALOGS)),
-        "citizen": conversation.material(session, case),
+        "citizen": around.citizen,
         "returned": returned,
         "returned_by": names.get(returned.actor, returned.actor) if returned else None,
         "returned_comment": devolucion.comment(returned) if returned else "",

@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.bpm import following_mail
-from engine.cases import attachments, notes
+from engine.cases import notes
 from engine.db.models import Case, HumanTask, IntakeItem, OutboxMessage
 from engine.db.statements import Statement
 from engine.errors import FormErrors
@@ -205,9 +205,8 @@ class CitizenMaterial:
         return bool(self.text or self.files)
 
 
-def material(session: Session, case: Case) -> CitizenMaterial:
-    """What the citizen brought; false when it has neither text nor files (an operativo, a meeting)."""
+def material(case: Case, files: list[Any]) -> CitizenMaterial:
+    """What the citizen brought (``files``: the case's attachment rows, oldest first); false when it has
+    neither text nor files (an operativo, a meeting)."""
     text = case.data.get(DESCRIPTION)
-    return CitizenMaterial(
-        case.subject or "", text.strip() if isinstance(text, str) else "", attachments.of_case(session, case.id)
-    )
+    return CitizenMaterial(case.subject or "", text.strip() if isinstance(text, str) else "", files)

@@ -22,6 +22,7 @@ from engine.db import case_rows
 from engine.db.models import Case
 from engine.db.statements import together
 from engine.facade import Atiende
+from engine.forms import drafts as task_drafts
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,12 @@ class Expediente:
     files: list[Any]  # its attachment rows, oldest first
     incident: Any | None  # its open incident's row (the newest), if any
     names: dict[str, str]  # username → full name of everyone the above names (``queries.named_by_case_read``)
+    drafts: dict[str, Any]  # task id → the reader's own draft of it (``task_draft`` row)
 
 
 def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expediente:
     """The case's file, if the actor may reach the case (``Atiende.reachable``: NotFound, Forbidden)."""
-    found, open_tasks, events, files, incident, names, *talk = together(
+    found, open_tasks, events, files, incident, names, drafts, *talk = together(
         session,
         case_rows.case_read(case_id),
         queries.open_tasks_read(case_id),
@@ -45,6 +47,7 @@ def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expe
         attachments.of_case_read(case_id),
         incidents.open_of_case_read(case_id),
         queries.named_by_case_read(case_id),
+        task_drafts.of_case_read(case_id, actor.username),
         *conversation.reads(case_id),
     )
     case = atiende.reachable(case_rows.case_of(found[0]) if found else None, actor)
@@ -56,4 +59,28 @@ def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expe
         files,
         incident[0] if incident else None,
         dict(names),
+        {draft.task_id: draft for draft in drafts},
     )
+
+
+@dataclass(frozen=True)
+class AtTask:
+    """What a task's page shows of its case besides the task, read together as the case page's file is."""
+
+    events: list[Any]  # the case's audit_event rows, oldest first
+    names: dict[str, str]  # username → full name of everyone the case names
+    citizen: conversation.CitizenMaterial
+    draft: Any | None  # the reader's own draft of the task (``task_draft`` row)
+
+
+def at_task(session: Session, case: Case, task_id: str, actor: Actor) -> AtTask:
+    """For the page of a task of ``case`` the caller has already let the actor see."""
+    events, names, files, drafts = together(
+        session,
+        audit.case_history_read(case.id),
+        queries.named_by_case_read(case.id),
+        attachments.of_case_read(case.id),
+        task_drafts.of_case_read(case.id, actor.username),
+    )
+    draft = next((d for d in drafts if d.task_id == task_id), None)
+    return AtTask(events, dict(names), conversation.material(case, files), draft)

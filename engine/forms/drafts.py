@@ -8,14 +8,17 @@ by the procedure) the database deletes its drafts (``ON DELETE CASCADE``), whoev
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select
 
 from engine.access.accounts import Actor
 from engine.access.permissions import may_work_now
 from engine.audit import trail as audit
 from engine.cases import attachments
 from engine.cases.assignment import locked_task
-from engine.db.models import TaskDraft
+from engine.db.models import HumanTask, TaskDraft
+from engine.db.statements import Statement
 from engine.errors import Forbidden
 from engine.facade import Atiende
 
@@ -47,6 +50,16 @@ def save(
         )
 
 
-def load(session: Session, task_id: str, username: str) -> TaskDraft | None:
-    """The person's own draft of the task, if any."""
-    return session.get(TaskDraft, (task_id, username))
+_DRAFTS = cast(Table, TaskDraft.__table__)
+_TASKS = cast(Table, HumanTask.__table__)
+_OF_CASE = Statement(
+    select(*_DRAFTS.c)
+    .join_from(_DRAFTS, _TASKS, _TASKS.c.id == _DRAFTS.c.task_id)
+    .where(_TASKS.c.case_id == bindparam("case_id"), _DRAFTS.c.author == bindparam("username"))
+)
+
+
+def of_case_read(case_id: int, username: str) -> tuple[Statement, dict]:
+    """The read of the person's own drafts of the case's tasks (``task_draft`` rows), for a page to send
+    with its other reads (``statements.together``)."""
+    return _OF_CASE, {"case_id": case_id, "username": username}
