@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -251,13 +251,9 @@ _OF_CASE = Statement(
 )
 
 
-def of_case(session: Session, case_id: int) -> list[Any]:
-    """A case's attachments (``attachment`` rows), oldest first."""
-    return _OF_CASE.all(session, {"case_id": case_id})
-
-
 def of_case_read(case_id: int) -> tuple[Statement, dict]:
-    """``of_case``'s read, to send with others (``statements.together``)."""
+    """The read of a case's attachments (``attachment`` rows), oldest first, to send with others
+    (``statements.together``)."""
     return _OF_CASE, {"case_id": case_id}
 
 

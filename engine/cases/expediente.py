@@ -1,11 +1,12 @@
-"""A case's file (expediente) as its page shows it: the case and what is recorded of it, read together.
+"""A case's file (expediente) as its pages show it: the case and what is recorded of it, read together.
 
 The case page shows the case's summary and record, its open tasks, its history, its conversation
-(the message it was made from, the messages out, the notes), its files, its open incident and the
-names of the people all these name: nine reads, none needing another's answer. One after the other
-they cost nine round trips on PostgreSQL, each a millisecond or more when the database is on
-another machine; here they go in one (``statements.together``). They are read before the reader's
-right to the case is checked, and nothing read is given unless it passes.
+(the message it was made from, the messages out, the notes), its files, its open incident, the
+reader's drafts and the names of the people all these name: ten reads, none needing another's
+answer. One after the other they cost ten round trips on PostgreSQL, each a millisecond or more
+when the database is on another machine; here they go in one (``statements.together``), and a
+task page's four reads of its case likewise. The case page's are made before the reader's right
+to the case is checked, and nothing read is given unless it passes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from engine.forms import drafts as task_drafts
 
 @dataclass(frozen=True)
 class Expediente:
+    """What the case page shows of a case, besides its procedure and the reader's inline form."""
+
     case: Case  # detached, without its workflow state
     open_tasks: list[Any]  # its READY human_task rows, oldest first
     events: list[Any]  # its audit_event rows, oldest first

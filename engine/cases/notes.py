@@ -6,10 +6,9 @@ its text, so nothing that reads the audit trail for the public can carry it).
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
 from engine.access.permissions import may_write_notes
@@ -46,11 +45,7 @@ _NOTES = cast(Table, CaseNote.__table__)
 _OF_CASE = Statement(select(*_NOTES.c).where(_NOTES.c.case_id == bindparam("case_id")).order_by(_NOTES.c.id))
 
 
-def of_case(session: Session, case_id: int) -> list[Any]:
-    """The case's notes (``case_note`` rows), oldest first."""
-    return _OF_CASE.all(session, {"case_id": case_id})
-
-
 def of_case_read(case_id: int) -> tuple[Statement, dict]:
-    """``of_case``'s read, to send with others (``statements.together``)."""
+    """The read of the case's notes (``case_note`` rows), oldest first, to send with others
+    (``statements.together``)."""
     return _OF_CASE, {"case_id": case_id}

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import trail as audit
 from engine.cases import attachments
-from engine.db.models import AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
+from engine.db.models import Attachment, AuditEvent, Case, InboundMail, IntakeItem, OutboxMessage
 from engine.errors import IntakeError, MailboxError
 from engine.intake import emails, items, mailbox
 from engine.settings import ImapSettings
@@ -228,7 +228,7 @@ def test_a_reply_with_the_ticket_joins_its_case(atiende, imap_server, settings):
     [photo] = joined.detail["adjuntos"]
     assert file_bytes(atiende.store, photo["id"]) == b"\x89PNG\r\n\x1a\nfoto"
     with atiende.store.read() as s:
-        assert [a.id for a in attachments.of_case(s, case.id)] == [photo["id"]]
+        assert list(s.scalars(select(Attachment.id).where(Attachment.case_id == case.id))) == [photo["id"]]
     [ack] = outbox(atiende.store, "acuse_respuesta")
     assert case.ticket in ack.subject and ack.case_id == case.id
 

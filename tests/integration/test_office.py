@@ -6,7 +6,7 @@ from sqlalchemy import select
 from engine.access import administration, signin
 from engine.access.accounts import Actor
 from engine.cases import assignment, notes
-from engine.db.models import AuditEvent, CatalogItem, User
+from engine.db.models import AuditEvent, CaseNote, CatalogItem, User
 from engine.errors import Forbidden, FormErrors, Throttled
 from tests.fixtures.desk import ENLACE, OPERADOR
 
@@ -31,7 +31,7 @@ def test_notes_are_audited_by_reference_and_refused_to_the_auditor_and_other_dir
     case_id = desk.start()
     note_id = notes.add(atiende, case_id, "  El ciudadano llamó para ampliar la queja.  ", OPERADOR)
     with atiende.store.read() as s:
-        [note] = notes.of_case(s, case_id)
+        [note] = s.scalars(select(CaseNote).where(CaseNote.case_id == case_id))
     assert (note.id, note.text, note.author) == (note_id, "El ciudadano llamó para ampliar la queja.", "operador")
     [event] = events(atiende, "nota_interna")
     assert event.case_id == case_id and event.detail == {"nota": note_id}  # the text stays in the note

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.audit import trail as audit
-from engine.cases import attachments, notes, queries
+from engine.cases import notes, queries
 from engine.db.models import Attachment, Case, OutboxMessage, StoredFile
 from engine.intake import photos, web_report
 from engine.intake.public_status import PER_ADDRESS
@@ -77,7 +77,7 @@ def test_a_report_starts_a_web_case_as_the_citizen_with_its_photo_and_sends_the_
     page = html(citizen.get("/reporte/recibido"))
     assert case.ticket in page
     with store.read() as s:
-        [photo] = attachments.of_case(s, case.id)
+        [photo] = s.scalars(select(Attachment).where(Attachment.case_id == case.id))
         assert (photo.filename, photo.content_type) == ("luminaria.jpg", "image/jpeg")
         [ticket_mail] = s.scalars(select(OutboxMessage).where(OutboxMessage.case_id == case.id))
         kinds = [e.kind for e in audit.case_history(s, case.id)]
