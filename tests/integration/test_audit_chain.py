@@ -262,3 +262,35 @@ def test_a_hash_an_intruder_writes_as_text_is_named_not_a_crash(desk, store):
     tamper(store, "UPDATE audit_event SET hash = :h WHERE id = :id", h="f" * 64, id=victim.id)
     result = verdict(store)
     assert result.broken_id == victim.id and "modificado" in result.reason
+
+
+def _task_index(url: str) -> tuple[str, str]:
+    """The definition of the audit trail's index by task, and the plan of a lookup of a completion by its task."""
+    store = Store(url)
+    lookup = "SELECT id FROM audit_event WHERE task_id = 'una-tarea' AND kind = 'tarea_completada'"
+    try:
+        with store.engine.connect() as conn:
+            if store.is_sqlite:
+                sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ix_audit_event_task_id'")
+                plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {lookup}").fetchall()
+                return sql.scalar(), " ".join(str(row[-1]) for row in plan)
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_audit_event_task_id' "
+                "AND schemaname = current_schema()"
+            ).scalar()
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a small table: its scan would cost least
+            plan = conn.exec_driver_sql(f"EXPLAIN {lookup}").fetchall()
+            return definition, " ".join(row[0] for row in plan)
+    finally:
+        store.dispose()
+
+
+def test_the_index_by_task_keeps_only_the_events_of_a_task_and_finds_a_completion(bare_url):
+    migrate_to(bare_url, "0027")
+    whole, _plan = _task_index(bare_url)
+    migrate_to(bare_url, "0028")
+    partial, plan = _task_index(bare_url)
+    assert "IS NOT NULL" not in whole and "task_id IS NOT NULL" in partial
+    assert "ix_audit_event_task_id" in plan
+    migrate_to(bare_url, "0027", down=True)
+    assert _task_index(bare_url)[0] == whole
