@@ -20,7 +20,7 @@ from email.message import EmailMessage
 
 import common  # first: it puts the repository root first on sys.path
 
-from engine.cases import duplicates
+from engine.cases.finding import duplicates
 from engine.db.models import Case, IntakeItem
 from engine.facade import Atiende
 from engine.intake import items, mailbox, open311, public_status

@@ -51,7 +51,7 @@ from sqlalchemy import DateTime, func, select  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from engine.access.accounts import Actor, create_user  # noqa: E402
-from engine.cases import search, worklist  # noqa: E402
+from engine.cases.finding import search, worklist  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime  # noqa: E402
 from engine.db.store import Store  # noqa: E402
@@ -641,7 +641,7 @@ class _TestClient:
 
 
 def in_process(store, url: str, plan: dict[str, list[tuple[str, str]]], requests: int, now: datetime) -> Timings:
-    """The bandeja and search through engine.cases.worklist and engine.cases.search, and the case page
+    """The bandeja and search through engine.cases.finding.worklist and engine.cases.finding.search, and the case page
     through the application's test client (the page's queries and its template): no HTTP."""
     app = create_app({"TESTING": True, "SECRET_KEY": "bench-" + "x" * 32, "DATABASE_URL": url})
     pages = {name: _TestClient(app) for name in PEOPLE}

@@ -2,7 +2,7 @@
 its saved views; and several tasks claimed or reassigned at once.
 
 Filters travel in the query string (a GET form), so a filtered bandeja can be bookmarked and
-works without JavaScript; the engine (``engine.cases.worklist``) decides what each person sees
+works without JavaScript; the engine (``engine.cases.finding.worklist``) decides what each person sees
 and which order keys exist. ``/bandeja/filas`` answers the same query with the results alone,
 which ``static/bandeja.js`` fetches to keep an open bandeja current without a page load.
 """
@@ -17,7 +17,8 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from engine.access.permissions import may_coordinate
 from engine.access.roles import ROLES
-from engine.cases import assignment, queries, worklist
+from engine.cases import assignment, queries
+from engine.cases.finding import worklist
 from engine.errors import AssignmentRefused
 from web.ui.context import actor, atiende
 from web.ui.guards import number
@@ -41,7 +42,7 @@ SCOPE_CAPTIONS = {
     "equipo": "Todo el equipo",
 }
 DUE_TITLES = {"vencidas": "Vencidas", "pronto": "Vencen en menos de 2 días", "a_tiempo": "A tiempo"}
-# The table's columns: (order key of engine.cases.worklist.SORT_KEYS, header).
+# The table's columns: (order key of engine.cases.finding.worklist.SORT_KEYS, header).
 COLUMNS = {
     "ticket": "Ticket",
     "tarea": "Tarea",

@@ -1,11 +1,11 @@
-"""Search cases by ticket number, cédula, name or words of their text (``engine.cases.search``)."""
+"""Search cases by ticket number, cédula, name or words of their text (``engine.cases.finding.search``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
 from engine.access.permissions import CASE_READERS
-from engine.cases import search as case_search
+from engine.cases.finding import search as case_search
 from web.auth import role_required
 from web.ui.context import actor, atiende
 from web.ui.guards import number

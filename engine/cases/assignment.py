@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor, actor_of
 from engine.access.permissions import may_coordinate, may_work
 from engine.audit import trail as audit
+from engine.cases.finding.worklist import TaskLane
 from engine.cases.queries import full_names
-from engine.cases.worklist import TaskLane
 from engine.db.models import Case, HumanTask, User
 from engine.errors import AssignmentRefused, Forbidden, NotFound, TaskAlreadyDone
 from engine.facade import Atiende

@@ -472,7 +472,7 @@ class TaskDraft(Base):
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-# Covering indexes for the bandeja (engine.cases.worklist): counts and pages come from index pages alone,
+# Covering indexes for the bandeja (engine.cases.finding.worklist): counts and pages come from index pages alone,
 # for a person's lanes and for the whole team (they replace 0001's ix_human_task_lane_due).
 _WORKLIST_FILTERS = (
     HumanTask.assignee,
@@ -796,9 +796,9 @@ Index(
     postgresql_where=AuditEvent.task_id.is_not(None),
 )
 # At a million cases (migration 0023): the bandeja's order by each column, for a person's lane and for the
-# whole team, covering as the two above (engine.cases.worklist; by due date: ix_human_task_worklist,
+# whole team, covering as the two above (engine.cases.finding.worklist; by due date: ix_human_task_worklist,
 # ix_human_task_due; by ticket for the team: ix_human_task_case_id), a person's own tasks (their count and
-# «Mías»), and the possible duplicates of a case (engine.cases.duplicates). Then (migration 0024) the same
+# «Mías»), and the possible duplicates of a case (engine.cases.finding.duplicates). Then (migration 0024) the same
 # two for the corregimiento, a filter too narrow for the capped counts to stop early, and the duplicates'
 # index of the open cases alone.
 for _name, _column in (

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from engine.access.accounts import Actor
-from engine.cases import search
+from engine.cases.finding import search
 from engine.db.models import AuditEvent, Case, HumanTask
 from tests.conftest import PG_MISSING
 

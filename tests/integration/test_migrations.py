@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from engine import cli
-from engine.cases.search import include_name
+from engine.cases.finding.search import include_name
 from engine.db.models import Base
 from engine.db.store import Store, alembic_config, migration_heads
 from engine.errors import SchemaOutdated

@@ -3,7 +3,7 @@
 from sqlalchemy import update
 
 from engine.access.accounts import Actor
-from engine.cases import search
+from engine.cases.finding import search
 from engine.db.models import Case
 from tests.fixtures.desk import COORDINADOR, ENLACE
 

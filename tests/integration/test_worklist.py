@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import Actor, create_user
-from engine.cases import assignment, worklist
+from engine.cases import assignment
+from engine.cases.finding import worklist
 from engine.db.models import AuditEvent, HumanTask
 from engine.errors import AssignmentRefused, Forbidden
 from tests.fixtures.desk import COORDINADOR, ENLACE, OPERADOR

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import create_user
-from engine.cases import worklist
+from engine.cases.finding import worklist
 from engine.db.models import HumanTask
 from tests.fixtures.desk import COORDINADOR, OPERADOR
 

@@ -14,7 +14,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.cases import duplicates, worklist
+from engine.cases.finding import duplicates, worklist
 from engine.db.models import Case, HumanTask
 from tests.fixtures.desk import COORDINADOR, OPERADOR
 from tests.integration.test_calendar_indexes import statements_of

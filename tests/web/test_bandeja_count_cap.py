@@ -1,6 +1,6 @@
 """The bandeja says «más de …» for a count past the cap, and so does its page count."""
 
-from engine.cases import worklist
+from engine.cases.finding import worklist
 from tests.web.conftest import html, start_case
 
 

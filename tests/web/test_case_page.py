@@ -73,9 +73,8 @@ def test_the_summary_names_its_codes_from_the_engines_catalogue_cache(app, store
     assert [named for named in read if named & summary] == [summary], read
 
 
-# The most a case's pages may cost, warm: statements on SQLite, round trips on PostgreSQL (their reads
-# one after the other cost 25 and 16, 17 and 10). Besides the access check and what they read
-# together (engine.cases.expediente: one round trip), the case page
+# The most a case's pages may cost, warm: statements on SQLite, round trips on PostgreSQL. Besides the
+# access check and what they read together (engine.cases.expediente: one round trip), the case page
 # reads the reader's task with its case for the inline form, and the task page the task with its
 # case; for an operator both read the cases linked and possible duplicates (web.channels.duplicados),
 # and the case page its documents (web.paperwork).

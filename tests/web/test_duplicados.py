@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import event, select
 
 from engine.audit import trail as audit
-from engine.cases import duplicates, queries
+from engine.cases import queries
+from engine.cases.finding import duplicates
 from engine.db.models import Case, CaseLink
 from engine.errors import LinkError
 from tests.fixtures.desk import OPERADOR

@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from engine.access.permissions import direccion_scope
-from engine.cases import duplicates
+from engine.cases.finding import duplicates
 from engine.errors import LinkError
 from web.auth import role_required
 from web.ui.context import actor, atiende

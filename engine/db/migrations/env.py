@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.cases.search import include_name  # the search index is kept outside the models
+from engine.cases.finding.search import include_name  # the search index is kept outside the models
 from engine.db.models import Base
 
 config = context.config

@@ -3,7 +3,7 @@
 Revision ID: 0004
 Revises: 0002
 
-The search index lives outside the models (engine.cases.search.include_name hides it from the
+The search index lives outside the models (engine.cases.finding.search.include_name hides it from the
 models/migrations comparison): on SQLite an FTS5 table, on PostgreSQL a table of tsvector
 documents with a GIN index, both kept by triggers on cases. Both fold case and accents, so
 «perez» finds «Pérez».

@@ -5,14 +5,14 @@ Revises: 0022
 
 At a million cases a desk holds a couple of hundred thousand open tasks. The bandeja sorted by any
 column but the due date sorted all of them for every page; each sort now has an index that gives
-its order (``engine.cases.worklist``): the lane, the column, then the due date and the id that
+its order (``engine.cases.finding.worklist``): the lane, the column, then the due date and the id that
 break ties, for a person's bandeja, and the same without the lane for the whole team's; each also
 holds the columns the filters read, as 0004's two indexes by due date do, so a page never reads
 a task's row to filter it. A person's own tasks (the «tomadas por usted» count, the «Mías» view)
 have theirs: the assignee, the lane, then the due date; counting them walked the whole lane.
 
 The case page of an operator or a coordinador lists the possible duplicates of the case: the open
-cases of its corregimiento and case type opened within 90 days of it (``engine.cases.duplicates``).
+cases of its corregimiento and case type opened within 90 days of it (``engine.cases.finding.duplicates``).
 With an index on each column alone, the database walked every case opened in those 180 days to find
 the few of that place and type; ``ix_cases_duplicates`` reads just them, in the order wanted, with
 their status.

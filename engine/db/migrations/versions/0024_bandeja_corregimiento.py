@@ -11,7 +11,7 @@ columns the bandeja sorts by, each index here starts with the lane (a person's b
 the filters read, so the counts and the page read only that corregimiento's entries.
 
 The possible duplicates of a case are the open cases of its corregimiento and case type opened
-within 90 days of it (``engine.cases.duplicates``). 0023's index holds the closed ones too, and
+within 90 days of it (``engine.cases.finding.duplicates``). 0023's index holds the closed ones too, and
 PostgreSQL reads a case's row to see its status: some four thousand rows for a case page, for
 none or a few open ones. ``ix_cases_duplicates_open`` holds the open cases alone and replaces it.
 """

@@ -1,0 +1,1 @@
+"""How staff find cases: the bandeja's query (``worklist``), search, and possible duplicates (``duplicates``)."""
