@@ -61,6 +61,7 @@ from sqlalchemy import Table, func, insert, select, text  # noqa: E402
 
 from engine.access.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
+from engine.db import packing  # noqa: E402
 from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
@@ -211,7 +212,8 @@ class Generator:
 
     Times are naive UTC datetimes; ``stamp`` turns them into what the database driver takes
     (SQLite: SQLAlchemy's text form; PostgreSQL: the datetime itself). ``detail``/``data`` are
-    JSON text, serialized once per kind of step where they do not vary.
+    JSON text, serialized once per kind of step where they do not vary; an event's detail is stored
+    packed, as the engine stores it (``engine.db.packing``).
     """
 
     def __init__(self, cases: int, now: datetime, versions: dict[str, int], stamp: Callable, first_event: int):
@@ -231,7 +233,8 @@ class Generator:
 
     def _event(self, at: datetime, actor: str, kind: str, case_id: int, task_id: str | None, detail: str) -> tuple:
         self.event_id += 1
-        return (self.event_id, self.stamp(at), actor, kind, case_id, task_id, detail, None, None)
+        packed = packing.pack("audit_detail", detail)
+        return (self.event_id, self.stamp(at), actor, kind, case_id, task_id, packed, None, None)
 
     def rows(self) -> Iterator[tuple[tuple, list[tuple], tuple | None]]:
         rng, now = self.rng, self.now

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
 
+from engine.db.packing import Packed
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Diagrams, form schemas and specs keep their key order (a form's fields render in the order
 # they are written); PostgreSQL's JSONB would reorder them, its plain JSON does not.
@@ -161,7 +163,7 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(50), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # ix_audit_event_case_kind (0021, 0025)
     task_id: Mapped[str | None] = mapped_column(String(36))  # ix_audit_event_task_id, of the tasks' events (0028)
-    detail: Mapped[dict] = mapped_column(JSONType)
+    detail: Mapped[dict] = mapped_column(Packed("audit_detail"))  # engine.db.packing (migration 0029)
     prev_hash: Mapped[str | None] = mapped_column(Sha256)  # engine.audit.chain (migrations 0007, 0026)
     hash: Mapped[str | None] = mapped_column(Sha256)
 
@@ -375,7 +377,8 @@ class Document(Base):
     size: Mapped[int | None] = mapped_column(Integer)  # None (with sha256 and content) until rendered
     sha256: Mapped[str | None] = mapped_column(String(64))
     content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # lists never load the bytes
-    snapshot: Mapped[dict | None] = mapped_column(JSONType, deferred=True)  # the facts it is rendered from
+    # the facts it is rendered from, packed (engine.db.packing)
+    snapshot: Mapped[dict | None] = mapped_column(Packed("document_snapshot"), deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
 
@@ -412,7 +415,7 @@ class OutboxMessage(Base):
     sender: Mapped[str] = mapped_column(String(254))
     recipients: Mapped[list] = mapped_column(JSONType)
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Packed("outbox_body", as_json=False))
     state: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

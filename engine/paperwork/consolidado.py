@@ -3,21 +3,21 @@
 A case is in a dirección's consolidado from the moment it is remitted ("en seguimiento")
 until it is closed; escalated cases stay in it. The last follow-up is the latest report
 the enlace gave in the app (the ``avance_semanal`` field of the follow-up form), dated by
-the audit trail. One query for the cases and one for the follow-up dates: a consolidado of
-10,000 cases never loads a workflow.
+the audit trail. One query for the cases and one for their completed tasks' details, whose
+follow-up dates are picked in Python: a consolidado of 10,000 cases never loads a workflow.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit import chain as audit_chain
 from engine.cases import queries
 from engine.clock import PANAMA
-from engine.db.models import AuditEvent, Case, UTCDateTime
+from engine.db.models import AuditEvent, Case
 from engine.paperwork import documents
 
 OPEN_STATUSES = ("en seguimiento", "escalado a la unidad")
@@ -34,17 +34,15 @@ def build(session: Session, direccion: str, now: datetime, periodo: str = "") ->
     """The consolidado of ``direccion`` at ``now``, oldest case first."""
     in_consolidado = (Case.direccion == direccion) & Case.status.in_(OPEN_STATUSES)
     audit_chain.write_pending(session)  # follow-ups recorded in this same transaction count too
-    last_follow_up: dict[int | None, datetime] = dict(
-        session.execute(
-            select(AuditEvent.case_id, type_coerce(func.max(AuditEvent.at), UTCDateTime()))
-            .where(
-                AuditEvent.kind == "tarea_completada",
-                AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
-                AuditEvent.detail[("datos", FOLLOW_UP_FIELD)].as_string().is_not(None),
-            )
-            .group_by(AuditEvent.case_id)
-        ).all()
-    )
+    last_follow_up: dict[int | None, datetime] = {}
+    for case_id, at, detail in session.execute(  # details are packed (engine.db.packing): read in Python
+        select(AuditEvent.case_id, AuditEvent.at, AuditEvent.detail).where(
+            AuditEvent.kind == "tarea_completada",
+            AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
+        )
+    ):
+        if (detail.get("datos") or {}).get(FOLLOW_UP_FIELD) is not None:
+            last_follow_up[case_id] = max(at, last_follow_up.get(case_id, at))
     types = queries.catalog_labels(session, "tipos_caso")
     rows = session.execute(
         select(

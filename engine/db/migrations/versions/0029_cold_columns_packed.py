@@ -1,0 +1,97 @@
+"""the audit events' details, the documents' facts and the mail's bodies stored packed
+
+Revision ID: 0029
+Revises: 0028
+
+``engine.db.packing``: each value becomes a Zstandard frame with a fixed dictionary, about two
+fifths of its text for a detail and a quarter for a body. Every stored value is converted here,
+a batch of rows at a time; what the engine reads from them does not change, nor does the audit
+chain (its hashes are of the details' content, not of how it is stored).
+
+Both databases add a binary column, fill it, drop the old one and rename the new. SQLite adds
+a NOT NULL column only with a default, so those carry an empty one, which no row keeps. The
+audit trail's append-only triggers are set aside for the fill and put back as they were. The
+freed room stays in the file (SQLite) or the table (PostgreSQL) for new rows until ``VACUUM``.
+"""
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+from engine.db.migrations import append_only
+from engine.db.packing import Packed
+
+revision = "0029"
+down_revision = "0028"
+branch_labels = None
+depends_on = None
+
+# (table, column, dictionary, holds JSON, NOT NULL)
+_COLUMNS = (
+    ("audit_event", "detail", "audit_detail", True, True),
+    ("document", "snapshot", "document_snapshot", True, False),
+    ("outbox_message", "body", "outbox_body", False, True),
+)
+_BATCH = 2000  # rows read, converted and written at a time
+
+
+def _replace(table: str, column: str, declared: str, required: bool, change) -> None:
+    """``table.column`` becomes a column of type ``declared`` holding ``change(old value)``."""
+    bind = op.get_bind()
+    sqlite = bind.dialect.name == "sqlite"
+    empty = "x''" if declared == "BLOB" else "''"
+    null = f" NOT NULL DEFAULT {empty}" if required and sqlite else ""
+    op.execute(f"ALTER TABLE {table} ADD COLUMN {column}_new {declared}{null}")
+    read = sa.text(f"SELECT id, {column} FROM {table} WHERE id > :after ORDER BY id LIMIT {_BATCH}")
+    cast = f"CAST(:value AS {declared})" if declared == "jsonb" else ":value"
+    write = sa.text(f"UPDATE {table} SET {column}_new = {cast} WHERE id = :id")
+    after = 0
+    while rows := bind.execute(read, {"after": after}).all():
+        bind.execute(write, [{"id": id_, "value": change(value) if value is not None else None} for id_, value in rows])
+        after = rows[-1][0]
+    op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    op.execute(f"ALTER TABLE {table} RENAME COLUMN {column}_new TO {column}")
+    if required and not sqlite:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+
+
+def _each(convert) -> None:
+    """Every column of ``_COLUMNS`` through ``convert(table, column, dictionary, holds JSON, NOT NULL)``,
+    the audit trail's append-only triggers set aside meanwhile."""
+    append_only.allow_changes("audit_event")
+    for spec in _COLUMNS:
+        convert(*spec)
+    append_only.refuse_changes("audit_event")
+
+
+def _packed(table: str, column: str, dictionary: str, holds_json: bool, required: bool) -> None:
+    packed = Packed(dictionary, as_json=holds_json)
+    declared = "BLOB" if op.get_bind().dialect.name == "sqlite" else "bytea"
+
+    def change(value):
+        if holds_json and isinstance(value, str):  # SQLite's JSON is text; PostgreSQL's jsonb comes parsed
+            value = json.loads(value)
+        return packed.process_bind_param(value, None)
+
+    _replace(table, column, declared, required, change)
+
+
+def _plain(table: str, column: str, dictionary: str, holds_json: bool, required: bool) -> None:
+    packed = Packed(dictionary, as_json=holds_json)
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    declared = ("JSON" if sqlite else "jsonb") if holds_json else ("TEXT" if sqlite else "text")
+
+    def change(value):
+        unpacked = packed.process_result_value(value, None)
+        return json.dumps(unpacked, ensure_ascii=False) if holds_json else unpacked
+
+    _replace(table, column, declared, required, change)
+
+
+def upgrade() -> None:
+    _each(_packed)
+
+
+def downgrade() -> None:
+    _each(_plain)
