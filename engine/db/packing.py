@@ -39,7 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from engine.db.store import json_text
 
 FOLDER = Path(__file__).parent / "dictionaries"
-LEVEL = 3  # level 6 saved 3 % more of a detail for twice the time
+LEVEL = 3  # a detail in 5 µs; level 6 saved 6 % more in 8 µs
 _VERSIONS = range(1, 32)  # a stored value's first byte; plain text begins with a printable character
 _local = threading.local()  # zstandard's compressors are not safe to share between threads
 

@@ -27,6 +27,13 @@ def verdict(store):
         return audit_chain.verify(s)
 
 
+def assert_append_only(store) -> None:
+    """The database itself refuses to change or delete an audit event."""
+    for statement in ("UPDATE audit_event SET actor = 'otro'", "DELETE FROM audit_event"):
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(statement))
+
+
 def tamper(store, statement: str, **params):
     """Run a statement on audit_event with the append-only triggers out of the way."""
     with store.engine.begin() as conn:
@@ -202,8 +209,7 @@ def test_migration_0007_chains_the_events_written_before_it(bare_url):
     chain = events(store)
     assert [e.detail["n"] for e in chain] == [0, 1, 2] and all(e.hash for e in chain)
     assert verdict(store).intact
-    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
-        conn.execute(text("UPDATE audit_event SET actor = 'otro'"))
+    assert_append_only(store)
     store.dispose()
 
 
@@ -248,9 +254,7 @@ def test_migration_0026_stores_every_hash_as_bytes_keeps_the_chain_and_its_downg
     assert [(bytes(p).hex(), bytes(h).hex()) for p, h in stored_hashes(bare_url)] == as_text
     assert [(e.prev_hash, e.hash) for e in events(store)] == as_text
     assert verdict(store).intact and verdict(store).head == previous
-    for statement in ("UPDATE audit_event SET actor = 'otro'", "DELETE FROM audit_event"):
-        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
-            conn.execute(text(statement))
+    assert_append_only(store)
     store.dispose()
     migrate_to(bare_url, "0025", down=True)
     assert stored_hashes(bare_url) == as_text
