@@ -20,7 +20,8 @@ A stored value is one byte, the version of its dictionary, and a Zstandard frame
 four bytes of its magic number and with no checksum. Nothing reads inside these columns in SQL;
 they are read whole through ``Packed`` and decoded in Python. A value written straight into the
 database as plain text (JSON, for the JSON columns) reads back as that text, like the hashes of
-``Sha256``: the audit chain's check then names a tampered event instead of failing to read it.
+``Sha256``, and bytes in no form it reads back as those bytes, named (``UNREADABLE``): either way
+the audit chain's check names a tampered event instead of failing to read it.
 The migrations before 0029 that read these columns through the models get them as they were
 then stored (JSON; PostgreSQL hands ``jsonb`` over already parsed).
 """
@@ -41,6 +42,7 @@ from engine.db.store import json_text
 FOLDER = Path(__file__).parent / "dictionaries"
 LEVEL = 3  # a detail in 5 µs; level 6 saved 6 % more in 8 µs
 _VERSIONS = range(1, 32)  # a stored value's first byte; plain text begins with a printable character
+UNREADABLE = "valor ilegible"  # the key (JSON) or mark (text) of a stored value in no form this type reads
 _local = threading.local()  # zstandard's compressors are not safe to share between threads
 
 
@@ -85,13 +87,22 @@ def pack(column: str, text: str) -> bytes:
 
 
 def unpack(column: str, stored: bytes | str) -> str:
-    """The text of a stored value of ``column``; a value stored as plain text, as it is."""
+    """The text of a stored value of ``column``; a value stored as plain text, as it is.
+
+    Raises ``ValueError`` for bytes that are neither: a damaged frame, a dictionary this release
+    does not hold, bytes that are not UTF-8.
+    """
     if isinstance(stored, str):
         return stored
     stored = bytes(stored)
     if not stored or stored[0] not in _VERSIONS:
         return stored.decode(errors="surrogatepass")
-    return _coder(column, stored[0], False).decompress(stored[1:]).decode(errors="surrogatepass")
+    if stored[0] not in _dictionaries(column):
+        raise ValueError(f"{column}: no dictionary {stored[0]}")
+    try:
+        return _coder(column, stored[0], False).decompress(stored[1:]).decode(errors="surrogatepass")
+    except zstandard.ZstdError as damaged:
+        raise ValueError(f"{column}: {damaged}") from damaged
 
 
 class Packed(TypeDecorator):
@@ -113,5 +124,17 @@ class Packed(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None or isinstance(value, dict | list):  # jsonb before 0029, as earlier migrations read it
             return value
-        text = unpack(self.column, value)
-        return json.loads(text) if self.as_json else text
+        try:
+            text = unpack(self.column, value)
+            return json.loads(text) if self.as_json else text
+        except ValueError:  # UnicodeDecodeError and json's errors are ValueErrors too
+            return self._unreadable(value)
+
+    def _unreadable(self, value) -> dict | str:
+        """What a value written by hand in no form this type reads reads as: its bytes, named.
+
+        Reading it must not fail: the audit chain's check then names the event as modified, and a
+        page shows the value for what it is, instead of an error.
+        """
+        stored = value.encode(errors="surrogatepass") if isinstance(value, str) else bytes(value)
+        return {UNREADABLE: stored.hex()} if self.as_json else f"[{UNREADABLE}: {stored.hex()}]"

@@ -107,6 +107,22 @@ def test_a_detail_an_intruder_writes_as_json_text_reads_and_the_chain_names_it(o
     assert result.broken_id == victim.id and "modificado" in result.reason
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [b"\x07" + b"sin diccionario", b"\x01" + b"no es un marco", b"\xff\xfe binario", b"no es JSON"],
+    ids=["unknown-dictionary", "damaged-frame", "not-text", "not-json"],
+)
+def test_a_detail_an_intruder_forges_in_any_form_reads_and_the_chain_names_it(office, store, forged):
+    office.remit(office.start())
+    with store.read() as s:
+        victim = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[1]
+    tamper(store, "UPDATE audit_event SET detail = :d WHERE id = :id", d=forged, id=victim.id)
+    with store.read() as s:
+        assert s.get(AuditEvent, victim.id).detail == {packing.UNREADABLE: forged.hex()}
+    result = verdict(store)
+    assert result.broken_id == victim.id and "modificado" in result.reason
+
+
 def _stored(url: str) -> tuple:
     store = Store(url)
     try:
