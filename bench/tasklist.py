@@ -245,7 +245,9 @@ def _person(rng: random.Random) -> dict:
 
 # The tables a copy has rows in besides ``cases``, parents first. A template's rows in each are copied
 # with the copy's case id, a new id, their times moved by as much as the copy's opening and the
-# template's ticket replaced by the copy's. Not copied: the indicator roll-ups (``indicator_case``),
+# template's ticket replaced by the copy's in their text columns; the packed ones (an event's detail,
+# a mail's body: engine.db.packing) are copied byte for byte and keep the template's, which costs the
+# same to store and to read. Not copied: the indicator roll-ups (``indicator_case``),
 # which ``atiende indicadores reconstruir`` rebuilds from these rows, and the hojas de trámite
 # (``document``, a 14.5 kB PDF each: 14 GB at a million cases, bench/storage.py counts them);
 # none of the pages timed here reads either.

@@ -41,7 +41,8 @@ def build(session: Session, direccion: str, now: datetime, periodo: str = "") ->
             AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
         )
     ):
-        if (detail.get("datos") or {}).get(FOLLOW_UP_FIELD) is not None:
+        datos = detail.get("datos") if isinstance(detail, dict) else None  # a detail of another shape counts as none
+        if isinstance(datos, dict) and datos.get(FOLLOW_UP_FIELD) is not None:
             last_follow_up[case_id] = max(at, last_follow_up.get(case_id, at))
     types = queries.catalog_labels(session, "tipos_caso")
     rows = session.execute(

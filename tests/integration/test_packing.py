@@ -96,11 +96,12 @@ def test_the_engine_stores_them_packed_and_reads_them_whole(office, store):
     assert verdict(store).intact
 
 
-def test_a_detail_an_intruder_writes_as_json_text_reads_and_the_chain_names_it(office, store):
+@pytest.mark.parametrize("written", ['{"nota": "otra"}', '\n  {"nota": "otra"}\n'], ids=["compact", "indented"])
+def test_a_detail_an_intruder_writes_as_json_text_reads_and_the_chain_names_it(office, store, written):
     office.remit(office.start())
     with store.read() as s:
         victim = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()[1]
-    tamper(store, "UPDATE audit_event SET detail = :d WHERE id = :id", d='{"nota": "otra"}', id=victim.id)
+    tamper(store, "UPDATE audit_event SET detail = :d WHERE id = :id", d=written.encode(), id=victim.id)
     with store.read() as s:
         assert s.get(AuditEvent, victim.id).detail == {"nota": "otra"}
     result = verdict(store)
@@ -109,8 +110,15 @@ def test_a_detail_an_intruder_writes_as_json_text_reads_and_the_chain_names_it(o
 
 @pytest.mark.parametrize(
     "forged",
-    [b"\x07" + b"sin diccionario", b"\x01" + b"no es un marco", b"\xff\xfe binario", b"no es JSON"],
-    ids=["unknown-dictionary", "damaged-frame", "not-text", "not-json"],
+    [
+        b"\x07" + b"sin diccionario",
+        b"\x01" + b"no es un marco",
+        # a frame whose header claims a terabyte: reading it must not try to make room for it
+        b"\x01\xe0" + (2**40).to_bytes(8, "little") + ((1 << 3) | (1 << 1) | 1).to_bytes(3, "little") + b"a",
+        b"\xff\xfe binario",
+        b"no es JSON",
+    ],
+    ids=["unknown-dictionary", "damaged-frame", "claims-a-terabyte", "not-text", "not-json"],
 )
 def test_a_detail_an_intruder_forges_in_any_form_reads_and_the_chain_names_it(office, store, forged):
     office.remit(office.start())
@@ -129,7 +137,7 @@ def _stored(url: str) -> tuple:
         with store.engine.connect() as conn:
             return conn.execute(
                 text(
-                    "SELECT (SELECT detail FROM audit_event), (SELECT snapshot FROM document), "
+                    "SELECT (SELECT detail FROM audit_event), (SELECT snapshot FROM document WHERE id = 1), "
                     "(SELECT body FROM outbox_message)"
                 )
             ).one()
@@ -180,9 +188,25 @@ def test_migration_0029_packs_what_was_stored_keeps_the_chain_and_its_downgrade_
     assert len(detail) < len(json_text(DETAIL)) / 2 and len(body) < len(BODY) / 2
     assert verdict(store).intact and verdict(store).head == digest
     assert_append_only(store)
+    with store.unit_of_work() as s:  # text no column before 0029 could hold: a lone surrogate
+        s.add(
+            Document(
+                kind="hoja_de_tramite",
+                filename="otra.pdf",
+                content_type="application/pdf",
+                created_at=START,
+                created_by="ana",
+                snapshot={"asunto": "Queja \udce9"},
+            )
+        )
     store.dispose()
 
     migrate_to(bare_url, "0028", down=True)
+    downgraded = Store(bare_url)
+    with downgraded.engine.connect() as conn:
+        forged = conn.execute(text("SELECT snapshot FROM document WHERE filename = 'otra.pdf'")).scalar()
+    downgraded.dispose()
+    assert (forged if postgresql else json.loads(forged)) == {"asunto": "Queja ?"}
     detail, snapshot, body = _stored(bare_url)
     as_json = (lambda v: v) if postgresql else json.loads  # jsonb comes parsed, SQLite's JSON as its text
     assert (as_json(detail), as_json(snapshot), body) == (DETAIL, SNAPSHOT, BODY)

@@ -232,6 +232,17 @@ def test_the_consolidado_lists_open_remitted_cases_of_its_direccion_in_xlsx_and_
     assert "CONSOLIDADO DE SEGUIMIENTO DE CASOS" in text and tickets[second] in text and "¿reparación?" in text
 
 
+@pytest.mark.parametrize("detail", [[1, 2], {"datos": "texto"}, "texto"], ids=["list", "datos-not-object", "string"])
+def test_a_completion_whose_detail_has_another_shape_leaves_the_consolidado_whole(office, store, detail):
+    case_id = office.start()
+    office.remit(case_id)
+    with store.unit_of_work() as s:  # as a detail written by hand in the database would read
+        audit.record(s, office.clock.now(), "enlace", "tarea_completada", case_id=case_id, detail=detail)
+    with store.read() as s:
+        [fila] = consolidado.build(s, "planificacion_urbana", office.clock.now(), "semanal").filas
+    assert fila.fecha_ultimo_seguimiento is None
+
+
 def test_the_consolidado_shows_the_last_follow_up_the_enlace_gave(office, store):
     case_id = office.start()
     office.remit(case_id)

@@ -9,9 +9,12 @@ a batch of rows at a time; what the engine reads from them does not change, nor 
 chain (its hashes are of the details' content, not of how it is stored).
 
 Both databases add a binary column, fill it, drop the old one and rename the new. SQLite adds
-a NOT NULL column only with a default, so those carry an empty one, which no row keeps. The
-audit trail's append-only triggers are set aside for the fill and put back as they were. The
-freed room stays in the file (SQLite) or the table (PostgreSQL) for new rows until ``VACUUM``.
+a NOT NULL column only with a default, so on SQLite ``detail`` and ``body`` keep an empty one in
+the schema (every insert of the engine names them). The audit trail's append-only triggers are
+set aside for the fill and put back as they were. The freed room stays in the file (SQLite) or
+the table (PostgreSQL) for new rows until ``VACUUM``. Going back, text the columns before 0029
+cannot hold (a lone surrogate, which a broken mail header may leave) is written with «?» in its
+place.
 """
 
 import json
@@ -41,8 +44,8 @@ def _replace(table: str, column: str, declared: str, required: bool, change) -> 
     bind = op.get_bind()
     sqlite = bind.dialect.name == "sqlite"
     empty = "x''" if declared == "BLOB" else "''"
-    null = f" NOT NULL DEFAULT {empty}" if required and sqlite else ""
-    op.execute(f"ALTER TABLE {table} ADD COLUMN {column}_new {declared}{null}")
+    constraint = f" NOT NULL DEFAULT {empty}" if required and sqlite else ""
+    op.execute(f"ALTER TABLE {table} ADD COLUMN {column}_new {declared}{constraint}")
     read = sa.text(f"SELECT id, {column} FROM {table} WHERE id > :after ORDER BY id LIMIT {_BATCH}")
     cast = f"CAST(:value AS {declared})" if declared == "jsonb" else ":value"
     write = sa.text(f"UPDATE {table} SET {column}_new = {cast} WHERE id = :id")
@@ -84,7 +87,8 @@ def _plain(table: str, column: str, dictionary: str, holds_json: bool, required:
 
     def change(value):
         unpacked = packed.process_result_value(value, None)
-        return json.dumps(unpacked, ensure_ascii=False) if holds_json else unpacked
+        text = json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if holds_json else unpacked
+        return text.encode(errors="replace").decode()  # a lone surrogate, which these columns cannot hold: «?»
 
     _replace(table, column, declared, required, change)
 
