@@ -62,7 +62,7 @@ from sqlalchemy import Table, func, insert, select, text  # noqa: E402
 from engine.access.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import packing  # noqa: E402
-from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion  # noqa: E402
+from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, sqlite_instant  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.indicators import rollup, steps  # noqa: E402
@@ -211,9 +211,9 @@ class Generator:
     """Yields each case's rows (case, its events, its open task) as tuples in the columns' order.
 
     Times are naive UTC datetimes; ``stamp`` turns them into what the database driver takes
-    (SQLite: SQLAlchemy's text form; PostgreSQL: the datetime itself). ``detail``/``data`` are
-    JSON text, serialized once per kind of step where they do not vary; an event's detail is stored
-    packed, as the engine stores it (``engine.db.packing``).
+    (SQLite: microseconds since 1970, as ``UTCDateTime`` stores them; PostgreSQL: the datetime
+    itself). ``detail``/``data`` are JSON text, serialized once per kind of step where they do not
+    vary; an event's detail is stored packed, as the engine stores it (``engine.db.packing``).
     """
 
     def __init__(self, cases: int, now: datetime, versions: dict[str, int], stamp: Callable, first_event: int):
@@ -375,9 +375,9 @@ class Generator:
 
 
 # -- loading ------------------------------------------------------------------------------------
-def sqlite_stamp(at: datetime | None) -> str | None:
-    """A naive UTC datetime as SQLAlchemy's SQLite DateTime stores it (and compares it, as text)."""
-    return None if at is None else at.isoformat(" ", timespec="microseconds")
+def sqlite_stamp(at: datetime | None) -> int | None:
+    """A naive UTC datetime as SQLite's ``UTCDateTime`` columns store it."""
+    return None if at is None else sqlite_instant(at.replace(tzinfo=UTC))
 
 
 def postgres_stamp(at: datetime | None) -> datetime | None:

@@ -54,7 +54,7 @@ from engine.access.accounts import Actor, create_user  # noqa: E402
 from engine.bpm.state import compaction  # noqa: E402
 from engine.cases.finding import search, worklist  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime  # noqa: E402
+from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime, sqlite_instant  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.paperwork import rendering  # noqa: E402
@@ -283,7 +283,7 @@ class Rows:
 
     Read and written through the driver's own connection, so a column's value goes back as it came
     out (bytes or text: the stored workflow whatever its encoding), and no ORM type runs per row.
-    On SQLite times are SQLAlchemy's text; on PostgreSQL naive datetimes; JSON goes in as text.
+    On SQLite times are integers (``UTCDateTime``); on PostgreSQL naive datetimes; JSON goes in as text.
     What varies between copies of a row (its times, the ticket in its text) is found once per
     template row, not once per copy.
     """
@@ -331,10 +331,10 @@ class Rows:
 
     def time(self, at: datetime):
         """A naive UTC datetime as the driver writes it."""
-        return at if self.postgres else at.isoformat(" ", timespec="microseconds")
+        return at if self.postgres else sqlite_instant(at.replace(tzinfo=UTC))
 
     def read_time(self, value) -> datetime:
-        return value if self.postgres else datetime.fromisoformat(value)
+        return value if self.postgres else UTCDateTime().process_result_value(value, None).replace(tzinfo=None)
 
     def new_id(self, table: str):
         if table == "human_task":

@@ -63,7 +63,7 @@ from engine import clock  # noqa: E402
 from engine.bpm.state.codec import PLAIN  # noqa: E402
 from engine.cases import runs  # noqa: E402
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
-from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence  # noqa: E402
+from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence, sqlite_instant  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende, SweepResult  # noqa: E402
 from engine.paperwork import consolidado  # noqa: E402
@@ -312,7 +312,7 @@ def calendar_rounds(store, worker: Atiende, frozen: FrozenClock, rounds: int) ->
 
 def due_query_plan(store) -> str:
     sql = "SELECT * FROM cases WHERE timer_due_at < :now ORDER BY timer_due_at LIMIT 200"
-    now = SWEEP_AT.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    now = sqlite_instant(SWEEP_AT) if store.is_sqlite else SWEEP_AT.astimezone(UTC).replace(tzinfo=None)
     with store.engine.connect() as conn:
         if store.is_sqlite:
             return "; ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql), {"now": now}))

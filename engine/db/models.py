@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
+from sqlalchemy.types import UserDefinedType
 
 from engine.db.packing import Packed
 
@@ -30,21 +31,59 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 OrderedJSON = JSON()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class _SQLiteInstant(UserDefinedType):
+    """How ``UTCDateTime`` is declared on SQLite: DATETIME, as every release wrote it, with no
+    conversion of its own (``UTCDateTime`` writes and reads the integers)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "DATETIME"
+
+
 class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too.
+
+    PostgreSQL keeps a ``timestamp`` (8 bytes). SQLite has no time type: SQLAlchemy's DateTime
+    writes 26 characters of text there; this type writes the microseconds since 1970 as an
+    integer instead (8 bytes, in the row and in each index on the column). Integers order and
+    compare as the instants do. That is about 0.6 KB a case: the dozen events of its audit trail,
+    its own times and its mail's (migration 0030). The column stays declared DATETIME, which on
+    SQLite is only an affinity. A value written as text (by hand, or before 0030) still reads.
+    """
 
     impl = DateTime
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        return _SQLiteInstant() if dialect.name == "sqlite" else dialect.type_descriptor(DateTime())
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
+        if dialect.name == "sqlite":
+            return sqlite_instant(value)
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=UTC) if value is not None else None
+        if value is None:
+            return None
+        if isinstance(value, int):
+            return _EPOCH + value * _MICROSECOND
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_instant(at: datetime) -> int:
+    """An aware datetime as SQLite's ``UTCDateTime`` columns hold it: microseconds since 1970, UTC."""
+    return (at - _EPOCH) // _MICROSECOND
 
 
 class Sha256(TypeDecorator):
