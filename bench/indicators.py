@@ -213,7 +213,7 @@ class Generator:
     Times are naive UTC datetimes; ``stamp`` turns them into what the database driver takes
     (SQLite: microseconds since 1970, as ``UTCDateTime`` stores them; PostgreSQL: the datetime
     itself). ``detail``/``data`` are JSON text, serialized once per kind of step where they do not
-    vary; an event's detail is stored packed, as the engine stores it (``engine.db.packing``).
+    vary, and stored packed, as the engine stores them (``engine.db.packing``).
     """
 
     def __init__(self, cases: int, now: datetime, versions: dict[str, int], stamp: Callable, first_event: int):
@@ -359,7 +359,7 @@ class Generator:
             stamp(due),
             stamp(closed_at) if closed_at else None,
             "operador",
-            _dumps(data),
+            packing.pack("case_data", _dumps(data)),  # packed, as the engine stores it; no description
             "",  # the workflow: a copy is read, never loaded (no timer is armed: timer_due_at is NULL)
             0,
             None,

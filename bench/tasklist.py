@@ -32,7 +32,6 @@ object with every figure. Target: p95 ≤ 50 ms over HTTP.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import random
 import sys
@@ -54,8 +53,10 @@ from engine.access.accounts import Actor, create_user  # noqa: E402
 from engine.bpm.state import compaction  # noqa: E402
 from engine.cases.finding import search, worklist  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
+from engine.db import packing  # noqa: E402
+from engine.db.migrations import search_index  # noqa: E402
 from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime, sqlite_instant  # noqa: E402
-from engine.db.store import Store  # noqa: E402
+from engine.db.store import Store, json_text  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.paperwork import rendering  # noqa: E402
 from web import bandeja, create_app  # noqa: E402
@@ -266,6 +267,7 @@ CASE_FIELDS = (
     "status",
     "closed_at",
     "data",
+    "description",
     "timer_due_at",
     "citizen_name",
     "citizen_cedula",
@@ -365,15 +367,6 @@ class Rows:
             yield values
 
 
-def _search_document() -> str:
-    """A case row's search document on PostgreSQL, as migration 0004's trigger writes it."""
-    path = Path(common.ROOT, "engine", "db", "migrations", "versions", "0004_task_list.py")
-    spec = importlib.util.spec_from_file_location("task_list_migration", path)
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    return migration._pg_document("cases")
-
-
 def _plan(rng: random.Random, cases: int, open_cases: int, now: datetime) -> list[tuple[datetime, str]]:
     """(opened, stage) of every copy, oldest first: the open ones over the last 40 days by stage, the rest closed."""
     plan = []
@@ -401,12 +394,15 @@ def build(store, templates: dict[str, list[int]], cases: int, open_cases: int, n
     finally:
         pooled.close()
     loader = common.BulkLoader(store, {name: rows.columns[name] for name in ("cases", *CHILDREN)})
-    document, first_of_chunk = _search_document(), rows.next_id["cases"]
+    # what the search index's trigger writes, which COPY does not fire on PostgreSQL
+    document, first_of_chunk = search_index.pg_document("cases", search_index.in_column), rows.next_id["cases"]
     loader.drop_indexes(("cases", *CHILDREN, "case_fts") if postgres else ("cases", *CHILDREN))
     case_columns = rows.columns["cases"]
     positions = [case_columns.index(c) for c in CASE_FIELDS]
     template_of = rows.cases
-    template_data = {i: json.loads(row[case_columns.index("data")]) for i, row in template_of.items()}
+    template_data = {
+        i: json.loads(packing.unpack("case_data", row[case_columns.index("data")])) for i, row in template_of.items()
+    }
     ticket_at, opened_at = case_columns.index("ticket"), case_columns.index("opened_at")
     task_columns = rows.columns["human_task"]
     task_fields = [task_columns.index(c) for c in ("direccion", "case_type", "channel", "corregimiento")]
@@ -450,7 +446,8 @@ def build(store, templates: dict[str, list[int]], cases: int, open_cases: int, n
                 rows.time(naive + timedelta(days=30)),
                 "cerrado" if closed else ("en seguimiento" if stage == "respuesta_final" else "abierto"),
                 rows.time(naive + timedelta(days=rng.uniform(3, 29))) if closed else None,
-                json.dumps(record, ensure_ascii=False),
+                packing.pack("case_data", json_text(record)),
+                record["descripcion"],
                 None,  # no armed timer: a copy is read, never loaded (the timer sweep skips it)
                 *person.values(),
                 *mirrored,

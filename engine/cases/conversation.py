@@ -36,7 +36,6 @@ from engine.paperwork import effects
 
 IN, OUT, NOTE = "entrante", "saliente", "nota"
 _ORDER = {IN: 0, OUT: 1, NOTE: 2}  # at the same instant: the message, then its acknowledgement, then notes
-DESCRIPTION = "descripcion"  # the start forms' field for the citizen's own words
 RECEIVED = "correo_recibido"  # the event of an e-mail the mailbox joined to its case
 RECEIPT = "acuse_recepcion"  # the mailbox's «we have your message», written before the case existed
 CHANNELS = "canales"  # the catalogue that names how a case arrived
@@ -85,7 +84,7 @@ def entries(
 
 def _first_words(session: Session, case: Case, item: Any | None, catalog_cache: catalogs.CatalogCache) -> list[Entry]:
     if item is None:
-        words = str(case.data.get(DESCRIPTION) or "").strip()
+        words = (case.description or "").strip()
         if not words:
             return []
         channels = catalog_cache.labels(session, (CHANNELS,))[CHANNELS]
@@ -208,5 +207,4 @@ class CitizenMaterial:
 def material(case: Case, files: list[Any]) -> CitizenMaterial:
     """What the citizen brought (``files``: the case's attachment rows, oldest first); false when it has
     neither text nor files (an operativo, a meeting)."""
-    text = case.data.get(DESCRIPTION)
-    return CitizenMaterial(case.subject or "", text.strip() if isinstance(text, str) else "", files)
+    return CitizenMaterial(case.subject or "", (case.description or "").strip(), files)

@@ -20,10 +20,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship, validates
 from sqlalchemy.types import UserDefinedType
 
 from engine.db.packing import Packed
+from engine.db.store import json_text
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Diagrams, form schemas and specs keep their key order (a form's fields render in the order
@@ -133,6 +134,9 @@ class ProcedureVersion(Base):
     calls: Mapped[dict] = mapped_column(JSONType, default=dict, server_default="{}")
 
 
+DESCRIPTION_FIELD = "descripcion"  # the start forms' field for the citizen's own words
+
+
 class Case(Base):
     """A citizen's case: the columns people search by, its record, and its workflow state."""
 
@@ -155,13 +159,23 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
-    data: Mapped[dict] = mapped_column(JSONType)  # the case record people read
+    # The case record people read, packed (engine.db.packing, migration 0031); its description also
+    # in a column of its own, which the search index's triggers read (kept by ``_describe``).
+    data: Mapped[dict] = mapped_column(Packed("case_data"))
+    description: Mapped[str | None] = mapped_column(Text)
     # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.state.codec)
     workflow: Mapped[bytes] = mapped_column(LargeBinary)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     version: Mapped[ProcedureVersion] = relationship()
+
+    @validates("data")
+    def _describe(self, _key: str, data: dict) -> dict:
+        """Whoever sets the record sets the description column with it, as SQL's JSON text of the field."""
+        found = data.get(DESCRIPTION_FIELD) if isinstance(data, dict) else None
+        self.description = None if found is None else found if isinstance(found, str) else json_text(found)
+        return data
 
 
 class HumanTask(Base):

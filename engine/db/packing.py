@@ -1,31 +1,34 @@
-"""Cold columns kept as Zstandard frames with a fixed dictionary: the audit events' details, the documents'
-facts and the outgoing mail's bodies.
+"""Columns kept as Zstandard frames with a fixed dictionary: the audit events' details, the documents'
+facts, the outgoing mail's bodies and the cases' records.
 
-After the workflow states were compressed (``engine.bpm.state.codec``), these three held most of
-what is left of a case's bytes: about 15 audit events of 230 bytes of JSON each, a hoja's facts,
-two or three mails of 700 bytes. Each value is small, so a frame of it alone saves only a fifth
-to a third: what repeats is not inside one value but across all of them (an event's keys, the
-task's name, the mail's fixed wording). A dictionary that already holds those lets each frame
-point into it: the details take about two fifths of their text, the bodies a quarter.
+After the workflow states were compressed (``engine.bpm.state.codec``), these held most of what
+is left of a case's bytes: about 15 audit events of 230 bytes of JSON each, a hoja's facts, two or
+three mails of 700 bytes, a record of 1.3 KB. Each value is small, so a frame of it alone saves
+only a fifth to a half: what repeats is not inside one value but across all of them (an event's
+keys, the task's name, the mail's fixed wording, the record's keys and catalogue codes). A
+dictionary that already holds those lets each frame point into it: the details and the records
+take about two fifths of their text, the bodies a quarter.
 
 The dictionaries are raw content, not trained: text files in ``engine/db/dictionaries``, one
 dictionary a column, named ``<dictionary>.<version>.txt``, showing what such values look like.
 For the details, one line per kind of event with its keys and the procedures' task names, every
 value a case holds emptied; for the documents, the facts' keys; for the mail, the approved texts
-with their fields left out. No citizen's words are in them. A released file never changes,
+with their fields left out; for the records, one line per shape of record with only the
+catalogues' codes as values. No citizen's words are in them. A released file never changes,
 because a value is read with the dictionary it was written with: when the procedures'
 vocabulary or the texts move far enough, a new file with the next version is added and new
 values are written with it.
 
 A stored value is one byte, the version of its dictionary (1 to 8: no text begins with one of
 those), and a Zstandard frame without the four bytes of its magic number and with no checksum.
-Nothing reads inside these columns in SQL; they are read whole through ``Packed`` and decoded
-in Python. A value written straight into the database as plain text (JSON, for the JSON
-columns) reads back as that text, like the hashes of ``Sha256``; bytes in no form it reads (a
-frame claiming more than ``LARGEST`` bytes among them) read back as those bytes, named
-(``UNREADABLE``). Either way the audit chain's check names a tampered event instead of failing
-to read it. The migrations before 0029 that read these columns through the models get them as
-they were then stored (JSON; PostgreSQL hands ``jsonb`` over already parsed).
+Nothing reads inside these columns in SQL (a record's description, which the search index needs,
+has a column of its own); they are read whole through ``Packed`` and decoded in Python. A value
+written straight into the database as plain text (JSON, for the JSON columns) reads back as that
+text, like the hashes of ``Sha256``; bytes in no form it reads (a frame claiming more than
+``LARGEST`` bytes among them) read back as those bytes, named (``UNREADABLE``). Either way the
+audit chain's check names a tampered event instead of failing to read it. The migrations before
+0029 (0031 for the records) that read these columns through the models get them as they were
+then stored (JSON; PostgreSQL hands ``jsonb`` over already parsed).
 """
 
 from __future__ import annotations

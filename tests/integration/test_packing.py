@@ -34,6 +34,27 @@ BODY = (
     "a la Línea 311.\n\nAtentamente,\nDirección de Atención al Ciudadano\nAlcaldía de Panamá · Línea 311\n"
 )
 SNAPSHOT = {"ticket": "AC-2026-000004", "asunto": "Recolección", "enlaces": [{"nombre": "Elena", "correo": ""}]}
+RECORD = {
+    "canal": "correo_electronico",
+    "tipo_caso": "queja_reclamo",
+    "ciudadano_nombre": "María Pérez",
+    "ciudadano_cedula": "8-123-4567",
+    "ciudadano_telefono": "6123-4567",
+    "ciudadano_email": "maria.perez@example.com",
+    "lugar_notificaciones": "maria.perez@example.com",
+    "corregimiento": "bella_vista",
+    "asunto": "Basura sin recoger",
+    "descripcion": "Hace dos semanas no pasa el camión recolector por la calle 50.",
+    "respuesta_inmediata_enviada": False,
+    "ticket": "AC-2026-000004",
+    "fecha_inicio": "2026-03-02T09:00:00-05:00",
+    "fecha_limite": "2026-04-01T09:00:00-05:00",
+    "direccion": "coordinacion_corregidores",
+    "resumen": "Basura sin recoger en la calle 50.",
+    "prioridad": "normal",
+    "decision_hoja": "aprobar",
+    "estado_caso": "en seguimiento",
+}
 
 
 def plain_frame(value: str) -> int:
@@ -43,7 +64,7 @@ def plain_frame(value: str) -> int:
 
 @pytest.mark.parametrize(
     ("column", "value", "as_json", "at_most"),
-    [("audit_detail", DETAIL, True, 0.5), ("outbox_body", BODY, False, 0.4)],
+    [("audit_detail", DETAIL, True, 0.5), ("outbox_body", BODY, False, 0.4), ("case_data", RECORD, True, 0.5)],
 )
 def test_a_value_reads_back_equal_and_its_dictionary_saves_more_than_a_frame_alone(column, value, as_json, at_most):
     packed_type = packing.Packed(column, as_json=as_json)
@@ -67,7 +88,7 @@ def test_text_utf8_cannot_encode_and_an_empty_body_read_back():
 
 def test_the_released_dictionaries_are_numbered_from_one_without_a_gap():
     """A value names its dictionary's version; every version in the folder is one a value can name."""
-    for column in ("audit_detail", "document_snapshot", "outbox_body"):
+    for column in ("audit_detail", "document_snapshot", "outbox_body", "case_data"):
         versions = sorted(int(p.stem.rsplit(".", 1)[1]) for p in packing.FOLDER.glob(f"{column}.*.txt"))
         assert versions == list(range(1, len(versions) + 1)) and packing.newest(column) == versions[-1]
 

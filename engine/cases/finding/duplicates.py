@@ -135,9 +135,8 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
     linked = set(_linked_ids(session, case.id) if linked_ids is None else linked_ids)
     # Only the columns compared and shown: a case row also carries its whole workflow state, and its
     # data every answer of its forms; decoding that for each of 200 candidates was a third of the work.
-    descripcion = Case.data["descripcion"].as_string()
     candidates = session.execute(
-        select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, descripcion.label("descripcion"))
+        select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.description)
         .where(
             Case.id != case.id,
             Case.corregimiento == case.corregimiento,
@@ -151,7 +150,7 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
         .order_by(Case.opened_at.desc())
         .limit(CANDIDATES)
     )
-    mine = trigrams(_text(case.subject, case.data.get("descripcion")))
+    mine = trigrams(_text(case.subject, case.description))
     scored = [
         Similar(
             c.id,
@@ -159,7 +158,7 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
             c.subject or "",
             c.status,
             c.opened_at,
-            round(_overlap(mine, trigrams(_text(c.subject, c.descripcion))), 2),
+            round(_overlap(mine, trigrams(_text(c.subject, c.description))), 2),
         )
         for c in candidates
         if c.id not in linked

@@ -5,13 +5,15 @@ Revises: 0002
 
 The search index lives outside the models (engine.cases.finding.search.include_name hides it from the
 models/migrations comparison): on SQLite an FTS5 table, on PostgreSQL a table of tsvector
-documents with a GIN index, both kept by triggers on cases. Both fold case and accents, so
-«perez» finds «Pérez».
+documents with a GIN index, both kept by triggers on cases (engine.db.migrations.search_index).
+Both fold case and accents, so «perez» finds «Pérez».
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from engine.db.migrations import search_index
 
 revision = "0004"
 down_revision = "0002"
@@ -22,75 +24,9 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 WORKLIST_FILTERS = ["assignee", "direccion", "case_type", "channel", "corregimiento"]
 
 
-def _fts_values(row: str) -> str:
-    """The four FTS columns of a case row (``new`` or ``old``); delete must repeat insert exactly."""
-    return (
-        f"{row}.id, {row}.ticket, coalesce({row}.citizen_cedula, ''), coalesce({row}.citizen_name, ''), "
-        f"coalesce({row}.subject, '') || ' ' || coalesce({row}.citizen_email, '') || ' ' || "
-        f"coalesce(json_extract({row}.data, '$.descripcion'), '')"
-    )
-
-
-_FTS_CHANGED = (
-    " OR ".join(
-        f"old.{c} IS NOT new.{c}" for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
-    )
-    + " OR json_extract(old.data, '$.descripcion') IS NOT json_extract(new.data, '$.descripcion')"
-)
-
-SQLITE_SEARCH = [
-    "CREATE VIRTUAL TABLE case_fts USING fts5(ticket, cedula, nombre, texto, content='', "
-    "tokenize='unicode61 remove_diacritics 2')",
-    f"INSERT INTO case_fts(rowid, ticket, cedula, nombre, texto) SELECT {_fts_values('cases')} FROM cases",
-    f"CREATE TRIGGER case_fts_insert AFTER INSERT ON cases BEGIN "
-    f"INSERT INTO case_fts(rowid, ticket, cedula, nombre, texto) VALUES ({_fts_values('new')}); END",
-    f"CREATE TRIGGER case_fts_update AFTER UPDATE ON cases WHEN {_FTS_CHANGED} BEGIN "
-    f"INSERT INTO case_fts(case_fts, rowid, ticket, cedula, nombre, texto) VALUES ('delete', {_fts_values('old')}); "
-    f"INSERT INTO case_fts(rowid, ticket, cedula, nombre, texto) VALUES ({_fts_values('new')}); END",
-    f"CREATE TRIGGER case_fts_delete AFTER DELETE ON cases BEGIN "
-    f"INSERT INTO case_fts(case_fts, rowid, ticket, cedula, nombre, texto) "
-    f"VALUES ('delete', {_fts_values('old')}); END",
-]
-
-
-def _pg_document(row: str) -> str:
-    """The text search document of a case row on PostgreSQL: accents folded, and - . @ _ / splitting
-    words as SQLite's unicode61 tokenizer does (PostgreSQL's parser keeps «-000002» or an e-mail whole)."""
-    text = " || ' ' || ".join(
-        f"coalesce({row}.{c}, '')" for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
-    )
-    # strip(): no word positions (nothing ranks or matches phrases), a third fewer pages to read.
-    return (
-        f"strip(to_tsvector('simple'::regconfig, translate(lower({text} || ' ' || "
-        f"coalesce({row}.data ->> 'descripcion', '')), 'áàâäéèêëíìîïóòôöúùûüñç-.@_/', 'aaaaeeeeiiiioooouuuunc     ')))"
-    )
-
-
-_PG_CHANGED = (
-    " OR ".join(
-        f"OLD.{c} IS DISTINCT FROM NEW.{c}"
-        for c in ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
-    )
-    + " OR OLD.data ->> 'descripcion' IS DISTINCT FROM NEW.data ->> 'descripcion'"
-)
-
-# A narrow table of documents rather than an expression index on cases: the index finds the
-# matches, and reading a match's row (to order and page) touches a small row, not a case.
-POSTGRES_SEARCH = [
-    "CREATE TABLE case_fts (case_id integer PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE, "
-    "document tsvector NOT NULL)",
-    "CREATE INDEX case_fts_document ON case_fts USING gin (document)",
-    f"INSERT INTO case_fts (case_id, document) SELECT id, {_pg_document('cases')} FROM cases",
-    f"""CREATE FUNCTION case_fts_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          INSERT INTO case_fts (case_id, document) VALUES (NEW.id, {_pg_document("NEW")})
-          ON CONFLICT (case_id) DO UPDATE SET document = EXCLUDED.document;
-          RETURN NULL;
-        END $$""",
-    "CREATE TRIGGER case_fts_insert AFTER INSERT ON cases FOR EACH ROW EXECUTE FUNCTION case_fts_refresh()",
-    f"CREATE TRIGGER case_fts_update AFTER UPDATE ON cases FOR EACH ROW WHEN ({_PG_CHANGED}) "
-    "EXECUTE FUNCTION case_fts_refresh()",
-]
+_SQLITE, _POSTGRESQL = search_index.in_record("sqlite"), search_index.in_record("postgresql")
+SQLITE_SEARCH = search_index.sqlite_table(_SQLITE) + search_index.sqlite_triggers(_SQLITE)
+POSTGRES_SEARCH = search_index.pg_table(_POSTGRESQL) + search_index.pg_triggers(_POSTGRESQL)
 
 
 def upgrade() -> None:
@@ -156,15 +92,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for trigger in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER case_fts_{trigger}")
-        op.execute("DROP TABLE case_fts")
-    else:
-        for trigger in ("insert", "update"):
-            op.execute(f"DROP TRIGGER case_fts_{trigger} ON cases")
+    search_index.drop_triggers()
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION case_fts_refresh()")
-        op.execute("DROP TABLE case_fts")
+    op.execute("DROP TABLE case_fts")
     op.drop_index("ix_human_task_due", table_name="human_task")
     op.drop_index("ix_human_task_worklist", table_name="human_task")
     op.create_index("ix_human_task_lane_due", "human_task", ["lane", "due_at"])
