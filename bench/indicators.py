@@ -234,7 +234,8 @@ class Generator:
     def _event(self, at: datetime, actor: str, kind: str, case_id: int, task_id: str | None, detail: str) -> tuple:
         self.event_id += 1
         packed = packing.pack("audit_detail", detail)
-        return (self.event_id, self.stamp(at), actor, kind, case_id, task_id, packed, None, None)
+        stored_task = None if task_id is None else uuid.UUID(task_id).bytes  # as TaskId stores it
+        return (self.event_id, self.stamp(at), actor, kind, case_id, stored_task, packed, None, None)
 
     def rows(self) -> Iterator[tuple[tuple, list[tuple], tuple | None]]:
         rng, now = self.rng, self.now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import (
@@ -104,6 +105,32 @@ class Sha256(TypeDecorator):
         if value is None or isinstance(value, str):
             return value
         return bytes(value).hex()
+
+
+class TaskId(TypeDecorator):
+    """A SpiffWorkflow task's id, a UUID: its text in Python, its 16 bytes in the database (36 as text).
+
+    Any other text (written by hand, or asked for from a URL) is kept and compared as its UTF-8
+    bytes, and reads back as that text: a lookup by it finds nothing rather than failing. Sixteen
+    bytes always read as a UUID.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        try:
+            return uuid.UUID(value).bytes
+        except ValueError:
+            return value.encode(errors="surrogatepass")
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, str):
+            return value
+        stored = bytes(value)
+        return str(uuid.UUID(bytes=stored)) if len(stored) == 16 else stored.decode(errors="replace")
 
 
 class Base(DeclarativeBase):
@@ -215,7 +242,7 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(100), index=True)
     kind: Mapped[str] = mapped_column(String(50), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # ix_audit_event_case_kind (0021, 0025)
-    task_id: Mapped[str | None] = mapped_column(String(36))  # ix_audit_event_task_id, of the tasks' events (0028)
+    task_id: Mapped[str | None] = mapped_column(TaskId)  # ix_audit_event_task_id, of the tasks' events (0028, 0032)
     detail: Mapped[dict] = mapped_column(Packed("audit_detail"))  # engine.db.packing (migration 0029)
     prev_hash: Mapped[str | None] = mapped_column(Sha256)  # engine.audit.chain (migrations 0007, 0026)
     hash: Mapped[str | None] = mapped_column(Sha256)

@@ -109,6 +109,13 @@ def pg_triggers(description: Description) -> list[str]:
     ]
 
 
+def create_triggers(description: Description) -> None:
+    """The triggers for the database at hand (on PostgreSQL with their function, made or replaced)."""
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for statement in sqlite_triggers(description) if sqlite else pg_triggers(description):
+        op.execute(statement)
+
+
 def drop_triggers() -> None:
     """The triggers either database has on cases for the index (PostgreSQL's function stays)."""
     if op.get_bind().dialect.name == "sqlite":

@@ -19,10 +19,9 @@ place.
 
 import json
 
-import sqlalchemy as sa
 from alembic import op
 
-from engine.db.migrations import append_only
+from engine.db.migrations import append_only, rewrite
 from engine.db.packing import Packed
 
 revision = "0029"
@@ -36,27 +35,6 @@ _COLUMNS = (
     ("document", "snapshot", "document_snapshot", True, False),
     ("outbox_message", "body", "outbox_body", False, True),
 )
-_BATCH = 2000  # rows read, converted and written at a time
-
-
-def _replace(table: str, column: str, declared: str, required: bool, change) -> None:
-    """``table.column`` becomes a column of type ``declared`` holding ``change(old value)``."""
-    bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    empty = "x''" if declared == "BLOB" else "''"
-    constraint = f" NOT NULL DEFAULT {empty}" if required and sqlite else ""
-    op.execute(f"ALTER TABLE {table} ADD COLUMN {column}_new {declared}{constraint}")
-    read = sa.text(f"SELECT id, {column} FROM {table} WHERE id > :after ORDER BY id LIMIT {_BATCH}")
-    cast = f"CAST(:value AS {declared})" if declared == "jsonb" else ":value"
-    write = sa.text(f"UPDATE {table} SET {column}_new = {cast} WHERE id = :id")
-    after = 0
-    while rows := bind.execute(read, {"after": after}).all():
-        bind.execute(write, [{"id": id_, "value": change(value) if value is not None else None} for id_, value in rows])
-        after = rows[-1][0]
-    op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-    op.execute(f"ALTER TABLE {table} RENAME COLUMN {column}_new TO {column}")
-    if required and not sqlite:
-        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
 
 
 def _each(convert) -> None:
@@ -77,7 +55,7 @@ def _packed(table: str, column: str, dictionary: str, holds_json: bool, required
             value = json.loads(value)
         return packed.process_bind_param(value, None)
 
-    _replace(table, column, declared, required, change)
+    rewrite.replace_column(table, column, declared, change, required=required)
 
 
 def _plain(table: str, column: str, dictionary: str, holds_json: bool, required: bool) -> None:
@@ -90,7 +68,7 @@ def _plain(table: str, column: str, dictionary: str, holds_json: bool, required:
         text = json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if holds_json else unpacked
         return text.encode(errors="replace").decode()  # a lone surrogate, which these columns cannot hold: «?»
 
-    _replace(table, column, declared, required, change)
+    rewrite.replace_column(table, column, declared, change, required=required)
 
 
 def upgrade() -> None:

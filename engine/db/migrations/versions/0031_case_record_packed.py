@@ -22,7 +22,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from engine.db.migrations import search_index
+from engine.db.migrations import rewrite, search_index
 from engine.db.packing import Packed
 from engine.db.store import json_text
 
@@ -31,35 +31,7 @@ down_revision = "0030"
 branch_labels = None
 depends_on = None
 
-_BATCH = 2000  # cases read, converted and written at a time
 _RECORD = Packed("case_data")
-
-
-def _convert(declared: str, change, description: str | None) -> None:
-    """``cases.data`` becomes a column of type ``declared`` holding ``change(old value)``; with
-    ``description`` (a SQL expression of the old record), ``cases.description`` is filled by it."""
-    bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
-    default = " NOT NULL DEFAULT " + ("x''" if declared == "BLOB" else "''") if sqlite else ""
-    op.execute(f"ALTER TABLE cases ADD COLUMN data_new {declared}{default}")
-    read = sa.text(f"SELECT id, data FROM cases WHERE id > :after ORDER BY id LIMIT {_BATCH}")
-    value = "CAST(:value AS jsonb)" if declared == "jsonb" else ":value"
-    described = f", description = {description}" if description else ""
-    write = sa.text(f"UPDATE cases SET data_new = {value}{described} WHERE id = :id")
-    after = 0
-    while rows := bind.execute(read, {"after": after}).all():
-        bind.execute(write, [{"id": id_, "value": change(data)} for id_, data in rows])
-        after = rows[-1][0]
-    op.execute("ALTER TABLE cases DROP COLUMN data")
-    op.execute("ALTER TABLE cases RENAME COLUMN data_new TO data")
-    if not sqlite:
-        op.execute("ALTER TABLE cases ALTER COLUMN data SET NOT NULL")
-
-
-def _triggers(description: search_index.Description) -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    for statement in search_index.sqlite_triggers(description) if sqlite else search_index.pg_triggers(description):
-        op.execute(statement)
 
 
 def upgrade() -> None:
@@ -70,8 +42,11 @@ def upgrade() -> None:
     def packed(data):
         return _RECORD.process_bind_param(json.loads(data) if isinstance(data, str) else data, None)
 
-    _convert("BLOB" if dialect == "sqlite" else "bytea", packed, search_index.in_record(dialect)("cases"))
-    _triggers(search_index.in_column)
+    described = f", description = {search_index.in_record(dialect)('cases')}"
+    rewrite.replace_column(
+        "cases", "data", "BLOB" if dialect == "sqlite" else "bytea", packed, required=True, also=described
+    )
+    search_index.create_triggers(search_index.in_column)
 
 
 def downgrade() -> None:
@@ -81,6 +56,6 @@ def downgrade() -> None:
     def plain(data):
         return json_text(_RECORD.process_result_value(data, None))
 
-    _convert("JSON" if dialect == "sqlite" else "jsonb", plain, None)
+    rewrite.replace_column("cases", "data", "JSON" if dialect == "sqlite" else "jsonb", plain, required=True)
     op.drop_column("cases", "description")
-    _triggers(search_index.in_record(dialect))
+    search_index.create_triggers(search_index.in_record(dialect))
