@@ -63,6 +63,25 @@ def test_compaction_learns_the_states_shape_and_rewrites_each_state_smaller_sayi
     assert compaction.rewrite(store, codec).rewritten == 0  # nothing left to do
 
 
+def test_a_closed_cases_state_is_written_at_the_finished_level_and_kept_there_by_compaction(desk, atiende, store):
+    cases = some_cases(desk)
+    closed = cases[1]
+    desk.do(closed, "Task_respuesta_final")
+    codec = atiende.serializer.codec
+
+    def finished_frame(stored: bytes) -> bool:
+        text = codec.unpack(stored)
+        return stored == codec.pack(text, finished=True) != codec.pack(text)
+
+    assert finished_frame(states(store)[closed])
+    assert not any(finished_frame(states(store)[case_id]) for case_id in cases if case_id != closed)
+    compaction.train(store, codec, atiende.now(), minimum=10)
+    compaction.rewrite(store, codec)
+    after = states(store)
+    assert named_dictionary(after[closed]) == 1 and finished_frame(after[closed])
+    assert not any(finished_frame(after[case_id]) for case_id in cases if case_id != closed)
+
+
 def test_a_process_that_never_saw_a_dictionary_reads_and_writes_with_it(desk, atiende, store, frozen_clock):
     """Another process (its own engine, which has read the dictionaries once: none then) meets states written
     with one trained since: it reads the new dictionary, loads the case, and writes its next state with it."""
@@ -89,13 +108,13 @@ def test_a_state_whose_case_moved_during_the_rewrite_keeps_what_its_step_wrote(d
     pack = codec.pack
     moved = []
 
-    def step_first(text):  # the case's step commits between the rewrite's read and its write
+    def step_first(text, finished=False):  # the case's step commits between the rewrite's read and its write
         if not moved:
             codec.pack = pack  # the step writes its own state
             desk.do(moving, next(t for t in desk.ready(moving) if t.startswith("Task_plantilla_")))
             moved.append(states(store)[moving])
             codec.pack = step_first
-        return pack(text)
+        return pack(text, finished)
 
     codec.pack = step_first
     compaction.rewrite(store, codec)

@@ -38,6 +38,12 @@ def test_a_frame_is_read_with_the_dictionary_it_names_and_a_plain_one_without():
     assert codec.unpack(packed) == codec.unpack(plain) == a_state(1)
 
 
+def test_a_finished_workflows_state_is_packed_smaller_and_reads_the_same():
+    finished = orjson.dumps({**orjson.loads(a_state(4)), "completed": True})
+    packed = PLAIN.pack(finished, finished=True)
+    assert len(packed) < len(PLAIN.pack(finished)) and PLAIN.unpack(packed) == finished
+
+
 def test_a_frame_naming_a_dictionary_the_database_lacks_is_refused_by_name():
     dictionary = state_codec.train([state_codec.shape(a_state(n)) for n in range(200)], 9)
     writer = StateCodec(lambda: {})

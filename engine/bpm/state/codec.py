@@ -30,6 +30,9 @@ import zstandard
 from engine.errors import StoredStateError
 
 LEVEL = 1
+# A finished workflow's state is written once more and then only read: worth 2 ms to keep a ninth
+# less of it (level 19 kept 1 % more in twice the time; a frame decompresses as fast either way).
+FINISHED_LEVEL = 15
 DICTIONARY_BYTES = 16 * 1024  # 8 KB kept a fifth less of what it saves, 32 KB added 3 %
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first bytes of every Zstandard frame
 # Where a state holds what a case carries: its data (the workflow's and each task's, and their
@@ -71,17 +74,18 @@ class StateCodec:
             self._held[dictionary_id] = zstandard.ZstdCompressionDict(content)
             self._newest = max(self._newest, dictionary_id)
 
-    def pack(self, text: bytes) -> bytes:
-        """A state's JSON as stored: one Zstandard frame, with the newest dictionary if there is one."""
-        newest = self.newest
+    def pack(self, text: bytes, finished: bool = False) -> bytes:
+        """A state's JSON as stored: one Zstandard frame, with the newest dictionary if there is one; at
+        ``FINISHED_LEVEL`` for a ``finished`` workflow's."""
+        newest, level = self.newest, FINISHED_LEVEL if finished else LEVEL
         compressors = self._per_thread("compressors")
-        compressor = compressors.get(newest)
+        compressor = compressors.get((newest, level))
         if compressor is None:
             held = self._held.get(newest)
-            compressor = compressors[newest] = (
-                zstandard.ZstdCompressor(level=LEVEL, dict_data=held)
+            compressor = compressors[(newest, level)] = (
+                zstandard.ZstdCompressor(level=level, dict_data=held)
                 if held is not None
-                else zstandard.ZstdCompressor(level=LEVEL)
+                else zstandard.ZstdCompressor(level=level)
             )
         return compressor.compress(text)
 

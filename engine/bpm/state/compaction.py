@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 from sqlalchemy import bindparam, func, select, update
 
 from engine.bpm.state import codec as state_codec
@@ -90,7 +91,7 @@ def rewrite(store: Store, codec: StateCodec, batch: int = BATCH) -> Rewritten:
             return done
         stale = [(case_id, revision, state) for case_id, revision, state in rows if not _current(codec, state)]
         changed = [
-            {"case_id": case_id, "read_revision": revision, "packed": codec.pack(_as_bytes(codec.unpack(state)))}
+            {"case_id": case_id, "read_revision": revision, "packed": _repacked(codec, state)}
             for case_id, revision, state in stale
         ]
         if changed:
@@ -108,5 +109,8 @@ def _current(codec: StateCodec, state: bytes) -> bool:
     return not state or codec.uses_newest(state)
 
 
-def _as_bytes(text: bytes | str) -> bytes:
-    return text.encode() if isinstance(text, str) else text
+def _repacked(codec: StateCodec, state: bytes) -> bytes:
+    """The state written with the newest dictionary, a finished workflow's at the level it was written with."""
+    text = codec.unpack(state)
+    text = text.encode() if isinstance(text, str) else text
+    return codec.pack(text, orjson.loads(text).get("completed") is True)

@@ -243,7 +243,7 @@ class InstanceSerializer:
         finally:
             serializer.registry._encoder_mode = False  # private part of SpiffWorkflow, as above
         dct[FORMAT_KEY] = FORMAT
-        return self.codec.pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS))
+        return self.codec.pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS), dct["completed"])
 
     def loads(self, stored: bytes | str, spec, subprocess_specs) -> BpmnWorkflow:
         """A stored state restored onto the specs of its version; ``StoredStateError`` if its format is not ours."""
