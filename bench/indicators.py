@@ -62,7 +62,7 @@ from sqlalchemy import Table, func, insert, select, text  # noqa: E402
 from engine.access.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import packing  # noqa: E402
-from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, sqlite_instant  # noqa: E402
+from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, TaskId, sqlite_instant  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.indicators import rollup, steps  # noqa: E402
@@ -207,6 +207,9 @@ def _dumps(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+TASK_ID = TaskId()  # the events' task ids, written as the model stores them
+
+
 class Generator:
     """Yields each case's rows (case, its events, its open task) as tuples in the columns' order.
 
@@ -234,7 +237,7 @@ class Generator:
     def _event(self, at: datetime, actor: str, kind: str, case_id: int, task_id: str | None, detail: str) -> tuple:
         self.event_id += 1
         packed = packing.pack("audit_detail", detail)
-        stored_task = None if task_id is None else uuid.UUID(task_id).bytes  # as TaskId stores it
+        stored_task = TASK_ID.process_bind_param(task_id, None)
         return (self.event_id, self.stamp(at), actor, kind, case_id, stored_task, packed, None, None)
 
     def rows(self) -> Iterator[tuple[tuple, list[tuple], tuple | None]]:

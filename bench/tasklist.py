@@ -55,7 +55,15 @@ from engine.cases.finding import search, worklist  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.db import packing  # noqa: E402
 from engine.db.migrations import search_index  # noqa: E402
-from engine.db.models import Case, HumanTask, TicketSequence, UTCDateTime, sqlite_instant  # noqa: E402
+from engine.db.models import (  # noqa: E402
+    DESCRIPTION_FIELD,
+    Case,
+    HumanTask,
+    TicketSequence,
+    UTCDateTime,
+    record_text,
+    sqlite_instant,
+)
 from engine.db.store import Store, json_text  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
 from engine.paperwork import rendering  # noqa: E402
@@ -447,7 +455,7 @@ def build(store, templates: dict[str, list[int]], cases: int, open_cases: int, n
                 "cerrado" if closed else ("en seguimiento" if stage == "respuesta_final" else "abierto"),
                 rows.time(naive + timedelta(days=rng.uniform(3, 29))) if closed else None,
                 packing.pack("case_data", json_text(record)),
-                record["descripcion"],
+                record_text(record, DESCRIPTION_FIELD),  # as Case._describe sets it
                 None,  # no armed timer: a copy is read, never loaded (the timer sweep skips it)
                 *person.values(),
                 *mirrored,

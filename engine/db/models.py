@@ -55,7 +55,9 @@ class UTCDateTime(TypeDecorator):
     integer instead (8 bytes, in the row and in each index on the column). Integers order and
     compare as the instants do. That is about 0.6 KB a case: the dozen events of its audit trail,
     its own times and its mail's (migration 0030). The column stays declared DATETIME, which on
-    SQLite is only an affinity. A value written as text (by hand, or before 0030) still reads.
+    SQLite is only an affinity. A value written as text (by hand, or before 0030) still reads, but
+    SQLite orders text after every integer, so it would not compare as a time: 0030 converts every
+    one, and refuses to go on past one it cannot read.
     """
 
     impl = DateTime
@@ -110,27 +112,34 @@ class Sha256(TypeDecorator):
 class TaskId(TypeDecorator):
     """A SpiffWorkflow task's id, a UUID: its text in Python, its 16 bytes in the database (36 as text).
 
-    Any other text (written by hand, or asked for from a URL) is kept and compared as its UTF-8
-    bytes, and reads back as that text: a lookup by it finds nothing rather than failing. Sixteen
-    bytes always read as a UUID.
+    Only a UUID's own text (``str(uuid)``, as SpiffWorkflow writes it) is kept as 16 bytes, so it
+    reads back as written: the audit chain hashes that text. Any other (written by hand, or asked
+    for from a URL) is kept as ``OTHER`` and its UTF-8 bytes, never 16 bytes long, and reads back as
+    it was; a lookup by it finds nothing rather than failing.
     """
 
     impl = LargeBinary
     cache_ok = True
+    OTHER = b"\xff"  # the first byte of a text kept as text: no UTF-8 begins with it
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
         try:
-            return uuid.UUID(value).bytes
+            found = uuid.UUID(value)
         except ValueError:
-            return value.encode(errors="surrogatepass")
+            found = None
+        if found is not None and str(found) == value:
+            return found.bytes
+        return self.OTHER + value.encode(errors="surrogatepass")
 
     def process_result_value(self, value, dialect):
         if value is None or isinstance(value, str):
             return value
         stored = bytes(value)
-        return str(uuid.UUID(bytes=stored)) if len(stored) == 16 else stored.decode(errors="replace")
+        if len(stored) == 16:
+            return str(uuid.UUID(bytes=stored))
+        return stored.removeprefix(self.OTHER).decode(errors="replace")
 
 
 class Base(DeclarativeBase):
@@ -162,6 +171,13 @@ class ProcedureVersion(Base):
 
 
 DESCRIPTION_FIELD = "descripcion"  # the start forms' field for the citizen's own words
+
+
+def record_text(record, field: str) -> str | None:
+    """A field of a case's record as SQL's JSON text of it (``->>``): text as it is, another value as its
+    JSON; None when the record (of any shape) does not hold it."""
+    found = record.get(field) if isinstance(record, dict) else None
+    return None if found is None else found if isinstance(found, str) else json_text(found)
 
 
 class Case(Base):
@@ -199,9 +215,10 @@ class Case(Base):
 
     @validates("data")
     def _describe(self, _key: str, data: dict) -> dict:
-        """Whoever sets the record sets the description column with it, as SQL's JSON text of the field."""
-        found = data.get(DESCRIPTION_FIELD) if isinstance(data, dict) else None
-        self.description = None if found is None else found if isinstance(found, str) else json_text(found)
+        """Whoever sets the record sets the description column with it. A lone surrogate (a broken mail
+        header may leave one), which the record keeps escaped but a text column cannot hold, becomes «?»."""
+        found = record_text(data, DESCRIPTION_FIELD)
+        self.description = None if found is None else found.encode(errors="replace").decode()
         return data
 
 

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from engine.audit import chain as audit_chain
 from engine.cases import queries
 from engine.clock import PANAMA
-from engine.db.models import AuditEvent, Case
-from engine.db.store import json_text
+from engine.db.models import AuditEvent, Case, record_text
 from engine.paperwork import documents
 
 OPEN_STATUSES = ("en seguimiento", "escalado a la unidad")
@@ -29,12 +28,6 @@ PERIODS = {"semanal": "Consolidado semanal", "quincenal": "Consolidado quincenal
 
 def _days(start: datetime, end: datetime) -> int:
     return (end.astimezone(PANAMA).date() - start.astimezone(PANAMA).date()).days
-
-
-def _text(data, field: str) -> str:
-    """A field of the case's record as text, as SQL's JSON text of it was: "" when it is not there."""
-    value = data.get(field) if isinstance(data, dict) else None
-    return "" if value is None else value if isinstance(value, str) else json_text(value)
 
 
 def build(session: Session, direccion: str, now: datetime, periodo: str = "") -> documents.Consolidado:
@@ -71,11 +64,11 @@ def build(session: Session, direccion: str, now: datetime, periodo: str = "") ->
             ticket=ticket,
             fecha=opened_at,
             tipo_caso=types.get(case_type, case_type or ""),
-            resumen=_text(data, SUMMARY_FIELD) or subject or "",
+            resumen=record_text(data, SUMMARY_FIELD) or subject or "",
             estado=status.capitalize(),
             dias_transcurridos=_days(opened_at, now),
             dias_restantes=_days(now, due_at) if due_at is not None else None,
-            ultimo_seguimiento=_text(data, FOLLOW_UP_FIELD),
+            ultimo_seguimiento=record_text(data, FOLLOW_UP_FIELD) or "",
             fecha_ultimo_seguimiento=last_follow_up.get(case_id),
         )
         for case_id, ticket, opened_at, case_type, status, due_at, subject, data in rows

@@ -22,7 +22,7 @@ def tickets(atiende: Atiende, query: str) -> list[str]:
         return [hit.ticket for hit in search.search(s, COORDINADOR, query).hits]
 
 
-def describe(atiende: Atiende, case_id: int, words: str) -> None:
+def describe(atiende: Atiende, case_id: int, words: object) -> None:
     """Set the record's description as any step sets the record: a new record through the model."""
     with atiende.store.unit_of_work() as s:
         case = s.get(Case, case_id)
@@ -40,6 +40,9 @@ def test_the_record_is_stored_packed_and_its_description_follows_it_into_the_sea
     assert bytes(stored)[0] == 1 and len(bytes(stored)) < len(json_text(record).encode()) / 2
     assert description == record["descripcion"] and "recolector" in description
     assert tickets(atiende, "camion recolector") == ["AC-2026-000001"]
+    describe(atiende, case_id, "Queja \udce9")  # a lone surrogate, which a broken mail header may leave
+    with store.read() as s:
+        assert s.get(Case, case_id).description == "Queja ?"
     describe(atiende, case_id, "Semáforo dañado en la esquina del mercado.")
     assert tickets(atiende, "semaforo mercado") == ["AC-2026-000001"]
     assert tickets(atiende, "recolector") == []  # the old words left the index with the old description
@@ -74,21 +77,36 @@ def test_migration_0031_down_and_up_keeps_the_record_and_the_search_index(bare_u
     store = Store(bare_url)
     store.migrate()
     fill_template("deployed", store)
-    case_id = Desk(Atiende(store, FrozenClock(START)), FrozenClock(START)).start()
+    atiende = Atiende(store, FrozenClock(START))
+    case_id = Desk(atiende, FrozenClock(START)).start()
+    kept = Desk(atiende, FrozenClock(START)).start()
+    describe(atiende, kept, True)  # not text: its column holds JSON's «true», where SQLite's JSON reads 1
     with store.read() as s:
         record = s.get(Case, case_id).data
     store.dispose()
 
     migrate_to(bare_url, "0030", down=True)
     postgresql = not bare_url.startswith("sqlite")
-    ((data,),) = _raw(bare_url, "SELECT data FROM cases")
+    ((data,),) = _raw(bare_url, "SELECT data FROM cases WHERE id = :c", c=case_id)
     assert (data if postgresql else json.loads(data)) == record
     assert _search_sql(bare_url, "recolector") == [case_id]
+    if not postgresql:  # the index filled again as the restored triggers read it: their deletes match
+        _raw(bare_url, "UPDATE cases SET data = json_set(data, '$.descripcion', 'otra cosa') WHERE id = :k", k=kept)
+        assert _search_sql(bare_url, "true") == [] and _search_sql(bare_url, "otra") == [kept]
     # 0004's triggers, back: they read the description inside the record again
     if postgresql:
-        _raw(bare_url, """UPDATE cases SET data = jsonb_set(data, '{descripcion}', '"Acera rota frente al mercado"')""")
+        _raw(
+            bare_url,
+            """UPDATE cases SET data = jsonb_set(data, '{descripcion}', '"Acera rota frente al mercado"')"""
+            " WHERE id = :c",
+            c=case_id,
+        )
     else:
-        _raw(bare_url, "UPDATE cases SET data = json_set(data, '$.descripcion', 'Acera rota frente al mercado')")
+        _raw(
+            bare_url,
+            "UPDATE cases SET data = json_set(data, '$.descripcion', 'Acera rota frente al mercado') WHERE id = :c",
+            c=case_id,
+        )
     assert _search_sql(bare_url, "mercado") == [case_id] and _search_sql(bare_url, "recolector") == []
 
     store = Store(bare_url)

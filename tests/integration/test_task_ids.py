@@ -22,8 +22,10 @@ def test_a_task_id_is_kept_as_16_bytes_and_another_text_as_its_own():
     task_id = TaskId()
     assert task_id.process_bind_param(TASK, None) == uuid.UUID(TASK).bytes
     assert task_id.process_result_value(uuid.UUID(TASK).bytes, None) == TASK
-    for other in ("una-tarea", "no es un «uuid»", ""):
+    # texts the chain hashes as written: not a UUID's own text, or 16 bytes long
+    for other in ("una-tarea", "no es un «uuid»", "", TASK.upper(), "{" + TASK + "}", TASK.replace("-", ""), "x" * 16):
         assert task_id.process_result_value(task_id.process_bind_param(other, None), None) == other
+    assert task_id.process_result_value(b"\xff\xfe\x80", None) == "\ufffd\ufffd"  # bytes written by hand
 
 
 def test_the_engine_stores_the_id_of_a_completed_task_in_16_bytes_and_finds_its_completion(desk, store):
@@ -58,7 +60,7 @@ def test_migration_0032_turns_task_ids_into_bytes_keeps_the_chain_and_its_downgr
     detail = Packed("audit_detail").process_bind_param({}, None)
     head = audit_chain.GENESIS
     with store.engine.begin() as conn:
-        for task_id in (TASK, None, "una-tarea"):
+        for task_id in (TASK, None, "una-tarea", TASK.upper()):
             digest = audit_chain.digest(head, START, "ana", "tarea_completada", None, task_id, {})
             conn.execute(
                 text(
@@ -78,9 +80,14 @@ def test_migration_0032_turns_task_ids_into_bytes_keeps_the_chain_and_its_downgr
 
     store = Store(bare_url)
     store.migrate()
-    assert _stored_ids(bare_url) == [uuid.UUID(TASK).bytes, None, b"una-tarea"]
+    assert _stored_ids(bare_url) == [uuid.UUID(TASK).bytes, None, b"\xffuna-tarea", b"\xff" + TASK.upper().encode()]
     with store.read() as s:
-        assert s.scalars(select(AuditEvent.task_id).order_by(AuditEvent.id)).all() == [TASK, None, "una-tarea"]
+        assert s.scalars(select(AuditEvent.task_id).order_by(AuditEvent.id)).all() == [
+            TASK,
+            None,
+            "una-tarea",
+            TASK.upper(),
+        ]
         assert trail.completion_of(s, TASK) is not None
     result = verdict(store)
     assert result.intact and result.head == head
@@ -88,4 +95,4 @@ def test_migration_0032_turns_task_ids_into_bytes_keeps_the_chain_and_its_downgr
     store.dispose()
 
     migrate_to(bare_url, "0031", down=True)
-    assert _stored_ids(bare_url) == [TASK, None, "una-tarea"]
+    assert _stored_ids(bare_url) == [TASK, None, "una-tarea", TASK.upper()]

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 
 from engine.audit import chain as audit_chain
 from engine.clock import PANAMA
-from engine.db.models import AuditEvent, Case, UTCDateTime
+from engine.db.models import AuditEvent, Case, UTCDateTime, sqlite_instant
 from engine.db.packing import Packed
 from engine.db.store import Store
 from tests.conftest import START
@@ -111,6 +111,13 @@ def test_migration_0030_turns_sqlite_text_times_into_integers_and_its_downgrade_
             ),
             {"at": START.replace(tzinfo=None)},  # the driver's own text, without microseconds
         )
+        conn.execute(
+            text(
+                "INSERT INTO document (kind, filename, content_type, created_at, created_by) "
+                "VALUES ('hoja_de_tramite', 'otra.pdf', 'application/pdf', :at, 'ana')"
+            ),
+            {"at": "2026-03-02 14:00:00.5"},  # half a second, written short
+        )
     before = _typeof_times(bare_url)
     store.dispose()
 
@@ -121,8 +128,10 @@ def test_migration_0030_turns_sqlite_text_times_into_integers_and_its_downgrade_
     after = _typeof_times(bare_url)
     if store.is_sqlite:
         assert before[0][0] == before[1][0] == "text"
-        assert after == [("integer", (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))] + [
-            ("integer", (START - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1))
+        assert after == [
+            ("integer", sqlite_instant(at)),
+            ("integer", sqlite_instant(START)),
+            ("integer", sqlite_instant(START + timedelta(milliseconds=500))),
         ]
         with store.engine.connect() as conn:  # the index on the time, dropped for the update, is back
             indexes = {
@@ -138,6 +147,30 @@ def test_migration_0030_turns_sqlite_text_times_into_integers_and_its_downgrade_
     migrate_to(bare_url, "0029", down=True)
     restored = _typeof_times(bare_url)
     if bare_url.startswith("sqlite"):
-        assert restored == [("text", stamp), ("text", "2026-03-02 14:00:00.000000")]
+        assert restored == [
+            ("text", stamp),
+            ("text", "2026-03-02 14:00:00.000000"),
+            ("text", "2026-03-02 14:00:00.500000"),
+        ]
     else:
         assert restored == before
+
+
+@pytest.mark.parametrize("bare_url", ["sqlite"], indirect=True)
+def test_migration_0030_refuses_a_time_it_cannot_read_and_changes_nothing(bare_url):
+    migrate_to(bare_url, "0029")
+    store = Store(bare_url)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO document (kind, filename, content_type, created_at, created_by) "
+                "VALUES ('hoja_de_tramite', 'hoja.pdf', 'application/pdf', 'ayer', 'ana')"
+            )
+        )
+    with pytest.raises(RuntimeError, match="document.created_at: «ayer» no es una fecha"):
+        store.migrate()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0029"
+        indexes = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+    assert {"ix_audit_event_at", "ix_cases_opened_at"} <= indexes
+    store.dispose()

@@ -47,3 +47,9 @@ def replace_column(
     op.execute(f"ALTER TABLE {table} RENAME COLUMN {column}_new TO {column}")
     if required and not sqlite:
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+
+
+def storable(text: str) -> str:
+    """Text as a column written before packing holds it: a lone surrogate, which neither database
+    takes there unescaped (and PostgreSQL's ``jsonb`` not even escaped), becomes «?»."""
+    return text.encode(errors="replace").decode()

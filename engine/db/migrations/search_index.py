@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from alembic import op
 
+from engine.db.models import DESCRIPTION_FIELD
+
 Description = Callable[[str], str]
 
 _COLUMNS = ("ticket", "citizen_cedula", "citizen_name", "subject", "citizen_email")
@@ -25,8 +27,8 @@ _FTS_COLUMNS = "rowid, ticket, cedula, nombre, texto"
 def in_record(dialect: str) -> Description:
     """The description inside the case's JSON record (0004 to 0030)."""
     if dialect == "sqlite":
-        return lambda row: f"json_extract({row}.data, '$.descripcion')"
-    return lambda row: f"{row}.data ->> 'descripcion'"
+        return lambda row: f"json_extract({row}.data, '$.{DESCRIPTION_FIELD}')"
+    return lambda row: f"{row}.data ->> '{DESCRIPTION_FIELD}'"
 
 
 def in_column(row: str) -> str:
@@ -44,12 +46,16 @@ def _fts_values(row: str, description: Description) -> str:
     )
 
 
+def _sqlite_fill(description: Description) -> str:
+    return f"INSERT INTO case_fts({_FTS_COLUMNS}) SELECT {_fts_values('cases', description)} FROM cases"
+
+
 def sqlite_table(description: Description) -> list[str]:
     """The FTS5 table, filled from the cases there are."""
     return [
         "CREATE VIRTUAL TABLE case_fts USING fts5(ticket, cedula, nombre, texto, content='', "
         "tokenize='unicode61 remove_diacritics 2')",
-        f"INSERT INTO case_fts({_FTS_COLUMNS}) SELECT {_fts_values('cases', description)} FROM cases",
+        _sqlite_fill(description),
     ]
 
 
@@ -114,6 +120,15 @@ def create_triggers(description: Description) -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in sqlite_triggers(description) if sqlite else pg_triggers(description):
         op.execute(statement)
+
+
+def refill(description: Description) -> None:
+    """SQLite: the index emptied and filled again from the cases, when what it was filled with may differ
+    from what ``description`` reads now (a table without content deletes only the exact values it is
+    told). PostgreSQL's documents are written whole on every change: nothing to do."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("INSERT INTO case_fts(case_fts) VALUES ('delete-all')")
+        op.execute(_sqlite_fill(description))
 
 
 def drop_triggers() -> None:

@@ -65,8 +65,9 @@ def _plain(table: str, column: str, dictionary: str, holds_json: bool, required:
 
     def change(value):
         unpacked = packed.process_result_value(value, None)
-        text = json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if holds_json else unpacked
-        return text.encode(errors="replace").decode()  # a lone surrogate, which these columns cannot hold: «?»
+        return rewrite.storable(
+            json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if holds_json else unpacked
+        )
 
     rewrite.replace_column(table, column, declared, change, required=required)
 

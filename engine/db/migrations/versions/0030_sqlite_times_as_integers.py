@@ -55,8 +55,17 @@ def _to_integer(column: str) -> str:
     """SQLAlchemy's text (``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC) as microseconds since 1970."""
     return (
         f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER) * 1000000 "
-        f"+ CAST(substr({column} || '.000000', 21, 6) AS INTEGER)"
+        f"+ CAST(substr({column} || '000000', 21, 6) AS INTEGER)"
     )
+
+
+def _unreadable(table: str, column: str) -> None:
+    """Refuse (and so roll back) a conversion that left text SQLite's ``strftime`` cannot read: one
+    written by hand in another form. Such a value, left as text, would sort after every integer."""
+    found = op.get_bind().exec_driver_sql(f"SELECT {column} FROM {table} WHERE typeof({column}) = 'text' LIMIT 1")
+    left = found.scalar()
+    if left is not None:
+        raise RuntimeError(f"{table}.{column}: «{left}» no es una fecha y hora que esta migración sepa leer")
 
 
 def _to_text(column: str) -> str:
@@ -85,7 +94,10 @@ def _convert(stored_as: str, expression) -> None:
         for name, _sql in touched:
             op.execute(f'DROP INDEX "{name}"')
         for column in columns:
-            op.execute(f"UPDATE {table} SET {column} = {expression(column)} WHERE typeof({column}) = '{stored_as}'")
+            readable = f"typeof({column}) = '{stored_as}' AND {expression(column)} IS NOT NULL"
+            op.execute(f"UPDATE {table} SET {column} = {expression(column)} WHERE {readable}")
+            if stored_as == "text":
+                _unreadable(table, column)
         for _name, sql in touched:
             op.execute(sql)
     for table in _APPEND_ONLY:

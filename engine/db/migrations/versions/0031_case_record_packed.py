@@ -24,7 +24,6 @@ from alembic import op
 
 from engine.db.migrations import rewrite, search_index
 from engine.db.packing import Packed
-from engine.db.store import json_text
 
 revision = "0031"
 down_revision = "0030"
@@ -54,8 +53,9 @@ def downgrade() -> None:
     search_index.drop_triggers()
 
     def plain(data):
-        return json_text(_RECORD.process_result_value(data, None))
+        return rewrite.storable(json.dumps(_RECORD.process_result_value(data, None), ensure_ascii=False))
 
     rewrite.replace_column("cases", "data", "JSON" if dialect == "sqlite" else "jsonb", plain, required=True)
     op.drop_column("cases", "description")
     search_index.create_triggers(search_index.in_record(dialect))
+    search_index.refill(search_index.in_record(dialect))  # a description set as JSON text (not a string)
