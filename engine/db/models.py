@@ -53,7 +53,7 @@ class UTCDateTime(TypeDecorator):
     PostgreSQL keeps a ``timestamp`` (8 bytes). SQLite has no time type: SQLAlchemy's DateTime
     writes 26 characters of text there; this type writes the microseconds since 1970 as an
     integer instead (8 bytes, in the row and in each index on the column). Integers order and
-    compare as the instants do. That is about 0.6 KB a case: the dozen events of its audit trail,
+    compare as the instants do. That is about 0.9 KB a case: the dozen events of its audit trail,
     its own times and its mail's (migration 0030). The column stays declared DATETIME, which on
     SQLite is only an affinity. A value written as text (by hand, or before 0030) still reads, but
     SQLite orders text after every integer, so it would not compare as a time: 0030 converts every

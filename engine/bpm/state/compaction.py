@@ -110,7 +110,8 @@ def _current(codec: StateCodec, state: bytes) -> bool:
 
 
 def _repacked(codec: StateCodec, state: bytes) -> bytes:
-    """The state written with the newest dictionary, a finished workflow's at the level it was written with."""
+    """The state written with the newest dictionary; a finished workflow's at ``FINISHED_LEVEL``, as its
+    last step wrote it."""
     text = codec.unpack(state)
     text = text.encode() if isinstance(text, str) else text
     return codec.pack(text, orjson.loads(text).get("completed") is True)
