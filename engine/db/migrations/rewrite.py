@@ -10,11 +10,14 @@ trigger) is the caller's to drop before and make again after.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from engine.db.packing import Packed
 
 BATCH = 2000  # rows read, converted and written at a time
 
@@ -49,7 +52,26 @@ def replace_column(
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
 
 
-def storable(text: str) -> str:
-    """Text as a column written before packing holds it: a lone surrogate, which neither database
-    takes there unescaped (and PostgreSQL's ``jsonb`` not even escaped), becomes «?»."""
-    return text.encode(errors="replace").decode()
+def to_packed(packed: Packed) -> Callable[[Any], bytes]:
+    """A ``change`` to a ``packed`` column's stored form: SQLite hands its JSON over as text,
+    PostgreSQL's ``jsonb`` already parsed."""
+
+    def change(value):
+        if packed.as_json and isinstance(value, str):
+            value = json.loads(value)
+        return packed.process_bind_param(value, None)
+
+    return change
+
+
+def to_plain(packed: Packed) -> Callable[[Any], str]:
+    """A ``change`` back from a ``packed`` column to the text (compact JSON, for JSON) a column written
+    before packing holds: a lone surrogate, which neither database takes there unescaped (and
+    PostgreSQL's ``jsonb`` not even escaped), becomes «?»."""
+
+    def change(value):
+        unpacked = packed.process_result_value(value, None)
+        text = json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if packed.as_json else unpacked
+        return text.encode(errors="replace").decode()
+
+    return change

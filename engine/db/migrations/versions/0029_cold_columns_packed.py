@@ -17,8 +17,6 @@ cannot hold (a lone surrogate, which a broken mail header may leave) is written 
 place.
 """
 
-import json
-
 from alembic import op
 
 from engine.db.migrations import append_only, rewrite
@@ -47,29 +45,16 @@ def _each(convert) -> None:
 
 
 def _packed(table: str, column: str, dictionary: str, holds_json: bool, required: bool) -> None:
-    packed = Packed(dictionary, as_json=holds_json)
     declared = "BLOB" if op.get_bind().dialect.name == "sqlite" else "bytea"
-
-    def change(value):
-        if holds_json and isinstance(value, str):  # SQLite's JSON is text; PostgreSQL's jsonb comes parsed
-            value = json.loads(value)
-        return packed.process_bind_param(value, None)
-
-    rewrite.replace_column(table, column, declared, change, required=required)
+    rewrite.replace_column(
+        table, column, declared, rewrite.to_packed(Packed(dictionary, holds_json)), required=required
+    )
 
 
 def _plain(table: str, column: str, dictionary: str, holds_json: bool, required: bool) -> None:
-    packed = Packed(dictionary, as_json=holds_json)
     sqlite = op.get_bind().dialect.name == "sqlite"
     declared = ("JSON" if sqlite else "jsonb") if holds_json else ("TEXT" if sqlite else "text")
-
-    def change(value):
-        unpacked = packed.process_result_value(value, None)
-        return rewrite.storable(
-            json.dumps(unpacked, ensure_ascii=False, separators=(",", ":")) if holds_json else unpacked
-        )
-
-    rewrite.replace_column(table, column, declared, change, required=required)
+    rewrite.replace_column(table, column, declared, rewrite.to_plain(Packed(dictionary, holds_json)), required=required)
 
 
 def upgrade() -> None:

@@ -17,8 +17,6 @@ column. On SQLite the new ``data`` keeps an empty default in the schema, as 0029
 The room freed stays in the file (SQLite) or the table (PostgreSQL) until ``VACUUM``.
 """
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -38,12 +36,14 @@ def upgrade() -> None:
     search_index.drop_triggers()
     op.add_column("cases", sa.Column("description", sa.Text(), nullable=True))
 
-    def packed(data):
-        return _RECORD.process_bind_param(json.loads(data) if isinstance(data, str) else data, None)
-
     described = f", description = {search_index.in_record(dialect)('cases')}"
     rewrite.replace_column(
-        "cases", "data", "BLOB" if dialect == "sqlite" else "bytea", packed, required=True, also=described
+        "cases",
+        "data",
+        "BLOB" if dialect == "sqlite" else "bytea",
+        rewrite.to_packed(_RECORD),
+        required=True,
+        also=described,
     )
     search_index.create_triggers(search_index.in_column)
 
@@ -51,11 +51,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     search_index.drop_triggers()
-
-    def plain(data):
-        return rewrite.storable(json.dumps(_RECORD.process_result_value(data, None), ensure_ascii=False))
-
-    rewrite.replace_column("cases", "data", "JSON" if dialect == "sqlite" else "jsonb", plain, required=True)
+    declared = "JSON" if dialect == "sqlite" else "jsonb"
+    rewrite.replace_column("cases", "data", declared, rewrite.to_plain(_RECORD), required=True)
     op.drop_column("cases", "description")
     search_index.create_triggers(search_index.in_record(dialect))
     search_index.refill(search_index.in_record(dialect))  # a description set as JSON text (not a string)

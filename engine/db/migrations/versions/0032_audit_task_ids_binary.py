@@ -5,8 +5,8 @@ Revises: 0031
 
 ``engine.db.models.TaskId``: about two events in five name the task they completed or assigned,
 each by a SpiffWorkflow task id, a UUID. Held as its 16 bytes, in the row and in the index by
-task, instead of its text; a text that is not a UUID (written by hand) is kept as its UTF-8
-bytes. The audit chain is unchanged: it hashes the id's text, which reads back the same.
+task, instead of its text; any other text (written by hand) is kept behind a marker byte, as
+written. The audit chain is unchanged: it hashes the id's text, which reads back the same.
 
 Both databases: the index by task goes, the column is converted a batch at a time
 (``engine.db.migrations.rewrite``), the audit trail's append-only triggers set aside meanwhile,
