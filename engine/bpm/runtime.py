@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from engine import calendar as business_calendar
 from engine.audit import trail as audit
-from engine.bpm import loops, messages, repeats, start_events
+from engine.bpm import loops, messages, repeats, start_events, task_ids
 from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
 from engine.bpm.state.codec import unpacked_size
@@ -305,11 +305,13 @@ class Runtime:
 
         ``start_event`` is the timer start event a scheduled run begins at (``engine.bpm.start_events``).
         """
-        workflow = BpmnWorkflow(procedure.spec, procedure.subprocess_specs, script_engine=sandbox.script_engine())
+        workflow = task_ids.made(
+            lambda: BpmnWorkflow(procedure.spec, procedure.subprocess_specs, script_engine=sandbox.script_engine())
+        )
         workflow.task_tree.data.update(data)
         _begin_at(workflow, procedure.spec, start_event)
-        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
-            watch = _ScriptWatch()
+        with self.calendar.in_effect(session), task_ids.issuing(workflow):
+            watch = _ScriptWatch()  # made after the calendar's read: its meter counts the diagram's work only
             workflow.do_engine_steps(watch.will, watch.did)
         case.data = dict(data)
         self._mirror_columns(case, data)
@@ -354,7 +356,8 @@ class Runtime:
         else:  # one item of a loop: the submission is that instance's output item
             item = loops.output_item(task, instance, data)
             task.set_data(**{instance.item: item})
-        task.run()
+        with task_ids.issuing(workflow):
+            task.run()
         # When the task opened: the trail keeps it, and the heatmap counts the time spent.
         if opened is None:
             opened = session.scalar(select(HumanTask.created_at).where(HumanTask.id == task_id))
@@ -391,8 +394,8 @@ class Runtime:
         ready_before = ready_task_ids(workflow)
         before = {t.id: (t.state, repr(t.internal_data.get("event_value"))) for t in waiting_timers(workflow)}
         names = {t.id: t.task_spec.bpmn_name or t.task_spec.bpmn_id for t in waiting_timers(workflow)}
-        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
-            watch = _ScriptWatch()
+        with self.calendar.in_effect(session), task_ids.issuing(workflow):
+            watch = _ScriptWatch()  # made after the calendar's read: its meter counts the diagram's work only
             for _ in range(1000):  # a cycle fires one period per refresh
                 workflow.refresh_timers()
                 workflow.do_engine_steps(watch.will, watch.did)
@@ -427,7 +430,8 @@ class Runtime:
         workflow = self.load(session, case, procedure)
         ready_before = ready_task_ids(workflow)
         try:
-            workflow.send_event(BpmnEvent(letter.definition, payload=letter.record))
+            with task_ids.issuing(workflow):
+                workflow.send_event(BpmnEvent(letter.definition, payload=letter.record))
         except WorkflowException as exc:
             raise Undeliverable(f"el caso {case.ticket} no espera el mensaje «{letter.definition.name}»") from exc
         case.data = {**case.data, **letter.record}
@@ -443,8 +447,8 @@ class Runtime:
 
     # -- persistence ----------------------------------------------------------------------
     def _advance(self, session, case, procedure, workflow, actor, now, ready_before=None, timed=None) -> Advanced:
-        with self.calendar.in_effect(session):  # read before the meter starts: the engine's work, not the diagram's
-            watch = _ScriptWatch()
+        with self.calendar.in_effect(session), task_ids.issuing(workflow):
+            watch = _ScriptWatch()  # made after the calendar's read: its meter counts the diagram's work only
             workflow.do_engine_steps(watch.will, watch.did)
         return self._persist(session, case, procedure, workflow, watch, actor, now, ready_before, timed)
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.audit import trail as audit
 from engine.bpm import diff as procedure_diff
+from engine.bpm import task_ids
 from engine.bpm.runtime import timer_due, waiting_timers
 from engine.bpm.scripting import budget, sandbox
 from engine.db.models import Case, HumanTask, ProcedureVersion
@@ -167,15 +168,16 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
         for t in waiting_timers(workflow)
     }
     try:
-        aligned = procedure_diff.align(atiende.serializer.spec_registry, workflow, target)
-        plan.blockers += aligned.blockers
-        plan.changed_pending += aligned.changed_pending
-        plan.changed_done += aligned.changed_done
-        if plan.blockers:
-            return plan, None
-        procedure_diff.restore_timers(workflow, armed)
-        if run_steps:
-            workflow.do_engine_steps(budget.EngineMeter().will)
+        with task_ids.issuing(workflow):  # the tasks the move makes are named as the case's others
+            aligned = procedure_diff.align(atiende.serializer.spec_registry, workflow, target)
+            plan.blockers += aligned.blockers
+            plan.changed_pending += aligned.changed_pending
+            plan.changed_done += aligned.changed_done
+            if plan.blockers:
+                return plan, None
+            procedure_diff.restore_timers(workflow, armed)
+            if run_steps:
+                workflow.do_engine_steps(budget.EngineMeter().will)
     except Exception as exc:  # noqa: BLE001 - SpiffWorkflow's migration is new; any failure blocks this case
         plan.blockers.append(f"no se pudo migrar: {exc}")
         return plan, None

@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine import bpm
 from engine.bpm import loops
 from engine.bpm.state.codec import PLAIN
-from engine.bpm.state.serializer import FORMAT, FORMAT_KEY, InstanceSerializer
+from engine.bpm.state.serializer import FORMAT, FORMAT_KEY, LAST_ID_KEY, InstanceSerializer
 from engine.errors import StoredStateError, UnsupportedLibrary
 from tests.fixtures.desk import BY_ROLE
 
@@ -36,9 +36,11 @@ def library_dump(workflow: BpmnWorkflow) -> dict:
 
 
 def unlabelled(stored: bytes | str) -> dict:
-    """A state we wrote, less Atiende's format label (which it must carry)."""
+    """A state we wrote, less Atiende's own keys: the format label (which it must carry) and the last
+    task id the workflow issued (engine.bpm.task_ids)."""
     dct = json.loads(PLAIN.unpack(stored))
     assert dct.pop(FORMAT_KEY) == FORMAT
+    dct.pop(LAST_ID_KEY, None)
     return dct
 
 

@@ -34,7 +34,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpm import loops, pass_through
+from engine.bpm import loops, pass_through, task_ids
 from engine.bpm.state.codec import PLAIN, StateCodec
 from engine.errors import StoredStateError
 
@@ -203,6 +203,7 @@ _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLA
 
 
 FORMAT_KEY = "atiende_formato"
+LAST_ID_KEY = "atiende_ultimo_id"  # the last task id the workflow issued (engine.bpm.task_ids); absent before it
 FORMAT = 1  # raise it, with a migration of the stored states, when what a state holds changes
 _BEFORE_THE_LABEL = ("serializer_version", "1.5")  # what SpiffWorkflow 3.2.0's serializer wrote instead
 
@@ -243,6 +244,9 @@ class InstanceSerializer:
         finally:
             serializer.registry._encoder_mode = False  # private part of SpiffWorkflow, as above
         dct[FORMAT_KEY] = FORMAT
+        last_id = task_ids.last_issued(workflow)
+        if last_id is not None:
+            dct[LAST_ID_KEY] = last_id
         return self.codec.pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS), dct["completed"])
 
     def loads(self, stored: bytes | str, spec, subprocess_specs) -> BpmnWorkflow:
@@ -257,7 +261,10 @@ class InstanceSerializer:
                 f"El estado guardado del caso tiene el formato {found!r} y esta versión de Atiende lee el "
                 f"formato {FORMAT}: actualice Atiende o migre los estados guardados."
             )
-        return self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+        last_id = dct.pop(LAST_ID_KEY, None)
+        workflow = self._serializer.from_dict(dct, spec=spec, subprocess_specs=subprocess_specs)
+        task_ids.restore(workflow, last_id)
+        return workflow
 
     def spec_to_dict(self, spec, subprocess_specs) -> dict:
         return {
