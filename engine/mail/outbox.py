@@ -9,11 +9,12 @@ uncertain is never sent again by itself: a coordinator checks and resends it fro
 
 from __future__ import annotations
 
-import uuid
+import base64
+import secrets
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -56,6 +57,17 @@ _INSERT_ATTACHMENT = Statement(cast(Table, OutboxAttachment.__table__).insert())
 _ATTACHMENT_WRITTEN = ("message_id", "document_id", "position")
 
 
+def new_message_id(sender: str) -> str:
+    """A new message's Message-ID: 128 random bits in base 32, at the sender's domain.
+
+    As unique as ``email.utils.make_msgid`` with a UUID (the time, the process and 63 random bits
+    besides), at half its length: a message names it in its row, its unique index and its audit
+    event (bench/storage.py).
+    """
+    token = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+    return f"<{token}@{sender.rsplit('@', 1)[-1]}>"
+
+
 def enqueue(
     session: Session,
     *,
@@ -91,7 +103,7 @@ def enqueue(
     else:
         last_error = f"Sin destinatario: {no_recipient_reason or 'no se indicó ninguna'}"
     values = {
-        "message_id": make_msgid(idstring=uuid.uuid4().hex, domain=sender.rsplit("@", 1)[-1]),
+        "message_id": new_message_id(sender),
         "kind": kind,
         "case_id": case_id,
         "direccion": direccion,

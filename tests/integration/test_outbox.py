@@ -94,6 +94,15 @@ def row(store, outbox_id: int) -> OutboxMessage:
         return s.get(OutboxMessage, outbox_id)
 
 
+def test_a_message_id_is_26_random_letters_and_digits_at_the_sender_s_domain(store, frozen_clock):
+    first, second = (row(store, outbox_id).message_id for outbox_id in write(store, frozen_clock, n=2))
+    domain = SENDER.rsplit("@", 1)[-1]
+    for message_id in (first, second):
+        token, at = message_id.removeprefix("<").removesuffix(">").split("@")
+        assert at == domain and len(token) == 26 and set(token) <= set("abcdefghijklmnopqrstuvwxyz234567")
+    assert first != second
+
+
 class Crash(BaseException):
     """A worker process dying at a chosen point (not an Exception: nothing may catch it)."""
 
