@@ -168,7 +168,7 @@ CASE_COLUMNS = (
     "revision",
     "timer_due_at",
 )
-EVENT_COLUMNS = ("id", "at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
+EVENT_COLUMNS = ("id", "at", "actor", "kind", "case_id", "task_id", "detail", "hash")
 TASK_COLUMNS = (
     "id",
     "case_id",
@@ -238,7 +238,7 @@ class Generator:
         self.event_id += 1
         packed = packing.pack("audit_detail", detail)
         stored_task = TASK_ID.process_bind_param(task_id, None)
-        return (self.event_id, self.stamp(at), actor, kind, case_id, stored_task, packed, None, None)
+        return (self.event_id, self.stamp(at), actor, kind, case_id, stored_task, packed, None)
 
     def rows(self) -> Iterator[tuple[tuple, list[tuple], tuple | None]]:
         rng, now = self.rng, self.now

@@ -256,7 +256,8 @@ def _person(rng: random.Random) -> dict:
 # with the copy's case id, a new id, their times moved by as much as the copy's opening and the
 # template's ticket replaced by the copy's in their text columns; the packed ones (an event's detail,
 # a mail's body: engine.db.packing) are copied byte for byte and keep the template's, which costs the
-# same to store and to read. Not copied: the indicator roll-ups (``indicator_case``),
+# same to store and to read; so are an event's hash (the copies make no valid chain, but take its room).
+# Not copied: the indicator roll-ups (``indicator_case``),
 # which ``atiende indicadores reconstruir`` rebuilds from these rows, and the hojas de trámite
 # (``document``, a 14.5 kB PDF each: 14 GB at a million cases, bench/storage.py counts them);
 # none of the pages timed here reads either.
@@ -324,8 +325,6 @@ class Rows:
             recipes = self.recipes[name] = {}
             for row in found:
                 values = list(row)
-                if name == "audit_event":  # no hash: the chain (engine.audit.chain) is about tampering
-                    values[columns.index("prev_hash")] = values[columns.index("hash")] = None
                 ticket = self.cases[row[columns.index(key)]][self.columns["cases"].index("ticket")]
                 moved = [(i, self.read_time(values[i])) for i in times if values[i] is not None]
                 named = [i for i, v in enumerate(values) if isinstance(v, str) and ticket in v]

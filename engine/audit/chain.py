@@ -14,6 +14,9 @@ then: the lock is held only from that moment to the end of the transaction, not 
 the workflow steps before it (with it taken at the first event, two PostgreSQL writers
 worked one after the other: bench/timers.py --workers 2). Whoever must read this
 transaction's own events before it commits calls ``write_pending`` first.
+
+The hash an event is chained to is not stored with it: it is the hash of the newest hashed event
+before it (``previous_hash``), which holds it already (32 bytes an event saved, migration 0033).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.db.models import AuditEvent
 from engine.db.statements import Statement, committing, first_rows
@@ -46,7 +49,7 @@ _HEAD_QUERY = Statement(
     .limit(1)
 )
 _INSERT = Statement(cast(Table, AuditEvent.__table__).insert())
-_INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
+_INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
 
 
 def plain(detail: dict) -> dict:
@@ -102,7 +105,6 @@ def write_pending(session: Session) -> None:
             newest = _HEAD_QUERY.first(session, {})
         head = newest.hash if newest is not None else GENESIS
     for event in pending:
-        event["prev_hash"] = head
         head = event["hash"] = digest(
             head, event["at"], event["actor"], event["kind"], event["case_id"], event["task_id"], event["detail"]
         )
@@ -209,7 +211,7 @@ def verify(session: Session, since: tuple[int, str] | None = None) -> Verdict:
             session.scalars(select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(_BATCH))
         )
         for event in batch:
-            reason = _fault(event, previous)
+            reason = _fault(event, previous, last_id)
             if reason:
                 return Verdict(checked, previous, event.id, event.at, event.kind, reason)
             previous = cast(str, event.hash)  # _fault found it set
@@ -220,11 +222,35 @@ def verify(session: Session, since: tuple[int, str] | None = None) -> Verdict:
             return Verdict(checked, previous)
 
 
-def _fault(event: AuditEvent, previous: str) -> str | None:
+def _fault(event: AuditEvent, previous: str, previous_id: int) -> str | None:
+    """Why ``event`` breaks the chain after the event ``previous_id`` (hash ``previous``); None if it does not.
+
+    The hash covers the event and the one before, so a mismatch alone cannot tell a changed event
+    from a missing one; a gap in the ids before it (ids follow chain order) says which.
+    """
     if not event.hash:
         return "el evento no tiene huella (se insertó fuera del registro de auditoría)"
-    if event.prev_hash != previous:
-        return "no enlaza con el evento anterior (se eliminó, insertó o reordenó un evento)"
-    if _digest_of(event, previous) != event.hash:
-        return "su contenido no coincide con su huella (el evento fue modificado)"
-    return None
+    if _digest_of(event, previous) == event.hash:
+        return None
+    if event.id == previous_id + 2:
+        return f"no enlaza con el evento anterior: falta el evento #{previous_id + 1} (se eliminó)"
+    if event.id > previous_id + 2:
+        missing = f"#{previous_id + 1} a #{event.id - 1}"
+        return f"no enlaza con el evento anterior: faltan los eventos {missing} (se eliminaron)"
+    return (
+        "su huella no corresponde a su contenido y al evento anterior (el evento fue modificado, "
+        "o se insertó o reordenó un evento antes de él)"
+    )
+
+
+def previous_hash(event_id):
+    """SQL for the hash the event ``event_id`` is chained to: the newest hashed event's before it;
+    NULL for the first, which is chained to ``GENESIS``."""
+    earlier = aliased(AuditEvent)
+    return (
+        select(earlier.hash)
+        .where(earlier.id < event_id, earlier.hash.is_not(None))
+        .order_by(earlier.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit import chain
 from engine.clock import PANAMA
 from engine.db.models import AuditEvent, Case
 
@@ -39,6 +40,7 @@ class LogRow:
     event: AuditEvent
     ticket: str | None
     direccion: str | None
+    previous_hash: str | None = None  # the hash the event is chained to, in the export only
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,15 @@ def page(
 
 
 def export(session: Session, filters: Filters) -> Iterator[LogRow]:
-    """Every matching event, oldest first, read in batches (for the CSV)."""
+    """Every matching event, oldest first, read in batches (for the CSV), each with the hash it is chained to."""
+    query = _query(filters).add_columns(chain.previous_hash(AuditEvent.id))
     last = 0
     while True:
         batch = [
-            LogRow(*r)
-            for r in session.execute(_query(filters).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH))
+            LogRow(event, ticket, direccion, previous or chain.GENESIS)
+            for event, ticket, direccion, previous in session.execute(
+                query.where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH)
+            )
         ]
         yield from batch
         if len(batch) < _BATCH:

@@ -261,8 +261,7 @@ class AuditEvent(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # ix_audit_event_case_kind (0021, 0025)
     task_id: Mapped[str | None] = mapped_column(TaskId)  # ix_audit_event_task_id, of the tasks' events (0028, 0032)
     detail: Mapped[dict] = mapped_column(Packed("audit_detail"))  # engine.db.packing (migration 0029)
-    prev_hash: Mapped[str | None] = mapped_column(Sha256)  # engine.audit.chain (migrations 0007, 0026)
-    hash: Mapped[str | None] = mapped_column(Sha256)
+    hash: Mapped[str | None] = mapped_column(Sha256)  # engine.audit.chain (migrations 0007, 0026, 0033)
 
 
 class StateDictionary(Base):

@@ -10,8 +10,10 @@ from sqlalchemy import select, text
 
 from engine import cli
 from engine.audit import chain as audit_chain
+from engine.audit import log as audit_log
 from engine.audit import trail as audit
-from engine.db.models import AuditEvent
+from engine.db.models import AuditEvent, sqlite_instant
+from engine.db.packing import Packed
 from engine.db.store import Store, alembic_config
 from tests.conftest import START
 from tests.integration.test_migrations import migrate_to
@@ -25,6 +27,12 @@ def events(store):
 def verdict(store):
     with store.read() as s:
         return audit_chain.verify(s)
+
+
+def chained(event, previous: str) -> bool:
+    """Whether ``event``'s hash covers its content and ``previous``, the hash it is chained to."""
+    content = (event.at, event.actor, event.kind, event.case_id, event.task_id, event.detail)
+    return event.hash == audit_chain.digest(previous, *content)
 
 
 def assert_append_only(store) -> None:
@@ -50,9 +58,9 @@ def test_every_event_is_hashed_and_linked_to_the_one_before(desk, store):
     desk.to_follow_up(case_id)
     chain = events(store)
     assert len(chain) > 5
-    assert chain[0].prev_hash == audit_chain.GENESIS
+    assert chained(chain[0], audit_chain.GENESIS)
     for previous, event in zip(chain, chain[1:], strict=False):
-        assert event.prev_hash == previous.hash
+        assert chained(event, previous.hash)
     assert len({e.hash for e in chain}) == len(chain)
     result = verdict(store)
     assert result.intact and result.checked == len(chain) and result.head == chain[-1].hash
@@ -75,7 +83,10 @@ def test_a_deleted_event_breaks_the_link_of_the_next_one(desk, store):
     chain = events(store)
     tamper(store, "DELETE FROM audit_event WHERE id = :id", id=chain[1].id)
     result = verdict(store)
-    assert result.broken_id == chain[2].id and "no enlaza" in result.reason
+    assert result.broken_id == chain[2].id and f"falta el evento #{chain[1].id}" in result.reason
+    tamper(store, "DELETE FROM audit_event WHERE id = :id", id=chain[2].id)
+    result = verdict(store)
+    assert result.broken_id == chain[3].id and f"faltan los eventos #{chain[1].id} a #{chain[2].id}" in result.reason
 
 
 def test_an_event_inserted_outside_the_audit_module_has_no_hash_and_is_caught(desk, store):
@@ -112,7 +123,7 @@ def test_concurrent_writers_never_fork_the_chain(desk, store):
         t.join(60)
     assert not errors
     chain = events(store)
-    assert len({e.prev_hash for e in chain}) == len(chain)  # no two events claim the same predecessor
+    assert all(chained(e, previous.hash) for previous, e in zip(chain, chain[1:], strict=False))  # one line
     assert verdict(store).intact
 
 
@@ -159,7 +170,7 @@ def test_a_transaction_rolled_back_leaves_no_event_and_the_next_one_is_chained(s
     with store.unit_of_work() as s:
         audit.record(s, START, "ana", "hecho")
     assert kinds(store) == ["hecho"]
-    assert events(store)[0].prev_hash == audit_chain.GENESIS
+    assert chained(events(store)[0], audit_chain.GENESIS)
 
 
 # PostgreSQL only: on SQLite the second writer waits for the database's single write lock anyway.
@@ -213,11 +224,12 @@ def test_migration_0007_chains_the_events_written_before_it(bare_url):
     store.dispose()
 
 
-def stored_hashes(url: str) -> list[tuple]:
-    """Each event's (prev_hash, hash) as the database holds them, past the engine's types."""
+def stored_hashes(url: str, columns: str = "prev_hash, hash") -> list[tuple]:
+    """Each event's ``columns`` as the database holds them, past the engine's types (before migration
+    0033, an event stored the hash it is chained to, ``prev_hash``, too)."""
     store = Store(url)
     with store.engine.connect() as conn:
-        found = [tuple(r) for r in conn.execute(text("SELECT prev_hash, hash FROM audit_event ORDER BY id"))]
+        found = [tuple(r) for r in conn.execute(text(f"SELECT {columns} FROM audit_event ORDER BY id"))]
     store.dispose()
     return found
 
@@ -225,11 +237,11 @@ def stored_hashes(url: str) -> list[tuple]:
 def test_an_events_hashes_are_stored_as_their_32_bytes_and_read_as_hexadecimal(desk, store):
     desk.start()
     chain = events(store)
-    stored = stored_hashes(store.url)
+    stored = stored_hashes(store.url, "hash")
     assert len(stored) == len(chain) > 1
-    for event, (prev_hash, hash_) in zip(chain, stored, strict=True):
+    for event, (hash_,) in zip(chain, stored, strict=True):
         assert isinstance(hash_, bytes | memoryview) and len(bytes(hash_)) == 32
-        assert (bytes(prev_hash).hex(), bytes(hash_).hex()) == (event.prev_hash, event.hash)
+        assert bytes(hash_).hex() == event.hash
     assert len(event.hash) == 64 and verdict(store).intact
 
 
@@ -251,8 +263,8 @@ def test_migration_0026_stores_every_hash_as_bytes_keeps_the_chain_and_its_downg
             previous = digest
     as_text = stored_hashes(bare_url)
     store.migrate()
-    assert [(bytes(p).hex(), bytes(h).hex()) for p, h in stored_hashes(bare_url)] == as_text
-    assert [(e.prev_hash, e.hash) for e in events(store)] == as_text
+    assert [(bytes(h).hex(),) for (h,) in stored_hashes(bare_url, "hash")] == [(h,) for _p, h in as_text]
+    assert [e.hash for e in events(store)] == [h for _p, h in as_text]
     assert verdict(store).intact and verdict(store).head == previous
     assert_append_only(store)
     store.dispose()
@@ -298,3 +310,37 @@ def test_the_index_by_task_keeps_only_the_events_of_a_task_and_finds_a_completio
     assert "ix_audit_event_task_id" in plan
     migrate_to(bare_url, "0027", down=True)
     assert _task_index(bare_url)[0] == whole
+
+
+def test_migration_0033_leaves_the_previous_hash_to_the_event_before_and_its_downgrade_restores_it(bare_url):
+    migrate_to(bare_url, "0032")
+    store = Store(bare_url)
+    detail = Packed("audit_detail").process_bind_param({}, None)
+    at = sqlite_instant(START) if store.is_sqlite else START.replace(tzinfo=None)
+    insert = text(
+        "INSERT INTO audit_event (at, actor, kind, detail, prev_hash, hash) VALUES (:at, 'ana', 'prueba', :d, :p, :h)"
+    )
+    previous, written = audit_chain.GENESIS, []
+    with store.engine.begin() as conn:
+        for _n in range(3):
+            digest = audit_chain.digest(previous, START, "ana", "prueba", None, None, {})
+            conn.execute(insert, {"at": at, "d": detail, "p": bytes.fromhex(previous), "h": bytes.fromhex(digest)})
+            written.append((bytes.fromhex(previous), bytes.fromhex(digest)))
+            previous = digest
+        conn.execute(insert, {"at": at, "d": detail, "p": None, "h": None})  # one written past the chain
+    written.append((None, None))
+    store.dispose()
+
+    store = Store(bare_url)
+    store.migrate()
+    assert [bytes(h) for (h,) in stored_hashes(bare_url, "hash") if h is not None] == [h for _p, h in written[:3]]
+    result = verdict(store)
+    assert (result.checked, result.head, result.broken_id) == (3, previous, events(store)[3].id)
+    with store.read() as s:  # the export shows the hash each event is chained to
+        shown = [row.previous_hash for row in audit_log.export(s, audit_log.Filters())]
+    assert shown == [audit_chain.GENESIS, *(h.hex() for _p, h in written[:3])]
+    assert_append_only(store)
+    store.dispose()
+
+    migrate_to(bare_url, "0032", down=True)
+    assert [(p and bytes(p), h and bytes(h)) for p, h in stored_hashes(bare_url)] == written

@@ -66,8 +66,7 @@ def recompute_hashes_from(store, first_id: int) -> None:
         )
         tamper(
             store,
-            "UPDATE audit_event SET prev_hash = :p, hash = :h WHERE id = :id",
-            p=bytes.fromhex(previous),
+            "UPDATE audit_event SET hash = :h WHERE id = :id",
             h=bytes.fromhex(new),
             id=event.id,
         )

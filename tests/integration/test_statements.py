@@ -25,7 +25,7 @@ _INSERT_EVENT = Statement(insert(_EVENTS).returning(_EVENTS.c.id))
 _EVENTS_OF = Statement(select(_EVENTS).where(_EVENTS.c.kind == bindparam("kind")).order_by(_EVENTS.c.id))
 _NEWEST = Statement(select(_EVENTS.c.actor).order_by(_EVENTS.c.id.desc()).limit(1))  # LIMIT: its own parameter
 _RENAME = Statement(_DOCUMENTS.update().where(_DOCUMENTS.c.id == bindparam("document_id")))
-_WRITTEN = ("at", "actor", "kind", "case_id", "task_id", "detail", "prev_hash", "hash")
+_WRITTEN = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
 
 
 def event(actor: str, detail: dict) -> dict:
@@ -36,7 +36,6 @@ def event(actor: str, detail: dict) -> dict:
         "case_id": None,
         "task_id": None,
         "detail": detail,
-        "prev_hash": None,
         "hash": None,
     }
 

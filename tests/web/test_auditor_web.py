@@ -85,6 +85,12 @@ def test_the_log_filters_and_exports_csv(browser, app):
     assert rows[0][:4] == ["evento", "fecha_hora", "usuario", "tipo"]
     assert len(rows) == 4 and {r[3] for r in rows[1:]} == {"caso_creado"} and {r[2] for r in rows[1:]} == {"operador"}
     assert all(re.match(r"\d\d/\d\d/\d{4} \d\d:\d\d$", r[1]) and len(r[8]) == 64 for r in rows[1:])
+    whole = auditor.get("/auditoria/registro.csv").get_data(as_text=True).lstrip("\ufeff")
+    hashes = {int(r[0]): r[8] for r in list(csv.reader(io.StringIO(whole)))[1:]}
+    assert rows[0][9] == "huella_anterior" and len(hashes) > len(rows) - 1
+    for row in rows[1:]:  # the hash each event is chained to: the one before it in the whole log, not in the filter
+        assert row[9] == hashes[max(i for i in hashes if i < int(row[0]))]
+    assert list(csv.reader(io.StringIO(whole)))[1][9] == "0" * 64  # the first event's: the genesis
 
 
 @pytest.mark.parametrize("query", ["hasta=31/12/9999", "desde=01/01/0001", "hasta=9999-12-31", "antes=" + "9" * 25])

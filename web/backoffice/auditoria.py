@@ -112,7 +112,7 @@ def registro_csv():
                         e.task_id or "",
                         json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
                         e.hash or "",
-                        e.prev_hash or "",
+                        row.previous_hash or "",
                     )
                 )
                 yield buffer.getvalue()
