@@ -61,7 +61,7 @@ from sqlalchemy import Table, func, insert, select, text  # noqa: E402
 
 from engine.access.accounts import create_user  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.db import packing  # noqa: E402
+from engine.db import event_kinds, packing  # noqa: E402
 from engine.db.models import AuditEvent, Case, HumanTask, ProcedureVersion, TaskId, sqlite_instant  # noqa: E402
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende  # noqa: E402
@@ -238,7 +238,7 @@ class Generator:
         self.event_id += 1
         packed = packing.pack("audit_detail", detail)
         stored_task = TASK_ID.process_bind_param(task_id, None)
-        return (self.event_id, self.stamp(at), actor, kind, case_id, stored_task, packed, None)
+        return (self.event_id, self.stamp(at), actor, event_kinds.stored(kind), case_id, stored_task, packed, None)
 
     def rows(self) -> Iterator[tuple[tuple, list[tuple], tuple | None]]:
         rng, now = self.rng, self.now

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, configure_mappers, mapped_column, relationship, validates
 from sqlalchemy.types import UserDefinedType
 
+from engine.db import event_kinds
 from engine.db.packing import Packed
 from engine.db.store import json_text
 
@@ -142,6 +143,21 @@ class TaskId(TypeDecorator):
         return stored.removeprefix(self.OTHER).decode(errors="replace")
 
 
+class EventKind(TypeDecorator):
+    """An audit event's kind: its text in Python, one byte in the database (``engine.db.event_kinds``)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return event_kinds.stored(value) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is None or isinstance(value, str):
+            return value
+        return event_kinds.read(bytes(value))
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -257,7 +273,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)
-    kind: Mapped[str] = mapped_column(String(50), index=True)
+    kind: Mapped[str] = mapped_column(EventKind, index=True)  # and ix_audit_event_case_kind (migration 0034)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))  # ix_audit_event_case_kind (0021, 0025)
     task_id: Mapped[str | None] = mapped_column(TaskId)  # ix_audit_event_task_id, of the tasks' events (0028, 0032)
     detail: Mapped[dict] = mapped_column(Packed("audit_detail"))  # engine.db.packing (migration 0029)

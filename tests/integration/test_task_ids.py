@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from engine.audit import chain as audit_chain
 from engine.audit import trail
+from engine.db import event_kinds
 from engine.db.models import AuditEvent, TaskId, sqlite_instant
 from engine.db.packing import Packed
 from engine.db.store import Store
@@ -35,7 +36,8 @@ def test_the_engine_stores_the_id_of_a_completed_task_in_16_bytes_and_finds_its_
     desk.do(case_id, first.bpmn_id)
     with store.engine.connect() as conn:
         stored = conn.execute(
-            text("SELECT task_id FROM audit_event WHERE kind = 'tarea_completada' AND case_id = :c"), {"c": case_id}
+            text("SELECT task_id FROM audit_event WHERE kind = :k AND case_id = :c"),
+            {"k": event_kinds.stored("tarea_completada"), "c": case_id},
         ).scalar()
     assert bytes(stored) == uuid.UUID(task).bytes
     with store.read() as s:

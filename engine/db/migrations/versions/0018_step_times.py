@@ -4,15 +4,13 @@ Revision ID: 0018
 Revises: 0017
 
 ``step_time`` counts the completions of each element of a procedure per month and duration
-bucket (engine.indicators.steps), back-filled here from the audit trail's completions; an index
-on the open tasks by element serves the heatmap's waiting counts.
+bucket (engine.indicators.steps); an index on the open tasks by element serves the heatmap's
+waiting counts. The table is back-filled from the audit trail's completions by migration 0034:
+the back-fill runs the current code, which reads the events' kinds as 0034 stores them.
 """
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
-
-from engine.indicators import steps
 
 revision = "0018"
 down_revision = "0017"
@@ -31,12 +29,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("process_id", "bpmn_id", "month", "bucket"),
     )
     op.create_index("ix_human_task_bpmn", "human_task", ["bpmn_id", "case_id"])
-    session = Session(bind=op.get_bind())
-    try:
-        steps.rebuild(session)
-        session.flush()
-    finally:
-        session.close()
 
 
 def downgrade() -> None:
