@@ -11,7 +11,7 @@ is ours to say. A state of another format is refused by name; states written bef
 label carry the library's ``serializer_version`` 1.5 and are the same format.
 
 A state is stored compressed by Zstandard, with its database's dictionaries
-(``engine.bpm.state.codec``): a case's row holds about 3 KB instead of 29 (bench/storage.py).
+(``engine.bpm.state.codec``): a case's row holds about 2 KB instead of 29 (bench/storage.py).
 """
 
 from __future__ import annotations
