@@ -226,17 +226,18 @@ def _fault(event: AuditEvent, previous: str, previous_id: int) -> str | None:
     """Why ``event`` breaks the chain after the event ``previous_id`` (hash ``previous``); None if it does not.
 
     The hash covers the event and the one before, so a mismatch alone cannot tell a changed event
-    from a missing one; a gap in the ids before it (ids follow chain order) says which.
+    from a missing one; a gap in the ids before it (ids follow chain order) names the events that may
+    have been deleted (on PostgreSQL a transaction rolled back also leaves a gap, never a break).
     """
     if not event.hash:
         return "el evento no tiene huella (se insertó fuera del registro de auditoría)"
     if _digest_of(event, previous) == event.hash:
         return None
     if event.id == previous_id + 2:
-        return f"no enlaza con el evento anterior: falta el evento #{previous_id + 1} (se eliminó)"
+        return f"no enlaza con el evento anterior: falta el evento #{previous_id + 1} (se eliminó), o fue modificado"
     if event.id > previous_id + 2:
         missing = f"#{previous_id + 1} a #{event.id - 1}"
-        return f"no enlaza con el evento anterior: faltan los eventos {missing} (se eliminaron)"
+        return f"no enlaza con el evento anterior: faltan los eventos {missing} (se eliminaron), o fue modificado"
     return (
         "su huella no corresponde a su contenido y al evento anterior (el evento fue modificado, "
         "o se insertó o reordenó un evento antes de él)"
@@ -244,8 +245,8 @@ def _fault(event: AuditEvent, previous: str, previous_id: int) -> str | None:
 
 
 def previous_hash(event_id):
-    """SQL for the hash the event ``event_id`` is chained to: the newest hashed event's before it;
-    NULL for the first, which is chained to ``GENESIS``."""
+    """SQL for the hash of the newest hashed event before the event ``event_id``, the one a whole chain
+    links it to; NULL for the first, which is chained to ``GENESIS``."""
     earlier = aliased(AuditEvent)
     return (
         select(earlier.hash)

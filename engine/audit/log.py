@@ -40,7 +40,7 @@ class LogRow:
     event: AuditEvent
     ticket: str | None
     direccion: str | None
-    previous_hash: str | None = None  # the hash the event is chained to, in the export only
+    previous_hash: str | None = None  # the hash a whole chain links the event to, in the export only
 
 
 @dataclass(frozen=True)
@@ -91,12 +91,13 @@ def page(
 
 
 def export(session: Session, filters: Filters) -> Iterator[LogRow]:
-    """Every matching event, oldest first, read in batches (for the CSV), each with the hash it is chained to."""
+    """Every matching event, oldest first, read in batches (for the CSV), each hashed one with the hash of
+    the hashed event before it in the whole log (``chain.previous_hash``)."""
     query = _query(filters).add_columns(chain.previous_hash(AuditEvent.id))
     last = 0
     while True:
         batch = [
-            LogRow(event, ticket, direccion, previous or chain.GENESIS)
+            LogRow(event, ticket, direccion, (previous or chain.GENESIS) if event.hash else None)
             for event, ticket, direccion, previous in session.execute(
                 query.where(AuditEvent.id > last).order_by(AuditEvent.id).limit(_BATCH)
             )

@@ -4,13 +4,14 @@ SpiffWorkflow names every task it makes with a random UUID. A closed case's stor
 about forty tasks, 170 times (each task's key and id, its parent's list of children, its
 children's parent): random ids were the one part of a state Zstandard could not shrink, a third
 of what was left of it (bench/storage.py). Here a workflow's tasks are RFC 9562 version 8 UUIDs:
-60 random bits drawn once per workflow (its stem), then a counter, so every id after the first
-costs a state a few bytes.
+90 random bits drawn once per workflow (its stem), then a 32-bit counter, so every id after the
+first costs a state a few bytes.
 
-Ids stay unique: across cases, as two random 60-bit stems differ; within a case, because the
-counter is stored with the state (``last_issued``, ``restore``) and never goes back, not even
-when SpiffWorkflow drops a task it had predicted. A state written before this (random ids, no
-counter) gets a new stem when it next makes a task.
+Ids stay unique: across cases, as random 90-bit stems do (two alike among a million cases: about
+one chance in 10^15); within a case, because the counter is stored with the state
+(``last_issued``, ``restore``) and never goes back, not even when SpiffWorkflow drops a task it
+had predicted. A state written before this (random ids, no counter) gets a new stem when it next
+makes a task.
 
 SpiffWorkflow draws an id in ``Task.__init__`` through its task module's global ``uuid4``,
 which takes no argument; ``engine.bpm`` replaces that name with ``next_id``, which asks the
@@ -28,10 +29,9 @@ from contextvars import ContextVar
 from typing import TypeVar
 from uuid import UUID, uuid4
 
-_COUNTER_BITS = 62
-_COUNTER = (1 << _COUNTER_BITS) - 1
+_COUNTER = (1 << 32) - 1  # the low 32 bits
 _VERSION_8 = 0x8 << 76  # the version field, bits 76–79
-_VARIANT = 0b10 << _COUNTER_BITS  # RFC 9562's variant, bits 62–63
+_VARIANT = 0b10 << 62  # RFC 9562's variant, bits 62–63
 _ATTRIBUTE = "atiende_task_ids"  # where a workflow object keeps its TaskIds
 
 W = TypeVar("W")
@@ -47,11 +47,16 @@ class TaskIds:
         if last is not None and last.version == 8:
             self.stem, self.issued = last.int & ~_COUNTER, last.int & _COUNTER
         else:
-            random_bits = secrets.randbits(60)
-            high = (random_bits >> 12) << 80 | _VERSION_8 | (random_bits & 0xFFF) << 64
-            self.stem, self.issued = high | _VARIANT, 0
+            self._new_stem()
+
+    def _new_stem(self) -> None:
+        bits = secrets.randbits(90)  # 48 before the version, 12 after it, 30 after the variant
+        high = (bits >> 42) << 80 | _VERSION_8 | ((bits >> 30) & 0xFFF) << 64
+        self.stem, self.issued = high | _VARIANT | (bits & ((1 << 30) - 1)) << 32, 0
 
     def next(self) -> UUID:
+        if self.issued == _COUNTER:  # four thousand million tasks in one case: go on with a new stem
+            self._new_stem()
         self.issued += 1
         return UUID(int=self.stem | self.issued)
 

@@ -6,7 +6,10 @@ again in the two indexes by kind (the auditor's filter, and a case's events of a
 has a number here and is stored as that one byte. A kind with none (one added since) is stored as
 ``UNNUMBERED`` and its UTF-8 text, and reads back the same; give it the next number here.
 
-A number once given is never changed nor given to another kind: stored events are read by it.
+A number once given is never changed nor given to another kind: stored events are read by it. A
+new number comes with a migration (an empty one will do), so that a release that does not know it
+refuses the database rather than read those events' kinds as «tipo_<number>», which their hashes
+would not match.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from engine.bpm.state.serializer import LAST_ID_KEY
 from engine.facade import Atiende
 from tests.fixtures.desk import Desk
 
-COUNTER = (1 << 62) - 1
+COUNTER = (1 << 32) - 1
 
 
 def stem(task_id) -> int:
@@ -54,6 +54,9 @@ def test_ids_share_a_stem_count_up_and_go_on_after_the_last_one():
     after_random = task_ids.TaskIds(random_id)  # a state written with random ids: a new stem
     assert after_random.last is None and stem(after_random.next()) != stem(random_id)
     assert task_ids.next_id().version == 4  # no workflow driven here: a random id, as SpiffWorkflow drew
+    full = task_ids.TaskIds(uuid.UUID(int=stem(first) | COUNTER))  # its counter spent: a new stem, not a wrap
+    after_full = full.next()
+    assert stem(after_full) != stem(first) and count(after_full) == 1 and after_full.version == 8
 
 
 def test_a_case_s_tasks_share_its_stem_and_never_take_an_id_again(desk):

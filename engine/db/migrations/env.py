@@ -1,9 +1,15 @@
-"""Alembic environment: runs on the connection the Store hands over, or on the URL."""
+"""Alembic environment: runs on the connection the Store hands over, or on the URL.
+
+An upgrade that ends at this release's heads then fills what the current code fills from the audit
+trail (``engine.db.migrations.backfills``).
+"""
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
 from engine.cases.finding.search import include_name  # the search index is kept outside the models
+from engine.db.migrations import backfills
 from engine.db.models import Base
 
 config = context.config
@@ -18,6 +24,7 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            _back_fill_at_heads(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
     assert url is not None  # engine.db.store.alembic_config, the only maker of the configuration, sets it
@@ -28,6 +35,12 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            _back_fill_at_heads(conn)
+
+
+def _back_fill_at_heads(connection) -> None:
+    if set(context.get_context().get_current_heads()) == set(ScriptDirectory.from_config(config).get_heads()):
+        backfills.run(connection)
 
 
 run_migrations_online()

@@ -5,8 +5,8 @@ Revises: 0017
 
 ``step_time`` counts the completions of each element of a procedure per month and duration
 bucket (engine.indicators.steps); an index on the open tasks by element serves the heatmap's
-waiting counts. The table is back-filled from the audit trail's completions by migration 0034:
-the back-fill runs the current code, which reads the events' kinds as 0034 stores them.
+waiting counts. The table is back-filled from the audit trail's completions once the schema is at
+the heads (``engine.db.migrations.backfills``): the back-fill runs the current code.
 """
 
 import sqlalchemy as sa

@@ -11,19 +11,12 @@ The engine reads and compares kinds as text, as before; the audit chain hashes t
 Both databases: the indexes by kind go, the column is converted a batch at a time
 (``engine.db.migrations.rewrite``), the audit trail's append-only triggers set aside meanwhile, and
 the indexes come back.
-
-Then ``step_time`` is back-filled from the trail's completions if it is empty (a database that comes
-from before 0018, which creates it): the back-fill runs the current code, which reads kinds as
-stored here.
 """
 
-import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.orm import Session
 
 from engine.db import event_kinds
 from engine.db.migrations import append_only, rewrite
-from engine.indicators import steps
 
 revision = "0034"
 down_revision = "0033"
@@ -47,13 +40,6 @@ def _convert(declared: str, change) -> None:
 def upgrade() -> None:
     binary = "BLOB" if op.get_bind().dialect.name == "sqlite" else "bytea"
     _convert(binary, event_kinds.stored)
-    if op.get_bind().execute(sa.text("SELECT 1 FROM step_time LIMIT 1")).first() is None:
-        session = Session(bind=op.get_bind())
-        try:
-            steps.rebuild(session)
-            session.flush()
-        finally:
-            session.close()
 
 
 def downgrade() -> None:
