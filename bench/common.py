@@ -305,7 +305,7 @@ class BulkLoader:
                 self.raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         indexes_s = time.perf_counter() - began
         if self.postgres:
-            for name in self.tables:
+            for name in (name for name, columns in self.tables.items() if "id" in columns):
                 sequence = self.raw.execute("SELECT pg_get_serial_sequence(%s, 'id')", (name,)).fetchone()[0]
                 if sequence:
                     self.raw.execute(f"SELECT setval('{sequence}', (SELECT max(id) FROM {name}))")

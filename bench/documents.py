@@ -158,7 +158,6 @@ def fill(url: str, cases: int) -> None:
                 "opened_at": opened,
                 "due_at": opened + timedelta(days=30),
                 "created_by": "operador",
-                "workflow": b"",
                 "revision": 1,
                 "data": {
                     # each case's own words, as in a real list: no two rows wrap alike

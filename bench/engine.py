@@ -49,7 +49,7 @@ from engine.bpm.scripting import sandbox
 from engine.bpm.state.serializer import InstanceSerializer  # noqa: E402
 from engine.cases import queries
 from engine.clock import FrozenClock  # noqa: E402
-from engine.db.models import Case  # noqa: E402
+from engine.db.models import Case, CaseState  # noqa: E402
 from engine.facade import FORMS_DIR, PROCESSES_DIR, Atiende  # noqa: E402
 from engine.forms import catalogs
 from engine.forms import schemas as form_schemas  # noqa: E402
@@ -317,7 +317,7 @@ def trace_statements(atiende: Atiende, i: int) -> list[tuple[str, list[str]]]:
             atiende.complete_task(task.id, common.task_form(task.form, i), common.actor_for(task.lane, i))
             calls.append((f"complete_task {task.bpmn_id}", list(log)))
         with store.read() as s:
-            size = len(s.get(Case, case_id).workflow)
+            size = len(s.get(CaseState, case_id).workflow)
         calls.append((f"(workflow JSON of the closed case: {size} characters)", []))
         return calls
     finally:

@@ -145,6 +145,7 @@ DEFENSA: list[Step] = [
 ]
 REMITTED_AFTER = {"Task_aprobar_hoja", "Task_evaluar_denuncia"}  # «en seguimiento» once these are done
 
+# No workflow state (``case_state``) is written: the pages timed here never read one, and no timer is armed.
 CASE_COLUMNS = (
     "id",
     "ticket",
@@ -164,7 +165,6 @@ CASE_COLUMNS = (
     "closed_at",
     "created_by",
     "data",
-    "workflow",
     "revision",
     "timer_due_at",
 )
@@ -364,7 +364,6 @@ class Generator:
             stamp(closed_at) if closed_at else None,
             "operador",
             packing.pack("case_data", _dumps(data)),  # packed, as the engine stores it; no description
-            "",  # the workflow: a copy is read, never loaded (no timer is armed: timer_due_at is NULL)
             0,
             None,
         )

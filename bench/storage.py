@@ -26,7 +26,7 @@ here reads the chain). The search index fills from its triggers, as for any case
 
 Measured: the database's size (SQLite: its pages; PostgreSQL: ``pg_total_relation_size`` of
 every table of the schema) and each table's share with its indexes, divided by the cases;
-and the workflow state alone (``cases.workflow``: stored bytes; on PostgreSQL also what
+and the workflow state alone (``case_state.workflow``: stored bytes; on PostgreSQL also what
 TOAST keeps of it). Rendered PDFs are not counted: the document rows are, but their bytes
 are made after the step by the rendering worker, which the benchmark does not run.
 
@@ -280,10 +280,10 @@ def workflow_bytes(store) -> dict[str, float]:
     """The workflow state per case: as stored, and on PostgreSQL as TOAST keeps it."""
     with store.engine.connect() as conn:
         if store.is_sqlite:
-            stored = conn.scalar(text("SELECT AVG(LENGTH(CAST(workflow AS BLOB))) FROM cases"))
+            stored = conn.scalar(text("SELECT AVG(LENGTH(CAST(workflow AS BLOB))) FROM case_state"))
             return {"workflow_bytes": stored}
         stored, kept = conn.execute(
-            text("SELECT AVG(octet_length(workflow)), AVG(pg_column_size(workflow)) FROM cases")
+            text("SELECT AVG(octet_length(workflow)), AVG(pg_column_size(workflow)) FROM case_state")
         ).one()
         return {"workflow_bytes": float(stored), "workflow_kept_bytes": float(kept)}
 

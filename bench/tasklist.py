@@ -8,7 +8,7 @@ corregimientos, direcciones, case types, channels and dates around today: 80,000
 the last 16 months, 20,000 open over the last 40 days, each open case with its task in the
 lane its stage names (the youngest still at the template, the oldest awaiting the final
 answer), 5 % of the operators' tasks claimed by «operador». A copy keeps its template's
-workflow JSON and has no armed timer: it is read, never loaded (the timer sweep skips it).
+workflow state and has no armed timer: it is read, never loaded (the timer sweep skips it).
 
 Then the real server — ``python -m web``, served by Waitress as ``make run`` does, in a
 subprocess — serves that database, and three people signed in over HTTP (operador,
@@ -253,15 +253,15 @@ def _person(rng: random.Random) -> dict:
 
 
 # The tables a copy has rows in besides ``cases``, parents first. A template's rows in each are copied
-# with the copy's case id, a new id, their times moved by as much as the copy's opening and the
-# template's ticket replaced by the copy's in their text columns; the packed ones (an event's detail,
-# a mail's body: engine.db.packing) are copied byte for byte and keep the template's, which costs the
-# same to store and to read; so are an event's hash (the copies make no valid chain, but take its room).
-# Not copied: the indicator roll-ups (``indicator_case``),
-# which ``atiende indicadores reconstruir`` rebuilds from these rows, and the hojas de trámite
-# (``document``, a 14.5 kB PDF each: 14 GB at a million cases, bench/storage.py counts them);
-# none of the pages timed here reads either.
-CHILDREN = ("human_task", "audit_event", "outbox_message", "survey_invitation")
+# with the copy's case id, a new id (in a table that has ids: the workflow state has the case's), their
+# times moved by as much as the copy's opening and the template's ticket replaced by the copy's in their
+# text columns; the packed ones (an event's detail, a mail's body: engine.db.packing) are copied byte
+# for byte and keep the template's, which costs the same to store and to read; so are an event's hash
+# (the copies make no valid chain, but take its room) and the workflow state. Not copied: the indicator
+# roll-ups (``indicator_case``), which ``atiende indicadores reconstruir`` rebuilds from these rows,
+# and the hojas de trámite (``document``, a 14.5 kB PDF each: 14 GB at a million cases,
+# bench/storage.py counts them); none of the pages timed here reads either.
+CHILDREN = ("case_state", "human_task", "audit_event", "outbox_message", "survey_invitation")
 # Columns unique across the table: each copy writes its own from its new id.
 UNIQUE = {
     "outbox_message": {"message_id": lambda new_id: f"<copia-{new_id}@atiende.bench>"},
@@ -311,13 +311,15 @@ class Rows:
             table = Case.metadata.tables[name]
             cursor = raw.cursor()
             key = "id" if name == "cases" else "case_id"
-            cursor.execute(f"SELECT * FROM {name} WHERE {key} IN ({marks}) ORDER BY {key}, id")
+            order = f"{key}, id" if "id" in table.c and key != "id" else key
+            cursor.execute(f"SELECT * FROM {name} WHERE {key} IN ({marks}) ORDER BY {order}")
             columns = self.columns[name] = tuple(d[0] for d in cursor.description)
             times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, DateTime | UTCDateTime)]
             found = [tuple(self._stored(v) for v in row) for row in cursor.fetchall()]
-            cursor.execute(f"SELECT max(id) FROM {name}")
-            top = cursor.fetchone()[0]
-            self.next_id[name] = (top + 1) if isinstance(top, int) else 1
+            if "id" in table.c:
+                cursor.execute(f"SELECT max(id) FROM {name}")
+                top = cursor.fetchone()[0]
+                self.next_id[name] = (top + 1) if isinstance(top, int) else 1
             cursor.close()
             if name == "cases":
                 self.cases = {row[0]: row for row in found}
@@ -362,13 +364,14 @@ class Rows:
         for template_values, moved, named in self.recipes[table].get(template_id, []):
             values = list(template_values)
             values[case_at] = case_id
-            new_id = values[0] = self.new_id(table)
+            if "id" in columns:  # the workflow state has none of its own: it is the case's
+                values[0] = self.new_id(table)
             for i, at in moved:
                 if at not in moved_to:
                     moved_to[at] = self.time(at + shift)
                 values[i] = moved_to[at]
             for i, make in unique:
-                values[i] = make(new_id)
+                values[i] = make(values[0])
             for i in named:
                 values[i] = values[i].replace(*tickets)
             yield values

@@ -63,7 +63,15 @@ from engine import clock  # noqa: E402
 from engine.bpm.state.codec import PLAIN  # noqa: E402
 from engine.cases import runs  # noqa: E402
 from engine.clock import PANAMA, FrozenClock  # noqa: E402
-from engine.db.models import AuditEvent, Case, HumanTask, Schedule, TicketSequence, sqlite_instant  # noqa: E402
+from engine.db.models import (  # noqa: E402
+    AuditEvent,
+    Case,
+    CaseState,
+    HumanTask,
+    Schedule,
+    TicketSequence,
+    sqlite_instant,
+)
 from engine.db.store import Store  # noqa: E402
 from engine.facade import Atiende, SweepResult  # noqa: E402
 from engine.paperwork import consolidado  # noqa: E402
@@ -162,19 +170,20 @@ def make_templates(atiende: Atiende, frozen: FrozenClock) -> dict[str, list[int]
 
 # -- bulk copies ----------------------------------------------------------------------------
 def snapshot(store, templates: dict[str, list[int]]) -> dict:
-    """The template cases' rows and their human_task rows, as they are before any sweep."""
+    """The template cases' rows, their workflow states and their human_task rows, as they are before any sweep."""
     ids = [i for group in templates.values() for i in group]
     with store.engine.connect() as conn:
         rows = {r["id"]: dict(r) for r in conn.execute(select(Case.__table__).where(Case.id.in_(ids))).mappings()}
+        states = dict(conn.execute(select(CaseState.case_id, CaseState.workflow).where(CaseState.case_id.in_(ids))))
         tasks_of: dict[int, list[dict]] = {i: [] for i in ids}
         for r in conn.execute(select(HumanTask.__table__).where(HumanTask.case_id.in_(ids))).mappings():
             tasks_of[r["case_id"]].append(dict(r))
-    return {"groups": templates, "rows": rows, "tasks": tasks_of}
+    return {"groups": templates, "rows": rows, "states": states, "tasks": tasks_of}
 
 
 def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
     """Insert ``copies[group]`` copies of the templates of each group, round robin."""
-    cases_t, tasks_t = Case.__table__, HumanTask.__table__
+    cases_t, states_t, tasks_t = Case.__table__, CaseState.__table__, HumanTask.__table__
     with store.engine.connect() as conn:
         next_id = conn.scalar(select(func.max(cases_t.c.id))) + 1
         prefix, year = next(iter(snap["rows"].values()))["ticket"].split("-")[:2]  # other series exist (SG, DU…)
@@ -185,15 +194,17 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
     began = time.perf_counter()
     inserted_cases = inserted_tasks = 0
     case_buf: list[dict] = []
+    state_buf: list[dict] = []
     task_buf: list[dict] = []
 
     def flush(conn):
-        nonlocal case_buf, task_buf
+        nonlocal case_buf, state_buf, task_buf
         if case_buf:
             conn.execute(insert(cases_t), case_buf)
+            conn.execute(insert(states_t), state_buf)
         if task_buf:
             conn.execute(insert(tasks_t), task_buf)
-        case_buf, task_buf = [], []
+        case_buf, state_buf, task_buf = [], [], []
 
     with store.engine.begin() as conn:
         for group, count in copies.items():
@@ -203,7 +214,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                 template_tasks = snap["tasks"][template["id"]]
                 number += 1
                 ticket = f"{seq.prefix}-{seq.year}-{number:06d}"
-                workflow = PLAIN.unpack(template["workflow"]).decode().replace(template["ticket"], ticket)
+                workflow = PLAIN.unpack(snap["states"][template["id"]]).decode().replace(template["ticket"], ticket)
                 if group == "due":  # the sweep will load it: its task ids must be its own
                     renamed: dict[str, str] = {}
                     workflow = UUID_RE.sub(
@@ -217,10 +228,10 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
                         **template,
                         "id": next_id,
                         "ticket": ticket,
-                        "workflow": PLAIN.pack(workflow.encode()),
                         "data": {**template["data"], "ticket": ticket},
                     }
                 )
+                state_buf.append({"case_id": next_id, "workflow": PLAIN.pack(workflow.encode())})
                 for task, task_id in zip(template_tasks, task_ids, strict=False):
                     task_buf.append({**task, "id": task_id, "case_id": next_id})
                 next_id += 1
@@ -398,7 +409,7 @@ def main(argv=None) -> dict:
             total = s.scalar(select(func.count()).select_from(Case))
             tasks = s.scalar(select(func.count()).select_from(HumanTask))
             waiting = s.scalar(select(func.count()).select_from(Case).where(Case.timer_due_at.is_not(None)))
-            avg_json = s.scalar(select(func.avg(func.length(Case.workflow))))
+            avg_json = s.scalar(select(func.avg(func.length(CaseState.workflow))))
         due = count_due(store)
         plan = due_query_plan(store)
         if db.label == "sqlite":

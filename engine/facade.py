@@ -352,7 +352,11 @@ class Atiende:
     def case_path(self, session: Session, case: Case) -> CasePath:
         """Where a case stands on its diagram: the steps done, the tasks it waits on, its armed events."""
         procedure = self.procedure(session, case.procedure_version_id)
-        return path_of(self.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs))
+        return path_of(
+            self.serializer.loads(
+                case_rows.stored_workflow(session, case.id), procedure.spec, procedure.subprocess_specs
+            )
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def _to_start(self, session: Session, actor: Actor, process_id: str) -> Procedure:

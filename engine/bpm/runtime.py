@@ -285,7 +285,7 @@ class Runtime:
         if kept is not None and kept[0] == case.revision:
             return kept[1]
         workflow = self.serializer.loads(
-            case_rows.stored_workflow(session, case), procedure.spec, procedure.subprocess_specs
+            case_rows.stored_workflow(session, case.id), procedure.spec, procedure.subprocess_specs
         )
         workflow.script_engine = sandbox.script_engine()
         return workflow
@@ -315,7 +315,6 @@ class Runtime:
             workflow.do_engine_steps(watch.will, watch.did)
         case.data = dict(data)
         self._mirror_columns(case, data)
-        case.workflow = b""
         case_rows.insert_case(session, case)  # the case's id, for its events and tasks
         audit.record(
             session,
@@ -491,7 +490,8 @@ class Runtime:
                 self.settings,
             )
             thrown = messages.thrown(workflow)  # taken out of the workflow: delivered by the caller
-            case.workflow = self.serializer.dumps(workflow)
+            state = self.serializer.dumps(workflow)
+            first = not case.revision  # the case's first step creates its state
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
             with pipelined(session):  # on PostgreSQL, one round trip for the writes that follow
@@ -500,7 +500,8 @@ class Runtime:
                 new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
                 rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
                 case_rows.save(session, case)
-        return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(case.workflow))
+                case_rows.save_workflow(session, case.id, state, first)
+        return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(state))
 
     @staticmethod
     def _renew_open_tasks(session, case, procedure, ready: list, now, ready_before: set[str]) -> list:

@@ -51,7 +51,6 @@ def open_case(
         opened_at=now,
         created_by=actor,
         data={},
-        workflow=b"",
         revision=0,
     )
     data = {

@@ -1,12 +1,13 @@
-"""The case row and its task projection on a step's path, read and written with plain statements.
+"""The case row, its workflow state and its task projection on a step's path, read and written with plain statements.
 
-Every task completion reads its task and its case and writes the case back with its new
+Every task completion reads its task and its case and writes the case back, and its new
 workflow state. Done through the ORM's unit of work (two identity-map loads, a flush that
 diffs every attribute, task rows built as mapped objects) this cost more than the
 workflow step itself (bench/engine.py --profile). Here one SELECT reads the task with its
-case, without the workflow state, which the runtime usually still holds in memory; the
-case is given to the runtime as a *detached* ``Case``, so no flush ever touches it; and
-``save`` writes exactly the columns that changed in one UPDATE.
+case; the case is given to the runtime as a *detached* ``Case``, so no flush ever touches
+it; and ``save`` writes exactly the columns that changed in one UPDATE. The workflow state,
+a row of its own (``CaseState``), is read only when the runtime does not hold the workflow
+in memory (``stored_workflow``), and written by every step (``save_workflow``).
 
 A new case is inserted the same way and is detached from then on. Cases the ORM loads
 (the timer sweep's batches, a migration, a message's recipient) stay the session's to flush.
@@ -23,13 +24,13 @@ from sqlalchemy import Table, bindparam, insert, inspect, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from engine.db.models import Case, HumanTask
+from engine.db.models import Case, CaseState, HumanTask
 from engine.db.statements import NewRow, Statement, detached, together
 
 _CASES = cast(Table, Case.__table__)
 _TASKS = cast(Table, HumanTask.__table__)
-# The workflow state is large and seldom needed: the runtime keeps live workflows in memory.
-_CASE_READ = [column for column in _CASES.c if column.key != "workflow"]
+_STATES = cast(Table, CaseState.__table__)
+_CASE_READ = list(_CASES.c)
 _CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
 _PREFIX = "case__"
 
@@ -41,7 +42,11 @@ _TASK_WITH_CASE = Statement(
 )
 _TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
 _CASE = Statement(select(*_CASE_READ).where(_CASES.c.id == bindparam("case_id")))
-_WORKFLOW = Statement(select(_CASES.c.workflow).where(_CASES.c.id == bindparam("case_id")))
+_WORKFLOW = Statement(select(_STATES.c.workflow).where(_STATES.c.case_id == bindparam("case_id")))
+_INSERT_WORKFLOW = Statement(insert(_STATES).values(case_id=bindparam("id"), workflow=bindparam("state")))
+_UPDATE_WORKFLOW = Statement(
+    _STATES.update().where(_STATES.c.case_id == bindparam("id")).values(workflow=bindparam("state"))
+)
 _UPDATE = Statement(_CASES.update().where(_CASES.c.id == bindparam("case_id")))
 _INSERT_CASE = NewRow(Case)
 _INSERT_TASKS = Statement(insert(_TASKS))
@@ -109,21 +114,24 @@ def task_with_case(
 
 
 def case_read(case_id: int) -> tuple[Statement, dict[str, Any]]:
-    """The read of a case's row without its workflow state, to send with others (``together``); ``case_of``
-    makes its row a ``Case``."""
+    """The read of a case's row, to send with others (``together``); ``case_of`` makes its row a ``Case``."""
     return _CASE, {"case_id": case_id}
 
 
 def case_of(row: Any) -> Case:
-    """The ``Case`` of a row ``case_read`` gave: detached, its workflow state not loaded (``stored_workflow``)."""
+    """The ``Case`` of a row ``case_read`` gave: detached."""
     return detached(Case, row._asdict())
 
 
-def stored_workflow(session: Session, case: Case) -> bytes:
-    """The case's stored workflow state (``engine.bpm.state``), read now if the case was loaded without it."""
-    if "workflow" in inspect(case).unloaded:
-        set_committed_value(case, "workflow", _WORKFLOW.scalar(session, {"case_id": case.id}))
-    return case.workflow
+def stored_workflow(session: Session, case_id: int) -> bytes:
+    """The case's stored workflow state (``engine.bpm.state``), as its last step wrote it."""
+    return _WORKFLOW.scalar(session, {"case_id": case_id})
+
+
+def save_workflow(session: Session, case_id: int, state: bytes, first: bool) -> None:
+    """Write the case's workflow state now: inserted by its ``first`` step, which creates it, updated by every
+    other."""
+    (_INSERT_WORKFLOW if first else _UPDATE_WORKFLOW).execute(session, {"id": case_id, "state": state})
 
 
 def save(session: Session, case: Case) -> None:

@@ -197,7 +197,7 @@ def record_text(record, field: str) -> str | None:
 
 
 class Case(Base):
-    """A citizen's case: the columns people search by, its record, and its workflow state."""
+    """A citizen's case: the columns people search by, its record; its workflow state is a ``CaseState``."""
 
     __tablename__ = "cases"
 
@@ -222,9 +222,7 @@ class Case(Base):
     # in a column of its own, which the search index's triggers read (kept by ``_describe``).
     data: Mapped[dict] = mapped_column(Packed("case_data"))
     description: Mapped[str | None] = mapped_column(Text)
-    # SpiffWorkflow instance state, without the spec, compressed (engine.bpm.state.codec)
-    workflow: Mapped[bytes] = mapped_column(LargeBinary)
-    revision: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # the steps taken: its state's version
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     version: Mapped[ProcedureVersion] = relationship()
@@ -236,6 +234,22 @@ class Case(Base):
         found = record_text(data, DESCRIPTION_FIELD)
         self.description = None if found is None else found.encode(errors="replace").decode()
         return data
+
+
+class CaseState(Base):
+    """A case's SpiffWorkflow instance state, without the spec, compressed (``engine.bpm.state.codec``).
+
+    Apart from the case row (migration 0035), read and written only on a step's path
+    (``engine.db.case_rows``). A compressed state takes 1–3 KB; in the case row, it made most rows
+    larger than half a SQLite page, so each row took a page of its own and left a third of it
+    empty. Here two or three states share a page, and the case rows, without it, a dozen. The
+    state is written at every step with the case's ``revision``, which tells its version.
+    """
+
+    __tablename__ = "case_state"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True, autoincrement=False)
+    workflow: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class HumanTask(Base):

@@ -28,7 +28,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from engine.access import ratelimit
 from engine.access.accounts import Actor
@@ -401,7 +401,7 @@ def query(atiende: Atiende, session: Session, args: dict[str, str], now: datetim
     size = _whole(args.get("page_size"), "page_size", PAGE_SIZE, MAX_PAGE_SIZE)
     page = _whole(args.get("page"), "page", 1, MAX_PAGE)
     codes = set(_start_form(atiende, session).labels)
-    statement = select(Case).options(defer(Case.workflow)).where(Case.case_type.in_(codes))
+    statement = select(Case).where(Case.case_type.in_(codes))
     if args.get("service_request_id"):
         ids = [i.strip() for i in args["service_request_id"].split(",") if i.strip()][:MAX_PAGE_SIZE]
         statement = statement.where(Case.ticket.in_(ids))

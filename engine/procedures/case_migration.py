@@ -25,6 +25,7 @@ from engine.bpm import diff as procedure_diff
 from engine.bpm import task_ids
 from engine.bpm.runtime import timer_due, waiting_timers
 from engine.bpm.scripting import budget, sandbox
+from engine.db import case_rows
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.errors import NotMigratable
 from engine.procedures.versions import Procedure
@@ -160,7 +161,9 @@ def _migrated(atiende, session, case: Case, target: Procedure, run_steps: bool):
         plan.blockers.append("el caso ya está en esa versión")
     if plan.blockers:
         return plan, None
-    workflow = atiende.serializer.loads(case.workflow, current.spec, current.subprocess_specs)
+    workflow = atiende.serializer.loads(
+        case_rows.stored_workflow(session, case.id), current.spec, current.subprocess_specs
+    )
     workflow.script_engine = sandbox.script_engine()
     plan.pending_before = procedure_diff.pending_steps(workflow)
     armed = {

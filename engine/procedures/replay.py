@@ -35,6 +35,7 @@ from engine.bpm.messages import Letter
 from engine.bpm.parsing import Problem
 from engine.bpm.runtime import CasePath, path_of, ready_user_tasks
 from engine.cases import runs
+from engine.db import case_rows
 from engine.db.models import AuditEvent, Base, Case, CatalogItem, HumanTask, ProcedureVersion
 from engine.db.store import Store
 from engine.errors import DiagramError, FormErrors, NotFound
@@ -186,7 +187,9 @@ def _recorded_cases(atiende, session: Session, process_ids: list[str], n: int) -
 
 def _recorded(atiende, session: Session, case: Case, events: list[AuditEvent], now: datetime) -> _Recorded:
     procedure = atiende.procedure(session, case.procedure_version_id)
-    workflow = atiende.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs)
+    workflow = atiende.serializer.loads(
+        case_rows.stored_workflow(session, case.id), procedure.spec, procedure.subprocess_specs
+    )
     path = path_of(workflow)
     if case.status == "cerrado" or not events:
         end = max([e.at for e in events], default=case.opened_at)

@@ -79,12 +79,12 @@ def test_a_ticket_not_waiting_is_refused_beside_its_field_and_nothing_is_written
     desk.wait(seconds=MEETING_DAY.total_seconds())
     acta, task = acta_task(desk, store)
     bad = desk.case(denuncia).ticket if which == "denuncia" else "DU-2026-999999"
-    before = desk.case(waiting).workflow
+    before = desk.state(waiting)
     with pytest.raises(FormErrors) as refused:
         desk.do(acta.id, task.bpmn_id, tomadas_en_cuenta=[desk.case(waiting).ticket], descartadas=[bad])
     assert set(refused.value.errors) == {"descartadas"}
     assert bad in refused.value.errors["descartadas"] and "espere reunión" in refused.value.errors["descartadas"]
-    assert desk.case(waiting).workflow == before and desk.case(waiting).status == "en seguimiento"
+    assert desk.state(waiting) == before and desk.case(waiting).status == "en seguimiento"
     assert desk.ready(acta.id) == [task.bpmn_id]
 
 

@@ -72,7 +72,6 @@ def close(store, count: int) -> None:
                     opened_at=model.opened_at - timedelta(days=400),
                     created_by="operador",
                     data={},
-                    workflow=model.workflow,
                     revision=1,
                 )
             )

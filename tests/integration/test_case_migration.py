@@ -9,6 +9,7 @@ from sqlalchemy import select
 from engine import clock
 from engine.audit import chain as audit_chain
 from engine.bpm.runtime import timer_due, waiting_timers
+from engine.db import case_rows
 from engine.db.models import AuditEvent, Case
 from engine.facade import PROCESSES_DIR
 from engine.procedures import case_migration
@@ -51,7 +52,9 @@ def armed(atiende, case_id) -> dict[str, object]:
     with atiende.store.read() as s:
         case = s.get(Case, case_id)
         procedure = atiende.procedure(s, case.procedure_version_id)
-        workflow = atiende.serializer.loads(case.workflow, procedure.spec, procedure.subprocess_specs)
+        workflow = atiende.serializer.loads(
+            case_rows.stored_workflow(s, case_id), procedure.spec, procedure.subprocess_specs
+        )
     return {t.task_spec.bpmn_id: timer_due(t) for t in waiting_timers(workflow)}
 
 
@@ -65,7 +68,7 @@ def test_spiffworkflow_alone_would_move_an_armed_timer(atiende, desk, diagrams):
     with atiende.store.read() as s, clock.using(desk.clock):
         case = s.get(Case, case_id)
         old, new = atiende.procedure(s, case.procedure_version_id), atiende.procedure(s, target_id)
-        workflow = atiende.serializer.loads(case.workflow, old.spec, old.subprocess_specs)
+        workflow = atiende.serializer.loads(case_rows.stored_workflow(s, case_id), old.spec, old.subprocess_specs)
         top, subs = diff_workflow(atiende.serializer.spec_registry, workflow, new.spec, new.subprocess_specs)
         migrate_workflow(top, workflow, new.spec)
         for sub_id, sub_diff in subs.items():

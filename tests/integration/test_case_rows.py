@@ -1,18 +1,19 @@
-"""The case row on a step's path: read with its task, written column by column, never flushed by the ORM."""
+"""The case row on a step's path: read with its task, written column by column, never flushed by the ORM; its
+workflow state apart."""
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
 from engine import calendar as business_calendar
 from engine.bpm.state.codec import PLAIN
 from engine.cases import incidents, queries
 from engine.db import case_rows
-from engine.db.models import Case, CatalogItem, ProcedureVersion
+from engine.db.models import Case, CaseState, CatalogItem, ProcedureVersion
 from engine.forms import catalogs
 
 
-def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(desk, atiende):
+def test_a_task_is_read_with_its_case_and_the_workflow_state_apart(desk, atiende):
     case_id = desk.start()
     task = desk.task(case_id, desk.ready(case_id)[0])
     with atiende.store.unit_of_work() as s:
@@ -21,10 +22,20 @@ def test_a_task_is_read_with_its_case_and_the_case_without_its_workflow_state(de
         row, case, also = found
         assert also == []
         assert (row.id, row.case_id, row.form) == (task.id, case_id, task.form)
-        assert inspect(case).detached and "workflow" in inspect(case).unloaded
+        assert inspect(case).detached and not inspect(case).unloaded & {column.key for column in Case.__table__.c}
         assert case.ticket.startswith("AC-") and case.status == "abierto"
-        stored = s.scalar(select(Case.workflow).where(Case.id == case_id))
-        assert case_rows.stored_workflow(s, case) == stored and b'"tasks"' in PLAIN.unpack(stored)
+        stored = s.scalar(select(CaseState.workflow).where(CaseState.case_id == case_id))
+        assert case_rows.stored_workflow(s, case_id) == stored and b'"tasks"' in PLAIN.unpack(stored)
+
+
+def test_a_cases_first_step_creates_its_state_and_every_later_step_rewrites_it(desk, atiende):
+    case_id = desk.start()
+    first = desk.state(case_id)
+    assert desk.case(case_id).revision == 1 and b'"tasks"' in PLAIN.unpack(first)
+    desk.do(case_id, desk.ready(case_id)[0])
+    with atiende.store.read() as s:
+        rows = s.scalar(select(func.count()).select_from(CaseState).where(CaseState.case_id == case_id))
+    assert rows == 1 and desk.case(case_id).revision == 2 and desk.state(case_id) != first
 
 
 def test_reads_sent_with_the_task_give_their_rows_after_it(desk, atiende):
@@ -74,7 +85,6 @@ def test_a_new_case_is_inserted_with_every_column_loaded(atiende, frozen_clock):
             opened_at=now,
             created_by="operador",
             data={},
-            workflow=b"",
             revision=0,
         )
         case_rows.insert_case(s, case)

@@ -34,7 +34,6 @@ def test_the_consolidado_pdf_of_many_cases_lists_each_ticket_in_order_on_numbere
                     "opened_at": opened - timedelta(days=40, hours=OTHERS - n),
                     "due_at": opened - timedelta(days=10),
                     "created_by": "operador",
-                    "workflow": real.workflow,  # a real state copied, in whatever form the column keeps it
                     "revision": 1,
                     "data": {"resumen": f"Acera rota número {n}; vecinos piden reparación urgente de la vía."},
                 }

@@ -125,11 +125,11 @@ def test_an_acta_naming_a_case_that_awaits_no_meeting_is_refused_and_changes_not
     desk.wait(seconds=MEETING_DAY.total_seconds())
     acta = meeting(store)
     [task] = desk.tasks(acta.id)
-    before = desk.case(waiting).workflow
+    before = desk.state(waiting)
     with pytest.raises(FormErrors) as exc:
         desk.do(acta.id, task.bpmn_id, tomadas_en_cuenta=["DU-2026-000001"], descartadas=["DU-2026-000002"])
     assert "DU-2026-000002" in exc.value.errors["descartadas"]  # beside the field: tests/.../test_acta_lista.py
-    assert desk.case(waiting).workflow == before and desk.case(waiting).status == "en seguimiento"
+    assert desk.state(waiting) == before and desk.case(waiting).status == "en seguimiento"
     assert desk.ready(acta.id) == [task.bpmn_id] and desk.ready(other) == ["Task_evaluar_denuncia"]
     with pytest.raises(FormErrors) as exc:
         desk.do(acta.id, task.bpmn_id, descartadas=["AC-1"])

@@ -28,12 +28,12 @@ from tests.fixtures.desk import BY_ROLE, Desk
 # dirección) and the closing move the indicators' roll-ups; the approval writes a document and mail.
 BOUNDS = {
     "sqlite": {
-        "start": 31,
-        "Task_plantilla_queja_reclamo": 13,
-        "Task_confeccionar_hoja": 39,
-        "Task_aprobar_hoja": 23,
-        "Task_acuse_recibo": 13,
-        "Task_respuesta_final": 30,
+        "start": 32,
+        "Task_plantilla_queja_reclamo": 14,
+        "Task_confeccionar_hoja": 40,
+        "Task_aprobar_hoja": 24,
+        "Task_acuse_recibo": 14,
+        "Task_respuesta_final": 31,
     },
     "postgresql": {
         "start": 8,

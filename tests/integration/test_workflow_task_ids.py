@@ -25,7 +25,7 @@ def count(task_id) -> int:
 
 
 def stored_state(desk: Desk, case_id: int) -> dict:
-    return orjson.loads(desk.atiende.serializer.codec.unpack(desk.case(case_id).workflow))
+    return orjson.loads(desk.atiende.serializer.codec.unpack(desk.state(case_id)))
 
 
 def state_ids(state: dict) -> set[uuid.UUID]:

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from engine.bpm.state import codec as state_codec
 from engine.bpm.state.codec import StateCodec
-from engine.db.models import Case, StateDictionary
+from engine.db.models import Case, CaseState, StateDictionary
 from engine.db.store import Store
 
 SAMPLE = 2000  # the newest states a dictionary learns from: a few MB of shapes, trained in seconds
@@ -31,8 +31,11 @@ MINIMUM = 50  # fewer states teach a dictionary little that one state's own fram
 BATCH = 500  # cases read and rewritten a transaction: a few MB of states
 
 _REWRITE = (
-    update(Case)
-    .where(Case.id == bindparam("case_id"), Case.revision == bindparam("read_revision"))
+    update(CaseState)
+    .where(
+        CaseState.case_id == bindparam("id"),
+        select(Case.revision).where(Case.id == bindparam("id")).scalar_subquery() == bindparam("read_revision"),
+    )
     .values(workflow=bindparam("packed"))
 )
 
@@ -53,7 +56,7 @@ def train(store: Store, codec: StateCodec, now: datetime, minimum: int = MINIMUM
     None, and nothing stored, when the database holds fewer than ``minimum`` states.
     """
     with store.read() as s:
-        stored = s.scalars(select(Case.workflow).where(Case.workflow != b"").order_by(Case.id.desc()).limit(SAMPLE))
+        stored = s.scalars(select(CaseState.workflow).order_by(CaseState.case_id.desc()).limit(SAMPLE))
         shapes = [state_codec.shape(codec.unpack(state)) for state in stored]
         newest = s.scalar(select(func.max(StateDictionary.id))) or 0
     if len(shapes) < minimum:
@@ -85,13 +88,17 @@ def rewrite(store: Store, codec: StateCodec, batch: int = BATCH) -> Rewritten:
     while True:
         with store.read() as s:
             rows = s.execute(
-                select(Case.id, Case.revision, Case.workflow).where(Case.id > after).order_by(Case.id).limit(batch)
+                select(Case.id, Case.revision, CaseState.workflow)
+                .join_from(Case, CaseState, CaseState.case_id == Case.id)
+                .where(Case.id > after)
+                .order_by(Case.id)
+                .limit(batch)
             ).all()
         if not rows:
             return done
-        stale = [(case_id, revision, state) for case_id, revision, state in rows if not _current(codec, state)]
+        stale = [(case_id, revision, state) for case_id, revision, state in rows if not codec.uses_newest(state)]
         changed = [
-            {"case_id": case_id, "read_revision": revision, "packed": _repacked(codec, state)}
+            {"id": case_id, "read_revision": revision, "packed": _repacked(codec, state)}
             for case_id, revision, state in stale
         ]
         if changed:
@@ -102,11 +109,6 @@ def rewrite(store: Store, codec: StateCodec, batch: int = BATCH) -> Rewritten:
         done.bytes_before += sum(len(state) for _id, _revision, state in stale)
         done.bytes_after += sum(len(c["packed"]) for c in changed)
         after = rows[-1][0]
-
-
-def _current(codec: StateCodec, state: bytes) -> bool:
-    """Nothing to rewrite: written with the newest dictionary, or the placeholder of a case's first step."""
-    return not state or codec.uses_newest(state)
 
 
 def _repacked(codec: StateCodec, state: bytes) -> bytes:
