@@ -158,7 +158,7 @@ def fill(url: str, cases: int) -> None:
                 "opened_at": opened,
                 "due_at": opened + timedelta(days=30),
                 "created_by": "operador",
-                "revision": 1,
+                "revision": 0,  # no step taken: no workflow state (``case_state``), never loaded
                 "data": {
                     # each case's own words, as in a real list: no two rows wrap alike
                     "resumen": f"Ciudadano reporta falta de recolección de basura (reporte {i}); bolsas "

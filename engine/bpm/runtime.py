@@ -1,7 +1,7 @@
 """Running a case's workflow: load it, advance it, and persist what people read.
 
-After every step the case row is brought up to date from the workflow: its serialized
-state (without the spec), the due time of its earliest armed timer (indexed, so the timer
+After every step the case is brought up to date from the workflow: its serialized state
+(without the spec, a row of its own), the due time of its earliest armed timer (indexed, so the timer
 sweep loads only due cases), the projection of its READY user tasks (so task lists never
 deserialize a workflow), and the status and deadline the diagram's scripts set. It also reads
 a workflow for others: its armed timers, the path a case took (``path_of``) and ISO 8601

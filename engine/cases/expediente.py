@@ -30,7 +30,7 @@ from engine.forms import drafts as task_drafts
 class Expediente:
     """What the case page shows of a case, besides its procedure and the reader's inline form."""
 
-    case: Case  # detached, without its workflow state
+    case: Case  # detached
     open_tasks: list[Any]  # its READY human_task rows, oldest first
     events: list[Any]  # its audit_event rows, oldest first
     conversation: list[conversation.Entry]

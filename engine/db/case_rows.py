@@ -30,18 +30,17 @@ from engine.db.statements import NewRow, Statement, detached, together
 _CASES = cast(Table, Case.__table__)
 _TASKS = cast(Table, HumanTask.__table__)
 _STATES = cast(Table, CaseState.__table__)
-_CASE_READ = list(_CASES.c)
 _CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
 _PREFIX = "case__"
 
 _TASK_WITH_CASE = Statement(
-    select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASE_READ))
+    select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASES.c))
     .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
     .where(_TASKS.c.id == bindparam("task_id"))
     .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
 )
 _TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
-_CASE = Statement(select(*_CASE_READ).where(_CASES.c.id == bindparam("case_id")))
+_CASE = Statement(select(*_CASES.c).where(_CASES.c.id == bindparam("case_id")))
 _WORKFLOW = Statement(select(_STATES.c.workflow).where(_STATES.c.case_id == bindparam("case_id")))
 _INSERT_WORKFLOW = Statement(insert(_STATES).values(case_id=bindparam("id"), workflow=bindparam("state")))
 _UPDATE_WORKFLOW = Statement(
@@ -109,7 +108,7 @@ def task_with_case(
     if row is None or task is None:
         return None
     values = row._asdict()
-    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASE_READ})
+    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASES.c})
     return task, case, more
 
 

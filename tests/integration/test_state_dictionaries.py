@@ -4,6 +4,8 @@ migration's downgrade; on both databases."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import sqlalchemy as sa
 import zstandard
@@ -11,11 +13,12 @@ from sqlalchemy import select, text
 
 from engine import cli
 from engine.bpm.state import compaction
-from engine.db.models import CaseState, StateDictionary
+from engine.db.models import Case, CaseState, StateDictionary
 from engine.db.store import Store
 from engine.facade import Atiende
 from engine.forms import catalogs
 from tests.fixtures.desk import Desk
+from tests.integration.test_case_state_apart import states_in_case_rows
 from tests.integration.test_migrations import migrate_to
 
 CEDULA = "8-765-4321"  # a value only the cases hold
@@ -125,6 +128,27 @@ def test_a_state_whose_case_moved_during_the_rewrite_keeps_what_its_step_wrote(d
     assert desk.ready(moving) == ["Task_aprobar_hoja"]
 
 
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_state_whose_step_has_not_committed_is_left_to_that_step(desk, atiende, store):
+    """A step holds its case row's lock from its read to its commit; the rewrite leaves such a case alone
+    rather than wait on its state and then write the state the step replaced."""
+    moving = some_cases(desk)[0]
+    codec = atiende.serializer.codec
+    compaction.train(store, codec, atiende.now(), minimum=10)
+    stepping = store.engine.connect()
+    step = stepping.begin()
+    stepping.execute(select(Case.id).where(Case.id == moving).with_for_update())
+    stepping.execute(sa.update(Case).where(Case.id == moving).values(revision=Case.revision + 1))
+    stepping.execute(sa.update(CaseState).where(CaseState.case_id == moving).values(workflow=b"its step's state"))
+    rewriting = threading.Thread(target=compaction.rewrite, args=(store, codec))
+    rewriting.start()
+    rewriting.join(timeout=1)  # a rewrite waiting on the step's row would still be running
+    step.commit()
+    stepping.close()
+    rewriting.join()
+    assert states(store)[moving] == b"its step's state"
+
+
 def test_too_few_states_train_nothing(desk, atiende, store):
     desk.start()
     assert compaction.train(store, atiende.serializer.codec, atiende.now()) is None
@@ -155,8 +179,7 @@ def test_the_downgrade_writes_every_state_without_a_dictionary_first(bare_url, f
     json_before = {case_id: codec.unpack(stored) for case_id, stored in states(store).items()}
     store.dispose()
     migrate_to(bare_url, "0026", down=True)
-    with store.engine.connect() as conn:  # the states back in the case rows (migration 0035's downgrade)
-        after = {case_id: bytes(w) for case_id, w in conn.execute(sa.text("SELECT id, workflow FROM cases"))}
+    after = states_in_case_rows(store)  # back in the case rows (migration 0035's downgrade)
     assert {named_dictionary(stored) for stored in after.values()} == {0}
     assert {case_id: zstandard.ZstdDecompressor().decompress(s) for case_id, s in after.items()} == json_before
     assert "state_dictionary" not in sa.inspect(store.engine).get_table_names()

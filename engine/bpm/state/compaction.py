@@ -8,7 +8,9 @@ long-waiting ones included, a batch of cases a transaction. ``atiende estados co
 does both (docs/operations.md: weekly, and after deploying a changed procedure).
 
 A state is rewritten only if its case has not moved since it was read (its revision): a step
-of the case meanwhile wrote a newer state, with the newest dictionary already. The content
+of the case meanwhile wrote a newer state, with the newest dictionary already. The rewrite
+locks the case rows it writes the states of, as a step does, and passes over one a step holds
+(on PostgreSQL; SQLite runs one writer at a time): the step writes a newer state. The content
 of a state never changes here, so a process holding the workflow in memory holds the same.
 """
 
@@ -30,14 +32,7 @@ SAMPLE = 2000  # the newest states a dictionary learns from: a few MB of shapes,
 MINIMUM = 50  # fewer states teach a dictionary little that one state's own frame does not find
 BATCH = 500  # cases read and rewritten a transaction: a few MB of states
 
-_REWRITE = (
-    update(CaseState)
-    .where(
-        CaseState.case_id == bindparam("id"),
-        select(Case.revision).where(Case.id == bindparam("id")).scalar_subquery() == bindparam("read_revision"),
-    )
-    .values(workflow=bindparam("packed"))
-)
+_REWRITE = update(CaseState).where(CaseState.case_id == bindparam("id")).values(workflow=bindparam("packed"))
 
 
 def dictionaries(store: Store) -> Callable[[], dict[int, bytes]]:
@@ -56,7 +51,9 @@ def train(store: Store, codec: StateCodec, now: datetime, minimum: int = MINIMUM
     None, and nothing stored, when the database holds fewer than ``minimum`` states.
     """
     with store.read() as s:
-        stored = s.scalars(select(CaseState.workflow).order_by(CaseState.case_id.desc()).limit(SAMPLE))
+        stored = s.scalars(
+            select(CaseState.workflow).where(CaseState.workflow != b"").order_by(CaseState.case_id.desc()).limit(SAMPLE)
+        )
         shapes = [state_codec.shape(codec.unpack(state)) for state in stored]
         newest = s.scalar(select(func.max(StateDictionary.id))) or 0
     if len(shapes) < minimum:
@@ -96,19 +93,29 @@ def rewrite(store: Store, codec: StateCodec, batch: int = BATCH) -> Rewritten:
             ).all()
         if not rows:
             return done
-        stale = [(case_id, revision, state) for case_id, revision, state in rows if not codec.uses_newest(state)]
+        stale = [(case_id, revision, state) for case_id, revision, state in rows if not _current(codec, state)]
         changed = [
             {"id": case_id, "read_revision": revision, "packed": _repacked(codec, state)}
             for case_id, revision, state in stale
         ]
         if changed:
             with store.unit_of_work() as s:
-                s.connection().execute(_REWRITE, changed)
+                held = select(Case.id, Case.revision).where(Case.id.in_([c["id"] for c in changed]))
+                unmoved: dict[int, int] = dict(s.execute(held.with_for_update(skip_locked=True)).all())
+                still = [c for c in changed if unmoved.get(c["id"]) == c["read_revision"]]
+                if still:
+                    s.connection().execute(_REWRITE, still)
         done.read += len(rows)
         done.rewritten += len(changed)
         done.bytes_before += sum(len(state) for _id, _revision, state in stale)
         done.bytes_after += sum(len(c["packed"]) for c in changed)
         after = rows[-1][0]
+
+
+def _current(codec: StateCodec, state: bytes) -> bool:
+    """Nothing to rewrite: written with the newest dictionary, or empty (the placeholder an earlier release
+    wrote while a case's first step ran)."""
+    return not state or codec.uses_newest(state)
 
 
 def _repacked(codec: StateCodec, state: bytes) -> bytes:

@@ -133,8 +133,8 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
     if not case.corregimiento or not case.case_type:
         return []
     linked = set(_linked_ids(session, case.id) if linked_ids is None else linked_ids)
-    # Only the columns compared and shown: a case row also carries its whole workflow state, and its
-    # data every answer of its forms; decoding that for each of 200 candidates was a third of the work.
+    # Only the columns compared and shown: a case row also carries its data, every answer of its forms;
+    # decoding that for each of 200 candidates was a third of the work.
     candidates = session.execute(
         select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.description)
         .where(

@@ -38,7 +38,11 @@ def downgrade() -> None:
     # SQLite adds a NOT NULL column only with a default (engine.db.migrations.rewrite)
     declared = "BLOB NOT NULL DEFAULT x''" if sqlite else "bytea"
     op.execute(f"ALTER TABLE cases ADD COLUMN workflow {declared}")
-    op.execute("UPDATE cases SET workflow = (SELECT workflow FROM case_state WHERE case_state.case_id = cases.id)")
+    empty = "x''" if sqlite else "''::bytea"  # a case with no state: none of the engine's (each step writes one)
+    op.execute(
+        "UPDATE cases SET workflow = "
+        f"COALESCE((SELECT workflow FROM case_state WHERE case_state.case_id = cases.id), {empty})"
+    )
     if not sqlite:
         op.execute("ALTER TABLE cases ALTER COLUMN workflow SET NOT NULL")
     op.drop_table("case_state")
