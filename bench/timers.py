@@ -174,7 +174,9 @@ def snapshot(store, templates: dict[str, list[int]]) -> dict:
     ids = [i for group in templates.values() for i in group]
     with store.engine.connect() as conn:
         rows = {r["id"]: dict(r) for r in conn.execute(select(Case.__table__).where(Case.id.in_(ids))).mappings()}
-        states = dict(conn.execute(select(CaseState.case_id, CaseState.workflow).where(CaseState.case_id.in_(ids))))
+        states = dict(
+            conn.execute(select(CaseState.case_id, CaseState.workflow).where(CaseState.case_id.in_(ids))).all()
+        )
         tasks_of: dict[int, list[dict]] = {i: [] for i in ids}
         for r in conn.execute(select(HumanTask.__table__).where(HumanTask.case_id.in_(ids))).mappings():
             tasks_of[r["case_id"]].append(dict(r))

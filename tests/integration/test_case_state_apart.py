@@ -23,13 +23,20 @@ def states_in_case_rows(store: Store) -> dict[int, bytes]:
         return {case_id: bytes(state) for case_id, state in conn.execute(sa.text("SELECT id, workflow FROM cases"))}
 
 
-def test_the_states_go_back_to_the_case_rows_and_apart_again_and_the_cases_go_on(bare_url, frozen_clock):
-    store = Store(bare_url)
+def office_at(url: str, clock) -> Atiende:
+    """The engine on a database migrated to this release, its catalogues seeded, the procedures deployed."""
+    store = Store(url)
     store.migrate()
     with store.unit_of_work() as s:
         catalogs.seed(s)
-    atiende = Atiende(store, frozen_clock)
+    atiende = Atiende(store, clock)
     atiende.deploy_directory("analista")
+    return atiende
+
+
+def test_the_states_go_back_to_the_case_rows_and_apart_again_and_the_cases_go_on(bare_url, frozen_clock):
+    atiende = office_at(bare_url, frozen_clock)
+    store = atiende.store
     desk = Desk(atiende, frozen_clock)
     waiting, following = desk.start(), desk.start()
     desk.to_follow_up(following)

@@ -14,11 +14,9 @@ from sqlalchemy import select, text
 from engine import cli
 from engine.bpm.state import compaction
 from engine.db.models import Case, CaseState, StateDictionary
-from engine.db.store import Store
 from engine.facade import Atiende
-from engine.forms import catalogs
 from tests.fixtures.desk import Desk
-from tests.integration.test_case_state_apart import states_in_case_rows
+from tests.integration.test_case_state_apart import office_at, states_in_case_rows
 from tests.integration.test_migrations import migrate_to
 
 CEDULA = "8-765-4321"  # a value only the cases hold
@@ -166,12 +164,8 @@ def test_the_dictionaries_are_append_only(desk, atiende, store):
 
 
 def test_the_downgrade_writes_every_state_without_a_dictionary_first(bare_url, frozen_clock):
-    store = Store(bare_url)
-    store.migrate()
-    with store.unit_of_work() as s:
-        catalogs.seed(s)
-    atiende = Atiende(store, frozen_clock)
-    atiende.deploy_directory("analista")
+    atiende = office_at(bare_url, frozen_clock)
+    store = atiende.store
     some_cases(Desk(atiende, frozen_clock))
     codec = atiende.serializer.codec
     compaction.train(store, codec, atiende.now(), minimum=10)
