@@ -239,11 +239,11 @@ class Case(Base):
 class CaseState(Base):
     """A case's SpiffWorkflow instance state, without the spec, compressed (``engine.bpm.state.codec``).
 
-    Apart from the case row (migration 0035), read and written only on a step's path
-    (``engine.db.case_rows``). A compressed state takes 1–3 KB; in the case row, it made most rows
-    larger than half a SQLite page, so each row took a page of its own and left a third of it
-    empty. Here two or three states share a page, and the case rows, without it, a dozen. The
-    state is written at every step with the case's ``revision``, which tells its version.
+    Apart from the case row (migration 0035), read and written through ``engine.db.case_rows`` (and
+    rewritten by ``engine.bpm.state.compaction``). A compressed state takes 1–3 KB; in the case row,
+    it made most rows larger than half a SQLite page, so each row took a page of its own and left a
+    third of it empty. Here two states share a page, and the case rows, without it, a dozen. Each
+    step writes it with the case row, whose ``revision`` tells its version.
     """
 
     __tablename__ = "case_state"
