@@ -4,8 +4,10 @@ migration's downgrade; on both databases."""
 
 from __future__ import annotations
 
+import copy
 import threading
 
+import orjson
 import pytest
 import sqlalchemy as sa
 import zstandard
@@ -81,6 +83,22 @@ def test_a_closed_cases_state_is_written_at_the_finished_level_and_kept_there_by
     after = states(store)
     assert named_dictionary(after[closed]) == 1 and finished_frame(after[closed])
     assert not any(finished_frame(after[case_id]) for case_id in cases if case_id != closed)
+
+
+def test_the_rewrite_settles_a_closed_cases_state_written_before_states_were_settled(desk, atiende, store):
+    cases = some_cases(desk)
+    closed = cases[1]
+    desk.do(closed, "Task_respuesta_final")
+    codec = atiende.serializer.codec
+    settled = orjson.loads(codec.unpack(states(store)[closed]))
+    unsettled = copy.deepcopy(settled)
+    task = next(t for t in unsettled["tasks"].values() if t["parent"] is not None)
+    task["last_state_change"], task["delta"] = 1796612971.698, {"updates": {"respuesta": "Atendido"}, "deletions": []}
+    with store.unit_of_work() as s:  # as a release before settled states wrote it
+        s.get(CaseState, closed).workflow = codec.pack(orjson.dumps(unsettled), finished=True)
+    compaction.train(store, codec, atiende.now(), minimum=10)
+    compaction.rewrite(store, codec)
+    assert orjson.loads(codec.unpack(states(store)[closed])) == settled
 
 
 def test_a_process_that_never_saw_a_dictionary_reads_and_writes_with_it(desk, atiende, store, frozen_clock):

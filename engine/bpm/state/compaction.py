@@ -10,8 +10,10 @@ does both (docs/operations.md: weekly, and after deploying a changed procedure).
 A state is rewritten only if its case has not moved since it was read (its revision): a step
 of the case meanwhile wrote a newer state, with the newest dictionary already. The rewrite
 locks the case rows it writes the states of, as a step does, and passes over one a step holds
-(on PostgreSQL; SQLite runs one writer at a time): the step writes a newer state. The content
-of a state never changes here, so a process holding the workflow in memory holds the same.
+(on PostgreSQL; SQLite runs one writer at a time): the step writes a newer state. A finished
+workflow's state is settled (``codec.settled``) as its last step writes it now; no other
+state's content changes here, so a process holding a workflow in memory (never a finished
+one) holds the same.
 """
 
 from __future__ import annotations
@@ -119,8 +121,10 @@ def _current(codec: StateCodec, state: bytes) -> bool:
 
 
 def _repacked(codec: StateCodec, state: bytes) -> bytes:
-    """The state written with the newest dictionary; a finished workflow's at ``FINISHED_LEVEL``, as its
-    last step wrote it."""
+    """The state written with the newest dictionary; a finished workflow's settled and at ``FINISHED_LEVEL``,
+    as its last step writes it now."""
     text = codec.unpack(state)
-    text = text.encode() if isinstance(text, str) else text
-    return codec.pack(text, orjson.loads(text).get("completed") is True)
+    stored = orjson.loads(text)
+    if stored.get("completed") is True:
+        return codec.pack(orjson.dumps(state_codec.settled(stored)), True)
+    return codec.pack(text.encode() if isinstance(text, str) else text)

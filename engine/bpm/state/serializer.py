@@ -35,7 +35,7 @@ from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpm import loops, pass_through, task_ids
-from engine.bpm.state.codec import PLAIN, StateCodec
+from engine.bpm.state.codec import PLAIN, StateCodec, settled
 from engine.errors import StoredStateError
 
 
@@ -247,6 +247,8 @@ class InstanceSerializer:
         last_id = task_ids.last_issued(workflow)
         if last_id is not None:
             dct[LAST_ID_KEY] = last_id
+        if dct["completed"]:
+            settled(dct)
         return self.codec.pack(orjson.dumps(dct, default=self._encode_other, option=_JSON_OPTIONS), dct["completed"])
 
     def loads(self, stored: bytes | str, spec, subprocess_specs) -> BpmnWorkflow:
