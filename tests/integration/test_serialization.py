@@ -138,6 +138,11 @@ def test_a_finished_workflow_is_kept_settled_with_the_path_it_took(desk):
     assert {task["last_state_change"] for task in every} == {0}
     assert all(task["delta"] == {} for task in every if task["parent"] is not None)
     assert kept["data"] == whole["data"] and kept["subprocesses"].keys() == whole["subprocesses"].keys()
+    for key in (None, *whole["subprocesses"]):
+        ours, theirs = (kept, whole) if key is None else (kept["subprocesses"][key], whole["subprocesses"][key])
+        roots = [task_id for task_id, task in theirs["tasks"].items() if task["parent"] is None]
+        assert ours["data"] == theirs["data"] and roots  # where each workflow begins and ends: its data
+        assert [ours["tasks"][root]["data"] for root in roots] == [theirs["tasks"][root]["data"] for root in roots]
     with desk.atiende.store.read() as s:
         procedure = desk.atiende.procedure(s, desk.case(case_id).procedure_version_id)
     restored = InstanceSerializer().loads(desk.state(case_id), procedure.spec, procedure.subprocess_specs)

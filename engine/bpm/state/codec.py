@@ -151,11 +151,11 @@ def settled(state: dict) -> dict:
     the data where the workflow begins (its root task's) and ends (its own); not what each task
     changed of the data, nor when its state last changed. ``state`` is changed in place.
 
-    Nothing runs a finished workflow again. What reads it is the path the case took
-    (``engine.bpm.runtime.path_of``: the auditor's view, a replay) and which loop item a task was
-    (its internal data); the trail keeps each step's data and time (``tarea_completada``), the case
-    row the record. A settled task is restored with no data of its own. The changes and times
-    were about a quarter of a closed case's frame (``bench/storage.py``).
+    Nothing can advance a finished workflow: no task of it is ready or waiting. What reads it is the
+    path the case took (``engine.bpm.runtime.path_of``: the auditor's view, a replay) and which loop
+    item a task was (its internal data); the trail keeps what each step was given and when
+    (``tarea_completada``), the case row the record. A settled task is restored with no data of its
+    own. The changes and times were about a quarter of a closed case's frame (``bench/storage.py``).
     """
     for workflow in (state, *state.get("subprocesses", {}).values()):
         for task in workflow["tasks"].values():
