@@ -210,6 +210,8 @@ def test_cases_moved_by_a_message_by_loop_items_and_by_timers_replay_the_same(at
     actor = BY_ROLE["gestion_ambiental"]
     atiende.complete_task(cleanings[1].id, {"estado_limpieza": "propietario_notificado"}, actor)
     atiende.complete_task(cleanings[0].id, {"estado_limpieza": "limpiado", "fecha_limpieza": "12/03/2026"}, actor)
+    desk.do(operativo, "Task_registrar_resultados")  # closed: its loop items are read from a settled state
+    assert desk.case(operativo).status == "cerrado"
     assert [h.kind for h in desk.history(sugerencia, "mensaje_recibido")] == ["mensaje_recibido"]
     for process, case_id in (
         ("defensa_usuario_311", sugerencia),
