@@ -197,6 +197,8 @@ def _case_page(
                 for t in open_tasks
             ],
             "files": found.files,
+            "linked_ids": found.linked_ids,
+            "documents": found.documents,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
             "inline": _current_form(s, current, task_id, form_values, found.drafts),

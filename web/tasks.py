@@ -225,6 +225,7 @@ def _material(session, task, step, around: expediente.AtTask) -> dict:
         "shows_hoja": hoja_inline.shows_hoja(step),
         "hoja_remitted": last is not None and devolucion.decision(last) == devolucion.APPROVED,
         "history": history.entries(events, names),
+        "linked_ids": around.linked_ids,
         "instructions": step.instructions if step else "",
         "role": ROLES.get(task.lane, task.lane),
         "assignee_name": names.get(task.assignee, task.assignee),

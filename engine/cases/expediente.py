@@ -2,11 +2,12 @@
 
 The case page shows the case's summary and record, its open tasks, its history, its conversation
 (the message it was made from, the messages out, the notes), its files, its open incident, the
-reader's drafts and the names of the people all these name: ten reads, none needing another's
-answer. One after the other they cost ten round trips on PostgreSQL, each a millisecond or more
-when the database is on another machine; here they go in one (``statements.together``), and a
-task page's four reads of its case likewise. The case page's are made before the reader's right
-to the case is checked, and nothing read is given unless it passes.
+reader's drafts, the cases linked to it, the documents made for it and the names of the people
+all these name: twelve reads, none needing another's answer. One after the other they cost twelve
+round trips on PostgreSQL, each a millisecond or more when the database is on another machine;
+here they go in one (``statements.together``), and a task page's five reads of its case likewise.
+The case page's are made before the reader's right to the case is checked, and nothing read is
+given unless it passes.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.cases import attachments, conversation, incidents, queries
+from engine.cases.finding import duplicates
 from engine.db import case_rows
 from engine.db.models import Case
 from engine.db.statements import together
 from engine.facade import Atiende
 from engine.forms import drafts as task_drafts
+from engine.paperwork import archivo
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,13 @@ class Expediente:
     incident: Any | None  # its open incident's row (the newest), if any
     names: dict[str, str]  # username → full name of everyone the above names (``queries.named_by_case_read``)
     drafts: dict[str, Any]  # task id → the reader's own draft of it (``task_draft`` row)
+    linked_ids: list[int]  # the cases linked to it as duplicates (``duplicates.linked_ids``)
+    documents: list[Any]  # the documents made for it, oldest first (``archivo.of_case_read``), for who may see them
 
 
 def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expediente:
     """The case's file, if the actor may reach the case (``Atiende.reachable``: NotFound, Forbidden)."""
-    found, open_tasks, events, files, incident, names, drafts, *talk = together(
+    found, open_tasks, events, files, incident, names, drafts, links, documents, *talk = together(
         session,
         case_rows.case_read(case_id),
         queries.open_tasks_read(case_id),
@@ -51,6 +56,8 @@ def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expe
         incidents.open_of_case_read(case_id),
         queries.named_by_case_read(case_id),
         task_drafts.of_case_read(case_id, actor.username),
+        duplicates.links_read(case_id),
+        archivo.of_case_read(case_id),
         *conversation.reads(case_id),
     )
     case = atiende.reachable(case_rows.case_of(found[0]) if found else None, actor)
@@ -63,6 +70,8 @@ def read(atiende: Atiende, session: Session, case_id: int, actor: Actor) -> Expe
         incident[0] if incident else None,
         dict(names),
         {draft.task_id: draft for draft in drafts},
+        duplicates.linked_ids(case.id, links),
+        documents,
     )
 
 
@@ -74,16 +83,18 @@ class AtTask:
     names: dict[str, str]  # username → full name of everyone the case names
     citizen: conversation.CitizenMaterial
     draft: Any | None  # the reader's own draft of the task (``task_draft`` row)
+    linked_ids: list[int]  # the cases linked to it as duplicates (``duplicates.linked_ids``)
 
 
 def at_task(session: Session, case: Case, task_id: str, actor: Actor) -> AtTask:
     """For the page of a task of ``case`` the caller has already let the actor see."""
-    events, names, files, drafts = together(
+    events, names, files, drafts, links = together(
         session,
         audit.case_history_read(case.id),
         queries.named_by_case_read(case.id),
         attachments.of_case_read(case.id),
         task_drafts.of_case_read(case.id, actor.username),
+        duplicates.links_read(case.id),
     )
     draft = next((d for d in drafts if d.task_id == task_id), None)
-    return AtTask(events, dict(names), conversation.material(case, files), draft)
+    return AtTask(events, dict(names), conversation.material(case, files), draft, duplicates.linked_ids(case.id, links))

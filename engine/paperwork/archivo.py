@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.clock import PANAMA
 from engine.db.models import Case, Document
+from engine.db.statements import Statement
 from engine.db.store import Store
 from engine.paperwork import documents, rendering
 
@@ -84,8 +85,14 @@ def month_pdf(
     return documents.merge_pdfs(rendering.contents(store, ids, now)) if ids else None
 
 
-def of_case(session: Session, case_id: int) -> list[Document]:
-    """The documents made for a case (its hojas, a run's consolidados), oldest first; bytes not loaded."""
-    return list(
-        session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.created_at, Document.id))
-    )
+_OF_CASE = Statement(
+    select(Document.id, Document.kind, Document.filename, Document.size, Document.created_at)
+    .where(Document.case_id == bindparam("case_id"))
+    .order_by(Document.created_at, Document.id)
+)
+
+
+def of_case_read(case_id: int) -> tuple[Statement, dict]:
+    """The read of the documents made for a case (its hojas, a run's consolidados), oldest first, without
+    their bytes or facts, to send with others (``statements.together``)."""
+    return _OF_CASE, {"case_id": case_id}

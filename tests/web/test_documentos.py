@@ -255,3 +255,17 @@ def test_the_case_page_lists_its_hoja_and_leads_to_its_acuse(store, browser):
     ticket = ticket_of(store, case_id)
     page = html(browser("operador").get(f"/casos/{case_id}"))
     assert f"hoja_de_tramite_{ticket}.pdf" in page and f"/acuse/{ticket}" in page
+
+
+def test_the_case_page_lists_the_cases_documents_to_those_who_read_papers(store, browser):
+    """Read with the rest of the case's file (engine.cases.expediente), shown by role (PAPER_READERS)."""
+    case_id = remitted(store, browser)
+    ticket = ticket_of(store, case_id)
+    with store.read() as s:
+        [hoja] = s.scalars(select(Document).where(Document.case_id == case_id)).all()
+    for username in ("operador", "auditor"):
+        page = html(browser(username).get(f"/casos/{case_id}"))
+        assert f'href="/documentos/{hoja.id}">hoja_de_tramite_{ticket}.pdf</a>' in page
+        assert f'href="/acuse/{ticket}"' in page
+    page = html(browser("defensa").get(f"/casos/{case_id}"))  # reads cases, not their papers
+    assert ticket in page and f'href="/documentos/{hoja.id}"' not in page and f'href="/acuse/{ticket}"' not in page

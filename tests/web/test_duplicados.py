@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from engine.audit import trail as audit
 from engine.cases import queries
@@ -11,6 +11,7 @@ from engine.cases.finding import duplicates
 from engine.db.models import Case, CaseLink
 from engine.errors import LinkError
 from tests.fixtures.desk import OPERADOR
+from tests.fixtures.sql_seen import sql_seen
 from tests.web.conftest import CAPTURA, html
 
 ACERA = {
@@ -78,15 +79,11 @@ def test_the_case_page_reads_the_cases_links_once(app, browser):
     engine = app.extensions["atiende"]
     duplicates.link(engine.store, first.id, second.id, OPERADOR, engine.now())
     operador = browser("operador")
-    read: list[str] = []
-    listener = lambda _c, _cur, sql, *_: "case_link" in sql and read.append(sql)  # noqa: E731
-    event.listen(engine.store.engine, "before_cursor_execute", listener)
-    try:
+    with sql_seen(engine.store) as seen:
         page = html(operador.get(f"/casos/{second.id}"))
-    finally:
-        event.remove(engine.store.engine, "before_cursor_execute", listener)
     assert "Vinculado como duplicado con" in page and first.ticket in page
     assert f"Vincular con {first.ticket}" not in page and f"Vincular con {third.ticket}" in page
+    read = [sql for sql in seen if "FROM case_link" in sql]
     assert len(read) == 1, read
 
 

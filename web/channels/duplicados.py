@@ -1,7 +1,7 @@
 """Possible duplicates on the case and task pages, and linking two cases as the same matter.
 
-The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case)``
-(a template global) for what to show; only operators and coordinators see it and link, and not
+The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case,
+linked_ids)`` (a template global) for what to show; only operators and coordinators see it and link, and not
 one limited to a dirección (``engine.access.permissions.direccion_scope``): the matches may be any
 dirección's.
 """
@@ -26,8 +26,9 @@ ONLY = "Solo operadores y coordinadores vinculan casos."
 
 
 @bp.app_template_global()
-def duplicados_de(case) -> dict:
-    """The possible duplicates of ``case`` and the cases already linked to it, for those who may link."""
+def duplicados_de(case, linked_ids: list[int]) -> dict:
+    """The possible duplicates of ``case`` and the cases already linked to it (``linked_ids``, read with
+    the page's other reads), for those who may link."""
     if (
         not current_user.is_authenticated
         or not current_user.actor.roles & ROLES
@@ -35,7 +36,7 @@ def duplicados_de(case) -> dict:
     ):
         return {"possible": [], "linked": []}
     with atiende().store.read() as s:
-        linked = duplicates.linked(s, case.id)
+        linked = duplicates.linked(s, case.id, linked_ids)
         return {"possible": duplicates.possible(s, case, {c.id for c in linked}), "linked": linked}
 
 

@@ -11,7 +11,7 @@ Who may do what (each route checks it):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -25,9 +25,6 @@ from engine.paperwork import acuse, aprobacion, archivo, consolidado, documents,
 from web.auth import role_required
 from web.ui import filters, forms_render, record
 from web.ui.context import actor, atiende, download
-
-if TYPE_CHECKING:
-    from engine.db.models import Document
 
 bp = Blueprint("documentos", __name__, url_prefix="/documentos")
 
@@ -228,12 +225,10 @@ def consolidado_archivo(direccion: str, formato: str):
 
 
 @bp.app_template_global("documentos_del_caso")
-def documentos_del_caso(case_id: int) -> list[Document]:
-    """For the case page: the documents made for the case, when the reader may download them."""
-    if not actor().roles & PAPER_READERS:
-        return []
-    with atiende().store.read() as s:
-        return archivo.of_case(s, case_id)
+def documentos_del_caso(documents: list) -> list:
+    """For the case page: the documents made for the case (read with its file), when the reader may
+    download them."""
+    return documents if actor().roles & PAPER_READERS else []
 
 
 # -- approving many -----------------------------------------------------------------------------

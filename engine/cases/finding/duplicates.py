@@ -23,6 +23,7 @@ from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
 from engine.db.models import Case, CaseLink
+from engine.db.statements import Statement
 from engine.db.store import Store
 from engine.errors import LinkError
 
@@ -166,18 +167,32 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
     return sorted((s for s in scored if s.score >= THRESHOLD), key=lambda s: -s.score)[:SHOWN]
 
 
-def _linked_ids(session: Session, case_id: int) -> list[int]:
-    rows = session.execute(
-        select(CaseLink.case_id, CaseLink.other_case_id).where(
-            or_(CaseLink.case_id == case_id, CaseLink.other_case_id == case_id)
-        )
+_LINKS = Statement(
+    select(CaseLink.case_id, CaseLink.other_case_id).where(
+        or_(CaseLink.case_id == bindparam("case_id"), CaseLink.other_case_id == bindparam("case_id"))
     )
-    return [b if a == case_id else a for a, b in rows]
+)
 
 
-def linked(session: Session, case_id: int) -> list[Case]:
-    """The cases linked to this one as duplicates."""
-    ids = _linked_ids(session, case_id)
+def links_read(case_id: int) -> tuple[Statement, dict]:
+    """The read of a case's links (``case_link`` rows naming it), to send with others
+    (``statements.together``); ``linked_ids`` makes the ids of the other cases of them."""
+    return _LINKS, {"case_id": case_id}
+
+
+def linked_ids(case_id: int, links: list) -> list[int]:
+    """The other case of each of ``case_id``'s links (rows of ``links_read``)."""
+    return [b if a == case_id else a for a, b in links]
+
+
+def _linked_ids(session: Session, case_id: int) -> list[int]:
+    return linked_ids(case_id, _LINKS.all(session, {"case_id": case_id}))
+
+
+def linked(session: Session, case_id: int, ids: list[int] | None = None) -> list[Case]:
+    """The cases linked to this one as duplicates; ``ids``: theirs, when the caller has read them
+    (``links_read``)."""
+    ids = _linked_ids(session, case_id) if ids is None else ids
     return list(session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.opened_at))) if ids else []
 
 
