@@ -36,12 +36,12 @@ BOUNDS = {
         "Task_respuesta_final": 31,
     },
     "postgresql": {
-        "start": 8,
-        "Task_plantilla_queja_reclamo": 5,
-        "Task_confeccionar_hoja": 5,
-        "Task_aprobar_hoja": 11,
-        "Task_acuse_recibo": 5,
-        "Task_respuesta_final": 7,
+        "start": 7,
+        "Task_plantilla_queja_reclamo": 4,
+        "Task_confeccionar_hoja": 4,
+        "Task_aprobar_hoja": 10,
+        "Task_acuse_recibo": 4,
+        "Task_respuesta_final": 6,
     },
 }
 WARM_UP_CASES = 8

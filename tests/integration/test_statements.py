@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from engine.db import statements
 from engine.db.models import AuditEvent, Document
@@ -191,3 +191,19 @@ def test_committing_ends_the_transaction_with_its_block_and_a_refused_write_ther
     with store.read() as s:
         kept = set(s.scalars(select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id > 9100)))
     assert kept == {9101, 9102}
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_transaction_whose_first_statements_go_together_holds_them_from_its_begin(store):
+    """The BEGIN travels with a transaction's first pipelined statements (``store._BeginInFirstRoundTrip``):
+    they run inside the transaction, which takes them back whole when it rolls back."""
+    current = Statement(select(func.txid_current()))
+    with pytest.raises(RuntimeError, match="deshecho"), store.unit_of_work() as s:
+        [first], [second] = statements.together(s, (current, {}), (current, {}))  # each its own if autocommitted
+        with statements.pipelined(s):
+            _INSERT_DOCUMENT.execute(s, document(9201), column_keys=_DOCUMENT_COLUMNS)
+        [later] = current.all(s, {})
+        assert first == second == later
+        raise RuntimeError("deshecho")
+    with store.read() as s:
+        assert s.scalar(select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id == 9201)) is None
