@@ -8,7 +8,7 @@ address) and per address in the database (``engine.access.signin``). A session n
 session generation (``Person.get_id``): sign-out, a password reset and a deactivation move it
 on and so end every session of that person, in every browser.
 
-Each process keeps the people it has read (``SignedIn``), so a request reads one integer, not
+Each process keeps the people it has read (``SignedIn``), so a request asks one integer, not
 the person and their roles: see ``SignedIn`` for why that stays correct.
 """
 
@@ -80,14 +80,15 @@ class SignedIn:
     Every change to a person — roles, dirección, name, deactivation, the end of their sessions
     (sign-out, a password reset) — and every deploy counts that row up in the change's own transaction
     (``engine.access.accounts.access_changed``), whichever process makes it: this one, another web
-    worker, the ``atiende`` command. Each request reads the row by its key, a tenth of the join of
-    the person and their roles on SQLite and a quarter on PostgreSQL (measured side by side); when
-    it moved, every kept person is dropped and read again. So a change takes effect at the very
-    next request in every process, and a person is read once between changes. A time-to-live
-    instead would read nothing, but would let a deactivated person or a removed role act for as
-    long elsewhere. The version is read before the person, so a person read while a change commits
-    is kept under the older number and read again at the next request. At most one entry per
-    active person: any change drops them all.
+    worker, the ``atiende`` command. Each request asks the number (``access_version``: on SQLite a
+    read by key, a tenth of the join of the person and their roles; on PostgreSQL kept by the
+    process and read again when a change is notified, ``engine.db.listening``); when it moved,
+    every kept person is dropped and read again. So a change takes effect at the next request in
+    every process, and a person is read once between changes. A time-to-live instead would read
+    nothing, but would let a deactivated person or a removed role act for as long elsewhere. The
+    version is asked before the person is read, so a person read while a change commits is kept
+    under the older number and read again at the next request. At most one entry per active
+    person: any change drops them all.
     """
 
     def __init__(self):

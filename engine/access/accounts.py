@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.access.roles import ROLES
+from engine.db import listening
 from engine.db.models import AccessVersion, User, UserRole
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from engine.facade import Atiende
 
 _VERSION_ROW = 1  # the only row of access_version (migration 0022)
+ACCESS_CHANNEL = "atiende_acceso"  # where a change to access_version is notified (engine.db.listening)
 
 # Argon2id at argon2-cffi's defaults (RFC 9106's low-memory profile); the tests swap in a cheaper one.
 # A hash names the parameters it was made with, so a change here still verifies every stored hash.
@@ -155,14 +157,21 @@ def access_changed(session: Session) -> None:
     )
     if not counted.rowcount:  # type: ignore[attr-defined]
         session.add(AccessVersion(id=_VERSION_ROW, version=1))
+    listening.notify(session, ACCESS_CHANNEL)
 
 
 _ACCESS_VERSION = select(AccessVersion.version).where(AccessVersion.id == _VERSION_ROW)
 
 
 def access_version(store: Store) -> int:
-    """The number of changes to people so far: one read by key, asked before every signed-in request, so
-    in a read session (one round trip on PostgreSQL; a connection of its own would add BEGIN and ROLLBACK)."""
+    """The number of changes to people so far, asked before every signed-in request: on PostgreSQL kept
+    by the process and read again when a change is notified (``engine.db.listening``), on SQLite read."""
+    return store.listened(ACCESS_CHANNEL, functools.partial(_read_access_version, store)).value()
+
+
+def _read_access_version(store: Store) -> int:
+    """One read by key, in a read session (one round trip on PostgreSQL; a connection of its own would
+    add BEGIN and ROLLBACK)."""
     with store.read() as s:
         return s.execute(_ACCESS_VERSION).scalar() or 0
 

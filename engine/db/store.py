@@ -18,7 +18,9 @@ import contextlib
 import functools
 import json
 import select
+import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -33,6 +35,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 from engine.db import checkpoints
+from engine.db.listening import Listened
 from engine.errors import SchemaOutdated
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -201,6 +204,8 @@ class Store:
         self._snapshot_reader = sessionmaker(one_moment, expire_on_commit=False, autoflush=False)
         _read_only(self._snapshot_reader, streams=True)
         self._writer = sessionmaker(self.engine.execution_options(writer=True), expire_on_commit=False)
+        self._listened: dict[str, Listened] = {}
+        self._listened_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -224,6 +229,18 @@ class Store:
         """A session whose changes are committed together at the end, or not at all."""
         with self._writer() as session, session.begin():
             yield session
+
+    def listened(self, channel: str, read: Callable[[], int]) -> Listened:
+        """The number ``read`` gives, kept by this process while no change to it arrives on ``channel``
+        (``engine.db.listening``): one per channel, its listening connection closed with the store."""
+        found = self._listened.get(channel)
+        if found is None:
+            with self._listened_lock:
+                found = self._listened.get(channel)
+                if found is None:
+                    found = Listened(None if self.is_sqlite else self.engine.url, channel, read)
+                    self._listened[channel] = found
+        return found
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revisions (every branch head).
@@ -253,6 +270,8 @@ class Store:
             )
 
     def dispose(self) -> None:
+        for listened in self._listened.values():
+            listened.close()
         if self._stop_checkpoints is not None:
             self._stop_checkpoints()
         self.engine.dispose()

@@ -18,7 +18,6 @@ import psycopg
 import pytest
 from sqlalchemy import event, text
 
-from engine.access.accounts import access_version
 from engine.db.store import Store
 from engine.demo.seed import SAMPLE_SUBMISSIONS
 from tests.fixtures.desk import BY_ROLE, Desk
@@ -157,15 +156,6 @@ def test_a_read_is_one_round_trip_on_postgresql(store, tmp_path):
             assert s.execute(text("SELECT 1")).scalar() == 1
         spent = count()
     assert spent == {"sqlite": 3, "postgresql": 1}[store.engine.dialect.name]  # SQLite: BEGIN, SELECT, ROLLBACK
-
-
-def test_the_access_check_of_every_signed_in_request_is_one_round_trip_on_postgresql(store, tmp_path):
-    """``access_version`` runs before every signed-in page: a lone SELECT, as any read."""
-    access_version(store)  # a pooled connection, as a running process has
-    with counted(store, tmp_path) as count:
-        assert access_version(store) >= 0
-        spent = count()
-    assert spent == {"sqlite": 3, "postgresql": 1}[store.engine.dialect.name]
 
 
 def test_a_task_completion_runs_its_statements_on_the_drivers_cursor(atiende):

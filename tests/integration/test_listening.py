@@ -1,0 +1,121 @@
+"""The access version each process keeps: read once while nothing changes, read again when it does.
+
+``engine.db.listening``: on PostgreSQL a process listens for the notification a change sends as it
+commits; its own changes it marks itself; a listening connection that ends or goes silent falls
+back to reading. On SQLite every ask reads.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import text, update
+
+from engine.access.accounts import ACCESS_CHANNEL, access_changed, access_version
+from engine.db import listening
+from engine.db.models import AccessVersion
+from engine.db.store import Store
+from tests.integration.test_round_trips import counted
+
+postgres_only = pytest.mark.parametrize(
+    "store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
+@pytest.fixture
+def kept_long(monkeypatch):
+    """No read falls due while a test runs: what the process sees, it saw by a notification or its own change."""
+    monkeypatch.setattr(listening, "REREAD_SECONDS", 600.0)
+
+
+@pytest.fixture
+def elsewhere(store):
+    """Another process's view of the same database: a store of its own."""
+    other = Store(store.url)
+    yield other
+    other.dispose()
+
+
+def change(store: Store) -> None:
+    with store.unit_of_work() as s:
+        access_changed(s)
+
+
+def seen_within(store: Store, expected: int, seconds: float = 5.0) -> int:
+    deadline = time.monotonic() + seconds
+    while (found := access_version(store)) != expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return found
+
+
+def test_while_nothing_changes_a_process_asks_the_database_nothing_on_postgresql(store, kept_long, tmp_path):
+    access_version(store)  # listening from now on (PostgreSQL)
+    with counted(store, tmp_path) as count:
+        for _ in range(20):
+            access_version(store)
+        spent = count()
+    assert spent == {"sqlite": 60, "postgresql": 0}[store.engine.dialect.name]  # SQLite: BEGIN, SELECT, ROLLBACK
+
+
+def test_a_processs_own_change_is_read_at_its_next_ask(store, kept_long):
+    before = access_version(store)
+    change(store)
+    assert access_version(store) == before + 1  # at once: no waiting for the server's notification
+
+
+@postgres_only
+def test_a_change_committed_in_another_process_reaches_this_one(store, elsewhere, kept_long):
+    before = access_version(store)
+    change(elsewhere)
+    assert seen_within(store, before + 1) == before + 1
+
+
+@postgres_only
+def test_a_change_rolled_back_elsewhere_sends_nothing(store, elsewhere, kept_long):
+    before = access_version(store)
+    with pytest.raises(RuntimeError), elsewhere.unit_of_work() as s:
+        access_changed(s)
+        raise RuntimeError("deshecho")
+    assert seen_within(store, before + 1, seconds=0.3) == before
+
+
+@postgres_only
+def test_a_listening_connection_the_server_ends_is_noticed_and_the_number_read(store, elsewhere, kept_long):
+    before = access_version(store)
+    with psycopg.connect(store.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
+        ended = admin.execute(  # this process's listening connection: pytest-xdist runs others beside it
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (f"atiende: escucha {ACCESS_CHANNEL}, pid {os.getpid()}",),
+        ).fetchall()
+        assert ended
+        admin.execute("SELECT pg_sleep(0.2)")  # the server's goodbye reaches the listening connection
+    change(elsewhere)  # sent to nobody: this process no longer listens
+    assert access_version(store) == before + 1
+    change(elsewhere)
+    assert access_version(store) == before + 2  # until it listens again, it reads at every ask
+
+
+@postgres_only
+def test_a_silent_listening_connection_is_covered_by_reading_every_so_often(store, elsewhere, monkeypatch):
+    monkeypatch.setattr(listening, "REREAD_SECONDS", 0.3)
+    before = access_version(store)
+    with elsewhere.unit_of_work() as s:  # counted without the notification, as if it were lost on the way
+        s.execute(update(AccessVersion).values(version=AccessVersion.version + 1))
+    assert access_version(store) == before
+    time.sleep(0.35)
+    assert access_version(store) == before + 1
+
+
+@postgres_only
+def test_a_process_that_cannot_listen_reads_at_every_ask(store, elsewhere, kept_long, monkeypatch):
+    def refused(*_args, **_kwargs):
+        raise psycopg.OperationalError("no hay conexión")
+
+    monkeypatch.setattr(listening.psycopg, "connect", refused)
+    before = access_version(store)
+    with elsewhere.engine.begin() as conn:
+        conn.execute(text("UPDATE access_version SET version = version + 1"))
+    assert access_version(store) == before + 1
