@@ -12,8 +12,10 @@ IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow cha
 A transaction's events wait in its session until it commits, and are chained and inserted
 then: the lock is held only from that moment to the end of the transaction, not through
 the workflow steps before it (with it taken at the first event, two PostgreSQL writers
-worked one after the other: bench/timers.py --workers 2). Whoever must read this
-transaction's own events before it commits calls ``write_pending`` first.
+worked one after the other: bench/timers.py --workers 2). A task's completion takes it with
+its step's last writes, in their round trip (``with_the_last_writes``), when nothing after them
+locks a row. Whoever must read this transaction's own events before it commits calls
+``write_pending`` first.
 
 The hash an event is chained to is not stored with it: it is the hash of the newest hashed event
 before it (``previous_hash``), which holds it already (32 bytes an event saved, migration 0033).
@@ -32,7 +34,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, aliased
 
 from engine.db.models import AuditEvent
-from engine.db.statements import Statement, committing, first_rows
+from engine.db.statements import Asked, Statement, committing, first_rows
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
@@ -42,6 +44,7 @@ _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's n
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
+_EARLY = "audit_chain_early"  # session.info key: the step's writes may take the chain (with_the_last_writes)
 _HEAD_QUERY = Statement(
     select(AuditEvent.__table__.c.hash)
     .where(AuditEvent.__table__.c.hash.is_not(None))
@@ -114,6 +117,35 @@ def write_pending(session: Session) -> None:
     session.info[_HEAD] = head
 
 
+def with_the_last_writes(session: Session) -> None:
+    """Let the transaction's last writes, a step's (``engine.bpm.runtime``), take the chain's lock and
+    read its head in their round trip on PostgreSQL, rather than in one of their own at the commit.
+
+    Only for a transaction that, after those writes, locks no other row (``engine.facade``: a task's
+    completion with no open incident to resolve; the step itself knows whether it threw messages,
+    whose deliveries lock their cases): the chain's lock must stay the last lock any transaction
+    takes, or two could each wait for what the other holds.
+    """
+    session.info[_EARLY] = True
+
+
+def head_asked(session: Session, last: bool) -> Asked | None:
+    """Inside a ``pipelined`` block of writes that are the transaction's ``last``: the chain's lock and
+    head, asked with them when the transaction allows it (``with_the_last_writes``) on PostgreSQL; for
+    ``head_given`` once the block has ended. The allowance is spent either way."""
+    if not session.info.pop(_EARLY, False) or not last or _HEAD in session.info:
+        return None
+    if session.connection().dialect.name != "postgresql":
+        return None
+    return Asked(session, ((_PG_LOCK, {}), (_HEAD_QUERY, {})))
+
+
+def head_given(session: Session, asked: Asked) -> None:
+    """The head ``head_asked`` read, kept for the events the transaction writes at its commit."""
+    _locked, newest = asked.rows()
+    session.info[_HEAD] = newest[0].hash if newest else GENESIS
+
+
 def locked_head(session: Session) -> tuple[int, str, int] | None:
     """(id, hash, how many events up to it) of the newest stored event, or None when there is none.
 
@@ -170,7 +202,7 @@ def _drop_rolled_back(session: Session, previous_transaction) -> None:
 def _forget_head(session: Session, transaction) -> None:
     session.info.pop(_HEAD, None)
     if transaction.parent is None:  # committed or rolled back: nothing of it waits any more
-        for key in (_PENDING, _WRITTEN, _MARKS):
+        for key in (_PENDING, _WRITTEN, _MARKS, _EARLY):
             session.info.pop(key, None)
 
 

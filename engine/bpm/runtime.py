@@ -25,6 +25,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine import calendar as business_calendar
+from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
 from engine.bpm import loops, messages, repeats, start_events, task_ids
 from engine.bpm.pass_through import PassThroughTask
@@ -501,6 +502,9 @@ class Runtime:
                 rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
                 case_rows.save(session, case)
                 case_rows.save_workflow(session, case.id, state, first)
+                chain_head = audit_chain.head_asked(session, last=not thrown)  # deliveries lock cases after
+            if chain_head is not None:
+                audit_chain.head_given(session, chain_head)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(state))
 
     @staticmethod

@@ -201,17 +201,30 @@ def together(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list
     dialect, _connection = _driver_connection(session)
     if dialect.name != "postgresql":
         return [statement.all(session, values) for statement, values in reads]
-    sent = []
     with pipelined(session):
+        asked = Asked(session, reads)
+    return asked.rows()
+
+
+class Asked:
+    """Reads sent inside a ``pipelined`` block already open, with the writes around them (PostgreSQL):
+    their rows are there once the block has ended (``rows``). A ``pipelined`` block opened for them
+    alone, as ``together`` does, would send what the open one queued before them first, and wait."""
+
+    def __init__(self, session: Session, reads: Iterable[tuple[Statement, dict[str, Any]]]):
+        self._sent = []
         for statement, values in reads:
             compiled, cursor = statement._for(session, None)
             cursor.execute(compiled.sql, compiled.parameters(values))
-            sent.append((compiled, cursor))
-    rows = []
-    for compiled, cursor in sent:
-        rows.append([compiled.read(raw) for raw in cursor.fetchall()])
-        cursor.close()
-    return rows
+            self._sent.append((compiled, cursor))
+
+    def rows(self) -> list[list[Any]]:
+        """Every row of each read, in the order they were asked."""
+        rows = []
+        for compiled, cursor in self._sent:
+            rows.append([compiled.read(raw) for raw in cursor.fetchall()])
+            cursor.close()
+        return rows
 
 
 def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[Any]:

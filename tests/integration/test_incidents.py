@@ -19,6 +19,7 @@ from engine.paperwork import aprobacion
 from engine.procedures import case_migration
 from tests.fixtures.desk import COORDINADOR
 from tests.fixtures.diagrams import NOTE_FORM, one_task
+from tests.fixtures.row_held import while_row_held
 
 OPERADOR = Actor("operador", frozenset({"operador"}))
 ANALISTA = Actor("analista", frozenset({"analista"}))
@@ -323,3 +324,20 @@ def test_a_retry_whose_submission_the_new_form_refuses_says_the_task_must_be_don
         incidents.retry(engine, incident.id, ANALISTA)
 
     assert pending(engine, case_id) == ["ut"] and rows(engine, Incident)[0].state == "abierta"
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_completion_that_resolves_an_incident_locks_its_row_before_taking_the_chain(engine):
+    """The chain's lock stays the last a transaction takes (``audit_chain.with_the_last_writes``): a
+    completion that must resolve an open incident, whose row someone holds, waits for it without
+    holding the chain, which every other writer needs to commit."""
+    case_id, task_id = started_at_review(engine, one_task(condition=MISSING))
+    with pytest.raises(StepFailed):
+        engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)
+    case_migration.migrate(engine, [case_id], deploy(engine, one_task(condition="prioridad == 'alta'")), "analista")
+    [incident] = rows(engine, Incident)
+    waited = while_row_held(
+        engine.store, "incident", incident.id, lambda: engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)
+    )
+    assert waited.failures == [] and waited.held_advisory is False
+    assert [i.state for i in rows(engine, Incident)] == ["resuelta"]

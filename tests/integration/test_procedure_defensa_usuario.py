@@ -9,6 +9,7 @@ from engine.db.models import Case
 from engine.demo.procedures import QUEJA_311, SUGERENCIA_311
 from engine.errors import FormErrors
 from tests.conftest import START
+from tests.fixtures.row_held import while_row_held
 from tests.integration.test_versions import diagrams  # noqa: F401 - the fixture: an editable copy of processes/
 
 PROCESS = "defensa_usuario_311"
@@ -153,3 +154,21 @@ def test_changing_the_remission_term_in_the_diagram_changes_when_it_escalates(at
     desk.do(case_id, "Task_evaluar_denuncia", decision_denuncia="remitir", direccion="planificacion_urbana")
     desk.wait(days=10, seconds=1)
     assert desk.case(case_id).status == "escalado a la unidad"
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_an_acta_whose_delivery_waits_for_a_sugerencia_holds_no_chain_meanwhile(desk, store):
+    """A step that throws messages locks the cases it delivers them to after its own writes: it does not
+    take the audit chain with them (``audit_chain.with_the_last_writes``), which every writer needs."""
+    sugerencia = start(desk, SUGERENCIA_311)
+    desk.wait(seconds=MEETING_DAY.total_seconds())
+    acta = meeting(store)
+    [task] = desk.tasks(acta.id)
+    waited = while_row_held(
+        store,
+        "cases",
+        sugerencia,
+        lambda: desk.do(acta.id, task.bpmn_id, tomadas_en_cuenta=["DU-2026-000001"], acuerdo_reunion="Piloto."),
+    )
+    assert waited.failures == [] and waited.held_advisory is False
+    assert desk.case(sugerencia).status == "cerrado"

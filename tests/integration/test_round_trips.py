@@ -36,11 +36,11 @@ BOUNDS = {
     },
     "postgresql": {
         "start": 7,
-        "Task_plantilla_queja_reclamo": 4,
-        "Task_confeccionar_hoja": 4,
-        "Task_aprobar_hoja": 10,
-        "Task_acuse_recibo": 4,
-        "Task_respuesta_final": 6,
+        "Task_plantilla_queja_reclamo": 3,
+        "Task_confeccionar_hoja": 3,
+        "Task_aprobar_hoja": 9,
+        "Task_acuse_recibo": 3,
+        "Task_respuesta_final": 5,
     },
 }
 WARM_UP_CASES = 8
