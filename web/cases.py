@@ -25,7 +25,7 @@ from engine.access.permissions import CASE_READERS, may_read_incidents, may_work
 from engine.access.roles import ROLES
 from engine.cases import attachments, conversation, expediente, notes
 from engine.clock import PANAMA
-from engine.errors import Forbidden, FormErrors, NotFound, StepFailed, TaskAlreadyDone
+from engine.errors import Forbidden, FormErrors, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
 from engine.procedures.versions import Procedure
 from web.auth import role_required
@@ -201,7 +201,7 @@ def _case_page(
             "documents": found.documents,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],
-            "inline": _current_form(s, current, task_id, form_values, found.drafts),
+            "inline": _current_form(s, found, current, procedure, task_id, form_values),
             "may_write_notes": may_write_notes(me),
             "note_text": note_text,
             "note_error": note_error,
@@ -212,17 +212,16 @@ def _case_page(
 
 
 def _current_form(
-    session, current, task_id: str | None, form_values: dict | None, drafts: dict[str, Any]
+    session, found: expediente.Expediente, current, procedure, task_id: str | None, form_values: dict | None
 ) -> InlineTask | None:
-    """The reader's current task's form, unless it ended since the page listed it: on PostgreSQL each
-    read sees what has committed by then, and someone else may have completed it in between.
-    ``drafts``: the reader's drafts of the case's tasks, by task id."""
+    """The form of the reader's current task (``current``, one of the file's open tasks), as the file
+    read it; ``form_values`` are kept only for ``task_id``, the task previewed."""
     if current is None:
         return None
-    try:
-        return _inline(session, current.id, form_values if current.id == task_id else None, drafts.get(current.id))
-    except (TaskAlreadyDone, NotFound):
-        return None
+    task = expediente.task_in_file(found, current)
+    return _inline(
+        session, task, procedure, form_values if current.id == task_id else None, found.drafts.get(current.id)
+    )
 
 
 @dataclass(frozen=True)
@@ -235,11 +234,9 @@ class InlineTask:
     preview: conversation.Preview | None  # the e-mail it will send the citizen, if one follows it
 
 
-def _inline(session, task_id: str, form_values: dict | None, draft: Any | None) -> InlineTask:
+def _inline(session, task, procedure, form_values: dict | None, draft: Any | None) -> InlineTask:
     """The task's form as its own page shows it (the person's ``draft``, else the declared defaults)."""
     engine, me = atiende(), actor()
-    task = engine.task_for(session, task_id, me)
-    procedure = engine.procedure(session, task.case.procedure_version_id)
     values = form_values
     if values is None:
         values = draft.form_values if draft is not None else form_defaults.for_task(engine, session, task, me)

@@ -14,7 +14,7 @@ from engine.db.models import OutboxMessage
 from engine.intake import items
 from engine.intake.emails import ParsedMail
 from tests.fixtures.desk import OPERADOR, Desk
-from tests.web.conftest import CAPTURA, html, start_case, task_id
+from tests.web.conftest import CAPTURA, TOKEN, html, start_case, task_id
 
 ANSWER = "Se reparó la acera frente a la escuela el 15/03/2026 & quedó señalizada."
 FINAL_TASK = "Registrar respuesta final al ciudadano"
@@ -183,10 +183,9 @@ def test_only_who_may_work_the_task_previews_it(store, browser, desk):
     assert missing.status_code == 404
 
 
-def test_a_task_completed_while_the_page_is_read_leaves_the_page_without_its_form(store, browser, desk, monkeypatch):
-    """On PostgreSQL each read of the page sees what has committed by then: the task listed open may
-    be completed by someone else before its form is read. The page still answers, without the form
-    (on SQLite the page's reads are one snapshot: the form of the task as it was)."""
+def test_a_task_completed_while_the_page_is_read_keeps_the_form_the_file_read(store, browser, desk, monkeypatch):
+    """The case page shows the file as its one read gave it (engine.cases.expediente): a task someone
+    else completes meanwhile keeps its form on the page, and posting it then says it was done."""
     case_id = at_final_answer(browser, desk)
     tid = task_id(store, case_id, FINAL_TASK)
     read = expediente.read
@@ -197,8 +196,12 @@ def test_a_task_completed_while_the_page_is_read_leaves_the_page_without_its_for
         return found
 
     monkeypatch.setattr(expediente, "read", listed_then_completed)
-    answer = browser("operador").get(f"/casos/{case_id}")
+    operador = browser("operador")
+    answer = operador.get(f"/casos/{case_id}")
     assert answer.status_code == 200
     assert desk.case(case_id).status == "cerrado"
     page = html(answer)
-    assert (f'action="/tareas/{tid}"' in page) == store.is_sqlite
+    assert f'action="/tareas/{tid}"' in page
+    token = TOKEN.search(page).group(1)
+    late = operador.client.post(f"/tareas/{tid}", data={"csrf_token": token})
+    assert late.status_code == 409 and "La tarea ya fue completada" in html(late)
