@@ -190,12 +190,14 @@ class Atiende:
                 data = self.clean_form(s, procedure, procedure.start_form, submitted)
                 now = self.now()
                 step = incidents.Step.of(incidents.START, procedure, actor.username, "", "Inicio del caso")
+                start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
+                if then is None and not any(data.get(field) for field in attachments.fields_of(start_schema)):
+                    audit_chain.with_the_last_writes(s)  # nothing after the step locks a row: no files to attach
                 with incidents.guard(step):
                     try:
                         case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
                     except Undeliverable as exc:  # a message naming a case that cannot take it: the data's
                         raise FormErrors({"_formulario": f"No se guardó: {exc}."}) from exc
-                start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
                 attachments.attach_fields(s, start_schema, data, case.id)
                 if then is not None:
                     then(s, case)

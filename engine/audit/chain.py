@@ -12,9 +12,9 @@ IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow cha
 A transaction's events wait in its session until it commits, and are chained and inserted
 then: the lock is held only from that moment to the end of the transaction, not through
 the workflow steps before it (with it taken at the first event, two PostgreSQL writers
-worked one after the other: bench/timers.py --workers 2). A task's completion takes it with
-its step's last writes, in their round trip (``with_the_last_writes``), when nothing after them
-locks a row. Whoever must read this transaction's own events before it commits calls
+worked one after the other: bench/timers.py --workers 2). A task's completion or a case's start
+takes it with its step's last writes, in their round trip (``with_the_last_writes``), when nothing
+after them locks a row. Whoever must read this transaction's own events before it commits calls
 ``write_pending`` first.
 
 The hash an event is chained to is not stored with it: it is the hash of the newest hashed event
@@ -122,9 +122,10 @@ def with_the_last_writes(session: Session) -> None:
     read its head in their round trip on PostgreSQL, rather than in one of their own at the commit.
 
     Only for a transaction that, after those writes, locks no other row (``engine.facade``: a task's
-    completion with no open incident to resolve; the step itself knows whether it threw messages,
-    whose deliveries lock their cases): the chain's lock must stay the last lock any transaction
-    takes, or two could each wait for what the other holds.
+    completion with no open incident to resolve, a start with no files to attach and nothing of a
+    channel's to record; the step itself knows whether it threw messages, whose deliveries lock
+    their cases): the chain's lock must stay the last lock any transaction takes, or two could
+    each wait for what the other holds.
     """
     session.info[_EARLY] = True
 

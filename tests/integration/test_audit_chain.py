@@ -12,10 +12,12 @@ from engine import cli
 from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.audit import trail as audit
-from engine.db.models import AuditEvent, sqlite_instant
+from engine.cases import attachments
+from engine.db.models import Attachment, AuditEvent, sqlite_instant
 from engine.db.packing import Packed
 from engine.db.store import Store, alembic_config
 from tests.conftest import START
+from tests.fixtures.row_held import while_row_held
 from tests.integration.test_migrations import migrate_to
 
 
@@ -344,3 +346,15 @@ def test_migration_0033_leaves_the_previous_hash_to_the_event_before_and_its_dow
 
     migrate_to(bare_url, "0032", down=True)
     assert [(p and bytes(p), h and bytes(h)) for p, h in stored_hashes(bare_url)] == written
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_start_that_attaches_files_takes_the_chain_after_them(desk, store):
+    """A start whose form carries files attaches them after its step: it waits for a file someone
+    holds without holding the chain (``audit_chain.with_the_last_writes``), which every writer needs."""
+    with store.unit_of_work() as s:
+        upload = attachments.store(s, b"Foto del bache.", "bache.txt", "operador", START)
+    waited = while_row_held(store, "attachment", upload.id, lambda: desk.start(adjuntos=[upload.id]))
+    assert waited.failures == [] and waited.held_advisory is False
+    with store.read() as s:
+        assert s.get(Attachment, upload.id).case_id is not None

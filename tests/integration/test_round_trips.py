@@ -35,7 +35,7 @@ BOUNDS = {
         "Task_respuesta_final": 31,
     },
     "postgresql": {
-        "start": 7,
+        "start": 6,
         "Task_plantilla_queja_reclamo": 3,
         "Task_confeccionar_hoja": 3,
         "Task_aprobar_hoja": 9,
