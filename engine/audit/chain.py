@@ -133,8 +133,14 @@ def with_the_last_writes(session: Session) -> None:
 def head_asked(session: Session, last: bool) -> Asked | None:
     """Inside a ``pipelined`` block of writes that are the transaction's ``last``: the chain's lock and
     head, asked with them when the transaction allows it (``with_the_last_writes``) on PostgreSQL; for
-    ``head_given`` once the block has ended. The allowance is spent either way."""
+    ``head_given`` once the block has ended. The allowance is spent either way.
+
+    Not while the ORM holds changes: it flushes them at the commit, after the lock (a task an earlier
+    one renewed gets its new due date so), and their rows may be someone else's to wait for.
+    """
     if not session.info.pop(_EARLY, False) or not last or _HEAD in session.info:
+        return None
+    if session.new or session.dirty or session.deleted:
         return None
     if session.connection().dialect.name != "postgresql":
         return None

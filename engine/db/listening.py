@@ -14,8 +14,9 @@ waiting.
   under a millisecond on one machine): a request that begins in between is served as one that
   began just before the change.
 - **A listening connection that dies** loudly (a server restart, ``pg_terminate_backend``, an idle
-  timeout) is noticed at the next look, and the number read then; one that goes silent (a network
-  dropping it without a word) is covered by a read at least every ``REREAD_SECONDS`` anyway.
+  timeout) is noticed within a look or two (the server's goodbye, then the closed socket), and the
+  number read then; one that goes silent (a network dropping it without a word) is covered by a
+  read at least every ``REREAD_SECONDS`` anyway, until TCP's keepalives find it dead.
 - **While a process cannot listen**, it reads the number at every request and tries again after
   ``RETRY_SECONDS``. On SQLite it always reads: the read is in the process and costs what looking
   would.
@@ -30,6 +31,7 @@ import time
 import weakref
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from psycopg import pq, sql
@@ -44,6 +46,14 @@ RETRY_SECONDS = 5.0  # after listening failed, how long to read at every request
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
 _NOTIFIED = "listening_notified"  # session.info key: the channels its transaction notifies
 _LISTENED: defaultdict[str, weakref.WeakSet[Listened]] = defaultdict(weakref.WeakSet)  # this process's, by channel
+_REGISTRY_LOCK = threading.Lock()  # _LISTENED is filled by one thread while another commits
+_CONNECT: dict[str, Any] = {  # the listening connection's: given up on quickly, known dead if the network goes quiet
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 def notify(session: Session, channel: str) -> None:
@@ -56,15 +66,23 @@ def notify(session: Session, channel: str) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _stale_here(session: Session) -> None:
-    """This process need not wait for the server's notification of its own change."""
+    """This process need not wait for the server's notification of its own change (a savepoint's
+    release commits nothing yet)."""
+    if session.in_nested_transaction():
+        return
     for channel in session.info.pop(_NOTIFIED, ()):
-        for listened in list(_LISTENED[channel]):
+        with _REGISTRY_LOCK:
+            listening = list(_LISTENED[channel])
+        for listened in listening:
             listened.stale()
 
 
 @event.listens_for(Session, "after_rollback")
 def _not_notified(session: Session) -> None:
-    session.info.pop(_NOTIFIED, None)
+    """Nothing is sent when the transaction rolls back (a savepoint's rollback leaves the mark: at
+    worst one read too many)."""
+    if not session.in_nested_transaction():
+        session.info.pop(_NOTIFIED, None)
 
 
 class Listened:
@@ -80,7 +98,8 @@ class Listened:
         self._value = 0
         self._read_at = float("-inf")
         self._failed_at = float("-inf")
-        _LISTENED[channel].add(self)
+        with _REGISTRY_LOCK:
+            _LISTENED[channel].add(self)
 
     def value(self) -> int:
         if self._url is None:
@@ -89,7 +108,9 @@ class Listened:
             now = time.monotonic()
             if self._connection is None and (now - self._failed_at < RETRY_SECONDS or not self._listen(now)):
                 return self._read()
-            if self._arrived() or now - self._read_at >= REREAD_SECONDS:
+            if self._arrived():
+                self._read_at = float("-inf")  # should the read fail, the next ask reads
+            if now - self._read_at >= REREAD_SECONDS:
                 self._value, self._read_at = self._read(), now
             return self._value
 
@@ -108,12 +129,18 @@ class Listened:
         """Open the listening connection; the number is read after it listens, so a change committed
         before is in what is read, and one committed after is notified."""
         assert self._url is not None
+        connection = None
         try:
             connection = psycopg.connect(
-                self._url, autocommit=True, application_name=f"atiende: escucha {self._channel}, pid {os.getpid()}"
+                self._url,
+                autocommit=True,
+                application_name=f"atiende: escucha {self._channel}, pid {os.getpid()}",
+                **_CONNECT,
             )
             connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
         except psycopg.Error as exc:
+            if connection is not None:
+                connection.close()
             self._failed_at = now
             log.warning("cannot listen on %s; reading it at every request meanwhile: %s", self._channel, exc)
             return False

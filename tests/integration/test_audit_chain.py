@@ -13,7 +13,8 @@ from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.audit import trail as audit
 from engine.cases import attachments
-from engine.db.models import Attachment, AuditEvent, sqlite_instant
+from engine.db import statements
+from engine.db.models import Attachment, AuditEvent, CatalogItem, sqlite_instant
 from engine.db.packing import Packed
 from engine.db.store import Store, alembic_config
 from tests.conftest import START
@@ -358,3 +359,21 @@ def test_a_start_that_attaches_files_takes_the_chain_after_them(desk, store):
     assert waited.failures == [] and waited.held_advisory is False
     with store.read() as s:
         assert s.get(Attachment, upload.id).case_id is not None
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_the_chain_goes_with_a_steps_writes_only_when_the_orm_holds_no_change(store):
+    """What the ORM holds is flushed at the commit, after the chain's lock: its rows would be locked after it."""
+    asked = {}
+    for holds_a_change in (False, True):
+        with store.unit_of_work() as s:
+            if holds_a_change:
+                s.add(CatalogItem(catalog="prueba", code="x", label="Prueba"))
+            audit_chain.with_the_last_writes(s)
+            with statements.pipelined(s):
+                asked[holds_a_change] = audit_chain.head_asked(s, last=True)
+            if asked[holds_a_change] is not None:
+                audit_chain.head_given(s, asked[holds_a_change])
+            audit.record(s, START, "ana", "hecho")
+    assert asked[False] is not None and asked[True] is None
+    assert verdict(store).intact

@@ -195,8 +195,9 @@ def test_committing_ends_the_transaction_with_its_block_and_a_refused_write_ther
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_a_transaction_whose_first_statements_go_together_holds_them_from_its_begin(store):
-    """The BEGIN travels with a transaction's first pipelined statements (``store._BeginInFirstRoundTrip``):
-    they run inside the transaction, which takes them back whole when it rolls back."""
+    """A transaction whose first statements go in a pipeline, its BEGIN with them
+    (``store._BeginInFirstRoundTrip``; the round trips are counted in test_round_trips.py), holds
+    them: they see one transaction, which takes them back whole when it rolls back."""
     current = Statement(select(func.txid_current()))
     with pytest.raises(RuntimeError, match="deshecho"), store.unit_of_work() as s:
         [first], [second] = statements.together(s, (current, {}), (current, {}))  # each its own if autocommitted
