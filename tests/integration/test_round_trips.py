@@ -21,6 +21,7 @@ from sqlalchemy import event, text
 from engine.db.store import Store
 from engine.demo.seed import SAMPLE_SUBMISSIONS
 from tests.fixtures.desk import BY_ROLE, Desk
+from tests.fixtures.sql_seen import on_new_connections
 
 # The most each step of one e-mail/web case may cost: statements on SQLite, round trips on PostgreSQL
 # (a checkout's liveness check costs none). The start, the hoja (which sends the case to its
@@ -51,12 +52,11 @@ ROUTE = ["Task_plantilla_queja_reclamo", "Task_confeccionar_hoja", "Task_aprobar
 def counted(store: Store, tmp_path) -> Iterator[Callable[..., int]]:
     """Yields the count so far (statements on SQLite; on PostgreSQL the messages named, by default
     the round trips), over every connection the store opens from now on."""
-    store.engine.dispose()  # connections already pooled would go untraced
     statements: list[int] = []
     trace_file = tmp_path / "libpq.trace"
     fd = os.open(trace_file, os.O_CREAT | os.O_WRONLY | os.O_APPEND)
 
-    def trace(dbapi_connection, _record):
+    def trace(dbapi_connection):
         if store.is_sqlite:
             dbapi_connection.set_trace_callback(lambda sql: sql.startswith("--") or statements.append(1))
         else:
@@ -74,12 +74,10 @@ def counted(store: Store, tmp_path) -> Iterator[Callable[..., int]]:
             if parts[0] == "F" and parts[2:3] and parts[2] in messages_of and not _carries(parts[3:4], but)
         )
 
-    event.listen(store.engine, "connect", trace)
     try:
-        yield count
+        with on_new_connections(store, trace):
+            yield count
     finally:
-        event.remove(store.engine, "connect", trace)
-        store.engine.dispose()
         os.close(fd)
 
 
