@@ -43,7 +43,7 @@ from engine.bpm.runtime import next_timer_due
 from engine.cases import attachments
 from engine.db import case_rows
 from engine.db.models import Case, Incident, ProcedureVersion
-from engine.db.statements import Statement, savepoint
+from engine.db.statements import DRIVER_ERRORS, Statement, savepoint
 from engine.errors import (
     Forbidden,
     FormErrors,
@@ -60,7 +60,7 @@ OPEN, RESOLVED = "abierta", "resuelta"
 KIND_NAMES = {START: "Inicio del caso", TASK: "Tarea", TIMER: "Temporizador", MESSAGE: "Mensaje"}
 RETRIABLE = frozenset({TASK, TIMER})
 # Not the procedure's failure: the person's input, their rights, a race, the database itself.
-NOT_A_STEP_FAILURE = (
+NOT_A_STEP_FAILURE: tuple[type[Exception], ...] = (
     FormErrors,
     Undeliverable,
     NotFound,
@@ -68,6 +68,7 @@ NOT_A_STEP_FAILURE = (
     TaskAlreadyDone,
     IncidentRefused,
     SQLAlchemyError,
+    *DRIVER_ERRORS,  # what the statements run on the driver's cursor raise
 )
 
 

@@ -15,11 +15,13 @@ Rows inserted or read this way that callers want as mapped objects are given to 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
+import psycopg
 from sqlalchemy import ReturnsRows, Table
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +32,11 @@ if TYPE_CHECKING:
     from engine.db.models import Base
 
 _M = TypeVar("_M", bound="Base")
+
+# What a statement run here raises when the database refuses it (a deadlock, a lost connection, a
+# constraint): the drivers' own errors, which SQLAlchemy wraps for the statements it runs but not
+# for these.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
 

@@ -6,12 +6,16 @@ non-interrupting three-day timer → gateway → ends), broken in the ways an an
 
 from __future__ import annotations
 
+import sqlite3
+
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from engine.access.accounts import Actor
 from engine.bpm.runtime import Runtime
 from engine.cases import incidents
+from engine.db import case_rows
 from engine.db.models import AuditEvent, Case, HumanTask, Incident
 from engine.errors import IncidentRefused, ProcedureError, StepFailed
 from engine.facade import Atiende
@@ -341,3 +345,22 @@ def test_a_completion_that_resolves_an_incident_locks_its_row_before_taking_the_
     )
     assert waited.failures == [] and waited.held_advisory is False
     assert [i.state for i in rows(engine, Incident)] == ["resuelta"]
+
+
+def test_a_refusal_of_the_steps_own_statements_is_the_databases_not_an_incident(engine, monkeypatch):
+    """The step's writes run on the driver's cursor (``engine.db.statements``), whose errors SQLAlchemy does
+    not wrap: the database refusing one (here a deadlock) is no failure of the procedure to record."""
+    _case_id, task_id = started_at_review(engine, one_task())
+    refusal = (
+        sqlite3.OperationalError("database is locked")
+        if engine.store.is_sqlite
+        else psycopg.errors.DeadlockDetected("deadlock detected")
+    )
+
+    def refused(*_args, **_kwargs):
+        raise refusal
+
+    monkeypatch.setattr(case_rows, "save_workflow", refused)
+    with pytest.raises(type(refusal)):
+        engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)
+    assert rows(engine, Incident) == []
