@@ -43,7 +43,7 @@ from engine.bpm.runtime import next_timer_due
 from engine.cases import attachments
 from engine.db import case_rows
 from engine.db.models import Case, Incident, ProcedureVersion
-from engine.db.statements import DRIVER_ERRORS, Statement, savepoint
+from engine.db.statements import DATABASE_TROUBLE, Statement, savepoint
 from engine.errors import (
     Forbidden,
     FormErrors,
@@ -68,7 +68,7 @@ NOT_A_STEP_FAILURE: tuple[type[Exception], ...] = (
     TaskAlreadyDone,
     IncidentRefused,
     SQLAlchemyError,
-    *DRIVER_ERRORS,  # what the statements run on the driver's cursor raise
+    *DATABASE_TROUBLE,  # as the statements run on the driver's cursor raise it
 )
 
 

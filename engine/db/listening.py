@@ -4,7 +4,8 @@ Before every signed-in request a process must know whether anything about people
 last read them (``engine.access.accounts.access_version``). Asking the database costs a round trip
 on PostgreSQL, as much as a fifth of a task completion's. There each process keeps the number
 instead, and listens: a transaction that changes it sends a notification on the number's channel
-(``notify``: PostgreSQL's ``NOTIFY``, delivered when the transaction commits), and the process,
+(``notify``: PostgreSQL's ``NOTIFY``, delivered when the transaction commits; the channel is named
+for the schema too, so installations sharing a database do not wake each other), and the process,
 holding a connection of its own that ``LISTEN``s, reads the number again once one has arrived.
 Looking for an arrival costs no round trip: libpq takes in what the socket already holds, without
 waiting.
@@ -43,7 +44,11 @@ log = logging.getLogger(__name__)
 
 REREAD_SECONDS = 1.0  # the longest a number is kept without a read, whatever arrives
 RETRY_SECONDS = 5.0  # after listening failed, how long to read at every request before trying again
-_NOTIFY = text("SELECT pg_notify(:channel, '')")
+# A channel is the database's, not the schema's: each schema gets its own name, made in SQL by the
+# notifying and the listening connection alike (md5: a name fits PostgreSQL's 63 bytes whatever the schema's).
+_IN_SCHEMA = "(:channel || '_' || left(md5(current_schema()), 12))"
+_NOTIFY = text(f"SELECT pg_notify({_IN_SCHEMA}, '')")
+_CHANNEL_NAME = f"SELECT {_IN_SCHEMA.replace(':channel', '%(channel)s')}"
 _NOTIFIED = "listening_notified"  # session.info key: the channels its transaction notifies
 _LISTENED: defaultdict[str, weakref.WeakSet[Listened]] = defaultdict(weakref.WeakSet)  # this process's, by channel
 _REGISTRY_LOCK = threading.Lock()  # _LISTENED is filled by one thread while another commits
@@ -137,7 +142,8 @@ class Listened:
                 application_name=f"atiende: escucha {self._channel}, pid {os.getpid()}",
                 **_CONNECT,
             )
-            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            [(named,)] = connection.execute(_CHANNEL_NAME, {"channel": self._channel}).fetchall()
+            connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(named)))
         except psycopg.Error as exc:
             if connection is not None:
                 connection.close()

@@ -33,10 +33,11 @@ if TYPE_CHECKING:
 
 _M = TypeVar("_M", bound="Base")
 
-# What a statement run here raises when the database refuses it (a deadlock, a lost connection, a
-# constraint): the drivers' own errors, which SQLAlchemy wraps for the statements it runs but not
-# for these.
-DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+# What a statement run here raises when the database itself is in trouble (a deadlock, a lock or
+# statement timeout, a lost connection, SQLite's «database is locked»): the drivers' own errors,
+# which SQLAlchemy wraps for the statements it runs but not for these. A value the database refuses
+# (too long, out of range) is the data's, and stays the step's failure.
+DATABASE_TROUBLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
 
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
 

@@ -347,20 +347,32 @@ def test_a_completion_that_resolves_an_incident_locks_its_row_before_taking_the_
     assert [i.state for i in rows(engine, Incident)] == ["resuelta"]
 
 
-def test_a_refusal_of_the_steps_own_statements_is_the_databases_not_an_incident(engine, monkeypatch):
+@pytest.mark.parametrize("trouble", [True, False], ids=["database-trouble", "value-refused"])
+def test_a_refusal_of_the_steps_own_statements_is_an_incident_only_when_the_data_caused_it(
+    engine, monkeypatch, trouble
+):
     """The step's writes run on the driver's cursor (``engine.db.statements``), whose errors SQLAlchemy does
-    not wrap: the database refusing one (here a deadlock) is no failure of the procedure to record."""
+    not wrap: the database in trouble (here a deadlock) is no failure of the procedure, and passes; a value
+    it refuses (too long for its column) is the step's, recorded as its incident."""
     _case_id, task_id = started_at_review(engine, one_task())
-    refusal = (
-        sqlite3.OperationalError("database is locked")
-        if engine.store.is_sqlite
-        else psycopg.errors.DeadlockDetected("deadlock detected")
-    )
+    sqlite = engine.store.is_sqlite
+    if trouble:
+        refusal = (
+            sqlite3.OperationalError("database is locked")
+            if sqlite
+            else psycopg.errors.DeadlockDetected("deadlock detected")
+        )
+    else:
+        refusal = (
+            sqlite3.IntegrityError("CHECK constraint failed")
+            if sqlite
+            else psycopg.errors.StringDataRightTruncation("value too long for type character varying(200)")
+        )
 
     def refused(*_args, **_kwargs):
         raise refusal
 
     monkeypatch.setattr(case_rows, "save_workflow", refused)
-    with pytest.raises(type(refusal)):
+    with pytest.raises(type(refusal) if trouble else StepFailed):
         engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)
-    assert rows(engine, Incident) == []
+    assert len(rows(engine, Incident)) == (0 if trouble else 1)
