@@ -603,7 +603,7 @@ class Runtime:
                     "case_id": case.id,
                     "bpmn_id": step.bpmn_id,
                     "lane": step.role or "",
-                    "name": f"{step.name}: {label}"[:200] if label else step.name,
+                    "name": (f"{step.name}: {label}" if label else step.name)[:200],  # human_task.name's length
                     "form": step.form,
                     "assignee": None,
                     "created_at": now,

@@ -376,3 +376,12 @@ def test_a_refusal_of_the_steps_own_statements_is_an_incident_only_when_the_data
     with pytest.raises(type(refusal) if trouble else StepFailed):
         engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)
     assert len(rows(engine, Incident)) == (0 if trouble else 1)
+
+
+def test_a_task_named_beyond_its_column_is_listed_by_its_first_200_characters(engine):
+    """An analyst's long task name is no failure of every case that reaches it: PostgreSQL would refuse
+    it whole in ``human_task.name`` (200 characters), SQLite would keep it whole."""
+    long_name = "Revisar " + "con detalle " * 25
+    case_id, _task_id = started_at_review(engine, one_task(name=long_name))
+    assert [t.name for t in rows(engine, HumanTask, case_id=case_id)] == [long_name[:200]]
+    assert rows(engine, Incident) == []
