@@ -36,7 +36,7 @@ def duplicados_de(case, linked_ids: list[int]) -> dict:
     ):
         return {"possible": [], "linked": []}
     with atiende().store.read() as s:
-        linked = duplicates.linked(s, case.id, linked_ids)
+        linked = duplicates.linked(s, linked_ids)
         return {"possible": duplicates.possible(s, case, {c.id for c in linked}), "linked": linked}
 
 

@@ -11,7 +11,7 @@ A state is rewritten only if its case has not moved since it was read (its revis
 of the case meanwhile wrote a newer state, with the newest dictionary already. The rewrite
 locks the case rows it writes the states of, as a step does, and passes over one a step holds
 (on PostgreSQL; SQLite runs one writer at a time): the step writes a newer state. A finished
-workflow's state is settled (``codec.settled``) as its last step writes it now; no other
+workflow's state is settled (``codec.settled``), as its last step writes it; no other
 state's content changes here, so a process holding a workflow in memory (never a finished
 one) holds the same.
 """
@@ -122,7 +122,7 @@ def _current(codec: StateCodec, state: bytes) -> bool:
 
 def _repacked(codec: StateCodec, state: bytes) -> bytes:
     """The state written with the newest dictionary; a finished workflow's settled and at ``FINISHED_LEVEL``,
-    as its last step writes it now."""
+    as its last step writes it."""
     text = codec.unpack(state)
     stored = orjson.loads(text)
     if stored.get("completed") is True:

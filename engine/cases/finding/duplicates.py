@@ -189,10 +189,8 @@ def _linked_ids(session: Session, case_id: int) -> list[int]:
     return linked_ids(case_id, _LINKS.all(session, {"case_id": case_id}))
 
 
-def linked(session: Session, case_id: int, ids: list[int] | None = None) -> list[Case]:
-    """The cases linked to this one as duplicates; ``ids``: theirs, when the caller has read them
-    (``links_read``)."""
-    ids = _linked_ids(session, case_id) if ids is None else ids
+def linked(session: Session, ids: list[int]) -> list[Case]:
+    """The cases linked to a case as duplicates, by their ids (``links_read``, ``linked_ids``)."""
     return list(session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.opened_at))) if ids else []
 
 
