@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
@@ -21,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import inspect, select, update
+from sqlalchemy import String, inspect, select, update
 from sqlalchemy.orm import Session
 
 from engine import calendar as business_calendar
@@ -35,6 +36,7 @@ from engine.bpm.state.serializer import InstanceSerializer
 from engine.db import case_rows
 from engine.db.models import Case, HumanTask
 from engine.db.statements import pipelined
+from engine.db.store import json_text
 from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
 from engine.indicators import rollup, steps
@@ -59,6 +61,7 @@ CASE_COLUMNS = {
     "direccion": "direccion",
     "corregimiento": "corregimiento",
 }
+_COLUMN_LENGTHS = {column: cast(String, Case.__table__.c[column].type).length for column in CASE_COLUMNS.values()}
 
 
 # Case columns copied onto its task rows, so the bandeja and the figures filter and count without a join.
@@ -536,9 +539,14 @@ class Runtime:
 
     @staticmethod
     def _mirror_columns(case: Case, data: dict) -> None:
+        """The record keeps each value as submitted; its column, which people search and list by,
+        holds it as text cut to the column's length. A form an analyst left without ``maxLength``, or
+        typed otherwise, may carry more, and PostgreSQL would refuse the whole step for it."""
         for key, column in CASE_COLUMNS.items():
             if key in data:
-                setattr(case, column, data[key])
+                value = data[key]
+                text = value if value is None or isinstance(value, str) else json_text(value)
+                setattr(case, column, None if text is None else text[: _COLUMN_LENGTHS[column]])
 
     @staticmethod
     def _apply_script_changes(session, case, watch, now) -> None:

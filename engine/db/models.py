@@ -218,7 +218,7 @@ class Case(Base):
     channel: Mapped[str | None] = mapped_column(String(50), index=True)
     citizen_name: Mapped[str | None] = mapped_column(String(200))
     citizen_cedula: Mapped[str | None] = mapped_column(String(30), index=True)
-    citizen_email: Mapped[str | None] = mapped_column(String(200))
+    citizen_email: Mapped[str | None] = mapped_column(String(254))  # RFC 5321: an address at most
     citizen_phone: Mapped[str | None] = mapped_column(String(30))
     subject: Mapped[str | None] = mapped_column(String(300))
     direccion: Mapped[str | None] = mapped_column(String(100), index=True)

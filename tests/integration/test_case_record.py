@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select, text
 
+from engine.access.accounts import Actor
 from engine.cases.finding import search
 from engine.clock import FrozenClock
-from engine.db.models import Case
+from engine.db.models import Case, HumanTask, Incident
 from engine.db.store import Store, json_text
 from engine.facade import Atiende
 from tests.conftest import START, fill_template
 from tests.fixtures.desk import COORDINADOR, Desk
+from tests.fixtures.diagrams import one_task
 from tests.integration.test_audit_chain import verdict
 from tests.integration.test_migrations import migrate_to
+
+OPERADOR = Actor("operador", frozenset({"operador"}))
 
 
 def tickets(atiende: Atiende, query: str) -> list[str]:
@@ -130,3 +135,77 @@ def test_a_record_an_intruder_writes_as_json_text_still_reads(atiende, desk, sto
         conn.execute(text("UPDATE cases SET data = :d WHERE id = :c"), {"d": b'{"asunto": "otro"}', "c": case_id})
     with store.read() as s:
         assert s.scalars(select(Case.data).where(Case.id == case_id)).one() == {"asunto": "otro"}
+
+
+# The longest address RFC 5321 lets through (254 characters), every label within its 63.
+LONGEST_EMAIL = f"{'a' * 64}@{'b' * 63}.{'c' * 63}.{'d' * 58}.pa"
+
+
+def test_a_citizen_email_of_the_longest_valid_length_is_kept_whole(atiende, desk, store):
+    """The capture forms take 254 characters, as the intake's sender does: the case row holds them all
+    (PostgreSQL refused the case's insert beyond 200, an incident where the form said nothing)."""
+    assert len(LONGEST_EMAIL) == 254
+    case_id = desk.start(ciudadano_email=LONGEST_EMAIL)
+    with store.read() as s:
+        assert s.get(Case, case_id).citizen_email == LONGEST_EMAIL
+        assert s.scalars(select(Incident)).all() == []
+
+
+def test_a_value_beyond_its_case_column_is_kept_whole_in_the_record_and_clipped_in_the_column(store, frozen_clock):
+    """A form an analyst left without ``maxLength`` (or typed a number) may carry more than the case row's
+    searched column holds: the record keeps the value whole, the column its beginning as text, and the
+    step does not fail."""
+    atiende = Atiende(store, frozen_clock)
+    form = {
+        "type": "object",
+        "properties": {
+            "asunto": {"type": "string"},
+            "ciudadano_cedula": {"type": "string"},
+            "ciudadano_telefono": {"type": "integer"},
+        },
+    }
+    atiende.deploy({"prueba.bpmn": one_task(form="datos", condition="True")}, {"datos": form}, "analista")
+    case_id = atiende.start_case("prueba", {}, OPERADOR).case_id
+    with store.read() as s:
+        [task] = s.scalars(select(HumanTask).where(HumanTask.case_id == case_id)).all()
+    subject, cedula = " ".join(["Basura acumulada"] * 25), "8-" + "1" * 40
+    atiende.complete_task(
+        task.id, {"asunto": subject, "ciudadano_cedula": cedula, "ciudadano_telefono": 62345678}, OPERADOR
+    )
+    with store.read() as s:
+        case = s.get(Case, case_id)
+        assert (case.data["asunto"], case.data["ciudadano_cedula"]) == (subject, cedula)
+        assert (case.subject, case.citizen_cedula, case.citizen_phone) == (subject[:300], cedula[:30], "62345678")
+        assert case.data["ciudadano_telefono"] == 62345678
+        assert s.scalars(select(Incident)).all() == []
+
+
+def test_migration_0036_down_and_up_keeps_the_emails_and_their_search(bare_url):
+    """Down is refused while an address longer than 200 is stored; either way the search triggers,
+    dropped while the column changes, find a case by its e-mail again."""
+    store = Store(bare_url)
+    store.migrate()
+    fill_template("deployed", store)
+    atiende = Atiende(store, FrozenClock(START))
+    desk = Desk(atiende, FrozenClock(START))
+    short, long_ = desk.start(ciudadano_email="vecina@correo.pa"), desk.start(ciudadano_email=LONGEST_EMAIL)
+    store.dispose()
+    with pytest.raises(RuntimeError, match="1 cases keep an e-mail longer than 200"):
+        migrate_to(bare_url, "0035", down=True)
+
+    _raw(bare_url, "DELETE FROM case_state WHERE case_id = :c", c=long_)
+    _raw(bare_url, "UPDATE cases SET citizen_email = NULL WHERE id = :c", c=long_)
+    migrate_to(bare_url, "0035", down=True)
+    assert _raw(bare_url, "SELECT id FROM cases WHERE citizen_email = 'vecina@correo.pa'") == [(short,)]
+    _raw(bare_url, "UPDATE cases SET citizen_email = 'vecino@otro.pa' WHERE id = :c", c=short)
+    assert _search_sql(bare_url, "vecino") == [short] and _search_sql(bare_url, "vecina") == []
+
+    store = Store(bare_url)
+    store.migrate()
+    atiende = Atiende(store, FrozenClock(START))
+    with store.read() as s:
+        assert s.get(Case, short).citizen_email == "vecino@otro.pa"
+    with store.unit_of_work() as s:
+        s.get(Case, long_).citizen_email = LONGEST_EMAIL
+    assert tickets(atiende, "vecino") == ["AC-2026-000001"] and len(tickets(atiende, "d" * 58)) == 1
+    store.dispose()

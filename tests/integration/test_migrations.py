@@ -71,11 +71,13 @@ def revisions(url: str) -> set[str]:
 def migrate_to(url: str, revision: str, down: bool = False) -> None:
     """Upgrade the database at ``url`` to ``revision`` (``down``: downgrade to it)."""
     store = Store(url)
-    with store.engine.begin() as conn:
-        cfg = alembic_config(store.url)
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-    store.dispose()
+    try:
+        with store.engine.begin() as conn:
+            cfg = alembic_config(store.url)
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+    finally:
+        store.dispose()
 
 
 def test_the_engine_refuses_a_database_never_migrated_and_creates_nothing(bare_url):
