@@ -196,6 +196,15 @@ def postgres_database(base_url: str, schema: str | None = None):
         admin.dispose()
 
 
+def fresh_statistics(store: Store) -> None:
+    """PostgreSQL's statistics of what the database now holds, as autovacuum keeps them on a server
+    at work: tables filled since the last ANALYZE are planned as empty otherwise (the bandeja's
+    join then read every case row). The engine never runs SQLite's ANALYZE, so neither does this."""
+    if not store.is_sqlite:
+        with store.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
 def prepared_store(db: Database) -> Store:
     """The database migrated and its catalogues seeded."""
     store = Store(db.url)

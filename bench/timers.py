@@ -250,9 +250,7 @@ def bulk_copy(store, snap: dict, copies: dict[str, int]) -> dict:
         if store.engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), (SELECT max(id) FROM cases))"))
     build_s = time.perf_counter() - began
-    if not store.is_sqlite:  # fresh statistics, as autovacuum keeps them; the engine never runs SQLite's ANALYZE
-        with store.engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+    common.fresh_statistics(store)
     if store.is_sqlite:  # no bulk-load WAL left for the sweep's first commit to checkpoint
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
