@@ -18,7 +18,8 @@ The servers, each in its own processes, on the configurations ``--config`` names
 
 - ``sqlite1``: ``python -m web`` (Waitress, one process: ``make run``) on a SQLite file;
 - ``pg1``, ``pg2``, ``pg4``: the production shape, ``gunicorn`` with 1, 2 or 4 processes of
-  ``--threads`` threads (docs/operations.md) on a PostgreSQL schema of its own.
+  ``--threads`` threads (docs/operations.md) on a PostgreSQL schema of its own. The clients send
+  each request on a connection of its own, as the shape's reverse proxy does.
 
 For each configuration and each ``--clients`` count, a Locust process (this script with
 ``--drive``: Locust patches the standard library with gevent when imported, so it runs apart
@@ -26,7 +27,7 @@ from the seeding and the servers) signs everyone in, lets them work ``--warmup``
 measures ``--seconds``. Reported: requests per second, p50/p95/p99 per kind (Locust's
 percentiles: whole ms below 100 ms, tens of ms up to a second), errors, tasks taken by
 someone else first, and the server's memory summed over its processes (/proc). The PostgreSQL
-configurations share one database, seeded once: each run adds the cases it started.
+configurations share one database, seeded once and analyzed: each run adds the cases it started.
 
     .venv/bin/python bench/load.py [--config sqlite1 pg1 pg2 pg4] [--clients 8 32] [--seconds 45]
         [--warmup 10] [--cases 5000] [--open 600] [--threads 4]
@@ -111,10 +112,12 @@ def seed(store, copies: int, open_cases: int, now: datetime) -> dict:
 
 
 # -- the runs ---------------------------------------------------------------------------------
-def drive(server, clients: int, seconds: float, warmup: float, queries: list[str]) -> dict:
-    """One Locust run against ``server`` in its own process; its figures, and the server's memory after it."""
+def drive(server, clients: int, seconds: float, warmup: float, queries: list[str], proxied: bool) -> dict:
+    """One Locust run against ``server`` in its own process; its figures, and the server's memory after it.
+    ``proxied``: each request on a connection of its own, as the production shape's reverse proxy sends them."""
     plan = {
         "host": f"http://{server.host}:{server.port}",
+        "proxied": proxied,
         "clients": clients,
         "seconds": seconds,
         "warmup": warmup,
@@ -146,7 +149,7 @@ def run_config(name: str, db_url: str, args, queries: list[str]) -> list[dict]:
     rows = []
     with server as running:
         for clients in args.clients:
-            figures = drive(running, clients, args.seconds, args.warmup, queries)
+            figures = drive(running, clients, args.seconds, args.warmup, queries, proxied=kind == "postgresql")
             rows.append({"config": name, "clients": clients, **figures})
             print_row(rows[-1])
     return rows
@@ -277,6 +280,11 @@ def locust_run(plan: dict) -> dict:
         abstract = True
         host = plan["host"]
         wait_time = constant(0)
+        # A reverse proxy opens a connection to the processes for each request (nginx's default), and
+        # whichever process accepts it first serves it. A client's own kept connection would stay with
+        # the process that accepted it at sign-in: 28 clients on one of two processes and 4 on the other
+        # were seen, the first ones' requests waiting five times as long.
+        default_headers = {"Connection": "close"} if plan["proxied"] else None
         role = ""
         filters = ("",)
 
