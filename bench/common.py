@@ -198,8 +198,8 @@ def postgres_database(base_url: str, schema: str | None = None):
 
 def fresh_statistics(store: Store) -> None:
     """PostgreSQL's statistics of what the database now holds, as autovacuum keeps them on a server
-    at work: tables filled since the last ANALYZE are planned as empty otherwise (the bandeja's
-    join then read every case row). The engine never runs SQLite's ANALYZE, so neither does this."""
+    at work: a table filled since the last ANALYZE is otherwise planned on what it held then (the
+    bandeja's join then read every case row). The engine never runs SQLite's ANALYZE, so neither does this."""
     if not store.is_sqlite:
         with store.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
