@@ -34,9 +34,8 @@ from engine.bpm.scripting import budget, sandbox
 from engine.bpm.state.codec import unpacked_size
 from engine.bpm.state.serializer import InstanceSerializer
 from engine.db import case_rows
-from engine.db.models import Case, HumanTask
+from engine.db.models import Case, HumanTask, record_text
 from engine.db.statements import pipelined
-from engine.db.store import json_text
 from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
 from engine.indicators import rollup, steps
@@ -61,7 +60,9 @@ CASE_COLUMNS = {
     "direccion": "direccion",
     "corregimiento": "corregimiento",
 }
-_COLUMN_LENGTHS = {column: cast(String, Case.__table__.c[column].type).length for column in CASE_COLUMNS.values()}
+_COLUMN_LENGTHS = {c: cast(int, cast(String, Case.__table__.c[c].type).length) for c in CASE_COLUMNS.values()}
+# Free text, which a beginning still names; any other value cut would name something else (an address, a cédula).
+_CUT_TO_FIT = frozenset({"citizen_name", "subject"})
 
 
 # Case columns copied onto its task rows, so the bandeja and the figures filter and count without a join.
@@ -540,13 +541,15 @@ class Runtime:
     @staticmethod
     def _mirror_columns(case: Case, data: dict) -> None:
         """The record keeps each value as submitted; its column, which people search and list by,
-        holds it as text cut to the column's length. A form an analyst left without ``maxLength``, or
-        typed otherwise, may carry more, and PostgreSQL would refuse the whole step for it."""
+        holds it as text that fits the column: free text cut to the column's length, any other value
+        too long left out (NULL). A form an analyst left without ``maxLength``, or typed otherwise,
+        may carry more, and PostgreSQL would refuse the whole step for it."""
         for key, column in CASE_COLUMNS.items():
             if key in data:
-                value = data[key]
-                text = value if value is None or isinstance(value, str) else json_text(value)
-                setattr(case, column, None if text is None else text[: _COLUMN_LENGTHS[column]])
+                text, length = record_text(data, key), _COLUMN_LENGTHS[column]
+                if text is not None and len(text) > length:
+                    text = text[:length] if column in _CUT_TO_FIT else None
+                setattr(case, column, text)
 
     @staticmethod
     def _apply_script_changes(session, case, watch, now) -> None:

@@ -6,11 +6,12 @@ Revises: 0035
 ``cases.citizen_email`` held 200 characters, while the capture forms and the intake's sender take
 the 254 RFC 5321 allows: PostgreSQL refused the case of a longer valid address (SQLite does not
 enforce a length). PostgreSQL widens a ``varchar`` in its catalogue, without rewriting the table;
-SQLite declares a column's type once, so the column is made again beside the old one and renamed.
+SQLite declares a column's type once, so the column is made again beside the old one, filled, and
+renamed (dropping the old one rewrites the table; ``VACUUM`` returns the room).
 Either way the search index's triggers, which read the column, are dropped meanwhile.
 
-Downgrade is refused while an address longer than 200 characters is stored: cut, it would no
-longer reach the citizen nor open the case's public status.
+Downgrade is refused while an address longer than 200 characters is stored: PostgreSQL would
+refuse it, and cut it would no longer reach the citizen nor open the case's public status.
 """
 
 import sqlalchemy as sa
@@ -43,5 +44,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     longer = op.get_bind().execute(sa.text("SELECT count(*) FROM cases WHERE length(citizen_email) > 200")).scalar()
     if longer:
-        raise RuntimeError(f"{longer} cases keep an e-mail longer than 200 characters: it would be cut")
+        raise RuntimeError(f"{longer} cases keep an e-mail longer than 200 characters: it would not fit")
     _email_column(200)
