@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -53,29 +54,29 @@ def test_the_record_is_stored_packed_and_its_description_follows_it_into_the_sea
     assert tickets(atiende, "recolector") == []  # the old words left the index with the old description
 
 
-def _search_sql(url: str, word: str) -> list[int]:
-    """The cases the index finds for ``word``, asked in SQL: at 0030 the models do not fit the schema."""
+@contextlib.contextmanager
+def _opened(url: str):
+    """A store of the database at ``url`` for one look, disposed afterwards."""
     store = Store(url)
     try:
-        with store.engine.connect() as conn:
-            if store.is_sqlite:
-                sql = "SELECT rowid FROM case_fts WHERE case_fts MATCH :w"
-            else:
-                sql = "SELECT case_id FROM case_fts WHERE document @@ to_tsquery('simple', :w)"
-            return [r[0] for r in conn.execute(text(sql), {"w": word})]
+        yield store
     finally:
         store.dispose()
+
+
+def _search_sql(url: str, word: str) -> list[int]:
+    """The cases the index finds for ``word``, asked in SQL: at 0030 the models do not fit the schema."""
+    with _opened(url) as store, store.engine.connect() as conn:
+        if store.is_sqlite:
+            sql = "SELECT rowid FROM case_fts WHERE case_fts MATCH :w"
+        else:
+            sql = "SELECT case_id FROM case_fts WHERE document @@ to_tsquery('simple', :w)"
+        return [r[0] for r in conn.execute(text(sql), {"w": word})]
 
 
 def _raw(url: str, sql: str, **params):
-    store = Store(url)
-    try:
-        with store.engine.begin() as conn:
-            return (
-                conn.execute(text(sql), params).all() if sql.startswith("SELECT") else conn.execute(text(sql), params)
-            )
-    finally:
-        store.dispose()
+    with _opened(url) as store, store.engine.begin() as conn:
+        return conn.execute(text(sql), params).all() if sql.startswith("SELECT") else conn.execute(text(sql), params)
 
 
 def test_migration_0031_down_and_up_keeps_the_record_and_the_search_index(bare_url):
@@ -181,12 +182,9 @@ def test_a_value_beyond_its_case_column_is_kept_whole_in_the_record_and_clipped_
 
 
 def declared_length(url: str, table: str, column: str) -> int:
-    store = Store(url)
-    try:
+    with _opened(url) as store:
         [found] = [c for c in inspect(store.engine).get_columns(table) if c["name"] == column]
         return found["type"].length
-    finally:
-        store.dispose()
 
 
 def test_migration_0036_down_and_up_keeps_the_emails_and_their_search(bare_url):
