@@ -25,14 +25,13 @@ from engine import calendar as business_calendar
 from engine import clock
 from engine.access import permissions
 from engine.access.accounts import Actor
-from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
 from engine.bpm.runtime import CasePath, Runtime, path_of
 from engine.bpm.state import compaction
 from engine.bpm.state.codec import StateCodec
 from engine.bpm.state.serializer import InstanceSerializer
 from engine.cases import attachments, incidents, runs, selectors
-from engine.db import case_rows
+from engine.db import case_rows, statements
 from engine.db.models import Case, HumanTask, ProcedureVersion
 from engine.db.statements import savepoint, together
 from engine.db.store import Store
@@ -192,7 +191,7 @@ class Atiende:
                 step = incidents.Step.of(incidents.START, procedure, actor.username, "", "Inicio del caso")
                 start_schema = procedure.forms.get(procedure.start_form) if procedure.start_form is not None else None
                 if then is None and not any(data.get(field) for field in attachments.fields_of(start_schema)):
-                    audit_chain.with_the_last_writes(s)  # nothing after the step locks a row: no files to attach
+                    statements.may_end_with_the_step(s)  # nothing runs after the step: no files to attach
                 with incidents.guard(step):
                     try:
                         case, moved = runs.open_case(self, s, procedure, data, actor.username, now)
@@ -244,8 +243,8 @@ class Atiende:
                     task_id=task_id,
                     data=data,
                 )
-                if not open_incidents:  # nothing to resolve after the step: it may take the chain's lock
-                    audit_chain.with_the_last_writes(s)
+                if not open_incidents:  # nothing to resolve after the step: its writes may end the transaction
+                    statements.may_end_with_the_step(s)
                 with incidents.guard(step):
                     advanced = self.runtime.complete(
                         s, case, procedure, task_id, data, actor.username, self.now(), opened=task.created_at

@@ -12,10 +12,10 @@ IMMEDIATE``; on PostgreSQL a transaction-level advisory lock), so ids follow cha
 A transaction's events wait in its session until it commits, and are chained and inserted
 then: the lock is held only from that moment to the end of the transaction, not through
 the workflow steps before it (with it taken at the first event, two PostgreSQL writers
-worked one after the other: bench/timers.py --workers 2). A task's completion or a case's start
-takes it with its step's last writes, in their round trip (``with_the_last_writes``), when nothing
-after them locks a row. Whoever must read this transaction's own events before it commits calls
-``write_pending`` first.
+worked one after the other: bench/timers.py --workers 2). On PostgreSQL the database chains them
+(``_INSERT_CHAINED``: each event's hash computed by the INSERT from the newest one's), so the lock,
+the events and the COMMIT go to the server together and the lock is held for no round trip.
+Whoever must read this transaction's own events before it commits calls ``write_pending`` first.
 
 The hash an event is chained to is not stored with it: it is the hash of the newest hashed event
 before it (``previous_hash``), which holds it already (32 bytes an event saved, migration 0033).
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import LargeBinary, Table, Text, bindparam, func, literal_column, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, aliased
 
 from engine.db.models import AuditEvent
-from engine.db.statements import Asked, Statement, committing, first_rows
+from engine.db.statements import Statement, committing
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
@@ -44,15 +44,34 @@ _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's n
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
-_EARLY = "audit_chain_early"  # session.info key: the step's writes may take the chain (with_the_last_writes)
-_HEAD_QUERY = Statement(
+_NEWEST_HASH = (
     select(AuditEvent.__table__.c.hash)
     .where(AuditEvent.__table__.c.hash.is_not(None))
     .order_by(AuditEvent.__table__.c.id.desc())
     .limit(1)
 )
+_HEAD_QUERY = Statement(_NEWEST_HASH)
 _INSERT = Statement(cast(Table, AuditEvent.__table__).insert())
 _INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
+# PostgreSQL: the event's hash made by the INSERT, as ``digest`` makes it, from the newest hashed
+# event's (its own transaction's earlier INSERTs included) and the event's ``body``.
+_INSERT_CHAINED = Statement(
+    cast(Table, AuditEvent.__table__)
+    .insert()
+    .values(
+        hash=func.sha256(
+            func.convert_to(
+                func.coalesce(func.encode(_NEWEST_HASH.scalar_subquery(), literal_column("'hex'")), GENESIS)
+                .op("||")(literal_column("E'\\n'"))
+                .op("||")(bindparam("body", type_=Text)),
+                literal_column("'UTF8'"),
+                type_=LargeBinary,
+            ),
+            type_=LargeBinary,
+        )
+    )
+)
+_CHAINED = ("at", "actor", "kind", "case_id", "task_id", "detail")
 
 
 def plain(detail: dict) -> dict:
@@ -64,6 +83,12 @@ def digest(
     prev_hash: str, at: datetime, actor: str, kind: str, case_id: int | None, task_id: str | None, detail: dict
 ) -> str:
     """The SHA-256 of an event's content, chained to ``prev_hash``."""
+    content = _body(at, actor, kind, case_id, task_id, detail)
+    return hashlib.sha256(f"{prev_hash}\n{content}".encode()).hexdigest()
+
+
+def _body(at: datetime, actor: str, kind: str, case_id: int | None, task_id: str | None, detail: dict) -> str:
+    """An event's content as the text its hash covers, after the previous hash and a line break."""
     content = {
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
@@ -72,8 +97,7 @@ def digest(
         "task_id": task_id,
         "detail": detail,
     }
-    body = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _digest_of(event: AuditEvent, prev_hash: str) -> str:
@@ -91,66 +115,32 @@ def pending(session: Session) -> list[dict]:
 
 
 def write_pending(session: Session) -> None:
-    """Chain this transaction's waiting events to the newest one and insert them now, in one statement.
+    """Chain this transaction's waiting events to the newest one and insert them now.
 
-    From here to the end of the transaction the chain's lock is held; the head is carried in
+    From here to the end of the transaction the chain's lock is held. On PostgreSQL the lock is
+    asked first and the INSERTs chain each event (``_INSERT_CHAINED``): inside a ``pipelined`` block
+    none waits for an answer. On SQLite the hashes are made here, the head carried in
     ``session.info`` so a later write in the same transaction need not read it again.
     """
     pending = session.info.get(_PENDING)
     if not pending:
         return
     # On the session's connection: the ORM would flush whatever is pending first, for nothing.
-    head = session.info.get(_HEAD)
-    if head is None:
-        if session.connection().dialect.name == "postgresql":  # the lock, then the head: one round trip
-            _locked, newest = first_rows(session, (_PG_LOCK, {}), (_HEAD_QUERY, {}))
-        else:
+    if session.connection().dialect.name == "postgresql":
+        _PG_LOCK.execute(session, {})
+        rows = [{**event, "body": _body(*(event[key] for key in _CHAINED))} for event in pending]
+        _INSERT_CHAINED.execute_many(session, rows, column_keys=_CHAINED)
+    else:
+        head = session.info.get(_HEAD)
+        if head is None:
             newest = _HEAD_QUERY.first(session, {})
-        head = newest.hash if newest is not None else GENESIS
-    for event in pending:
-        head = event["hash"] = digest(
-            head, event["at"], event["actor"], event["kind"], event["case_id"], event["task_id"], event["detail"]
-        )
-    _INSERT.execute_many(session, pending, column_keys=_INSERTED)
+            head = newest.hash if newest is not None else GENESIS
+        for event in pending:
+            head = event["hash"] = digest(head, *(event[key] for key in _CHAINED))
+        _INSERT.execute_many(session, pending, column_keys=_INSERTED)
+        session.info[_HEAD] = head
     session.info.setdefault(_WRITTEN, []).extend(pending)
     pending.clear()
-    session.info[_HEAD] = head
-
-
-def with_the_last_writes(session: Session) -> None:
-    """Let the transaction's last writes, a step's (``engine.bpm.runtime``), take the chain's lock and
-    read its head in their round trip on PostgreSQL, rather than in one of their own at the commit.
-
-    Only for a transaction that, after those writes, locks no other row (``engine.facade``: a task's
-    completion with no open incident to resolve, a start with no files to attach and nothing of a
-    channel's to record; the step itself knows whether it threw messages, whose deliveries lock
-    their cases): the chain's lock must stay the last lock any transaction takes, or two could
-    each wait for what the other holds.
-    """
-    session.info[_EARLY] = True
-
-
-def head_asked(session: Session, last: bool) -> Asked | None:
-    """Inside a ``pipelined`` block of writes that are the transaction's ``last``: the chain's lock and
-    head, asked with them when the transaction allows it (``with_the_last_writes``) on PostgreSQL; for
-    ``head_given`` once the block has ended. The allowance is spent either way.
-
-    Not while the ORM holds changes: it flushes them at the commit, after the lock (a task an earlier
-    one renewed gets its new due date so), and their rows may be someone else's to wait for.
-    """
-    if not session.info.pop(_EARLY, False) or not last or _HEAD in session.info:
-        return None
-    if session.new or session.dirty or session.deleted:
-        return None
-    if session.connection().dialect.name != "postgresql":
-        return None
-    return Asked(session, ((_PG_LOCK, {}), (_HEAD_QUERY, {})))
-
-
-def head_given(session: Session, asked: Asked) -> None:
-    """The head ``head_asked`` read, kept for the events the transaction writes at its commit."""
-    _locked, newest = asked.rows()
-    session.info[_HEAD] = newest[0].hash if newest else GENESIS
 
 
 def locked_head(session: Session) -> tuple[int, str, int] | None:
@@ -209,7 +199,7 @@ def _drop_rolled_back(session: Session, previous_transaction) -> None:
 def _forget_head(session: Session, transaction) -> None:
     session.info.pop(_HEAD, None)
     if transaction.parent is None:  # committed or rolled back: nothing of it waits any more
-        for key in (_PENDING, _WRITTEN, _MARKS, _EARLY):
+        for key in (_PENDING, _WRITTEN, _MARKS):
             session.info.pop(key, None)
 
 

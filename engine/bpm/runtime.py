@@ -33,9 +33,8 @@ from engine.bpm.pass_through import PassThroughTask
 from engine.bpm.scripting import budget, sandbox
 from engine.bpm.state.codec import unpacked_size
 from engine.bpm.state.serializer import InstanceSerializer
-from engine.db import case_rows
+from engine.db import case_rows, statements
 from engine.db.models import Case, HumanTask, record_text
-from engine.db.statements import pipelined
 from engine.errors import ProcedureError, Undeliverable
 from engine.forms.catalogs import CatalogCache
 from engine.indicators import rollup, steps
@@ -499,16 +498,16 @@ class Runtime:
             first = not case.revision  # the case's first step creates its state
             case.revision = (case.revision or 0) + 1
             case.timer_due_at = next_timer_due(workflow)
-            with pipelined(session):  # on PostgreSQL, one round trip for the writes that follow
+            with statements.pipelined(session):  # on PostgreSQL, one round trip for the writes that follow
                 if timed is not None:
                     steps.record_completion(session, *timed, now)
                 new_tasks = self._project_tasks(session, case, procedure, ready, now, ready_before)
                 rollup.recount(session, case, procedure.process_id)  # the indicators, in this transaction
                 case_rows.save(session, case)
                 case_rows.save_workflow(session, case.id, state, first)
-                chain_head = audit_chain.head_asked(session, last=not thrown)  # deliveries lock cases after
-            if chain_head is not None:
-                audit_chain.head_given(session, chain_head)
+                if statements.ends_here(session, last=not thrown):  # deliveries move other cases after
+                    audit_chain.write_pending(session)
+                    statements.commit_here(session)
         return Advanced(case.id, case.revision, workflow, new_tasks, thrown, unpacked_size(state))
 
     @staticmethod

@@ -40,6 +40,8 @@ _M = TypeVar("_M", bound="Base")
 DATABASE_TROUBLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
 
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
+_MAY_END = "statements_may_end"  # session.info key: the next step's writes may end the transaction
+_ENDED = "statements_ended"  # session.info key: the transaction's COMMIT has gone (commit_here)
 
 
 def _driver_connection(session: Session) -> tuple[Dialect, Any]:
@@ -58,7 +60,8 @@ def _driver_connection(session: Session) -> tuple[Dialect, Any]:
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the connection goes back to the pool with the outermost transaction
-        session.info.pop(_DRIVER, None)
+        for key in (_DRIVER, _MAY_END, _ENDED):
+            session.info.pop(key, None)
 
 
 @contextlib.contextmanager
@@ -89,6 +92,60 @@ def pipelined(session: Session) -> Iterator[None]:
         return
     with driver_connection.pipeline():
         yield
+
+
+def may_end_with_the_step(session: Session) -> None:
+    """Let the writes of the step the transaction runs next end it, with its COMMIT, in their round
+    trip on PostgreSQL (``ends_here``) rather than in one of their own at the session's commit.
+
+    Only for a transaction that runs no statement after that step's writes (``engine.facade``: a
+    task's completion with no open incident to resolve, a start with no files to attach and nothing
+    of a channel's to record; the step itself knows whether it threw messages, whose deliveries
+    move other cases). A statement run after all the same would begin a transaction of its own,
+    and the session's commit refuses it (``_nothing_after_the_end``).
+    """
+    session.info[_MAY_END] = True
+
+
+def ends_here(session: Session, last: bool) -> bool:
+    """Inside a ``pipelined`` block of writes that are the transaction's ``last``: whether the
+    transaction may end with them (``may_end_with_the_step``), on PostgreSQL. The allowance is spent
+    either way.
+
+    Not while the ORM holds changes: they would be written only at the session's commit, after the
+    COMMIT has gone.
+    """
+    if not session.info.pop(_MAY_END, False) or not last:
+        return False
+    if session.new or session.dirty or session.deleted:
+        return False
+    dialect, _connection = _driver_connection(session)
+    return dialect.name == "postgresql"
+
+
+def commit_here(session: Session) -> None:
+    """The transaction's COMMIT, queued in the ``pipelined`` block open (``ends_here`` said yes): the
+    commit SQLAlchemy asks of the driver later finds the transaction ended, and psycopg sends
+    nothing. If a write before it fails, the COMMIT is not run and the error is raised as the block
+    ends, the transaction rolled back as for any other."""
+    _dialect, driver_connection = _driver_connection(session)
+    driver_connection.cursor().execute("COMMIT", prepare=False)  # never prepared: it ends what prepares
+    session.info[_ENDED] = True
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _nothing_after_the_end(session: Session) -> None:
+    """A transaction ended by ``commit_here`` commits nothing more: a statement run after it, or a
+    change the ORM would flush now, begins another transaction, apart from the step's. Refused, so
+    that work is rolled back. Registered before the audit chain's (``engine.audit.chain`` imports
+    this module), which would write events recorded after the end."""
+    if not session.info.pop(_ENDED, False):
+        return
+    _dialect, driver_connection = _driver_connection(session)
+    if driver_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise RuntimeError("a statement ran after the transaction ended with its step's writes")
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("the ORM holds changes made after the transaction ended with its step's writes")
 
 
 @contextlib.contextmanager
@@ -209,35 +266,17 @@ def together(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list
     dialect, _connection = _driver_connection(session)
     if dialect.name != "postgresql":
         return [statement.all(session, values) for statement, values in reads]
+    sent = []
     with pipelined(session):
-        asked = Asked(session, reads)
-    return asked.rows()
-
-
-class Asked:
-    """Reads sent inside a ``pipelined`` block already open, with the writes around them (PostgreSQL):
-    their rows are there once the block has ended (``rows``). A ``pipelined`` block opened for them
-    alone, as ``together`` does, would send what the open one queued before them first, and wait."""
-
-    def __init__(self, session: Session, reads: Iterable[tuple[Statement, dict[str, Any]]]):
-        self._sent = []
         for statement, values in reads:
             compiled, cursor = statement._for(session, None)
             cursor.execute(compiled.sql, compiled.parameters(values))
-            self._sent.append((compiled, cursor))
-
-    def rows(self) -> list[list[Any]]:
-        """Every row of each read, in the order they were asked."""
-        rows = []
-        for compiled, cursor in self._sent:
-            rows.append([compiled.read(raw) for raw in cursor.fetchall()])
-            cursor.close()
-        return rows
-
-
-def first_rows(session: Session, *reads: tuple[Statement, dict[str, Any]]) -> list[Any]:
-    """The first row (or None) of each read, all sent together (``together``)."""
-    return [found[0] if found else None for found in together(session, *reads)]
+            sent.append((compiled, cursor))
+    rows = []
+    for compiled, cursor in sent:
+        rows.append([compiled.read(raw) for raw in cursor.fetchall()])
+        cursor.close()
+    return rows
 
 
 class Tally:

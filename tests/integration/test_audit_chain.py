@@ -13,8 +13,7 @@ from engine.audit import chain as audit_chain
 from engine.audit import log as audit_log
 from engine.audit import trail as audit
 from engine.cases import attachments
-from engine.db import statements
-from engine.db.models import Attachment, AuditEvent, CatalogItem, sqlite_instant
+from engine.db.models import Attachment, AuditEvent, sqlite_instant
 from engine.db.packing import Packed
 from engine.db.store import Store, alembic_config
 from tests.conftest import START
@@ -351,8 +350,9 @@ def test_migration_0033_leaves_the_previous_hash_to_the_event_before_and_its_dow
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_a_start_that_attaches_files_takes_the_chain_after_them(desk, store):
-    """A start whose form carries files attaches them after its step: it waits for a file someone
-    holds without holding the chain (``audit_chain.with_the_last_writes``), which every writer needs."""
+    """A start whose form carries files attaches them after its step, whose writes therefore do not end
+    the transaction (``statements.may_end_with_the_step``): it waits for a file someone holds without
+    holding the chain, which every writer needs."""
     with store.unit_of_work() as s:
         upload = attachments.store(s, b"Foto del bache.", "bache.txt", "operador", START)
     waited = while_row_held(store, "attachment", upload.id, lambda: desk.start(adjuntos=[upload.id]))
@@ -361,19 +361,20 @@ def test_a_start_that_attaches_files_takes_the_chain_after_them(desk, store):
         assert s.get(Attachment, upload.id).case_id is not None
 
 
-@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
-def test_the_chain_goes_with_a_steps_writes_only_when_the_orm_holds_no_change(store):
-    """What the ORM holds is flushed at the commit, after the chain's lock: its rows would be locked after it."""
-    asked = {}
-    for holds_a_change in (False, True):
-        with store.unit_of_work() as s:
-            if holds_a_change:
-                s.add(CatalogItem(catalog="prueba", code="x", label="Prueba"))
-            audit_chain.with_the_last_writes(s)
-            with statements.pipelined(s):
-                asked[holds_a_change] = audit_chain.head_asked(s, last=True)
-            if asked[holds_a_change] is not None:
-                audit_chain.head_given(s, asked[holds_a_change])
-            audit.record(s, START, "ana", "hecho")
-    assert asked[False] is not None and asked[True] is None
+def test_events_written_together_are_each_chained_to_the_one_before(store):
+    """On PostgreSQL the INSERT makes each hash (``_INSERT_CHAINED``), on SQLite Python does; either way
+    it is the hash ``digest`` gives, over the text's UTF-8, and the events of one transaction link
+    to one another in the order recorded."""
+    with store.unit_of_work() as s:
+        audit.record(s, START, "ana", "caso_creado", detail={"datos": {"descripción": "Señal caída, ¿quién?"}})
+    with store.unit_of_work() as s:
+        for kind, detail in (("tarea_completada", {"nombre": "Acuse de recibo", "n": 1.5}), ("nota", {})):
+            audit.record(s, START, "josé.núñez", kind, detail=detail)
+        audit_chain.write_pending(s)  # as a read of the trail inside the transaction does
+        audit.record(s, START, "ana", "paso_automatico", detail={"€": None})
+    chain = events(store)
+    assert [e.kind for e in chain] == ["caso_creado", "tarea_completada", "nota", "paso_automatico"]
+    assert chained(chain[0], audit_chain.GENESIS)
+    for previous, event in zip(chain, chain[1:], strict=False):
+        assert chained(event, previous.hash)
     assert verdict(store).intact

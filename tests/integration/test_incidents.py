@@ -332,9 +332,10 @@ def test_a_retry_whose_submission_the_new_form_refuses_says_the_task_must_be_don
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_a_completion_that_resolves_an_incident_locks_its_row_before_taking_the_chain(engine):
-    """The chain's lock stays the last a transaction takes (``audit_chain.with_the_last_writes``): a
-    completion that must resolve an open incident, whose row someone holds, waits for it without
-    holding the chain, which every other writer needs to commit."""
+    """The chain's lock stays the last a transaction takes: a completion that must resolve an open
+    incident after its step, whose writes therefore do not end the transaction
+    (``statements.may_end_with_the_step``), waits for the incident's row without holding the chain,
+    which every other writer needs to commit."""
     case_id, task_id = started_at_review(engine, one_task(condition=MISSING))
     with pytest.raises(StepFailed):
         engine.complete_task(task_id, {"prioridad": "alta"}, OPERADOR)

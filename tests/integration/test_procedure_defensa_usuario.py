@@ -158,8 +158,9 @@ def test_changing_the_remission_term_in_the_diagram_changes_when_it_escalates(at
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_an_acta_whose_delivery_waits_for_a_sugerencia_holds_no_chain_meanwhile(desk, store):
-    """A step that throws messages locks the cases it delivers them to after its own writes: it does not
-    take the audit chain with them (``audit_chain.with_the_last_writes``), which every writer needs."""
+    """A step that throws messages locks the cases it delivers them to after its own writes, which therefore
+    do not end the transaction (``statements.ends_here``): it waits for them without holding the audit
+    chain, which every writer needs."""
     sugerencia = start(desk, SUGERENCIA_311)
     desk.wait(seconds=MEETING_DAY.total_seconds())
     acta = meeting(store)

@@ -36,12 +36,12 @@ BOUNDS = {
         "Task_respuesta_final": 31,
     },
     "postgresql": {
-        "start": 6,
-        "Task_plantilla_queja_reclamo": 3,
-        "Task_confeccionar_hoja": 3,
-        "Task_aprobar_hoja": 9,
-        "Task_acuse_recibo": 3,
-        "Task_respuesta_final": 5,
+        "start": 5,
+        "Task_plantilla_queja_reclamo": 2,
+        "Task_confeccionar_hoja": 2,
+        "Task_aprobar_hoja": 8,
+        "Task_acuse_recibo": 2,
+        "Task_respuesta_final": 4,
     },
 }
 WARM_UP_CASES = 8

@@ -146,17 +146,6 @@ def test_pipelined_writes_are_all_kept_and_a_refused_one_undoes_its_transaction(
     assert kept == {9001: "renamed.pdf", 9002: "9002.pdf"}
 
 
-def test_first_rows_gives_each_reads_first_row_in_the_sessions_transaction(store):
-    with store.unit_of_work() as s:
-        _INSERT_EVENT.execute(s, event("ana", {}), column_keys=_WRITTEN)
-    with store.unit_of_work() as s:
-        _INSERT_EVENT.execute(s, event("beto", {}), column_keys=_WRITTEN)  # not committed yet: seen here
-        first, newest, none = statements.first_rows(
-            s, (_EVENTS_OF, {"kind": "prueba"}), (_NEWEST, {}), (_EVENTS_OF, {"kind": "ninguno"})
-        )
-    assert (first.actor, newest.actor, none) == ("ana", "beto", None)
-
-
 def test_together_gives_every_row_of_each_read_in_order(store):
     with store.unit_of_work() as s:
         for actor in ("ana", "beto", "carla"):
@@ -191,6 +180,77 @@ def test_committing_ends_the_transaction_with_its_block_and_a_refused_write_ther
     with store.read() as s:
         kept = set(s.scalars(select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id > 9100)))
     assert kept == {9101, 9102}
+
+
+def step_writes(s, document_id: int, last: bool = True) -> bool:
+    """A step's writes as ``engine.bpm.runtime`` sends them: whether they ended the transaction."""
+    with statements.pipelined(s):
+        _INSERT_DOCUMENT.execute(s, document(document_id), column_keys=_DOCUMENT_COLUMNS)
+        ended = statements.ends_here(s, last=last)
+        if ended:
+            statements.commit_here(s)
+    return ended
+
+
+def stored_documents(store) -> set[int]:
+    with store.read() as s:
+        return set(s.scalars(select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.id > 9300)))
+
+
+def test_a_transaction_ends_with_a_steps_writes_only_when_allowed_on_postgresql_and_nothing_is_left(store):
+    """The step's writes take the COMMIT only when the transaction allows it (``may_end_with_the_step``),
+    they are its ``last`` and the ORM holds nothing that would be written at the session's commit;
+    otherwise, and always on SQLite, the session commits as usual. Everything lands either way."""
+    ended = {}
+    for name, allowed, last, orm_change in (
+        ("allowed", True, True, False),
+        ("not allowed", False, True, False),
+        ("not last", True, False, False),
+        ("orm holds a change", True, True, True),
+    ):
+        document_id = 9301 + len(ended) * 2
+        with store.unit_of_work() as s:
+            if orm_change:
+                s.add(Document(**document(document_id + 1), snapshot={}))
+            if allowed:
+                statements.may_end_with_the_step(s)
+            ended[name] = step_writes(s, document_id, last=last)
+            assert not statements.ends_here(s, last=True), "the allowance is spent by the first ask"
+    assert ended == {
+        "allowed": not store.is_sqlite,
+        "not allowed": False,
+        "not last": False,
+        "orm holds a change": False,
+    }
+    assert stored_documents(store) == {9301, 9303, 9305, 9307, 9308}
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_refused_write_before_the_steps_commit_leaves_nothing(store):
+    """The COMMIT queued after a write the database refuses is never run: the unit of work rolls back."""
+    with pytest.raises(psycopg.errors.UniqueViolation), store.unit_of_work() as s:
+        statements.may_end_with_the_step(s)
+        with statements.pipelined(s):
+            _INSERT_DOCUMENT.execute(s, document(9311), column_keys=_DOCUMENT_COLUMNS)
+            _INSERT_DOCUMENT.execute(s, document(9311), column_keys=_DOCUMENT_COLUMNS)  # its id is taken
+            assert statements.ends_here(s, last=True)
+            statements.commit_here(s)
+    assert stored_documents(store) == set()
+
+
+@pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize("after", ["statement", "orm change"])
+def test_nothing_is_committed_after_a_transaction_ended_with_its_steps_writes(store, after):
+    """Work done after the step's COMMIT would land apart from it: the session's commit refuses it, and it
+    is rolled back; the step stays committed."""
+    with pytest.raises(RuntimeError, match="ended with its step's writes"), store.unit_of_work() as s:
+        statements.may_end_with_the_step(s)
+        assert step_writes(s, 9321)
+        if after == "statement":
+            _INSERT_DOCUMENT.execute(s, document(9322), column_keys=_DOCUMENT_COLUMNS)
+        else:
+            s.add(Document(**document(9322), snapshot={}))
+    assert stored_documents(store) == {9321}
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
