@@ -113,11 +113,11 @@ def ends_here(session: Session, last: bool) -> bool:
     either way.
 
     Not while the ORM holds changes: they would be written only at the session's commit, after the
-    COMMIT has gone.
+    COMMIT has gone. Nor inside a savepoint, whose release would find no transaction.
     """
     if not session.info.pop(_MAY_END, False) or not last:
         return False
-    if session.new or session.dirty or session.deleted:
+    if session.new or session.dirty or session.deleted or session.in_nested_transaction():
         return False
     dialect, _connection = _driver_connection(session)
     return dialect.name == "postgresql"

@@ -6,6 +6,7 @@ layer; here the same rows are written and read both ways, on SQLite and PostgreS
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -199,14 +200,16 @@ def stored_documents(store) -> set[int]:
 
 def test_a_transaction_ends_with_a_steps_writes_only_when_allowed_on_postgresql_and_nothing_is_left(store):
     """The step's writes take the COMMIT only when the transaction allows it (``may_end_with_the_step``),
-    they are its ``last`` and the ORM holds nothing that would be written at the session's commit;
-    otherwise, and always on SQLite, the session commits as usual. Everything lands either way."""
+    they are its ``last``, the ORM holds nothing that would be written at the session's commit and no
+    savepoint is open; otherwise, and always on SQLite, the session commits as usual. Everything
+    lands either way."""
     ended = {}
-    for name, allowed, last, orm_change in (
-        ("allowed", True, True, False),
-        ("not allowed", False, True, False),
-        ("not last", True, False, False),
-        ("orm holds a change", True, True, True),
+    for name, allowed, last, orm_change, nested in (
+        ("allowed", True, True, False, False),
+        ("not allowed", False, True, False, False),
+        ("not last", True, False, False, False),
+        ("orm holds a change", True, True, True, False),
+        ("inside a savepoint", True, True, False, True),
     ):
         document_id = 9301 + len(ended) * 2
         with store.unit_of_work() as s:
@@ -214,15 +217,17 @@ def test_a_transaction_ends_with_a_steps_writes_only_when_allowed_on_postgresql_
                 s.add(Document(**document(document_id + 1), snapshot={}))
             if allowed:
                 statements.may_end_with_the_step(s)
-            ended[name] = step_writes(s, document_id, last=last)
+            with statements.savepoint(s) if nested else contextlib.nullcontext():
+                ended[name] = step_writes(s, document_id, last=last)
             assert not statements.ends_here(s, last=True), "the allowance is spent by the first ask"
     assert ended == {
         "allowed": not store.is_sqlite,
         "not allowed": False,
         "not last": False,
         "orm holds a change": False,
+        "inside a savepoint": False,
     }
-    assert stored_documents(store) == {9301, 9303, 9305, 9307, 9308}
+    assert stored_documents(store) == {9301, 9303, 9305, 9307, 9308, 9309}
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
