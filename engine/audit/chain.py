@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import LargeBinary, Table, Text, bindparam, func, literal_column, select
+from sqlalchemy import LargeBinary, Table, bindparam, func, literal_column, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, aliased
 
+from engine.db import statements
 from engine.db.models import AuditEvent
 from engine.db.statements import Statement, committing
 
@@ -40,7 +41,7 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key of the chain's head ("ATIE" in ASCII); held until the transaction ends.
 _PG_LOCK = Statement(select(func.pg_advisory_xact_lock(1096041541)))
 _BATCH = 2000
-_HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event
+_HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's newest event (SQLite)
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
@@ -54,19 +55,20 @@ _HEAD_QUERY = Statement(_NEWEST_HASH)
 _INSERT = Statement(cast(Table, AuditEvent.__table__).insert())
 _INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
 # PostgreSQL: the event's hash made by the INSERT, as ``digest`` makes it, from the newest hashed
-# event's (its own transaction's earlier INSERTs included) and the event's ``body``.
+# event's (its own transaction's earlier INSERTs included) and the event's ``body`` in UTF-8, given
+# as bytes: the same bytes whatever the database's own encoding.
 _INSERT_CHAINED = Statement(
     cast(Table, AuditEvent.__table__)
     .insert()
     .values(
         hash=func.sha256(
             func.convert_to(
-                func.coalesce(func.encode(_NEWEST_HASH.scalar_subquery(), literal_column("'hex'")), GENESIS)
-                .op("||")(literal_column("E'\\n'"))
-                .op("||")(bindparam("body", type_=Text)),
+                func.coalesce(func.encode(_NEWEST_HASH.scalar_subquery(), literal_column("'hex'")), GENESIS).op("||")(
+                    literal_column("E'\\n'")
+                ),
                 literal_column("'UTF8'"),
                 type_=LargeBinary,
-            ),
+            ).op("||")(bindparam("body", type_=LargeBinary)),
             type_=LargeBinary,
         )
     )
@@ -119,8 +121,8 @@ def write_pending(session: Session) -> None:
 
     From here to the end of the transaction the chain's lock is held. On PostgreSQL the lock is
     asked first and the INSERTs chain each event (``_INSERT_CHAINED``): inside a ``pipelined`` block
-    none waits for an answer. On SQLite the hashes are made here, the head carried in
-    ``session.info`` so a later write in the same transaction need not read it again.
+    none waits for an answer. On SQLite the hashes are made here, the head kept in ``session.info``
+    so a later write in the same transaction need not read it again.
     """
     pending = session.info.get(_PENDING)
     if not pending:
@@ -128,7 +130,7 @@ def write_pending(session: Session) -> None:
     # On the session's connection: the ORM would flush whatever is pending first, for nothing.
     if session.connection().dialect.name == "postgresql":
         _PG_LOCK.execute(session, {})
-        rows = [{**event, "body": _body(*(event[key] for key in _CHAINED))} for event in pending]
+        rows = [{**event, "body": _body(*(event[key] for key in _CHAINED)).encode()} for event in pending]
         _INSERT_CHAINED.execute_many(session, rows, column_keys=_CHAINED)
     else:
         head = session.info.get(_HEAD)
@@ -163,8 +165,12 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
 def _write_at_commit(session: Session) -> None:
     """The transaction's events go in as it commits: on PostgreSQL, in the COMMIT's round trip.
 
-    A savepoint's release writes them in its transaction, to be committed with it.
+    A savepoint's release writes them in its transaction, to be committed with it. Events recorded
+    after the transaction ended with its step's writes (``statements.commit_here``) would be
+    committed apart from it: refused, a programming error.
     """
+    if pending(session) and statements.ended(session):
+        raise RuntimeError("audit events were recorded after the transaction ended with its step's writes")
     if pending(session) and not session.in_nested_transaction():
         with committing(session):
             write_pending(session)

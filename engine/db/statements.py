@@ -27,6 +27,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.sql.dml import Insert
 
 if TYPE_CHECKING:
     from engine.db.models import Base
@@ -124,22 +125,28 @@ def ends_here(session: Session, last: bool) -> bool:
 
 
 def commit_here(session: Session) -> None:
-    """The transaction's COMMIT, queued in the ``pipelined`` block open (``ends_here`` said yes): the
-    commit SQLAlchemy asks of the driver later finds the transaction ended, and psycopg sends
+    """The transaction's COMMIT, queued last in the ``pipelined`` block open (``ends_here`` said yes):
+    the commit SQLAlchemy asks of the driver later finds the transaction ended, and psycopg sends
     nothing. If a write before it fails, the COMMIT is not run and the error is raised as the block
-    ends, the transaction rolled back as for any other."""
+    ends, the transaction rolled back as for any other. From here on a statement run here raises
+    (``Statement``), and so does the session's commit if anything else was done (``ended``)."""
     _dialect, driver_connection = _driver_connection(session)
     driver_connection.cursor().execute("COMMIT", prepare=False)  # never prepared: it ends what prepares
     session.info[_ENDED] = True
 
 
+def ended(session: Session) -> bool:
+    """Whether the transaction's COMMIT has gone with its step's writes (``commit_here``)."""
+    return session.info.get(_ENDED, False)
+
+
 @sa_event.listens_for(Session, "before_commit")
 def _nothing_after_the_end(session: Session) -> None:
-    """A transaction ended by ``commit_here`` commits nothing more: a statement run after it, or a
-    change the ORM would flush now, begins another transaction, apart from the step's. Refused, so
-    that work is rolled back. Registered before the audit chain's (``engine.audit.chain`` imports
-    this module), which would write events recorded after the end."""
-    if not session.info.pop(_ENDED, False):
+    """A transaction ended by ``commit_here`` commits nothing more: a statement run through SQLAlchemy
+    after it, or a change the ORM would flush now, began or would begin another transaction, apart
+    from the step's. A programming error: raised, so that work is rolled back; the step stands,
+    committed. (The audit chain refuses events recorded after the end, ``engine.audit.chain``.)"""
+    if not ended(session):
         return
     _dialect, driver_connection = _driver_connection(session)
     if driver_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -172,6 +179,8 @@ class _Compiled:
     """One statement's SQL for one dialect, with how to pass its parameters and read its rows."""
 
     def __init__(self, statement: ReturnsRows, dialect: Dialect, column_keys: tuple[str, ...] | None):
+        if isinstance(statement, Insert) and not statement.exported_columns:
+            statement = statement.inline()  # nobody reads its rows: no RETURNING of the id SQLAlchemy would add
         compiled = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
         self.sql = compiled.string
         # private part of SQLAlchemy (SQLCompiler.positional): the driver's parameter style, to pass parameters in it
@@ -216,6 +225,8 @@ class Statement:
 
     def _for(self, session: Session, column_keys: tuple[str, ...] | None) -> tuple[_Compiled, Any]:
         """This statement's compiled form for the session's database, and a cursor of its connection."""
+        if ended(session):
+            raise RuntimeError("a statement was run after the transaction ended with its step's writes")
         dialect, driver_connection = _driver_connection(session)
         key = (dialect.name, column_keys)
         compiled = self._compiled.get(key)

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import bindparam, func, insert, select
 
+from engine.audit import trail as audit
 from engine.db import statements
 from engine.db.models import AuditEvent, Document
 from engine.db.statements import Statement
@@ -27,6 +28,7 @@ _EVENTS_OF = Statement(select(_EVENTS).where(_EVENTS.c.kind == bindparam("kind")
 _NEWEST = Statement(select(_EVENTS.c.actor).order_by(_EVENTS.c.id.desc()).limit(1))  # LIMIT: its own parameter
 _RENAME = Statement(_DOCUMENTS.update().where(_DOCUMENTS.c.id == bindparam("document_id")))
 _WRITTEN = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
+AFTER_THE_END = "after the transaction ended with its step's writes"  # what each refusal says
 
 
 def event(actor: str, detail: dict) -> dict:
@@ -244,18 +246,24 @@ def test_a_refused_write_before_the_steps_commit_leaves_nothing(store):
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
-@pytest.mark.parametrize("after", ["statement", "orm change"])
+@pytest.mark.parametrize("after", ["statement", "statement through sqlalchemy", "orm change", "audit event"])
 def test_nothing_is_committed_after_a_transaction_ended_with_its_steps_writes(store, after):
-    """Work done after the step's COMMIT would land apart from it: the session's commit refuses it, and it
-    is rolled back; the step stays committed."""
-    with pytest.raises(RuntimeError, match="ended with its step's writes"), store.unit_of_work() as s:
+    """Work done after the step's COMMIT would land apart from it: a statement on the cursor is refused
+    at once, anything else at the session's commit, and it is rolled back; the step stays committed."""
+    with pytest.raises(RuntimeError, match=AFTER_THE_END), store.unit_of_work() as s:
         statements.may_end_with_the_step(s)
         assert step_writes(s, 9321)
         if after == "statement":
             _INSERT_DOCUMENT.execute(s, document(9322), column_keys=_DOCUMENT_COLUMNS)
-        else:
+        elif after == "statement through sqlalchemy":
+            s.execute(insert(_DOCUMENTS).values(**document(9322), snapshot=None))
+        elif after == "orm change":
             s.add(Document(**document(9322), snapshot={}))
+        else:
+            audit.record(s, AT, "ana", "prueba")
     assert stored_documents(store) == {9321}
+    with store.read() as s:
+        assert s.scalar(select(func.count()).select_from(_EVENTS)) == 0
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
