@@ -9,6 +9,7 @@ follow-up dates are picked in Python: a consolidado of 10,000 cases never loads 
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from sqlalchemy import select
@@ -33,14 +34,19 @@ def _days(start: datetime, end: datetime) -> int:
 def build(session: Session, direccion: str, now: datetime, periodo: str = "") -> documents.Consolidado:
     """The consolidado of ``direccion`` at ``now``, oldest case first."""
     in_consolidado = (Case.direccion == direccion) & Case.status.in_(OPEN_STATUSES)
-    audit_chain.write_pending(session)  # follow-ups recorded in this same transaction count too
-    last_follow_up: dict[int | None, datetime] = {}
-    for case_id, at, detail in session.execute(  # details are packed (engine.db.packing): read in Python
+    stored = session.execute(  # details are packed (engine.db.packing): read in Python
         select(AuditEvent.case_id, AuditEvent.at, AuditEvent.detail).where(
             AuditEvent.kind == "tarea_completada",
             AuditEvent.case_id.in_(select(Case.id).where(in_consolidado)),
         )
-    ):
+    )
+    # Follow-ups recorded in this same transaction count too, read where they wait: writing them
+    # first would take the audit chain's lock in the middle of a step (engine.audit.chain).
+    waiting = (
+        (e["case_id"], e["at"], e["detail"]) for e in audit_chain.pending(session) if e["kind"] == "tarea_completada"
+    )
+    last_follow_up: dict[int | None, datetime] = {}
+    for case_id, at, detail in itertools.chain(stored, waiting):
         datos = detail.get("datos") if isinstance(detail, dict) else None  # a detail of another shape counts as none
         if isinstance(datos, dict) and datos.get(FOLLOW_UP_FIELD) is not None:
             last_follow_up[case_id] = max(at, last_follow_up.get(case_id, at))

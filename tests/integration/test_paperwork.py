@@ -9,7 +9,9 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from engine.audit import chain as audit_chain
 from engine.audit import trail as audit
 from engine.bpm.runtime import Runtime
 from engine.db.models import AuditEvent, Case, Document, OutboxMessage
@@ -263,6 +265,31 @@ def test_the_consolidado_shows_the_last_follow_up_the_enlace_gave(office, store)
     assert fila.ultimo_seguimiento == "Inspección programada para el jueves."
     assert fila.fecha_ultimo_seguimiento == office.clock.now()
     assert (fila.dias_transcurridos, fila.dias_restantes) == (8, 22)
+
+
+def test_a_consolidado_built_in_a_transaction_counts_its_waiting_follow_ups_and_leaves_the_chain_alone(office, store):
+    """Built inside a step (a service task's document), the consolidado reads that transaction's own
+    follow-ups where they wait: writing them first would take the audit chain's lock before the
+    step's own writes, which every other writer's commit would then wait behind."""
+    case_id = office.start()
+    office.remit(case_id)
+    office.clock.advance(days=2)
+    with store.unit_of_work() as s:
+        audit.record(
+            s,
+            office.clock.now(),
+            "enlace",
+            "tarea_completada",
+            case_id=case_id,
+            detail={"datos": {"avance_semanal": "Cuadrilla asignada."}},
+        )
+        [fila] = consolidado.build(s, "planificacion_urbana", office.clock.now(), "semanal").filas
+        assert fila.fecha_ultimo_seguimiento == office.clock.now()
+        assert [e["kind"] for e in audit_chain.pending(s)] == ["tarea_completada"]  # not written: no lock taken
+    with store.read() as s:  # it went in with the commit, chained
+        details = s.scalars(select(AuditEvent.detail).where(AuditEvent.case_id == case_id)).all()
+        assert {"datos": {"avance_semanal": "Cuadrilla asignada."}} in details
+        assert audit_chain.verify(s).intact
 
 
 def test_a_service_task_cannot_name_an_unknown_operator_or_reach_python(office):
