@@ -165,16 +165,16 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
 def _write_at_commit(session: Session) -> None:
     """The transaction's events go in as it commits: on PostgreSQL, in the COMMIT's round trip.
 
-    A savepoint's release writes them in its transaction, to be committed with it. Events recorded
-    after the transaction ended with its step's writes (``statements.commit_here``) would be
-    committed apart from it: refused, a programming error.
+    A savepoint's release leaves them waiting for the transaction's commit: written there, they took
+    the chain's lock at the first case of a timer sweep's batch, held while the batch's other cases
+    locked their rows. Events recorded after the transaction ended with its step's writes
+    (``statements.commit_here``) would be committed apart from it: refused, a programming error.
     """
-    if pending(session) and statements.ended(session):
-        raise RuntimeError("audit events were recorded after the transaction ended with its step's writes")
-    if pending(session) and not session.in_nested_transaction():
-        with committing(session):
-            write_pending(session)
-    else:
+    if not pending(session) or session.in_nested_transaction():
+        return
+    if statements.ended(session):
+        raise statements.AfterTheEnd("audit events were recorded after the transaction ended with its step's writes")
+    with committing(session):
         write_pending(session)
 
 

@@ -43,7 +43,7 @@ from engine.bpm.runtime import next_timer_due
 from engine.cases import attachments
 from engine.db import case_rows
 from engine.db.models import Case, Incident, ProcedureVersion
-from engine.db.statements import DATABASE_TROUBLE, Statement, savepoint
+from engine.db.statements import DATABASE_TROUBLE, AfterTheEnd, Statement, savepoint
 from engine.errors import (
     Forbidden,
     FormErrors,
@@ -69,6 +69,7 @@ NOT_A_STEP_FAILURE: tuple[type[Exception], ...] = (
     IncidentRefused,
     SQLAlchemyError,
     *DATABASE_TROUBLE,  # as the statements run on the driver's cursor raise it
+    AfterTheEnd,  # a programming error after the step committed
 )
 
 

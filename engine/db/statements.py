@@ -40,6 +40,12 @@ _M = TypeVar("_M", bound="Base")
 # (too long, out of range) is the data's, and stays the step's failure.
 DATABASE_TROUBLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
 
+
+class AfterTheEnd(RuntimeError):
+    """Work done after the transaction ended with its step's writes (``commit_here``): a programming
+    error, never the procedure's step failing (``engine.cases.incidents``), since the step stands."""
+
+
 _DRIVER = "statements_driver_connection"  # session.info key: (dialect, DBAPI connection) of its transaction
 _MAY_END = "statements_may_end"  # session.info key: the next step's writes may end the transaction
 _ENDED = "statements_ended"  # session.info key: the transaction's COMMIT has gone (commit_here)
@@ -150,9 +156,9 @@ def _nothing_after_the_end(session: Session) -> None:
         return
     _dialect, driver_connection = _driver_connection(session)
     if driver_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise RuntimeError("a statement ran after the transaction ended with its step's writes")
+        raise AfterTheEnd("a statement ran after the transaction ended with its step's writes")
     if session.new or session.dirty or session.deleted:
-        raise RuntimeError("the ORM holds changes made after the transaction ended with its step's writes")
+        raise AfterTheEnd("the ORM holds changes made after the transaction ended with its step's writes")
 
 
 @contextlib.contextmanager
@@ -226,7 +232,7 @@ class Statement:
     def _for(self, session: Session, column_keys: tuple[str, ...] | None) -> tuple[_Compiled, Any]:
         """This statement's compiled form for the session's database, and a cursor of its connection."""
         if ended(session):
-            raise RuntimeError("a statement was run after the transaction ended with its step's writes")
+            raise AfterTheEnd("a statement was run after the transaction ended with its step's writes")
         dialect, driver_connection = _driver_connection(session)
         key = (dialect.name, column_keys)
         compiled = self._compiled.get(key)

@@ -155,11 +155,14 @@ def test_events_of_a_savepoint_rolled_back_vanish_and_the_ones_before_it_stay(st
     assert verdict(store).intact
 
 
-def test_a_savepoint_released_keeps_its_events_in_order(store):
+def test_a_savepoint_released_keeps_its_events_in_order_waiting_for_the_commit(store):
+    """Written at the release, they took the chain's lock there: a timer sweep held it from its batch's
+    first case on, while the other cases locked their rows."""
     with store.unit_of_work() as s:
         audit.record(s, START, "ana", "antes")
         with s.begin_nested():
             audit.record(s, START, "ana", "dentro")
+        assert [event["kind"] for event in audit_chain.pending(s)] == ["antes", "dentro"]
         audit.record(s, START, "ana", "despues")
     assert kinds(store) == ["antes", "dentro", "despues"]
     assert verdict(store).intact

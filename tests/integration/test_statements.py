@@ -250,7 +250,7 @@ def test_a_refused_write_before_the_steps_commit_leaves_nothing(store):
 def test_nothing_is_committed_after_a_transaction_ended_with_its_steps_writes(store, after):
     """Work done after the step's COMMIT would land apart from it: a statement on the cursor is refused
     at once, anything else at the session's commit, and it is rolled back; the step stays committed."""
-    with pytest.raises(RuntimeError, match=AFTER_THE_END), store.unit_of_work() as s:
+    with pytest.raises(statements.AfterTheEnd, match=AFTER_THE_END), store.unit_of_work() as s:
         statements.may_end_with_the_step(s)
         assert step_writes(s, 9321)
         if after == "statement":
