@@ -45,22 +45,17 @@ _HEAD = "audit_chain_head"  # session.info key: the hash of this transaction's n
 _PENDING = "audit_chain_pending"  # session.info key: events of this transaction not yet written
 _WRITTEN = "audit_chain_written"  # session.info key: events of this transaction already inserted
 _MARKS = "audit_chain_marks"  # session.info key: savepoint → (events written, events in all) when it began
-_NEWEST_HASH = (
-    select(AuditEvent.__table__.c.hash)
-    .where(AuditEvent.__table__.c.hash.is_not(None))
-    .order_by(AuditEvent.__table__.c.id.desc())
-    .limit(1)
-)
+_EVENTS = cast(Table, AuditEvent.__table__)
+_CHAINED = ("at", "actor", "kind", "case_id", "task_id", "detail")  # what an event's hash covers
+_INSERTED = (*_CHAINED, "hash")
+_NEWEST_HASH = select(_EVENTS.c.hash).where(_EVENTS.c.hash.is_not(None)).order_by(_EVENTS.c.id.desc()).limit(1)
 _HEAD_QUERY = Statement(_NEWEST_HASH)
-_INSERT = Statement(cast(Table, AuditEvent.__table__).insert())
-_INSERTED = ("at", "actor", "kind", "case_id", "task_id", "detail", "hash")
+_INSERT = Statement(_EVENTS.insert())
 # PostgreSQL: the event's hash made by the INSERT, as ``digest`` makes it, from the newest hashed
 # event's (its own transaction's earlier INSERTs included) and the event's ``body`` in UTF-8, given
 # as bytes: the same bytes whatever the database's own encoding.
 _INSERT_CHAINED = Statement(
-    cast(Table, AuditEvent.__table__)
-    .insert()
-    .values(
+    _EVENTS.insert().values(
         hash=func.sha256(
             func.convert_to(
                 func.coalesce(func.encode(_NEWEST_HASH.scalar_subquery(), literal_column("'hex'")), GENESIS).op("||")(
@@ -73,7 +68,6 @@ _INSERT_CHAINED = Statement(
         )
     )
 )
-_CHAINED = ("at", "actor", "kind", "case_id", "task_id", "detail")
 
 
 def plain(detail: dict) -> dict:
@@ -151,13 +145,12 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
     Taken with the chain's lock, held to the end of the transaction, so nothing is appended
     meanwhile (SQLite's writers queue already); for a seal of the head (``engine.audit.seals``).
     """
-    events = cast(Table, AuditEvent.__table__)
     if session.connection().dialect.name == "postgresql":
         _PG_LOCK.first(session, {})
-    newest = session.execute(select(events.c.id, events.c.hash).order_by(events.c.id.desc()).limit(1)).first()
+    newest = session.execute(select(_EVENTS.c.id, _EVENTS.c.hash).order_by(_EVENTS.c.id.desc()).limit(1)).first()
     if newest is None:
         return None
-    count = session.scalar(select(func.count()).select_from(events).where(events.c.id <= newest.id))
+    count = session.scalar(select(func.count()).select_from(_EVENTS).where(_EVENTS.c.id <= newest.id))
     return newest.id, newest.hash or "", count or 0
 
 

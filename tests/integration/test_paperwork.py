@@ -245,19 +245,24 @@ def test_a_completion_whose_detail_has_another_shape_leaves_the_consolidado_whol
     assert fila.fecha_ultimo_seguimiento is None
 
 
+def record_follow_up(s, office, case_id: int, avance: str) -> None:
+    """A follow-up the enlace completed, as the real procedure's form records it."""
+    audit.record(
+        s,
+        office.clock.now(),
+        "enlace",
+        "tarea_completada",
+        case_id=case_id,
+        detail={"datos": {"avance_semanal": avance}},
+    )
+
+
 def test_the_consolidado_shows_the_last_follow_up_the_enlace_gave(office, store):
     case_id = office.start()
     office.remit(case_id)
     office.clock.advance(days=7)
-    with store.unit_of_work() as s:  # a follow-up completed as the real procedure's form records it
-        audit.record(
-            s,
-            office.clock.now(),
-            "enlace",
-            "tarea_completada",
-            case_id=case_id,
-            detail={"datos": {"avance_semanal": "Inspección programada para el jueves."}},
-        )
+    with store.unit_of_work() as s:
+        record_follow_up(s, office, case_id, "Inspección programada para el jueves.")
         case = s.get(Case, case_id)
         case.data = {**case.data, "avance_semanal": "Inspección programada para el jueves."}
     with store.read() as s:
@@ -275,14 +280,7 @@ def test_a_consolidado_built_in_a_transaction_counts_its_waiting_follow_ups_and_
     office.remit(case_id)
     office.clock.advance(days=2)
     with store.unit_of_work() as s:
-        audit.record(
-            s,
-            office.clock.now(),
-            "enlace",
-            "tarea_completada",
-            case_id=case_id,
-            detail={"datos": {"avance_semanal": "Cuadrilla asignada."}},
-        )
+        record_follow_up(s, office, case_id, "Cuadrilla asignada.")
         [fila] = consolidado.build(s, "planificacion_urbana", office.clock.now(), "semanal").filas
         assert fila.fecha_ultimo_seguimiento == office.clock.now()
         assert [e["kind"] for e in audit_chain.pending(s)] == ["tarea_completada"]  # not written: no lock taken
