@@ -5,6 +5,7 @@ process moved since has a newer revision in its row, and the step must read the 
 row, not from memory, or it would run on what the case was before.
 """
 
+import contextlib
 import http.client
 import os
 import re
@@ -74,25 +75,7 @@ def test_gunicorn_processes_share_sessions_and_see_the_citizens_address(pg_schem
     process is honoured by the other, a case goes through, and the limits per address count
     the citizen's address that the reverse proxy forwards, not the proxy's."""
     pg_schema.fresh("demo").dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": pg_schema.url,
-        "PORT": str(port),
-        "ATIENDE_SECRET_KEY": "clave-de-prueba-" + "x" * 32,
-        "WEB_CONCURRENCY": "2",
-    }
-    log = tmp_path / "gunicorn.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:web.serving.gunicorn_conf"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        _wait_for(port, server, log)
+    with _gunicorn(pg_schema.url, tmp_path, processes=2) as port:
         browser = Browser(port)
         browser.sign_in(USER, DEMO_PASSWORD)
         for _ in range(8):  # a fresh connection each: either process may take it
@@ -108,6 +91,59 @@ def test_gunicorn_processes_share_sessions_and_see_the_citizens_address(pg_schem
         right = {"usuario": "coordinador", "contrasena": DEMO_PASSWORD}
         assert Browser(port, "203.0.113.7").sign_in_answer(right) == 429  # that address waits
         assert Browser(port, "203.0.113.8").sign_in_answer(right) == 302  # the owner elsewhere does not
+
+
+def test_a_gunicorn_process_with_every_thread_busy_leaves_new_requests_to_another(pg_schema, tmp_path):
+    """Two processes of one thread each: while one is held by a request whose body is still coming,
+    every new request is served by the other at once, none queued behind the held one; and no
+    connection is kept open after its answer."""
+    pg_schema.fresh("demo").dispose()
+    with _gunicorn(pg_schema.url, tmp_path, processes=2, threads=1) as port:
+        held = socket.create_connection(("127.0.0.1", port))
+        try:
+            held.sendall(
+                f"POST /ingresar HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nusuario=".encode()
+            )
+            time.sleep(1)  # taken by a process, whose only thread now waits for the rest of the body
+            for _ in range(8):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                try:
+                    connection.request("GET", "/ingresar")
+                    answer = connection.getresponse()
+                    assert answer.status == 200
+                    assert answer.getheader("Connection") == "close"
+                finally:
+                    connection.close()
+        finally:
+            held.close()
+
+
+@contextlib.contextmanager
+def _gunicorn(database_url: str, tmp_path: Path, processes: int, threads: int | None = None):
+    """gunicorn as production runs it (``web.serving.gunicorn_conf``) on ``database_url``; yields its port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "ATIENDE_SECRET_KEY": "clave-de-prueba-" + "x" * 32,
+        "WEB_CONCURRENCY": str(processes),
+    }
+    if threads is not None:
+        env["ATIENDE_THREADS"] = str(threads)
+    log = tmp_path / "gunicorn.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:web.serving.gunicorn_conf"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        _wait_for(port, server, log)
+        yield port
     finally:
         server.terminate()
         server.wait(timeout=30)

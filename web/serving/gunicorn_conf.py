@@ -3,7 +3,8 @@
 Gunicorn reads it as a module, from anywhere Atiende is installed:
 ``WEB_CONCURRENCY=2 .venv/bin/gunicorn -c python:web.serving.gunicorn_conf`` serves
 ``web:create_app()`` with two processes of ``ATIENDE_THREADS`` threads on 127.0.0.1:``PORT``;
-any option given on the command line wins.
+any option given on the command line wins, but for the connections a process takes, which follow
+its threads (``_a_connection_a_thread``).
 Each process builds its own application after the fork, so each has its own database
 connections (a pool inherited over a fork would mix two processes' statements on one socket):
 ``preload_app`` stays off.
@@ -26,6 +27,33 @@ bind = [f"127.0.0.1:{_settings.port}"]
 worker_class = "gthread"  # a slow download (a consolidado's PDF) holds a thread, not the process
 threads = _settings.threads
 preload_app = False
+
+
+def on_starting(server):
+    """Each process takes a connection only when a thread of its own is free (``_a_connection_a_thread``)."""
+    _a_connection_a_thread(server.cfg)
+
+
+def on_reload(server):
+    """The same after a reload (``HUP``), which reads the settings afresh."""
+    _a_connection_a_thread(server.cfg)
+
+
+def _a_connection_a_thread(cfg) -> None:
+    """As many connections in a process as it has threads, and none kept open after its answer.
+
+    gunicorn's ``gthread`` process accepts up to ``worker_connections`` (1000 by default) and
+    queues them behind its own threads. With several processes, a process whose threads were all
+    busy kept accepting requests that another process, with threads idle, could have served at
+    once: at 32 clients on two processes the p95 of every kind of request was half as long again
+    (``bench/load.py``). Here a process leaves the listening socket alone while its threads are
+    busy, so requests wait in the socket's queue and whichever process frees a thread first takes
+    the next. The reverse proxy opens a connection per request anyway (docs/operations.md); kept
+    open, a connection would hold a place of its process while idle. Set from the threads gunicorn
+    ended up with, ``--threads`` on the command line included.
+    """
+    cfg.set("worker_connections", cfg.threads)
+    cfg.set("keepalive", 0)
 
 
 def post_fork(server, worker):
