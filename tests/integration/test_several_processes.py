@@ -107,7 +107,9 @@ def test_a_gunicorn_process_with_every_thread_busy_leaves_new_requests_to_anothe
             )
             time.sleep(1)  # taken by a process, whose only thread now waits for the rest of the body
             for _ in range(8):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                # Long enough for the other process to finish starting; one queued behind the held
+                # request would wait until the end (``held`` is closed after the loop).
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 try:
                     connection.request("GET", "/ingresar")
                     answer = connection.getresponse()

@@ -3,8 +3,8 @@
 Gunicorn reads it as a module, from anywhere Atiende is installed:
 ``WEB_CONCURRENCY=2 .venv/bin/gunicorn -c python:web.serving.gunicorn_conf`` serves
 ``web:create_app()`` with two processes of ``ATIENDE_THREADS`` threads on 127.0.0.1:``PORT``;
-any option given on the command line wins, but for the connections a process takes, which follow
-its threads (``_a_connection_a_thread``).
+any option given on the command line wins, but for ``--worker-connections`` and ``--keep-alive``,
+which follow the threads (``_a_connection_a_thread``).
 Each process builds its own application after the fork, so each has its own database
 connections (a pool inherited over a fork would mix two processes' statements on one socket):
 ``preload_app`` stays off.
@@ -40,18 +40,20 @@ def on_reload(server):
 
 
 def _a_connection_a_thread(cfg) -> None:
-    """As many connections in a process as it has threads, and none kept open after its answer.
+    """As many connections in a ``gthread`` process as it has threads, each closed after its answer.
 
     gunicorn's ``gthread`` process accepts up to ``worker_connections`` (1000 by default) and
     queues them behind its own threads. With several processes, a process whose threads were all
     busy kept accepting requests that another process, with threads idle, could have served at
-    once: at 32 clients on two processes the p95 of every kind of request was half as long again
-    (``bench/load.py``). Here a process leaves the listening socket alone while its threads are
-    busy, so requests wait in the socket's queue and whichever process frees a thread first takes
-    the next. The reverse proxy opens a connection per request anyway (docs/operations.md); kept
-    open, a connection would hold a place of its process while idle. Set from the threads gunicorn
-    ended up with, ``--threads`` on the command line included.
+    once (docs/performance.md, ``bench/load.py``). Here a process leaves the listening socket alone
+    while its threads are busy, so requests wait in the socket's queue and whichever process frees
+    a thread first takes the next. With no place left for a connection kept open, gunicorn closes
+    each after its answer anyway; ``keepalive`` 0 says so, and closes at once a connection on which
+    nothing arrives. Set from the threads gunicorn ended up with, ``--threads`` on the command line
+    included; another worker class (``-k``) is left as it is.
     """
+    if cfg.worker_class_str != "gthread":
+        return
     cfg.set("worker_connections", cfg.threads)
     cfg.set("keepalive", 0)
 
