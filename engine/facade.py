@@ -119,7 +119,8 @@ class Atiende:
         Raises ``SchemaOutdated`` otherwise, and never migrates: several processes starting at once
         would race on the schema. ``atiende migrate`` (or ``python -m web``) brings it up to date.
         """
-        store = Store(database_url)
+        settings = settings or Settings()
+        store = Store(database_url, connections=settings.threads)
         try:
             store.check_schema()
         except SchemaOutdated:

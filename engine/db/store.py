@@ -170,7 +170,9 @@ def _postgres_connections(engine: Engine) -> None:
 class Store:
     """One database: its engine, sessions for reading and units of work for writing."""
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, connections: int = 5):
+        """``connections``: how many PostgreSQL connections the pool keeps open, one for each thread
+        that may hold one at once (``Atiende.open`` gives the process's threads)."""
         self.url = database_url(url)
         self._stop_checkpoints = None
         if self.url.startswith("sqlite"):
@@ -187,7 +189,10 @@ class Store:
             # statements this short, most of the server's work). A ROLLBACK (a savepoint's too) makes psycopg
             # deallocate them all; only failures and the auditor's snapshot roll back. Behind a pooler
             # in transaction mode the pooler must keep prepared statements (docs/operations.md).
-            self.engine = create_engine(self.url, json_serializer=json_text)
+            # The pool keeps ``connections`` open and opens up to ten more for a burst, closing each
+            # as it is given back: kept fewer than a process's threads, a busy process connected anew
+            # for most requests, each time a new server process that prepared its statements again.
+            self.engine = create_engine(self.url, json_serializer=json_text, pool_size=connections)
             _postgres_connections(self.engine)
             _postgres_liveness(self.engine)
         # SQLite's read transaction is a snapshot from its first read already.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 
 import psycopg
@@ -20,6 +21,8 @@ from sqlalchemy import event, text
 
 from engine.db.store import Store
 from engine.demo.seed import DEMO_CASES, SAMPLE_SUBMISSIONS
+from engine.facade import Atiende
+from engine.settings import Settings
 from tests.fixtures.desk import BY_ROLE, PROCESS, Desk
 from tests.fixtures.sql_seen import on_new_connections
 
@@ -144,6 +147,37 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(pg_url):
             assert s.execute(text("SELECT pg_backend_pid()")).scalar() != pid
     finally:
         store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_process_keeps_a_connection_open_for_each_of_its_threads(pg_url):
+    """Eight threads reading at once, twice: the second time every one finds a connection kept
+    open, none connects anew (a new server process, every statement to prepare again)."""
+    atiende = Atiende.open(pg_url, settings=Settings(threads=8))
+    together = threading.Barrier(8)
+
+    def servers_of_eight_reading_at_once() -> set[int]:
+        pids: list[int] = []
+
+        def read():
+            with atiende.store.read() as s:
+                pids.append(s.execute(text("SELECT pg_backend_pid()")).scalar())
+                together.wait(timeout=30)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not together.broken and len(pids) == 8
+        return set(pids)
+
+    try:
+        first = servers_of_eight_reading_at_once()
+        assert len(first) == 8
+        assert servers_of_eight_reading_at_once() == first
+    finally:
+        atiende.store.dispose()
 
 
 def test_a_read_is_one_round_trip_on_postgresql(store, tmp_path):

@@ -11,6 +11,7 @@ connections (a pool inherited over a fork would mix two processes' statements on
 """
 
 import ipaddress
+import os
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,13 +31,23 @@ preload_app = False
 
 
 def on_starting(server):
-    """Each process takes a connection only when a thread of its own is free (``_a_connection_a_thread``)."""
+    """Each process takes a connection only when a thread of its own is free (``_a_connection_a_thread``),
+    and its application knows how many threads it has (``_threads_told``)."""
     _a_connection_a_thread(server.cfg)
+    _threads_told(server.cfg)
 
 
 def on_reload(server):
     """The same after a reload (``HUP``), which reads the settings afresh."""
     _a_connection_a_thread(server.cfg)
+    _threads_told(server.cfg)
+
+
+def _threads_told(cfg) -> None:
+    """``ATIENDE_THREADS`` set to the threads gunicorn ended up with, ``--threads`` on the command line
+    included, for the processes it starts next: each keeps that many database connections open
+    (``Atiende.open``), and fewer than its threads would connect anew for most requests."""
+    os.environ["ATIENDE_THREADS"] = str(cfg.threads)
 
 
 def _a_connection_a_thread(cfg) -> None:
