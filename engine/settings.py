@@ -95,7 +95,7 @@ class Settings:
 
     database_url: str | None = None  # DATABASE_URL; None: the SQLite file under instance/
     port: int = 5000  # PORT, of `python -m web`
-    threads: int = 8  # ATIENDE_THREADS, Waitress's worker threads
+    threads: int = 8  # ATIENDE_THREADS: a web process's threads (gunicorn sets it), and its pool's connections
     secret_key: str | None = None  # ATIENDE_SECRET_KEY; None: a random key kept in instance/
     secure_cookies: bool = False  # ATIENDE_SECURE_COOKIES=1, behind HTTPS
     base_url: str = DEFAULT_BASE_URL  # ATIENDE_BASE_URL: where the QR code and the e-mails link to

@@ -190,9 +190,9 @@ class Store:
             # deallocate them all; only failures and the auditor's snapshot roll back. Behind a pooler
             # in transaction mode the pooler must keep prepared statements (docs/operations.md).
             # The pool keeps ``connections`` open and opens up to ten more for a burst, closing each
-            # as it is given back: kept fewer than a process's threads, a busy process connected anew
-            # for most requests, each time a new server process that prepared its statements again.
-            self.engine = create_engine(self.url, json_serializer=json_text, pool_size=connections)
+            # as it is given back: kept fewer than a process's threads, a busy process would connect
+            # anew for most requests, each time a new server process preparing its statements again.
+            self.engine = create_engine(self.url, json_serializer=json_text, pool_size=connections, max_overflow=10)
             _postgres_connections(self.engine)
             _postgres_liveness(self.engine)
         # SQLite's read transaction is a snapshot from its first read already.
