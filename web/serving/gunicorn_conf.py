@@ -54,8 +54,8 @@ def _a_connection_a_thread(cfg) -> None:
     """As many connections in a ``gthread`` process as it has threads, each closed after its answer.
 
     gunicorn's ``gthread`` process accepts up to ``worker_connections`` (1000 by default) and
-    queues them behind its own threads. With several processes, a process whose threads were all
-    busy kept accepting requests that another process, with threads idle, could have served at
+    queues them behind its own threads. With several processes, a process whose threads are all
+    busy would go on accepting requests that another process, with threads idle, could serve at
     once (docs/performance.md, ``bench/load.py``). Here a process leaves the listening socket alone
     while its threads are busy, so requests wait in the socket's queue and whichever process frees
     a thread first takes the next. With no place left for a connection kept open, gunicorn closes
