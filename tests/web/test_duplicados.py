@@ -35,6 +35,8 @@ def test_similarity_is_trigram_based_and_ignores_accents_and_case():
     assert duplicates.similarity("árbol caído", "arbol caido") == 1.0
     assert duplicates.similarity("Acera rota frente a la escuela", "Luminaria apagada en el parque") < 0.15
     assert duplicates.similarity("", "algo") == 0.0
+    # «  a», « ab» shared; «abc», «bc », «abd», «bd » not: two of the six trigrams (pg_trgm gives 0.333333)
+    assert duplicates.similarity("abc", "abd") == 2 / 6
 
 
 def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser):
