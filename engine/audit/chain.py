@@ -158,9 +158,9 @@ def locked_head(session: Session) -> tuple[int, str, int] | None:
 def _write_at_commit(session: Session) -> None:
     """The transaction's events go in as it commits: on PostgreSQL, in the COMMIT's round trip.
 
-    A savepoint's release leaves them waiting for the transaction's commit: written there, they took
-    the chain's lock at the first case of a timer sweep's batch, held while the batch's other cases
-    locked their rows. Events recorded after the transaction ended with its step's writes
+    A savepoint's release leaves them waiting for the transaction's commit: written there, they would
+    take the chain's lock at the first case of a timer sweep's batch, held while the batch's other
+    cases lock their rows. Events recorded after the transaction ended with its step's writes
     (``statements.commit_here``) would be committed apart from it: refused, a programming error.
     """
     if not pending(session) or session.in_nested_transaction():

@@ -37,10 +37,7 @@ def on_starting(server):
     _threads_told(server.cfg)
 
 
-def on_reload(server):
-    """The same after a reload (``HUP``), which reads the settings afresh."""
-    _a_connection_a_thread(server.cfg)
-    _threads_told(server.cfg)
+on_reload = on_starting  # the same after a reload (``HUP``), which reads the settings afresh
 
 
 def _threads_told(cfg) -> None:
