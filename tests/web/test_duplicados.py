@@ -39,6 +39,12 @@ def test_similarity_is_trigram_based_and_ignores_accents_and_case():
     assert duplicates.similarity("abc", "abd") == 2 / 6
 
 
+def test_the_words_compared_are_runs_of_letters_and_digits_without_accents_or_stopwords():
+    assert duplicates.trigrams("Calle 50, N.º 3: ¡el árbol_caído!") == duplicates.trigrams("calle 50 n o 3 arbol caido")
+    assert duplicates.trigrams("ﬁesta ½") == duplicates.trigrams("fiesta 12")  # compatibility forms unfolded
+    assert duplicates.trigrams("de la por que") == set()
+
+
 def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser):
     first = start(app)
     second = start(app, descripcion="La acera de la escuela Belisario Porras sigue rota, un niño se cayó.")
