@@ -223,11 +223,13 @@ def test_reassign_offers_anyone_who_may_work_the_task_and_nobody_else(store, bro
         create_user(
             s, "enlace_pu", "Pablo Enlace", "otra-clave-2026", ["enlace", "inspector"], direccion="planificacion_urbana"
         )
+        create_user(s, "ida_baja", "Ida de Baja", "otra-clave-2026", ["operador"]).active = False
     operador, coordinador = browser("operador"), browser("coordinador")
     case_id = start_case(operador, corregimiento=AQUI)
     tid = task_id(store, case_id, PLANTILLA)
     page = html(coordinador.get(f"/tareas/{tid}/reasignar"))
     assert '<option value="defensa_op"' in page and '<option value="operador"' in page
+    assert '<option value="ida_baja"' not in page  # no longer active
     assert '<option value="defensa"' not in page and '<option value="enlace_pu"' not in page
     to_approval(store, operador, case_id)
     with store.read() as s:
