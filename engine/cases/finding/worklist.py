@@ -32,17 +32,31 @@ included (so one index serves both ways).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, cast
 
-from sqlalchemy import ColumnElement, Select, String, Subquery, and_, case, func, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
 from engine.access.permissions import COORDINATORS, may_coordinate, may_work, workable
-from engine.db.models import Case, HumanTask, User
+from engine.db.models import Case, HumanTask, User, UTCDateTime
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000  # counts stop here: above it the page says «más de 10 000», and pages go this deep
@@ -221,6 +235,29 @@ def _ordered(columns: list, descending: bool) -> list:
     return [c.desc() for c in columns] if descending else columns
 
 
+# What each count counts, of a task's person assigned and due date: the same whether they are read from
+# the matching tasks' columns (the one pass) or from the task rows (past the cap). The person and the
+# moment are parameters (``_tally_values``).
+_PARTS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "mine": lambda assignee, _due: assignee == bindparam("me"),
+    "unclaimed": lambda assignee, _due: assignee.is_(None),
+    "overdue": lambda _assignee, due: due < bindparam("now", type_=UTCDateTime),
+    "due_soon": lambda _assignee, due: and_(
+        due >= bindparam("now", type_=UTCDateTime), due < bindparam("soon", type_=UTCDateTime)
+    ),
+}
+# The one pass's columns, built once: they name the matching tasks' columns, the only ones of the
+# subquery they read. Building the four counts on every page cost more than running them.
+_TALLY = (
+    func.count(),
+    *(func.count(case((part(column("assignee"), column("due_at")), 1))) for part in _PARTS.values()),
+)
+
+
+def _tally_values(actor: Actor, now: datetime) -> dict[str, Any]:
+    return {"me": actor.username, "now": now, "soon": now + DUE_SOON}
+
+
 def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> Counts:
     """The page's counts: in one pass over the matching tasks when they are no more than the cap, else
     each count on its own, up to the cap.
@@ -230,21 +267,14 @@ def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> 
     meets the end before the cap every count is exact; past the cap, each count reads an index of
     its own (the person's tasks, the due dates) and stops at the cap.
     """
-    parts = {
-        "mine": lambda assignee, _due: assignee == actor.username,
-        "unclaimed": lambda assignee, _due: assignee.is_(None),
-        "overdue": lambda _assignee, due: due < now,
-        "due_soon": lambda _assignee, due: and_(due >= now, due < now + DUE_SOON),
-    }
+    values = _tally_values(actor, now)
     matching = select(HumanTask.assignee, HumanTask.due_at).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    seen = matching.c.assignee, matching.c.due_at
-    total, *each = session.execute(
-        select(func.count(), *(func.count(case((part(*seen), 1))) for part in parts.values()))
-    ).one()
+    total, *each = session.execute(select(*_TALLY).select_from(matching), values).one()
     if total <= COUNT_CAP:
         return Counts(total, *each)
     mine, unclaimed, overdue, due_soon = session.execute(
-        select(*(_capped([*conditions, part(HumanTask.assignee, HumanTask.due_at)]) for part in parts.values()))
+        select(*(_capped([*conditions, part(HumanTask.assignee, HumanTask.due_at)]) for part in _PARTS.values())),
+        values,
     ).one()
     return Counts(total, mine, unclaimed, overdue, due_soon)
 
