@@ -17,6 +17,7 @@ from sqlalchemy import select
 from engine.cases.finding import duplicates, worklist
 from engine.db.models import Case, HumanTask
 from tests.fixtures.desk import COORDINADOR, OPERADOR
+from tests.fixtures.sql_seen import sql_seen
 from tests.integration.test_calendar_indexes import statements_of
 
 TASKS = re.compile(r"\b(?:SCAN|SEARCH) human_task\b.*")
@@ -81,11 +82,10 @@ def test_the_possible_duplicates_are_read_from_the_index_of_the_open_cases(desk,
     first, second = desk.start(), desk.start()
     with store.unit_of_work() as s:
         s.get(Case, first).status = "cerrado"
-    with store.read() as s:
-        case = s.get(Case, second)
-        seen = statements_of(store, lambda: duplicates.possible(s, case))
-    candidates = [(st, p) for st, p in seen if "opened_at" in st and "corregimiento" in st]
+    with sql_seen(store) as seen, store.read() as s:  # as sent, the values written in (SQLite's trace)
+        duplicates.possible(s, s.get(Case, second))
+    candidates = [st for st in seen if "cases.opened_at >=" in st]
     assert len(candidates) == 1
     with store.engine.connect() as conn:
-        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + candidates[0][0], candidates[0][1])]
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + candidates[0])]
     assert any("ix_cases_duplicates_open" in line for line in plan), plan

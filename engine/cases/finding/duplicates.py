@@ -15,14 +15,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.access import permissions
 from engine.access.accounts import Actor
 from engine.audit import trail as audit
-from engine.db.models import Case, CaseLink
+from engine.db.models import Case, CaseLink, UTCDateTime
 from engine.db.statements import Statement
 from engine.db.store import Store
 from engine.errors import LinkError
@@ -138,28 +138,40 @@ def _text(subject: str | None, descripcion: str | None) -> str:
     return f"{subject or ''} {descripcion or ''}"
 
 
+# The candidates: only the columns compared and shown (a case row also carries its data, every answer of
+# its forms; decoding that for each of 200 candidates was a third of the work), compiled once and run
+# on the driver's cursor. The closed status is written out, not bound, so that the database sees the
+# condition of the index of the open cases (migration 0024) and reads that index alone.
+_CANDIDATES = Statement(
+    select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.description)
+    .where(
+        Case.id != bindparam("case_id"),
+        Case.corregimiento == bindparam("corregimiento"),
+        Case.case_type == bindparam("case_type"),
+        Case.status != literal_column("'cerrado'"),
+        Case.opened_at >= bindparam("since", type_=UTCDateTime),
+        Case.opened_at <= bindparam("until", type_=UTCDateTime),
+    )
+    .order_by(Case.opened_at.desc())
+    .limit(CANDIDATES)
+)
+
+
 def possible(session: Session, case: Case, linked_ids: Collection[int] | None = None) -> list[Similar]:
     """The open cases most like this one, not yet linked to it, best first; ``linked_ids``: the
     cases linked to it, when the caller has read them (``linked``)."""
     if not case.corregimiento or not case.case_type:
         return []
     linked = set(_linked_ids(session, case.id) if linked_ids is None else linked_ids)
-    # Only the columns compared and shown: a case row also carries its data, every answer of its forms;
-    # decoding that for each of 200 candidates was a third of the work.
-    candidates = session.execute(
-        select(Case.id, Case.ticket, Case.subject, Case.status, Case.opened_at, Case.description)
-        .where(
-            Case.id != case.id,
-            Case.corregimiento == case.corregimiento,
-            Case.case_type == case.case_type,
-            # Written out, not bound, so that the database sees the condition of the index of the open
-            # cases (migration 0024) and reads that index alone.
-            Case.status != bindparam("closed", "cerrado", literal_execute=True),
-            Case.opened_at >= case.opened_at - WINDOW,
-            Case.opened_at <= case.opened_at + WINDOW,
-        )
-        .order_by(Case.opened_at.desc())
-        .limit(CANDIDATES)
+    candidates = _CANDIDATES.all(
+        session,
+        {
+            "case_id": case.id,
+            "corregimiento": case.corregimiento,
+            "case_type": case.case_type,
+            "since": case.opened_at - WINDOW,
+            "until": case.opened_at + WINDOW,
+        },
     )
     mine = trigrams(_text(case.subject, case.description))
     alike = []
