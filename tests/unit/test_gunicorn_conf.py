@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 from types import SimpleNamespace
@@ -35,3 +36,16 @@ def test_another_worker_class_takes_connections_as_gunicorn_says(monkeypatch):
     conf = _conf(monkeypatch)
     cfg = _started(conf, "gevent", threads=3)
     assert (cfg.worker_connections, cfg.keepalive) == (1000, 2)
+
+
+def test_a_process_keeps_its_starts_objects_out_of_the_collector_and_collects_less_often(monkeypatch):
+    conf = _conf(monkeypatch)
+    worker = SimpleNamespace(cfg=SimpleNamespace(forwarded_allow_ips=["127.0.0.1"]), wsgi=lambda *_: [])
+    before = gc.get_threshold()
+    try:
+        conf.post_worker_init(worker)
+        assert gc.get_threshold() == conf.COLLECTOR_THRESHOLDS != before
+        assert gc.get_freeze_count() > 0  # what the process made before its first request
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
