@@ -78,16 +78,17 @@ COLLECTOR_THRESHOLDS = (3_000, 10, 10)
 
 
 def _collector_tuned() -> None:
-    """The objects the process made at its start (diagrams, forms, the ORM's mappings, templates) kept
-    out of the collector's way, and collections five times fewer.
+    """The objects the process made at its start (the application, its diagrams, forms and the ORM's
+    mappings) kept out of the collector's way, and collections five times fewer.
 
     Measured under ``bench/load.py`` (32 clients, two processes of 4 threads): with the defaults a
     process spent 7 % of its CPU collecting, and each full collection, which walked every object
     made at the start, stopped its threads for about 130 ms, long enough to show in the pages'
     p95. Frozen (``gc.freeze``), the start's objects are never walked again; with these
     thresholds the collector takes 3 % of the CPU, for about 10 MB more per process (the garbage
-    waits a little longer). The embedded server (``python -m web``) keeps the defaults: its
-    memory is what it is measured by (docs/performance.md).
+    waits a little longer). A frozen object is never collected: one of the start's that later
+    became garbage in a cycle stays, once, in the process. The embedded server (``python -m web``)
+    keeps the defaults: its memory is what it is measured by (docs/performance.md).
     """
     gc.collect()
     gc.freeze()

@@ -176,8 +176,10 @@ def possible(session: Session, case: Case, linked_ids: Collection[int] | None = 
     mine = trigrams(_text(case.subject, case.description))
     alike = []
     for c in candidates:
+        if c.id in linked:
+            continue
         score = round(_overlap(mine, trigrams(_text(c.subject, c.description))), 2)
-        if score >= THRESHOLD and c.id not in linked:
+        if score >= THRESHOLD:
             alike.append(Similar(c.id, c.ticket, c.subject or "", c.status, c.opened_at, score))
     return sorted(alike, key=lambda s: -s.score)[:SHOWN]
 

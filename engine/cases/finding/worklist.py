@@ -246,15 +246,18 @@ _PARTS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
         due >= bindparam("now", type_=UTCDateTime), due < bindparam("soon", type_=UTCDateTime)
     ),
 }
-# The one pass's columns, built once: they name the matching tasks' columns, the only ones of the
-# subquery they read. Building the four counts on every page cost more than running them.
+# The one pass's columns, built once: they name the columns of the matching tasks' subquery, which
+# ``_counts`` labels so. Building the four counts on every page cost more than running them.
+_SEEN = ("seen_assignee", "seen_due_at")
 _TALLY = (
     func.count(),
-    *(func.count(case((part(column("assignee"), column("due_at")), 1))) for part in _PARTS.values()),
+    *(func.count(case((part(*(column(name) for name in _SEEN)), 1))) for part in _PARTS.values()),
 )
 
 
 def _tally_values(actor: Actor, now: datetime) -> dict[str, Any]:
+    """The values of the counts' parameters: whose tasks are «mine», and the moment «overdue» and «due
+    soon» are counted from."""
     return {"me": actor.username, "now": now, "soon": now + DUE_SOON}
 
 
@@ -268,7 +271,8 @@ def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> 
     its own (the person's tasks, the due dates) and stops at the cap.
     """
     values = _tally_values(actor, now)
-    matching = select(HumanTask.assignee, HumanTask.due_at).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    seen = HumanTask.assignee.label(_SEEN[0]), HumanTask.due_at.label(_SEEN[1])
+    matching = select(*seen).where(*conditions).limit(COUNT_CAP + 1).subquery()
     total, *each = session.execute(select(*_TALLY).select_from(matching), values).one()
     if total <= COUNT_CAP:
         return Counts(total, *each)
