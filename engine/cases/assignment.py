@@ -258,7 +258,7 @@ class Candidate:
 
 
 # Each active person's roles, one row per role, a person's rows together: the plain values ``may_work``
-# needs. A coordinator's every bandeja page asks; loading each account and its roles as mapped
+# needs. Every bandeja page of a coordinator asks, and loading each account and its roles as mapped
 # objects cost a tenth of such a page.
 _ACTIVE_ROLES = Statement(
     select(User.username, User.full_name, User.direccion, UserRole.role)
