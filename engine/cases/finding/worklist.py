@@ -246,12 +246,12 @@ _PARTS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
         due >= bindparam("now", type_=UTCDateTime), due < bindparam("soon", type_=UTCDateTime)
     ),
 }
-# The one pass's columns, built once: they name the columns of the matching tasks' subquery, which
-# ``_counts`` labels so. Building the four counts on every page cost more than running them.
-_SEEN = ("seen_assignee", "seen_due_at")
+# The matching tasks' columns the counts read, and the one pass's columns, built once, naming them.
+# Building the four counts on every page cost more than running them.
+_SEEN = (HumanTask.assignee.label("seen_assignee"), HumanTask.due_at.label("seen_due_at"))
 _TALLY = (
     func.count(),
-    *(func.count(case((part(*(column(name) for name in _SEEN)), 1))) for part in _PARTS.values()),
+    *(func.count(case((part(*(column(seen.name) for seen in _SEEN)), 1))) for part in _PARTS.values()),
 )
 
 
@@ -271,8 +271,7 @@ def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> 
     its own (the person's tasks, the due dates) and stops at the cap.
     """
     values = _tally_values(actor, now)
-    seen = HumanTask.assignee.label(_SEEN[0]), HumanTask.due_at.label(_SEEN[1])
-    matching = select(*seen).where(*conditions).limit(COUNT_CAP + 1).subquery()
+    matching = select(*_SEEN).where(*conditions).limit(COUNT_CAP + 1).subquery()
     total, *each = session.execute(select(*_TALLY).select_from(matching), values).one()
     if total <= COUNT_CAP:
         return Counts(total, *each)
