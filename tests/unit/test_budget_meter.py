@@ -6,6 +6,7 @@ its budget."""
 
 import gc
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -72,3 +73,36 @@ def test_the_steps_own_work_is_still_charged():
         while True:
             sum(range(10_000))
             budget.check_time()
+
+
+@pytest.fixture
+def cpu_clock_reads(monkeypatch):
+    """How many times the meter reads the thread's CPU clock from now on (the collector paused, whose
+    callback reads it too)."""
+    reads = []
+    clock = SimpleNamespace(perf_counter=time.perf_counter, thread_time=lambda: reads.append(1) or time.thread_time())
+    monkeypatch.setattr(budget, "time", clock)
+    gc.disable()
+    yield reads
+    gc.enable()
+
+
+def test_checks_read_no_cpu_clock_before_the_budgets_seconds_have_passed(cpu_clock_reads):
+    # A thread cannot spend more CPU than the time that passes, so until the budget's seconds have
+    # passed it cannot be spent. The engine checks before every automatic step, and the sandbox
+    # between operations: reading the thread's CPU clock is a system call each time.
+    meter, step = budget.EngineMeter(), SimpleNamespace(workflow=SimpleNamespace(depth=0))
+    with budget.metered(60.0):
+        cpu_clock_reads.clear()
+        for _ in range(100):
+            budget.check_time()
+            meter.will(step)
+    assert cpu_clock_reads == []
+
+
+def test_checks_read_the_cpu_clock_once_the_budgets_seconds_have_passed(cpu_clock_reads):
+    with budget.metered(0.01):
+        time.sleep(0.02)  # the time has passed; the CPU has not been spent
+        cpu_clock_reads.clear()
+        budget.check_time()
+    assert cpu_clock_reads

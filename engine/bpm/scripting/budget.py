@@ -80,21 +80,33 @@ def _collected() -> tuple[float, float]:
     return getattr(_collector, "young", 0.0), getattr(_collector, "full", 0.0)
 
 
-@dataclass(frozen=True)
 class CpuBudget:
-    """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``."""
+    """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``.
 
-    seconds: float
-    started: float = field(default_factory=time.thread_time)
-    collected: tuple[float, float] = field(default_factory=_collected)
+    The engine checks it before every automatic step and the sandbox between operations. Reading
+    the thread's CPU clock is a system call; reading the time that passes is not. A thread cannot
+    spend more CPU than the time that passes, so until ``seconds`` have passed the budget cannot be
+    spent and the CPU clock is not read.
+    """
+
+    __slots__ = ("seconds", "_began", "_cpu_began", "_collected_before")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._began = time.perf_counter()  # before the CPU clock: the CPU since then is no more than this time
+        self._cpu_began = time.thread_time()
+        self._collected_before = _collected()
 
     def charged(self) -> float:
         """This thread's CPU seconds since the budget began, less the collections it forgives."""
         young, full = _collected()
-        forgiven = min(young - self.collected[0], GC_FORGIVEN) + full - self.collected[1]
-        return time.thread_time() - self.started - forgiven
+        young_before, full_before = self._collected_before
+        forgiven = min(young - young_before, GC_FORGIVEN) + full - full_before
+        return time.thread_time() - self._cpu_began - forgiven
 
     def over(self) -> bool:
+        if time.perf_counter() - self._began <= self.seconds:
+            return False
         return self.charged() > self.seconds
 
 
