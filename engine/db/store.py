@@ -192,7 +192,11 @@ class Store:
             # The pool keeps ``connections`` open and opens up to ten more for a burst, closing each
             # as it is given back: kept fewer than a process's threads, a busy process would connect
             # anew for most requests, each time a new server process preparing its statements again.
-            self.engine = create_engine(self.url, json_serializer=json_text, pool_size=connections, max_overflow=10)
+            # A session takes the connection given back last: requests one after another keep to one
+            # server process, whose caches are warm, rather than taking turns over all of them.
+            self.engine = create_engine(
+                self.url, json_serializer=json_text, pool_size=connections, max_overflow=10, pool_use_lifo=True
+            )
             _postgres_connections(self.engine)
             _postgres_liveness(self.engine)
         # SQLite's read transaction is a snapshot from its first read already.

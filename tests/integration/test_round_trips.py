@@ -180,6 +180,24 @@ def test_a_process_keeps_a_connection_open_for_each_of_its_threads(pg_url):
         atiende.store.dispose()
 
 
+@pytest.mark.postgres
+def test_a_session_gets_the_connection_given_back_last(pg_url):
+    """With two connections idle, the next session takes the one used last: one request after another
+    keep to one server process, its caches and prepared statements warm, instead of taking turns
+    over every connection the pool holds."""
+    store = Store(pg_url)
+    try:
+        with store.read() as first, store.read() as second:  # the pool now holds two connections
+            older = first.execute(text("SELECT pg_backend_pid()")).scalar()
+            newer = second.execute(text("SELECT pg_backend_pid()")).scalar()
+            first.close()  # given back first: the older
+        for _ in range(3):
+            with store.read() as s:
+                assert s.execute(text("SELECT pg_backend_pid()")).scalar() == newer != older
+    finally:
+        store.dispose()
+
+
 def test_a_read_is_one_round_trip_on_postgresql(store, tmp_path):
     """A read session's SELECT goes alone: on PostgreSQL no BEGIN before it nor ROLLBACK after it."""
     with store.read() as s:  # a pooled connection, as a running process has
