@@ -102,7 +102,7 @@ class TaskRow:
 
 class RowPaths(NamedTuple):
     """The prefixes of a row's links, each followed by the task's or case's id. Attributes, not a
-    dict's keys: the template reads them with a dot, four times a row, and on a dict each read
+    dict's keys: the template reads them with a dot, up to four times a row, and on a dict each read
     fails as an attribute before it is looked up as a key."""
 
     task: str

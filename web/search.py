@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Blueprint, render_template, request
 
 from engine.access.permissions import CASE_READERS
@@ -12,6 +14,15 @@ from web.ui.guards import number
 from web.ui.record import NO_DIRECCION, Labels
 
 bp = Blueprint("search", __name__, url_prefix="/buscar")
+
+
+class ResultRow(NamedTuple):
+    """A result as the page shows it: the hit and its catalogs' labels. Attributes, not a dict's keys:
+    the template reads them with a dot, and on a dict each read fails as an attribute first."""
+
+    hit: case_search.Hit
+    case_type: str
+    direccion: str
 
 
 @bp.app_context_processor
@@ -31,11 +42,9 @@ def buscar():
         results = case_search.search(s, actor(), query, number(before))
         labels = Labels(s)
         rows = [
-            {
-                "hit": hit,
-                "case_type": labels("tipos_caso", hit.case_type) or "",
-                "direccion": labels("direcciones", hit.direccion) or NO_DIRECCION,
-            }
+            ResultRow(
+                hit, labels("tipos_caso", hit.case_type) or "", labels("direcciones", hit.direccion) or NO_DIRECCION
+            )
             for hit in results.hits
         ]
     return render_template("search/buscar.html", query=query, rows=rows, results=results, continued=bool(before))

@@ -52,13 +52,10 @@ _CHANNEL_NAME = f"SELECT {_IN_SCHEMA.replace(':channel', '%(channel)s')}"
 _NOTIFIED = "listening_notified"  # session.info key: the channels its transaction notifies
 _LISTENED: defaultdict[str, weakref.WeakSet[Listened]] = defaultdict(weakref.WeakSet)  # this process's, by channel
 _REGISTRY_LOCK = threading.Lock()  # _LISTENED is filled by one thread while another commits
-_CONNECT: dict[str, Any] = {  # the listening connection's: given up on quickly, known dead if the network goes quiet
-    "connect_timeout": 5,
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-}
+# Every PostgreSQL connection's: one the network dropped without a word (a firewall or a NAT that forgot
+# it) is known dead after about a minute of quiet, not when a request sends its first statement on it.
+KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+_CONNECT: dict[str, Any] = {"connect_timeout": 5, **KEEPALIVES}  # the listening connection's: given up on quickly
 
 
 def notify(session: Session, channel: str) -> None:

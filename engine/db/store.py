@@ -35,7 +35,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 
 from engine.db import checkpoints
-from engine.db.listening import Listened
+from engine.db.listening import KEEPALIVES, Listened
 from engine.errors import SchemaOutdated
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -124,7 +124,8 @@ def _postgres_liveness(engine: Engine) -> None:
     SQLAlchemy's ``pool_pre_ping`` sent a ``SELECT 1`` at every checkout: a request's two or
     three sessions paid as many round trips. An idle connection receives nothing unless the
     server is leaving (a restart, ``pg_terminate_backend``, an idle timeout): its goodbye or the
-    closed socket makes the socket readable, which ``poll`` sees at once. Such a connection, or
+    closed socket makes the socket readable, which ``poll`` sees at once; so does an error on it,
+    which TCP's keepalives raise when the network has dropped the connection without a word. Such a connection, or
     one libpq already knows is broken, is discarded and the pool connects anew.
     """
 
@@ -193,9 +194,16 @@ class Store:
             # as it is given back: kept fewer than a process's threads, a busy process would connect
             # anew for most requests, each time a new server process preparing its statements again.
             # A session takes the connection given back last: requests one after another keep to one
-            # server process, whose caches are warm, rather than taking turns over all of them.
+            # server process, whose caches are warm, rather than taking turns over all of them. The
+            # others may then stay idle for hours: TCP keepalives tell the checkout (``_postgres_liveness``)
+            # of one the network dropped.
             self.engine = create_engine(
-                self.url, json_serializer=json_text, pool_size=connections, max_overflow=10, pool_use_lifo=True
+                self.url,
+                json_serializer=json_text,
+                pool_size=connections,
+                max_overflow=10,
+                pool_use_lifo=True,
+                connect_args=KEEPALIVES,
             )
             _postgres_connections(self.engine)
             _postgres_liveness(self.engine)

@@ -150,6 +150,18 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(pg_url):
 
 
 @pytest.mark.postgres
+def test_a_pooled_connection_sends_tcp_keepalives(pg_url):
+    """A connection idle for hours behind a firewall that forgot it would otherwise look alive at checkout."""
+    store = Store(pg_url)
+    try:
+        with store.read() as s:
+            parameters = s.connection().connection.driver_connection.info.get_parameters()
+        assert parameters["keepalives"] == "1" and int(parameters["keepalives_idle"]) <= 60
+    finally:
+        store.dispose()
+
+
+@pytest.mark.postgres
 def test_a_process_keeps_a_connection_open_for_each_of_its_threads(pg_url):
     """Eight threads reading at once, twice: the second time every one finds a connection kept
     open, none connects anew (a new server process, every statement to prepare again)."""

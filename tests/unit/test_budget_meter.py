@@ -82,17 +82,20 @@ def cpu_clock_reads(monkeypatch):
     reads = []
     clock = SimpleNamespace(perf_counter=time.perf_counter, thread_time=lambda: reads.append(1) or time.thread_time())
     monkeypatch.setattr(budget, "time", clock)
+    collecting = gc.isenabled()
     gc.disable()
     yield reads
-    gc.enable()
+    if collecting:
+        gc.enable()
 
 
 def test_checks_read_no_cpu_clock_before_the_budgets_seconds_have_passed(cpu_clock_reads):
     # A thread cannot spend more CPU than the time that passes, so until the budget's seconds have
     # passed it cannot be spent. The engine checks before every automatic step, and the sandbox
     # between operations: reading the thread's CPU clock is a system call each time.
-    meter, step = budget.EngineMeter(), SimpleNamespace(workflow=SimpleNamespace(depth=0))
+    step = SimpleNamespace(workflow=SimpleNamespace(depth=0))
     with budget.metered(60.0):
+        meter = budget.EngineMeter(cpu=budget.CpuBudget(60.0))
         cpu_clock_reads.clear()
         for _ in range(100):
             budget.check_time()
@@ -105,4 +108,4 @@ def test_checks_read_the_cpu_clock_once_the_budgets_seconds_have_passed(cpu_cloc
         time.sleep(0.02)  # the time has passed; the CPU has not been spent
         cpu_clock_reads.clear()
         budget.check_time()
-    assert cpu_clock_reads
+    assert cpu_clock_reads == [1]

@@ -84,16 +84,16 @@ class CpuBudget:
     """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``.
 
     The engine checks it before every automatic step and the sandbox between operations. Reading
-    the thread's CPU clock is a system call; reading the time that passes is not. A thread cannot
+    the thread's CPU clock is a system call; reading the time that passes, on Linux, is not. A thread cannot
     spend more CPU than the time that passes, so until ``seconds`` have passed the budget cannot be
     spent and the CPU clock is not read.
     """
 
-    __slots__ = ("seconds", "_began", "_cpu_began", "_collected_before")
+    __slots__ = ("seconds", "_wall_began", "_cpu_began", "_collected_before")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._began = time.perf_counter()  # before the CPU clock: the CPU since then is no more than this time
+        self._wall_began = time.perf_counter()  # before the CPU clock: the CPU since then is no more than this time
         self._cpu_began = time.thread_time()
         self._collected_before = _collected()
 
@@ -105,7 +105,7 @@ class CpuBudget:
         return time.thread_time() - self._cpu_began - forgiven
 
     def over(self) -> bool:
-        if time.perf_counter() - self._began <= self.seconds:
+        if time.perf_counter() - self._wall_began <= self.seconds:
             return False
         return self.charged() > self.seconds
 
