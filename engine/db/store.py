@@ -125,8 +125,8 @@ def _postgres_liveness(engine: Engine) -> None:
     three sessions paid as many round trips. An idle connection receives nothing unless the
     server is leaving (a restart, ``pg_terminate_backend``, an idle timeout): its goodbye or the
     closed socket makes the socket readable, which ``poll`` sees at once; so does an error on it,
-    which TCP's keepalives raise when the network has dropped the connection without a word. Such a connection, or
-    one libpq already knows is broken, is discarded and the pool connects anew.
+    which TCP's keepalives raise when the network has dropped the connection without a word. Such a
+    connection, or one libpq already knows is broken, is discarded and the pool connects anew.
     """
 
     @event.listens_for(engine, "checkout")
@@ -195,8 +195,8 @@ class Store:
             # anew for most requests, each time a new server process preparing its statements again.
             # A session takes the connection given back last: requests one after another keep to one
             # server process, whose caches are warm, rather than taking turns over all of them. The
-            # others may then stay idle for hours: TCP keepalives tell the checkout (``_postgres_liveness``)
-            # of one the network dropped.
+            # others may then stay idle for hours: TCP keepalives tell the checkout
+            # (``_postgres_liveness``) of one the network dropped.
             self.engine = create_engine(
                 self.url,
                 json_serializer=json_text,

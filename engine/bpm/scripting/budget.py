@@ -84,9 +84,9 @@ class CpuBudget:
     """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``.
 
     The engine checks it before every automatic step and the sandbox between operations. Reading
-    the thread's CPU clock is a system call; reading the time that passes, on Linux, is not. A thread cannot
-    spend more CPU than the time that passes, so until ``seconds`` have passed the budget cannot be
-    spent and the CPU clock is not read.
+    the thread's CPU clock is a system call; reading the time that passes, on Linux, is not. A
+    thread cannot spend more CPU than the time that passes, so until ``seconds`` have passed the
+    budget cannot be spent and the CPU clock is not read.
     """
 
     __slots__ = ("seconds", "_wall_began", "_cpu_began", "_collected_before")
