@@ -109,3 +109,23 @@ def test_checks_read_the_cpu_clock_once_the_budgets_seconds_have_passed(cpu_cloc
         cpu_clock_reads.clear()
         budget.check_time()
     assert cpu_clock_reads == [1]
+
+
+def test_budgets_begun_close_together_read_the_cpu_clock_once(cpu_clock_reads, monkeypatch):
+    # A request evaluates many conditions and scripts within a few milliseconds, each under a budget
+    # of its own: they begin at one reading of the clocks.
+    monkeypatch.setattr(budget, "BEGIN_REUSE_SECONDS", 60.0)
+    budget.CpuBudget(budget.STEP_CPU_SECONDS)
+    cpu_clock_reads.clear()
+    for _ in range(20):
+        budget.CpuBudget(budget.STEP_CPU_SECONDS)
+    assert cpu_clock_reads == []
+
+
+def test_a_budget_begins_no_earlier_than_its_allowance_before_it_is_made(cpu_clock_reads, monkeypatch):
+    monkeypatch.setattr(budget, "BEGIN_REUSE_SECONDS", 0.001)
+    budget.CpuBudget(budget.STEP_CPU_SECONDS)
+    time.sleep(0.01)
+    cpu_clock_reads.clear()
+    budget.CpuBudget(budget.STEP_CPU_SECONDS)  # the clocks read 10 ms ago are too old: read again
+    assert cpu_clock_reads == [1]

@@ -80,8 +80,30 @@ def _collected() -> tuple[float, float]:
     return getattr(_collector, "young", 0.0), getattr(_collector, "full", 0.0)
 
 
+BEGIN_REUSE_SECONDS = 0.005  # a budget begins at its thread's last reading of the clocks, if no older than this
+_readings = threading.local()  # per thread: that reading (``_beginning``)
+
+
+def _beginning() -> tuple[float, float, tuple[float, float]]:
+    """Where a budget made now begins: the wall clock, the thread's CPU clock and its collections' time,
+    read together (the wall clock first), or the thread's last such reading if it is at most
+    ``BEGIN_REUSE_SECONDS`` old.
+
+    A request evaluates many conditions and scripts within a few milliseconds, each under a budget of
+    its own, and the CPU clock is a system call: read for each, it was 2 % of the web processes' CPU.
+    A budget that begins a little early is charged for what ran in between, at most that long: it
+    stops sooner, never later.
+    """
+    now = time.perf_counter()
+    reading = getattr(_readings, "last", None)
+    if reading is None or now - reading[0] > BEGIN_REUSE_SECONDS:
+        reading = _readings.last = (now, time.thread_time(), _collected())
+    return reading
+
+
 class CpuBudget:
-    """``seconds`` of this thread's CPU from now; full collections not charged, young ones up to ``GC_FORGIVEN``.
+    """``seconds`` of this thread's CPU from its beginning (``_beginning``: now, or a few milliseconds
+    before); full collections not charged, young ones up to ``GC_FORGIVEN``.
 
     The engine checks it before every automatic step and the sandbox between operations. Reading
     the thread's CPU clock is a system call; reading the time that passes, on Linux, is not. A
@@ -93,9 +115,7 @@ class CpuBudget:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._wall_began = time.perf_counter()  # before the CPU clock: the CPU since then is no more than this time
-        self._cpu_began = time.thread_time()
-        self._collected_before = _collected()
+        self._wall_began, self._cpu_began, self._collected_before = _beginning()
 
     def charged(self) -> float:
         """This thread's CPU seconds since the budget began, less the collections it forgives."""
