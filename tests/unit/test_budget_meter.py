@@ -5,6 +5,7 @@ forgiven up to ``budget.GC_FORGIVEN``, so that a step making garbage on purpose 
 its budget."""
 
 import gc
+import os
 import time
 from types import SimpleNamespace
 
@@ -129,3 +130,31 @@ def test_a_budget_begins_no_earlier_than_its_allowance_before_it_is_made(cpu_clo
     cpu_clock_reads.clear()
     budget.CpuBudget(budget.STEP_CPU_SECONDS)  # the clocks read 10 ms ago are too old: read again
     assert cpu_clock_reads == [1]
+
+
+def test_a_budget_begun_early_is_charged_for_what_ran_in_between(monkeypatch):
+    monkeypatch.setattr(budget, "BEGIN_REUSE_SECONDS", 60.0)
+    budget.CpuBudget(budget.STEP_CPU_SECONDS)
+    started = time.thread_time()
+    while time.thread_time() - started < 0.02:
+        pass
+    assert budget.CpuBudget(0.01).over()  # it stops sooner, never later
+
+
+def test_a_forked_child_reads_its_own_cpu_clock(monkeypatch):
+    # The child's thread starts its CPU clock again: the parent's reading would be charged below zero.
+    monkeypatch.setattr(budget, "BEGIN_REUSE_SECONDS", 60.0)
+    started = time.thread_time()
+    while time.thread_time() - started < 0.05:
+        pass
+    budget.CpuBudget(budget.STEP_CPU_SECONDS)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and exits at once
+        charged = budget.CpuBudget(budget.STEP_CPU_SECONDS).charged()
+        os.write(writer, repr(charged).encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    with os.fdopen(reader) as answer:
+        assert float(answer.read()) >= 0

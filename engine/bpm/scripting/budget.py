@@ -28,6 +28,7 @@ the step's work:
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -86,19 +87,29 @@ _readings = threading.local()  # per thread: that reading (``_beginning``)
 
 def _beginning() -> tuple[float, float, tuple[float, float]]:
     """Where a budget made now begins: the wall clock, the thread's CPU clock and its collections' time,
-    read together (the wall clock first), or the thread's last such reading if it is at most
-    ``BEGIN_REUSE_SECONDS`` old.
+    read together, or the thread's last such reading if it is at most ``BEGIN_REUSE_SECONDS`` old.
 
     A request evaluates many conditions and scripts within a few milliseconds, each under a budget of
-    its own, and the CPU clock is a system call: read for each, it was 2 % of the web processes' CPU.
-    A budget that begins a little early is charged for what ran in between, at most that long: it
-    stops sooner, never later.
+    its own, and the CPU clock is a system call: read for each, it costs about 2 % of a web process's
+    CPU under ``bench/load.py``. A budget that begins a little early is charged for what ran in
+    between, at most that long: it stops sooner, never later. The collections in between are among
+    what it is charged, so forgiving them gives back no more than was added. The wall clock is read
+    first: the CPU spent since the reading is then no more than the time since it (``CpuBudget.over``).
     """
     now = time.perf_counter()
     reading = getattr(_readings, "last", None)
     if reading is None or now - reading[0] > BEGIN_REUSE_SECONDS:
         reading = _readings.last = (now, time.thread_time(), _collected())
     return reading
+
+
+def _forget_the_reading() -> None:
+    """In a forked child the thread's CPU clock starts again from zero: the parent's reading would let
+    a budget's charge go below zero."""
+    _readings.__dict__.pop("last", None)
+
+
+os.register_at_fork(after_in_child=_forget_the_reading)
 
 
 class CpuBudget:
