@@ -85,7 +85,7 @@ def fecha(value) -> str:
         return "" if value is None else str(value)
     if isinstance(moment, datetime):
         moment = moment.astimezone(PANAMA)
-    return f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
+    return _day(moment)
 
 
 def fecha_hora(value) -> str:
@@ -94,7 +94,12 @@ def fecha_hora(value) -> str:
     if not isinstance(moment, datetime):
         return fecha(value)
     here = moment.astimezone(PANAMA)
-    return f"{fecha(here)} {here.hour:02d}:{here.minute:02d}"
+    return f"{_day(here)} {here.hour:02d}:{here.minute:02d}"
+
+
+def _day(moment: date) -> str:
+    """dd/mm/aaaa of a calendar day already in Panamá."""
+    return f"{moment.day:02d}/{moment.month:02d}/{moment.year}"
 
 
 def detalle(value) -> str:
