@@ -58,6 +58,30 @@ def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser)
     assert "Posibles duplicados" in page and f"Vincular con {first.ticket}" in page
 
 
+def test_each_text_is_split_into_words_once_for_all_the_pages_that_compare_it(app, monkeypatch):
+    """The second page of the same place and type finds the same duplicates without reading any text
+    again; a text changed since is read anew."""
+    first, second = start(app), start(app)
+    third = start(app, descripcion="La acera frente a la escuela Belisario Porras está rota; los niños se caen.")
+    duplicates._kept_trigrams.cache_clear()
+    texts_read: list[str] = []
+    words = duplicates._words
+    monkeypatch.setattr(duplicates, "_words", lambda text: texts_read.append(text) or words(text))
+    store = app.extensions["atiende"].store
+    with store.read() as s:
+        found = duplicates.possible(s, s.get(Case, second.id))
+        assert len(texts_read) == 3  # the page's case and its two candidates
+        assert duplicates.possible(s, s.get(Case, second.id)) == found
+        assert duplicates.possible(s, s.get(Case, first.id))
+    assert len(texts_read) == 3
+    changed = "Otra cosa muy distinta: un poste del tendido eléctrico, caído sobre un automóvil estacionado."
+    with store.unit_of_work() as s:
+        s.get(Case, third.id).description = changed
+    with store.read() as s:
+        assert [f.ticket for f in duplicates.possible(s, s.get(Case, first.id))] == [second.ticket]
+    assert texts_read[3:] == [duplicates._text(third.subject, changed)]
+
+
 def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):
     first, second = start(app), start(app)
     operador = browser("operador")
