@@ -59,27 +59,50 @@ def test_a_similar_open_case_of_the_same_place_and_type_is_offered(app, browser)
 
 
 def test_each_text_is_split_into_words_once_for_all_the_pages_that_compare_it(app, monkeypatch):
-    """The second page of the same place and type finds the same duplicates without reading any text
-    again; a text changed since is read anew."""
-    first, second = start(app), start(app)
-    third = start(app, descripcion="La acera frente a la escuela Belisario Porras está rota; los niños se caen.")
-    duplicates._kept_trigrams.cache_clear()
+    """The pages of one place and type compare the same texts: each is read once, and read anew
+    once it has changed."""
+    cases = [
+        start(app),
+        start(app, descripcion="La acera de la escuela Belisario Porras sigue rota, un niño se cayó."),
+        start(app, descripcion="Frente a la escuela Belisario Porras la acera está rota desde enero."),
+    ]
+    duplicates._kept_trigrams.clear()
     texts_read: list[str] = []
     words = duplicates._words
     monkeypatch.setattr(duplicates, "_words", lambda text: texts_read.append(text) or words(text))
     store = app.extensions["atiende"].store
-    with store.read() as s:
-        found = duplicates.possible(s, s.get(Case, second.id))
-        assert len(texts_read) == 3  # the page's case and its two candidates
-        assert duplicates.possible(s, s.get(Case, second.id)) == found
-        assert duplicates.possible(s, s.get(Case, first.id))
-    assert len(texts_read) == 3
+
+    def pages() -> list[list[duplicates.Similar]]:
+        with store.read() as s:
+            return [duplicates.possible(s, s.get(Case, case.id)) for case in cases]
+
+    found = pages()
+    assert all(found)
+    texts = {duplicates._text(case.subject, case.description) for case in cases}
+    assert texts <= set(texts_read) and len(texts_read) == len(set(texts_read))  # each once
+    read_first = len(texts_read)
+    assert pages() == found and len(texts_read) == read_first
     changed = "Otra cosa muy distinta: un poste del tendido eléctrico, caído sobre un automóvil estacionado."
     with store.unit_of_work() as s:
-        s.get(Case, third.id).description = changed
-    with store.read() as s:
-        assert [f.ticket for f in duplicates.possible(s, s.get(Case, first.id))] == [second.ticket]
-    assert texts_read[3:] == [duplicates._text(third.subject, changed)]
+        third = s.get(Case, cases[2].id)
+        third.data = {**third.data, "descripcion": changed}
+    assert [f.case_id for f in pages()[0]] == [cases[1].id]
+    assert texts_read[read_first:] == [duplicates._text(cases[2].subject, changed)]
+
+
+def test_what_is_kept_of_the_texts_compared_stays_within_its_bytes():
+    """The least recently compared texts go first, and a text larger than the whole bound is not kept."""
+    texts = [f"acera rota número {n} frente a la escuela" for n in range(4)]
+    one = duplicates._size(texts[0], tuple(duplicates.trigrams(texts[0])))
+    kept = duplicates.KeptTrigrams(budget=3 * one)
+    for text in texts[:3]:
+        kept(text)
+    kept(texts[0])  # compared again: now the most recent
+    kept(texts[3])  # the fourth pushes out the least recently compared, the second
+    assert list(kept._texts) == [texts[2], texts[0], texts[3]]
+    assert kept._held == sum(duplicates._size(t, kept._texts[t]) for t in kept._texts) <= 3 * one
+    long = " ".join(f"palabra{n}" for n in range(2000))
+    assert kept(long) == tuple(duplicates.trigrams(long)) and long not in kept._texts
 
 
 def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import functools
 import string
+import sys
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +33,9 @@ from engine.errors import LinkError
 WINDOW = timedelta(days=90)
 THRESHOLD = 0.3  # pg_trgm's default similarity threshold
 CANDIDATES = 200
-TEXTS_KEPT = 1024  # texts whose trigrams a process keeps (``_kept_trigrams``): five pages' candidates
+# What a process keeps of the texts it compared last (``KeptTrigrams``): about 2,000 texts of the
+# office's usual length, ten pages' candidates; 12 MB at most, whatever the texts hold.
+BYTES_KEPT = 12 * 2**20
 SHOWN = 5
 KIND = "duplicado"
 STOPWORDS = frozenset(
@@ -113,16 +118,52 @@ def trigrams(text: str) -> set[str]:
     return set().union(*map(_word_trigrams, _words(text)))
 
 
-@functools.lru_cache(maxsize=TEXTS_KEPT)
-def _kept_trigrams(text: str) -> tuple[str, ...]:
-    """A text's trigrams, kept per process for the next page that compares it.
+class KeptTrigrams:
+    """The trigrams of the texts compared last, kept for the next page that compares them.
 
     A page compares its case with up to ``CANDIDATES`` others, and the pages of one place and type
-    compare the same ones: finding each text's trigrams again was most of a case page's time. A tuple
-    holds them in a fifth of a set's memory, about 1 KB a text of the office's usual length with
-    the text itself, and is compared as fast.
+    compare the same ones: finding every text's trigrams again was a fifth of a case page's CPU. The
+    bound is on bytes, not texts, since a text may run to thousands of characters: each is counted
+    with its tuple and its trigrams, as if none were shared with the words' cache (``_size``). A
+    tuple holds them in a seventh of a set's memory and is compared as fast. Shared by a process's
+    threads: two missing the same text at once both find its trigrams, and one is kept.
     """
-    return tuple(trigrams(text))
+
+    def __init__(self, budget: int):
+        self._budget = budget
+        self._held = 0  # bytes counted for what is kept
+        self._texts: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # least recently compared first
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        with self._lock:
+            found = self._texts.get(text)
+            if found is not None:
+                self._texts.move_to_end(text)
+                return found
+        found = tuple(trigrams(text))
+        size = _size(text, found)
+        with self._lock:
+            if text not in self._texts and size <= self._budget:
+                self._texts[text] = found
+                self._held += size
+                while self._held > self._budget:
+                    self._held -= _size(*self._texts.popitem(last=False))
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._texts.clear()
+            self._held = 0
+
+
+def _size(text: str, found: tuple[str, ...]) -> int:
+    """The most a kept text holds: itself, its tuple, and each trigram (a string of three characters)."""
+    return sys.getsizeof(text) + sys.getsizeof(found) + _TRIGRAM_SIZE * len(found)
+
+
+_TRIGRAM_SIZE = sys.getsizeof("abc")
+_kept_trigrams = KeptTrigrams(BYTES_KEPT)
 
 
 @functools.lru_cache(maxsize=50_000)
@@ -138,10 +179,10 @@ def similarity(a: str, b: str) -> float:
     return _overlap(trigrams(a), trigrams(b))
 
 
-def _overlap(first: set[str] | frozenset[str], second: Collection[str]) -> float:
+def _overlap(first: set[str] | frozenset[str], second: set[str] | tuple[str, ...]) -> float:
     """Shared over all, the union counted rather than built: a page compares up to ``CANDIDATES``
-    texts, and building each union set would cost a fifth of the comparison's time. ``second``
-    holds each trigram once."""
+    texts, and building each union set would cost a fifth of the comparison's time. A tuple
+    ``second`` holds each trigram once (``KeptTrigrams``)."""
     if not first or not second:
         return 0.0
     shared = len(first.intersection(second))
