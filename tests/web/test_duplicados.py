@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 from sqlalchemy import select
 
@@ -90,19 +93,26 @@ def test_each_text_is_split_into_words_once_for_all_the_pages_that_compare_it(ap
     assert texts_read[read_first:] == [duplicates._text(cases[2].subject, changed)]
 
 
-def test_what_is_kept_of_the_texts_compared_stays_within_its_bytes():
-    """The least recently compared texts go first, and a text larger than the whole bound is not kept."""
+def test_what_is_kept_stays_within_its_bytes():
+    """The least recently asked go first, and one larger than the whole budget is not kept (nor does it
+    push anything out)."""
     texts = [f"acera rota número {n} frente a la escuela" for n in range(4)]
-    one = duplicates._size(texts[0], tuple(duplicates.trigrams(texts[0])))
-    kept = duplicates.KeptTrigrams(budget=3 * one)
+
+    def make(text: str) -> tuple[str, ...]:
+        return tuple(duplicates.trigrams(text))
+
+    one = duplicates._size(texts[0], make(texts[0]))
+    kept = duplicates.Kept(make, duplicates._size, budget=3 * one)
     for text in texts[:3]:
         kept(text)
-    kept(texts[0])  # compared again: now the most recent
-    kept(texts[3])  # the fourth pushes out the least recently compared, the second
-    assert list(kept._texts) == [texts[2], texts[0], texts[3]]
-    assert kept._held == sum(duplicates._size(t, kept._texts[t]) for t in kept._texts) <= 3 * one
-    long = " ".join(f"palabra{n}" for n in range(2000))
-    assert kept(long) == tuple(duplicates.trigrams(long)) and long not in kept._texts
+    kept(texts[0])  # asked again: now the most recent
+    kept(texts[3])  # the fourth pushes out the least recently asked, the second
+    assert list(kept._kept) == [texts[2], texts[0], texts[3]]
+    assert kept._held == sum(size for _found, size in kept._kept.values()) <= 3 * one
+    # A pasted code as long as a description: one «word» of thousands of trigrams.
+    code = "".join(random.Random(7).choices(string.ascii_lowercase + string.digits, k=4000))
+    assert kept(code) == make(code)
+    assert list(kept._kept) == [texts[2], texts[0], texts[3]]
 
 
 def test_linking_is_audited_on_both_cases_and_shown_once(app, browser):

@@ -8,15 +8,15 @@ agrees links the two cases; the link is kept once per pair and audited on both c
 
 from __future__ import annotations
 
-import functools
 import string
 import sys
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from sqlalchemy import bindparam, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -33,9 +33,10 @@ from engine.errors import LinkError
 WINDOW = timedelta(days=90)
 THRESHOLD = 0.3  # pg_trgm's default similarity threshold
 CANDIDATES = 200
-# What a process keeps of the texts it compared last (``KeptTrigrams``): about 2,000 texts of the
-# office's usual length, ten pages' candidates; 12 MB at most, whatever the texts hold.
-BYTES_KEPT = 12 * 2**20
+# The trigrams a process keeps of the texts and words it compared last (``Kept``), whatever they hold.
+TEXT_BYTES_KEPT = 12 * 2**20
+WORD_BYTES_KEPT = 8 * 2**20
+_Found = TypeVar("_Found")
 SHOWN = 5
 KIND = "duplicado"
 STOPWORDS = frozenset(
@@ -115,63 +116,69 @@ def _words(text: str) -> list[str]:
 
 def trigrams(text: str) -> set[str]:
     """pg_trgm's trigrams: each word padded with two spaces before and one after."""
-    return set().union(*map(_word_trigrams, _words(text)))
+    return set().union(*map(_kept_word_trigrams, _words(text)))
 
 
-class KeptTrigrams:
-    """The trigrams of the texts compared last, kept for the next page that compares them.
+class Kept(Generic[_Found]):
+    """What ``make`` gives for each of the strings asked last, kept up to ``budget`` bytes as ``size``
+    counts them: the least recently asked go first, and one larger than the whole budget is not kept.
 
-    A page compares its case with up to ``CANDIDATES`` others, and the pages of one place and type
-    compare the same ones: finding every text's trigrams again was a fifth of a case page's CPU. The
-    bound is on bytes, not texts, since a text may run to thousands of characters: each is counted
-    with its tuple and its trigrams, as if none were shared with the words' cache (``_size``). A
-    tuple holds them in a seventh of a set's memory and is compared as fast. Shared by a process's
-    threads: two missing the same text at once both find its trigrams, and one is kept.
+    A bound on bytes, not on entries, because the strings are the citizens' (a description runs to
+    4,000 characters, a «word» of it may be a pasted code as long): so many entries of the largest
+    kind would hold hundreds of megabytes. Shared by a process's threads: two asking for the same
+    string at once both make it, and one is kept.
     """
 
-    def __init__(self, budget: int):
-        self._budget = budget
-        self._held = 0  # bytes counted for what is kept
-        self._texts: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # least recently compared first
+    def __init__(self, make: Callable[[str], _Found], size: Callable[[str, _Found], int], budget: int):
+        self._make, self._size, self._budget = make, size, budget
+        self._held = 0  # the bytes counted for what is kept
+        self._kept: OrderedDict[str, tuple[_Found, int]] = OrderedDict()  # least recently asked first
         self._lock = threading.Lock()
 
-    def __call__(self, text: str) -> tuple[str, ...]:
+    def __call__(self, key: str) -> _Found:
         with self._lock:
-            found = self._texts.get(text)
+            found = self._kept.get(key)
             if found is not None:
-                self._texts.move_to_end(text)
-                return found
-        found = tuple(trigrams(text))
-        size = _size(text, found)
+                self._kept.move_to_end(key)
+                return found[0]
+        made = self._make(key)
+        size = self._size(key, made)  # counted once: a string's own size may grow (its UTF-8 form cached)
         with self._lock:
-            if text not in self._texts and size <= self._budget:
-                self._texts[text] = found
+            if key not in self._kept and size <= self._budget:
+                self._kept[key] = (made, size)
                 self._held += size
                 while self._held > self._budget:
-                    self._held -= _size(*self._texts.popitem(last=False))
-        return found
+                    self._held -= self._kept.popitem(last=False)[1][1]
+        return made
 
     def clear(self) -> None:
         with self._lock:
-            self._texts.clear()
+            self._kept.clear()
             self._held = 0
 
 
-def _size(text: str, found: tuple[str, ...]) -> int:
-    """The most a kept text holds: itself, its tuple, and each trigram (a string of three characters)."""
-    return sys.getsizeof(text) + sys.getsizeof(found) + _TRIGRAM_SIZE * len(found)
+def _size(key: str, found: Collection[str]) -> int:
+    """The bytes a kept key holds: itself, its trigrams' collection, each trigram as if no other entry
+    shared it, and its entry in the ordered dict."""
+    return sys.getsizeof(key) + sys.getsizeof(found) + _TRIGRAM_SIZE * len(found) + _ENTRY_SIZE
 
 
-_TRIGRAM_SIZE = sys.getsizeof("abc")
-_kept_trigrams = KeptTrigrams(BYTES_KEPT)
+_TRIGRAM_SIZE = 64  # a string of three ASCII characters: 52 bytes, in a 64-byte block of Python's allocator
+_ENTRY_SIZE = 80  # an OrderedDict's entry and the (value, size) pair it holds, about
 
 
-@functools.lru_cache(maxsize=50_000)
 def _word_trigrams(word: str) -> frozenset[str]:
-    """A word's trigrams, made once per process: a case page compares up to ``CANDIDATES`` texts,
-    and the office's texts share most of their words, so this was most of the page's time."""
     padded = f"  {word} "
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+# A page compares its case with up to ``CANDIDATES`` others, and the pages of one place and type
+# compare the same ones: finding every text's trigrams again for every page was a fifth of an
+# operator's case and task pages' CPU. A text's trigrams are kept as a tuple (a fifth to a tenth of
+# a set's memory, compared as fast), about 2,000 texts of 150 characters; each word's, for the texts
+# not kept yet, the office's texts sharing most of their words, about 6,000 words.
+_kept_trigrams = Kept(lambda text: tuple(trigrams(text)), _size, TEXT_BYTES_KEPT)
+_kept_word_trigrams = Kept(_word_trigrams, _size, WORD_BYTES_KEPT)
 
 
 def similarity(a: str, b: str) -> float:
@@ -182,7 +189,7 @@ def similarity(a: str, b: str) -> float:
 def _overlap(first: set[str] | frozenset[str], second: set[str] | tuple[str, ...]) -> float:
     """Shared over all, the union counted rather than built: a page compares up to ``CANDIDATES``
     texts, and building each union set would cost a fifth of the comparison's time. A tuple
-    ``second`` holds each trigram once (``KeptTrigrams``)."""
+    ``second`` holds each trigram once (``_kept_trigrams``)."""
     if not first or not second:
         return 0.0
     shared = len(first.intersection(second))
