@@ -318,8 +318,9 @@ class Atiende:
     # -- queries --------------------------------------------------------------------------
     def tasks_for(self, session: Session, actor: Actor) -> list[HumanTask]:
         """The READY tasks the actor may work, soonest due first."""
-        query = select(HumanTask).where(permissions.workable(actor)).order_by(HumanTask.due_at, HumanTask.created_at)
-        return list(session.scalars(query))
+        lanes, values = permissions.workable_lanes(actor)
+        query = select(HumanTask).where(permissions.workable(lanes)).order_by(HumanTask.due_at, HumanTask.created_at)
+        return list(session.scalars(query, values))
 
     def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
         """The task, if the actor may work it; with its case, in the same read (whoever asks reads both)."""

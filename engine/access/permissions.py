@@ -6,9 +6,9 @@ its route check and the engine's refusal never disagree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_
 
 from engine.access.accounts import Actor
 from engine.access.roles import ROLES
@@ -45,17 +45,45 @@ def may_work_now(actor: Actor, task: Any) -> bool:
     return refusal(actor, task) is None
 
 
-def workable(actor: Actor) -> ColumnElement[bool]:
-    """``may_work`` as a condition on human_task rows, for the queries that list many tasks."""
+# What a condition on human_task rows needs of a person to say ``may_work``: how many lanes of their
+# roles (an enlace's apart), whether they work their dirección's enlace tasks, and whether they are
+# limited to one dirección (True), to none (False) or not limited (None). No value of the person's.
+LanesShape = tuple[int, bool, bool | None]
+
+
+def workable_lanes(actor: Actor) -> tuple[LanesShape, dict[str, str]]:
+    """``may_work`` for the queries that list many tasks, in two parts: the shape of its condition on
+    human_task rows (``workable``) and the values of that condition's parameters, by name.
+
+    Split so that a statement built once for a shape serves every person of that shape with their own
+    values (``engine.cases.finding.worklist``): building the bandeja's statements anew for each page
+    cost more than running them. The shape holds no value of the person's, so none can reach another.
+    """
     roles = sorted(actor.roles - {"enlace"})
-    allowed: list[ColumnElement[bool]] = [HumanTask.lane.in_(roles)] if roles else []
-    if "enlace" in actor.roles and actor.direccion:
-        allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == actor.direccion))
-    lanes = or_(*allowed) if allowed else false()
+    enlace = "enlace" in actor.roles and bool(actor.direccion)
     scope = direccion_scope(actor)
-    if scope is None:
-        return lanes
-    return and_(lanes, HumanTask.direccion == scope) if scope else false()
+    values = {f"lane_{i}": role for i, role in enumerate(roles)}
+    if enlace:
+        values["enlace_direccion"] = cast(str, actor.direccion)
+    if scope:
+        values["scope_direccion"] = scope
+    return (len(roles), enlace, None if scope is None else bool(scope)), values
+
+
+def workable(shape: LanesShape) -> ColumnElement[bool]:
+    """The condition on human_task rows of the people of ``shape`` (``workable_lanes``), its values as
+    parameters: the lanes of their roles; an enlace's, of their dirección; of their dirección alone, if
+    limited to one."""
+    lanes, enlace, scoped = shape
+    allowed: list[ColumnElement[bool]] = (
+        [HumanTask.lane.in_([bindparam(f"lane_{i}") for i in range(lanes)])] if lanes else []
+    )
+    if enlace:
+        allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == bindparam("enlace_direccion")))
+    condition = or_(*allowed) if allowed else false()
+    if scoped is None:
+        return condition
+    return and_(condition, HumanTask.direccion == bindparam("scope_direccion")) if scoped else false()
 
 
 # -- starting a case ---------------------------------------------------------------------------

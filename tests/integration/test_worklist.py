@@ -62,7 +62,7 @@ def test_an_enlace_sees_only_the_tasks_of_their_direccion(atiende, desk):
     ):
         desk.do(case_id, bpmn_id)
     assert [r.name for r in page(atiende, ENLACE).rows] == ["Confirmar acuse de recibo"]
-    assert page(atiende, AMBIENTAL).counts.total == 0
+    assert page(atiende, AMBIENTAL).counts.total == 0  # the same shape's statements, another dirección
     assert page(atiende, Actor("sin_direccion", frozenset({"enlace"}))).counts.total == 0
 
 
@@ -139,3 +139,17 @@ def test_a_claimed_task_completed_leaves_no_assignment_behind(atiende, desk):
     assignment.claim(atiende, task.id, OPERADOR)
     desk.do(case_id, task.bpmn_id)
     assert all(t.assignee is None for t in desk.tasks(case_id))  # the next task is for anyone again
+
+
+def test_people_of_one_shape_share_its_statements_and_each_reads_their_own(atiende, desk, store):
+    """The statements are built once for everyone whose page has the same shape (their lanes, the filters
+    set, the order): each person's values are parameters, and each reads their own tasks."""
+    first, second = desk.start(), desk.start()
+    with store.unit_of_work() as s:
+        s.get(HumanTask, desk.tasks(first)[0].id).assignee = OPERADOR.username
+        s.get(HumanTask, desk.tasks(second)[0].id).assignee = OTRO.username
+    worklist._statements.cache_clear()
+    for person, case_id in ((OPERADOR, first), (OTRO, second), (OPERADOR, first)):
+        mine = page(atiende, person, scope="mias")
+        assert [r.case_id for r in mine.rows] == [case_id] and mine.counts.mine == 1, person.username
+    assert worklist._statements.cache_info().currsize == 1  # one shape, built once

@@ -32,6 +32,7 @@ included (so one index serves both ways).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,12 +56,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
-from engine.access.permissions import COORDINATORS, may_coordinate, may_work, workable
+from engine.access.permissions import COORDINATORS, LanesShape, may_coordinate, may_work, workable, workable_lanes
 from engine.db.models import Case, HumanTask, User, UTCDateTime
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000  # counts stop here: above it the page says «más de 10 000», and pages go this deep
 DUE_SOON = timedelta(days=2)
+SHAPES_KEPT = 256  # shapes whose statements a process keeps (``_statements``): scopes, filters set, orders
 SCOPES = ("todas", "mias", "disponibles", "equipo")
 DUE_FILTERS = ("vencidas", "pronto", "a_tiempo")
 APPROVAL_FORMS = "aprobacion_"  # the beginning of an approval task's form name
@@ -188,40 +190,86 @@ class Page:
     pages: int
 
 
-def _visible(actor: Actor, scope: str):
-    """The tasks the scope shows the actor: their roles' (an enlace's only for their dirección)."""
-    if scope == "equipo":
+@dataclass(frozen=True)
+class _Shape:
+    """What the page's statements are built from: the scope, the person's lanes (``workable_lanes``; none
+    for the team), which filters are set and the order. No value of the person's or of a filter's: those
+    are the statements' parameters (``_shape_and_values``), so the statements of a shape are built once
+    (``_statements``) and serve everyone."""
+
+    scope: str
+    lanes: LanesShape | None
+    direccion: bool
+    due: str | None
+    kind: str | None
+    case_type: bool
+    channel: bool
+    corregimiento: bool
+    order: str
+
+
+def _shape_and_values(actor: Actor, filters: Filters, now: datetime) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of ``filters``' statements for ``actor``, and the values of their parameters by name."""
+    lanes, lane_values = (None, {}) if filters.scope == "equipo" else workable_lanes(actor)
+    shape = _Shape(
+        filters.scope,
+        lanes,
+        bool(filters.direccion),
+        filters.due,
+        filters.kind,
+        bool(filters.case_type),
+        bool(filters.channel),
+        bool(filters.corregimiento),
+        filters.order,
+    )
+    values: dict[str, Any] = {
+        **lane_values,
+        **_tally_values(actor, now),
+        "direccion": filters.direccion,
+        "case_type": filters.case_type,
+        "channel": filters.channel,
+        "corregimiento": filters.corregimiento,
+        "cap": COUNT_CAP + 1,  # what the counts' one pass reads at most
+    }
+    return shape, values
+
+
+def _visible(shape: _Shape):
+    """The tasks the scope shows the person: their roles' (an enlace's only for their dirección)."""
+    if shape.lanes is None:
         return None
-    lanes = workable(actor)
-    if scope == "mias":
-        return and_(lanes, HumanTask.assignee == actor.username)
-    if scope == "disponibles":
+    lanes = workable(shape.lanes)
+    mine = HumanTask.assignee == bindparam("me")
+    if shape.scope == "mias":
+        return and_(lanes, mine)
+    if shape.scope == "disponibles":
         return and_(lanes, HumanTask.assignee.is_(None))
-    return and_(lanes, or_(HumanTask.assignee.is_(None), HumanTask.assignee == actor.username))
+    return and_(lanes, or_(HumanTask.assignee.is_(None), mine))
 
 
-def _conditions(actor: Actor, filters: Filters, now: datetime) -> list:
+def _conditions(shape: _Shape) -> list:
     """The WHERE conditions: on the task rows alone (the case's filter columns are mirrored there)."""
     conditions = []
-    visible = _visible(actor, filters.scope)
+    visible = _visible(shape)
     if visible is not None:
         conditions.append(visible)
-    if filters.direccion:
-        conditions.append(HumanTask.direccion == filters.direccion)
-    if filters.due == "vencidas":
+    if shape.direccion:
+        conditions.append(HumanTask.direccion == bindparam("direccion"))
+    now, soon = bindparam("now", type_=UTCDateTime), bindparam("soon", type_=UTCDateTime)
+    if shape.due == "vencidas":
         conditions.append(HumanTask.due_at < now)
-    elif filters.due == "pronto":
-        conditions.append(and_(HumanTask.due_at >= now, HumanTask.due_at < now + DUE_SOON))
-    elif filters.due == "a_tiempo":
-        conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now + DUE_SOON))
+    elif shape.due == "pronto":
+        conditions.append(and_(HumanTask.due_at >= now, HumanTask.due_at < soon))
+    elif shape.due == "a_tiempo":
+        conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= soon))
+    if shape.kind:
+        conditions.append(KINDS[shape.kind])
     mirrored = [
-        (HumanTask.case_type, filters.case_type),
-        (HumanTask.channel, filters.channel),
-        (HumanTask.corregimiento, filters.corregimiento),
+        (HumanTask.case_type, shape.case_type, "case_type"),
+        (HumanTask.channel, shape.channel, "channel"),
+        (HumanTask.corregimiento, shape.corregimiento, "corregimiento"),
     ]
-    if filters.kind:
-        conditions.append(KINDS[filters.kind])
-    return conditions + [col == value for col, value in mirrored if value]
+    return conditions + [col == bindparam(name) for col, chosen, name in mirrored if chosen]
 
 
 def _capped(conditions: list):
@@ -261,7 +309,7 @@ def _tally_values(actor: Actor, now: datetime) -> dict[str, Any]:
     return {"me": actor.username, "now": now, "soon": now + DUE_SOON}
 
 
-def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> Counts:
+def _counts(session: Session, built: _Statements, values: dict[str, Any]) -> Counts:
     """The page's counts: in one pass over the matching tasks when they are no more than the cap, else
     each count on its own, up to the cap.
 
@@ -270,13 +318,11 @@ def _counts(session: Session, actor: Actor, conditions: list, now: datetime) -> 
     meets the end before the cap every count is exact; past the cap, each count reads an index of
     its own (the person's tasks, the due dates) and stops at the cap.
     """
-    values = _tally_values(actor, now)
-    matching = select(*_SEEN).where(*conditions).limit(COUNT_CAP + 1).subquery()
-    total, *each = session.execute(select(*_TALLY).select_from(matching), values).one()
+    total, *each = session.execute(built.counts, values).one()
     if total <= COUNT_CAP:
         return Counts(total, *each)
     mine, unclaimed, overdue, due_soon = session.execute(
-        select(*(_capped([*conditions, part(HumanTask.assignee, HumanTask.due_at)]) for part in _PARTS.values())),
+        select(*(_capped([*built.conditions, part(HumanTask.assignee, HumanTask.due_at)]) for part in _PARTS.values())),
         values,
     ).one()
     return Counts(total, mine, unclaimed, overdue, due_soon)
@@ -291,7 +337,7 @@ class TaskLane:
 
 
 def _by_person(
-    session: Session, actor: Actor, scope: str, conditions: list, descending: bool, offset: int, size: int
+    session: Session, scope: str, conditions: list, values: dict[str, Any], descending: bool, offset: int, size: int
 ) -> Subquery:
     """The ids (and sort keys) of a page sorted by the person assigned: the unclaimed tasks, then the
     claimed ones, or the other way.
@@ -308,7 +354,7 @@ def _by_person(
     if scope == "equipo":
         claimed, order = HumanTask.assignee.is_not(None), [name, HumanTask.due_at, HumanTask.id]
     else:
-        claimed, order = HumanTask.assignee == actor.username, [HumanTask.due_at, HumanTask.id]
+        claimed, order = HumanTask.assignee == bindparam("me"), [HumanTask.due_at, HumanTask.id]
     segments = [  # (which tasks, their ids and keys in order)
         (
             HumanTask.assignee.is_(None),
@@ -329,7 +375,10 @@ def _by_person(
         segments.reverse()
     (first, picking_first), (_then, picking_then) = segments
     ahead: int = session.execute(  # the first segment's tasks, counted as far as this page reaches
-        select(func.count()).select_from(select(HumanTask.id).where(*conditions, first).limit(offset + size).subquery())
+        select(func.count()).select_from(
+            select(HumanTask.id).where(*conditions, first).limit(offset + size).subquery()
+        ),
+        values,
     ).scalar_one()
     parts = []
     if ahead > offset:
@@ -341,28 +390,36 @@ def _by_person(
     return union_all(*(select(part.subquery()) for part in parts)).subquery()
 
 
-def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: int = PAGE_SIZE) -> Page:
-    """One page of the bandeja for ``actor``, with the counts of everything the filters match."""
-    filters = filters.normalized(actor)
-    conditions = _conditions(actor, filters, now)
-    counts = _counts(session, actor, conditions, now)
-    pages = max(1, -(-min(counts.total, COUNT_CAP) // size))
-    current = min(filters.page, pages)
-    if current != filters.page:
-        filters = Filters(**{**filters.__dict__, "page": current})
-    key, descending = filters.order.removesuffix("_desc"), filters.order.endswith("_desc")
-    keys: list[Any] = [SORT_KEYS[key]] + ([] if key == "vence" else [HumanTask.due_at])
-    offset = (current - 1) * size
-    # The page's task ids first, from the task rows alone; then the columns of those rows only (a deep
-    # page does not look up every case it skips).
+@dataclass(frozen=True)
+class _Statements:
+    """A shape's statements (``_statements``): its conditions, its counts in one pass, and its rows,
+    but for the order by the person assigned, whose rows depend on how many tasks are claimed."""
+
+    conditions: list
+    counts: Select[*tuple[Any, ...]]
+    rows: Select[*tuple[Any, ...]] | None
+
+
+@functools.lru_cache(maxsize=SHAPES_KEPT)
+def _statements(shape: _Shape) -> _Statements:
+    """The statements of a shape, built once per process: only from the shape, so that no person's
+    value can be built into them (their values are parameters, ``_shape_and_values``)."""
+    conditions = _conditions(shape)
+    matching = select(*_SEEN).where(*conditions).limit(bindparam("cap")).subquery()
+    key, descending = shape.order.removesuffix("_desc"), shape.order.endswith("_desc")
     if key == "asignada":
-        chosen = _by_person(session, actor, filters.scope, conditions, descending, offset, size)
-    else:
-        picking: Select[Any] = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys)))
-        picking = picking.where(*conditions).order_by(*_ordered([*keys, HumanTask.id], descending))
-        chosen = picking.limit(size).offset(offset).subquery()
-    order = _ordered([*(chosen.c[f"k{i}"] for i in range(len(keys))), HumanTask.id], descending)
-    rows = session.execute(
+        return _Statements(conditions, select(*_TALLY).select_from(matching), None)
+    keys: list[Any] = [SORT_KEYS[key]] + ([] if key == "vence" else [HumanTask.due_at])
+    picking = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys)))
+    picking = picking.where(*conditions).order_by(*_ordered([*keys, HumanTask.id], descending))
+    chosen = picking.limit(bindparam("size")).offset(bindparam("skip")).subquery()
+    return _Statements(conditions, select(*_TALLY).select_from(matching), _rows(chosen, len(keys), descending))
+
+
+def _rows(chosen: Subquery, keys: int, descending: bool) -> Select[*tuple[Any, ...]]:
+    """The columns of the page's rows, for the task ids ``chosen`` gives with their sort keys (k0, k1…)."""
+    order = _ordered([*(chosen.c[f"k{i}"] for i in range(keys)), HumanTask.id], descending)
+    return (
         select(
             HumanTask.id,
             HumanTask.name,
@@ -385,6 +442,27 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
         .join(Case, Case.id == HumanTask.case_id)
         .order_by(*order)
     )
+
+
+def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: int = PAGE_SIZE) -> Page:
+    """One page of the bandeja for ``actor``, with the counts of everything the filters match."""
+    filters = filters.normalized(actor)
+    shape, values = _shape_and_values(actor, filters, now)
+    built = _statements(shape)
+    counts = _counts(session, built, values)
+    pages = max(1, -(-min(counts.total, COUNT_CAP) // size))
+    current = min(filters.page, pages)
+    if current != filters.page:
+        filters = Filters(**{**filters.__dict__, "page": current})
+    offset = (current - 1) * size
+    # The page's task ids first, from the task rows alone; then the columns of those rows only (a deep
+    # page does not look up every case it skips).
+    statement = built.rows
+    if statement is None:  # sorted by the person assigned
+        descending = filters.order.endswith("_desc")
+        chosen = _by_person(session, filters.scope, built.conditions, values, descending, offset, size)
+        statement = _rows(chosen, 2, descending)
+    rows = session.execute(statement, {**values, "size": size, "skip": offset})
     # Each row holds Row's fields in order, then the task's dirección (for ``workable``).
     return Page(
         filters,
