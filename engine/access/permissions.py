@@ -62,12 +62,18 @@ def workable_lanes(actor: Actor) -> tuple[LanesShape, dict[str, str]]:
     roles = sorted(actor.roles - {"enlace"})
     enlace = "enlace" in actor.roles and bool(actor.direccion)
     scope = direccion_scope(actor)
-    values = {f"lane_{i}": role for i, role in enumerate(roles)}
+    values = {_role_lane(i): role for i, role in enumerate(roles)}
     if enlace:
         values["enlace_direccion"] = cast(str, actor.direccion)
     if scope:
         values["scope_direccion"] = scope
     return (len(roles), enlace, None if scope is None else bool(scope)), values
+
+
+def _role_lane(n: int) -> str:
+    """The name of the parameter of a person's ``n``-th role's lane: never one SQLAlchemy makes itself
+    (``lane_1`` for a constant compared with the lane column), which the values would replace."""
+    return f"role_lane_{n}"
 
 
 def workable(shape: LanesShape) -> ColumnElement[bool]:
@@ -76,7 +82,7 @@ def workable(shape: LanesShape) -> ColumnElement[bool]:
     limited to one."""
     lanes, enlace, scoped = shape
     allowed: list[ColumnElement[bool]] = (
-        [HumanTask.lane.in_([bindparam(f"lane_{i}") for i in range(lanes)])] if lanes else []
+        [HumanTask.lane.in_([bindparam(_role_lane(i)) for i in range(lanes)])] if lanes else []
     )
     if enlace:
         allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == bindparam("enlace_direccion")))

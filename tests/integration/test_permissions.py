@@ -27,6 +27,9 @@ PEOPLE = [
     Actor("auditor", frozenset({"auditor"})),
     Actor("enlace_coordinador", frozenset({"coordinador", "enlace"}), "gestion_ambiental"),
     Actor("enlace_operador_sin_direccion", frozenset({"operador", "enlace"})),
+    # Two roles' lanes and an enlace's dirección: the lanes' parameters beside the «enlace» constant's.
+    Actor("tres_roles", frozenset({"operador", "operador_front", "enlace"}), "gestion_ambiental"),
+    Actor("cuatro_roles", frozenset({"operador", "coordinador", "auditor", "enlace"}), "planificacion_urbana"),
 ]
 
 

@@ -141,9 +141,9 @@ def test_a_claimed_task_completed_leaves_no_assignment_behind(atiende, desk):
     assert all(t.assignee is None for t in desk.tasks(case_id))  # the next task is for anyone again
 
 
-def test_people_of_one_shape_share_its_statements_and_each_reads_their_own(atiende, desk, store):
+def test_people_of_one_shape_share_its_statements_and_each_reads_their_own(atiende, desk, store, frozen_clock):
     """The statements are built once for everyone whose page has the same shape (their lanes, the filters
-    set, the order): each person's values are parameters, and each reads their own tasks."""
+    set, the order): each person's and each filter's values are parameters, and so is the moment."""
     first, second = desk.start(), desk.start()
     with store.unit_of_work() as s:
         s.get(HumanTask, desk.tasks(first)[0].id).assignee = OPERADOR.username
@@ -153,3 +153,9 @@ def test_people_of_one_shape_share_its_statements_and_each_reads_their_own(atien
         mine = page(atiende, person, scope="mias")
         assert [r.case_id for r in mine.rows] == [case_id] and mine.counts.mine == 1, person.username
     assert worklist._statements.cache_info().currsize == 1  # one shape, built once
+    reporte = desk.start(tipo_caso="reporte")
+    for tipo, expected in (("reporte", {reporte}), ("queja_reclamo", {first})):
+        assert {r.case_id for r in page(atiende, OPERADOR, case_type=tipo).rows} == expected, tipo
+    assert page(atiende, OPERADOR, due="vencidas").counts.total == 0
+    frozen_clock.advance(hours=25)  # the templates' one-day plazo has passed
+    assert page(atiende, OPERADOR, due="vencidas").counts.total == 2

@@ -190,6 +190,11 @@ class Page:
     pages: int
 
 
+# The filters on the case's columns mirrored on its task rows, by the name of the filter, of its shape's
+# flag and of its parameter.
+_MIRRORED = {"case_type": HumanTask.case_type, "channel": HumanTask.channel, "corregimiento": HumanTask.corregimiento}
+
+
 @dataclass(frozen=True)
 class _Shape:
     """What the page's statements are built from: the scope, the person's lanes (``workable_lanes``; none
@@ -222,13 +227,11 @@ def _shape_and_values(actor: Actor, filters: Filters, now: datetime) -> tuple[_S
         bool(filters.corregimiento),
         filters.order,
     )
+    chosen = {"direccion": filters.direccion, **{name: getattr(filters, name) for name in _MIRRORED}}
     values: dict[str, Any] = {
         **lane_values,
         **_tally_values(actor, now),
-        "direccion": filters.direccion,
-        "case_type": filters.case_type,
-        "channel": filters.channel,
-        "corregimiento": filters.corregimiento,
+        **{name: value for name, value in chosen.items() if value},  # a filter not set has no parameter
         "cap": COUNT_CAP + 1,  # what the counts' one pass reads at most
     }
     return shape, values
@@ -247,7 +250,7 @@ def _visible(shape: _Shape):
     return and_(lanes, or_(HumanTask.assignee.is_(None), mine))
 
 
-def _conditions(shape: _Shape) -> list:
+def _conditions(shape: _Shape) -> tuple:
     """The WHERE conditions: on the task rows alone (the case's filter columns are mirrored there)."""
     conditions = []
     visible = _visible(shape)
@@ -264,12 +267,8 @@ def _conditions(shape: _Shape) -> list:
         conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= soon))
     if shape.kind:
         conditions.append(KINDS[shape.kind])
-    mirrored = [
-        (HumanTask.case_type, shape.case_type, "case_type"),
-        (HumanTask.channel, shape.channel, "channel"),
-        (HumanTask.corregimiento, shape.corregimiento, "corregimiento"),
-    ]
-    return conditions + [col == bindparam(name) for col, chosen, name in mirrored if chosen]
+    mirrored = [column == bindparam(name) for name, column in _MIRRORED.items() if getattr(shape, name)]
+    return (*conditions, *mirrored)
 
 
 def _capped(conditions: list):
@@ -337,7 +336,7 @@ class TaskLane:
 
 
 def _by_person(
-    session: Session, scope: str, conditions: list, values: dict[str, Any], descending: bool, offset: int, size: int
+    session: Session, scope: str, conditions: tuple, values: dict[str, Any], descending: bool, offset: int, size: int
 ) -> Subquery:
     """The ids (and sort keys) of a page sorted by the person assigned: the unclaimed tasks, then the
     claimed ones, or the other way.
@@ -395,7 +394,7 @@ class _Statements:
     """A shape's statements (``_statements``): its conditions, its counts in one pass, and its rows,
     but for the order by the person assigned, whose rows depend on how many tasks are claimed."""
 
-    conditions: list
+    conditions: tuple
     counts: Select[*tuple[Any, ...]]
     rows: Select[*tuple[Any, ...]] | None
 
