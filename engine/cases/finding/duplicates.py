@@ -36,7 +36,6 @@ CANDIDATES = 200
 # The trigrams a process keeps of the texts and words it compared last (``Kept``), whatever they hold.
 TEXT_BYTES_KEPT = 12 * 2**20
 WORD_BYTES_KEPT = 8 * 2**20
-_Found = TypeVar("_Found")
 SHOWN = 5
 KIND = "duplicado"
 STOPWORDS = frozenset(
@@ -117,6 +116,9 @@ def _words(text: str) -> list[str]:
 def trigrams(text: str) -> set[str]:
     """pg_trgm's trigrams: each word padded with two spaces before and one after."""
     return set().union(*map(_kept_word_trigrams, _words(text)))
+
+
+_Found = TypeVar("_Found")
 
 
 class Kept(Generic[_Found]):

@@ -227,11 +227,11 @@ def _shape_and_values(actor: Actor, filters: Filters, now: datetime) -> tuple[_S
         bool(filters.corregimiento),
         filters.order,
     )
-    chosen = {"direccion": filters.direccion, **{name: getattr(filters, name) for name in _MIRRORED}}
+    filtered = {"direccion": filters.direccion, **{name: getattr(filters, name) for name in _MIRRORED}}
     values: dict[str, Any] = {
         **lane_values,
         **_tally_values(actor, now),
-        **{name: value for name, value in chosen.items() if value},  # a filter not set has no parameter
+        **{name: value for name, value in filtered.items() if value},  # a filter not set has no parameter
         "cap": COUNT_CAP + 1,  # what the counts' one pass reads at most
     }
     return shape, values
@@ -404,15 +404,15 @@ def _statements(shape: _Shape) -> _Statements:
     """The statements of a shape, built once per process: only from the shape, so that no person's
     value can be built into them (their values are parameters, ``_shape_and_values``)."""
     conditions = _conditions(shape)
-    matching = select(*_SEEN).where(*conditions).limit(bindparam("cap")).subquery()
+    counts = select(*_TALLY).select_from(select(*_SEEN).where(*conditions).limit(bindparam("cap")).subquery())
     key, descending = shape.order.removesuffix("_desc"), shape.order.endswith("_desc")
     if key == "asignada":
-        return _Statements(conditions, select(*_TALLY).select_from(matching), None)
+        return _Statements(conditions, counts, None)
     keys: list[Any] = [SORT_KEYS[key]] + ([] if key == "vence" else [HumanTask.due_at])
     picking = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys)))
     picking = picking.where(*conditions).order_by(*_ordered([*keys, HumanTask.id], descending))
     chosen = picking.limit(bindparam("size")).offset(bindparam("skip")).subquery()
-    return _Statements(conditions, select(*_TALLY).select_from(matching), _rows(chosen, len(keys), descending))
+    return _Statements(conditions, counts, _rows(chosen, len(keys), descending))
 
 
 def _rows(chosen: Subquery, keys: int, descending: bool) -> Select[*tuple[Any, ...]]:
