@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from engine.access.permissions import CASE_READERS
 from engine.cases.finding import search as case_search
 from web.auth import role_required
-from web.ui.context import actor, atiende
+from web.ui.context import actor, atiende, id_prefix
 from web.ui.guards import number
 from web.ui.record import NO_DIRECCION, Labels
 
@@ -47,4 +47,11 @@ def buscar():
             )
             for hit in results.hits
         ]
-    return render_template("search/buscar.html", query=query, rows=rows, results=results, continued=bool(before))
+    return render_template(
+        "search/buscar.html",
+        query=query,
+        rows=rows,
+        results=results,
+        continued=bool(before),
+        case_path=id_prefix("cases.caso", case_id=0),
+    )

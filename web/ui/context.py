@@ -23,6 +23,13 @@ def external_url(endpoint: str, **values) -> str:
     return atiende().settings.absolute_url(url_for(endpoint, **values).removeprefix(request.script_root))
 
 
+def id_prefix(endpoint: str, **placeholder) -> str:
+    """The address of ``endpoint`` up to the id its one argument ends it with (``placeholder``: a
+    one-character value of that argument), for a page that links many rows: each row's address is
+    the prefix and its id, not a ``url_for`` per row (a tenth of the bandeja page's time)."""
+    return url_for(endpoint, **placeholder)[:-1]
+
+
 def actor() -> Actor:
     """The signed-in person as the engine's Actor (views run only for signed-in people)."""
     return current_user.actor
