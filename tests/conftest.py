@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from engine.access import accounts
+from engine.cases.finding import worklist
 from engine.clock import FrozenClock
 from engine.db.models import Base
 from engine.db.store import Store
@@ -62,6 +63,19 @@ def cheap_password_hashing():
     accounts.hasher = CHEAP_HASHER
     yield
     accounts.hasher = REAL_HASHER
+
+
+@pytest.fixture
+def count_cap(monkeypatch):
+    """Set the bandeja's count cap for the test: the statements built with the cap are built again."""
+
+    def set_cap(cap: int) -> None:
+        worklist._statements.cache_clear()
+        monkeypatch.setattr(worklist, "COUNT_CAP", cap)
+        monkeypatch.setattr(worklist.Counts, "CAP", cap)
+
+    yield set_cap
+    worklist._statements.cache_clear()  # before the cap is restored: none outlives the test's cap
 
 
 @pytest.fixture(autouse=True)

@@ -62,7 +62,7 @@ def workable_lanes(actor: Actor) -> tuple[LanesShape, dict[str, str]]:
     roles = sorted(actor.roles - {"enlace"})
     enlace = "enlace" in actor.roles and bool(actor.direccion)
     scope = direccion_scope(actor)
-    values = {_role_lane(i): role for i, role in enumerate(roles)}
+    values = {_role_lane_parameter(i): role for i, role in enumerate(roles)}
     if enlace:
         values["enlace_direccion"] = cast(str, actor.direccion)
     if scope:
@@ -70,9 +70,10 @@ def workable_lanes(actor: Actor) -> tuple[LanesShape, dict[str, str]]:
     return (len(roles), enlace, None if scope is None else bool(scope)), values
 
 
-def _role_lane(n: int) -> str:
+def _role_lane_parameter(n: int) -> str:
     """The name of the parameter of a person's ``n``-th role's lane: never one SQLAlchemy makes itself
-    (``lane_1`` for a constant compared with the lane column), which the values would replace."""
+    (``lane_1`` for the «enlace» constant compared with the lane column), with which the statement
+    would not compile."""
     return f"role_lane_{n}"
 
 
@@ -80,9 +81,9 @@ def workable(shape: LanesShape) -> ColumnElement[bool]:
     """The condition on human_task rows of the people of ``shape`` (``workable_lanes``), its values as
     parameters: the lanes of their roles; an enlace's, of their dirección; of their dirección alone, if
     limited to one."""
-    lanes, enlace, scoped = shape
+    role_lanes, enlace, scoped = shape
     allowed: list[ColumnElement[bool]] = (
-        [HumanTask.lane.in_([bindparam(_role_lane(i)) for i in range(lanes)])] if lanes else []
+        [HumanTask.lane.in_([bindparam(_role_lane_parameter(i)) for i in range(role_lanes)])] if role_lanes else []
     )
     if enlace:
         allowed.append(and_(HumanTask.lane == "enlace", HumanTask.direccion == bindparam("enlace_direccion")))

@@ -24,9 +24,8 @@ def every_page(atiende, order: str, size: int = 2) -> list[str]:
 
 
 @pytest.fixture
-def cap_of_three(monkeypatch):
-    monkeypatch.setattr(worklist, "COUNT_CAP", 3)
-    monkeypatch.setattr(worklist.Counts, "CAP", 3)
+def cap_of_three(count_cap):
+    count_cap(3)
 
 
 def test_counts_stop_past_the_cap_and_so_do_the_pages(atiende, desk, frozen_clock, cap_of_three):

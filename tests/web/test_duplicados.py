@@ -69,7 +69,8 @@ def test_each_text_is_split_into_words_once_for_all_the_pages_that_compare_it(ap
         start(app, descripcion="La acera de la escuela Belisario Porras sigue rota, un niño se cayó."),
         start(app, descripcion="Frente a la escuela Belisario Porras la acera está rota desde enero."),
     ]
-    duplicates._kept_trigrams.clear()
+    fresh = duplicates.Kept(lambda text: tuple(duplicates.trigrams(text)), duplicates._size, duplicates.TEXT_BYTES_KEPT)
+    monkeypatch.setattr(duplicates, "_kept_trigrams", fresh)  # nothing kept from the cases' starts
     texts_read: list[str] = []
     words = duplicates._words
     monkeypatch.setattr(duplicates, "_words", lambda text: texts_read.append(text) or words(text))

@@ -126,7 +126,7 @@ class Kept(Generic[_Found]):
     counts them: the least recently asked go first, and one larger than the whole budget is not kept.
 
     A bound on bytes, not on entries, because the strings are the citizens' (a description runs to
-    4,000 characters, a «word» of it may be a pasted code as long): so many entries of the largest
+    4,000 characters, a «word» of it may be a pasted code as long): a thousand entries of the largest
     kind would hold hundreds of megabytes. Shared by a process's threads: two asking for the same
     string at once both make it, and one is kept.
     """
@@ -152,11 +152,6 @@ class Kept(Generic[_Found]):
                 while self._held > self._budget:
                     self._held -= self._kept.popitem(last=False)[1][1]
         return made
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-            self._held = 0
 
 
 def _size(key: str, found: Collection[str]) -> int:

@@ -62,7 +62,7 @@ from engine.db.models import Case, HumanTask, User, UTCDateTime
 PAGE_SIZE = 25
 COUNT_CAP = 10_000  # counts stop here: above it the page says «más de 10 000», and pages go this deep
 DUE_SOON = timedelta(days=2)
-SHAPES_KEPT = 256  # shapes whose statements a process keeps (``_statements``): scopes, filters set, orders
+SHAPES_KEPT = 256  # shapes whose statements a process keeps (``_statements``): scope, lanes, filters set, order
 SCOPES = ("todas", "mias", "disponibles", "equipo")
 DUE_FILTERS = ("vencidas", "pronto", "a_tiempo")
 APPROVAL_FORMS = "aprobacion_"  # the beginning of an approval task's form name
@@ -198,9 +198,10 @@ _MIRRORED = {"case_type": HumanTask.case_type, "channel": HumanTask.channel, "co
 @dataclass(frozen=True)
 class _Shape:
     """What the page's statements are built from: the scope, the person's lanes (``workable_lanes``; none
-    for the team), which filters are set and the order. No value of the person's or of a filter's: those
-    are the statements' parameters (``_shape_and_values``), so the statements of a shape are built once
-    (``_statements``) and serve everyone."""
+    for the team), which filters are set and the order. Only values from fixed sets (scope, due date,
+    kind, order); every value of the person's or typed in a filter is a parameter of the statements
+    (``_shape_and_values``), so the statements of a shape are built once (``_statements``) and serve
+    everyone."""
 
     scope: str
     lanes: LanesShape | None
@@ -232,7 +233,6 @@ def _shape_and_values(actor: Actor, filters: Filters, now: datetime) -> tuple[_S
         **lane_values,
         **_tally_values(actor, now),
         **{name: value for name, value in filtered.items() if value},  # a filter not set has no parameter
-        "cap": COUNT_CAP + 1,  # what the counts' one pass reads at most
     }
     return shape, values
 
@@ -404,7 +404,7 @@ def _statements(shape: _Shape) -> _Statements:
     """The statements of a shape, built once per process: only from the shape, so that no person's
     value can be built into them (their values are parameters, ``_shape_and_values``)."""
     conditions = _conditions(shape)
-    counts = select(*_TALLY).select_from(select(*_SEEN).where(*conditions).limit(bindparam("cap")).subquery())
+    counts = select(*_TALLY).select_from(select(*_SEEN).where(*conditions).limit(COUNT_CAP + 1).subquery())
     key, descending = shape.order.removesuffix("_desc"), shape.order.endswith("_desc")
     if key == "asignada":
         return _Statements(conditions, counts, None)
@@ -415,9 +415,9 @@ def _statements(shape: _Shape) -> _Statements:
     return _Statements(conditions, counts, _rows(chosen, len(keys), descending))
 
 
-def _rows(chosen: Subquery, keys: int, descending: bool) -> Select[*tuple[Any, ...]]:
+def _rows(chosen: Subquery, key_count: int, descending: bool) -> Select[*tuple[Any, ...]]:
     """The columns of the page's rows, for the task ids ``chosen`` gives with their sort keys (k0, k1…)."""
-    order = _ordered([*(chosen.c[f"k{i}"] for i in range(keys)), HumanTask.id], descending)
+    order = _ordered([*(chosen.c[f"k{i}"] for i in range(key_count)), HumanTask.id], descending)
     return (
         select(
             HumanTask.id,
