@@ -170,8 +170,8 @@ def _word_trigrams(word: str) -> frozenset[str]:
 
 
 # A page compares its case with up to ``CANDIDATES`` others, and the pages of one place and type
-# compare the same ones: finding every text's trigrams again for every page was a fifth of an
-# operator's case and task pages' CPU. A text's trigrams are kept as a tuple (a fifth to a tenth of
+# compare the same ones: finding every text's trigrams again for every page would take a fifth of
+# an operator's case and task pages' CPU. A text's trigrams are kept as a tuple (a fifth to a tenth of
 # a set's memory, compared as fast), about 2,000 texts of 150 characters; each word's, for the texts
 # not kept yet, the office's texts sharing most of their words, about 6,000 words.
 _kept_trigrams = Kept(lambda text: tuple(trigrams(text)), _size, TEXT_BYTES_KEPT)
