@@ -27,7 +27,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, UpdateBase
 
 if TYPE_CHECKING:
     from engine.db.models import Base
@@ -200,6 +200,11 @@ class _Compiled:
             for name, bind in ((name, compiled.binds[name]) for name in names)
         ]
         self._names = names
+        # A read's parameters that have no value of their own must be given one (as SQLAlchemy requires
+        # when it runs a statement): left out, a person's value would silently read as NULL. A write's
+        # columns not given are NULL by design (``NewRow``, ``Tally``).
+        writes = isinstance(statement, UpdateBase)
+        self._required = () if writes else tuple(name for name in names if compiled.binds[name].required)
         columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs
         self._row = namedtuple("Row", [column.key for column in columns], rename=True) if columns else None
         self._results: list[Callable[[Any], Any] | None] = [
@@ -208,6 +213,9 @@ class _Compiled:
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """``values`` by name, converted, in the driver's parameter style."""
+        for name in self._required:
+            if name not in values:
+                raise KeyError(f"a value is required for the parameter {name!r}")
         get = values.get  # one comprehension, no generator: a roll-up row passes 73 values
         converted = [
             get(name, own) if process is None else process(get(name, own)) for name, own, process in self._binds

@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session
 from engine.access.accounts import Actor
 from engine.access.permissions import COORDINATORS, LanesShape, may_coordinate, may_work, workable, workable_lanes
 from engine.db.models import Case, HumanTask, User, UTCDateTime
+from engine.db.statements import Statement, together
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000  # counts stop here: above it the page says «más de 10 000», and pages go this deep
@@ -308,16 +309,16 @@ def _tally_values(actor: Actor, now: datetime) -> dict[str, Any]:
     return {"me": actor.username, "now": now, "soon": now + DUE_SOON}
 
 
-def _counts(session: Session, built: _Statements, values: dict[str, Any]) -> Counts:
-    """The page's counts: in one pass over the matching tasks when they are no more than the cap, else
-    each count on its own, up to the cap.
+def _counts(session: Session, built: _Statements, tally: tuple, values: dict[str, Any]) -> Counts:
+    """The page's counts from ``tally``, the one pass over the matching tasks, when they are no more
+    than the cap; else each count on its own, up to the cap.
 
     A rare filter (a channel and a corregimiento) matches few tasks, but finding them walks the whole
     lane: five counts walked it five times. The first pass counts everything it meets, so when it
     meets the end before the cap every count is exact; past the cap, each count reads an index of
     its own (the person's tasks, the due dates) and stops at the cap.
     """
-    total, *each = session.execute(built.counts, values).one()
+    total, *each = tally
     if total <= COUNT_CAP:
         return Counts(total, *each)
     mine, unclaimed, overdue, due_soon = session.execute(
@@ -392,11 +393,13 @@ def _by_person(
 @dataclass(frozen=True)
 class _Statements:
     """A shape's statements (``_statements``): its conditions, its counts in one pass, and its rows,
-    but for the order by the person assigned, whose rows depend on how many tasks are claimed."""
+    but for the order by the person assigned, whose rows depend on how many tasks are claimed.
+    Run on the driver's cursor (``Statement``): SQLAlchemy's execution, which made the cache key of
+    each statement anew on every page, cost more than the database's work."""
 
     conditions: tuple
-    counts: Select[*tuple[Any, ...]]
-    rows: Select[*tuple[Any, ...]] | None
+    counts: Statement
+    rows: Statement | None
 
 
 @functools.lru_cache(maxsize=SHAPES_KEPT)
@@ -407,12 +410,12 @@ def _statements(shape: _Shape) -> _Statements:
     counts = select(*_TALLY).select_from(select(*_SEEN).where(*conditions).limit(COUNT_CAP + 1).subquery())
     key, descending = shape.order.removesuffix("_desc"), shape.order.endswith("_desc")
     if key == "asignada":
-        return _Statements(conditions, counts, None)
+        return _Statements(conditions, Statement(counts), None)
     keys: list[Any] = [SORT_KEYS[key]] + ([] if key == "vence" else [HumanTask.due_at])
     picking = select(HumanTask.id, *(k.label(f"k{i}") for i, k in enumerate(keys)))
     picking = picking.where(*conditions).order_by(*_ordered([*keys, HumanTask.id], descending))
     chosen = picking.limit(bindparam("size")).offset(bindparam("skip")).subquery()
-    return _Statements(conditions, counts, _rows(chosen, len(keys), descending))
+    return _Statements(conditions, Statement(counts), Statement(_rows(chosen, len(keys), descending)))
 
 
 def _rows(chosen: Subquery, key_count: int, descending: bool) -> Select[*tuple[Any, ...]]:
@@ -448,20 +451,27 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     filters = filters.normalized(actor)
     shape, values = _shape_and_values(actor, filters, now)
     built = _statements(shape)
-    counts = _counts(session, built, values)
+    # The page's task ids first, from the task rows alone; then the columns of those rows only (a deep
+    # page does not look up every case it skips). The counts and the page asked for are read together,
+    # in one round trip on PostgreSQL; a page past the last one is read again once the counts say
+    # which is the last.
+    reads = [(built.counts, values)]
+    if built.rows is not None:
+        reads.append((built.rows, {**values, "size": size, "skip": (filters.page - 1) * size}))
+    (tally,), *asked = together(session, *reads)
+    counts = _counts(session, built, tally, values)
     pages = max(1, -(-min(counts.total, COUNT_CAP) // size))
     current = min(filters.page, pages)
+    rows = asked[0] if asked and current == filters.page else None
     if current != filters.page:
         filters = Filters(**{**filters.__dict__, "page": current})
     offset = (current - 1) * size
-    # The page's task ids first, from the task rows alone; then the columns of those rows only (a deep
-    # page does not look up every case it skips).
-    statement = built.rows
-    if statement is None:  # sorted by the person assigned
+    if rows is None and built.rows is not None:
+        rows = built.rows.all(session, {**values, "size": size, "skip": offset})
+    elif rows is None:  # sorted by the person assigned
         descending = filters.order.endswith("_desc")
         chosen = _by_person(session, filters.scope, built.conditions, values, descending, offset, size)
-        statement = _rows(chosen, 2, descending)
-    rows = session.execute(statement, {**values, "size": size, "skip": offset})
+        rows = list(session.execute(_rows(chosen, 2, descending), values))
     # Each row holds Row's fields in order, then the task's dirección (for ``workable``).
     return Page(
         filters,
