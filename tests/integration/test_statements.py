@@ -90,6 +90,14 @@ def test_an_update_writes_only_the_columns_named(store):
     )
 
 
+def test_a_read_refuses_to_run_without_a_value_for_each_of_its_parameters(store):
+    """As SQLAlchemy refuses: left out, a person's value would read as NULL and narrow nothing by it."""
+    with store.read() as s, pytest.raises(KeyError, match="'kind'"):
+        _EVENTS_OF.all(s, {})
+    with store.read() as s:
+        assert _NEWEST.all(s, {}) == []  # a LIMIT has its own value
+
+
 def test_they_run_inside_the_sessions_transaction_and_roll_back_with_it(store):
     class Undo(Exception):
         pass
