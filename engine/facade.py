@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from engine import calendar as business_calendar
 from engine import clock
@@ -323,8 +323,9 @@ class Atiende:
         return list(session.scalars(query, values))
 
     def task_for(self, session: Session, task_id: str, actor: Actor) -> HumanTask:
-        """The task, if the actor may work it; with its case, in the same read (whoever asks reads both)."""
-        task = session.get(HumanTask, task_id, options=[joinedload(HumanTask.case)])
+        """The task, if the actor may work it; with its case, in the same read (whoever asks reads both),
+        both detached (``case_rows.task_to_show``)."""
+        task = case_rows.task_to_show(session, task_id)
         if task is None:
             raise self.missing_task(session, task_id)
         if not permissions.may_work(actor, task):
