@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from engine.cases import attachments, selectors
-from engine.forms import catalogs
 from engine.forms.schemas import BUTTONS_WIDGET, required_fields
+from web.ui.context import atiende
 from web.ui.guards import number
 
 if TYPE_CHECKING:
@@ -310,8 +310,10 @@ def _array_field(session, name, prop, required, value, errors, base) -> Field:
 def _options(session: Session, prop: dict) -> list[Option] | None:
     if selectors.KEY in prop:  # choices the engine lists from the cases
         return [Option(choice.value, choice.label) for choice in selectors.choices(session, prop[selectors.KEY])]
-    if "x-catalogo" in prop:
-        return [Option(item.code, item.label) for item in catalogs.entries(session, prop["x-catalogo"])]
+    if "x-catalogo" in prop:  # the entries the answers are checked against (``Atiende.clean_form``), by label
+        catalog = prop["x-catalogo"]
+        items = atiende().catalog_cache.items(session, [catalog])[catalog]
+        return [Option(code, label) for code, label, active in items if active]
     if "oneOf" in prop and all("const" in choice for choice in prop["oneOf"]):
         return [Option(_text(c["const"]), c.get("title") or _text(c["const"])) for c in prop["oneOf"]]
     if "enum" in prop:
