@@ -1,6 +1,7 @@
 """Signing in and out, login required everywhere, and CSRF refusal."""
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import select
 
 from engine.db.models import User
@@ -82,6 +83,21 @@ def test_a_post_without_csrf_token_is_refused(browser):
     operador = browser("operador")
     assert operador.client.post("/salir").status_code == 400
     assert operador.get("/").status_code == 200  # still signed in
+
+
+def test_a_sessions_pages_carry_the_token_it_was_signed_once_and_posts_are_checked_against_it(browser, monkeypatch):
+    """web.ui.tokens: a session's forms carry one token however many pages apart (each page of Flask-WTF's
+    own is signed at its second); another session's token is refused, and signing in again signs anew."""
+    seconds = iter(range(1_800_000_000, 1_900_000_000))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: next(seconds))
+    operador, other = browser("operador"), browser("operador")
+    first = operador.token("/")
+    assert operador.token("/buscar/?q=agua") == first and operador.token("/casos/nuevo") == first
+    assert other.token("/") != first
+    assert operador.client.post("/salir", data={"csrf_token": other.token("/")}).status_code == 400
+    assert operador.client.post("/salir", data={"csrf_token": first}).status_code == 302
+    operador.login("operador")
+    assert operador.token("/") != first
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(browser):

@@ -1,0 +1,38 @@
+"""The CSRF token a session's forms carry, signed once per session in each process, not on every page.
+
+Flask-WTF signs the session's secret anew for every page that shows a form (a serializer, an
+HMAC, base64): about 0.15 ms, most of the pages' fixed cost. Its check accepts any token signed from
+the session's secret while ``WTF_CSRF_TIME_LIMIT`` is None (``web.configured_app``: a form may stay
+open for hours), so one signed token serves all of a session's pages; with a time limit set, every
+page signs its own again, as Flask-WTF does.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Flask, current_app, session
+from flask_wtf.csrf import generate_csrf
+
+SESSIONS_KEPT = 10_000  # sessions whose token a process keeps: about 2 MB
+_FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME: where the session keeps its secret
+
+
+def init_app(app: Flask) -> None:
+    """Templates call ``csrf_token()`` through this module (after ``CSRFProtect.init_app``, which set its own)."""
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
+
+
+def csrf_token() -> str:
+    """The token for the forms of this request's session: what Flask-WTF's ``generate_csrf`` gives."""
+    secret = session.get(_FIELD)
+    if secret is None or current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()  # a session's first form sets its secret; a limited token is signed each time
+    return _signed(current_app.secret_key, secret)
+
+
+@functools.lru_cache(maxsize=SESSIONS_KEPT)
+def _signed(app_key: str, secret: str) -> str:
+    """Flask-WTF's token for the session holding ``secret``, in the application signing with ``app_key``."""
+    return generate_csrf()
