@@ -29,7 +29,7 @@ from web.channels import (
 )
 from web.indicators import encuestas, indicadores, mapa, transparencia
 from web.paperwork import acuse, documentos
-from web.ui import filters, guards, tokens
+from web.ui import context, filters, guards, tokens
 
 BLUEPRINTS = (
     auth,
@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None, settings: Settings | None = None
     guards.init_app(app)  # first: the bounded <int:...> before any route, the NUL check before CSRF's
     csrf.init_app(app)
     tokens.init_app(app)  # after CSRFProtect: its token signed once per session
+    app.add_template_global(context.fixed_path, "ruta_fija")
     auth.init_app(app)
     filters.init_app(app)
     errors.init_app(app)

@@ -153,6 +153,12 @@ def _require_login():
     return login_manager.unauthorized()
 
 
+@bp.app_template_global("tiene_rol")
+def has_role(roles: Iterable[str]) -> bool:
+    """Whether the signed-in person holds any of ``roles``: what the header's menu asks of each entry."""
+    return bool(current_user.actor.roles.intersection(roles))
+
+
 def role_required(roles: str | Iterable[str], message: str):
     """Refuse the view with 403 (and ``message``) to people with none of ``roles``."""
     allowed = frozenset({roles} if isinstance(roles, str) else roles)

@@ -33,6 +33,36 @@ def test_search_is_a_menu_entry_for_case_readers_only(browser):
     assert 'href="/admin/usuarios"' in html(browser("admin").get("/"))
 
 
+def test_the_header_menu_lists_what_each_role_may_open_and_marks_the_page_shown(browser):
+    menu = {
+        "analista": ["/", "/procedimientos/", "/incidencias/"],
+        "auditor": [
+            "/",
+            "/buscar/",
+            "/procedimientos/",
+            "/incidencias/",
+            "/auditoria/",
+            "/indicadores/",
+            "/documentos/archivo",
+        ],
+        "coordinador": [
+            "/",
+            "/buscar/",
+            "/incidencias/",
+            "/indicadores/",
+            "/documentos/aprobaciones",
+            "/documentos/archivo",
+        ],
+        "admin": ["/", "/admin/usuarios", "/indicadores/"],
+    }
+    for username, expected in menu.items():
+        page = html(browser(username).get("/"))
+        header = page[page.index('aria-label="Principal"') : page.index("</ul>")]
+        assert re.findall(r'<li><a href="([^"]+)"', header) == expected, username
+        assert '<li><a href="/" aria-current="page">Bandeja</a></li>' in header
+        assert ('action="/buscar/"' in page) == ("/buscar/" in expected), username
+
+
 def test_the_administrator_creates_a_person_who_can_then_sign_in(store, browser):
     admin = browser("admin")
     invalid = admin.post(

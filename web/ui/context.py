@@ -30,6 +30,17 @@ def id_prefix(endpoint: str, **placeholder) -> str:
     return url_for(endpoint, **placeholder)[:-1]
 
 
+def fixed_path(endpoint: str, **values) -> str:
+    """The address of a page or file the same on every request (``values``: none of a request's), made
+    once per application: the header links a dozen of them on every page, each a ``url_for``."""
+    made = current_app.extensions.setdefault("fixed_paths", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    path = made.get(key)
+    if path is None:
+        path = made[key] = url_for(endpoint, **values)
+    return path
+
+
 def actor() -> Actor:
     """The signed-in person as the engine's Actor (views run only for signed-in people)."""
     return current_user.actor
