@@ -29,6 +29,7 @@ from engine.errors import Forbidden, FormErrors, StepFailed, TaskAlreadyDone
 from engine.forms import defaults as form_defaults
 from engine.procedures.versions import Procedure
 from web.auth import role_required
+from web.channels.duplicados import duplicados_de
 from web.ui import forms_render, history, record, submission
 from web.ui.context import actor, atiende, download
 
@@ -197,7 +198,7 @@ def _case_page(
                 for t in open_tasks
             ],
             "files": found.files,
-            "linked_ids": found.linked_ids,
+            "duplicados": duplicados_de(s, case, found.linked_ids),
             "documents": found.documents,
             "history": history.entries(events, names),
             "conversation": [(e, names.get(e.who, e.who) if e.direction == conversation.NOTE else e.who) for e in talk],

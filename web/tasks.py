@@ -22,6 +22,7 @@ from engine.forms import defaults as form_defaults
 from engine.forms import drafts
 from engine.paperwork import devolucion, documents, hoja_inline
 from web.auth import role_required
+from web.channels.duplicados import duplicados_de
 from web.ui import forms_render, history, record, submission
 from web.ui.context import actor, atiende, download
 from web.ui.redirects import safe_next
@@ -225,7 +226,7 @@ def _material(session, task, step, around: expediente.AtTask) -> dict:
         "shows_hoja": hoja_inline.shows_hoja(step),
         "hoja_remitted": last is not None and devolucion.decision(last) == devolucion.APPROVED,
         "history": history.entries(events, names),
-        "linked_ids": around.linked_ids,
+        "duplicados": duplicados_de(session, case, around.linked_ids),
         "instructions": step.instructions if step else "",
         "role": ROLES.get(task.lane, task.lane),
         "assignee_name": names.get(task.assignee, task.assignee),

@@ -1,15 +1,15 @@
 """Possible duplicates on the case and task pages, and linking two cases as the same matter.
 
-The case and task pages include ``duplicados/aviso.html``, which asks ``duplicados_de(case,
-linked_ids)`` (a template global) for what to show; only operators and coordinators see it and link, and not
-one limited to a dirección (``engine.access.permissions.direccion_scope``): the matches may be any
-dirección's.
+The case and task pages include ``duplicados/aviso.html``, which shows what their views asked
+``duplicados_de`` for, in the read session of the page's other reads; only operators and coordinators
+see it and link, and not one limited to a dirección (``engine.access.permissions.direccion_scope``): the
+matches may be any dirección's.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from engine.access.permissions import direccion_scope
 from engine.cases.finding import duplicates
@@ -25,19 +25,14 @@ ROLES = frozenset({"operador", "coordinador"})
 ONLY = "Solo operadores y coordinadores vinculan casos."
 
 
-@bp.app_template_global()
-def duplicados_de(case, linked_ids: list[int]) -> dict:
+def duplicados_de(session: Session, case, linked_ids: list[int]) -> dict:
     """The possible duplicates of ``case`` and the cases already linked to it (``linked_ids``, read with
-    the page's other reads), for those who may link."""
-    if (
-        not current_user.is_authenticated
-        or not current_user.actor.roles & ROLES
-        or direccion_scope(current_user.actor) is not None
-    ):
+    the page's other reads), for those who may link: read in the page's ``session``."""
+    me = actor()
+    if not me.roles & ROLES or direccion_scope(me) is not None:
         return {"possible": [], "linked": []}
-    with atiende().store.read() as s:
-        linked = duplicates.linked(s, linked_ids)
-        return {"possible": duplicates.possible(s, case, {c.id for c in linked}), "linked": linked}
+    linked = duplicates.linked(session, linked_ids)
+    return {"possible": duplicates.possible(session, case, {c.id for c in linked}), "linked": linked}
 
 
 @bp.post("/casos/<int:case_id>/vincular")
