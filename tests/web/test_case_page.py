@@ -77,8 +77,8 @@ def test_the_summary_names_its_codes_from_the_engines_catalogue_cache(app, store
 # they show together (engine.cases.expediente: one round trip, the cases linked and the case's documents
 # included; the case page's inline form is of a task it read there), the task page first its task with
 # its case; for an operator both look for possible duplicates in the same read session
-# (web.channels.duplicados). On PostgreSQL
-# the access check is no round trip while nothing about people changes (engine.db.listening).
+# (web.channels.duplicados). On PostgreSQL the access check is no round trip while nothing about people
+# changes (engine.db.listening).
 PAGE_BOUNDS = {"sqlite": {"caso": 18, "tarea": 12}, "postgresql": {"caso": 2, "tarea": 3}}
 
 
