@@ -46,6 +46,23 @@ def test_counts_stop_past_the_cap_and_so_do_the_pages(atiende, desk, frozen_cloc
     assert both_ways == set(cases)  # the ones past the cap one way are first the other way
 
 
+def test_no_page_asked_for_is_read_deeper_than_the_cap(atiende, desk, frozen_clock, cap_of_three, monkeypatch):
+    """Any page number can be typed in the address: the database never skips more rows than the cap's pages hold."""
+    for _ in range(5):
+        desk.start()
+    skipped = []
+    sent = worklist.together
+
+    def together(session, *reads):
+        skipped.extend(values["skip"] for _statement, values in reads if "skip" in values)
+        return sent(session, *reads)
+
+    monkeypatch.setattr(worklist, "together", together)
+    deepest = page(atiende, OPERADOR, size=1, page=2**31 - 1)
+    assert deepest.filters.page == 3 and len(deepest.rows) == 1  # the last page the cap holds
+    assert skipped == [2]  # the third page's offset, read once: not two thousand million rows skipped
+
+
 @pytest.mark.parametrize("order", [o for o in worklist.ORDERS if not o.endswith("_desc")])
 def test_each_sort_the_other_way_is_the_same_order_reversed_ties_included(atiende, desk, frozen_clock, order):
     for tipo in ("queja_reclamo", "queja_reclamo", "reporte", "queja_reclamo", "reporte"):

@@ -18,19 +18,20 @@ from engine.cases.finding import duplicates, worklist
 from engine.db.models import Case, HumanTask
 from tests.fixtures.desk import COORDINADOR, OPERADOR
 from tests.fixtures.sql_seen import sql_seen
-from tests.integration.test_calendar_indexes import statements_of
 
 TASKS = re.compile(r"\b(?:SCAN|SEARCH) human_task\b.*")
 
 
 def _plans(desk, store, actor, **filters) -> list[tuple[str, list[str]]]:
-    """Each statement a bandeja page sends, with the lines of its plan that read the tasks."""
-    with store.read() as s:
-        seen = statements_of(store, lambda: worklist.page(s, actor, worklist.Filters(**filters), desk.clock.now()))
+    """Each statement a bandeja page sends, with the lines of its plan that read the tasks: every one,
+    whether SQLAlchemy runs it or the driver's cursor (``engine.db.statements``), as sent, the values
+    written in (SQLite's trace)."""
+    with sql_seen(store) as seen, store.read() as s:
+        worklist.page(s, actor, worklist.Filters(**filters), desk.clock.now())
     plans = []
     with store.engine.connect() as conn:
-        for statement, parameters in seen:
-            lines = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        for statement in (st for st in seen if st.lstrip().upper().startswith("SELECT")):
+            lines = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement)]
             plans.append((statement, [m.group(0) for line in lines if (m := TASKS.search(line))]))
     return plans
 

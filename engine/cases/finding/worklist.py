@@ -454,15 +454,16 @@ def page(session: Session, actor: Actor, filters: Filters, now: datetime, size: 
     # The page's task ids first, from the task rows alone; then the columns of those rows only (a deep
     # page does not look up every case it skips). The counts and the page asked for are read together,
     # in one round trip on PostgreSQL; a page past the last one is read again once the counts say
-    # which is the last.
+    # which is the last. No page asked for is deeper than the cap's.
+    asked_page = min(filters.page, -(-COUNT_CAP // size))
     reads = [(built.counts, values)]
     if built.rows is not None:
-        reads.append((built.rows, {**values, "size": size, "skip": (filters.page - 1) * size}))
+        reads.append((built.rows, {**values, "size": size, "skip": (asked_page - 1) * size}))
     (tally,), *asked = together(session, *reads)
     counts = _counts(session, built, tally, values)
     pages = max(1, -(-min(counts.total, COUNT_CAP) // size))
-    current = min(filters.page, pages)
-    rows = asked[0] if asked and current == filters.page else None
+    current = min(asked_page, pages)
+    rows = asked[0] if asked and current == asked_page else None
     if current != filters.page:
         filters = Filters(**{**filters.__dict__, "page": current})
     offset = (current - 1) * size
