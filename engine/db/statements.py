@@ -1,4 +1,4 @@
-"""The statements on a task completion's path, run straight on the driver's cursor.
+"""The statements on a task completion's path and the busiest pages' reads, run straight on the driver's cursor.
 
 A completion runs about ten statements. Through SQLAlchemy's execution layer each one cost
 about 60 µs of Python (an execution context, bind and result processing set up per call, a
@@ -201,8 +201,8 @@ class _Compiled:
         ]
         self._names = names
         # A read's parameters that have no value of their own must be given one (as SQLAlchemy requires
-        # when it runs a statement): left out, a person's value would silently read as NULL. A write's
-        # columns not given are NULL by design (``NewRow``, ``Tally``).
+        # when it runs a statement): left out, a person's value would silently read as NULL. Writes are
+        # not checked: a column they are not given is written NULL by design (``NewRow``, ``Tally``).
         writes = isinstance(statement, UpdateBase)
         self._required = () if writes else tuple(name for name in names if compiled.binds[name].required)
         columns = list(statement.exported_columns)  # what a SELECT selects, or what DML RETURNs

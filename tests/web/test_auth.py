@@ -1,5 +1,7 @@
 """Signing in and out, login required everywhere, and CSRF refusal."""
 
+import time
+
 import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import select
@@ -98,6 +100,17 @@ def test_a_sessions_pages_carry_the_token_it_was_signed_once_and_posts_are_check
     assert operador.client.post("/salir", data={"csrf_token": first}).status_code == 302
     operador.login("operador")
     assert operador.token("/") != first
+
+
+def test_with_a_time_limit_each_page_signs_its_own_token(app, browser, monkeypatch):
+    """A token that expires is signed when its page is made, as Flask-WTF does (web.ui.tokens keeps none)."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    seconds = iter(range(int(time.time()), int(time.time()) + 1_000))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: next(seconds))
+    operador = browser("operador")
+    first = operador.token("/")
+    assert operador.token("/") != first
+    assert operador.client.post("/salir", data={"csrf_token": first}).status_code == 302
 
 
 def test_the_session_cookie_is_httponly_and_samesite_lax(browser):

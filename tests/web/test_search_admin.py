@@ -63,6 +63,20 @@ def test_the_header_menu_lists_what_each_role_may_open_and_marks_the_page_shown(
         assert ('action="/buscar/"' in page) == ("/buscar/" in expected), username
 
 
+def test_the_headers_links_follow_the_root_each_request_comes_under(app, browser):
+    """A proxy may serve Atiende below a path of its own (``SCRIPT_NAME``): the links the header keeps made
+    (``ruta_fija``) take each request's root, and what is kept does not grow with the roots asked for."""
+    auditor = browser("auditor")
+    plain = html(auditor.get("/"))
+    kept = len(app.extensions["fixed_paths"])
+    for root in ("/atiende", "/otra/raiz"):
+        below = html(auditor.client.get("/", base_url=f"http://localhost{root}"))
+        assert f'href="{root}/static/app.css"' in below and f'action="{root}/buscar/"' in below
+        assert f'<li><a href="{root}/auditoria/">' in below and f'action="{root}/salir"' in below
+    assert len(app.extensions["fixed_paths"]) == kept
+    assert 'href="/static/app.css"' in plain and 'action="/buscar/"' in plain
+
+
 def test_the_administrator_creates_a_person_who_can_then_sign_in(store, browser):
     admin = browser("admin")
     invalid = admin.post(

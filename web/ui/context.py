@@ -31,14 +31,16 @@ def id_prefix(endpoint: str, **placeholder) -> str:
 
 
 def fixed_path(endpoint: str, **values) -> str:
-    """The address of a page or file the same on every request (``values``: none of a request's), made
-    once per application: the header links a dozen of them on every page, each a ``url_for``."""
+    """The address of a page or file the same on every request (``values``: none of a request's), its
+    part below the application's root made once per application: the header links a dozen of them on
+    every page, each a ``url_for``. The root is the request's (``SCRIPT_NAME``, set by a proxy), never
+    part of what is kept."""
     made = current_app.extensions.setdefault("fixed_paths", {})
-    key = (request.script_root, endpoint, *sorted(values.items()))
-    path = made.get(key)
-    if path is None:
-        path = made[key] = url_for(endpoint, **values)
-    return path
+    key = (endpoint, *sorted(values.items()))
+    below = made.get(key)
+    if below is None:
+        below = made[key] = url_for(endpoint, **values).removeprefix(request.script_root)
+    return request.script_root + below
 
 
 def actor() -> Actor:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_wtf.csrf import generate_csrf
 
 SESSIONS_KEPT = 10_000  # sessions whose token a process keeps: about 2 MB
-_FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME: where the session keeps its secret
 
 
 def init_app(app: Flask) -> None:
@@ -26,13 +25,18 @@ def init_app(app: Flask) -> None:
 
 def csrf_token() -> str:
     """The token for the forms of this request's session: what Flask-WTF's ``generate_csrf`` gives."""
-    secret = session.get(_FIELD)
-    if secret is None or current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
-        return generate_csrf()  # a session's first form sets its secret; a limited token is signed each time
-    return _signed(current_app.secret_key, secret)
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")  # where the session keeps its secret
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()  # a token that expires is signed on each page
+    if field not in session:
+        generate_csrf()  # a session's first form sets its secret
+    return _signed(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, field, session[field])
 
 
 @functools.lru_cache(maxsize=SESSIONS_KEPT)
-def _signed(app_key: str, secret: str) -> str:
-    """Flask-WTF's token for the session holding ``secret``, in the application signing with ``app_key``."""
+def _signed(signing_key: str, field: str, secret: str) -> str:
+    """Flask-WTF's token for the session holding ``secret``, signed with ``signing_key``: the token it
+    keeps for the request (``g``) is dropped first, so it is signed from that secret, whatever came before."""
+    g.pop(field, None)
     return generate_csrf()
