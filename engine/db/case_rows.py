@@ -33,18 +33,15 @@ _STATES = cast(Table, CaseState.__table__)
 _CASE_WRITABLE = frozenset(column.key for column in _CASES.c if column.key != "id")
 _PREFIX = "case__"
 
-_TASK_WITH_CASE = Statement(
+_TASK_JOINED = (  # a task's row and its case's, the case's columns prefixed (``_joined_case``)
     select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASES.c))
     .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
     .where(_TASKS.c.id == bindparam("task_id"))
-    .with_for_update(of=_CASES)  # SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
 )
+# SQLite has no row locks: its writers are serialised by BEGIN IMMEDIATE
+_TASK_WITH_CASE = Statement(_TASK_JOINED.with_for_update(of=_CASES))
+_TASK_TO_SHOW = Statement(_TASK_JOINED)  # for a page: no lock
 _TASK = Statement(select(*_TASKS.c).where(_TASKS.c.id == bindparam("task_id")))
-_TASK_TO_SHOW = Statement(  # as _TASK_WITH_CASE, for a page: no lock
-    select(*_TASKS.c, *(column.label(_PREFIX + column.key) for column in _CASES.c))
-    .join_from(_TASKS, _CASES, _TASKS.c.case_id == _CASES.c.id)
-    .where(_TASKS.c.id == bindparam("task_id"))
-)
 _CASE = Statement(select(*_CASES.c).where(_CASES.c.id == bindparam("case_id")))
 _WORKFLOW = Statement(select(_STATES.c.workflow).where(_STATES.c.case_id == bindparam("case_id")))
 _INSERT_WORKFLOW = Statement(insert(_STATES).values(case_id=bindparam("id"), workflow=bindparam("state")))
@@ -112,9 +109,7 @@ def task_with_case(
         row = task = (joined or [None])[0]
     if row is None or task is None:
         return None
-    values = row._asdict()
-    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASES.c})
-    return task, case, more
+    return task, _joined_case(row), more
 
 
 def task_to_show(session: Session, task_id: str) -> HumanTask | None:
@@ -126,9 +121,12 @@ def task_to_show(session: Session, task_id: str) -> HumanTask | None:
     row = _TASK_TO_SHOW.first(session, {"task_id": task_id})
     if row is None:
         return None
-    values = row._asdict()
-    case = detached(Case, {column.key: values[_PREFIX + column.key] for column in _CASES.c})
-    return detached(HumanTask, {**{key: values[key] for key in _TASK_COLUMNS}, "case": case})
+    return detached(HumanTask, {**{key: getattr(row, key) for key in _TASK_COLUMNS}, "case": _joined_case(row)})
+
+
+def _joined_case(row: Any) -> Case:
+    """The case of a row of ``_TASK_JOINED``, detached."""
+    return detached(Case, {column.key: getattr(row, _PREFIX + column.key) for column in _CASES.c})
 
 
 def case_read(case_id: int) -> tuple[Statement, dict[str, Any]]:

@@ -23,13 +23,6 @@ def external_url(endpoint: str, **values) -> str:
     return atiende().settings.absolute_url(url_for(endpoint, **values).removeprefix(request.script_root))
 
 
-def id_prefix(endpoint: str, **placeholder) -> str:
-    """The address of ``endpoint`` up to the id its one argument ends it with (``placeholder``: a
-    one-character value of that argument), for a page that links many rows: each row's address is
-    the prefix and its id, not a ``url_for`` per row (a tenth of the bandeja page's time)."""
-    return url_for(endpoint, **placeholder)[:-1]
-
-
 def fixed_path(endpoint: str, **values) -> str:
     """The address of a page or file the same on every request (``values``: none of a request's), its
     part below the application's root made once per application: the header links a dozen of them on
@@ -41,6 +34,13 @@ def fixed_path(endpoint: str, **values) -> str:
     if below is None:
         below = made[key] = url_for(endpoint, **values).removeprefix(request.script_root)
     return request.script_root + below
+
+
+def id_prefix(endpoint: str, **placeholder) -> str:
+    """The address of ``endpoint`` up to the id its one argument ends it with (``placeholder``: a
+    one-character value of that argument), for a page that links many rows: each row's address is
+    the prefix and its id, not a ``url_for`` per row (a tenth of the bandeja page's time)."""
+    return fixed_path(endpoint, **placeholder)[:-1]
 
 
 def actor() -> Actor:
