@@ -1,6 +1,7 @@
 """Case search by ticket, cédula, name and words, on SQLite (FTS5) and PostgreSQL (GIN)."""
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import text, update
 
 from engine.access.accounts import Actor
 from engine.cases.finding import search
@@ -111,3 +112,22 @@ def test_a_bare_number_is_a_tickets_number_of_any_year_never_a_number_in_the_tex
     assert tickets(atiende, "1") == ["AC-2026-000001"]  # not the second case, whose text holds «000001»
     assert tickets(atiende, "000002") == ["AC-2026-000002"]
     assert tickets(atiende, "3") == []
+
+
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("query", "actor"), [("basura", COORDINADOR), ("basura recoger", COORDINADOR), ("basura", ENLACE)]
+)
+def test_the_words_are_a_tsquery_the_server_reads_once_in_a_plan_for_any_words(atiende, desk, query, actor):
+    """psycopg prepares a statement it is given often, and PostgreSQL may then plan it once for any
+    value: with ``to_tsquery`` of a text parameter that plan parsed the words again for every
+    document it tested. The words go as a tsquery."""
+    desk.start()
+    with atiende.store.read() as s:
+        for _ in range(6):  # psycopg prepares a statement from its fifth run on a connection
+            search.search(s, actor, query)
+        prepared = s.execute(text("SELECT statement, parameter_types::text FROM pg_prepared_statements")).all()
+    searches = [(statement, types) for statement, types in prepared if "case_fts" in statement]
+    assert searches
+    for statement, types in searches:
+        assert "to_tsquery" not in statement and "tsquery" in types, (statement, types)

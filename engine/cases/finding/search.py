@@ -12,18 +12,21 @@ outside the models; ``include_name`` hides it from the comparison of models and 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import column, func, select, table, text
+from sqlalchemy import Integer, String, any_, bindparam, column, func, select, table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from engine.access.accounts import Actor
 from engine.access.permissions import direccion_scope
 from engine.db.models import Case, TicketSequence
+from engine.db.statements import Statement
 from engine.forms import cedula
 
 if TYPE_CHECKING:
@@ -85,6 +88,18 @@ _COLUMNS = (
 )
 
 
+_COLUMN_KINDS = {
+    "ticket": [Case.ticket == bindparam("ticket")],
+    "cedula": [Case.citizen_cedula == bindparam("cedula")],
+    "ticket_from": [Case.ticket >= bindparam("low"), Case.ticket < bindparam("high")],
+    "cedula_from": [Case.citizen_cedula >= bindparam("low"), Case.citizen_cedula < bindparam("high")],
+    "tickets": [Case.ticket == any_(bindparam("tickets", type_=postgresql.ARRAY(String)))],
+}
+_ISSUED = Statement(
+    select(TicketSequence.prefix, TicketSequence.year).where(TicketSequence.last >= bindparam("number"))
+)
+
+
 def words(query: str) -> list[str]:
     """The query's words as the indexes keep them: lower case, no accents, letters and digits only.
 
@@ -100,121 +115,125 @@ def search(session: Session, actor: Actor, query: str, before: int | None = None
     """The cases matching ``query`` that ``actor`` may read, newest first, older than ``before``."""
     query = query.strip()
     scope = direccion_scope(actor)
-    if not query or scope == "":
+    found = _found(session, query) if query and scope != "" else None
+    if found is None:
         return Results([], None)
-    # The newest documents first, then as many more as their matches promise a page. A dirección's
-    # cases are rarer among them, and the newest not yet remitted to any: none found is no promise.
-    newest, rows = NEWEST, None
-    while newest <= NEWEST_AT_MOST:
-        rows = _rows(session, _statement(session, query, newest, before), before, scope, limit)
-        if rows is None or len(rows) > limit or newest == NEWEST_AT_MOST or not (rows or scope):
-            break
-        newest = min(NEWEST_AT_MOST, 2 * newest * (limit + 1) // len(rows)) if rows else NEWEST_AT_MOST
-    if rows is None or len(rows) <= limit:
-        rows = _rows(session, _statement(session, query), before, scope, limit)
-    if rows is None:
-        return Results([], None)
+    kind, values = found
+    if kind == "several_words":
+        # The newest documents first, then as many more as their matches promise a page. A dirección's
+        # cases are rarer among them, and the newest not yet remitted to any: none found is no promise.
+        newest = NEWEST
+        while True:
+            rows = _rows(session, "newest_words", {**values, "newest": newest}, before, scope, limit)
+            if len(rows) > limit or newest == NEWEST_AT_MOST or not (rows or scope):
+                break
+            newest = min(NEWEST_AT_MOST, 2 * newest * (limit + 1) // len(rows)) if rows else NEWEST_AT_MOST
+        if len(rows) <= limit:
+            rows = _rows(session, kind, values, before, scope, limit)
+    else:
+        rows = _rows(session, kind, values, before, scope, limit)
     hits = [Hit(*row) for row in rows[:limit]]
     return Results(hits, hits[-1].case_id if len(rows) > limit else None)
 
 
-def _rows(session: Session, found, before: int | None, scope: str | None, limit: int) -> list | None:
-    """A page of the statement ``_statement`` found (and one row more, if there is one), or None if none."""
-    if found is None:
-        return None
-    statement, id_column = found
-    if before is not None:
-        statement = statement.where(id_column < before)
-    if scope is not None:
-        statement = statement.where(Case.direccion == scope)
-    return list(session.execute(statement.limit(limit + 1)).all())
+def _rows(session: Session, kind: str, values: dict, before: int | None, scope: str | None, limit: int) -> list:
+    """A page of the cases ``kind`` finds with ``values`` (and one row more, if there is one)."""
+    statement = _select(kind, before is not None, scope is not None)
+    return statement.all(session, {**values, "before": before, "scope": scope, "limit": limit + 1})
 
 
-def _statement(session: Session, query: str, newest: int = 0, before: int | None = None):
-    """The select for ``query`` and the id column its keyset walks (the FTS rowid, so FTS5 seeks).
-
-    ``newest``: on PostgreSQL, for several words, the select among that many of the newest documents
-    older than ``before`` alone, tested one by one; None for any other query.
-    """
+def _found(session: Session, query: str) -> tuple[str, dict] | None:
+    """How ``query`` is looked for: the kind of select (``_select``) and its values; None if it finds nothing."""
     found = _by_column(query)
     if found is not None:
-        return None if newest else found
+        return found
     postgres = session.get_bind().dialect.name == "postgresql"
     terms = words(query)
-    if not terms or (newest and not (postgres and len(terms) > 1)):
+    if not terms:
         return None
     number = f"{int(query):06d}" if _NUMBER.match(query) else None  # a ticket's number, as tickets write it
     if postgres and number:
         # The tickets of that number of every prefix and year issued, by the ticket's index: the
         # documents' GIN index knows a number only as a word of the text, and the planner, unable
         # to tell a rare one, walked every document at a million cases.
-        issued = select(TicketSequence.prefix, TicketSequence.year).where(TicketSequence.last >= int(query))
-        tickets = [f"{prefix}-{year}-{number}" for prefix, year in session.execute(issued)]
-        return select(*_COLUMNS).where(Case.ticket.in_(tickets)).order_by(Case.id.desc()), Case.id
+        issued = _ISSUED.all(session, {"number": int(query)})
+        return "tickets", {"tickets": [f"{prefix}-{year}-{number}" for prefix, year in issued]}
     if postgres:
-        # The documents are a stored column with statistics, so for one word the planner knows a
-        # common one (walk the documents backwards by id, testing each) from a rare one (the GIN
-        # index). For several it multiplies their frequencies and may walk 100,000 documents to
-        # find nothing; the GIN index intersects them at once, so the matches come from it first. But
-        # common words together («fuga de agua») match tens of thousands of documents, all read from
-        # the table to be sorted: so the newest ``NEWEST`` documents are tested first (``search``), then,
-        # if their matches were too few for a page but promise one among up to ``NEWEST_AT_MOST``, that
-        # many; the GIN index is asked when they hold less than a page.
         tsquery = " & ".join(f"{w}:*" for w in terms)
-        matching = select(_DOCUMENTS.c.case_id).where(
-            text("case_fts.document @@ to_tsquery('simple', :tsquery)").bindparams(tsquery=tsquery)
-        )
-        if newest:
-            older = [] if before is None else [_DOCUMENTS.c.case_id < before]
-            oldest = (
-                select(_DOCUMENTS.c.case_id)
-                .where(*older)
-                .order_by(_DOCUMENTS.c.case_id.desc())
-                .offset(newest - 1)
-                .limit(1)
-                .scalar_subquery()
-            )
-            matching = matching.where(_DOCUMENTS.c.case_id >= func.coalesce(oldest, 0))
-        matches = (
-            matching.cte("matches").prefix_with("MATERIALIZED")
-            if len(terms) > 1 and not newest
-            else matching.subquery("matches")
-        )
-        statement = (
-            select(*_COLUMNS)
-            .select_from(matches)
-            .join(Case, Case.id == matches.c.case_id)
-            .order_by(matches.c.case_id.desc())
-        )
-        return statement, matches.c.case_id
+        return ("several_words" if len(terms) > 1 else "word"), {"tsquery": tsquery}
     match = f'ticket : "{number}"' if number else " ".join(f'"{w}"*' for w in terms)
-    statement = (
-        select(*_COLUMNS)
-        .select_from(_FTS)
-        .join(Case, Case.id == _FTS.c.rowid)
-        .where(text("case_fts MATCH :match").bindparams(match=match))
-        .order_by(_FTS.c.rowid.desc())
-    )
-    return statement, _FTS.c.rowid
+    return "fts", {"match": match}
 
 
-def _by_column(query: str):
-    """The select for a ticket, a cédula or the beginning of either, by its column's index; else None."""
-    base = select(*_COLUMNS).order_by(Case.id.desc())
+def _by_column(query: str) -> tuple[str, dict] | None:
+    """A ticket, a cédula or the beginning of either, found by its column's index; else None."""
     ticket = _TICKET.match(query)
     if ticket and ticket.group(3):
         prefix, year, number = ticket.groups()
-        return base.where(Case.ticket == f"{prefix.upper()}-{year}-{int(number):06d}"), Case.id
+        return "ticket", {"ticket": f"{prefix.upper()}-{year}-{int(number):06d}"}
     written = cedula.normalized(query)
     if cedula.valid(written):  # a whole cédula however it was typed («8 123 4567», «8–123–4567»)
-        return base.where(Case.citizen_cedula == written), Case.id
+        return "cedula", {"cedula": written}
     if _CEDULA.match(query):  # before a ticket's beginning: «PE-12» is a cédula, not a ticket prefix
-        return base.where(*_starts_with(Case.citizen_cedula, query.upper())), Case.id
+        return "cedula_from", _starts_with(query.upper())
     if ticket or _TICKET_START.match(query):
-        return base.where(*_starts_with(Case.ticket, query.upper())), Case.id
+        return "ticket_from", _starts_with(query.upper())
     return None
 
 
-def _starts_with(col, prefix: str):
-    """``col`` starts with ``prefix``, written as a range so a plain b-tree index answers it."""
-    return col >= prefix, col < prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def _starts_with(prefix: str) -> dict:
+    """The range of values that start with ``prefix``, so that a plain b-tree index answers it."""
+    return {"low": prefix, "high": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
+
+
+@functools.cache
+def _select(kind: str, before: bool, scope: bool) -> Statement:
+    """The select of ``kind`` (``_found``), built once: with a keyset bound ``before`` and a dirección's
+    ``scope`` or without. Its parameters: the kind's values, ``before``, ``scope`` and ``limit``.
+
+    On PostgreSQL the documents are a stored column with statistics, so for one word the planner
+    knows a common one (walk the documents backwards by id, testing each) from a rare one (the GIN
+    index). For several it multiplies their frequencies and may walk 100,000 documents to find
+    nothing; the GIN index intersects them at once, so the matches come from it first
+    (``several_words``, materialized). But common words together («fuga de agua») match tens of
+    thousands of documents, all read from the table to be sorted: so the newest ``NEWEST``
+    documents are tested first (``newest_words``: the ``newest`` ids below the greatest, or below
+    ``before``), then, if their matches were too few for a page but promise one among up to
+    ``NEWEST_AT_MOST``, that many; the GIN index is asked when they hold less than a page.
+    With no dirección to keep to, the page is taken from the documents before the cases are
+    joined: only its rows are looked up, where a join of every match walked the cases' index
+    down to the page's last.
+    """
+    if kind in _COLUMN_KINDS:
+        return Statement(_paged(select(*_COLUMNS).where(*_COLUMN_KINDS[kind]), Case.id, before, scope))
+    if kind == "fts":  # SQLite: FTS5 seeks by its rowid
+        indexed = select(*_COLUMNS).select_from(_FTS).join(Case, Case.id == _FTS.c.rowid)
+        return Statement(_paged(indexed.where(text("case_fts MATCH :match")), _FTS.c.rowid, before, scope))
+    document = _DOCUMENTS.c.case_id
+    # The words as a tsquery parameter, read by the server once per statement: to_tsquery() of a
+    # parameter, once psycopg had prepared the statement, was parsed again for every document tested.
+    matching = select(document).where(text("case_fts.document @@ :tsquery"))
+    if before:
+        matching = matching.where(document < bindparam("before"))
+    if kind == "newest_words":
+        newest = bindparam("newest", type_=Integer)
+        if before:
+            matching = matching.where(document >= bindparam("before", type_=Integer) - newest)
+        else:
+            matching = matching.where(document > select(func.max(document)).scalar_subquery() - newest)
+    matches = (
+        matching.cte("matches").prefix_with("MATERIALIZED") if kind == "several_words" else matching.subquery("matches")
+    )
+    if not scope:
+        matches = select(matches.c.case_id).order_by(matches.c.case_id.desc()).limit(bindparam("limit")).subquery("page")
+    joined = select(*_COLUMNS).select_from(matches).join(Case, Case.id == matches.c.case_id)
+    return Statement(_paged(joined, matches.c.case_id, False, scope))
+
+
+def _paged(statement, id_column, before: bool, scope: bool):
+    """``statement`` newest first, a page of ``limit`` rows older than ``before``, of the ``scope`` alone."""
+    if before:
+        statement = statement.where(id_column < bindparam("before"))
+    if scope:
+        statement = statement.where(Case.direccion == bindparam("scope"))
+    return statement.order_by(id_column.desc()).limit(bindparam("limit"))
