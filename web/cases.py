@@ -220,9 +220,8 @@ def _current_form(
     if current is None:
         return None
     task = expediente.task_in_file(found, current)
-    return _inline(
-        session, task, procedure, form_values if current.id == task_id else None, found.drafts.get(current.id)
-    )
+    values = form_values if current.id == task_id else None
+    return _inline(session, task, procedure, values, found.drafts.get(current.id), found.events)
 
 
 @dataclass(frozen=True)
@@ -235,12 +234,13 @@ class InlineTask:
     preview: conversation.Preview | None  # the e-mail it will send the citizen, if one follows it
 
 
-def _inline(session, task, procedure, form_values: dict | None, draft: Any | None) -> InlineTask:
-    """The task's form as its own page shows it (the person's ``draft``, else the declared defaults)."""
+def _inline(session, task, procedure, form_values: dict | None, draft: Any | None, events: list) -> InlineTask:
+    """The task's form as its own page shows it (the person's ``draft``, else the declared defaults,
+    some of them from the case's audit ``events``)."""
     engine, me = atiende(), actor()
     values = form_values
     if values is None:
-        values = draft.form_values if draft is not None else form_defaults.for_task(engine, session, task, me)
+        values = draft.form_values if draft is not None else form_defaults.for_task(engine, session, task, me, events)
     schema = procedure.forms.get(task.form) if task.form else None
     step = procedure.steps.get(task.bpmn_id)
     return InlineTask(

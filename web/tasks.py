@@ -191,7 +191,7 @@ def _page(task_id: str, values: dict | None = None, errors: dict | None = None, 
         if values is None and draft is not None:
             values = draft.form_values
         elif values is None:  # shown for the first time: what its fields declare they start with (x-desde)
-            values = form_defaults.for_task(engine, s, task, me)
+            values = form_defaults.for_task(engine, s, task, me, around.events)
         form = forms_render.build(s, procedure.forms.get(task.form) if task.form else None, values, errors)
         page = {**_material(s, task, step, around), "form": form, "draft": draft, "failure": failure, "workable": True}
     return render_template("tasks/tarea.html", **page)

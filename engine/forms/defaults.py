@@ -9,19 +9,19 @@ puts on the page something the form then refuses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import clock
 from engine.access.accounts import Actor
 from engine.cases import queries
-from engine.db.models import AuditEvent, Case, HumanTask
+from engine.db.models import Case, HumanTask
 from engine.forms import sources
 from engine.forms.schemas import FORMATS, catalogs_of
 
@@ -98,17 +98,17 @@ def _fitted(prop: dict, value, codes: dict[str, set[str]]):
         return None
 
 
-def answers(session: Session, case_id: int, form_of: Callable[[str], str | None]) -> dict[str, dict]:
-    """Form → the newest answer given to it in the case, from the audit trail's completions.
+def answers(events: Iterable[Any], form_of: Callable[[str], str | None]) -> dict[str, dict]:
+    """Form → the newest answer given to it in the case, from the completions among its audit ``events``.
 
-    ``form_of`` names the form of a task of the diagram (by its BPMN id); a task the current
-    version no longer has is skipped.
+    ``events``: the case's audit rows, oldest first (``engine.audit.trail.case_history_read``), which
+    the pages that show a form have read for its history already. ``form_of`` names the form of a
+    task of the diagram (by its BPMN id); a task the current version no longer has is skipped.
     """
     found: dict[str, dict] = {}
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.kind == COMPLETED).order_by(AuditEvent.id)
-    )
     for event in events:
+        if event.kind != COMPLETED:
+            continue
         detail = event.detail or {}
         form = form_of(str(detail.get("tarea", "")))
         if form and isinstance(detail.get("datos"), dict):
@@ -116,8 +116,9 @@ def answers(session: Session, case_id: int, form_of: Callable[[str], str | None]
     return found
 
 
-def for_task(atiende, session: Session, task: HumanTask, actor: Actor) -> dict:
-    """The values the task's form starts with for ``actor``, who has no draft of it."""
+def for_task(atiende, session: Session, task: HumanTask, actor: Actor, events: Iterable[Any]) -> dict:
+    """The values the task's form starts with for ``actor``, who has no draft of it; ``events``: its
+    case's audit rows, oldest first (``answers``)."""
     case: Case = task.case
     procedure = atiende.procedure(session, case.procedure_version_id)
     schema = procedure.forms.get(task.form) if task.form else None
@@ -127,7 +128,7 @@ def for_task(atiende, session: Session, task: HumanTask, actor: Actor) -> dict:
     wanted = {s.kind for found in declared.values() for s in found}
     context = Context(
         data=case.data or {},
-        answers=answers(session, case.id, lambda bpmn_id: getattr(procedure.steps.get(bpmn_id), "form", None))
+        answers=answers(events, lambda bpmn_id: getattr(procedure.steps.get(bpmn_id), "form", None))
         if "tarea" in wanted
         else {},
         today=atiende.now().astimezone(clock.PANAMA).date(),

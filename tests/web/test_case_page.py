@@ -7,7 +7,7 @@ from sqlalchemy import event
 from engine.clock import FrozenClock
 from tests.conftest import START
 from tests.integration.test_round_trips import counted
-from tests.web.conftest import html, start_case, task_id
+from tests.web.conftest import PLANTILLA_QUEJA, html, start_case, task_id
 from web.cases import deadline
 from web.ui.submission import ACTION_FIELD, DRAFT
 
@@ -89,6 +89,14 @@ def test_the_case_and_task_pages_read_what_they_show_together(app, store, browse
     task = task_id(store, case_id, "Llenar plantilla de queja o reclamo")
     draft = {"hechos": "Borrador de hechos.", ACTION_FIELD: DRAFT}
     assert operador.post(f"/tareas/{task}", draft, page=f"/tareas/{task}").status_code == 302
+    shown = _within_bounds(app, operador, case_id, task, tmp_path)
+    for page in shown.values():
+        assert "Ana Operadora" in page and "Borrador de hechos." in page
+    assert "Llamó el ciudadano." in shown["caso"] and f'action="/tareas/{task}"' in shown["caso"]
+
+
+def _within_bounds(app, operador, case_id: int, task: str, tmp_path) -> dict[str, str]:
+    """The case page and the task page, warm, each checked against PAGE_BOUNDS; their HTML."""
     pages = {"caso": f"/casos/{case_id}", "tarea": f"/tareas/{task}"}
     engine_store = app.extensions["atiende"].store
     spent, shown = {}, {}
@@ -100,8 +108,18 @@ def test_the_case_and_task_pages_read_what_they_show_together(app, store, browse
             before = count()
             shown[name] = html(operador.get(url))
             spent[name] = count() - before
-    for page in shown.values():
-        assert "Ana Operadora" in page and "Borrador de hechos." in page
-    assert "Llamó el ciudadano." in shown["caso"] and f'action="/tareas/{task}"' in shown["caso"]
     bounds = PAGE_BOUNDS[engine_store.engine.dialect.name]
     assert all(spent[name] <= bound for name, bound in bounds.items()), (spent, bounds)
+    return shown
+
+
+def test_a_form_started_from_an_earlier_tasks_answer_reads_it_with_the_case(app, store, browser, tmp_path):
+    """The hoja starts from the plantilla's answer (``x-desde`` «tarea:…»): its pages take it from the case's
+    history they read anyway, at no cost over PAGE_BOUNDS."""
+    operador = browser("operador")
+    case_id = start_case(operador)
+    plantilla = task_id(store, case_id, "Llenar plantilla de queja o reclamo")
+    assert operador.post(f"/tareas/{plantilla}", PLANTILLA_QUEJA, page=f"/tareas/{plantilla}").status_code == 302
+    hoja = task_id(store, case_id, "Confeccionar hoja de trámite")
+    for page in _within_bounds(app, operador, case_id, hoja, tmp_path).values():
+        assert f"Hechos: {PLANTILLA_QUEJA['hechos']}" in page

@@ -225,7 +225,8 @@ def _select(kind: str, before: bool, scope: bool) -> Statement:
         matching.cte("matches").prefix_with("MATERIALIZED") if kind == "several_words" else matching.subquery("matches")
     )
     if not scope:
-        matches = select(matches.c.case_id).order_by(matches.c.case_id.desc()).limit(bindparam("limit")).subquery("page")
+        newest_first = select(matches.c.case_id).order_by(matches.c.case_id.desc())
+        matches = newest_first.limit(bindparam("limit")).subquery("page")
     joined = select(*_COLUMNS).select_from(matches).join(Case, Case.id == matches.c.case_id)
     return Statement(_paged(joined, matches.c.case_id, False, scope))
 
