@@ -120,14 +120,20 @@ def test_a_bare_number_is_a_tickets_number_of_any_year_never_a_number_in_the_tex
 )
 def test_the_words_are_a_tsquery_the_server_reads_once_in_a_plan_for_any_words(atiende, desk, query, actor):
     """psycopg prepares a statement it is given often, and PostgreSQL may then plan it once for any
-    value: with ``to_tsquery`` of a text parameter that plan parsed the words again for every
-    document it tested. The words go as a tsquery."""
+    value: with ``to_tsquery`` of a text parameter that plan would parse the words again for every
+    document it tests. The words go as a tsquery."""
     desk.start()
     with atiende.store.read() as s:
-        for _ in range(6):  # psycopg prepares a statement from its fifth run on a connection
+        for _ in range(6):  # psycopg prepares a statement a connection has run five times
             search.search(s, actor, query)
         prepared = s.execute(text("SELECT statement, parameter_types::text FROM pg_prepared_statements")).all()
     searches = [(statement, types) for statement, types in prepared if "case_fts" in statement]
     assert searches
     for statement, types in searches:
         assert "to_tsquery" not in statement and "tsquery" in types, (statement, types)
+
+
+def test_a_code_the_text_parser_splits_is_found_as_it_was_written(atiende, desk):
+    """PostgreSQL's parser reads «4e7b9» as a number in scientific notation and a word («4e7», «b9»)."""
+    desk.start(descripcion="El medidor 4e7b9 marca consumo sin estar conectado.")
+    assert tickets(atiende, "4e7b9") == tickets(atiende, "medidor 4e7b9") == ["AC-2026-000001"]

@@ -7,7 +7,8 @@ from sqlalchemy import event
 from engine.clock import FrozenClock
 from tests.conftest import START
 from tests.integration.test_round_trips import counted
-from tests.web.conftest import PLANTILLA_QUEJA, html, start_case, task_id
+from tests.web.conftest import HOJA, html, start_case, task_id, to_approval
+from tests.web.test_form_defaults import textarea
 from web.cases import deadline
 from web.ui.submission import ACTION_FIELD, DRAFT
 
@@ -114,12 +115,14 @@ def _within_bounds(app, operador, case_id: int, task: str, tmp_path) -> dict[str
 
 
 def test_a_form_started_from_an_earlier_tasks_answer_reads_it_with_the_case(app, store, browser, tmp_path):
-    """The hoja starts from the plantilla's answer (``x-desde`` «tarea:…»): its pages take it from the case's
-    history they read anyway, at no cost over PAGE_BOUNDS."""
-    operador = browser("operador")
+    """A returned hoja starts from the hoja answered before (``x-desde`` «tarea:hoja_de_tramite»): its
+    pages take that answer from the case's history they read anyway, at no cost over PAGE_BOUNDS."""
+    operador, coordinador = browser("operador"), browser("coordinador")
     case_id = start_case(operador)
-    plantilla = task_id(store, case_id, "Llenar plantilla de queja o reclamo")
-    assert operador.post(f"/tareas/{plantilla}", PLANTILLA_QUEJA, page=f"/tareas/{plantilla}").status_code == 302
+    to_approval(store, operador, case_id)
+    aprobar = task_id(store, case_id, "Aprobar hoja de trámite")
+    returned = coordinador.post(f"/tareas/{aprobar}", {"decision_hoja": "devolver", "comentarios_aprobacion": "Falta."})
+    assert returned.status_code == 302
     hoja = task_id(store, case_id, "Confeccionar hoja de trámite")
     for page in _within_bounds(app, operador, case_id, hoja, tmp_path).values():
-        assert f"Hechos: {PLANTILLA_QUEJA['hechos']}" in page
+        assert textarea(page, "resumen") == HOJA["resumen"]

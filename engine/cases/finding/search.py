@@ -39,6 +39,8 @@ _TICKET = re.compile(r"^([A-Za-z]{1,10})-(\d{4})(?:-(\d{1,6}))?$")
 _TICKET_START = re.compile(r"^[A-Za-z]{1,10}-\d{0,4}$")
 _CEDULA = re.compile(r"^(?:\d{1,2}(?:AV|PI)?|E|N|PE)-\d{1,4}(?:-\d{0,6})?$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\d{1,6}$")
+# What PostgreSQL's text parser reads as a number in scientific notation and a word after it («4e7b9»).
+_SCIENTIFIC_THEN_WORD = re.compile(r"^(\d+e\d+)([a-z].*)$")
 
 SEARCH_OBJECTS = ("case_fts",)
 _FTS = table("case_fts", column("rowid"))  # SQLite: the FTS5 table
@@ -159,10 +161,17 @@ def _found(session: Session, query: str) -> tuple[str, dict] | None:
         issued = _ISSUED.all(session, {"number": int(query)})
         return "tickets", {"tickets": [f"{prefix}-{year}-{number}" for prefix, year in issued]}
     if postgres:
-        tsquery = " & ".join(f"{w}:*" for w in terms)
+        tsquery = " & ".join(_lexemes(w) for w in terms)
         return ("several_words" if len(terms) > 1 else "word"), {"tsquery": tsquery}
     match = f'ticket : "{number}"' if number else " ".join(f'"{w}"*' for w in terms)
     return "fts", {"match": match}
+
+
+def _lexemes(word: str) -> str:
+    """``word`` as a prefix in tsquery syntax, split where PostgreSQL's parser splits it in the documents
+    (``to_tsvector``): «4e7b9» is «4e7» and «b9», both in the document (which keeps no positions)."""
+    split = _SCIENTIFIC_THEN_WORD.match(word)
+    return f"{split[1]}:* & {split[2]}:*" if split else f"{word}:*"
 
 
 def _by_column(query: str) -> tuple[str, dict] | None:
@@ -197,12 +206,12 @@ def _select(kind: str, before: bool, scope: bool) -> Statement:
     nothing; the GIN index intersects them at once, so the matches come from it first
     (``several_words``, materialized). But common words together («fuga de agua») match tens of
     thousands of documents, all read from the table to be sorted: so the newest ``NEWEST``
-    documents are tested first (``newest_words``: the ``newest`` ids below the greatest, or below
-    ``before``), then, if their matches were too few for a page but promise one among up to
+    documents are tested first (``newest_words``: the greatest ``newest`` ids, or the ``newest`` just
+    below ``before``), then, if their matches were too few for a page but promise one among up to
     ``NEWEST_AT_MOST``, that many; the GIN index is asked when they hold less than a page.
     With no dirección to keep to, the page is taken from the documents before the cases are
-    joined: only its rows are looked up, where a join of every match walked the cases' index
-    down to the page's last.
+    joined, so only its rows are looked up (a join of every match would walk the cases' index
+    down to the page's last).
     """
     if kind in _COLUMN_KINDS:
         return Statement(_paged(select(*_COLUMNS).where(*_COLUMN_KINDS[kind]), Case.id, before, scope))
@@ -210,8 +219,9 @@ def _select(kind: str, before: bool, scope: bool) -> Statement:
         indexed = select(*_COLUMNS).select_from(_FTS).join(Case, Case.id == _FTS.c.rowid)
         return Statement(_paged(indexed.where(text("case_fts MATCH :match")), _FTS.c.rowid, before, scope))
     document = _DOCUMENTS.c.case_id
-    # The words as a tsquery parameter, read by the server once per statement: to_tsquery() of a
-    # parameter, once psycopg had prepared the statement, was parsed again for every document tested.
+    # The words as a tsquery parameter, read by the server once per statement. In the plan PostgreSQL
+    # makes for any value once psycopg has prepared a statement, to_tsquery() of a text parameter
+    # would be parsed again for every document tested.
     matching = select(document).where(text("case_fts.document @@ :tsquery"))
     if before:
         matching = matching.where(document < bindparam("before"))
